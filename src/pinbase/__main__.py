@@ -1,0 +1,5 @@
+"""Run the command line interface: ``python -m pinbase``."""
+
+from pinbase.cli import main
+
+main()

@@ -1,0 +1,104 @@
+"""Typer application: one function per command; the work happens in runtime and services."""
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvloop
+from rich.console import Console
+
+from pinbase import runtime
+from pinbase.services.clock import system_clock
+from pinbase.services.demo import DEMO_SPEC, usage_lines
+from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
+from pinbase.settings import Settings, load_settings
+
+app = typer.Typer(help="Pinbase: a self-hosted IoT cloud compatible with Blynk's public APIs.")
+err = Console(stderr=True)
+
+DataOption = Annotated[Path, typer.Option("--data", help="Data folder (SQLite file, uploads).")]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", help="postgresql+asyncpg://… instead of embedded SQLite."),
+]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help="A TOML settings file.")]
+
+
+@app.command()
+def serve(
+    data: DataOption = Path("data"),
+    database_url: DatabaseOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    http_port: Annotated[int | None, typer.Option("--http-port", help="HTTP port.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the server until interrupted; GET /healthz answers 200 once it is ready."""
+    settings = load_settings(
+        config, data_dir=data, database_url=database_url, host=host, http_port=http_port
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvloop.run(runtime.serve(settings))
+
+
+@app.command("provision")
+def provision_command(
+    file: Annotated[Path, typer.Argument(help="JSON file describing what to create.")],
+    data: DataOption = Path("data"),
+    database_url: DatabaseOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create an organization with OAuth clients, templates and devices; print them as JSON."""
+    settings = load_settings(config, data_dir=data, database_url=database_url)
+    try:
+        spec = json.loads(file.read_text())
+        parse_spec(spec)
+    except (OSError, json.JSONDecodeError) as error:
+        err.print(f"[red]cannot read {file}: {error}[/red]")
+        raise typer.Exit(2) from None
+    except ProvisioningError as error:
+        err.print(f"[red]invalid provisioning file: {error}[/red]")
+        raise typer.Exit(2) from None
+
+    try:
+        created = asyncio.run(_provision(settings, spec))
+    except ProvisioningError as error:
+        err.print(f"[red]nothing was created: {error}[/red]")
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(created, indent=2))
+
+
+async def _provision(settings: Settings, spec: object) -> dict[str, Any]:
+    """Open the database, create what ``spec`` describes, close the database."""
+    store = await runtime.open_store(settings)
+    try:
+        return await provision(store, parse_spec(spec), clock=system_clock)
+    finally:
+        await store.close()
+
+
+DEMO_FILE = "demo.json"
+
+
+@app.command()
+def demo(
+    data: DataOption = Path("data"),
+    database_url: DatabaseOption = None,
+    http_port: Annotated[
+        int, typer.Option("--http-port", help="Port used in the examples.")
+    ] = 8080,
+) -> None:
+    """Provision the demo organization once (kept in DATA/demo.json) and print how to use it."""
+    settings = load_settings(None, data_dir=data, database_url=database_url)
+    record = data / DEMO_FILE
+    if record.exists():
+        created = json.loads(record.read_text())
+    else:
+        created = asyncio.run(_provision(settings, DEMO_SPEC))
+        data.mkdir(parents=True, exist_ok=True)
+        record.touch(mode=0o600)
+        record.write_text(json.dumps(created, indent=2))
+    for line in usage_lines(created, f"http://127.0.0.1:{http_port}"):
+        typer.echo(line)

@@ -1,0 +1,126 @@
+"""Device templates (a.k.a. products) with their datastreams, events and metafields (§1.5).
+
+A template has an integer ``id`` for the APIs and a public code ``TMPL…`` that firmware sends as
+``BLYNK_TEMPLATE_ID`` (http-api.md OP-08).
+"""
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pinbase.domain.datastreams import Datastream
+from pinbase.domain.errors import InvalidDefinition, UnknownDatastream
+from pinbase.domain.ids import DatastreamId, EventId, MetafieldId, OrgId, TemplateId
+from pinbase.domain.pins import Pin
+
+TEMPLATE_CODE_PREFIX = "TMPL"
+_CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_CODE_SHAPE = re.compile(r"TMPL[A-Za-z0-9]{1,28}")
+_EVENT_CODE_SHAPE = re.compile(r"[A-Za-z0-9_ ]{1,50}")
+
+
+def new_template_code() -> str:
+    """A fresh public template id shaped like Blynk's (``TMPL`` + 9 alphanumerics)."""
+    return TEMPLATE_CODE_PREFIX + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(9))
+
+
+def check_children(datastreams: Sequence[Datastream], events: Sequence["TemplateEvent"]) -> None:
+    """Refuse datastreams sharing a pin, an id or a name, and events sharing a code.
+
+    Raises:
+        InvalidDefinition: naming the first clash found.
+    """
+    for what, keys in (
+        ("a pin", [ds.pin for ds in datastreams]),
+        ("an id", [ds.id for ds in datastreams]),
+        ("a name", [ds.label for ds in datastreams]),
+    ):
+        if len(set(keys)) != len(keys):
+            raise InvalidDefinition(f"two datastreams of one template share {what}")
+    if len({event.code for event in events}) != len(events):
+        raise InvalidDefinition("two events of one template share a code")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateEvent:
+    """An event definition that devices log by its code (data-model.md §1.8)."""
+
+    id: EventId
+    code: str
+    name: str
+    type: str = "INFORMATION"
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _EVENT_CODE_SHAPE.fullmatch(self.code):
+            raise InvalidDefinition("event code: 1..50 letters, digits, spaces or underscores")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Metafield:
+    """A metadata key of a template; every device keeps a value for it (§1.6)."""
+
+    id: MetafieldId
+    name: str
+    type: str = "Text"
+    default_value: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Template:
+    """A device template; its datastreams are indexed by pin and by id for the hot path."""
+
+    id: TemplateId
+    code: str
+    org_id: OrgId
+    name: str
+    description: str | None = None
+    datastreams: tuple[Datastream, ...] = ()
+    events: tuple[TemplateEvent, ...] = ()
+    metafields: tuple[Metafield, ...] = ()
+    created_at: int = 0
+    _by_pin: dict[Pin, Datastream] = field(init=False, repr=False, compare=False)
+    _by_id: dict[DatastreamId, Datastream] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not _CODE_SHAPE.fullmatch(self.code):
+            raise InvalidDefinition(f"template code must look like TMPL…, got {self.code!r}")
+        if not self.name or len(self.name) > 100:
+            raise InvalidDefinition("template name must be 1..100 characters")
+        check_children(self.datastreams, self.events)
+        object.__setattr__(self, "_by_pin", {ds.pin: ds for ds in self.datastreams})
+        object.__setattr__(self, "_by_id", {ds.id: ds for ds in self.datastreams})
+
+    def datastream_at(self, pin: Pin) -> Datastream:
+        """The datastream on ``pin``.
+
+        Raises:
+            UnknownDatastream: no datastream sits on that pin.
+        """
+        try:
+            return self._by_pin[pin]
+        except KeyError:
+            raise UnknownDatastream(pin.name) from None
+
+    def datastream(self, datastream_id: int) -> Datastream:
+        """The datastream with ``datastream_id``.
+
+        Raises:
+            UnknownDatastream: the template has no such datastream.
+        """
+        try:
+            return self._by_id[DatastreamId(datastream_id)]
+        except KeyError:
+            raise UnknownDatastream(str(datastream_id)) from None
+
+    def event(self, code: str) -> TemplateEvent | None:
+        """The event definition with ``code``, or None."""
+        return next((event for event in self.events if event.code == code), None)
+
+    def metafield(self, key: str) -> Metafield | None:
+        """The metafield whose id (as decimal text) or exact, case-sensitive name is ``key``."""
+        for metafield in self.metafields:
+            if metafield.name == key or str(metafield.id) == key:
+                return metafield
+        return None

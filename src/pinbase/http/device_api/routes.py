@@ -1,0 +1,61 @@
+"""The device API's routes, each wrapped so an ``ApiError`` becomes Blynk's error body."""
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from pinbase.http.device_api.events import EventEndpoints
+from pinbase.http.device_api.properties import PropertyEndpoints
+from pinbase.http.device_api.status import StatusEndpoints
+from pinbase.http.device_api.values import ValueEndpoints
+from pinbase.http.responses import ApiError, error_response
+from pinbase.services.container import Services
+from pinbase.services.history_writer import StorageUnavailable
+from pinbase.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+STORAGE_UNAVAILABLE = "Storage is unavailable; nothing was stored. Try again."
+
+
+def answering_errors(handler: Handler) -> Handler:
+    """Turn ``ApiError`` into its JSON error response; a storage failure into a 503."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as error:
+            return error_response(error.message, error.status)
+        except StorageUnavailable:
+            return error_response(STORAGE_UNAVAILABLE, 503)
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
+
+
+def device_routes(services: Services, settings: Settings) -> list[Route]:
+    """Every ``/external/api/...`` route (http-api.md §2)."""
+    values = ValueEndpoints(services, settings)
+    properties = PropertyEndpoints(services)
+    events = EventEndpoints(services)
+    status = StatusEndpoints(services)
+    table: list[tuple[str, Handler, str]] = [
+        ("/external/api/batch/update", values.batch_update, "GET"),
+        ("/external/api/batch/update", values.upload_timestamped, "POST"),
+        ("/external/api/update", values.update, "GET"),
+        ("/external/api/get", values.get, "GET"),
+        ("/external/api/getAll", values.get_all, "GET"),
+        ("/external/api/update/property", properties.update_property, "GET"),
+        ("/external/api/logEvent", events.log_event, "GET"),
+        ("/external/api/isHardwareConnected", status.is_hardware_connected, "GET"),
+        ("/external/api/provision", status.provision, "GET"),
+    ]
+    return [
+        Route(path, answering_errors(handler), methods=[method]) for path, handler, method in table
+    ]

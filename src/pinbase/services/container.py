@@ -1,0 +1,28 @@
+"""The services one running server shares, bundled so adapters receive a single argument."""
+
+from dataclasses import dataclass
+
+from pinbase.services.bus import Bus
+from pinbase.services.clock import Clock
+from pinbase.services.directory import Directory
+from pinbase.services.events import EventLog
+from pinbase.services.history_writer import HistoryWriter
+from pinbase.services.presence import Presence
+from pinbase.services.properties import Properties
+from pinbase.services.telemetry import Telemetry
+from pinbase.storage.base import Store
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Services:
+    """Every service of one server instance; built by ``pinbase.runtime``."""
+
+    store: Store
+    clock: Clock
+    bus: Bus
+    directory: Directory
+    writer: HistoryWriter
+    telemetry: Telemetry
+    presence: Presence
+    properties: Properties
+    events: EventLog

@@ -1,0 +1,57 @@
+"""The demo organization ``make run`` creates on first start, so a new user has a token to try."""
+
+from typing import Any
+
+DEMO_SPEC: dict[str, Any] = {
+    "organization": {"name": "Demo Organization"},
+    "oauthClients": [{"name": "demo"}],
+    "templates": [
+        {
+            "name": "Weather Station",
+            "datastreams": [
+                {
+                    "id": 1,
+                    "label": "Counter",
+                    "pin": 1,
+                    "pinType": "VIRTUAL",
+                    "type": "INT",
+                    "min": 0,
+                    "max": 100,
+                    "defaultValue": 0,
+                },
+                {
+                    "id": 2,
+                    "label": "Temperature",
+                    "pin": 2,
+                    "pinType": "VIRTUAL",
+                    "type": "DOUBLE",
+                    "min": -40,
+                    "max": 85,
+                    "decimals": "#.#",
+                    "units": "Celsius",
+                },
+                {"id": 3, "label": "Message", "pin": 3, "pinType": "VIRTUAL", "type": "STRING"},
+                {"id": 4, "label": "Position", "pin": 4, "pinType": "VIRTUAL", "type": "LOCATION"},
+            ],
+            "events": [{"eventCode": "overheat", "name": "Overheat", "type": "WARNING"}],
+            "metafields": [{"name": "Serial Number", "defaultValue": "SN-0001"}],
+        }
+    ],
+    "devices": [{"name": "Demo Device", "template": "Weather Station"}],
+}
+
+
+def usage_lines(created: dict[str, Any], base_url: str) -> list[str]:
+    """What ``make run`` prints: credentials and three requests to try."""
+    token = created["devices"][0]["token"]
+    client = created["oauthClients"][0]
+    return [
+        f"Demo device token:  {token}",
+        f"OAuth client id:    {client['clientId']}",
+        f"OAuth client secret: {client['clientSecret']}",
+        "",
+        "Try:",
+        f"  curl '{base_url}/external/api/batch/update?token={token}&v1=33&v2=21.5'",
+        f"  curl '{base_url}/external/api/get?token={token}&v1&v2'",
+        f"  curl '{base_url}/external/api/update?token={token}&v3=hello'",
+    ]

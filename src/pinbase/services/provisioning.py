@@ -1,0 +1,283 @@
+"""Create organizations, OAuth clients, templates and devices from a JSON description.
+
+This is the contract of ``pinbase provision FILE`` (issue #2): other tools feed it a file and read
+its JSON answer, so field names follow the Platform API's spelling (``pinType``, ``defaultValue``).
+Everything in one file is created in one transaction: a bad entry creates nothing.
+"""
+
+import hashlib
+import secrets
+from dataclasses import replace
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pinbase.domain.datastreams import Datastream, DataType, EnumOption
+from pinbase.domain.devices import Device, new_token
+from pinbase.domain.errors import InvalidDefinition, PinbaseError
+from pinbase.domain.ids import DatastreamId, EventId, MetafieldId, OrgId, Token
+from pinbase.domain.organizations import OAuthClient
+from pinbase.domain.pins import Pin, PinType
+from pinbase.domain.templates import (
+    Metafield,
+    Template,
+    TemplateEvent,
+    check_children,
+    new_template_code,
+)
+from pinbase.domain.values import parse_json
+from pinbase.services.clock import Clock
+from pinbase.services.directory import Directory
+from pinbase.storage.base import Store, Transaction
+
+CLIENT_ID_BYTES = 15
+CLIENT_SECRET_BYTES = 32
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class EnumOptionSpec(_Spec):
+    """One enum row."""
+
+    value: int
+    label: str
+    color: str | None = None
+
+
+class DatastreamSpec(_Spec):
+    """A datastream as written in a provisioning file."""
+
+    id: int = Field(ge=0)
+    label: str = Field(alias="label")
+    pin: int = Field(ge=0, le=255)
+    pin_type: str = Field(default="VIRTUAL", alias="pinType")
+    type: str
+    alias: str | None = None
+    min: float | None = None
+    max: float | None = None
+    default_value: Any = Field(default=None, alias="defaultValue")
+    decimals: str | None = None
+    units: str | None = None
+    save_raw: bool = Field(default=False, alias="saveRawData")
+    sync_with_latest: bool = Field(default=False, alias="syncWithLatest")
+    enum_values: list[EnumOptionSpec] = Field(default_factory=list, alias="enumValues")
+    fallback_value: int | None = Field(default=None, alias="fallbackValue")
+
+
+class EventSpec(_Spec):
+    """A template event definition."""
+
+    code: str = Field(alias="eventCode")
+    name: str | None = None
+    type: str = "INFORMATION"
+    description: str | None = None
+
+
+class MetafieldSpec(_Spec):
+    """A template metafield definition."""
+
+    name: str
+    type: str = "Text"
+    default_value: str | None = Field(default=None, alias="defaultValue")
+
+
+class TemplateSpec(_Spec):
+    """A template with its children."""
+
+    name: str
+    template_id: str | None = Field(default=None, alias="templateId")
+    description: str | None = None
+    datastreams: list[DatastreamSpec] = Field(default_factory=list)
+    events: list[EventSpec] = Field(default_factory=list)
+    metafields: list[MetafieldSpec] = Field(default_factory=list)
+
+
+class DeviceSpec(_Spec):
+    """A device of a template named (or coded ``TMPL…``) in this file."""
+
+    name: str
+    template: str
+    token: str | None = Field(default=None, min_length=8, max_length=64)
+
+
+class OrganizationSpec(_Spec):
+    """The organization everything else is created in."""
+
+    name: str
+    description: str | None = None
+
+
+class ClientSpec(_Spec):
+    """An OAuth client to create."""
+
+    name: str
+
+
+class ProvisionSpec(_Spec):
+    """The whole provisioning file."""
+
+    organization: OrganizationSpec
+    oauth_clients: list[ClientSpec] = Field(default_factory=list, alias="oauthClients")
+    templates: list[TemplateSpec] = Field(default_factory=list)
+    devices: list[DeviceSpec] = Field(default_factory=list)
+
+
+class ProvisioningError(PinbaseError):
+    """The provisioning file is malformed or breaks a rule; nothing was created."""
+
+
+def hash_secret(secret: str) -> str:
+    """Hash an OAuth client secret for storage.
+
+    A single SHA-256 suffices: secrets are 256 random bits, so there is nothing to brute-force;
+    slow password hashes protect low-entropy human passwords, which these are not.
+    """
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_spec(data: object) -> ProvisionSpec:
+    """Validate a decoded provisioning file.
+
+    Raises:
+        ProvisioningError: with every problem pydantic found, in one message.
+    """
+    try:
+        return ProvisionSpec.model_validate(data)
+    except ValidationError as error:
+        raise ProvisioningError(str(error)) from None
+
+
+async def provision(
+    store: Store, spec: ProvisionSpec, *, clock: Clock, directory: Directory | None = None
+) -> dict[str, Any]:
+    """Create what ``spec`` describes in one transaction and describe what was created.
+
+    Returns:
+        ``{"organization": {"id", "name"}, "oauthClients": [{"name", "clientId",
+        "clientSecret"}], "templates": [{"id", "templateId", "name"}], "devices": [{"id",
+        "name", "token", "templateId"}]}``; client secrets appear here and nowhere else.
+
+    Raises:
+        ProvisioningError: a definition breaks a rule; nothing was created.
+    """
+    now = clock()
+    try:
+        async with store.transaction() as tx:
+            org = await tx.add_organization(
+                name=spec.organization.name,
+                parent_id=None,
+                description=spec.organization.description,
+                created_at=now,
+            )
+            clients = [await _add_client(tx, org.id, c.name, now) for c in spec.oauth_clients]
+            templates = [await _add_template(tx, org.id, t, now) for t in spec.templates]
+            devices = [await _add_device(tx, org.id, templates, d, now) for d in spec.devices]
+    except PinbaseError as error:
+        raise ProvisioningError(str(error)) from None
+    if directory is not None:
+        for template in templates:
+            directory.add_template(template)
+        for device in devices:
+            directory.add_device(device)
+    return {
+        "organization": {"id": org.id, "name": org.name},
+        "oauthClients": [
+            {"name": client.name, "clientId": client.client_id, "clientSecret": secret}
+            for client, secret in clients
+        ],
+        "templates": [{"id": t.id, "templateId": t.code, "name": t.name} for t in templates],
+        "devices": [
+            {"id": d.id, "name": d.name, "token": d.token, "templateId": d.template_id}
+            for d in devices
+        ],
+    }
+
+
+async def _add_client(
+    tx: Transaction, org_id: OrgId, name: str, now: int
+) -> tuple[OAuthClient, str]:
+    secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES)
+    client = await tx.add_oauth_client(
+        org_id=org_id,
+        name=name,
+        client_id=secrets.token_urlsafe(CLIENT_ID_BYTES),
+        secret_hash=hash_secret(secret),
+        created_at=now,
+    )
+    return client, secret
+
+
+async def _add_template(tx: Transaction, org_id: OrgId, spec: TemplateSpec, now: int) -> Template:
+    datastreams = [_datastream(ds) for ds in spec.datastreams]
+    events = [
+        TemplateEvent(
+            id=EventId(number),
+            code=event.code,
+            name=event.name or event.code,
+            type=event.type.upper(),
+            description=event.description,
+        )
+        for number, event in enumerate(spec.events, start=1)
+    ]
+    metafields = [
+        Metafield(id=MetafieldId(number), name=m.name, type=m.type, default_value=m.default_value)
+        for number, m in enumerate(spec.metafields, start=1)
+    ]
+    check_children(datastreams, events)
+    return await tx.add_template(
+        org_id=org_id,
+        code=spec.template_id or new_template_code(),
+        name=spec.name,
+        description=spec.description,
+        datastreams=datastreams,
+        events=events,
+        metafields=metafields,
+        created_at=now,
+    )
+
+
+def _datastream(spec: DatastreamSpec) -> Datastream:
+    try:
+        pin_type = PinType(spec.pin_type.upper())
+    except ValueError:
+        raise InvalidDefinition(f"unknown pinType {spec.pin_type!r}") from None
+    datastream = Datastream(
+        id=DatastreamId(spec.id),
+        label=spec.label,
+        alias=spec.alias,
+        pin=Pin(pin_type, spec.pin),
+        type=DataType.parse(spec.type),
+        min=spec.min,
+        max=spec.max,
+        decimals=spec.decimals,
+        units=spec.units,
+        save_raw=spec.save_raw,
+        sync_with_latest=spec.sync_with_latest,
+        enum_options=tuple(
+            EnumOption(value=o.value, label=o.label, color=o.color) for o in spec.enum_values
+        ),
+        fallback_value=spec.fallback_value,
+    )
+    if spec.default_value is None:
+        return datastream
+    try:
+        default = parse_json(datastream, spec.default_value)
+    except PinbaseError:
+        raise InvalidDefinition(f"defaultValue of {spec.label!r} does not fit its type") from None
+    return replace(datastream, default_value=default)
+
+
+async def _add_device(
+    tx: Transaction, org_id: OrgId, templates: list[Template], spec: DeviceSpec, now: int
+) -> Device:
+    template = next((t for t in templates if spec.template in (t.name, t.code)), None)
+    if template is None:
+        raise InvalidDefinition(f"device {spec.name!r} names an unknown template {spec.template!r}")
+    token = Token(spec.token) if spec.token else new_token()
+    if await tx.find_device(token) is not None:
+        raise InvalidDefinition(f"device {spec.name!r}: that token is already in use")
+    return await tx.add_device(
+        org_id=org_id, template=template, name=spec.name, token=token, created_at=now
+    )

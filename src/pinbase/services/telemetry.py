@@ -1,0 +1,81 @@
+"""The one value pipeline every entry point uses (data-model.md §2.1).
+
+Parsing, enum mapping, clamping and size checks are domain rules (``domain.values``); callers
+resolve datastreams and parse first, then hand typed values here. This service assigns the server
+timestamp, makes the points durable through the group-commit writer, raises the in-memory current
+values and publishes ``ValuesChanged`` on the bus, in that order, so nothing is announced or
+served before it is stored.
+"""
+
+from collections.abc import Iterable, Sequence
+
+from pinbase.domain.datastreams import Datastream
+from pinbase.domain.devices import Device
+from pinbase.domain.ids import DatastreamId, DeviceId
+from pinbase.domain.points import Point
+from pinbase.domain.value_types import Value
+from pinbase.services.bus import Bus, ValuesChanged
+from pinbase.services.clock import Clock
+from pinbase.services.history_writer import HistoryWriter
+
+
+class Telemetry:
+    """Records values and answers what a device's datastreams hold now."""
+
+    def __init__(self, writer: HistoryWriter, bus: Bus, clock: Clock) -> None:
+        self._writer = writer
+        self._bus = bus
+        self._clock = clock
+        self._current: dict[tuple[DeviceId, DatastreamId], Point] = {}
+
+    def load(self, points: Iterable[Point]) -> None:
+        """Seed the current values from storage at start."""
+        for point in points:
+            self._raise_current(point)
+
+    async def record(
+        self,
+        device: Device,
+        writes: Sequence[tuple[Datastream, Value]],
+        *,
+        origin: str,
+    ) -> int:
+        """Store values of one device under one server timestamp; return that timestamp.
+
+        All values of one call share the timestamp (batch update, ``beginGroup``/``endGroup``).
+        Returns after the points are committed.
+        """
+        ts = self._clock()
+        points = [Point(device.id, ds.id, ts, value) for ds, value in writes]
+        await self._writer.write(points)
+        for point in points:
+            self._raise_current(point)
+        self._bus.publish(ValuesChanged(device=device, writes=tuple(writes), ts=ts, origin=origin))
+        return ts
+
+    async def import_points(self, device: Device, points: Sequence[Point]) -> None:
+        """Store back-dated points with their own timestamps (timestamped uploads).
+
+        The newest point becomes the current value only if it is newer than the current one
+        (http-api.md OP-26); nothing is pushed to the device.
+        """
+        await self._writer.write(points)
+        for point in points:
+            self._raise_current(point)
+
+    def current(self, device_id: DeviceId, datastream: Datastream) -> Point | None:
+        """The stored current value, or None when the datastream never received one."""
+        return self._current.get((device_id, datastream.id))
+
+    def effective(self, device_id: DeviceId, datastream: Datastream) -> Value | None:
+        """The current value, else the datastream's default (read-through, data-model §2.5)."""
+        point = self._current.get((device_id, datastream.id))
+        if point is not None:
+            return point.value
+        return datastream.default_value
+
+    def _raise_current(self, point: Point) -> None:
+        key = (point.device_id, point.datastream_id)
+        known = self._current.get(key)
+        if known is None or point.ts >= known.ts:
+            self._current[key] = point

@@ -1,0 +1,67 @@
+"""One frozen ``Settings``, loaded once by the CLI and passed down.
+
+Sources, strongest first: command-line options, ``PINBASE_*`` environment variables, a TOML file
+(``--config FILE`` or ``PINBASE_CONFIG``), then the defaults below.
+"""
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Everything an operator can tune; every limit of http-api.md §1.11 is here."""
+
+    model_config = SettingsConfigDict(env_prefix="PINBASE_", frozen=True, extra="forbid")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
+    """Base URL for links the server hands out (report files, uploads); default from the request."""
+
+    sqlite_synchronous: str = "FULL"
+    max_request_bytes: int = 2 * MB
+    max_import_points: int = 10_000
+    import_points_per_day: int = 10_000
+    import_window_ms: int = 31 * 86_400_000
+    events_per_day: int = 100
+    max_event_description_chars: int = 300
+    max_upload_bytes: int = 5 * MB
+    kept_uploads_per_device: int = 10
+    uploads_per_day: int = 1_000
+    reports_per_day: int = 10
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Add the TOML file named by ``PINBASE_CONFIG`` below the environment."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = os.environ.get("PINBASE_CONFIG")
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings; ``overrides`` are the options given on the command line."""
+    if config_file is not None:
+        os.environ["PINBASE_CONFIG"] = str(config_file)
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})

@@ -1,0 +1,176 @@
+"""Table definitions used by the queries of ``storage.sql``.
+
+The migrations under ``storage/migrations`` create these tables; a test checks that a migrated
+database matches this metadata, so the two cannot drift apart.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("parent_id", Integer, ForeignKey("organizations.id"), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("secret_hash", String(128), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+datastreams = Table(
+    "datastreams",
+    metadata,
+    Column("template_id", Integer, ForeignKey("templates.id"), primary_key=True),
+    Column("id", Integer, primary_key=True),
+    Column("label", String(50), nullable=False),
+    Column("alias", String(50), nullable=True),
+    Column("pin_type", String(8), nullable=False),
+    Column("pin", Integer, nullable=False),
+    Column("type", String(8), nullable=False),
+    Column("min", Float, nullable=True),
+    Column("max", Float, nullable=True),
+    Column("default_value", Text, nullable=True),
+    Column("decimals", String(8), nullable=True),
+    Column("units", String(50), nullable=True),
+    Column("save_raw", Boolean, nullable=False),
+    Column("sync_with_latest", Boolean, nullable=False),
+    Column("enum_options", Text, nullable=True),
+    Column("fallback_value", Integer, nullable=True),
+)
+
+template_events = Table(
+    "template_events",
+    metadata,
+    Column("template_id", Integer, ForeignKey("templates.id"), primary_key=True),
+    Column("id", Integer, primary_key=True),
+    Column("code", String(50), nullable=False),
+    Column("name", String(50), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("description", Text, nullable=True),
+)
+
+metafields = Table(
+    "metafields",
+    metadata,
+    Column("template_id", Integer, ForeignKey("templates.id"), primary_key=True),
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("default_value", Text, nullable=True),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
+    Column("template_id", Integer, ForeignKey("templates.id"), nullable=False),
+    Column("name", String(50), nullable=False),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("owner_user_id", Integer, nullable=True),
+    Column("hardware_info", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+metafield_values = Table(
+    "metafield_values",
+    metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("metafield_id", Integer, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+current_values = Table(
+    "current_values",
+    metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("datastream_id", Integer, primary_key=True),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", Text, nullable=False),
+)
+
+history = Table(
+    "history",
+    metadata,
+    # 64-bit on PostgreSQL, the rowid alias on SQLite: history outgrows 2**31 rows.
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("device_id", Integer, nullable=False),
+    Column("datastream_id", Integer, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("num", Float, nullable=True),
+    Column("text", Text, nullable=True),
+    Index("ix_history_series", "device_id", "datastream_id", "ts"),
+)
+
+properties = Table(
+    "properties",
+    metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("datastream_id", Integer, primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+device_events = Table(
+    "device_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
+    Column("event_id", Integer, nullable=False),
+    Column("code", String(50), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("ts", BigInteger, nullable=False),
+    Index("ix_device_events_device_ts", "device_id", "ts"),
+)
+
+device_files = Table(
+    "device_files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
+    Column("original_name", String(255), nullable=False),
+    Column("stored_name", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    # Evicted files keep their row so the daily upload quota still counts them.
+    Column("evicted_at", BigInteger, nullable=True),
+    Index("ix_device_files_device", "device_id", "created_at"),
+)

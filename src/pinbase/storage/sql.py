@@ -1,0 +1,605 @@
+"""The SQLAlchemy implementation of the storage contract, for SQLite and PostgreSQL alike.
+
+Dialect differences are limited to the upsert construct; everything else is portable Core SQL.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from sqlalchemy import Row, Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from pinbase.domain.datastreams import Datastream, DataType, EnumOption
+from pinbase.domain.devices import Device, HardwareInfo
+from pinbase.domain.ids import (
+    DatastreamId,
+    DeviceId,
+    EventId,
+    MetafieldId,
+    OrgId,
+    TemplateId,
+    Token,
+)
+from pinbase.domain.organizations import OAuthClient, Organization
+from pinbase.domain.pins import Pin, PinType
+from pinbase.domain.points import Point
+from pinbase.domain.templates import Metafield, Template, TemplateEvent
+from pinbase.storage import schema
+from pinbase.storage.base import Catalog, HistoryRow, StoredEvent, StoredFile
+from pinbase.storage.codec import dump_json, dump_value, history_columns, load_value
+
+
+def _upsert(dialect: str, table: Table, keys: list[str], *, newer_only: bool = False) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE`` of every other column, on either dialect.
+
+    With ``newer_only`` a conflicting row is replaced only by a row with a ``ts`` at least as new.
+    """
+    statement: sqlite.Insert | postgresql.Insert = (
+        sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+    )
+    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    return statement.on_conflict_do_update(
+        index_elements=keys,
+        set_=updates,
+        where=(statement.excluded.ts >= table.c.ts) if newer_only else None,
+    )
+
+
+class SqlStore:
+    """A ``Store`` over an async SQLAlchemy engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator["SqlTransaction"]:
+        """Open a transaction that commits on a clean exit and rolls back on an exception."""
+        async with self._engine.begin() as connection:
+            yield SqlTransaction(connection)
+
+    async def append_points(self, points: Sequence[Point], *, current: Sequence[Point]) -> None:
+        """Append history points and raise current values, in one committed transaction."""
+        async with self.transaction() as tx:
+            await tx.append_points(points, current=current)
+
+    async def checkpoint(self) -> None:
+        """Nothing to do: PostgreSQL checkpoints on its own."""
+
+    async def close(self) -> None:
+        """Dispose of the connection pool."""
+        await self._engine.dispose()
+
+
+class SqlTransaction:
+    """A ``Transaction`` bound to one connection inside ``SqlStore.transaction``."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+        self._dialect = connection.dialect.name
+
+    async def load_catalog(self) -> Catalog:
+        """Every organization, OAuth client, template and device."""
+        orgs = await self._db.execute(select(schema.organizations).order_by("id"))
+        clients = await self._db.execute(select(schema.oauth_clients).order_by("id"))
+        template_ids = await self._db.scalars(select(schema.templates.c.id).order_by("id"))
+        templates = [await self._template(TemplateId(tid)) for tid in template_ids.all()]
+        devices = await self._db.execute(select(schema.devices).order_by("id"))
+        metas = await self._db.execute(select(schema.metafield_values))
+        values_by_device: dict[int, list[tuple[int, str]]] = {}
+        for meta in metas:
+            values_by_device.setdefault(meta.device_id, []).append((meta.metafield_id, meta.value))
+        return Catalog(
+            organizations=tuple(_organization(row) for row in orgs),
+            oauth_clients=tuple(_oauth_client(row) for row in clients),
+            templates=tuple(t for t in templates if t is not None),
+            devices=tuple(_device(row, values_by_device.get(row.id, [])) for row in devices),
+        )
+
+    async def load_current_values(self) -> list[Point]:
+        """The current value of every (device, datastream) that has one."""
+        rows = await self._db.execute(select(schema.current_values))
+        return [
+            Point(DeviceId(r.device_id), DatastreamId(r.datastream_id), r.ts, load_value(r.value))
+            for r in rows
+        ]
+
+    async def find_device(self, token: Token) -> Device | None:
+        """The device owning ``token``, or None."""
+        row = (
+            await self._db.execute(select(schema.devices).where(schema.devices.c.token == token))
+        ).first()
+        if row is None:
+            return None
+        metas = await self._db.execute(
+            select(schema.metafield_values).where(schema.metafield_values.c.device_id == row.id)
+        )
+        return _device(row, [(m.metafield_id, m.value) for m in metas])
+
+    async def load_template(self, template_id: TemplateId) -> Template | None:
+        """One template with its datastreams, events and metafields, or None."""
+        return await self._template(template_id)
+
+    async def add_organization(
+        self, *, name: str, parent_id: OrgId | None, description: str | None, created_at: int
+    ) -> Organization:
+        """Create an organization."""
+        values = {
+            "name": name,
+            "parent_id": parent_id,
+            "description": description,
+            "created_at": created_at,
+        }
+        new_id = await self._insert_returning_id(schema.organizations, values)
+        return Organization(
+            id=OrgId(new_id),
+            name=name,
+            parent_id=parent_id,
+            description=description,
+            created_at=created_at,
+        )
+
+    async def add_oauth_client(
+        self, *, org_id: OrgId, name: str, client_id: str, secret_hash: str, created_at: int
+    ) -> OAuthClient:
+        """Create an OAuth client; only the secret's hash is given and kept."""
+        values = {
+            "org_id": org_id,
+            "name": name,
+            "client_id": client_id,
+            "secret_hash": secret_hash,
+            "created_at": created_at,
+        }
+        new_id = await self._insert_returning_id(schema.oauth_clients, values)
+        return OAuthClient(
+            id=new_id,
+            org_id=org_id,
+            name=name,
+            client_id=client_id,
+            secret_hash=secret_hash,
+            created_at=created_at,
+        )
+
+    async def add_template(
+        self,
+        *,
+        org_id: OrgId,
+        code: str,
+        name: str,
+        description: str | None,
+        datastreams: Sequence[Datastream],
+        events: Sequence[TemplateEvent],
+        metafields: Sequence[Metafield],
+        created_at: int,
+    ) -> Template:
+        """Create a template with its children."""
+        values = {
+            "org_id": org_id,
+            "code": code,
+            "name": name,
+            "description": description,
+            "created_at": created_at,
+        }
+        template_id = TemplateId(await self._insert_returning_id(schema.templates, values))
+        if datastreams:
+            await self._db.execute(
+                schema.datastreams.insert(),
+                [_datastream_row(template_id, ds) for ds in datastreams],
+            )
+        if events:
+            await self._db.execute(
+                schema.template_events.insert(),
+                [
+                    {
+                        "template_id": template_id,
+                        "id": e.id,
+                        "code": e.code,
+                        "name": e.name,
+                        "type": e.type,
+                        "description": e.description,
+                    }
+                    for e in events
+                ],
+            )
+        if metafields:
+            await self._db.execute(
+                schema.metafields.insert(),
+                [
+                    {
+                        "template_id": template_id,
+                        "id": m.id,
+                        "name": m.name,
+                        "type": m.type,
+                        "default_value": m.default_value,
+                    }
+                    for m in metafields
+                ],
+            )
+        return Template(
+            id=template_id,
+            code=code,
+            org_id=org_id,
+            name=name,
+            description=description,
+            datastreams=tuple(datastreams),
+            events=tuple(events),
+            metafields=tuple(metafields),
+            created_at=created_at,
+        )
+
+    async def add_device(
+        self, *, org_id: OrgId, template: Template, name: str, token: Token, created_at: int
+    ) -> Device:
+        """Create a device; its metafields start at the template's defaults."""
+        values = {
+            "org_id": org_id,
+            "template_id": template.id,
+            "name": name,
+            "token": token,
+            "hardware_info": None,
+            "created_at": created_at,
+        }
+        device_id = DeviceId(await self._insert_returning_id(schema.devices, values))
+        defaults = [(m.id, m.default_value) for m in template.metafields if m.default_value]
+        if defaults:
+            await self._db.execute(
+                schema.metafield_values.insert(),
+                [{"device_id": device_id, "metafield_id": i, "value": v} for i, v in defaults],
+            )
+        return Device(
+            id=device_id,
+            org_id=org_id,
+            template_id=template.id,
+            name=name,
+            token=token,
+            created_at=created_at,
+            metafield_values=tuple((i, v) for i, v in defaults if v is not None),
+        )
+
+    async def append_points(self, points: Sequence[Point], *, current: Sequence[Point]) -> None:
+        """Append history points and raise current values to ``current`` where newer."""
+        if points:
+            rows = []
+            for point in points:
+                num, text = history_columns(point.value)
+                rows.append(
+                    {
+                        "device_id": point.device_id,
+                        "datastream_id": point.datastream_id,
+                        "ts": point.ts,
+                        "num": num,
+                        "text": text,
+                    }
+                )
+            await self._db.execute(schema.history.insert(), rows)
+        if current:
+            await self._db.execute(
+                _upsert(
+                    self._dialect,
+                    schema.current_values,
+                    ["device_id", "datastream_id"],
+                    newer_only=True,
+                ),
+                [
+                    {
+                        "device_id": p.device_id,
+                        "datastream_id": p.datastream_id,
+                        "ts": p.ts,
+                        "value": dump_value(p.value),
+                    }
+                    for p in current
+                ],
+            )
+
+    async def count_points(self) -> int:
+        """How many history points are stored in all."""
+        return int(await self._db.scalar(select(func.count()).select_from(schema.history)) or 0)
+
+    async def read_history(
+        self,
+        device_id: DeviceId,
+        datastream_ids: Sequence[DatastreamId],
+        *,
+        since: int,
+        until: int,
+        limit: int,
+    ) -> list[HistoryRow]:
+        """History points of some datastreams of a device with since <= ts < until, oldest first."""
+        table = schema.history
+        rows = await self._db.execute(
+            select(table.c.datastream_id, table.c.ts, table.c.num, table.c.text)
+            .where(
+                table.c.device_id == device_id,
+                table.c.datastream_id.in_(datastream_ids),
+                table.c.ts >= since,
+                table.c.ts < until,
+            )
+            .order_by(table.c.ts, table.c.id)
+            .limit(limit)
+        )
+        return [
+            HistoryRow(datastream_id=DatastreamId(r.datastream_id), ts=r.ts, num=r.num, text=r.text)
+            for r in rows
+        ]
+
+    async def set_property(
+        self, device_id: DeviceId, datastream_id: DatastreamId, *, name: str, value: str, ts: int
+    ) -> None:
+        """Store (or overwrite) one property of a device's datastream; ``value`` is JSON text."""
+        await self._db.execute(
+            _upsert(self._dialect, schema.properties, ["device_id", "datastream_id", "name"]),
+            {
+                "device_id": device_id,
+                "datastream_id": datastream_id,
+                "name": name,
+                "value": value,
+                "updated_at": ts,
+            },
+        )
+
+    async def load_properties(
+        self, device_id: DeviceId, datastream_id: DatastreamId
+    ) -> dict[str, str]:
+        """The stored properties of a device's datastream, as JSON text by name."""
+        table = schema.properties
+        rows = await self._db.execute(
+            select(table.c.name, table.c.value).where(
+                table.c.device_id == device_id, table.c.datastream_id == datastream_id
+            )
+        )
+        return {row.name: row.value for row in rows}
+
+    async def add_device_event(
+        self, device_id: DeviceId, event: TemplateEvent, *, description: str | None, ts: int
+    ) -> StoredEvent:
+        """Log an event occurrence on the device timeline."""
+        values = {
+            "device_id": device_id,
+            "event_id": event.id,
+            "code": event.code,
+            "type": event.type,
+            "description": description,
+            "ts": ts,
+        }
+        new_id = await self._insert_returning_id(schema.device_events, values)
+        return StoredEvent(
+            id=new_id,
+            device_id=device_id,
+            event_id=event.id,
+            code=event.code,
+            type=event.type,
+            description=description,
+            ts=ts,
+        )
+
+    async def count_device_events(self, device_id: DeviceId, *, since: int) -> int:
+        """How many events the device logged at or after ``since``."""
+        table = schema.device_events
+        count = await self._db.scalar(
+            select(func.count()).where(table.c.device_id == device_id, table.c.ts >= since)
+        )
+        return int(count or 0)
+
+    async def list_device_events(self, device_id: DeviceId, *, since: int) -> list[StoredEvent]:
+        """Events the device logged at or after ``since``, oldest first."""
+        table = schema.device_events
+        rows = await self._db.execute(
+            select(table)
+            .where(table.c.device_id == device_id, table.c.ts >= since)
+            .order_by(table.c.ts, table.c.id)
+        )
+        return [StoredEvent(**row._asdict()) for row in rows]
+
+    async def update_hardware_info(self, device_id: DeviceId, info: HardwareInfo) -> None:
+        """Replace what the device reported about itself."""
+        await self._db.execute(
+            update(schema.devices)
+            .where(schema.devices.c.id == device_id)
+            .values(hardware_info=dump_json(_hardware_dict(info)))
+        )
+
+    async def set_metafield_value(self, device_id: DeviceId, metafield_id: int, value: str) -> None:
+        """Store a device's value for one metafield."""
+        await self._db.execute(
+            _upsert(self._dialect, schema.metafield_values, ["device_id", "metafield_id"]),
+            {"device_id": device_id, "metafield_id": metafield_id, "value": value},
+        )
+
+    async def add_device_file(
+        self, device_id: DeviceId, *, original_name: str, stored_name: str, created_at: int
+    ) -> StoredFile:
+        """Record an uploaded file."""
+        values = {
+            "device_id": device_id,
+            "original_name": original_name,
+            "stored_name": stored_name,
+            "created_at": created_at,
+        }
+        new_id = await self._insert_returning_id(schema.device_files, values)
+        return StoredFile(
+            id=new_id,
+            device_id=device_id,
+            original_name=original_name,
+            stored_name=stored_name,
+            created_at=created_at,
+        )
+
+    async def list_device_files(self, device_id: DeviceId) -> list[StoredFile]:
+        """A device's uploaded files that are not evicted, oldest first."""
+        table = schema.device_files
+        rows = await self._db.execute(
+            select(
+                table.c.id,
+                table.c.device_id,
+                table.c.original_name,
+                table.c.stored_name,
+                table.c.created_at,
+            )
+            .where(table.c.device_id == device_id, table.c.evicted_at.is_(None))
+            .order_by(table.c.created_at, table.c.id)
+        )
+        return [StoredFile(**row._asdict()) for row in rows]
+
+    async def evict_device_file(self, file_id: int, *, ts: int) -> None:
+        """Mark an uploaded file evicted (the caller removes the bytes); it still counts."""
+        table = schema.device_files
+        await self._db.execute(update(table).where(table.c.id == file_id).values(evicted_at=ts))
+
+    async def count_device_files(self, device_id: DeviceId, *, since: int) -> int:
+        """How many files the device uploaded at or after ``since`` (kept or evicted)."""
+        table = schema.device_files
+        count = await self._db.scalar(
+            select(func.count()).where(table.c.device_id == device_id, table.c.created_at >= since)
+        )
+        return int(count or 0)
+
+    async def _insert_returning_id(self, table: Any, values: dict[str, Any]) -> int:
+        result = await self._db.execute(table.insert().values(**values).returning(table.c.id))
+        return int(result.scalar_one())
+
+    async def _template(self, template_id: TemplateId) -> Template | None:
+        row = (
+            await self._db.execute(
+                select(schema.templates).where(schema.templates.c.id == template_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        ds_rows = await self._db.execute(
+            select(schema.datastreams)
+            .where(schema.datastreams.c.template_id == template_id)
+            .order_by("id")
+        )
+        event_rows = await self._db.execute(
+            select(schema.template_events)
+            .where(schema.template_events.c.template_id == template_id)
+            .order_by("id")
+        )
+        meta_rows = await self._db.execute(
+            select(schema.metafields)
+            .where(schema.metafields.c.template_id == template_id)
+            .order_by("id")
+        )
+        return Template(
+            id=TemplateId(row.id),
+            code=row.code,
+            org_id=OrgId(row.org_id),
+            name=row.name,
+            description=row.description,
+            created_at=row.created_at,
+            datastreams=tuple(_datastream(r) for r in ds_rows),
+            events=tuple(
+                TemplateEvent(
+                    id=EventId(r.id),
+                    code=r.code,
+                    name=r.name,
+                    type=r.type,
+                    description=r.description,
+                )
+                for r in event_rows
+            ),
+            metafields=tuple(
+                Metafield(
+                    id=MetafieldId(r.id), name=r.name, type=r.type, default_value=r.default_value
+                )
+                for r in meta_rows
+            ),
+        )
+
+
+def _organization(row: Row[Any]) -> Organization:
+    return Organization(
+        id=OrgId(row.id),
+        name=row.name,
+        parent_id=OrgId(row.parent_id) if row.parent_id is not None else None,
+        description=row.description,
+        created_at=row.created_at,
+    )
+
+
+def _oauth_client(row: Row[Any]) -> OAuthClient:
+    return OAuthClient(
+        id=row.id,
+        org_id=OrgId(row.org_id),
+        name=row.name,
+        client_id=row.client_id,
+        secret_hash=row.secret_hash,
+        created_at=row.created_at,
+    )
+
+
+def _device(row: Row[Any], metafield_values: list[tuple[int, str]]) -> Device:
+    info = orjson.loads(row.hardware_info) if row.hardware_info else {}
+    return Device(
+        id=DeviceId(row.id),
+        org_id=OrgId(row.org_id),
+        template_id=TemplateId(row.template_id),
+        name=row.name,
+        token=Token(row.token),
+        owner_user_id=row.owner_user_id,
+        created_at=row.created_at,
+        hardware_info=HardwareInfo(**info),
+        metafield_values=tuple(metafield_values),
+    )
+
+
+def _hardware_dict(info: HardwareInfo) -> dict[str, str | None]:
+    return {
+        "version": info.version,
+        "fw_type": info.fw_type,
+        "blynk_version": info.blynk_version,
+        "board_type": info.board_type,
+        "build": info.build,
+        "template_code": info.template_code,
+    }
+
+
+def _datastream_row(template_id: TemplateId, ds: Datastream) -> dict[str, Any]:
+    return {
+        "template_id": template_id,
+        "id": ds.id,
+        "label": ds.label,
+        "alias": ds.alias,
+        "pin_type": ds.pin.type.value,
+        "pin": ds.pin.number,
+        "type": ds.type.value,
+        "min": ds.min,
+        "max": ds.max,
+        "default_value": None if ds.default_value is None else dump_json(ds.default_value),
+        "decimals": ds.decimals,
+        "units": ds.units,
+        "save_raw": ds.save_raw,
+        "sync_with_latest": ds.sync_with_latest,
+        "enum_options": dump_json(
+            [{"value": o.value, "label": o.label, "color": o.color} for o in ds.enum_options]
+        ),
+        "fallback_value": ds.fallback_value,
+    }
+
+
+def _datastream(row: Row[Any]) -> Datastream:
+    default = load_value(row.default_value) if row.default_value is not None else None
+    options = orjson.loads(row.enum_options) if row.enum_options else []
+    return Datastream(
+        id=DatastreamId(row.id),
+        label=row.label,
+        alias=row.alias,
+        pin=Pin(PinType(row.pin_type), row.pin),
+        type=DataType(row.type),
+        min=row.min,
+        max=row.max,
+        default_value=default,
+        decimals=row.decimals,
+        units=row.units,
+        save_raw=row.save_raw,
+        sync_with_latest=row.sync_with_latest,
+        enum_options=tuple(EnumOption(**option) for option in options),
+        fallback_value=row.fallback_value,
+    )

@@ -1,0 +1,86 @@
+"""SQLite specifics: group commits run synchronously on the event loop thread.
+
+Measured with wrk (64 connections, batch/update of 3 pins, one device, synchronous=FULL):
+
+=====================================================  ===========  ==================
+group commit path                                      requests/s   commit per group
+=====================================================  ===========  ==================
+aiosqlite (five loop <-> thread trips per group)            4,500          4.8 ms
+own writer thread, one trip per group                        7,200          2.9 ms
+on the loop thread, synchronous driver                      11,900          1.0 ms
+=====================================================  ===========  ==================
+
+A thread loses because every SQLite step and fsync releases the GIL, and taking it back means
+waiting for the busy loop thread and granian's threads. Run on the loop thread, the transaction
+costs what it costs on an idle process (0.6 ms for 90 rows, fsync included) and blocks the loop
+only that long. WAL checkpoints, which can take longer, run on a separate thread
+(``checkpoint``), never inside a group commit.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import orjson
+from sqlalchemy import Engine
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pinbase.domain.points import Point
+from pinbase.storage.codec import dump_value, history_columns
+from pinbase.storage.engines import sqlite_pragmas
+from pinbase.storage.sql import SqlStore
+
+# Each group travels as one JSON array bound to one parameter: one statement step per table
+# instead of one per row, each of which would release and retake the GIL.
+_INSERT_HISTORY = (
+    "INSERT INTO history (device_id, datastream_id, ts, num, text) "
+    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)"
+)
+_UPSERT_CURRENT = (
+    "INSERT INTO current_values (device_id, datastream_id, ts, value) "
+    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true "
+    "ON CONFLICT (device_id, datastream_id) DO UPDATE SET ts = excluded.ts, value = excluded.value "
+    "WHERE excluded.ts >= current_values.ts"
+)
+
+
+class SqliteStore(SqlStore):
+    """``SqlStore`` with a synchronous group-commit connection and background checkpoints."""
+
+    def __init__(self, engine: AsyncEngine, *, synchronous: str) -> None:
+        super().__init__(engine)
+        sync_url = engine.url.set(drivername="sqlite+pysqlite")
+        self._writer: Engine = create_sync_engine(sync_url, pool_size=1, max_overflow=0)
+        sqlite_pragmas(self._writer, synchronous, autocheckpoint=False)
+        self._checkpointer: Engine = create_sync_engine(sync_url, pool_size=1, max_overflow=0)
+        sqlite_pragmas(self._checkpointer, synchronous)
+        self._checkpoint_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
+
+    async def append_points(self, points: Sequence[Point], *, current: Sequence[Point]) -> None:
+        """Append history points and raise current values, in one committed transaction."""
+        history_rows = orjson.dumps(
+            [(p.device_id, p.datastream_id, p.ts, *history_columns(p.value)) for p in points]
+        ).decode()
+        current_rows = orjson.dumps(
+            [(p.device_id, p.datastream_id, p.ts, dump_value(p.value)) for p in current]
+        ).decode()
+        with self._writer.begin() as connection:
+            connection.exec_driver_sql(_INSERT_HISTORY, (history_rows,))
+            connection.exec_driver_sql(_UPSERT_CURRENT, (current_rows,))
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL back into the database file without blocking writers or the loop."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._checkpoint_thread, self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        with self._checkpointer.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    async def close(self) -> None:
+        """Stop the checkpoint thread and close every engine."""
+        self._checkpoint_thread.shutdown(wait=True)
+        self._writer.dispose()
+        self._checkpointer.dispose()
+        await super().close()

@@ -1,0 +1,126 @@
+"""Public helpers for tests and benchmarks: run the real ``pinbase`` CLI and server.
+
+Everything here drives Pinbase the way a user does, as a subprocess on loopback, so tests and
+benchmarks exercise the same code path as production.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+READY_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    """A TCP port on loopback that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m pinbase ARGS`` and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "pinbase", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=120,
+    )
+
+
+def provision(spec: dict[str, Any], *extra: str, data_dir: Path) -> dict[str, Any]:
+    """Run ``pinbase provision`` on ``spec`` and return the JSON it printed."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(spec, handle)
+    try:
+        done = run_cli("provision", handle.name, "--data", str(data_dir), *extra)
+    finally:
+        os.unlink(handle.name)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+class ServerProcess:
+    """``pinbase serve`` in a subprocess on a free loopback port."""
+
+    def __init__(self, data_dir: Path, *extra: str, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._extra = extra
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = data_dir / f"server-{self.port}.log"
+
+    def start(self) -> Self:
+        """Start the server and wait until ``/healthz`` answers."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "pinbase", "serve", "--data", str(self.data_dir)]
+        command += ["--http-port", str(self.port), *self._extra]
+        with self._log.open("ab") as log:
+            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"pinbase serve exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"pinbase serve was not ready in {READY_TIMEOUT_S}s:\n{self.log()}")
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        return self._process.pid
+
+    def stop(self) -> int:
+        """Stop with SIGTERM (a clean shutdown) and return the exit code."""
+        return self._end(signal.SIGTERM)
+
+    def kill(self) -> int:
+        """Stop with SIGKILL, as a crash would, and return the exit code."""
+        return self._end(signal.SIGKILL)
+
+    def log(self) -> str:
+        """What the server printed so far."""
+        return self._log.read_text(errors="replace") if self._log.exists() else ""
+
+    def _end(self, signum: signal.Signals) -> int:
+        if self._process is None:
+            return 0
+        if self._process.poll() is None:
+            self._process.send_signal(signum)
+        try:
+            code = self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            code = self._process.wait()
+        self._process = None
+        return code
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

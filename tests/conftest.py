@@ -1,0 +1,76 @@
+"""Cross-layer fixtures: one provisioned ``pinbase serve`` per test session, fresh devices per test.
+
+Tests talk to the server over a real loopback socket. Each test takes its own devices from a
+pool provisioned at start, so tests never see each other's values.
+"""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pinbase.testing import ServerProcess, provision
+
+FIXTURES = Path(__file__).parent / "fixtures"
+POOL_SIZE = 400
+
+
+def load_spec(devices: int) -> dict[str, Any]:
+    """The test provisioning file with ``devices`` devices of the "ESP32 QA" template."""
+    spec: dict[str, Any] = json.loads((FIXTURES / "spec.json").read_text())
+    spec["devices"] = [{"name": f"Device {n}", "template": "ESP32 QA"} for n in range(devices)]
+    return spec
+
+
+class Pool:
+    """What the session provisioned, handed out one device at a time."""
+
+    def __init__(self, created: dict[str, Any]) -> None:
+        self.created = created
+        self._devices = iter(created["devices"])
+
+    def take(self) -> dict[str, Any]:
+        """A device no other test has used: ``{"id", "name", "token", "templateId"}``."""
+        device: dict[str, Any] = next(self._devices)
+        return device
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session server's data folder."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def pool(data_dir: Path) -> Pool:
+    """The session's provisioned organization, template and device pool."""
+    return Pool(provision(load_spec(POOL_SIZE), data_dir=data_dir))
+
+
+@pytest.fixture(scope="session")
+def server(data_dir: Path, pool: Pool) -> Iterator[ServerProcess]:
+    """A running ``pinbase serve`` on the pool's data folder."""
+    with ServerProcess(data_dir) as process:
+        yield process
+
+
+@pytest.fixture
+def device(pool: Pool) -> dict[str, Any]:
+    """A fresh device of the "ESP32 QA" template."""
+    return pool.take()
+
+
+@pytest.fixture
+def token(device: dict[str, Any]) -> str:
+    """The fresh device's token."""
+    return str(device["token"])
+
+
+@pytest.fixture
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    """An HTTP client bound to the session server."""
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        yield client
