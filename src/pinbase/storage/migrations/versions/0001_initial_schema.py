@@ -188,6 +188,7 @@ def upgrade() -> None:
         sa.Column("original_name", sa.String(length=255), nullable=False),
         sa.Column("stored_name", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("evicted_at", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["device_id"],
             ["devices.id"],
