@@ -17,6 +17,14 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "current_values",
+        sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("datastream_id", sa.Integer(), nullable=False),
+        sa.Column("ts", sa.BigInteger(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("device_id", "datastream_id"),
+    )
+    op.create_table(
         "history",
         sa.Column(
             "id",
@@ -152,18 +160,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("template_id", "id"),
     )
     op.create_table(
-        "current_values",
-        sa.Column("device_id", sa.Integer(), nullable=False),
-        sa.Column("datastream_id", sa.Integer(), nullable=False),
-        sa.Column("ts", sa.BigInteger(), nullable=False),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["device_id"],
-            ["devices.id"],
-        ),
-        sa.PrimaryKeyConstraint("device_id", "datastream_id"),
-    )
-    op.create_table(
         "device_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=False),
@@ -236,7 +232,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_device_events_device_ts")
 
     op.drop_table("device_events")
-    op.drop_table("current_values")
     op.drop_table("template_events")
     op.drop_table("metafields")
     op.drop_table("devices")
@@ -248,3 +243,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_history_series")
 
     op.drop_table("history")
+    op.drop_table("current_values")
