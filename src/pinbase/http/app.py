@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from pinbase.http.device_api import messages
 from pinbase.http.device_api.routes import device_routes
+from pinbase.http.legacy_api.routes import legacy_routes
 from pinbase.http.limits import RequestSizeLimit
 from pinbase.http.responses import error_response, text_response
 from pinbase.services.container import Services
@@ -41,6 +42,7 @@ def create_app(services: Services, settings: Settings) -> Starlette:
     routes = [
         *device_routes(services, settings),
         Route("/healthz", healthz, methods=["GET"]),
+        *legacy_routes(services, settings),
     ]
     return Starlette(
         routes=routes,
