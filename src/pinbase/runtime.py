@@ -23,9 +23,12 @@ from pinbase.services.container import Services
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
+from pinbase.services.metadata import Metadata
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
+from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
+from pinbase.services.uploads import Uploads
 from pinbase.settings import Settings
 from pinbase.storage.engines import create_engine, database_url
 from pinbase.storage.migrate import migrate
@@ -35,6 +38,9 @@ from pinbase.storage.sqlite import SqliteStore
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_S = 1.0
+REPORTS_FOLDER = "reports"
+UPLOADS_FOLDER = "uploads"
+"""Sub-folders of the data folder holding report zips and device uploads."""
 GC_THRESHOLDS = (50_000, 20, 100)
 """Young-generation threshold raised from 700: the hot path allocates many short-lived objects,
 and with the defaults the collector took a third of the loop thread's time under load
@@ -64,7 +70,9 @@ async def running_services(
         bus = Bus()
         directory = Directory(store)
         writer = HistoryWriter(store)
-        telemetry = Telemetry(writer, bus, clock)
+        telemetry = Telemetry(
+            writer, bus, clock, import_points_per_day=settings.import_points_per_day
+        )
         async with store.transaction() as tx:
             directory.load(await tx.load_catalog())
             telemetry.load(await tx.load_current_values())
@@ -85,6 +93,21 @@ async def running_services(
                     clock,
                     per_day=settings.events_per_day,
                     max_description_chars=settings.max_event_description_chars,
+                ),
+                metadata=Metadata(store, directory),
+                reports=Reports(
+                    store,
+                    clock,
+                    folder=settings.data_dir / REPORTS_FOLDER,
+                    per_day=settings.reports_per_day,
+                ),
+                uploads=Uploads(
+                    store,
+                    clock,
+                    root=settings.data_dir / UPLOADS_FOLDER,
+                    max_bytes=settings.max_upload_bytes,
+                    kept_per_device=settings.kept_uploads_per_device,
+                    per_day=settings.uploads_per_day,
                 ),
             )
         finally:

@@ -54,8 +54,15 @@ def provision(spec: dict[str, Any], *extra: str, data_dir: Path) -> dict[str, An
 class ServerProcess:
     """``pinbase serve`` in a subprocess on a free loopback port."""
 
-    def __init__(self, data_dir: Path, *extra: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *extra: str,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        self._env = {**os.environ, **(env or {})}
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._extra = extra
@@ -68,7 +75,9 @@ class ServerProcess:
         command = [sys.executable, "-m", "pinbase", "serve", "--data", str(self.data_dir)]
         command += ["--http-port", str(self.port), *self._extra]
         with self._log.open("ab") as log:
-            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env=self._env
+            )
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

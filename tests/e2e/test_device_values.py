@@ -8,6 +8,9 @@ import httpx
 import pytest
 from stored import history
 
+from conftest import load_spec
+from pinbase.testing import ServerProcess, provision
+
 
 def error(message: str) -> dict[str, Any]:
     return {"error": {"message": message}}
@@ -251,3 +254,20 @@ def test_timestamped_upload_with_broken_json(http: httpx.Client, token: str) -> 
         headers={"content-type": "application/json"},
     )
     assert answer.json() == error("Request with incorrect parameters")
+
+
+def test_daily_import_quota_is_shared_by_every_import_path(tmp_path: Path) -> None:
+    """Points imported by the device API and the legacy API count against one daily quota."""
+    environment = {"PINBASE_IMPORT_POINTS_PER_DAY": "3"}
+    created = provision(load_spec(1), data_dir=tmp_path)
+    token = created["devices"][0]["token"]
+    now = int(time.time() * 1000)
+    with (
+        ServerProcess(tmp_path, env=environment) as limited,
+        httpx.Client(base_url=limited.base_url) as client,
+    ):
+        assert upload(client, token, "v1", [[now - 2, 1], [now - 1, 2]]).status_code == 200
+        legacy = client.put(f"/{token}/extra/pin/v1", json=[{"timestamp": now, "value": "3"}])
+        assert legacy.status_code == 200
+        refused = upload(client, token, "v1", [[now, 4]])
+        assert refused.json() == error("Daily limit of 3 imported points reached.")

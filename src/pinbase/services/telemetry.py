@@ -11,22 +11,36 @@ from collections.abc import Iterable, Sequence
 
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.devices import Device
+from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
 from pinbase.services.bus import Bus, ValuesChanged
-from pinbase.services.clock import Clock
+from pinbase.services.clock import DAY_MS, Clock
 from pinbase.services.history_writer import HistoryWriter
+
+
+class ImportQuotaExceeded(PinbaseError):
+    """The device imported its daily allowance of timestamped points (http-api.md OP-24)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"daily limit of {limit} imported points reached")
+        self.limit = limit
 
 
 class Telemetry:
     """Records values and answers what a device's datastreams hold now."""
 
-    def __init__(self, writer: HistoryWriter, bus: Bus, clock: Clock) -> None:
+    def __init__(
+        self, writer: HistoryWriter, bus: Bus, clock: Clock, *, import_points_per_day: int
+    ) -> None:
         self._writer = writer
         self._bus = bus
         self._clock = clock
         self._current: dict[tuple[DeviceId, DatastreamId], Point] = {}
+        self._import_limit = import_points_per_day
+        self._imported: dict[DeviceId, int] = {}
+        self._import_day = -1
 
     def load(self, points: Iterable[Point]) -> None:
         """Seed the current values from storage at start."""
@@ -57,8 +71,20 @@ class Telemetry:
         """Store back-dated points with their own timestamps (timestamped uploads).
 
         The newest point becomes the current value only if it is newer than the current one
-        (http-api.md OP-26); nothing is pushed to the device.
+        (http-api.md OP-26); nothing is pushed to the device. Every import path shares one daily
+        allowance per device, counted in memory (a restart starts the day's count afresh).
+
+        Raises:
+            ImportQuotaExceeded: the points would pass the device's daily allowance; nothing
+                was stored.
         """
+        day = self._clock() // DAY_MS
+        if day != self._import_day:
+            self._import_day, self._imported = day, {}
+        used = self._imported.get(device.id, 0)
+        if used + len(points) > self._import_limit:
+            raise ImportQuotaExceeded(self._import_limit)
+        self._imported[device.id] = used + len(points)
         await self._writer.write(points)
         for point in points:
             self._raise_current(point)

@@ -22,6 +22,7 @@ from pinbase.http.device_api.rendering import value_text
 from pinbase.http.device_api.resolve import datastream_at, datastream_by_id, parse_pin_name
 from pinbase.http.responses import ApiError, json_response, text_response
 from pinbase.services.container import Services
+from pinbase.services.telemetry import ImportQuotaExceeded
 from pinbase.settings import Settings
 
 ORIGIN = "device_http"
@@ -36,7 +37,6 @@ class ValueEndpoints:
     def __init__(self, services: Services, settings: Settings) -> None:
         self._services = services
         self._settings = settings
-        self._imported_today: dict[tuple[int, int], int] = {}
 
     async def get(self, request: Request) -> Response:
         """DEV-01: one pin or datastream as text, several pins as a JSON object."""
@@ -126,8 +126,10 @@ class ValueEndpoints:
         if len(body) > limit:
             raise ApiError(messages.BATCH_TOO_LARGE.format(limit=limit))
         points = self._imported_points(bound.device.id, datastream, body)
-        self._charge_import_quota(bound.device.id, len(points))
-        await self._services.telemetry.import_points(bound.device, points)
+        try:
+            await self._services.telemetry.import_points(bound.device, points)
+        except ImportQuotaExceeded as exceeded:
+            raise ApiError(messages.IMPORT_QUOTA.format(limit=exceeded.limit)) from None
         return text_response("OK")
 
     def _imported_points(
@@ -145,16 +147,6 @@ class ValueEndpoints:
             value = _json_value(datastream, raw)
             points.append(Point(device_id, datastream.id, ts, value))
         return points
-
-    def _charge_import_quota(self, device_id: int, count: int) -> None:
-        day = self._services.clock() // 86_400_000
-        key = (device_id, day)
-        used = self._imported_today.get(key, 0)
-        limit = self._settings.import_points_per_day
-        if used + count > limit:
-            raise ApiError(messages.IMPORT_QUOTA.format(limit=limit))
-        self._imported_today = {k: v for k, v in self._imported_today.items() if k[1] == day}
-        self._imported_today[key] = used + count
 
 
 def _parsed(datastream: Datastream, raw: Sequence[str], mismatch: str) -> Value:

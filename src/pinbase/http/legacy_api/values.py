@@ -30,6 +30,7 @@ from pinbase.http.legacy_api.replies import LegacyError, json_reply, text_reply
 from pinbase.services.clock import DAY_MS
 from pinbase.services.container import Services
 from pinbase.services.directory import BoundDevice
+from pinbase.services.telemetry import ImportQuotaExceeded
 from pinbase.settings import Settings
 
 ORIGIN = "legacy_http"
@@ -110,7 +111,10 @@ class ValueEndpoints:
             Point(device_id, datastream.id, ts, _parsed(datastream, [text])) for ts, text in entries
         ]
         telemetry = self._services.telemetry
-        await telemetry.import_points(bound.device, points)
+        try:
+            await telemetry.import_points(bound.device, points)
+        except ImportQuotaExceeded as exceeded:
+            raise LegacyError(messages.IMPORT_QUOTA.format(limit=exceeded.limit)) from None
         if telemetry.current(device_id, datastream) != points[0]:
             await self._record(bound, datastream, points[0].value)
         return text_reply()
