@@ -4,7 +4,6 @@ Tests talk to the server over a real loopback socket. Each test takes its own de
 pool provisioned at start, so tests never see each other's values.
 """
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,16 +12,10 @@ import httpx
 import pytest
 
 from pinbase.testing import ServerProcess, provision
+from postgres import session_url
+from testspec import load_spec
 
-FIXTURES = Path(__file__).parent / "fixtures"
 POOL_SIZE = 400
-
-
-def load_spec(devices: int) -> dict[str, Any]:
-    """The test provisioning file with ``devices`` devices of the "ESP32 QA" template."""
-    spec: dict[str, Any] = json.loads((FIXTURES / "spec.json").read_text())
-    spec["devices"] = [{"name": f"Device {n}", "template": "ESP32 QA"} for n in range(devices)]
-    return spec
 
 
 class Pool:
@@ -36,6 +29,12 @@ class Pool:
         """A device no other test has used: ``{"id", "name", "token", "templateId"}``."""
         device: dict[str, Any] = next(self._devices)
         return device
+
+
+@pytest.fixture(scope="session")
+def postgres_url(pytestconfig: pytest.Config) -> str:
+    """The session's throwaway PostgreSQL server (tests/postgres.py), started on first use."""
+    return session_url(pytestconfig)
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from stored import history
 
-from conftest import load_spec
 from pinbase.testing import ServerProcess, provision
+from testspec import load_spec
 
 
 def error(message: str) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import load_spec
 from pinbase.testing import ServerProcess, provision
+from testspec import load_spec
 
 CLIENTS = 16
 LOAD_SECONDS = 1.5

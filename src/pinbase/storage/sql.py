@@ -92,7 +92,9 @@ class SqlTransaction:
         template_ids = await self._db.scalars(select(schema.templates.c.id).order_by("id"))
         templates = [await self._template(TemplateId(tid)) for tid in template_ids.all()]
         devices = await self._db.execute(select(schema.devices).order_by("id"))
-        metas = await self._db.execute(select(schema.metafield_values))
+        metas = await self._db.execute(
+            select(schema.metafield_values).order_by(schema.metafield_values.c.metafield_id)
+        )
         values_by_device: dict[int, list[tuple[int, str]]] = {}
         for meta in metas:
             values_by_device.setdefault(meta.device_id, []).append((meta.metafield_id, meta.value))
@@ -118,8 +120,9 @@ class SqlTransaction:
         ).first()
         if row is None:
             return None
+        table = schema.metafield_values
         metas = await self._db.execute(
-            select(schema.metafield_values).where(schema.metafield_values.c.device_id == row.id)
+            select(table).where(table.c.device_id == row.id).order_by(table.c.metafield_id)
         )
         return _device(row, [(m.metafield_id, m.value) for m in metas])
 
