@@ -7,9 +7,12 @@ from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
+from pinbase.services.metadata import Metadata
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
+from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
+from pinbase.services.uploads import Uploads
 from pinbase.storage.base import Store
 
 
@@ -26,3 +29,6 @@ class Services:
     presence: Presence
     properties: Properties
     events: EventLog
+    metadata: Metadata
+    reports: Reports
+    uploads: Uploads

@@ -8,8 +8,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pinbase.http.device_api.events import EventEndpoints
+from pinbase.http.device_api.metadata import MetadataEndpoints
 from pinbase.http.device_api.properties import PropertyEndpoints
+from pinbase.http.device_api.report import ReportEndpoints
 from pinbase.http.device_api.status import StatusEndpoints
+from pinbase.http.device_api.uploads import UploadEndpoints
 from pinbase.http.device_api.values import ValueEndpoints
 from pinbase.http.responses import ApiError, error_response
 from pinbase.services.container import Services
@@ -45,6 +48,9 @@ def device_routes(services: Services, settings: Settings) -> list[Route]:
     properties = PropertyEndpoints(services)
     events = EventEndpoints(services)
     status = StatusEndpoints(services)
+    metadata = MetadataEndpoints(services)
+    reports = ReportEndpoints(services, settings)
+    uploads = UploadEndpoints(services, settings)
     table: list[tuple[str, Handler, str]] = [
         ("/external/api/batch/update", values.batch_update, "GET"),
         ("/external/api/batch/update", values.upload_timestamped, "POST"),
@@ -55,6 +61,14 @@ def device_routes(services: Services, settings: Settings) -> list[Route]:
         ("/external/api/logEvent", events.log_event, "GET"),
         ("/external/api/isHardwareConnected", status.is_hardware_connected, "GET"),
         ("/external/api/provision", status.provision, "GET"),
+        ("/external/api/device/meta", metadata.get_meta, "GET"),
+        ("/external/api/device/meta/update", metadata.update_meta, "GET"),
+        ("/external/api/data/get", reports.get_data, "GET"),
+        ("/external/api/upload", uploads.upload, "POST"),
+        # Public files: the links DEV-08 and DEV-13 hand out. Each handler serves only names of
+        # its exact pattern; a path parameter never holds "/", so nothing else is reachable.
+        ("/device_data_{device_id}_{stamp}.zip", reports.download, "GET"),
+        ("/device_uploads/{device_id}/{name}", uploads.download, "GET"),
     ]
     return [
         Route(path, answering_errors(handler), methods=[method]) for path, handler, method in table

@@ -1,0 +1,154 @@
+"""Device metadata read and written by the device itself (DEV-09, DEV-10; data-model.md §1.6).
+
+A key is a metafield's numeric id or its exact, case-sensitive name (http-api.md OP-16). Besides
+the template's own metafields a device can read two built-in names: ``Device Name`` (its name)
+and ``Auth Token`` (its token, unless the template defines a field of that name itself).
+``loc.latlon`` is documented too, but Pinbase has no device location yet, so it does not exist.
+
+Values are kept as text, as the storage contract holds them; a ``Number`` field is answered as a
+JSON number. The in-memory device in the ``Directory`` is replaced after every write, so reads
+never go to the database.
+"""
+
+import math
+import re
+from dataclasses import dataclass, replace
+
+from pinbase.domain.errors import PinbaseError
+from pinbase.domain.templates import Metafield
+from pinbase.services.directory import BoundDevice, Directory
+from pinbase.storage.base import Store
+
+DEVICE_NAME = "Device Name"
+AUTH_TOKEN = "Auth Token"  # noqa: S105  # a metafield name, not a credential
+
+DEVICE_NAME_TYPE = "DeviceName"
+"""The type literal of the built-in Device Name field (data-model.md §1.6)."""
+
+MAX_VALUE_CHARS = 255
+"""Text metafields hold at most 255 characters (blynk.console/templates/metadata)."""
+
+WRITABLE_TYPES = frozenset({"text", "number", "hotspotname", "list", "int", "imei", "iccid"})
+"""Kinds a device may write over HTTPS (http-api.md DEV-10), normalised by ``_kind``.
+
+``Device Name`` is listed as writable too, but renaming needs a storage operation Pinbase does
+not have yet, so the built-in stays read-only here.
+"""
+
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,15}")
+_IMEI_TEXT = re.compile(r"[0-9]{15}")
+_ICCID_TEXT = re.compile(r"[0-9]{18,22}")
+"""ICCIDs are 18 to 22 digits (ITU-T E.118)."""
+
+MetaValue = str | int | float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetaReading:
+    """What DEV-09 answers: the field's type literal and its value."""
+
+    type: str
+    value: MetaValue
+
+
+class MetafieldNotFound(PinbaseError):
+    """No metafield (nor built-in name) matches the key."""
+
+
+class MetafieldReadOnly(PinbaseError):
+    """The field exists, but a device may not write it."""
+
+
+class InvalidMetaValue(PinbaseError):
+    """The value does not fit the field's type or is too long."""
+
+
+class Metadata:
+    """Reads and writes the metadata of devices."""
+
+    def __init__(self, store: Store, directory: Directory) -> None:
+        self._store = store
+        self._directory = directory
+
+    def read(self, bound: BoundDevice, key: str) -> MetaReading:
+        """The value of the field ``key`` of a device.
+
+        Raises:
+            MetafieldNotFound: neither a template field nor a built-in name matches ``key``.
+        """
+        if key == DEVICE_NAME:
+            return MetaReading(type=DEVICE_NAME_TYPE, value=bound.device.name)
+        metafield = bound.template.metafield(key)
+        if metafield is None:
+            if key == AUTH_TOKEN:
+                return MetaReading(type="Text", value=bound.device.token)
+            raise MetafieldNotFound(key)
+        text = dict(bound.device.metafield_values).get(metafield.id)
+        return MetaReading(type=metafield.type, value=_rendered(metafield, text))
+
+    async def write(self, bound: BoundDevice, key: str, value: str) -> None:
+        """Store a new value of the field ``key`` and refresh the device in the directory.
+
+        Raises:
+            MetafieldNotFound: no template field matches ``key`` (built-in names included).
+            MetafieldReadOnly: the field's type is not one a device may write.
+            InvalidMetaValue: the value is too long or does not parse as the field's type.
+        """
+        metafield = None if key == DEVICE_NAME else bound.template.metafield(key)
+        if metafield is None:
+            if key == DEVICE_NAME:
+                raise MetafieldReadOnly(key)
+            raise MetafieldNotFound(key)
+        if _kind(metafield.type) not in WRITABLE_TYPES:
+            raise MetafieldReadOnly(key)
+        checked = _checked(metafield, value)
+        device_id = bound.device.id
+        async with self._store.transaction() as tx:
+            await tx.set_metafield_value(device_id, metafield.id, checked)
+        # Take the directory's newest copy: another write may have replaced it meanwhile.
+        current = self._directory.by_id(device_id)
+        device = current.device if current is not None else bound.device
+        values = dict(device.metafield_values)
+        values[metafield.id] = checked
+        self._directory.add_device(replace(device, metafield_values=tuple(values.items())))
+
+
+def _kind(type_literal: str) -> str:
+    """``Hotspot Name``, ``HotspotName`` and ``hotspotname`` are one kind."""
+    kind = type_literal.replace(" ", "").replace("_", "").lower()
+    return "int" if kind == "integer" else kind
+
+
+def _checked(metafield: Metafield, value: str) -> str:
+    if len(value) > MAX_VALUE_CHARS:
+        raise InvalidMetaValue(f"longer than {MAX_VALUE_CHARS} characters")
+    if "\0" in value:
+        # PostgreSQL text cannot hold NUL, and no metadata kind needs it.
+        raise InvalidMetaValue("contains NUL")
+    kind = _kind(metafield.type)
+    text = value.strip()
+    if kind == "number":
+        if not _NUMBER_TEXT.fullmatch(text) or not math.isfinite(float(text)):
+            raise InvalidMetaValue("not a number")
+        return text
+    pattern = {"int": _INT_TEXT, "imei": _IMEI_TEXT, "iccid": _ICCID_TEXT}.get(kind)
+    if pattern is not None:
+        if not pattern.fullmatch(text):
+            raise InvalidMetaValue(f"not a valid {metafield.type}")
+        return text
+    return value
+
+
+def _rendered(metafield: Metafield, text: str | None) -> MetaValue:
+    """A Number as a JSON number (None when unset), any other kind as text ("" when unset)."""
+    kind = _kind(metafield.type)
+    if kind not in ("number", "int"):
+        return "" if text is None else text
+    if text is None:
+        return None
+    if _INT_TEXT.fullmatch(text):
+        return int(text)
+    if _NUMBER_TEXT.fullmatch(text):
+        return float(text)
+    return text
