@@ -140,7 +140,7 @@ def test_file_link_downloads_a_zipped_csv(
     assert answer.status_code == 200
     link = answer.json()["link"]
     stamp = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}"
-    name = rf"device_data_{device['id']}_{stamp}\.zip"
+    name = rf"device_data_{device['id']}_{stamp}_[A-Za-z0-9_-]{{22}}\.zip"
     assert re.fullmatch(rf"{re.escape(server.base_url)}/{name}", link)
     assert (data_dir / "reports" / link.rpartition("/")[2]).is_file()
     download = http.get(link)

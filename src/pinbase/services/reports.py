@@ -19,6 +19,7 @@ import asyncio
 import csv
 import io
 import re
+import secrets
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,15 +50,19 @@ READ_CHUNK = 10_000
 """Points fetched per query while scanning the window."""
 
 REPORT_NAME = re.compile(
-    r"device_data_([0-9]{1,10})_([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2})\.zip"
+    r"device_data_([0-9]{1,10})_([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2})"
+    r"_([A-Za-z0-9_-]{22})\.zip"
 )
-"""``device_data_{deviceId}_{yyyy-MM-dd'T'HH-mm-ss}.zip``: the only names the download serves."""
+"""``device_data_{deviceId}_{yyyy-MM-dd'T'HH-mm-ss}_{secret}.zip``: the only names served.
+
+Blynk's names (``device_data_2592_2021-04-13T02-27-11.zip``) are guessable from a device id and a
+second, and downloads carry no token; the 22-character random suffix (128 bits) makes the link
+itself the credential. Clients follow the link and never build it, so the suffix is invisible to
+them (docs/decisions.md)."""
+
+SECRET_BYTES = 16
 
 STAMP_FORMAT = "%Y-%m-%dT%H-%M-%S"
-MAX_NAME_ATTEMPTS = 60
-"""Two reports of one device in one second get names one second apart; a minute of them is more
-than the daily quota allows."""
-
 CSV_HEADER = ("data_stream_name", "ts", "value")
 
 
@@ -439,22 +444,18 @@ def _write_zip(
     folder: Path, device_id: DeviceId, now: int, report: Report, request: ReportRequest
 ) -> str:
     folder.mkdir(parents=True, exist_ok=True)
-    moment = datetime.fromtimestamp(now // 1000, UTC)
-    for attempt in range(MAX_NAME_ATTEMPTS):
-        stamp = (moment + timedelta(seconds=attempt)).strftime(STAMP_FORMAT)
-        name = f"device_data_{device_id}_{stamp}.zip"
-        try:
-            handle = (folder / name).open("xb")
-        except FileExistsError:
-            continue
-        try:
-            with handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
-                archive.writestr(name.removesuffix(".zip") + ".csv", _csv_text(report, request))
-        except BaseException:
-            (folder / name).unlink(missing_ok=True)
-            raise
-        return name
-    raise FileExistsError(f"no free report name for device {device_id}")
+    stamp = datetime.fromtimestamp(now // 1000, UTC).strftime(STAMP_FORMAT)
+    name = f"device_data_{device_id}_{stamp}_{secrets.token_urlsafe(SECRET_BYTES)}.zip"
+    try:
+        with (
+            (folder / name).open("xb") as handle,
+            zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive,
+        ):
+            archive.writestr(name.removesuffix(".zip") + ".csv", _csv_text(report, request))
+    except BaseException:
+        (folder / name).unlink(missing_ok=True)
+        raise
+    return name
 
 
 def _csv_text(report: Report, request: ReportRequest) -> str:
