@@ -48,7 +48,9 @@ def test_integer_mismatches_are_refused(text: str) -> None:
         parse_text(stream(DataType.INT), [text])
 
 
-@pytest.mark.parametrize(("text", "value"), [("36.6", 36.6), ("12", 12.0), ("1e2", 85.0)])
+@pytest.mark.parametrize(
+    ("text", "value"), [("36.6", 36.6), ("12", 12.0), ("1e2", 85.0), ("-50", -40.0)]
+)
 def test_doubles_parse_and_clamp(text: str, value: float) -> None:
     """Decimal and integer text parse as Double, then clamp."""
     assert parse_text(DOUBLE, [text]) == value
@@ -155,6 +157,7 @@ def test_decimals_patterns_truncate(value: float, pattern: str, text: str) -> No
 def test_wire_forms() -> None:
     """JSON and device-text forms of each kind of value."""
     assert to_json((1.0, 2.0)) == [1.0, 2.0]
+    assert to_json(5) == 5
     assert to_text((1.0, 2.0)) == "1.0\x002.0"
     assert to_text(True) == "1"
     assert to_text(2.5) == "2.5"

@@ -43,11 +43,6 @@ class DataType(Enum):
         except ValueError:
             raise InvalidDefinition(f"unknown datastream type {literal!r}") from None
 
-    @property
-    def is_numeric(self) -> bool:
-        """Whether min/max clamping applies (data-model.md §2.3)."""
-        return self in (DataType.INT, DataType.DOUBLE)
-
 
 _TYPE_ALIASES = {
     "INTEGER": "INT",
@@ -100,8 +95,3 @@ class Datastream:
             raise InvalidDefinition("datastream min must not exceed max")
         if self.decimals is not None and self.decimals not in DECIMALS_PATTERNS:
             raise InvalidDefinition(f"unknown decimals pattern {self.decimals!r}")
-
-    @property
-    def display_alias(self) -> str:
-        """The alias, which defaults to the label (data-model.md §1.7.1)."""
-        return self.alias if self.alias is not None else self.label
