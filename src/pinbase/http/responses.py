@@ -3,6 +3,8 @@
 import orjson
 from starlette.responses import Response
 
+from pinbase.http.handlers import HandlerError
+
 JSON = "application/json;charset=utf-8"
 TEXT = "text/plain;charset=utf-8"
 
@@ -22,10 +24,5 @@ def error_response(message: str, status: int = 400) -> Response:
     return json_response({"error": {"message": message}}, status)
 
 
-class ApiError(Exception):
-    """Raised by a handler to answer with Blynk's error shape; caught by the route wrapper."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class ApiError(HandlerError):
+    """Raised by a handler to answer with Blynk's JSON error shape."""

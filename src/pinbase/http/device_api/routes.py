@@ -1,10 +1,5 @@
 """The device API's routes, each wrapped so an ``ApiError`` becomes Blynk's error body."""
 
-import logging
-from collections.abc import Awaitable, Callable
-
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from pinbase.http.device_api.events import EventEndpoints
@@ -14,32 +9,19 @@ from pinbase.http.device_api.report import ReportEndpoints
 from pinbase.http.device_api.status import StatusEndpoints
 from pinbase.http.device_api.uploads import UploadEndpoints
 from pinbase.http.device_api.values import ValueEndpoints
+from pinbase.http.handlers import Handler, answering
 from pinbase.http.responses import ApiError, error_response
 from pinbase.services.container import Services
-from pinbase.services.history_writer import StorageUnavailable
 from pinbase.settings import Settings
-
-logger = logging.getLogger(__name__)
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 STORAGE_UNAVAILABLE = "Storage is unavailable; nothing was stored. Try again."
 
 
 def answering_errors(handler: Handler) -> Handler:
-    """Turn ``ApiError`` into its JSON error response; a storage failure into a 503."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ApiError as error:
-            return error_response(error.message, error.status)
-        except StorageUnavailable:
-            return error_response(STORAGE_UNAVAILABLE, 503)
-
-    endpoint.__name__ = handler.__name__
-    endpoint.__doc__ = handler.__doc__
-    return endpoint
+    """Turn ``ApiError`` into Blynk's JSON error body; a storage failure into a 503."""
+    return answering(
+        handler, errors=ApiError, answer=error_response, storage_message=STORAGE_UNAVAILABLE
+    )
 
 
 def device_routes(services: Services, settings: Settings) -> list[Route]:

@@ -7,18 +7,14 @@ dashboards could call it directly (http-api.md §5.1); the builders here add it 
 import orjson
 from starlette.responses import RedirectResponse, Response
 
+from pinbase.http.handlers import HandlerError
 from pinbase.http.responses import JSON, TEXT
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 
 
-class LegacyError(Exception):
-    """Raised by a handler to answer ``message`` as plain text; caught by the route wrapper."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class LegacyError(HandlerError):
+    """Raised by a handler to answer ``message`` as plain text."""
 
 
 def text_reply(body: str = "", status: int = 200) -> Response:

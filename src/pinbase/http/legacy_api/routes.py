@@ -6,13 +6,12 @@ belongs to a modern family and answers the app's JSON 404. Actions the legacy AP
 (``/{token}/query``, removed in 2017) match no route and get that same 404; there is no catch-all.
 """
 
-from collections.abc import Awaitable, Callable
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from pinbase.http.handlers import Handler, answering
 from pinbase.http.legacy_api import messages
 from pinbase.http.legacy_api.exports import ExportEndpoints, ExportFileRoute
 from pinbase.http.legacy_api.notifications import NotificationEndpoints
@@ -22,24 +21,25 @@ from pinbase.http.legacy_api.status import StatusEndpoints
 from pinbase.http.legacy_api.values import ValueEndpoints
 from pinbase.http.limits import is_legacy_path
 from pinbase.services.container import Services
-from pinbase.services.history_writer import StorageUnavailable
 from pinbase.settings import Settings
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 def answering_errors(handler: Handler) -> Handler:
-    """Turn ``LegacyError`` into its plain-text answer; a storage failure into a 503."""
+    """Turn ``LegacyError`` into its plain-text answer; a storage failure into a 503.
+
+    A modern-family path that happens to fit a legacy pattern answers the app's JSON 404.
+    """
+    answered = answering(
+        handler,
+        errors=LegacyError,
+        answer=text_reply,
+        storage_message=messages.STORAGE_UNAVAILABLE,
+    )
 
     async def endpoint(request: Request) -> Response:
         if "token" in request.path_params and not is_legacy_path(request.url.path):
             raise HTTPException(404)
-        try:
-            return await handler(request)
-        except LegacyError as error:
-            return text_reply(error.message, error.status)
-        except StorageUnavailable:
-            return text_reply(messages.STORAGE_UNAVAILABLE, 503)
+        return await answered(request)
 
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__

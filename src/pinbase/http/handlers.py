@@ -1,0 +1,46 @@
+"""Handlers, and the one wrapper that turns a family's errors into that family's answers.
+
+Each API family raises its own subclass of ``HandlerError`` and answers it in its own format
+(JSON for the device API, plain text for the legacy API); the catching is the same everywhere.
+"""
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pinbase.services.history_writer import StorageUnavailable
+
+Handler = Callable[[Request], Awaitable[Response]]
+Answer = Callable[[str, int], Response]
+
+
+class HandlerError(Exception):
+    """Raised by a handler to answer ``message`` with ``status``; caught by ``answering``."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def answering(
+    handler: Handler, *, errors: type[HandlerError], answer: Answer, storage_message: str
+) -> Handler:
+    """Wrap ``handler`` so its ``errors`` become ``answer(message, status)``.
+
+    A failed group commit (``StorageUnavailable``) answers 503 with ``storage_message``: nothing
+    was stored and the client should retry.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except errors as error:
+            return answer(error.message, error.status)
+        except StorageUnavailable:
+            return answer(storage_message, 503)
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
