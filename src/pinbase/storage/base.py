@@ -49,6 +49,26 @@ class StoredEvent:
     type: str
     description: str | None
     ts: int
+    is_resolved: bool = False
+    resolved_at: int | None = None
+    resolved_comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredToken:
+    """An issued OAuth2 token, known only by the SHA-256 hex of its text.
+
+    ``kind`` is ``access`` or ``refresh``; ``client_id`` is the issuing client's public id and
+    ``org_id`` its home organization, so a token is validated without loading the client.
+    """
+
+    token_hash: str
+    kind: str
+    client_id: str
+    org_id: OrgId
+    expires_at: int
+    created_at: int
+    revoked: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,8 +97,44 @@ class Transaction(Protocol):
         """The device owning ``token``, or None."""
         ...
 
+    async def find_device_by_id(self, device_id: DeviceId) -> Device | None:
+        """The device with ``device_id``, or None."""
+        ...
+
     async def load_template(self, template_id: TemplateId) -> Template | None:
         """One template with its datastreams, events and metafields, or None."""
+        ...
+
+    async def load_organizations(self) -> list[Organization]:
+        """Every organization, by id."""
+        ...
+
+    async def find_oauth_client(self, client_id: str) -> OAuthClient | None:
+        """The OAuth client with the public ``client_id``, or None."""
+        ...
+
+    async def list_oauth_clients(self) -> list[OAuthClient]:
+        """Every OAuth client, by id."""
+        ...
+
+    async def add_oauth_tokens(self, tokens: Sequence[StoredToken]) -> None:
+        """Record issued tokens."""
+        ...
+
+    async def find_oauth_token(self, token_hash: str) -> StoredToken | None:
+        """The token whose hash is ``token_hash`` (revoked and expired ones included), or None."""
+        ...
+
+    async def revoke_oauth_token(self, token_hash: str) -> bool:
+        """Revoke a token; True only for the one call that found it not yet revoked.
+
+        Refresh-token rotation relies on this: of two requests racing with one refresh token,
+        exactly one sees True.
+        """
+        ...
+
+    async def delete_expired_oauth_tokens(self, *, before: int) -> int:
+        """Delete tokens that expired before ``before``; return how many."""
         ...
 
     async def add_organization(
@@ -134,6 +190,25 @@ class Transaction(Protocol):
         """History points of some datastreams of a device with since <= ts < until, oldest first."""
         ...
 
+    async def read_history_page(
+        self,
+        device_id: DeviceId,
+        datastream_id: DatastreamId,
+        *,
+        since: int,
+        until: int,
+        offset: int,
+        limit: int,
+    ) -> list[HistoryRow]:
+        """A page of one series with since <= ts < until, newest first (ties: newest row first)."""
+        ...
+
+    async def count_history(
+        self, device_id: DeviceId, datastream_id: DatastreamId, *, since: int, until: int
+    ) -> int:
+        """How many points of a series have since <= ts < until."""
+        ...
+
     async def set_property(
         self, device_id: DeviceId, datastream_id: DatastreamId, *, name: str, value: str, ts: int
     ) -> None:
@@ -144,6 +219,12 @@ class Transaction(Protocol):
         self, device_id: DeviceId, datastream_id: DatastreamId
     ) -> dict[str, str]:
         """The stored properties of a device's datastream, as JSON text by name."""
+        ...
+
+    async def load_device_properties(
+        self, device_id: DeviceId
+    ) -> dict[DatastreamId, dict[str, str]]:
+        """Every stored property of a device: JSON text by name, by datastream."""
         ...
 
     async def add_device_event(

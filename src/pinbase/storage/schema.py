@@ -16,6 +16,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
 )
 
 metadata = MetaData()
@@ -28,6 +32,14 @@ organizations = Table(
     Column("parent_id", Integer, ForeignKey("organizations.id"), nullable=True),
     Column("description", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    # The profile of data-model.md §1.2; server defaults fill rows created before it existed.
+    Column("type", String(16), nullable=True),
+    Column("tz", String(64), nullable=True),
+    Column("unit_system", String(8), nullable=True),
+    Column("phone_number", String(32), nullable=True),
+    Column("address", Text, nullable=True),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    Column("last_modified_ts", BigInteger, nullable=False, server_default=text("0")),
 )
 
 oauth_clients = Table(
@@ -161,6 +173,9 @@ device_events = Table(
     Column("type", String(16), nullable=False),
     Column("description", Text, nullable=True),
     Column("ts", BigInteger, nullable=False),
+    Column("is_resolved", Boolean, nullable=False, server_default=false()),
+    Column("resolved_at", BigInteger, nullable=True),
+    Column("resolved_comment", Text, nullable=True),
     Index("ix_device_events_device_ts", "device_id", "ts"),
 )
 
@@ -175,4 +190,79 @@ device_files = Table(
     # Evicted files keep their row so the daily upload quota still counts them.
     Column("evicted_at", BigInteger, nullable=True),
     Index("ix_device_files_device", "device_id", "created_at"),
+)
+
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # SHA-256 hex of the token; the token itself is never stored (services/oauth.py says why a
+    # fast hash is right for 240-bit random tokens).
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("kind", String(8), nullable=False),
+    Column("client_id", String(64), ForeignKey("oauth_clients.client_id"), nullable=False),
+    Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Index("ix_oauth_tokens_expires_at", "expires_at"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(50), nullable=False),
+    # Stored lower-cased: the password hash of data-model.md §1.3 uses the lower-cased address.
+    Column("email", String(255), nullable=False, unique=True),
+    Column("title", String(50), nullable=True),
+    Column("nick_name", String(50), nullable=True),
+    Column("phone_number", String(32), nullable=True),
+    Column("role_id", Integer, nullable=False),
+    Column("tz", String(64), nullable=True),
+    Column("locale", String(16), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("is_dev", Boolean, nullable=False),
+    # base64(SHA-256(password ‖ SHA-256(lower(email)))), the only form the API accepts (§1.3).
+    Column("password_hash", String(64), nullable=True),
+    Column("address", Text, nullable=True),
+    Column("registered_at", BigInteger, nullable=False),
+    Column("last_modified_ts", BigInteger, nullable=False),
+    Column("last_logged_at", BigInteger, nullable=False),
+    Index("ix_users_org", "org_id"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(50), nullable=False),
+    Column("owner_user_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("org_id", "name", name="uq_tags_org_name"),
+)
+
+device_tags = Table(
+    "device_tags",
+    metadata,
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("tag_id", Integer, ForeignKey("tags.id"), primary_key=True),
+)
+
+device_actions = Table(
+    "device_actions",
+    metadata,
+    # The actions log of PLT-DEV-20: value writes and property changes made by people and APIs.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
+    Column("trigger_user_email", String(255), nullable=True),
+    Column("pin_type", String(8), nullable=False),
+    Column("pin", Integer, nullable=False),
+    Column("property", String(64), nullable=True),
+    Column("value", Text, nullable=False),
+    Column("is_online", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_device_actions_device_created", "device_id", "created_at"),
 )

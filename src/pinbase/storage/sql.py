@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Table, func, select, update
+from sqlalchemy import Row, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,7 +28,7 @@ from pinbase.domain.pins import Pin, PinType
 from pinbase.domain.points import Point
 from pinbase.domain.templates import Metafield, Template, TemplateEvent
 from pinbase.storage import schema
-from pinbase.storage.base import Catalog, HistoryRow, StoredEvent, StoredFile
+from pinbase.storage.base import Catalog, HistoryRow, StoredEvent, StoredFile, StoredToken
 from pinbase.storage.codec import dump_json, dump_value, history_columns, load_value
 
 
@@ -115,20 +115,94 @@ class SqlTransaction:
 
     async def find_device(self, token: Token) -> Device | None:
         """The device owning ``token``, or None."""
-        row = (
-            await self._db.execute(select(schema.devices).where(schema.devices.c.token == token))
-        ).first()
-        if row is None:
-            return None
-        table = schema.metafield_values
-        metas = await self._db.execute(
-            select(table).where(table.c.device_id == row.id).order_by(table.c.metafield_id)
-        )
-        return _device(row, [(m.metafield_id, m.value) for m in metas])
+        return await self._device_where(schema.devices.c.token == token)
+
+    async def find_device_by_id(self, device_id: DeviceId) -> Device | None:
+        """The device with ``device_id``, or None."""
+        return await self._device_where(schema.devices.c.id == device_id)
 
     async def load_template(self, template_id: TemplateId) -> Template | None:
         """One template with its datastreams, events and metafields, or None."""
         return await self._template(template_id)
+
+    async def load_organizations(self) -> list[Organization]:
+        """Every organization, by id."""
+        rows = await self._db.execute(select(schema.organizations).order_by("id"))
+        return [_organization(row) for row in rows]
+
+    async def find_oauth_client(self, client_id: str) -> OAuthClient | None:
+        """The OAuth client with the public ``client_id``, or None."""
+        table = schema.oauth_clients
+        row = (await self._db.execute(select(table).where(table.c.client_id == client_id))).first()
+        return None if row is None else _oauth_client(row)
+
+    async def list_oauth_clients(self) -> list[OAuthClient]:
+        """Every OAuth client, by id."""
+        rows = await self._db.execute(select(schema.oauth_clients).order_by("id"))
+        return [_oauth_client(row) for row in rows]
+
+    async def add_oauth_tokens(self, tokens: Sequence[StoredToken]) -> None:
+        """Record issued tokens."""
+        if tokens:
+            await self._db.execute(
+                schema.oauth_tokens.insert(),
+                [
+                    {
+                        "token_hash": t.token_hash,
+                        "kind": t.kind,
+                        "client_id": t.client_id,
+                        "org_id": t.org_id,
+                        "expires_at": t.expires_at,
+                        "created_at": t.created_at,
+                        "revoked": t.revoked,
+                    }
+                    for t in tokens
+                ],
+            )
+
+    async def find_oauth_token(self, token_hash: str) -> StoredToken | None:
+        """The token whose hash is ``token_hash`` (revoked and expired ones included), or None."""
+        table = schema.oauth_tokens
+        row = (
+            await self._db.execute(
+                select(
+                    table.c.token_hash,
+                    table.c.kind,
+                    table.c.client_id,
+                    table.c.org_id,
+                    table.c.expires_at,
+                    table.c.created_at,
+                    table.c.revoked,
+                ).where(table.c.token_hash == token_hash)
+            )
+        ).first()
+        if row is None:
+            return None
+        return StoredToken(
+            token_hash=row.token_hash,
+            kind=row.kind,
+            client_id=row.client_id,
+            org_id=OrgId(row.org_id),
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+            revoked=row.revoked,
+        )
+
+    async def revoke_oauth_token(self, token_hash: str) -> bool:
+        """Revoke a token; True only for the one call that found it not yet revoked."""
+        table = schema.oauth_tokens
+        result = await self._db.execute(
+            update(table)
+            .where(table.c.token_hash == token_hash, table.c.revoked.is_(False))
+            .values(revoked=True)
+        )
+        return bool(result.rowcount == 1)
+
+    async def delete_expired_oauth_tokens(self, *, before: int) -> int:
+        """Delete tokens that expired before ``before``; return how many."""
+        table = schema.oauth_tokens
+        result = await self._db.execute(delete(table).where(table.c.expires_at < before))
+        return int(result.rowcount)
 
     async def add_organization(
         self, *, name: str, parent_id: OrgId | None, description: str | None, created_at: int
@@ -332,6 +406,50 @@ class SqlTransaction:
             for r in rows
         ]
 
+    async def read_history_page(
+        self,
+        device_id: DeviceId,
+        datastream_id: DatastreamId,
+        *,
+        since: int,
+        until: int,
+        offset: int,
+        limit: int,
+    ) -> list[HistoryRow]:
+        """A page of one series with since <= ts < until, newest first (ties: newest row first)."""
+        table = schema.history
+        rows = await self._db.execute(
+            select(table.c.datastream_id, table.c.ts, table.c.num, table.c.text)
+            .where(
+                table.c.device_id == device_id,
+                table.c.datastream_id == datastream_id,
+                table.c.ts >= since,
+                table.c.ts < until,
+            )
+            .order_by(table.c.ts.desc(), table.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [
+            HistoryRow(datastream_id=DatastreamId(r.datastream_id), ts=r.ts, num=r.num, text=r.text)
+            for r in rows
+        ]
+
+    async def count_history(
+        self, device_id: DeviceId, datastream_id: DatastreamId, *, since: int, until: int
+    ) -> int:
+        """How many points of a series have since <= ts < until."""
+        table = schema.history
+        count = await self._db.scalar(
+            select(func.count()).where(
+                table.c.device_id == device_id,
+                table.c.datastream_id == datastream_id,
+                table.c.ts >= since,
+                table.c.ts < until,
+            )
+        )
+        return int(count or 0)
+
     async def set_property(
         self, device_id: DeviceId, datastream_id: DatastreamId, *, name: str, value: str, ts: int
     ) -> None:
@@ -358,6 +476,21 @@ class SqlTransaction:
             )
         )
         return {row.name: row.value for row in rows}
+
+    async def load_device_properties(
+        self, device_id: DeviceId
+    ) -> dict[DatastreamId, dict[str, str]]:
+        """Every stored property of a device: JSON text by name, by datastream."""
+        table = schema.properties
+        rows = await self._db.execute(
+            select(table.c.datastream_id, table.c.name, table.c.value)
+            .where(table.c.device_id == device_id)
+            .order_by(table.c.datastream_id, table.c.name)
+        )
+        found: dict[DatastreamId, dict[str, str]] = {}
+        for row in rows:
+            found.setdefault(DatastreamId(row.datastream_id), {})[row.name] = row.value
+        return found
 
     async def add_device_event(
         self, device_id: DeviceId, event: TemplateEvent, *, description: str | None, ts: int
@@ -462,6 +595,16 @@ class SqlTransaction:
             select(func.count()).where(table.c.device_id == device_id, table.c.created_at >= since)
         )
         return int(count or 0)
+
+    async def _device_where(self, condition: Any) -> Device | None:
+        row = (await self._db.execute(select(schema.devices).where(condition))).first()
+        if row is None:
+            return None
+        table = schema.metafield_values
+        metas = await self._db.execute(
+            select(table).where(table.c.device_id == row.id).order_by(table.c.metafield_id)
+        )
+        return _device(row, [(m.metafield_id, m.value) for m in metas])
 
     async def _insert_returning_id(self, table: Any, values: dict[str, Any]) -> int:
         result = await self._db.execute(table.insert().values(**values).returning(table.c.id))
