@@ -10,7 +10,7 @@ Last, a bare Starlette app served the same way (bench/bare_app.py) is driven by 
 with the same settings, which gives the ratio Pinbase / bare.
 
 Clients. ``wrk`` (a Lua script rotates tokens and counts statuses) when installed, else an
-asyncio generator in a separate process (this file with ``--load-worker``). wrk never counts
+asyncio generator in a separate process (both in bench/http_load.py). wrk never counts
 requests still in flight when it stops, though the server commits them, so with wrk the
 database may hold up to 3 x connections more points; the asyncio client stops sending and waits
 for every answer, so its count is exact. Both clients' CPU use is measured and printed, so a
@@ -20,35 +20,26 @@ Run: ``make bench`` or ``.venv/bin/python bench/device_http.py --help``.
 """
 
 import argparse
-import asyncio
 import contextlib
-import functools
-import itertools
 import json
-import math
 import os
 import platform
-import resource
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
-from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from http_load import LoadPlan, LoadResult, run_load
 from pinbase.testing import ServerProcess, free_port, provision
+from processes import child_process, py_spy, stop_gracefully, top_functions, wait_ready
 
 DEVICES = 1_000
 DEFAULT_DURATION_S = 10.0
@@ -57,7 +48,6 @@ POINTS_PER_REQUEST = 3
 """v1, v2 and v3: each 200 answer stands for three history points."""
 BATCH_PATH = "/external/api/batch/update"
 BARE_PATH = "/"
-HOST = "127.0.0.1"
 TARGET_RPS = 30_000
 TARGET_RATIO = 0.7
 TARGET_CPUS = 2
@@ -66,466 +56,12 @@ SATURATED_CPU = 0.9
 """A client busy more than 90% of the run bounds the figures rather than measuring the server."""
 NOISY_CPU = 0.2
 """Other processes using more than a fifth of a core during a run make its figures noisy."""
-WRK_TIMEOUT = "30s"
-"""Far above any expected latency: a wrk timeout is a request the server may still commit."""
-READY_TIMEOUT_S = 30.0
 PROFILE_RATE_HZ = 200
-PROFILE_TOP = 15
 
 BENCH_DIR = Path(__file__).resolve().parent
 BARE_APP = BENCH_DIR / "bare_app.py"
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "device_http.json"
 SQLITE_FILE = "pinbase.db"
-RESULT_MARKER = "PINBASE-BENCH-RESULT"
-
-WRK_SCRIPT = """\
--- Written by bench/device_http.py. Arguments: TOKENS_FILE PATH THREADS.
--- Request n goes to token n mod #tokens; thread t sends n = t, t + THREADS, t + 2 THREADS, ...
-local threads = {}
-
-function setup(thread)
-  thread:set("first", #threads)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  tokens = {}
-  for line in io.lines(args[1]) do
-    tokens[#tokens + 1] = line
-  end
-  path = args[2]
-  step = tonumber(args[3])
-  n = first
-  statuses = {}
-end
-
-function request()
-  local query = string.format("?token=%s&v1=%d&v2=%.2f&v3=%d",
-    tokens[n % #tokens + 1], n % 101, (n % 1000) / 4, n)
-  n = n + step
-  return wrk.format("GET", path .. query)
-end
-
-function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local total = {}
-  for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("statuses")) do
-      total[status] = (total[status] or 0) + count
-    end
-  end
-  local parts = {}
-  for status, count in pairs(total) do
-    parts[#parts + 1] = string.format('"%d": %d', status, count)
-  end
-  local e = summary.errors
-  io.write(string.format(
-    '%s {"seconds": %.6f, "p50_ms": %.3f, "p99_ms": %.3f, '
-      .. '"statuses": {%s}, "socket_errors": %d}\\n',
-    "MARKER", summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
-    table.concat(parts, ", "), e.connect + e.read + e.write + e.timeout))
-end
-""".replace("MARKER", RESULT_MARKER)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoadResult:
-    """What one load run measured; CPU figures are in seconds over the run."""
-
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-    statuses: dict[int, int]
-    socket_errors: int
-    client_cpu_s: float = 0.0
-    server_cpu_s: float = 0.0
-    other_cpu_s: float = 0.0
-
-    @property
-    def answered(self) -> int:
-        """Requests that got an answer, whatever its status."""
-        return sum(self.statuses.values())
-
-    @property
-    def ok(self) -> int:
-        """Answers with status 200."""
-        return self.statuses.get(200, 0)
-
-    @property
-    def rps(self) -> float:
-        """Answered requests per second."""
-        return self.answered / self.seconds if self.seconds else 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        """The result with its derived figures, for the JSON file."""
-        return {
-            **asdict(self),
-            "statuses": {str(code): count for code, count in sorted(self.statuses.items())},
-            "answered": self.answered,
-            "ok": self.ok,
-            "other": self.answered - self.ok,
-            "rps": round(self.rps, 1),
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoadPlan:
-    """Where and how hard to drive: shared by both clients and both servers."""
-
-    client: str
-    port: int
-    path: str
-    tokens_file: Path
-    connections: int
-    duration_s: float
-    threads: int
-
-    @property
-    def url(self) -> str:
-        """The base URL of the target server."""
-        return f"http://{HOST}:{self.port}"
-
-
-# ---------------------------------------------------------------------------------------------
-# The asyncio client (runs in its own process: ``device_http.py --load-worker PLAN_JSON``)
-
-
-@dataclass(slots=True)
-class LoadStats:
-    """Answers counted by status, with their latencies in seconds."""
-
-    latencies: list[float] = field(default_factory=list)
-    statuses: Counter[int] = field(default_factory=Counter)
-    socket_errors: int = 0
-
-    def summary(self, seconds: float) -> dict[str, Any]:
-        """The JSON the worker prints: the shape of the wrk script's result."""
-        ordered = sorted(self.latencies) or [0.0]
-        return {
-            "seconds": seconds,
-            "p50_ms": _percentile(ordered, 50) * 1e3,
-            "p99_ms": _percentile(ordered, 99) * 1e3,
-            "statuses": {str(code): count for code, count in self.statuses.items()},
-            "socket_errors": self.socket_errors,
-        }
-
-
-def _percentile(ordered: list[float], percent: float) -> float:
-    """Nearest-rank percentile of a sorted, non-empty list."""
-    rank = max(0, min(len(ordered) - 1, math.ceil(percent / 100 * len(ordered)) - 1))
-    return ordered[rank]
-
-
-def batch_requests(tokens: list[str], *, path: str, host: str) -> Iterator[bytes]:
-    """Raw HTTP/1.1 requests; request n uses token n mod len(tokens), as the wrk script does."""
-    for n in itertools.count():
-        token = tokens[n % len(tokens)]
-        query = f"token={token}&v1={n % 101}&v2={(n % 1000) / 4:.2f}&v3={n}"
-        yield f"GET {path}?{query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-
-
-class KeepAliveConnection(asyncio.Protocol):
-    """One keep-alive connection: sends the next request as soon as the last one is answered.
-
-    After the deadline it sends nothing more and closes once its request in flight is answered,
-    so every request sent is counted.
-    """
-
-    def __init__(
-        self,
-        *,
-        next_request: Callable[[], bytes],
-        deadline: float,
-        stats: LoadStats,
-        finished: asyncio.Future[None],
-    ) -> None:
-        self._next_request = next_request
-        self._deadline = deadline
-        self._stats = stats
-        self._finished = finished
-        self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
-        self._sent_at: float | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Send the first request."""
-        self._transport = cast("asyncio.Transport", transport)
-        self._send()
-
-    def data_received(self, data: bytes) -> None:
-        """Count a complete answer, then send the next request or close."""
-        self._buffer += data
-        head_end = self._buffer.find(b"\r\n\r\n")
-        if head_end < 0 or self._sent_at is None or self._transport is None:
-            return
-        end = head_end + 4 + _content_length(bytes(self._buffer[:head_end]))
-        if len(self._buffer) < end:
-            return
-        now = time.perf_counter()
-        self._stats.statuses[int(self._buffer[9:12])] += 1
-        self._stats.latencies.append(now - self._sent_at)
-        del self._buffer[:end]
-        self._sent_at = None
-        if now < self._deadline:
-            self._send()
-        else:
-            self._transport.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        """Count a request left unanswered as a socket error; let the driver go on."""
-        if self._sent_at is not None:
-            self._stats.socket_errors += 1
-        if not self._finished.done():
-            self._finished.set_result(None)
-
-    def _send(self) -> None:
-        if self._transport is None:
-            return
-        self._sent_at = time.perf_counter()
-        self._transport.write(self._next_request())
-
-
-def _content_length(head: bytes) -> int:
-    """The Content-Length of a response head; 0 when absent (granian always sends it)."""
-    lowered = head.lower()
-    at = lowered.find(b"\r\ncontent-length:")
-    if at < 0:
-        return 0
-    start = at + len(b"\r\ncontent-length:")
-    end = lowered.find(b"\r\n", start)
-    return int(lowered[start : end if end >= 0 else len(lowered)])
-
-
-async def _drive_connection(
-    requests: Iterator[bytes], stats: LoadStats, *, plan: LoadPlan, deadline: float
-) -> None:
-    """Keep one connection busy until the deadline, reconnecting if the server drops it."""
-    loop = asyncio.get_running_loop()
-    while time.perf_counter() < deadline:
-        finished: asyncio.Future[None] = loop.create_future()
-        try:
-            await loop.create_connection(
-                functools.partial(
-                    KeepAliveConnection,
-                    next_request=requests.__next__,
-                    deadline=deadline,
-                    stats=stats,
-                    finished=finished,
-                ),
-                HOST,
-                plan.port,
-            )
-        except OSError:
-            stats.socket_errors += 1
-            await asyncio.sleep(0.01)
-            continue
-        await finished
-
-
-async def generate_load(plan: LoadPlan) -> dict[str, Any]:
-    """Drive ``plan.connections`` connections for ``plan.duration_s``; wait for every answer."""
-    tokens = plan.tokens_file.read_text().split()
-    requests = batch_requests(tokens, path=plan.path, host=f"{HOST}:{plan.port}")
-    stats = LoadStats()
-    started = time.perf_counter()
-    deadline = started + plan.duration_s
-    await asyncio.gather(
-        *(
-            _drive_connection(requests, stats, plan=plan, deadline=deadline)
-            for _ in range(plan.connections)
-        )
-    )
-    return stats.summary(time.perf_counter() - started)
-
-
-def run_load_worker(plan_json: str) -> None:
-    """The ``--load-worker`` entry point: run the asyncio client, print its result line."""
-    import uvloop  # a dependency of pinbase; imported here so only the worker needs it
-
-    raw = json.loads(plan_json)
-    plan = LoadPlan(**{**raw, "tokens_file": Path(raw["tokens_file"])})
-    result = uvloop.run(generate_load(plan))
-    print(RESULT_MARKER, json.dumps(result), flush=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Running clients and servers
-
-
-def _process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a running process and all its threads."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _machine_busy_s() -> float:
-    """CPU seconds all processes spent busy since boot (every core summed)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
-    user, nice, system, _idle, _iowait, irq, softirq = values
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu_s() -> float:
-    """CPU seconds of the children this process has waited for."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _parse_result(stdout: str) -> dict[str, Any]:
-    """The client's result line, found by its marker."""
-    for line in stdout.splitlines():
-        if line.startswith(RESULT_MARKER):
-            result: dict[str, Any] = json.loads(line[len(RESULT_MARKER) :])
-            return result
-    raise RuntimeError(f"the load client printed no result:\n{stdout}")
-
-
-@contextlib.contextmanager
-def child_process(command: list[str], **options: Any) -> Iterator[subprocess.Popen[str]]:
-    """A subprocess that is ended (SIGTERM, then SIGKILL) when the block exits, however it exits."""
-    process = subprocess.Popen(command, text=True, **options)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def client_command(plan: LoadPlan, work_dir: Path) -> list[str]:
-    """The command line of the chosen client."""
-    if plan.client == "wrk":
-        script = work_dir / "rotate_tokens.lua"
-        script.write_text(WRK_SCRIPT)
-        return [
-            "wrk",
-            f"--threads={plan.threads}",
-            f"--connections={plan.connections}",
-            f"--duration={plan.duration_s:g}s",
-            f"--timeout={WRK_TIMEOUT}",
-            f"--script={script}",
-            plan.url + plan.path,
-            "--",
-            str(plan.tokens_file),
-            plan.path,
-            str(plan.threads),
-        ]
-    encoded = json.dumps({**asdict(plan), "tokens_file": str(plan.tokens_file)})
-    return [sys.executable, str(Path(__file__).resolve()), "--load-worker", encoded]
-
-
-def run_load(plan: LoadPlan, *, server_pid: int, work_dir: Path) -> LoadResult:
-    """Run the client once against a running server and measure who used the CPU."""
-    command = client_command(plan, work_dir)
-    server_before = _process_cpu_s(server_pid)
-    children_before = _children_cpu_s()
-    busy_before = _machine_busy_s()
-    with child_process(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as client:
-        stdout, stderr = client.communicate(timeout=plan.duration_s + 120)
-    client_cpu = _children_cpu_s() - children_before
-    server_cpu = _process_cpu_s(server_pid) - server_before
-    busy = _machine_busy_s() - busy_before
-    if client.returncode != 0:
-        raise RuntimeError(f"{command[0]} failed ({client.returncode}):\n{stderr}")
-    raw = _parse_result(stdout)
-    return LoadResult(
-        seconds=raw["seconds"],
-        p50_ms=raw["p50_ms"],
-        p99_ms=raw["p99_ms"],
-        statuses={int(code): count for code, count in raw["statuses"].items()},
-        socket_errors=raw["socket_errors"],
-        client_cpu_s=client_cpu,
-        server_cpu_s=server_cpu,
-        other_cpu_s=max(0.0, busy - client_cpu - server_cpu),
-    )
-
-
-def wait_ready(url: str, process: subprocess.Popen[str]) -> None:
-    """Poll ``url`` until it answers 200; fail if the process exits first."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the bare app exited early ({process.returncode})")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.05)
-    raise RuntimeError(f"the bare app was not ready in {READY_TIMEOUT_S}s")
-
-
-def stop_gracefully(process: subprocess.Popen[str]) -> int:
-    """SIGTERM, then wait (SIGKILL after 30 s); return the exit code."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.wait()
-
-
-# ---------------------------------------------------------------------------------------------
-# Profiling (``--profile``)
-
-
-def py_spy() -> str:
-    """The py-spy executable, installed into the venv if missing (only ``--profile`` asks)."""
-    venv_bin = Path(sys.executable).parent
-    found = shutil.which("py-spy", path=str(venv_bin)) or shutil.which("py-spy")
-    if found:
-        return found
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "py-spy"], check=True)
-    return str(venv_bin / "py-spy")
-
-
-def top_functions(raw_profile: str, limit: int = PROFILE_TOP) -> list[dict[str, Any]]:
-    """The busiest functions of a py-spy ``--format raw`` profile (collapsed stacks).
-
-    ``self`` is the share of samples with the function on top of the stack, ``total`` the share
-    with it anywhere on the stack.
-    """
-    own: Counter[str] = Counter()
-    anywhere: Counter[str] = Counter()
-    samples = 0
-    for line in raw_profile.splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        count = int(count_text)
-        frames = [_short_frame(frame) for frame in stack.split(";")]
-        samples += count
-        own[frames[-1]] += count
-        for frame in set(frames):
-            anywhere[frame] += count
-    return [
-        {
-            "function": frame,
-            "self": round(100 * count / samples, 1),
-            "total": round(100 * anywhere[frame] / samples, 1),
-        }
-        for frame, count in own.most_common(limit)
-    ]
-
-
-def _short_frame(frame: str) -> str:
-    """``name (/long/path/to/pkg/module.py)`` becomes ``name (pkg/module.py)``."""
-    name, _, where = frame.partition(" (")
-    parts = where.rstrip(")").split("/")
-    return f"{name} ({'/'.join(parts[-2:])})" if where else name
-
-
-# ---------------------------------------------------------------------------------------------
-# The benchmark
 
 
 def bench_spec(devices: int) -> dict[str, Any]:
@@ -800,7 +336,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
-    parser.add_argument("--load-worker", metavar="PLAN_JSON", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.connections < options.threads:
         parser.error("--connections must be at least --threads")
@@ -808,11 +343,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main() -> None:
-    """Run the benchmark (or, with ``--load-worker``, the asyncio client)."""
+    """Run the benchmark; exit 1 when the points check fails, 130 on Ctrl-C."""
     options = parse_args()
-    if options.load_worker:
-        run_load_worker(options.load_worker)
-        return
     try:
         code = run(options)
     except KeyboardInterrupt:

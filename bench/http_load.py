@@ -1,0 +1,377 @@
+"""The HTTP load generators of the benchmarks, and one run of either against a running server.
+
+Two clients keep ``LoadPlan.connections`` keep-alive connections busy for ``duration_s`` seconds,
+request n taking token n mod the number of tokens: ``wrk`` driven by a generated Lua script
+(``WRK_SCRIPT``), or the asyncio client below, which runs in a process of its own (this file,
+started by ``client_command``) just as wrk does, so both clients' CPU use is measured alike.
+Either prints one result line marked with ``RESULT_MARKER``; ``run_load`` parses it into a
+``LoadResult`` and adds the CPU used meanwhile by the client, the server and everything else.
+
+Run: ``python bench/http_load.py PLAN_JSON`` (the worker; ``run_load`` starts it).
+"""
+
+import argparse
+import asyncio
+import functools
+import itertools
+import json
+import math
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from processes import child_process, children_cpu_s, machine_busy_s, process_cpu_s
+
+HOST = "127.0.0.1"
+WRK_TIMEOUT = "30s"
+"""Far above any expected latency: a wrk timeout is a request the server may still commit."""
+RESULT_MARKER = "PINBASE-BENCH-RESULT"
+
+WRK_SCRIPT = """\
+-- Written by bench/device_http.py. Arguments: TOKENS_FILE PATH THREADS.
+-- Request n goes to token n mod #tokens; thread t sends n = t, t + THREADS, t + 2 THREADS, ...
+local threads = {}
+
+function setup(thread)
+  thread:set("first", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  tokens = {}
+  for line in io.lines(args[1]) do
+    tokens[#tokens + 1] = line
+  end
+  path = args[2]
+  step = tonumber(args[3])
+  n = first
+  statuses = {}
+end
+
+function request()
+  local query = string.format("?token=%s&v1=%d&v2=%.2f&v3=%d",
+    tokens[n % #tokens + 1], n % 101, (n % 1000) / 4, n)
+  n = n + step
+  return wrk.format("GET", path .. query)
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do
+      total[status] = (total[status] or 0) + count
+    end
+  end
+  local parts = {}
+  for status, count in pairs(total) do
+    parts[#parts + 1] = string.format('"%d": %d', status, count)
+  end
+  local e = summary.errors
+  io.write(string.format(
+    '%s {"seconds": %.6f, "p50_ms": %.3f, "p99_ms": %.3f, '
+      .. '"statuses": {%s}, "socket_errors": %d}\\n',
+    "MARKER", summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(99) / 1e3,
+    table.concat(parts, ", "), e.connect + e.read + e.write + e.timeout))
+end
+""".replace("MARKER", RESULT_MARKER)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadResult:
+    """What one load run measured; CPU figures are in seconds over the run."""
+
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    statuses: dict[int, int]
+    socket_errors: int
+    client_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0
+    other_cpu_s: float = 0.0
+
+    @property
+    def answered(self) -> int:
+        """Requests that got an answer, whatever its status."""
+        return sum(self.statuses.values())
+
+    @property
+    def ok(self) -> int:
+        """Answers with status 200."""
+        return self.statuses.get(200, 0)
+
+    @property
+    def rps(self) -> float:
+        """Answered requests per second."""
+        return self.answered / self.seconds if self.seconds else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """The result with its derived figures, for the JSON file."""
+        return {
+            **asdict(self),
+            "statuses": {str(code): count for code, count in sorted(self.statuses.items())},
+            "answered": self.answered,
+            "ok": self.ok,
+            "other": self.answered - self.ok,
+            "rps": round(self.rps, 1),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadPlan:
+    """Where and how hard to drive: shared by both clients and both servers."""
+
+    client: str
+    port: int
+    path: str
+    tokens_file: Path
+    connections: int
+    duration_s: float
+    threads: int
+
+    @property
+    def url(self) -> str:
+        """The base URL of the target server."""
+        return f"http://{HOST}:{self.port}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The asyncio client (runs in its own process: ``http_load.py PLAN_JSON``)
+
+
+@dataclass(slots=True)
+class LoadStats:
+    """Answers counted by status, with their latencies in seconds."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    socket_errors: int = 0
+
+    def summary(self, seconds: float) -> dict[str, Any]:
+        """The JSON the worker prints: the shape of the wrk script's result."""
+        ordered = sorted(self.latencies) or [0.0]
+        return {
+            "seconds": seconds,
+            "p50_ms": _percentile(ordered, 50) * 1e3,
+            "p99_ms": _percentile(ordered, 99) * 1e3,
+            "statuses": {str(code): count for code, count in self.statuses.items()},
+            "socket_errors": self.socket_errors,
+        }
+
+
+def _percentile(ordered: list[float], percent: float) -> float:
+    """Nearest-rank percentile of a sorted, non-empty list."""
+    rank = max(0, min(len(ordered) - 1, math.ceil(percent / 100 * len(ordered)) - 1))
+    return ordered[rank]
+
+
+def batch_requests(tokens: list[str], *, path: str, host: str) -> Iterator[bytes]:
+    """Raw HTTP/1.1 requests; request n uses token n mod len(tokens), as the wrk script does."""
+    for n in itertools.count():
+        token = tokens[n % len(tokens)]
+        query = f"token={token}&v1={n % 101}&v2={(n % 1000) / 4:.2f}&v3={n}"
+        yield f"GET {path}?{query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+
+
+class KeepAliveConnection(asyncio.Protocol):
+    """One keep-alive connection: sends the next request as soon as the last one is answered.
+
+    After the deadline it sends nothing more and closes once its request in flight is answered,
+    so every request sent is counted.
+    """
+
+    def __init__(
+        self,
+        *,
+        next_request: Callable[[], bytes],
+        deadline: float,
+        stats: LoadStats,
+        finished: asyncio.Future[None],
+    ) -> None:
+        self._next_request = next_request
+        self._deadline = deadline
+        self._stats = stats
+        self._finished = finished
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._sent_at: float | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Send the first request."""
+        self._transport = cast("asyncio.Transport", transport)
+        self._send()
+
+    def data_received(self, data: bytes) -> None:
+        """Count a complete answer, then send the next request or close."""
+        self._buffer += data
+        head_end = self._buffer.find(b"\r\n\r\n")
+        if head_end < 0 or self._sent_at is None or self._transport is None:
+            return
+        end = head_end + 4 + _content_length(bytes(self._buffer[:head_end]))
+        if len(self._buffer) < end:
+            return
+        now = time.perf_counter()
+        self._stats.statuses[int(self._buffer[9:12])] += 1
+        self._stats.latencies.append(now - self._sent_at)
+        del self._buffer[:end]
+        self._sent_at = None
+        if now < self._deadline:
+            self._send()
+        else:
+            self._transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Count a request left unanswered as a socket error; let the driver go on."""
+        if self._sent_at is not None:
+            self._stats.socket_errors += 1
+        if not self._finished.done():
+            self._finished.set_result(None)
+
+    def _send(self) -> None:
+        if self._transport is None:
+            return
+        self._sent_at = time.perf_counter()
+        self._transport.write(self._next_request())
+
+
+def _content_length(head: bytes) -> int:
+    """The Content-Length of a response head; 0 when absent (granian always sends it)."""
+    lowered = head.lower()
+    at = lowered.find(b"\r\ncontent-length:")
+    if at < 0:
+        return 0
+    start = at + len(b"\r\ncontent-length:")
+    end = lowered.find(b"\r\n", start)
+    return int(lowered[start : end if end >= 0 else len(lowered)])
+
+
+async def _drive_connection(
+    requests: Iterator[bytes], stats: LoadStats, *, plan: LoadPlan, deadline: float
+) -> None:
+    """Keep one connection busy until the deadline, reconnecting if the server drops it."""
+    loop = asyncio.get_running_loop()
+    while time.perf_counter() < deadline:
+        finished: asyncio.Future[None] = loop.create_future()
+        try:
+            await loop.create_connection(
+                functools.partial(
+                    KeepAliveConnection,
+                    next_request=requests.__next__,
+                    deadline=deadline,
+                    stats=stats,
+                    finished=finished,
+                ),
+                HOST,
+                plan.port,
+            )
+        except OSError:
+            stats.socket_errors += 1
+            await asyncio.sleep(0.01)
+            continue
+        await finished
+
+
+async def generate_load(plan: LoadPlan) -> dict[str, Any]:
+    """Drive ``plan.connections`` connections for ``plan.duration_s``; wait for every answer."""
+    tokens = plan.tokens_file.read_text().split()
+    requests = batch_requests(tokens, path=plan.path, host=f"{HOST}:{plan.port}")
+    stats = LoadStats()
+    started = time.perf_counter()
+    deadline = started + plan.duration_s
+    await asyncio.gather(
+        *(
+            _drive_connection(requests, stats, plan=plan, deadline=deadline)
+            for _ in range(plan.connections)
+        )
+    )
+    return stats.summary(time.perf_counter() - started)
+
+
+def run_load_worker(plan_json: str) -> None:
+    """The worker's entry point: run the asyncio client, print its result line."""
+    import uvloop  # a dependency of pinbase; imported here so only the worker needs it
+
+    raw = json.loads(plan_json)
+    plan = LoadPlan(**{**raw, "tokens_file": Path(raw["tokens_file"])})
+    result = uvloop.run(generate_load(plan))
+    print(RESULT_MARKER, json.dumps(result), flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running a client once
+
+
+def _parse_result(stdout: str) -> dict[str, Any]:
+    """The client's result line, found by its marker."""
+    for line in stdout.splitlines():
+        if line.startswith(RESULT_MARKER):
+            result: dict[str, Any] = json.loads(line[len(RESULT_MARKER) :])
+            return result
+    raise RuntimeError(f"the load client printed no result:\n{stdout}")
+
+
+def client_command(plan: LoadPlan, work_dir: Path) -> list[str]:
+    """The command line of the chosen client."""
+    if plan.client == "wrk":
+        script = work_dir / "rotate_tokens.lua"
+        script.write_text(WRK_SCRIPT)
+        return [
+            "wrk",
+            f"--threads={plan.threads}",
+            f"--connections={plan.connections}",
+            f"--duration={plan.duration_s:g}s",
+            f"--timeout={WRK_TIMEOUT}",
+            f"--script={script}",
+            plan.url + plan.path,
+            "--",
+            str(plan.tokens_file),
+            plan.path,
+            str(plan.threads),
+        ]
+    encoded = json.dumps({**asdict(plan), "tokens_file": str(plan.tokens_file)})
+    return [sys.executable, str(Path(__file__).resolve()), encoded]
+
+
+def run_load(plan: LoadPlan, *, server_pid: int, work_dir: Path) -> LoadResult:
+    """Run the client once against a running server and measure who used the CPU."""
+    command = client_command(plan, work_dir)
+    server_before = process_cpu_s(server_pid)
+    children_before = children_cpu_s()
+    busy_before = machine_busy_s()
+    with child_process(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as client:
+        stdout, stderr = client.communicate(timeout=plan.duration_s + 120)
+    client_cpu = children_cpu_s() - children_before
+    server_cpu = process_cpu_s(server_pid) - server_before
+    busy = machine_busy_s() - busy_before
+    if client.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed ({client.returncode}):\n{stderr}")
+    raw = _parse_result(stdout)
+    return LoadResult(
+        seconds=raw["seconds"],
+        p50_ms=raw["p50_ms"],
+        p99_ms=raw["p99_ms"],
+        statuses={int(code): count for code, count in raw["statuses"].items()},
+        socket_errors=raw["socket_errors"],
+        client_cpu_s=client_cpu,
+        server_cpu_s=server_cpu,
+        other_cpu_s=max(0.0, busy - client_cpu - server_cpu),
+    )
+
+
+def main() -> None:
+    """The worker's command line: one argument, the ``LoadPlan`` as JSON."""
+    parser = argparse.ArgumentParser(description="The asyncio load client of the benchmarks.")
+    parser.add_argument("plan_json", metavar="PLAN_JSON", help="a LoadPlan as JSON")
+    run_load_worker(parser.parse_args().plan_json)
+
+
+if __name__ == "__main__":
+    main()
