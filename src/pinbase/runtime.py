@@ -24,8 +24,10 @@ from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.metadata import Metadata
+from pinbase.services.oauth import OAuth
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
+from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.uploads import Uploads
@@ -34,6 +36,7 @@ from pinbase.storage.engines import create_engine, database_url
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
+from pinbase.transports.tcp import DeviceListeners
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +112,14 @@ async def running_services(
                     kept_per_device=settings.kept_uploads_per_device,
                     per_day=settings.uploads_per_day,
                 ),
+                oauth=OAuth(
+                    store,
+                    directory,
+                    clock,
+                    access_ttl_s=settings.access_token_ttl_s,
+                    refresh_ttl_s=settings.refresh_token_ttl_s,
+                ),
+                rate_limiter=RateLimiter(clock, per_minute=settings.platform_requests_per_minute),
             )
         finally:
             upkeep.cancel()
@@ -147,10 +158,15 @@ async def serve(settings: Settings) -> None:
             backlog=2048,
             log_enabled=False,
         )
+        # Device listeners share the loop; they stop before the writer, so values are stored.
+        listeners = await DeviceListeners.start(services, settings)
         tune_garbage_collector()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, server.stop)
         logger.info("server.listening host=%s port=%d", settings.host, settings.http_port)
-        await server.serve()
+        try:
+            await server.serve()
+        finally:
+            await listeners.stop()
         logger.info("server.stopped")

@@ -43,6 +43,31 @@ class Settings(BaseSettings):
     uploads_per_day: int = 1_000
     reports_per_day: int = 10
 
+    access_token_ttl_s: int = Field(default=300, ge=1)
+    """Lifetime of a Platform API access token: ``expires_in`` of AUTH-01 (300 s in Blynk's
+    examples)."""
+    refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=1)
+    """Lifetime of a refresh token; Blynk documents none, so a month of unattended integrations."""
+    platform_requests_per_minute: int = Field(default=10_000, ge=1)
+    """Platform API requests per organization per minute before ``429`` (http-api.md §1.11)."""
+    max_page_size: int = Field(default=1000, ge=1)
+    """Largest ``size`` of a Platform API page (http-api.md OP-06)."""
+
+    hardware_port: int = Field(default=8442, ge=0, le=65535)
+    """Blynk binary protocol over plain TCP (device-protocols.md §1.1); 0 turns it off."""
+    hardware_tls_port: int = Field(default=8441, ge=0, le=65535)
+    """The same over TLS 1.2+, opened when ``tls_cert`` and ``tls_key`` are set; 0 turns it off."""
+    tls_cert: Path | None = None
+    """PEM certificate chain of the TLS device listener."""
+    tls_key: Path | None = None
+    """PEM private key of the TLS device listener."""
+    heartbeat_factor: float = Field(default=2.3, gt=0, le=100)
+    """A silent device is dropped after ceil(factor x its h-beat) seconds (§1.9)."""
+    login_failures_limit: int = Field(default=5, ge=0)
+    """Failed device logins from one address before it is refused (0: never refused)."""
+    login_block_s: int = Field(default=600, ge=1)
+    """How long an address that failed too many device logins is refused."""
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -11,12 +11,14 @@ import uvloop
 from rich.console import Console
 
 from pinbase import runtime
+from pinbase.cli.oauth import oauth_app
 from pinbase.services.clock import system_clock
 from pinbase.services.demo import DEMO_SPEC, usage_lines
 from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
 from pinbase.settings import Settings, load_settings
 
 app = typer.Typer(help="Pinbase: a self-hosted IoT cloud compatible with Blynk's public APIs.")
+app.add_typer(oauth_app, name="oauth")
 err = Console(stderr=True)
 
 DataOption = Annotated[Path, typer.Option("--data", help="Data folder (SQLite file, uploads).")]
@@ -34,10 +36,31 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     http_port: Annotated[int | None, typer.Option("--http-port", help="HTTP port.")] = None,
     config: ConfigOption = None,
+    hardware_port: Annotated[
+        int | None, typer.Option("--hardware-port", help="Blynk device port (TCP); 0: off.")
+    ] = None,
+    hardware_tls_port: Annotated[
+        int | None,
+        typer.Option("--hardware-tls-port", help="Blynk device port (TLS); 0: off."),
+    ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="PEM certificate of the TLS port.")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="PEM private key of the TLS port.")
+    ] = None,
 ) -> None:
     """Run the server until interrupted; GET /healthz answers 200 once it is ready."""
     settings = load_settings(
-        config, data_dir=data, database_url=database_url, host=host, http_port=http_port
+        config,
+        data_dir=data,
+        database_url=database_url,
+        host=host,
+        http_port=http_port,
+        hardware_port=hardware_port,
+        hardware_tls_port=hardware_tls_port,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvloop.run(runtime.serve(settings))

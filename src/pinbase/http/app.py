@@ -1,19 +1,36 @@
-"""``create_app``: the one ASGI application serving every HTTP API family (http-api.md §1.1)."""
+"""``create_app``: the one ASGI application serving every HTTP API family (http-api.md §1.1).
+
+Routing. The device API and the legacy API are plain Starlette routes, matched first: they are
+the hot path. A request no route takes (no full match, and no path match that would make a
+``405``) goes to the Platform application (FastAPI), which serves ``/api/...``, ``/oauth2/token``,
+``/openapi.json`` and ``/docs``, and answers the JSON ``404`` of unknown paths. Legacy routes
+(``/{token}/...``) never match a path of a modern family, so ``/api/x/y`` reaches FastAPI even
+where a legacy pattern fits it.
+"""
+
+from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Receive, Scope, Send
 
 from pinbase.http.device_api import messages
 from pinbase.http.device_api.routes import device_routes
 from pinbase.http.legacy_api.routes import legacy_routes
 from pinbase.http.limits import RequestSizeLimit
+from pinbase.http.platform_api.app import create_platform_app
 from pinbase.http.responses import error_response, text_response
 from pinbase.services.container import Services
 from pinbase.settings import Settings
+
+MODERN_PREFIXES = ("/external/", "/api/", "/oauth2/")
+"""Path prefixes of the device, Platform and OAuth families; a legacy token is never one of them
+(http-api.md §1.1)."""
 
 UPLOAD_PATH = "/external/api/upload"
 MULTIPART_OVERHEAD = 64 * 1024
@@ -31,6 +48,27 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return error_response(message, status)
 
 
+class ModernPathsExcluded(BaseRoute):
+    """A legacy route that never matches a path of the device, OAuth or Platform families."""
+
+    def __init__(self, route: BaseRoute) -> None:
+        self._route = route
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """No match for ``/external/…``, ``/api/…`` and ``/oauth2/…``; else the route's own."""
+        if scope["type"] == "http" and scope["path"].startswith(MODERN_PREFIXES):
+            return Match.NONE, {}
+        return self._route.matches(scope)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """Delegated to the wrapped route."""
+        return self._route.url_path_for(name, **path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Delegated to the wrapped route."""
+        await self._route.handle(scope, receive, send)
+
+
 def create_app(services: Services, settings: Settings) -> Starlette:
     """Build the application for one server instance; no globals, so tests can build many."""
 
@@ -42,10 +80,13 @@ def create_app(services: Services, settings: Settings) -> Starlette:
     routes = [
         *device_routes(services, settings),
         Route("/healthz", healthz, methods=["GET"]),
-        *legacy_routes(services, settings),
+        *(ModernPathsExcluded(route) for route in legacy_routes(services, settings)),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestSizeLimit, limit_for=body_limit)],
         exception_handlers={404: _http_error, 405: _http_error},
     )
+    # Starlette hands unmatched requests to the router's ``default`` application.
+    app.router.default = create_platform_app(services, settings)
+    return app

@@ -8,8 +8,10 @@ from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.metadata import Metadata
+from pinbase.services.oauth import OAuth
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
+from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.uploads import Uploads
@@ -32,3 +34,5 @@ class Services:
     metadata: Metadata
     reports: Reports
     uploads: Uploads
+    oauth: OAuth
+    rate_limiter: RateLimiter

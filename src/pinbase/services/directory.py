@@ -1,8 +1,9 @@
 """The in-memory directory of organizations, templates and devices: the hot lookup path.
 
-Token lookups are dictionary hits. A token the directory does not know is looked up in the
-database once, so devices provisioned by another process (``pinbase provision`` against a
-running server's data folder) work without a restart.
+Token lookups are dictionary hits. A token, device id or OAuth client id the directory does not
+know is looked up in the database once, so what another process created (``pinbase provision``
+or ``pinbase oauth create-client`` against a running server's data folder) works without a
+restart.
 """
 
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId, TemplateId, Token
 from pinbase.domain.organizations import OAuthClient, Organization
 from pinbase.domain.templates import Template
-from pinbase.storage.base import Catalog, Store
+from pinbase.storage.base import Catalog, Store, Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +33,14 @@ class Directory:
         self._templates: dict[TemplateId, Template] = {}
         self._by_token: dict[Token, BoundDevice] = {}
         self._by_id: dict[DeviceId, BoundDevice] = {}
+        self._subtrees: dict[OrgId, frozenset[OrgId]] = {}
 
     def load(self, catalog: Catalog) -> None:
         """Replace the directory's contents with ``catalog``."""
         self._orgs = {org.id: org for org in catalog.organizations}
         self._clients = {client.client_id: client for client in catalog.oauth_clients}
         self._templates = {template.id: template for template in catalog.templates}
+        self._subtrees.clear()
         self._by_token.clear()
         self._by_id.clear()
         for device in catalog.devices:
@@ -54,6 +57,15 @@ class Directory:
         """Index a template (new or changed)."""
         self._templates[template.id] = template
 
+    def add_organization(self, org: Organization) -> None:
+        """Index an organization (new or changed)."""
+        self._orgs[org.id] = org
+        self._subtrees.clear()
+
+    def add_oauth_client(self, client: OAuthClient) -> None:
+        """Index an OAuth client (new or changed)."""
+        self._clients[client.client_id] = client
+
     async def by_token(self, token: Token) -> BoundDevice | None:
         """The device owning ``token`` and its template, or None for an unknown token."""
         bound = self._by_token.get(token)
@@ -61,14 +73,40 @@ class Directory:
             return bound
         async with self._store.transaction() as tx:
             device = await tx.find_device(token)
-            if device is None:
+            if device is None or not await self._know_template(tx, device.template_id):
                 return None
-            if device.template_id not in self._templates:
-                template = await tx.load_template(device.template_id)
-                if template is None:
-                    return None
-                self._templates[template.id] = template
         return self.add_device(device)
+
+    async def find_by_id(self, device_id: DeviceId) -> BoundDevice | None:
+        """A device by id with its template, looked up in the database when not indexed yet."""
+        bound = self._by_id.get(device_id)
+        if bound is not None:
+            return bound
+        async with self._store.transaction() as tx:
+            device = await tx.find_device_by_id(device_id)
+            if device is None or not await self._know_template(tx, device.template_id):
+                return None
+        return self.add_device(device)
+
+    async def find_oauth_client(self, client_id: str) -> OAuthClient | None:
+        """An OAuth client by public id, looked up in the database when not indexed yet.
+
+        A client found there belongs to an organization this directory may not know either,
+        so the organizations are reloaded with it.
+        """
+        client = self._clients.get(client_id)
+        if client is not None:
+            return client
+        async with self._store.transaction() as tx:
+            client = await tx.find_oauth_client(client_id)
+            if client is None:
+                return None
+            organizations = await tx.load_organizations()
+        for org in organizations:
+            self._orgs[org.id] = org
+        self._subtrees.clear()
+        self.add_oauth_client(client)
+        return client
 
     def by_id(self, device_id: DeviceId) -> BoundDevice | None:
         """A known device by id, or None."""
@@ -85,3 +123,36 @@ class Directory:
     def oauth_client(self, client_id: str) -> OAuthClient | None:
         """A known OAuth client by its public client id, or None."""
         return self._clients.get(client_id)
+
+    def subtree(self, org_id: OrgId) -> frozenset[OrgId]:
+        """``org_id`` and every organization below it: a Platform API caller's scope (§1.3).
+
+        Computed once per organization and kept until an organization is added or changed.
+        """
+        known = self._subtrees.get(org_id)
+        if known is not None:
+            return known
+        children: dict[OrgId, list[OrgId]] = {}
+        for org in self._orgs.values():
+            if org.parent_id is not None:
+                children.setdefault(org.parent_id, []).append(org.id)
+        found = {org_id}
+        pending = [org_id]
+        while pending:
+            for child in children.get(pending.pop(), ()):
+                if child not in found:  # a cycle in stored data must not loop forever
+                    found.add(child)
+                    pending.append(child)
+        subtree = frozenset(found)
+        self._subtrees[org_id] = subtree
+        return subtree
+
+    async def _know_template(self, tx: Transaction, template_id: TemplateId) -> bool:
+        """Load a template the directory lacks; False when the database lacks it too."""
+        if template_id in self._templates:
+            return True
+        template = await tx.load_template(template_id)
+        if template is None:
+            return False
+        self._templates[template.id] = template
+        return True

@@ -2,13 +2,20 @@
 
 Any property name is accepted and stored verbatim (data-model.md §5.28); the few with a known
 format (booleans, numbers) are checked so a typo does not reach every dashboard.
+
+Reads (the Platform API's device info and property read-back) are answered from memory: a
+device's properties are loaded from the database on its first read and kept current by ``set``
+afterwards, so reading device info costs no query.
 """
 
 import re
 
+import orjson
+
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.devices import Device
 from pinbase.domain.errors import ValueMismatch
+from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.values import MAX_STRING_BYTES
 from pinbase.services.bus import Bus, PropertyChanged
 from pinbase.services.clock import Clock
@@ -21,6 +28,8 @@ BOOLEAN_PROPERTIES = frozenset(
 NUMERIC_PROPERTIES = frozenset({"step", "opacity", "scale", "rotation", "min", "max"})
 _BOOLEAN_TEXT = frozenset({"true", "false", "1", "0"})
 _NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+PropertyValue = str | list[str]
+
 PROPERTY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 """Property names are identifiers such as ``onBackColor``; anything else is a malformed request."""
 
@@ -34,6 +43,9 @@ def check_property(name: str, items: list[str]) -> str | list[str]:
     """
     if sum(len(item.encode()) for item in items) > MAX_STRING_BYTES:
         raise ValueMismatch("property value too long")
+    if any("\0" in item for item in items):
+        # PostgreSQL text cannot hold NUL, and no property format needs it.
+        raise ValueMismatch("property value holds NUL")
     if name in BOOLEAN_PROPERTIES and not all(item.lower() in _BOOLEAN_TEXT for item in items):
         raise ValueMismatch(f"{name} takes true or false")
     if name in NUMERIC_PROPERTIES and not all(_NUMBER_TEXT.fullmatch(item) for item in items):
@@ -41,13 +53,19 @@ def check_property(name: str, items: list[str]) -> str | list[str]:
     return items[0] if len(items) == 1 else items
 
 
+DeviceProperties = dict[DatastreamId, dict[str, PropertyValue]]
+
+
 class Properties:
-    """Sets properties of device datastreams."""
+    """Sets and reads properties of device datastreams."""
 
     def __init__(self, store: Store, bus: Bus, clock: Clock) -> None:
         self._store = store
         self._bus = bus
         self._clock = clock
+        self._cache: dict[DeviceId, DeviceProperties] = {}
+        self._writes: dict[DeviceId, int] = {}
+        """Writes per device since start: a load that saw a write begin meanwhile is not kept."""
 
     async def set(
         self, device: Device, datastream: Datastream, changes: dict[str, str | list[str]]
@@ -59,7 +77,40 @@ class Properties:
                 await tx.set_property(
                     device.id, datastream.id, name=name, value=dump_json(value), ts=ts
                 )
+        self._writes[device.id] = self._writes.get(device.id, 0) + 1
+        cached = self._cache.get(device.id)
+        if cached is not None:
+            cached.setdefault(datastream.id, {}).update(changes)
         for name, value in changes.items():
             self._bus.publish(
                 PropertyChanged(device=device, datastream=datastream, name=name, value=value, ts=ts)
             )
+
+    async def of_datastream(
+        self, device_id: DeviceId, datastream_id: DatastreamId
+    ) -> dict[str, PropertyValue]:
+        """The stored properties of one datastream of a device, by name."""
+        return dict(sorted((await self.of_device(device_id)).get(datastream_id, {}).items()))
+
+    async def of_device(self, device_id: DeviceId) -> DeviceProperties:
+        """Every stored property of a device, by datastream and name (a copy)."""
+        cached = self._cache.get(device_id)
+        if cached is None:
+            writes = self._writes.get(device_id, 0)
+            async with self._store.transaction() as tx:
+                stored = await tx.load_device_properties(device_id)
+            cached = {
+                ds_id: {name: _loaded(text) for name, text in values.items()}
+                for ds_id, values in stored.items()
+            }
+            if self._writes.get(device_id, 0) == writes:
+                self._cache[device_id] = cached
+        return {ds_id: dict(values) for ds_id, values in cached.items()}
+
+
+def _loaded(text: str) -> PropertyValue:
+    """Read back what ``set`` stored: one string, or a list of strings."""
+    value = orjson.loads(text)
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return str(value)

@@ -53,13 +53,17 @@ class Telemetry:
         writes: Sequence[tuple[Datastream, Value]],
         *,
         origin: str,
+        ts: int | None = None,
     ) -> int:
-        """Store values of one device under one server timestamp; return that timestamp.
+        """Store values of one device under one timestamp; return that timestamp.
 
-        All values of one call share the timestamp (batch update, ``beginGroup``/``endGroup``).
-        Returns after the points are committed.
+        All values of one call share the timestamp (batch update). ``ts`` is for writes that
+        share a timestamp across calls, such as a device's ``beginGroup``/``endGroup``
+        (device-protocols.md §1.10.5); it defaults to the server's clock. Returns after the
+        points are committed.
         """
-        ts = self._clock()
+        if ts is None:
+            ts = self._clock()
         points = [Point(device.id, ds.id, ts, value) for ds, value in writes]
         await self._writer.write(points)
         for point in points:

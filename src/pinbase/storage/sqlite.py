@@ -15,11 +15,19 @@ waiting for the busy loop thread and granian's threads. Run on the loop thread, 
 costs what it costs on an idle process (0.6 ms for 90 rows, fsync included) and blocks the loop
 only that long. WAL checkpoints, which can take longer, run on a separate thread
 (``checkpoint``), never inside a group commit.
+
+One rule keeps this safe: a group commit must never wait for SQLite's write lock while another
+transaction holds it, because that transaction needs the blocked loop to finish (the loop would
+stall for the whole busy timeout, then the group would fail). ``_turn``, an ``asyncio.Lock``,
+lets one transaction at a time reach the database: ``transaction()`` and ``append_points`` both
+take it, so a group commit waits for an open transaction with the loop free. Never await a
+history write inside ``transaction()``.
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 import orjson
 from sqlalchemy import Engine
@@ -29,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pinbase.domain.points import Point
 from pinbase.storage.codec import dump_value, history_columns
 from pinbase.storage.engines import sqlite_pragmas
-from pinbase.storage.sql import SqlStore
+from pinbase.storage.sql import SqlStore, SqlTransaction
 
 # Each group travels as one JSON array bound to one parameter: one statement step per table
 # instead of one per row, each of which would release and retake the GIL.
@@ -56,6 +64,13 @@ class SqliteStore(SqlStore):
         self._checkpointer: Engine = create_sync_engine(sync_url, pool_size=1, max_overflow=0)
         sqlite_pragmas(self._checkpointer, synchronous)
         self._checkpoint_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
+        self._turn = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlTransaction]:
+        """A transaction on the async engine, taken in turn with group commits."""
+        async with self._turn, super().transaction() as tx:
+            yield tx
 
     async def append_points(self, points: Sequence[Point], *, current: Sequence[Point]) -> None:
         """Append history points and raise current values, in one committed transaction."""
@@ -65,6 +80,10 @@ class SqliteStore(SqlStore):
         current_rows = orjson.dumps(
             [(p.device_id, p.datastream_id, p.ts, dump_value(p.value)) for p in current]
         ).decode()
+        async with self._turn:
+            self._commit_group(history_rows, current_rows)
+
+    def _commit_group(self, history_rows: str, current_rows: str) -> None:
         with self._writer.begin() as connection:
             connection.exec_driver_sql(_INSERT_HISTORY, (history_rows,))
             connection.exec_driver_sql(_UPSERT_CURRENT, (current_rows,))

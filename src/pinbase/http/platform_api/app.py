@@ -1,0 +1,106 @@
+"""``create_platform_app``: the FastAPI application behind every path the device and legacy
+routes do not take: the Platform API, ``/oauth2/token``, ``/openapi.json``, ``/docs``, and the
+JSON 404 of unknown paths.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from pinbase import __version__
+from pinbase.http.oauth import TOKEN_PATH, TokenEndpoint
+from pinbase.http.platform_api.auth import BearerAuth
+from pinbase.http.platform_api.datastreams import datastream_router
+from pinbase.http.platform_api.devices import device_router
+from pinbase.http.platform_api.errors import install_error_handlers
+from pinbase.http.platform_api.schemas import OAuthErrorBody, TokenAnswer
+from pinbase.services.container import Services
+from pinbase.settings import Settings
+
+TITLE = "Pinbase"
+DESCRIPTION = (
+    "Blynk-compatible Platform API. Get a token from `POST /oauth2/token` with your OAuth "
+    "client's id and secret, then send `Authorization: Bearer {access_token}`. Every error is "
+    '`{"error":{"message":"…"}}`; see docs/platform-api.md.'
+)
+
+TOKEN_PARAMETERS = [
+    {"name": name, "in": "query", "required": required, "schema": {"type": "string"}}
+    for name, required in (
+        ("grant_type", True),
+        ("refresh_token", False),
+        ("client_id", False),
+        ("client_secret", False),
+    )
+]
+TOKEN_FORM = {
+    "type": "object",
+    "properties": {
+        name: {"type": "string"}
+        for name in ("grant_type", "refresh_token", "client_id", "client_secret")
+    },
+}
+
+
+def create_platform_app(services: Services, settings: Settings) -> FastAPI:
+    """Build the FastAPI application of one server instance."""
+    app = FastAPI(
+        title=TITLE,
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        redirect_slashes=False,  # paths are exact, as on Blynk.Cloud
+    )
+    install_error_handlers(app)
+    auth = BearerAuth(services.oauth, services.rate_limiter)
+    tokens = TokenEndpoint(services.oauth, settings)
+    app.add_api_route(
+        TOKEN_PATH,
+        tokens.token,
+        methods=["POST"],
+        tags=["OAuth2"],
+        summary="AUTH-01 Issue or refresh a Platform API access token",
+        description="Client credentials in a Basic header or as client_id/client_secret "
+        "parameters; parameters in the query string or a form body.",
+        responses={
+            200: {"model": TokenAnswer, "description": "A token pair"},
+            400: {"model": OAuthErrorBody, "description": "RFC 6749 error"},
+        },
+        openapi_extra={
+            "security": [],
+            "parameters": TOKEN_PARAMETERS,
+            "requestBody": {
+                "required": False,
+                "content": {"application/x-www-form-urlencoded": {"schema": TOKEN_FORM}},
+            },
+        },
+    )
+    app.include_router(device_router(services, auth))
+    app.include_router(datastream_router(services, settings, auth))
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document with Pinbase's real error answers instead of its ``422``."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = document.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                schemas.update(media.get("schema", {}).pop("$defs", {}))
+    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    document["security"] = [{"bearer": []}]
+    app.openapi_schema = document
+    return document

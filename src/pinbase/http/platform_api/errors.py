@@ -1,0 +1,89 @@
+"""The Platform API's one error shape, ``{"error":{"message":…}}``, for every failure.
+
+Handlers raise ``PlatformError``; FastAPI's own failures (validation, unknown path, wrong
+method) and a refused storage write are mapped here too, so no other shape ever leaves.
+"""
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import Scope
+
+from pinbase.http.platform_api import messages
+from pinbase.http.responses import error_response
+from pinbase.services.history_writer import StorageUnavailable
+
+METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+"""Methods the Platform API uses, in the order an ``Allow`` header lists them."""
+
+
+class PlatformError(Exception):
+    """Answer with ``message`` in Blynk's error shape, ``status`` and extra ``headers``."""
+
+    def __init__(
+        self, message: str, status: int = 400, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.headers = dict(headers or {})
+
+
+def incorrect_parameters() -> PlatformError:
+    """The generic validation error of OP-06, OP-07 and OP-14."""
+    return PlatformError(messages.INCORRECT_PARAMETERS)
+
+
+def device_not_found(device_id: int) -> PlatformError:
+    """The 404 of every endpoint taking ``deviceId``, for a missing or out-of-scope device."""
+    return PlatformError(messages.DEVICE_NOT_FOUND.format(device_id=device_id), 404)
+
+
+def datastream_not_found(datastream_id: int | str) -> PlatformError:
+    """The 404 for a datastream the device's template does not have."""
+    return PlatformError(messages.DATASTREAM_NOT_FOUND.format(datastream_id=datastream_id), 404)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every failure of ``app`` through Blynk's error shape."""
+
+    @app.exception_handler(PlatformError)
+    async def platform_error(_request: Request, exc: PlatformError) -> Response:
+        response = error_response(exc.message, exc.status)
+        response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, _exc: RequestValidationError) -> Response:
+        return error_response(messages.INCORRECT_PARAMETERS, 400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 405:
+            response = error_response(messages.METHOD_NOT_ALLOWED, 405)
+            response.headers["Allow"] = ", ".join(_allowed_methods(app, request.scope))
+            return response
+        if exc.status_code == 404:
+            return error_response(messages.NOT_FOUND, 404)
+        return error_response(messages.INCORRECT_PARAMETERS, 400)
+
+    @app.exception_handler(StorageUnavailable)
+    async def storage_unavailable(_request: Request, _exc: StorageUnavailable) -> Response:
+        return error_response(messages.STORAGE_UNAVAILABLE, 503)
+
+
+def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route serves on the path (Starlette names only its first route's)."""
+    allowed = []
+    for method in METHODS:
+        probe = {**scope, "method": method, "path_params": {}}
+        for key in ("route", "endpoint"):
+            probe.pop(key, None)
+        if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
+            allowed.append(method)
+    return allowed

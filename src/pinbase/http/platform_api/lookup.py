@@ -1,0 +1,41 @@
+"""Finding what a request names, within the caller's scope, with the Platform API's 404s."""
+
+from pinbase.domain.datastreams import Datastream
+from pinbase.domain.errors import InvalidPin, UnknownDatastream
+from pinbase.domain.ids import DeviceId
+from pinbase.domain.pins import Pin, parse_pin
+from pinbase.http.platform_api.errors import (
+    datastream_not_found,
+    device_not_found,
+    incorrect_parameters,
+)
+from pinbase.services.directory import BoundDevice, Directory
+from pinbase.services.oauth import Caller
+
+
+async def device_in_scope(directory: Directory, caller: Caller, device_id: int) -> BoundDevice:
+    """The device, if it exists and belongs to the caller's scope.
+
+    Raises:
+        PlatformError: the device 404, alike for a missing device and another organization's.
+    """
+    bound = await directory.find_by_id(DeviceId(device_id))
+    if bound is None or not caller.can_see(bound.device.org_id):
+        raise device_not_found(device_id)
+    return bound
+
+
+def datastream_by_id(bound: BoundDevice, datastream_id: int) -> Datastream:
+    """The datastream of the device's template with that id, or its 404."""
+    try:
+        return bound.template.datastream(datastream_id)
+    except UnknownDatastream:
+        raise datastream_not_found(datastream_id) from None
+
+
+def pin_named(name: str) -> Pin:
+    """A pin name such as ``v1``, or ``400 Request with incorrect parameters``."""
+    try:
+        return parse_pin(name.strip())
+    except InvalidPin:
+        raise incorrect_parameters() from None

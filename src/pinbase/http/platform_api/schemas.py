@@ -1,0 +1,260 @@
+"""Wire models of the Platform API: request bodies (validated) and answers (documented).
+
+Request models use snake_case attributes with the wire names as aliases. Answer models exist for
+the OpenAPI document only: handlers build answers as plain dicts (``rendering.py``) and skip a
+second validation on the hot path, so their attributes carry the wire names directly.
+"""
+
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+
+from pinbase.domain.values import INT32_MAX, INT32_MIN
+
+Id = Annotated[int, Field(strict=True, ge=INT32_MIN, le=INT32_MAX)]
+"""Identifiers are integers ("should be a valid integer", http-api.md §1.7), 32-bit here."""
+
+Millis = Annotated[int, Field(strict=True, ge=0, le=2**62)]
+"""A Unix time in milliseconds."""
+
+KNOWN_PROPERTIES = frozenset(
+    {
+        # DEV-06 (blynk.edgent-firmware-api/widget-properties.md)
+        "label",
+        "color",
+        "isDisabled",
+        "isHidden",
+        "onLabel",
+        "offLabel",
+        "onColor",
+        "offColor",
+        "onBackColor",
+        "offBackColor",
+        "isOnPlay",
+        "labels",
+        "url",
+        "urls",
+        "step",
+        "opacity",
+        "scale",
+        "rotation",
+        "isMuted",
+        # LEG-02 (the Blynk 1.0 server)
+        "min",
+        "max",
+        "valueFormatting",
+        "suffix",
+        "maximumFractionDigits",
+        # data-model.md §3.2
+        "onImageUrl",
+        "offImageUrl",
+        "page",
+        "autoplay",
+        "loop",
+        "contentDesign",
+    }
+)
+"""Property names PLT-DS-05 accepts; any other is ``Request with incorrect parameters`` (OP-14)."""
+
+MAX_PROPERTY_ITEMS = 64
+"""Items of a multi-value property (``labels``, ``urls``); a menu with more is not a menu."""
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class PropertyUpdate(_Body):
+    """PLT-DS-05 ★ body: ``{"deviceId":1,"dataStreamId":1,"property":"color","value":"red"}``."""
+
+    device_id: Id = Field(alias="deviceId")
+    datastream_id: Id = Field(alias="dataStreamId")
+    property: StrictStr = Field(description="a widget property name (DEV-06, LEG-02)")
+    value: (
+        StrictStr
+        | StrictBool
+        | StrictInt
+        | StrictFloat
+        | Annotated[list[StrictStr], Field(min_length=1, max_length=MAX_PROPERTY_ITEMS)]
+    ) = Field(
+        description="the new value; numbers and booleans are stored as text (OP-14), "
+        "a list of strings sets a multi-value property such as labels (Pinbase extension)"
+    )
+
+    @field_validator("property")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in KNOWN_PROPERTIES:
+            raise ValueError("unknown property")
+        return name
+
+
+class ValueUpdate(_Body):
+    """PLT-DS-02 body: ``{"deviceId":1,"dataStreamId":1,"value":5}``."""
+
+    device_id: Id = Field(alias="deviceId")
+    datastream_id: Id = Field(alias="dataStreamId")
+    value: Any = Field(description="a JSON value of the datastream's type; [lon, lat] for Location")
+
+
+class ValuesUpdate(_Body):
+    """PLT-DS-03 body: ``{"deviceId":1,"values":{"1":5,"2":"new value"}}``."""
+
+    device_id: Id = Field(alias="deviceId")
+    values: dict[str, Any] = Field(
+        min_length=1, description="new values keyed by dataStreamId written as a string"
+    )
+
+
+class ImportedPoint(_Body):
+    """One point of PLT-DS-04."""
+
+    value: Any
+    ts: Millis
+
+
+class ImportBatch(_Body):
+    """PLT-DS-04 body: ``{"deviceId":1,"dataStreamId":1,"values":[{"value":5,"ts":…}]}``."""
+
+    device_id: Id = Field(alias="deviceId")
+    datastream_id: Id = Field(alias="dataStreamId")
+    values: list[ImportedPoint] = Field(min_length=1)
+
+
+# --- answers, for the OpenAPI document ---------------------------------------------------
+
+
+class ErrorMessage(BaseModel):
+    """The inner object of an error."""
+
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every Platform API error: ``{"error":{"message":…}}``."""
+
+    error: ErrorMessage
+
+
+class HardwareInfo(BaseModel):
+    """What the device reported about itself; null until it did."""
+
+    version: str | None
+    fwType: str | None
+    blynkVersion: str | None
+    boardType: str | None
+    build: str | None
+    templateId: str | None
+
+
+class LifecycleStatus(BaseModel):
+    """The device's connection status (templates' custom statuses are not modelled yet)."""
+
+    name: str = Field(description="Online or Offline")
+
+
+class DeviceSummary(BaseModel):
+    """A device in lists, search results and the edit answer."""
+
+    id: int
+    templateId: int
+    orgId: int
+    name: str
+    token: str
+    activatedAt: int
+    ownerUserId: int | None
+    hardwareInfo: HardwareInfo
+
+
+class DeviceBase(DeviceSummary):
+    """PLT-DEV-07: the summary plus connection facts."""
+
+    lifecycleStatus: LifecycleStatus
+    firstConnectTime: int
+    firmwareUpdatedAt: int
+    connectTime: int
+    disconnectTime: int
+    ip: str | None
+    isLocked: bool
+    lastReceivedEventAt: int
+
+
+class DataStreamValue(BaseModel):
+    """The current value of one datastream (its default, with ``updatedAt`` 0, when unset)."""
+
+    dataStreamId: int
+    pin: str
+    dataStreamLabel: str
+    dataStreamAlias: str | None
+    value: Any
+    updatedAt: int
+
+
+class MetaValue(BaseModel):
+    """A metadata value with its type literal."""
+
+    type: str
+    value: str | int | float | None
+
+
+class MetaFieldValue(BaseModel):
+    """One metadata field of the device."""
+
+    id: int
+    name: str
+    value: MetaValue
+
+
+class DeviceFull(DeviceBase):
+    """PLT-DEV-06: the base plus values, metadata and (Pinbase extension) properties."""
+
+    dataStreamValues: list[DataStreamValue]
+    metaFieldValues: list[MetaFieldValue]
+    properties: dict[str, dict[str, str | list[str]]] = Field(
+        description="Pinbase extension: stored widget properties by dataStreamId (as a string)"
+    )
+
+
+class Connected(BaseModel):
+    """PLT-DEV-08."""
+
+    connected: bool
+
+
+class HistoryPoint(BaseModel):
+    """One raw point of PLT-DS-06."""
+
+    createdAt: int
+    value: Any
+
+
+class HistoryPage(BaseModel):
+    """A page of PLT-DS-06."""
+
+    content: list[HistoryPoint]
+    totalElements: int
+
+
+class TokenAnswer(BaseModel):
+    """AUTH-01 success."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    refresh_token: str
+
+
+class OAuthErrorBody(BaseModel):
+    """AUTH-01 failure (RFC 6749 §5.2)."""
+
+    error: str
+    error_description: str

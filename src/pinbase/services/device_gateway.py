@@ -1,0 +1,248 @@
+"""What a connected device may ask of the server, whatever link it uses (binary TCP now, MQTT next).
+
+A transport decodes a device's message into plain values (pins, texts, codes) and calls one
+method here; the answer comes back as plain values too, so the rules live in one place: a write
+goes through the one value pipeline (``Telemetry``) and a value that does not fit its datastream
+is dropped silently (data-model.md §2.1 step 2: "native/MQTT: drop the value"); a sync answers
+with effective values under the §2.12 scope; properties, events and metadata use the same
+services and checks as the Device HTTPS API.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from pinbase.domain.datastreams import Datastream
+from pinbase.domain.devices import HardwareInfo
+from pinbase.domain.errors import PinbaseError, UnknownDatastream, ValueMismatch
+from pinbase.domain.ids import Token
+from pinbase.domain.pins import Pin, PinType
+from pinbase.domain.value_types import Value
+from pinbase.domain.values import MULTI_VALUE_SEPARATOR, parse_text, to_text
+from pinbase.services.clock import Clock
+from pinbase.services.directory import BoundDevice, Directory
+from pinbase.services.events import EventLog, EventRejected
+from pinbase.services.history_writer import StorageUnavailable
+from pinbase.services.metadata import Metadata
+from pinbase.services.properties import PROPERTY_NAME, Properties, check_property
+from pinbase.services.telemetry import Telemetry
+from pinbase.storage.base import Store
+
+logger = logging.getLogger(__name__)
+
+MAX_INFO_CHARS = 64
+"""Longest firmware fact kept from an info message (``ver``, ``build``…), as on DEV-12: real
+values are a few characters, and the row is rewritten on every login that changes them."""
+
+MAX_NOTIFICATION_CHARS = 255
+"""The legacy server's push body limit, counted in UTF-16 units as Java counts a String."""
+
+TimeAnswer = tuple[str, ...]
+"""The values of an INTERNAL ``utc`` answer, after the echoed query (device-protocols §1.7.2)."""
+
+
+def device_texts(value: Value) -> tuple[str, ...]:
+    """A stored value as the text items a device receives: one, or several for a location or a
+    multi-value string (items joined by NUL on the wire, data-model.md §2.11)."""
+    return tuple(to_text(value).split(MULTI_VALUE_SEPARATOR))
+
+
+class DeviceGateway:
+    """The use cases of a logged-in device, shared by every device transport."""
+
+    def __init__(
+        self,
+        *,
+        directory: Directory,
+        telemetry: Telemetry,
+        properties: Properties,
+        events: EventLog,
+        metadata: Metadata,
+        store: Store,
+        clock: Clock,
+        group_window_ms: int,
+    ) -> None:
+        """Bind the services.
+
+        Args:
+            group_window_ms: how far from now a device's explicit group timestamp may lie; a
+                timestamp outside the window is replaced by the receive time, so a device with
+                a wrong clock cannot pin its current values in the far future.
+        """
+        self._directory = directory
+        self._telemetry = telemetry
+        self._properties = properties
+        self._events = events
+        self._metadata = metadata
+        self._store = store
+        self._clock = clock
+        self._group_window_ms = group_window_ms
+
+    async def authenticate(self, token: str) -> BoundDevice | None:
+        """The device owning ``token``, or None for a token nobody owns."""
+        return await self._directory.by_token(Token(token))
+
+    def current(self, bound: BoundDevice) -> BoundDevice:
+        """The directory's newest copy of a device (metadata and template changes replace it)."""
+        return self._directory.by_id(bound.device.id) or bound
+
+    async def record_write(
+        self, bound: BoundDevice, pin: Pin, texts: Sequence[str], *, origin: str, ts: int | None
+    ) -> bool:
+        """Store a device's write of ``texts`` to ``pin``; False when it was dropped.
+
+        A pin without datastream and a value that does not parse are dropped silently, as the
+        spec asks of device links (data-model.md §2.1); so is a write the database refused.
+        """
+        try:
+            datastream = bound.template.datastream_at(pin)
+            value = parse_text(datastream, texts)
+        except (UnknownDatastream, ValueMismatch):
+            return False
+        try:
+            await self._telemetry.record(bound.device, [(datastream, value)], origin=origin, ts=ts)
+        except StorageUnavailable:
+            logger.warning("device.write_lost device_id=%d pin=%s", bound.device.id, pin.name)
+            return False
+        return True
+
+    def sync_values(
+        self, bound: BoundDevice, pins: Sequence[Pin] | None
+    ) -> list[tuple[Pin, tuple[str, ...]]]:
+        """What a sync answers: ``(pin, texts)`` per datastream that has an effective value.
+
+        ``pins`` None is ``syncAll``: virtual datastreams flagged "sync with latest server
+        value", plus every digital and analog pin (data-model.md §2.12). Listed pins are
+        answered whatever the flag says; pins without datastream or value produce nothing.
+        """
+        template = bound.template
+        datastreams: list[Datastream]
+        if pins is None:
+            datastreams = [
+                ds
+                for ds in template.datastreams
+                if ds.sync_with_latest or ds.pin.type is not PinType.VIRTUAL
+            ]
+        else:
+            datastreams = []
+            for pin in pins:
+                try:
+                    datastreams.append(template.datastream_at(pin))
+                except UnknownDatastream:
+                    continue
+        answer = []
+        for datastream in datastreams:
+            value = self._telemetry.effective(bound.device.id, datastream)
+            if value is not None:
+                answer.append((datastream.pin, device_texts(value)))
+        return answer
+
+    async def set_property(
+        self, bound: BoundDevice, pins: Sequence[Pin], name: str, values: Sequence[str]
+    ) -> bool:
+        """Set property ``name`` on every pin's datastream; False, storing nothing, when a pin
+        has no datastream or the name or value is malformed (answered ILLEGAL_COMMAND_BODY)."""
+        if not PROPERTY_NAME.fullmatch(name):
+            return False
+        try:
+            datastreams = [bound.template.datastream_at(pin) for pin in pins]
+            value = check_property(name, list(values))
+        except (UnknownDatastream, ValueMismatch):
+            return False
+        for datastream in datastreams:
+            await self._properties.set(bound.device, datastream, {name: value})
+        return True
+
+    async def log_event(self, bound: BoundDevice, code: str, description: str | None) -> bool:
+        """Log an occurrence of the template event ``code``; False for an unknown code, an
+        over-long description or a limit reached (the device gets ILLEGAL_COMMAND)."""
+        event = bound.template.event(code)
+        if event is None:
+            return False
+        try:
+            await self._events.log(bound.device, event, description)
+        except EventRejected as rejected:
+            logger.info("device.event_refused device_id=%d reason=%s", bound.device.id, rejected)
+            return False
+        return True
+
+    def accept_notification(self, bound: BoundDevice, text: str) -> bool:
+        """A legacy NOTIFY: checked as the legacy server did and written to the server log.
+
+        Pinbase has no push transport yet (docs/decisions.md, LEG-08): a 200 keeps firmware
+        running, and the operator sees the message.
+        """
+        if len(text.encode("utf-16-le")) // 2 > MAX_NOTIFICATION_CHARS:
+            return False
+        logger.info("device.notify_logged device_id=%d body=%r", bound.device.id, text)
+        return True
+
+    def accept_email(self, bound: BoundDevice, to: str | None, subject: str) -> None:
+        """A legacy EMAIL: written to the server log, as the legacy API's LEG-09 does."""
+        logger.info(
+            "device.email_logged device_id=%d to=%r subject=%r", bound.device.id, to, subject
+        )
+
+    async def record_info(self, bound: BoundDevice, fields: Sequence[tuple[str, str]]) -> None:
+        """Keep what the info message tells about the firmware as the device's hardware info
+        (device-protocols.md §1.7.1); nothing is written when it did not change."""
+        info = {key: value[:MAX_INFO_CHARS] for key, value in fields}
+        reported = HardwareInfo(
+            version=info.get("mcu") or info.get("fw") or info.get("ncp"),
+            fw_type=info.get("fw-type"),
+            blynk_version=info.get("blynk") or info.get("ver"),
+            board_type=info.get("dev"),
+            build=info.get("build"),
+            template_code=info.get("tmpl"),
+        )
+        current = self.current(bound)
+        if current.device.hardware_info == reported:
+            return
+        async with self._store.transaction() as tx:
+            await tx.update_hardware_info(current.device.id, reported)
+        self._directory.add_device(replace(current.device, hardware_info=reported))
+
+    def read_metadata(self, bound: BoundDevice, name: str) -> str | None:
+        """``meta get``: the field's value as text ("" when unset), None when no field matches."""
+        try:
+            reading = self._metadata.read(self.current(bound), name)
+        except PinbaseError:
+            return None
+        return "" if reading.value is None else str(reading.value)
+
+    async def write_metadata(self, bound: BoundDevice, name: str, value: str) -> bool:
+        """``meta set``: False when the field is unknown, read-only, or the value does not fit."""
+        try:
+            await self._metadata.write(self.current(bound), name, value)
+        except PinbaseError:
+            return False
+        return True
+
+    def group_timestamp(self, requested_ms: int | None) -> int:
+        """The timestamp shared by a write group: the given one when plausible, else now."""
+        now = self._clock()
+        if requested_ms is None or abs(requested_ms - now) > self._group_window_ms:
+            return now
+        return requested_ms
+
+    def rtc_seconds(self) -> int:
+        """``rtc sync``: local wall-clock seconds; devices have no time zone here, so UTC."""
+        return self._clock() // 1000
+
+    def utc_answer(self, query: str) -> TimeAnswer | None:
+        """The values answering ``utc <query>`` in UTC, or None for a query not supported
+        (``dst_next``: UTC has no transitions to tell)."""
+        now = self._clock()
+        if query == "time":
+            return (str(now),)
+        if query == "iso":
+            moment = datetime.fromtimestamp(now // 1000, tz=UTC)
+            return (moment.isoformat(),)
+        if query == "tz":
+            return ("0", "0")
+        if query == "tz_name":
+            return ("UTC",)
+        if query == "tz_rule":
+            return ("UTC0",)
+        return None

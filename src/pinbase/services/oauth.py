@@ -1,0 +1,234 @@
+"""OAuth2 clients and tokens of the Platform API (http-api.md §1.3, §3 AUTH-01).
+
+Theory of operation. The token endpoint (``http/oauth.py``) runs Authlib's grant logic, which
+is synchronous; this service gives it everything in memory (clients, a prefetched refresh
+token) and persists what it issued afterwards. The Platform API then validates each
+``Authorization: Bearer`` token here: an in-memory cache keyed by the token's hash answers the
+hot path, the database answers the first use after a restart, and the services clock decides
+expiry.
+
+Tokens are 30 random bytes, written as 40 URL-safe characters (Blynk's shape). Only their SHA-256
+hex is stored. A fast hash is right here, unlike for passwords: a token carries 240 bits of
+randomness, so there is no dictionary to try and no brute force to slow down, and a slow or
+salted hash would forbid looking a token up by its hash. The same holds for client secrets
+(``provisioning.hash_secret``). Lookups by hash (dictionary, unique index) compare digests, not
+secrets: timing reveals nothing an attacker can steer toward a valid token. Where a secret itself
+is checked against a stored hash, the comparison is ``hmac.compare_digest``.
+
+Refresh tokens rotate: using one revokes it and issues a new pair. Revocation is a conditional
+update that succeeds once, so of two requests racing with the same refresh token only one gets
+new tokens.
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+
+from pinbase.domain.errors import PinbaseError
+from pinbase.domain.ids import OrgId
+from pinbase.domain.organizations import OAuthClient
+from pinbase.services.clock import Clock
+from pinbase.services.directory import Directory
+from pinbase.services.provisioning import CLIENT_ID_BYTES, CLIENT_SECRET_BYTES, hash_secret
+from pinbase.storage.base import Store, StoredToken
+
+logger = logging.getLogger(__name__)
+
+ACCESS = "access"
+REFRESH = "refresh"
+
+TOKEN_BYTES = 30
+"""240 random bits; URL-safe Base64 makes them the 40 characters Blynk's tokens have."""
+
+MAX_CACHED_TOKENS = 100_000
+"""Access tokens kept in memory; past this, expired ones are dropped, then the oldest half."""
+
+PURGE_INTERVAL_MS = 3_600_000
+"""How often issuing tokens also deletes expired ones from the database."""
+
+
+def new_token_text() -> str:
+    """A fresh access or refresh token: 40 URL-safe characters."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex under which a token is stored and cached."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def is_secret_of(client: OAuthClient, secret: str) -> bool:
+    """Whether ``secret`` is the client's secret, compared in constant time."""
+    return hmac.compare_digest(hash_secret(secret), client.secret_hash)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Caller:
+    """Who a valid access token acts for: its client's home organization and everything below.
+
+    ``scope`` holds ``org_id`` and all of its sub-organizations (http-api.md §1.3); anything
+    outside it is answered as missing.
+    """
+
+    client_id: str
+    org_id: OrgId
+    scope: frozenset[OrgId]
+
+    def can_see(self, org_id: OrgId) -> bool:
+        """Whether an object of ``org_id`` is within the caller's scope."""
+        return org_id in self.scope
+
+
+class RefreshRaceLost(PinbaseError):
+    """Another request used the same refresh token first; nothing was issued."""
+
+
+class OAuth:
+    """Looks up clients, issues, persists and validates tokens."""
+
+    def __init__(
+        self,
+        store: Store,
+        directory: Directory,
+        clock: Clock,
+        *,
+        access_ttl_s: int,
+        refresh_ttl_s: int,
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._clock = clock
+        self.access_ttl_s = access_ttl_s
+        self._refresh_ttl_ms = refresh_ttl_s * 1000
+        self._access: dict[str, StoredToken] = {}
+        self._next_purge = 0
+
+    def client(self, client_id: str) -> OAuthClient | None:
+        """A client already in memory (Authlib's synchronous ``query_client``)."""
+        return self._directory.oauth_client(client_id)
+
+    async def load_client(self, client_id: str) -> OAuthClient | None:
+        """A client by public id, from memory or, for one created elsewhere, the database."""
+        return await self._directory.find_oauth_client(client_id)
+
+    async def find_refresh(self, token: str) -> StoredToken | None:
+        """The stored record of a refresh token, fetched before Authlib runs; None if unknown."""
+        async with self._store.transaction() as tx:
+            record = await tx.find_oauth_token(hash_token(token))
+        return record if record is not None and record.kind == REFRESH else None
+
+    def is_usable_refresh(self, record: StoredToken, token: str) -> bool:
+        """Whether ``record`` is ``token``'s, not revoked and not expired."""
+        return (
+            hmac.compare_digest(record.token_hash, hash_token(token))
+            and record.kind == REFRESH
+            and not record.revoked
+            and record.expires_at > self._clock()
+        )
+
+    def records(
+        self, client: OAuthClient, *, access: str, refresh: str | None
+    ) -> tuple[StoredToken, ...]:
+        """What to store for a token response: the access token and its refresh token."""
+        now = self._clock()
+        issued = [
+            StoredToken(
+                token_hash=hash_token(access),
+                kind=ACCESS,
+                client_id=client.client_id,
+                org_id=client.org_id,
+                expires_at=now + self.access_ttl_s * 1000,
+                created_at=now,
+            )
+        ]
+        if refresh is not None:
+            issued.append(
+                StoredToken(
+                    token_hash=hash_token(refresh),
+                    kind=REFRESH,
+                    client_id=client.client_id,
+                    org_id=client.org_id,
+                    expires_at=now + self._refresh_ttl_ms,
+                    created_at=now,
+                )
+            )
+        return tuple(issued)
+
+    async def persist(
+        self, issued: tuple[StoredToken, ...], *, rotated: StoredToken | None = None
+    ) -> None:
+        """Store issued tokens, revoking the refresh token they replace, in one transaction.
+
+        Raises:
+            RefreshRaceLost: ``rotated`` was revoked meanwhile; nothing was stored.
+        """
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            if rotated is not None and not await tx.revoke_oauth_token(rotated.token_hash):
+                raise RefreshRaceLost("refresh token already used")
+            await tx.add_oauth_tokens(issued)
+            if now >= self._next_purge:
+                purged = await tx.delete_expired_oauth_tokens(before=now)
+                self._next_purge = now + PURGE_INTERVAL_MS
+                logger.info("oauth.tokens_purged count=%d", purged)
+        for record in issued:
+            if record.kind == ACCESS:
+                self._remember(record, now)
+
+    async def authenticate(self, token: str) -> Caller | None:
+        """The caller an access token acts for, or None if unknown, revoked or expired."""
+        token_hash = hash_token(token)
+        record = self._access.get(token_hash)
+        if record is None:
+            async with self._store.transaction() as tx:
+                record = await tx.find_oauth_token(token_hash)
+            if record is None or record.kind != ACCESS:
+                return None
+            self._remember(record, self._clock())
+        if record.revoked or record.expires_at <= self._clock():
+            self._access.pop(token_hash, None)
+            return None
+        return Caller(
+            client_id=record.client_id,
+            org_id=record.org_id,
+            scope=self._directory.subtree(record.org_id),
+        )
+
+    def _remember(self, record: StoredToken, now: int) -> None:
+        if len(self._access) >= MAX_CACHED_TOKENS:
+            self._access = {h: r for h, r in self._access.items() if r.expires_at > now}
+            if len(self._access) >= MAX_CACHED_TOKENS:
+                # Dicts keep insertion order: keep the newer half; dropped ones reload on use.
+                kept = list(self._access.items())[MAX_CACHED_TOKENS // 2 :]
+                self._access = dict(kept)
+        self._access[record.token_hash] = record
+
+
+async def create_client(
+    store: Store, *, org_id: OrgId, name: str, clock: Clock
+) -> tuple[OAuthClient, str] | None:
+    """Create an OAuth client in an existing organization; return it and its secret.
+
+    The secret is returned once and only its hash is stored. None when the organization does
+    not exist.
+    """
+    secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES)
+    async with store.transaction() as tx:
+        if not any(org.id == org_id for org in await tx.load_organizations()):
+            return None
+        client = await tx.add_oauth_client(
+            org_id=org_id,
+            name=name,
+            client_id=secrets.token_urlsafe(CLIENT_ID_BYTES),
+            secret_hash=hash_secret(secret),
+            created_at=clock(),
+        )
+    return client, secret
+
+
+async def list_clients(store: Store) -> list[OAuthClient]:
+    """Every OAuth client, oldest first."""
+    async with store.transaction() as tx:
+        return await tx.list_oauth_clients()

@@ -1,0 +1,385 @@
+"""One Blynk binary device connection: an ``asyncio.Protocol`` around a ``DeviceConnection``.
+
+Theory of operation. ``data_received`` hands bytes to the sans-IO connection and starts a worker
+task when none runs; the worker drains events until ``NEED_DATA``, awaiting the services each
+event needs, and then ends, so an idle connection holds no task. Bytes that arrive while the
+worker is busy pause reading until it is done: a device is never more than one read ahead of
+what the server has handled. What ``DeviceConnection.send`` returns goes out through the
+``Outbox``, one write per frame, paced for ``blynklib``.
+
+Timers are loop callbacks, not tasks: the login deadline (§1.8.1), the 2 s info wait and the
+idle check, which fires at ``last inbound + ceil(factor x h-beat)`` and re-arms itself while
+the device keeps talking (§1.9). A device goes offline the moment its connection starts to
+close; a closing connection that cannot flush is aborted after ``CLOSE_LINGER_SECONDS``.
+"""
+
+import asyncio
+import contextlib
+import logging
+import socket
+from typing import cast
+
+from pinbase.protocols.device import (
+    NEED_DATA,
+    ConnectionClosed,
+    DeviceConnection,
+    Event,
+    HardwareWriteOut,
+    Login,
+    Outbound,
+    ProtocolError,
+    Rejected,
+    Response,
+    State,
+    Status,
+    Undeliverable,
+)
+from pinbase.protocols.device.flood import FloodMeter, Verdict
+from pinbase.protocols.device.timing import heartbeat_timeout, is_idle
+from pinbase.services.bus import PropertyChanged, ValuesChanged
+from pinbase.services.device_gateway import device_texts
+from pinbase.services.directory import BoundDevice
+from pinbase.transports.dispatch import dispatch
+from pinbase.transports.hub import Hub
+from pinbase.transports.outbox import Outbox
+
+logger = logging.getLogger(__name__)
+
+ORIGIN = "device_tcp"
+"""The bus origin of values a device writes over the binary protocol; never echoed back to it."""
+
+CLOSE_LINGER_SECONDS = 5.0
+"""How long a closing connection may spend flushing its last frames: a dead peer never takes
+them, and without a bound the transport would hold the socket forever."""
+
+_OPEN_STATES = (State.AWAIT_INFO, State.READY)
+
+
+class BinarySession(asyncio.Protocol):
+    """The server's side of one device connection over TCP or TLS."""
+
+    __slots__ = (
+        "_address",
+        "_attached",
+        "_bound",
+        "_closed",
+        "_conn",
+        "_hub",
+        "_idle_timer",
+        "_info_timer",
+        "_last_inbound",
+        "_linger",
+        "_login_timer",
+        "_loop",
+        "_meter",
+        "_outbox",
+        "_paused",
+        "_tls",
+        "_transport",
+        "_worker",
+        "group_ts",
+    )
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self._loop = asyncio.get_running_loop()
+        self._conn = DeviceConnection(max_body_size=hub.options.max_body_size)
+        self._transport: asyncio.Transport | None = None
+        self._outbox: Outbox | None = None
+        self._address = "?"
+        self._tls = False
+        self._bound: BoundDevice | None = None
+        self._attached = False
+        self._meter: FloodMeter | None = None
+        self.group_ts: int | None = None
+        self._last_inbound = self._loop.time()
+        self._worker: asyncio.Task[None] | None = None
+        self._paused = False
+        self._closed = False
+        self._login_timer: asyncio.TimerHandle | None = None
+        self._info_timer: asyncio.TimerHandle | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._linger: asyncio.TimerHandle | None = None
+
+    # --- asyncio.Protocol ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream server's transport; uvloop's classes do not subclass asyncio.Transport.
+        self._transport = transport = cast("asyncio.Transport", transport)
+        peer = transport.get_extra_info("peername")
+        self._address = str(peer[0]) if peer else "?"
+        self._tls = transport.get_extra_info("sslcontext") is not None
+        options = self._hub.options
+        self._outbox = Outbox(
+            transport,
+            interval=options.push_interval,
+            on_overflow=self._overflow,
+            max_frames=options.max_queued_frames,
+            max_buffer=options.max_write_buffer,
+        )
+        self._hub.live.add(self)
+        if self._hub.lockout.is_blocked(self._address, self._loop.time()):
+            logger.debug("tcp.refused_blocked address=%s", self._address)
+            self._abort("address blocked")
+            return
+        _set_nodelay(transport)
+        self._login_timer = self._loop.call_later(options.login_timeout, self._login_expired)
+
+    def data_received(self, data: bytes) -> None:
+        if self._closed:
+            return
+        self._last_inbound = self._loop.time()
+        self._conn.receive_data(data)
+        if self._worker is None:
+            self._start_worker()
+        elif not self._paused and self._transport is not None:
+            # Backpressure: nothing more is read until the worker has caught up.
+            self._paused = True
+            self._transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        if not self._closed:
+            self._conn.receive_data(b"")
+            if self._worker is None:
+                self._start_worker()
+        # A plain socket stays open until the worker has handled what was buffered before the
+        # end; TLS transports close on EOF whatever this returns.
+        return not self._tls
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._cancel_timers()
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+        if self._outbox is not None:
+            self._outbox.close()
+        self._detach()
+        self._hub.live.discard(self)
+
+    # --- LiveSession -----------------------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        """Values this link records carry ``device_tcp``."""
+        return ORIGIN
+
+    def push_values(self, change: ValuesChanged) -> None:
+        """Send values written elsewhere as HARDWARE ``vw``/``dw``/``aw`` pushes (§1.11.1)."""
+        if self._closed or self._conn.state not in _OPEN_STATES:
+            return
+        for datastream, value in change.writes:
+            self.send(HardwareWriteOut(pin=datastream.pin, values=device_texts(value)))
+
+    def push_property(self, change: PropertyChanged) -> None:
+        """Nothing: no target client accepts PROPERTY (19) from the server, and the Python
+        libraries disconnect on it (§1.11.5, §3.4); ``outbound`` cannot even express it."""
+
+    def replace(self) -> None:
+        """A newer login of the same device took over (§1.8.1)."""
+        self._close("replaced by a new login")
+
+    def shutdown(self) -> None:
+        """Close at server stop, flushing what is written."""
+        self._close("server stopping")
+
+    def abort(self) -> None:
+        """Drop the connection at once (server stop, after the flushing time ran out)."""
+        self._abort("server stopped")
+
+    # --- the worker ------------------------------------------------------------------------
+
+    def _start_worker(self) -> None:
+        worker = self._loop.create_task(self._work())
+        self._worker = worker
+        self._hub.workers.add(worker)
+        worker.add_done_callback(self._hub.workers.discard)
+
+    async def _work(self) -> None:
+        try:
+            while not self._closed:
+                event = self._conn.next_event()
+                if event is NEED_DATA:
+                    break
+                await self._handle(event)
+        except ProtocolError as error:
+            self._protocol_error(error)
+        except Exception:
+            logger.exception("tcp.session_failed address=%s", self._address)
+            self._abort("internal error")
+        finally:
+            self._worker = None
+            if self._paused and not self._closed and self._transport is not None:
+                self._paused = False
+                self._transport.resume_reading()
+
+    async def _handle(self, event: Event) -> None:
+        bound = self._bound
+        if isinstance(event, ConnectionClosed):
+            self._close("closed by the device")
+        elif bound is None:
+            if isinstance(event, Login):
+                await self._login(event)
+            elif isinstance(event, Rejected):
+                self._refuse_login(event.msg_id, event.status)
+        elif isinstance(event, Response):
+            pass  # the device's answer to a push needs nothing (C++ HEAD answers `vr` with 2)
+        elif self._admit(event.msg_id):
+            await dispatch(self, self._hub.gateway, self._hub.gateway.current(bound), event)
+
+    async def _login(self, login: Login) -> None:
+        hub = self._hub
+        if hub.lockout.is_blocked(self._address, self._loop.time()):
+            self._abort("address blocked")
+            return
+        bound = await hub.gateway.authenticate(login.token)
+        if self._closed:
+            return
+        if bound is None:
+            self._refuse_login(login.msg_id, Status.INVALID_TOKEN)
+            return
+        self._bound = bound
+        self.send(Response(msg_id=login.msg_id, status=Status.OK))
+        if self._login_timer is not None:
+            self._login_timer.cancel()
+            self._login_timer = None
+        options = hub.options
+        now = self._loop.time()
+        self._meter = FloodMeter(now=now, rate=options.flood_rate, burst=options.flood_burst)
+        hub.sessions.attach(bound.device.id, self)
+        self._attached = True
+        self._info_timer = self._loop.call_later(options.info_wait, self._info_wait_over)
+        self._arm_idle()
+        logger.info("tcp.login device_id=%d address=%s", bound.device.id, self._address)
+
+    def _refuse_login(self, msg_id: int, status: int) -> None:
+        self._hub.lockout.record_failure(self._address, self._loop.time())
+        logger.info("tcp.login_refused address=%s status=%d", self._address, status)
+        self.send(Response(msg_id=msg_id, status=status))
+        self._close("login refused")
+
+    def _admit(self, msg_id: int) -> bool:
+        """Flood control (§1.12): drop beyond the rate, warn once a second, then disconnect."""
+        if self._meter is None:  # pragma: no cover - set at login, before any message
+            return True
+        verdict = self._meter.check(self._loop.time())
+        if verdict is Verdict.ACCEPT:
+            return True
+        if verdict is Verdict.WARN:
+            logger.warning("tcp.flood device_id=%s", self._device_id())
+            self.send(Response(msg_id=msg_id, status=Status.QUOTA_LIMIT))
+        elif verdict is Verdict.DISCONNECT:
+            self._close("sustained flood")
+        return False
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def send(self, message: Outbound) -> None:
+        """Queue ``message``; a frame the device cannot take is dropped and logged (§1.11.4)."""
+        try:
+            data = self._conn.send(message)
+        except Undeliverable as error:
+            logger.info("tcp.undeliverable device_id=%s reason=%s", self._device_id(), error)
+            return
+        if data and self._outbox is not None:
+            self._outbox.put(data, paced=self._conn.needs_pacing)
+        if self._conn.state is State.CLOSED:
+            self._close("answered for the last time")
+
+    def info_answered(self) -> None:
+        """Release the pushes held during the handshake; the idle timeout follows the h-beat."""
+        self._release_held()
+        self._arm_idle()
+
+    def _release_held(self) -> None:
+        if self._outbox is not None:
+            for frame in self._conn.drain_held():
+                self._outbox.put(frame, paced=self._conn.needs_pacing)
+
+    # --- timers and closing ----------------------------------------------------------------
+
+    def _login_expired(self) -> None:
+        self._login_timer = None
+        if self._bound is None:
+            self._close("no login in time")
+
+    def _info_wait_over(self) -> None:
+        self._info_timer = None
+        if not self._closed:
+            self._conn.end_info_wait()
+            self._release_held()
+
+    def _idle_timeout(self) -> float:
+        return heartbeat_timeout(self._conn.heartbeat, self._hub.options.heartbeat_factor)
+
+    def _arm_idle(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        deadline = self._last_inbound + self._idle_timeout()
+        self._idle_timer = self._loop.call_at(deadline, self._check_idle)
+
+    def _check_idle(self) -> None:
+        self._idle_timer = None
+        timeout = self._idle_timeout()
+        if is_idle(last_inbound=self._last_inbound, now=self._loop.time(), timeout=timeout):
+            # A silent peer may be gone for good: nothing it was sent will ever be flushed.
+            self._abort("idle timeout")
+        else:
+            self._idle_timer = self._loop.call_at(self._last_inbound + timeout, self._check_idle)
+
+    def _protocol_error(self, error: ProtocolError) -> None:
+        if self._bound is None:
+            self._hub.lockout.record_failure(self._address, self._loop.time())
+        logger.info(
+            "tcp.protocol_error device_id=%s address=%s error=%s",
+            self._device_id(),
+            self._address,
+            error,
+        )
+        self._close("protocol error")
+
+    def _overflow(self) -> None:
+        self._abort("the device does not read fast enough")
+
+    def _close(self, reason: str) -> None:
+        """Flush, then close; the device is offline from now on."""
+        if self._closed or self._transport is None:
+            return
+        self._closed = True
+        self._cancel_timers()
+        self._detach(reason)
+        self._transport.close()
+        self._linger = self._loop.call_later(CLOSE_LINGER_SECONDS, self._transport.abort)
+
+    def _abort(self, reason: str) -> None:
+        """Drop the connection without flushing."""
+        if self._transport is None:  # pragma: no cover - only called once connected
+            return
+        self._closed = True
+        self._cancel_timers()
+        self._detach(reason)
+        self._transport.abort()
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._login_timer, self._info_timer, self._idle_timer):
+            if timer is not None:
+                timer.cancel()
+        self._login_timer = self._info_timer = self._idle_timer = None
+
+    def _detach(self, reason: str = "connection lost") -> None:
+        bound = self._bound
+        if bound is not None and self._attached:
+            self._attached = False
+            self._hub.sessions.detach(bound.device.id, self)
+            logger.info("tcp.offline device_id=%d reason=%s", bound.device.id, reason)
+
+    def _device_id(self) -> int | None:
+        return None if self._bound is None else self._bound.device.id
+
+
+def _set_nodelay(transport: asyncio.Transport) -> None:
+    """Small frames go out at once (§1.2 rule 5); asyncio and uvloop set it too, but say so."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError, AttributeError):  # not a TCP socket after all
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

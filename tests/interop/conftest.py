@@ -1,0 +1,66 @@
+"""One ``pinbase serve`` with plain and TLS device listeners for the interop tests.
+
+The session server of ``tests/conftest.py`` runs without device listeners; this package starts
+its own on free ports, with a throwaway certificate for ``localhost`` (device-protocols.md §4.1
+item 2). Login flood protection is off here: the bad-token scenarios retry as the clients do.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from interop_driver import InteropServer
+
+from pinbase.testing import ServerProcess, free_port, provision
+from testspec import load_spec
+from tls_certs import self_signed
+
+DEVICES = 60
+
+
+@pytest.fixture(scope="package")
+def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InteropServer]:
+    """The server, provisioned with the "ESP32 QA" template (V2 flagged for ``syncAll``)."""
+    data_dir = tmp_path_factory.mktemp("interop")
+    spec = load_spec(DEVICES)
+    for datastream in spec["templates"][0]["datastreams"]:
+        if datastream["pin"] == 2:
+            datastream["syncWithLatest"] = True
+    created = provision(spec, data_dir=data_dir)
+    cert, key = self_signed(data_dir)
+    hardware_port, tls_port = free_port(), free_port()
+    process = ServerProcess(
+        data_dir,
+        "--hardware-port",
+        str(hardware_port),
+        "--hardware-tls-port",
+        str(tls_port),
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
+        env={"PINBASE_LOGIN_FAILURES_LIMIT": "0"},
+    )
+    with process:
+        yield InteropServer(process, hardware_port, tls_port, cert, created["devices"])
+
+
+@pytest.fixture
+def api(interop_server: InteropServer) -> Iterator[httpx.Client]:
+    """An HTTP client of the interop server."""
+    with httpx.Client(base_url=interop_server.process.base_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def fresh(interop_server: InteropServer) -> dict[str, Any]:
+    """A device no other test has used."""
+    return interop_server.take()
+
+
+@pytest.fixture
+def client_logs(tmp_path: Path) -> Path:
+    """Where client processes write their library logs."""
+    return tmp_path

@@ -1,0 +1,145 @@
+"""PyPI ``blynk-library-python`` 0.2.0 (``BlynkLib``) as a device against ``pinbase serve``
+(device-protocols.md §3.3, §4.1)."""
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from interop_driver import (
+    BLYNK_LIBRARY_PYTHON,
+    DeviceClient,
+    InteropServer,
+    eventually,
+    is_connected,
+    value_of,
+)
+
+
+def connect(server: InteropServer, token: str, logs: Path, **options: Any) -> DeviceClient:
+    """A BlynkLib process logged in with ``token``."""
+    client = DeviceClient(
+        BLYNK_LIBRARY_PYTHON, token, port=server.hardware_port, log_dir=logs, **options
+    )
+    try:
+        client.expect("connected")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def rows(server: InteropServer, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    """Rows from the server's database, read-only."""
+    database = server.process.data_dir / "pinbase.db"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return db.execute(sql, args).fetchall()
+
+
+def test_writes_flow_both_ways(
+    interop_server: InteropServer, api: httpx.Client, fresh: dict[str, Any], client_logs: Path
+) -> None:
+    """An HTTP update reaches the V1 handler, a multi-value one arrives whole, and the device's
+    ``virtual_write`` is readable over HTTP."""
+    token = fresh["token"]
+    with connect(interop_server, token, client_logs) as client:
+        assert is_connected(api, token)
+        assert api.get(f"/external/api/update?token={token}&v1=42").is_success
+        client.expect("write", pin=1, values=["42"])
+        assert api.get(f"/external/api/update?token={token}&v4=from-app&v4=second").is_success
+        client.expect("write", pin=4, values=["from-app", "second"])
+        client.command("write", pin=3, values=["21.5"])
+        assert eventually(lambda: value_of(api, token, "v3") == "21.50000")
+
+
+def test_bad_token_is_refused(interop_server: InteropServer, client_logs: Path) -> None:
+    """An unknown token: the library prints "Invalid auth token" and reports a disconnect."""
+    with DeviceClient(
+        BLYNK_LIBRARY_PYTHON, "y" * 32, port=interop_server.hardware_port, log_dir=client_logs
+    ) as client:
+        client.expect("disconnected")
+        assert "Invalid auth token" in client.lines
+        assert not client.saw("connected")
+
+
+def test_sync_delivers_every_pin(
+    interop_server: InteropServer, api: httpx.Client, fresh: dict[str, Any], client_logs: Path
+) -> None:
+    """``sync_virtual(1, 2)`` brings back both stored values (BlynkLib reassembles frames)."""
+    token = fresh["token"]
+    assert api.get(f"/external/api/batch/update?token={token}&v1=11&v2=22").is_success
+    with connect(interop_server, token, client_logs) as client:
+        client.command("sync", pins=[1, 2])
+        client.expect("write", pin=1, values=["11"])
+        client.expect("write", pin=2, values=["22"])
+
+
+def test_set_property_is_stored(
+    interop_server: InteropServer, fresh: dict[str, Any], client_logs: Path
+) -> None:
+    """``set_property(5, 'color', '#FF0000')`` is stored for V5."""
+    with connect(interop_server, fresh["token"], client_logs) as client:
+        client.command("property", pin=5, name="color", values=["#FF0000"])
+        sql = "SELECT name, value FROM properties WHERE device_id = ?"
+        assert eventually(
+            lambda: rows(interop_server, sql, fresh["id"]) == [("color", '"#FF0000"')]
+        )
+
+
+def test_log_event_and_notify(
+    interop_server: InteropServer, fresh: dict[str, Any], client_logs: Path
+) -> None:
+    """``log_event('overheat', 'too hot')`` lands on the device timeline; ``notify`` in the log."""
+    with connect(interop_server, fresh["token"], client_logs) as client:
+        client.command("log_event", code="overheat", description="too hot")
+        client.command("notify", text="hello from BlynkLib")
+        sql = "SELECT code, description FROM device_events WHERE device_id = ?"
+        assert eventually(
+            lambda: rows(interop_server, sql, fresh["id"]) == [("overheat", "too hot")]
+        )
+        assert eventually(lambda: "hello from BlynkLib" in interop_server.process.log())
+
+
+def test_heartbeat_keeps_a_live_device_while_a_frozen_one_goes_offline(
+    interop_server: InteropServer, api: httpx.Client, client_logs: Path
+) -> None:
+    """With h-beat 2 (idle timeout ceil(2.3 x 2) = 5 s), an idle client that pings stays
+    connected for 6 s, while a SIGSTOPped one (socket open, silent) goes offline after 5 s."""
+    live, frozen = interop_server.take()["token"], interop_server.take()["token"]
+    with (
+        connect(interop_server, live, client_logs, heartbeat=2) as idle,
+        connect(interop_server, frozen, client_logs, heartbeat=2) as stopped,
+    ):
+        stopped.pause()
+        paused = time.monotonic()
+        assert eventually(lambda: not is_connected(api, frozen), within=8)
+        assert time.monotonic() - paused > 3.5
+        time.sleep(max(0.0, paused + 6 - time.monotonic()))
+        assert is_connected(api, live)
+        assert not idle.saw("disconnected")
+
+
+def test_killed_client_goes_offline_at_once(
+    interop_server: InteropServer, api: httpx.Client, fresh: dict[str, Any], client_logs: Path
+) -> None:
+    """SIGKILL closes the socket and the device is offline at once."""
+    token = fresh["token"]
+    with connect(interop_server, token, client_logs) as client:
+        client.kill()
+        assert eventually(lambda: not is_connected(api, token), within=1)
+
+
+def test_second_login_replaces_the_first(
+    interop_server: InteropServer, api: httpx.Client, fresh: dict[str, Any], client_logs: Path
+) -> None:
+    """A second client with the same token takes over: pushes go to it, the first one finds
+    its socket closed (it never reconnects by itself, §3.3 quirk 4)."""
+    token = fresh["token"]
+    with connect(interop_server, token, client_logs, heartbeat=1) as first:
+        second = connect(interop_server, token, client_logs)
+        with second:
+            assert api.get(f"/external/api/update?token={token}&v1=5").is_success
+            second.expect("write", pin=1, values=["5"])
+            assert eventually(lambda: first.saw("disconnected") or first.saw("error"), within=6)
+            assert is_connected(api, token)
