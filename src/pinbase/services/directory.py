@@ -6,6 +6,7 @@ or ``pinbase oauth create-client`` against a running server's data folder) works
 restart.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from pinbase.domain.devices import Device
@@ -92,7 +93,8 @@ class Directory:
         """An OAuth client by public id, looked up in the database when not indexed yet.
 
         A client found there belongs to an organization this directory may not know either,
-        so the organizations are reloaded with it.
+        so the organizations are reloaded with it; for an organization new to the directory,
+        so are the templates, which the template list (PLT-TPL-01) reads from memory.
         """
         client = self._clients.get(client_id)
         if client is not None:
@@ -102,8 +104,13 @@ class Directory:
             if client is None:
                 return None
             organizations = await tx.load_organizations()
+            templates = (
+                (await tx.load_catalog()).templates if client.org_id not in self._orgs else ()
+            )
         for org in organizations:
             self._orgs[org.id] = org
+        for template in templates:
+            self._templates.setdefault(template.id, template)
         self._subtrees.clear()
         self.add_oauth_client(client)
         return client
@@ -115,6 +122,21 @@ class Directory:
     def template(self, template_id: TemplateId) -> Template | None:
         """A known template by id, or None."""
         return self._templates.get(template_id)
+
+    async def find_template(self, template_id: TemplateId) -> Template | None:
+        """A template by id, looked up in the database when not indexed yet."""
+        template = self._templates.get(template_id)
+        if template is not None:
+            return template
+        async with self._store.transaction() as tx:
+            if not await self._know_template(tx, template_id):
+                return None
+        return self._templates[template_id]
+
+    def templates_in(self, org_ids: Collection[OrgId]) -> list[Template]:
+        """The known templates of the organizations ``org_ids``, by id."""
+        found = [t for t in self._templates.values() if t.org_id in org_ids]
+        return sorted(found, key=lambda template: template.id)
 
     def organization(self, org_id: OrgId) -> Organization | None:
         """A known organization by id, or None."""

@@ -49,6 +49,16 @@ def datastream_not_found(datastream_id: int | str) -> PlatformError:
     return PlatformError(messages.DATASTREAM_NOT_FOUND.format(datastream_id=datastream_id), 404)
 
 
+def organization_not_found(org_id: int) -> PlatformError:
+    """The 404 of endpoints taking ``orgId``, for a missing or out-of-scope organization."""
+    return PlatformError(messages.ORG_NOT_FOUND.format(org_id=org_id), 404)
+
+
+def template_not_found() -> PlatformError:
+    """The 404 of PLT-TPL-02..05, for a missing or out-of-scope template."""
+    return PlatformError(messages.TEMPLATE_NOT_FOUND, 404)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every failure of ``app`` through Blynk's error shape."""
 

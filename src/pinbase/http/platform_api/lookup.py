@@ -2,12 +2,14 @@
 
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.errors import InvalidPin, UnknownDatastream
-from pinbase.domain.ids import DeviceId
+from pinbase.domain.ids import DeviceId, TemplateId
 from pinbase.domain.pins import Pin, parse_pin
+from pinbase.domain.templates import Template
 from pinbase.http.platform_api.errors import (
     datastream_not_found,
     device_not_found,
     incorrect_parameters,
+    template_not_found,
 )
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.oauth import Caller
@@ -23,6 +25,18 @@ async def device_in_scope(directory: Directory, caller: Caller, device_id: int) 
     if bound is None or not caller.can_see(bound.device.org_id):
         raise device_not_found(device_id)
     return bound
+
+
+async def template_in_scope(directory: Directory, caller: Caller, template_id: int) -> Template:
+    """The template, if it exists and belongs to the caller's scope.
+
+    Raises:
+        PlatformError: the template 404, alike for a missing template and another organization's.
+    """
+    template = await directory.find_template(TemplateId(template_id))
+    if template is None or not caller.can_see(template.org_id):
+        raise template_not_found()
+    return template
 
 
 def datastream_by_id(bound: BoundDevice, datastream_id: int) -> Datastream:

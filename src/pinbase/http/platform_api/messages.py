@@ -10,6 +10,8 @@ DEVICE_NOT_FOUND = (
     "Device with identifier {device_id} is not found or belong to another organization."
 )
 DATASTREAM_NOT_FOUND = "Data stream with identifier {datastream_id} is not found!"
+ORG_NOT_FOUND = "Organization with identifier {org_id} is not found or you don't have access to it."
+TEMPLATE_NOT_FOUND = "Template is not found or you don't have access to it."
 INCORRECT_PARAMETERS = "Request with incorrect parameters"
 MISMATCH = "Value doesn't match the Datastream data type"
 

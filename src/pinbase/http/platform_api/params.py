@@ -33,6 +33,21 @@ DatastreamIdQuery = Annotated[
     PlainDecimal,
     Query(alias="dataStreamId", ge=INT32_MIN, le=INT32_MAX, description="the datastream's id"),
 ]
+TemplateIdQuery = Annotated[
+    int,
+    PlainDecimal,
+    Query(
+        alias="templateId",
+        ge=INT32_MIN,
+        le=INT32_MAX,
+        description="the template's integer id (not its TMPL… code)",
+    ),
+]
+OrgIdQuery = Annotated[
+    int | None,
+    PlainDecimal,
+    Query(alias="orgId", ge=INT32_MIN, le=INT32_MAX, description="an organization's id"),
+]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Request with incorrect parameters"},

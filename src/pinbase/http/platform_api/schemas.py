@@ -258,3 +258,65 @@ class OAuthErrorBody(BaseModel):
 
     error: str
     error_description: str
+
+
+class TemplateSummary(BaseModel):
+    """A template in PLT-TPL-01's list."""
+
+    id: int
+    templateIds: list[str] = Field(description="the public TMPL… code, as firmware sends it")
+    parentId: int | None = Field(description="always null: Pinbase does not derive templates")
+    orgId: int
+    name: str
+
+
+class TemplatePage(BaseModel):
+    """A page of PLT-TPL-01."""
+
+    content: list[TemplateSummary]
+    totalElements: int
+
+
+class TemplateInfo(TemplateSummary):
+    """PLT-TPL-02: the summary plus facts Pinbase does not model yet (null)."""
+
+    boardType: str | None
+    connectionType: str | None
+    description: str | None
+    logoUrl: str | None
+    createdAt: int
+
+
+class TemplateMetafield(BaseModel):
+    """One metadata field definition of PLT-TPL-03."""
+
+    id: int
+    name: str
+    type: str
+    description: str | None
+    defaultValue: str | None = Field(description="Pinbase extension: copied into new devices")
+
+
+class TemplateDatastream(BaseModel):
+    """One datastream definition of PLT-TPL-04."""
+
+    id: int
+    label: str
+    alias: str = Field(description="the label when no alias is set")
+    units: str | None
+    type: str
+    defaultValue: Any
+    pin: int
+    pinType: str
+    min: float | None = Field(description="Pinbase extension: values below are raised to it")
+    max: float | None = Field(description="Pinbase extension: values above are lowered to it")
+    decimals: str | None = Field(description="Pinbase extension: display format, e.g. #.##")
+
+
+class TemplateEventInfo(BaseModel):
+    """One event definition of PLT-TPL-05."""
+
+    id: int
+    type: str
+    name: str
+    eventCode: str
