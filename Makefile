@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DATA ?= data
 PORT ?= 8080
 
-.PHONY: run test check lint types contracts pytest bench clean
+.PHONY: run test check lint types contracts pytest bench bench-tcp clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ test: check pytest
 
 bench: $(STAMP)
 	$(PY) bench/device_http.py
+	$(PY) bench/device_tcp.py
+
+bench-tcp: $(STAMP)
+	$(PY) bench/device_tcp.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
