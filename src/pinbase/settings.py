@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     """Failed device logins from one address before it is refused (0: never refused)."""
     login_block_s: int = Field(default=600, ge=1)
     """How long an address that failed too many device logins is refused."""
+    device_message_rate: float = Field(default=20.0, gt=0)
+    """Messages per second a connected device may sustain before the flood rule drops, warns
+    and then disconnects it (device-protocols.md §1.12)."""
+    device_message_burst: int = Field(default=100, ge=1)
+    """Messages a connected device may send at once above that rate."""
 
     @classmethod
     def settings_customise_sources(

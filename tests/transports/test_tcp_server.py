@@ -18,6 +18,8 @@ from testspec import load_spec
 from tls_certs import self_signed
 
 LOGIN_FAILURES = 2
+MESSAGE_BURST = 20
+"""Far above what the other tests of this module send, far below a flood."""
 
 
 @dataclass
@@ -34,14 +36,19 @@ class Listening:
 @pytest.fixture(scope="module")
 def listening(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Listening]:
     """``pinbase serve --hardware-port --hardware-tls-port --tls-cert --tls-key`` with the login
-    flood limit lowered through the environment."""
+    flood limit and the message flood rule lowered through the environment."""
     data_dir = tmp_path_factory.mktemp("tcp-server")
     created = provision(load_spec(4), data_dir=data_dir)
     cert, key = self_signed(data_dir)
     port, tls_port = free_port(), free_port()
     options = ["--hardware-port", str(port), "--hardware-tls-port", str(tls_port)]
     options += ["--tls-cert", str(cert), "--tls-key", str(key)]
-    env = {"PINBASE_LOGIN_FAILURES_LIMIT": str(LOGIN_FAILURES), "PINBASE_LOGIN_BLOCK_S": "600"}
+    env = {
+        "PINBASE_LOGIN_FAILURES_LIMIT": str(LOGIN_FAILURES),
+        "PINBASE_LOGIN_BLOCK_S": "600",
+        "PINBASE_DEVICE_MESSAGE_RATE": "0.5",
+        "PINBASE_DEVICE_MESSAGE_BURST": str(MESSAGE_BURST),
+    }
     with ServerProcess(data_dir, *options, env=env) as process:
         yield Listening(process, port, tls_port, cert, [d["token"] for d in created["devices"]])
 
@@ -73,6 +80,16 @@ def test_plain_login(listening: Listening) -> None:
             params={"token": token},
         )
         assert answer.text == "true"
+
+
+def test_message_flood_rule_comes_from_the_settings(listening: Listening) -> None:
+    """PINBASE_DEVICE_MESSAGE_BURST pings are answered 200; the next one gets QUOTA_LIMIT (1)."""
+    with socket.create_connection(("127.0.0.1", listening.port), timeout=5) as sock:
+        assert exchange(sock, login_frame(listening.tokens[3]))[-2:] == b"\x00\xc8"
+        for msg_id in range(2, 2 + MESSAGE_BURST):
+            assert exchange(sock, struct.pack(">BHH", 6, msg_id, 0))[-2:] == b"\x00\xc8"
+        refused = exchange(sock, struct.pack(">BHH", 6, 99, 0))
+        assert refused == struct.pack(">BHH", 0, 99, 1)
 
 
 def test_tls_login(listening: Listening) -> None:

@@ -72,7 +72,12 @@ class DeviceListeners:
             lockout=LoginLockout(
                 limit=settings.login_failures_limit, block_seconds=settings.login_block_s
             ),
-            options=options or LinkOptions(heartbeat_factor=settings.heartbeat_factor),
+            options=options
+            or LinkOptions(
+                heartbeat_factor=settings.heartbeat_factor,
+                flood_rate=settings.device_message_rate,
+                flood_burst=settings.device_message_burst,
+            ),
         )
         return cls(hub)
 
