@@ -13,22 +13,9 @@ import pytest
 
 from pinbase.testing import ServerProcess, provision
 from postgres import session_url
-from testspec import load_spec
+from testspec import Pool, load_spec
 
 POOL_SIZE = 400
-
-
-class Pool:
-    """What the session provisioned, handed out one device at a time."""
-
-    def __init__(self, created: dict[str, Any]) -> None:
-        self.created = created
-        self._devices = iter(created["devices"])
-
-    def take(self) -> dict[str, Any]:
-        """A device no other test has used: ``{"id", "name", "token", "templateId"}``."""
-        device: dict[str, Any] = next(self._devices)
-        return device
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The test provisioning file (``fixtures/spec.json``) with as many devices as a test needs."""
+"""The test provisioning file (``fixtures/spec.json``) and the pool of what it created."""
 
 import json
 from pathlib import Path
@@ -12,3 +12,16 @@ def load_spec(devices: int) -> dict[str, Any]:
     spec: dict[str, Any] = json.loads((FIXTURES / "spec.json").read_text())
     spec["devices"] = [{"name": f"Device {n}", "template": "ESP32 QA"} for n in range(devices)]
     return spec
+
+
+class Pool:
+    """What the session provisioned, handed out one device at a time."""
+
+    def __init__(self, created: dict[str, Any]) -> None:
+        self.created = created
+        self._devices = iter(created["devices"])
+
+    def take(self) -> dict[str, Any]:
+        """A device no other test has used: ``{"id", "name", "token", "templateId"}``."""
+        device: dict[str, Any] = next(self._devices)
+        return device

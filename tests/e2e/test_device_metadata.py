@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Pool
 from pinbase.testing import ServerProcess, provision
+from testspec import Pool
 
 META = "/external/api/device/meta"
 UPDATE = "/external/api/device/meta/update"

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from conftest import Pool
 from pinbase.domain.datastreams import Datastream, DataType
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId, TemplateId
 from pinbase.domain.pins import Pin, PinType
@@ -36,6 +35,7 @@ from pinbase.services.reports import (
 )
 from pinbase.settings import Settings
 from pinbase.testing import ServerProcess
+from testspec import Pool
 
 DATA = "/external/api/data/get"
 MINUTE_MS = 60_000

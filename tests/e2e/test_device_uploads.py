@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conftest import Pool
 from pinbase.testing import ServerProcess, provision
+from testspec import Pool
 
 UPLOAD = "/external/api/upload"
 MB = 1024 * 1024

@@ -14,9 +14,8 @@ import httpx
 import pytest
 from platform_api import bearer, client_of, error, issue_token, second_org
 
-from conftest import Pool
 from pinbase.testing import ServerProcess, provision, run_cli
-from testspec import load_spec
+from testspec import Pool, load_spec
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{40}")
 INVALID_CLIENT = {

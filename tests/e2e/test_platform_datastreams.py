@@ -15,10 +15,9 @@ import pytest
 from platform_api import bearer, client_of, device_not_found, error, issue_token, second_org
 from stored import history
 
-from conftest import Pool
 from pinbase.testing import ServerProcess, provision
 from postgres import create_database, drop_database
-from testspec import load_spec
+from testspec import Pool, load_spec
 
 PROPERTY = "/api/v1/organization/device/datastream/property"
 VALUE = "/api/v1/organization/device/datastream"

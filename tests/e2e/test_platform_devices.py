@@ -9,8 +9,8 @@ import httpx
 import pytest
 from platform_api import bearer, client_of, device_not_found, error, issue_token, second_org
 
-from conftest import Pool
 from pinbase.testing import ServerProcess
+from testspec import Pool
 
 DEVICE = "/api/v1/organization/device"
 BASE_INFO = "/api/v1/organization/device/baseInfo"

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from platform_api import bearer, client_of, error, issue_token, second_org
 
-from conftest import Pool
 from pinbase.testing import ServerProcess
+from testspec import Pool
 
 TEMPLATES = "/api/v1/organization/templates"
 TEMPLATE = "/api/v1/organization/template"

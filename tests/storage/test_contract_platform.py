@@ -7,11 +7,21 @@ sit past 2**31 milliseconds.
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy import Table
 from test_contract import COUNTER, EVENTS, MESSAGE, T0, TEMPERATURE, add_device, add_devices
 
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
 from pinbase.domain.points import Point
-from pinbase.storage.base import HistoryRow, Store, StoredToken
+from pinbase.settings import Settings
+from pinbase.storage import schema
+from pinbase.storage.base import (
+    HistoryRow,
+    OrganizationCounts,
+    OrganizationProfile,
+    Store,
+    StoredToken,
+)
+from pinbase.storage.engines import create_engine, database_url
 
 
 async def add_client(store: Store, client_id: str = "client-1") -> tuple[OrgId, str]:
@@ -199,3 +209,164 @@ async def test_devices_of_a_second_template_are_found_by_id(store: Store) -> Non
     later = await add_device(store, template, "later-token")
     async with store.transaction() as tx:
         assert await tx.find_device_by_id(later.id) == later
+
+
+async def insert_rows(settings: Settings, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Rows no contract method writes yet (users, tags), inserted straight into the database."""
+    engine = create_engine(database_url(settings.data_dir, settings.database_url))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(table.insert(), rows)
+    finally:
+        await engine.dispose()
+
+
+async def test_created_organizations_keep_their_profile(store: Store) -> None:
+    """``create_organization`` stores the profile columns; provisioned ones read defaults."""
+    async with store.transaction() as tx:
+        root = await tx.add_organization(
+            name="Root", parent_id=None, description=None, created_at=0
+        )
+        child = await tx.create_organization(
+            name="Child",
+            parent_id=root.id,
+            description="Sub",
+            type="PERSONAL",
+            tz="Europe/Kiev",
+            unit_system="METRIC",
+            phone_number="+3801234567",
+            is_active=False,
+            created_at=T0,
+        )
+    assert (child.last_modified_ts, child.address, child.is_active) == (T0, None, False)
+    async with store.transaction() as tx:
+        profiles = await tx.load_organization_profiles([child.id, root.id, OrgId(404)])
+        assert await tx.load_organization_profiles([]) == []
+        organizations = await tx.load_organizations()
+    assert profiles == [
+        OrganizationProfile(
+            id=root.id,
+            name="Root",
+            parent_id=None,
+            description=None,
+            type=None,
+            tz=None,
+            unit_system=None,
+            phone_number=None,
+            address=None,
+            is_active=True,
+            last_modified_ts=0,
+        ),
+        child,
+    ]
+    assert [org.id for org in organizations] == [root.id, child.id]
+    assert organizations[1].parent_id == root.id
+
+
+async def test_organization_contents_are_counted(store: Store, settings: Settings) -> None:
+    """Devices (own and built from the organization's templates) and users per organization."""
+    first, second = await add_devices(store, 2)
+    async with store.transaction() as tx:
+        empty = await tx.add_organization(
+            name="Empty", parent_id=first.org_id, description=None, created_at=T0
+        )
+        other = await tx.add_organization(
+            name="Other", parent_id=None, description=None, created_at=T0
+        )
+    await insert_rows(
+        settings, schema.users, [user(first.org_id, "a@x.io"), user(empty.id, "b@x.io")]
+    )
+    async with store.transaction() as tx:
+        counts = await tx.count_organization_contents([first.org_id, empty.id, other.id])
+        assert await tx.count_organization_contents([]) == {}
+    assert counts == {
+        first.org_id: OrganizationCounts(devices=2, users=1),
+        empty.id: OrganizationCounts(devices=0, users=1),
+        other.id: OrganizationCounts(),
+    }
+    assert second.org_id == first.org_id
+
+
+def user(org_id: OrgId, email: str) -> dict[str, Any]:
+    """A users row."""
+    return {
+        "org_id": org_id,
+        "name": email,
+        "email": email,
+        "role_id": 3,
+        "status": "Active",
+        "is_dev": False,
+        "registered_at": T0,
+        "last_modified_ts": T0,
+        "last_logged_at": T0,
+    }
+
+
+async def test_tags_are_listed_per_organization(store: Store, settings: Settings) -> None:
+    """An organization's tags by id; other organizations' stay apart."""
+    org_id, _ = await add_client(store)
+    async with store.transaction() as tx:
+        other = await tx.add_organization(
+            name="Other", parent_id=None, description=None, created_at=T0
+        )
+    await insert_rows(settings, schema.users, [user(org_id, "owner@x.io")])
+    await insert_rows(
+        settings,
+        schema.tags,
+        [
+            {"org_id": org_id, "name": "Kitchen", "owner_user_id": None, "created_at": T0},
+            {"org_id": other.id, "name": "Garden", "owner_user_id": None, "created_at": T0},
+        ],
+    )
+    async with store.transaction() as tx:
+        tags = await tx.list_tags(org_id)
+        assert await tx.list_tags(OrgId(404)) == []
+    assert [(t.org_id, t.name, t.owner_user_id) for t in tags] == [(org_id, "Kitchen", None)]
+
+
+async def test_deleting_an_organization_takes_what_it_holds(
+    store: Store, settings: Settings
+) -> None:
+    """Users, tags, templates, OAuth clients and tokens go with it; others stay; a second
+    delete finds nothing."""
+    keep_id, keep_client = await add_client(store, "keep")
+    async with store.transaction() as tx:
+        doomed = await tx.add_organization(
+            name="Doomed", parent_id=keep_id, description=None, created_at=T0
+        )
+        await tx.add_oauth_client(
+            org_id=doomed.id, name="ci", client_id="doomed", secret_hash="h", created_at=T0
+        )
+        await tx.add_oauth_tokens(
+            [token(doomed.id, "doomed", "d1"), token(keep_id, keep_client, "k1")]
+        )
+        await tx.add_template(
+            org_id=doomed.id,
+            code="TMPLdoomed",
+            name="Doomed",
+            description=None,
+            datastreams=[],
+            events=EVENTS,
+            metafields=[],
+            created_at=T0,
+        )
+    await insert_rows(settings, schema.users, [user(doomed.id, "gone@x.io")])
+    await insert_rows(
+        settings,
+        schema.tags,
+        [{"org_id": doomed.id, "name": "Gone", "owner_user_id": None, "created_at": T0}],
+    )
+    async with store.transaction() as tx:
+        assert await tx.delete_organization(doomed.id) is True
+    async with store.transaction() as tx:
+        assert await tx.delete_organization(doomed.id) is False
+        catalog = await tx.load_catalog()
+        assert [org.id for org in catalog.organizations] == [keep_id]
+        assert [c.client_id for c in catalog.oauth_clients] == ["keep"]
+        assert catalog.templates == ()
+        assert await tx.find_oauth_token("d1") is None
+        assert await tx.find_oauth_token("k1") is not None
+        assert await tx.list_tags(doomed.id) == []
+        assert await tx.count_organization_contents([doomed.id]) == {
+            doomed.id: OrganizationCounts()
+        }

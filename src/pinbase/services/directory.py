@@ -63,6 +63,19 @@ class Directory:
         self._orgs[org.id] = org
         self._subtrees.clear()
 
+    def remove_organization(self, org_id: OrgId) -> None:
+        """Forget a deleted organization with its OAuth clients and templates (no devices)."""
+        self._orgs.pop(org_id, None)
+        self._clients = {k: c for k, c in self._clients.items() if c.org_id != org_id}
+        self._templates = {k: t for k, t in self._templates.items() if t.org_id != org_id}
+        self._subtrees.clear()
+
+    def organizations_in(self, org_ids: Collection[OrgId]) -> list[Organization]:
+        """The known organizations among ``org_ids``, by id."""
+        return sorted(
+            (org for org in self._orgs.values() if org.id in org_ids), key=lambda org: org.id
+        )
+
     def add_oauth_client(self, client: OAuthClient) -> None:
         """Index an OAuth client (new or changed)."""
         self._clients[client.client_id] = client

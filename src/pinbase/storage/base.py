@@ -5,7 +5,7 @@ transaction commits when its block ends without an exception and rolls back othe
 Repositories never commit on their own.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -82,6 +82,47 @@ class StoredFile:
     created_at: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrganizationProfile:
+    """An organization with the profile columns of migration 0002 (data-model.md §1.2).
+
+    ``address`` is the stored JSON text of ``{fullAddress, city, country, state, zip}``.
+    """
+
+    id: OrgId
+    name: str
+    parent_id: OrgId | None
+    description: str | None
+    type: str | None
+    tz: str | None
+    unit_system: str | None
+    phone_number: str | None
+    address: str | None
+    is_active: bool
+    last_modified_ts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrganizationCounts:
+    """What an organization directly holds, for PLT-ORG-03's sort keys and PLT-ORG-08's refusal.
+
+    ``devices`` counts its own devices and every device built from one of its templates.
+    """
+
+    devices: int = 0
+    users: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredTag:
+    """A tag of an organization (data-model.md §1.4)."""
+
+    id: int
+    org_id: OrgId
+    name: str
+    owner_user_id: int | None
+
+
 class Transaction(Protocol):
     """Reads and writes inside one database transaction."""
 
@@ -147,6 +188,44 @@ class Transaction(Protocol):
         self, *, org_id: OrgId, name: str, client_id: str, secret_hash: str, created_at: int
     ) -> OAuthClient:
         """Create an OAuth client; only the secret's hash is given and kept."""
+        ...
+
+    async def create_organization(
+        self,
+        *,
+        name: str,
+        parent_id: OrgId | None,
+        description: str | None,
+        type: str | None,
+        tz: str | None,
+        unit_system: str | None,
+        phone_number: str | None,
+        is_active: bool,
+        created_at: int,
+    ) -> OrganizationProfile:
+        """Create an organization with its profile; ``lastModifiedTs`` is ``created_at``."""
+        ...
+
+    async def load_organization_profiles(
+        self, org_ids: Collection[OrgId]
+    ) -> list[OrganizationProfile]:
+        """The profiles of those of ``org_ids`` that exist, by id."""
+        ...
+
+    async def count_organization_contents(
+        self, org_ids: Collection[OrgId]
+    ) -> dict[OrgId, OrganizationCounts]:
+        """Devices and users of each of ``org_ids`` (zero counts for an empty organization)."""
+        ...
+
+    async def list_tags(self, org_id: OrgId) -> list[StoredTag]:
+        """The tags of an organization, by id."""
+        ...
+
+    async def delete_organization(self, org_id: OrgId) -> bool:
+        """Delete an organization that has no sub-organizations and no devices, with its users,
+        tags, templates, OAuth clients and their tokens; False when it does not exist.
+        """
         ...
 
     async def add_template(

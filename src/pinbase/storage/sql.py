@@ -3,7 +3,7 @@
 Dialect differences are limited to the upsert construct; everything else is portable Core SQL.
 """
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,7 +28,16 @@ from pinbase.domain.pins import Pin, PinType
 from pinbase.domain.points import Point
 from pinbase.domain.templates import Metafield, Template, TemplateEvent
 from pinbase.storage import schema
-from pinbase.storage.base import Catalog, HistoryRow, StoredEvent, StoredFile, StoredToken
+from pinbase.storage.base import (
+    Catalog,
+    HistoryRow,
+    OrganizationCounts,
+    OrganizationProfile,
+    StoredEvent,
+    StoredFile,
+    StoredTag,
+    StoredToken,
+)
 from pinbase.storage.codec import dump_json, dump_value, history_columns, load_value
 
 
@@ -222,6 +231,133 @@ class SqlTransaction:
             description=description,
             created_at=created_at,
         )
+
+    async def create_organization(
+        self,
+        *,
+        name: str,
+        parent_id: OrgId | None,
+        description: str | None,
+        type: str | None,
+        tz: str | None,
+        unit_system: str | None,
+        phone_number: str | None,
+        is_active: bool,
+        created_at: int,
+    ) -> OrganizationProfile:
+        """Create an organization with its profile; ``lastModifiedTs`` is ``created_at``."""
+        values = {
+            "name": name,
+            "parent_id": parent_id,
+            "description": description,
+            "created_at": created_at,
+            "type": type,
+            "tz": tz,
+            "unit_system": unit_system,
+            "phone_number": phone_number,
+            "is_active": is_active,
+            "last_modified_ts": created_at,
+        }
+        new_id = await self._insert_returning_id(schema.organizations, values)
+        return OrganizationProfile(
+            id=OrgId(new_id),
+            name=name,
+            parent_id=parent_id,
+            description=description,
+            type=type,
+            tz=tz,
+            unit_system=unit_system,
+            phone_number=phone_number,
+            address=None,
+            is_active=is_active,
+            last_modified_ts=created_at,
+        )
+
+    async def load_organization_profiles(
+        self, org_ids: Collection[OrgId]
+    ) -> list[OrganizationProfile]:
+        """The profiles of those of ``org_ids`` that exist, by id."""
+        if not org_ids:
+            return []
+        table = schema.organizations
+        rows = await self._db.execute(
+            select(table).where(table.c.id.in_(list(org_ids))).order_by(table.c.id)
+        )
+        return [_organization_profile(row) for row in rows]
+
+    async def count_organization_contents(
+        self, org_ids: Collection[OrgId]
+    ) -> dict[OrgId, OrganizationCounts]:
+        """Devices and users of each of ``org_ids`` (zero counts for an empty organization)."""
+        wanted = list(org_ids)
+        devices: dict[OrgId, int] = dict.fromkeys(wanted, 0)
+        users: dict[OrgId, int] = dict.fromkeys(wanted, 0)
+        if wanted:
+            dev, tpl, usr = schema.devices, schema.templates, schema.users
+            own = select(dev.c.id, dev.c.org_id).where(dev.c.org_id.in_(wanted))
+            built = (
+                select(dev.c.id, tpl.c.org_id)
+                .join(tpl, dev.c.template_id == tpl.c.id)
+                .where(tpl.c.org_id.in_(wanted))
+            )
+            both = own.union(built).subquery()
+            rows = await self._db.execute(
+                select(both.c.org_id, func.count()).group_by(both.c.org_id)
+            )
+            for org_id, count in rows:
+                devices[OrgId(org_id)] = int(count)
+            rows = await self._db.execute(
+                select(usr.c.org_id, func.count())
+                .where(usr.c.org_id.in_(wanted))
+                .group_by(usr.c.org_id)
+            )
+            for org_id, count in rows:
+                users[OrgId(org_id)] = int(count)
+        return {
+            org_id: OrganizationCounts(devices=devices[org_id], users=users[org_id])
+            for org_id in wanted
+        }
+
+    async def list_tags(self, org_id: OrgId) -> list[StoredTag]:
+        """The tags of an organization, by id."""
+        table = schema.tags
+        rows = await self._db.execute(
+            select(table).where(table.c.org_id == org_id).order_by(table.c.id)
+        )
+        return [
+            StoredTag(
+                id=row.id, org_id=OrgId(row.org_id), name=row.name, owner_user_id=row.owner_user_id
+            )
+            for row in rows
+        ]
+
+    async def delete_organization(self, org_id: OrgId) -> bool:
+        """Delete an organization that has no sub-organizations and no devices, with its users,
+        tags, templates, OAuth clients and their tokens; False when it does not exist.
+        """
+        orgs, tags, users = schema.organizations, schema.tags, schema.users
+        templates, clients, tokens = schema.templates, schema.oauth_clients, schema.oauth_tokens
+        org_users = select(users.c.id).where(users.c.org_id == org_id)
+        org_tags = select(tags.c.id).where(tags.c.org_id == org_id)
+        org_templates = select(templates.c.id).where(templates.c.org_id == org_id)
+        org_clients = select(clients.c.client_id).where(clients.c.org_id == org_id)
+        await self._db.execute(
+            update(tags).where(tags.c.owner_user_id.in_(org_users)).values(owner_user_id=None)
+        )
+        await self._db.execute(
+            delete(schema.device_tags).where(schema.device_tags.c.tag_id.in_(org_tags))
+        )
+        await self._db.execute(delete(tags).where(tags.c.org_id == org_id))
+        await self._db.execute(delete(users).where(users.c.org_id == org_id))
+        for child in (schema.datastreams, schema.template_events, schema.metafields):
+            await self._db.execute(delete(child).where(child.c.template_id.in_(org_templates)))
+        await self._db.execute(delete(templates).where(templates.c.org_id == org_id))
+        await self._db.execute(
+            delete(tokens).where(tokens.c.client_id.in_(org_clients) | (tokens.c.org_id == org_id))
+        )
+        await self._db.execute(delete(clients).where(clients.c.org_id == org_id))
+        result = await self._db.execute(delete(orgs).where(orgs.c.id == org_id))
+        return bool(result.rowcount)
 
     async def add_oauth_client(
         self, *, org_id: OrgId, name: str, client_id: str, secret_hash: str, created_at: int
@@ -667,6 +803,22 @@ def _organization(row: Row[Any]) -> Organization:
         parent_id=OrgId(row.parent_id) if row.parent_id is not None else None,
         description=row.description,
         created_at=row.created_at,
+    )
+
+
+def _organization_profile(row: Row[Any]) -> OrganizationProfile:
+    return OrganizationProfile(
+        id=OrgId(row.id),
+        name=row.name,
+        parent_id=OrgId(row.parent_id) if row.parent_id is not None else None,
+        description=row.description,
+        type=row.type,
+        tz=row.tz,
+        unit_system=row.unit_system,
+        phone_number=row.phone_number,
+        address=row.address,
+        is_active=bool(row.is_active),
+        last_modified_ts=int(row.last_modified_ts),
     )
 
 

@@ -14,6 +14,7 @@ from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.datastreams import datastream_router
 from pinbase.http.platform_api.devices import device_router
 from pinbase.http.platform_api.errors import install_error_handlers
+from pinbase.http.platform_api.organizations import organization_router
 from pinbase.http.platform_api.schemas import OAuthErrorBody, TokenAnswer
 from pinbase.http.platform_api.templates import template_router
 from pinbase.services.container import Services
@@ -82,6 +83,7 @@ def create_platform_app(services: Services, settings: Settings) -> FastAPI:
     app.include_router(device_router(services, auth))
     app.include_router(datastream_router(services, settings, auth))
     app.include_router(template_router(services, settings, auth))
+    app.include_router(organization_router(services, settings, auth))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -54,6 +54,16 @@ def organization_not_found(org_id: int) -> PlatformError:
     return PlatformError(messages.ORG_NOT_FOUND.format(org_id=org_id), 404)
 
 
+def organization_by_id_not_found() -> PlatformError:
+    """The 404 of PLT-ORG-02, whose message names no identifier."""
+    return PlatformError(messages.ORG_NOT_FOUND_PLAIN, 404)
+
+
+def parent_organization_not_found() -> PlatformError:
+    """The 404 of PLT-ORG-04 for a missing or out-of-scope ``parentId``."""
+    return PlatformError(messages.PARENT_ORG_NOT_FOUND, 404)
+
+
 def template_not_found() -> PlatformError:
     """The 404 of PLT-TPL-02..05, for a missing or out-of-scope template."""
     return PlatformError(messages.TEMPLATE_NOT_FOUND, 404)

@@ -2,13 +2,14 @@
 
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.errors import InvalidPin, UnknownDatastream
-from pinbase.domain.ids import DeviceId, TemplateId
+from pinbase.domain.ids import DeviceId, OrgId, TemplateId
 from pinbase.domain.pins import Pin, parse_pin
 from pinbase.domain.templates import Template
 from pinbase.http.platform_api.errors import (
     datastream_not_found,
     device_not_found,
     incorrect_parameters,
+    organization_not_found,
     template_not_found,
 )
 from pinbase.services.directory import BoundDevice, Directory
@@ -37,6 +38,20 @@ async def template_in_scope(directory: Directory, caller: Caller, template_id: i
     if template is None or not caller.can_see(template.org_id):
         raise template_not_found()
     return template
+
+
+def organization_in_scope(directory: Directory, caller: Caller, org_id: int | None) -> OrgId:
+    """``orgId`` when given (it must be a known organization of the caller's scope), else the
+    caller's home organization.
+
+    Raises:
+        PlatformError: the organization 404, alike for a missing organization and another's.
+    """
+    if org_id is None:
+        return caller.org_id
+    if not caller.can_see(OrgId(org_id)) or directory.organization(OrgId(org_id)) is None:
+        raise organization_not_found(org_id)
+    return OrgId(org_id)
 
 
 def datastream_by_id(bound: BoundDevice, datastream_id: int) -> Datastream:

@@ -11,6 +11,8 @@ DEVICE_NOT_FOUND = (
 )
 DATASTREAM_NOT_FOUND = "Data stream with identifier {datastream_id} is not found!"
 ORG_NOT_FOUND = "Organization with identifier {org_id} is not found or you don't have access to it."
+ORG_NOT_FOUND_PLAIN = "Organization is not found or you don't have access to it."
+PARENT_ORG_NOT_FOUND = "Parent organization is not found or you don't have access to it."
 TEMPLATE_NOT_FOUND = "Template is not found or you don't have access to it."
 INCORRECT_PARAMETERS = "Request with incorrect parameters"
 MISMATCH = "Value doesn't match the Datastream data type"

@@ -48,6 +48,11 @@ OrgIdQuery = Annotated[
     PlainDecimal,
     Query(alias="orgId", ge=INT32_MIN, le=INT32_MAX, description="an organization's id"),
 ]
+RequiredOrgIdQuery = Annotated[
+    int,
+    PlainDecimal,
+    Query(alias="orgId", ge=INT32_MIN, le=INT32_MAX, description="an organization's id"),
+]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "Request with incorrect parameters"},

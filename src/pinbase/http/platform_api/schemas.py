@@ -5,7 +5,7 @@ the OpenAPI document only: handlers build answers as plain dicts (``rendering.py
 second validation on the hot path, so their attributes carry the wire names directly.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -320,3 +320,101 @@ class TemplateEventInfo(BaseModel):
     type: str
     name: str
     eventCode: str
+
+
+OrganizationType = Literal[
+    "ROOT", "BUSINESS", "PERSONAL", "BRANCH", "DISTRIBUTOR", "CONTRACTOR", "INSTALLER", "RESELLER"
+]
+"""Organization types of PLT-ORG-04 (data-model.md §1.2)."""
+
+ORGANIZATION_NAME = r"^(?:[^\W_]|[ .'-]){3,100}$"
+"""3..100 letters, digits, spaces, dots, hyphens and apostrophes."""
+
+
+class OrganizationCreate(_Body):
+    """PLT-ORG-04 body: ``{"name":"Test Organization","type":"BUSINESS","parentId":750,…}``."""
+
+    name: StrictStr = Field(
+        pattern=ORGANIZATION_NAME,
+        description="3..100 letters, digits, spaces, dots, hyphens, apostrophes",
+    )
+    description: StrictStr | None = Field(
+        None, max_length=1000, pattern=r"^[^/\\<>]*$", description="≤ 1000 chars, no / \\ < >"
+    )
+    type: OrganizationType = Field(description="forced to PERSONAL under a PERSONAL parent")
+    tz: StrictStr | None = Field(None, min_length=1, max_length=64, description="IANA name")
+    parent_id: Id | None = Field(None, alias="parentId", description="default: home org")
+    phone_number: StrictStr | None = Field(
+        None, alias="phoneNumber", pattern=r"^\+[0-9 ()-]{1,31}$", description="starts with +"
+    )
+    unit_system: Literal["IMPERIAL", "METRIC"] | None = Field(None, alias="unitSystem")
+
+
+class Address(BaseModel):
+    """An organization's postal address."""
+
+    fullAddress: str | None = None
+    city: str | None = None
+    country: str | None = None
+    state: str | None = None
+    zip: str | None = None
+
+
+class OrganizationInfo(BaseModel):
+    """The Organization object of PLT-ORG-01..04 (http-api.md §4.0)."""
+
+    id: int
+    name: str
+    description: str | None
+    parentOrganizationId: int | None
+    isActive: bool
+    tz: str | None
+    unitSystem: str | None
+    phoneNumber: str | None
+    address: Address | None
+    lastModifiedTs: int
+
+
+class OrganizationPage(BaseModel):
+    """A page of PLT-ORG-03."""
+
+    content: list[OrganizationInfo]
+    totalElements: int
+
+
+class StaticToken(BaseModel):
+    """A static token of PLT-ORG-05 (Pinbase has none)."""
+
+    token: str
+    orgId: int
+    productId: int
+    deviceToken: str
+    createdAt: int
+    status: str
+    ownerId: int
+    deviceId: int
+    claimedOrgId: int
+
+
+class StaticTokenPage(BaseModel):
+    """A page of PLT-ORG-05: always empty on Pinbase."""
+
+    content: list[StaticToken]
+    totalElements: int
+
+
+class TagInfo(BaseModel):
+    """One tag of PLT-ORG-06."""
+
+    id: int
+    name: str
+    ownerUserId: int | None
+
+
+class AutomationInfo(BaseModel):
+    """One automation of PLT-ORG-07 (Pinbase has none)."""
+
+    id: int
+    name: str
+    ownerId: int
+    isActive: bool

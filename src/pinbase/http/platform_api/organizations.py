@@ -1,0 +1,258 @@
+"""Organizations: PLT-ORG-01 profile, PLT-ORG-02 by id, PLT-ORG-03 search, PLT-ORG-04 create,
+PLT-ORG-05 static tokens, PLT-ORG-06 tags, PLT-ORG-07 automations, PLT-ORG-08 delete
+(http-api.md §4.4).
+
+A caller sees its home organization and every organization below it; any other is answered
+exactly like a missing one. Pinbase keeps no static tokens and no automations: PLT-ORG-05 and
+PLT-ORG-07 answer empty lists for an organization in scope (docs/platform-api.md). Deleting is
+refused with ``400 Request with incorrect parameters`` (OP-13) for the caller's own
+organization, a root, and one that still has sub-organizations or devices.
+"""
+
+from collections import Counter
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Query
+from starlette.responses import Response
+
+from pinbase.domain.ids import OrgId
+from pinbase.domain.organizations import Organization
+from pinbase.http.platform_api.auth import BearerAuth
+from pinbase.http.platform_api.body import documented_body, json_body
+from pinbase.http.platform_api.errors import (
+    incorrect_parameters,
+    organization_by_id_not_found,
+    organization_not_found,
+    parent_organization_not_found,
+)
+from pinbase.http.platform_api.lookup import organization_in_scope
+from pinbase.http.platform_api.pagination import PageRequest, Pagination, page_response
+from pinbase.http.platform_api.params import ERRORS, OrgIdQuery, RequiredOrgIdQuery
+from pinbase.http.platform_api.schemas import (
+    AutomationInfo,
+    OrganizationCreate,
+    OrganizationInfo,
+    OrganizationPage,
+    StaticTokenPage,
+    TagInfo,
+)
+from pinbase.http.responses import json_response
+from pinbase.services.container import Services
+from pinbase.services.oauth import Caller
+from pinbase.settings import Settings
+from pinbase.storage.base import OrganizationCounts, OrganizationProfile
+
+SortKey = Literal["Organization Id", "Name", "Device Count", "User Count", "Sub Organizations"]
+"""PLT-ORG-03's ``sortBy`` labels (http-api.md §4.4)."""
+
+SearchQuery = Annotated[
+    str, Query(min_length=1, max_length=255, description="part of the name, any case")
+]
+SortByQuery = Annotated[
+    SortKey,
+    Query(alias="sortBy", description="a column label, e.g. `Device Count`"),
+]
+SortOrderQuery = Annotated[Literal["ASC", "DESC"], Query(alias="sortOrder")]
+
+
+def organization_info(profile: OrganizationProfile) -> dict[str, object]:
+    """The Organization object of http-api.md §4.0."""
+    return {
+        "id": profile.id,
+        "name": profile.name,
+        "description": profile.description,
+        "parentOrganizationId": profile.parent_id,
+        "isActive": profile.is_active,
+        "tz": profile.tz,
+        "unitSystem": profile.unit_system,
+        "phoneNumber": profile.phone_number,
+        "address": None if profile.address is None else orjson.loads(profile.address),
+        "lastModifiedTs": profile.last_modified_ts,
+    }
+
+
+def organization_router(services: Services, settings: Settings, auth: BearerAuth) -> APIRouter:
+    """The organization endpoints of §4.4."""
+    router = APIRouter(prefix="/api/v1/organization", tags=["Organizations"], responses=ERRORS)
+    directory = services.directory
+    store = services.store
+    pagination = Pagination(settings.max_page_size)
+    creation = json_body(OrganizationCreate, ids=("parentId",))
+
+    async def profile_of(org_id: OrgId) -> OrganizationProfile | None:
+        async with store.transaction() as tx:
+            found = await tx.load_organization_profiles([org_id])
+        return found[0] if found else None
+
+    @router.get(
+        "/profile",
+        summary="PLT-ORG-01 Own organization",
+        response_model=OrganizationInfo,
+        description="The OAuth client's home organization.",
+    )
+    async def get_profile(caller: Annotated[Caller, Depends(auth)]) -> Response:
+        profile = await profile_of(caller.org_id)
+        if profile is None:  # deleted by another process meanwhile
+            raise organization_by_id_not_found()
+        return json_response(organization_info(profile))
+
+    @router.get("", summary="PLT-ORG-02 Organization by id", response_model=OrganizationInfo)
+    async def get_organization(
+        caller: Annotated[Caller, Depends(auth)], org_id: RequiredOrgIdQuery
+    ) -> Response:
+        profile = await profile_of(OrgId(org_id)) if caller.can_see(OrgId(org_id)) else None
+        if profile is None:
+            raise organization_by_id_not_found()
+        return json_response(organization_info(profile))
+
+    @router.get(
+        "/search",
+        summary="PLT-ORG-03 Search organizations",
+        response_model=OrganizationPage,
+        description="Organizations within the caller's scope whose name contains `query` "
+        "(ignoring case); ties of any sort key are ordered by id.",
+    )
+    async def search_organizations(
+        caller: Annotated[Caller, Depends(auth)],
+        page: Annotated[PageRequest, Depends(pagination)],
+        query: SearchQuery,
+        sort_by: SortByQuery = "Organization Id",
+        sort_order: SortOrderQuery = "ASC",
+    ) -> Response:
+        needle = query.casefold()
+        in_scope = directory.organizations_in(caller.scope)
+        matches = [org for org in in_scope if needle in org.name.casefold()]
+        children = Counter(org.parent_id for org in in_scope)
+        ids = [org.id for org in matches]
+        counts: dict[OrgId, OrganizationCounts] = {}
+        if sort_by in ("Device Count", "User Count"):
+            async with store.transaction() as tx:
+                counts = await tx.count_organization_contents(ids)
+
+        def key(org: Organization) -> int | str:
+            if sort_by == "Name":
+                return org.name.casefold()
+            if sort_by == "Device Count":
+                return counts[org.id].devices
+            if sort_by == "User Count":
+                return counts[org.id].users
+            if sort_by == "Sub Organizations":
+                return children[org.id]
+            return org.id
+
+        ordered = sorted(matches, key=lambda org: org.id)
+        ordered.sort(key=key, reverse=sort_order == "DESC")
+        chosen = [org.id for org in ordered[page.offset : page.offset + page.size]]
+        async with store.transaction() as tx:
+            profiles = {p.id: p for p in await tx.load_organization_profiles(chosen)}
+        content = [organization_info(profiles[i]) for i in chosen if i in profiles]
+        return page_response(content, len(matches))
+
+    @router.post(
+        "/create",
+        summary="PLT-ORG-04 Create organization",
+        status_code=201,
+        response_model=OrganizationInfo,
+        openapi_extra=documented_body(OrganizationCreate),
+        description="`parentId` defaults to the caller's organization and must be within its "
+        "scope; a child of a PERSONAL organization is PERSONAL. New organizations start "
+        "inactive (`isActive:false`), as in Blynk's example.",
+    )
+    async def create_organization(
+        caller: Annotated[Caller, Depends(auth)],
+        body: Annotated[OrganizationCreate, Depends(creation)],
+    ) -> Response:
+        parent_id = caller.org_id if body.parent_id is None else OrgId(body.parent_id)
+        parent = await profile_of(parent_id) if caller.can_see(parent_id) else None
+        if parent is None:
+            raise parent_organization_not_found()
+        org_type = "PERSONAL" if parent.type == "PERSONAL" else body.type
+        async with store.transaction() as tx:
+            created = await tx.create_organization(
+                name=body.name,
+                parent_id=parent_id,
+                description=body.description,
+                type=org_type,
+                tz=body.tz,
+                unit_system=body.unit_system,
+                phone_number=body.phone_number,
+                is_active=False,
+                created_at=services.clock(),
+            )
+        directory.add_organization(
+            Organization(
+                id=created.id,
+                name=created.name,
+                parent_id=created.parent_id,
+                description=created.description,
+                created_at=created.last_modified_ts,
+            )
+        )
+        return json_response(organization_info(created), status=201)
+
+    @router.get(
+        "/static-tokens",
+        summary="PLT-ORG-05 Static tokens",
+        response_model=StaticTokenPage,
+        description="Always an empty page: Pinbase has no static tokens.",
+    )
+    async def get_static_tokens(
+        caller: Annotated[Caller, Depends(auth)],
+        page: Annotated[PageRequest, Depends(pagination)],
+        org_id: OrgIdQuery = None,
+    ) -> Response:
+        organization_in_scope(directory, caller, org_id)
+        return page_response([], 0)
+
+    @router.get("/tags", summary="PLT-ORG-06 Organization tags", response_model=list[TagInfo])
+    async def get_tags(
+        caller: Annotated[Caller, Depends(auth)], org_id: OrgIdQuery = None
+    ) -> Response:
+        target = organization_in_scope(directory, caller, org_id)
+        async with store.transaction() as tx:
+            tags = await tx.list_tags(target)
+        return json_response(
+            [{"id": t.id, "name": t.name, "ownerUserId": t.owner_user_id} for t in tags]
+        )
+
+    @router.get(
+        "/automations",
+        summary="PLT-ORG-07 Organization automations",
+        response_model=list[AutomationInfo],
+        description="Always empty: Pinbase has no automations.",
+    )
+    async def get_automations(
+        caller: Annotated[Caller, Depends(auth)], org_id: OrgIdQuery = None
+    ) -> Response:
+        organization_in_scope(directory, caller, org_id)
+        return json_response([])
+
+    @router.delete(
+        "",
+        summary="PLT-ORG-08 Delete organization",
+        status_code=204,
+        description="Refused (400) for the caller's own organization, a root organization and "
+        "one with sub-organizations or devices; its users, tags, templates and OAuth clients "
+        "go with it.",
+    )
+    async def delete_organization(
+        caller: Annotated[Caller, Depends(auth)], org_id: RequiredOrgIdQuery
+    ) -> Response:
+        target = organization_in_scope(directory, caller, org_id)
+        org = directory.organization(target)
+        if org is None or target == caller.org_id or org.parent_id is None:
+            raise incorrect_parameters()
+        async with store.transaction() as tx:
+            # The database, not the directory, has the last word: another process may have
+            # added a sub-organization or a device meanwhile.
+            stored = await tx.load_organizations()
+            counts = await tx.count_organization_contents([target])
+            if counts[target].devices or any(o.parent_id == target for o in stored):
+                raise incorrect_parameters()
+            if not await tx.delete_organization(target):
+                raise organization_not_found(org_id)
+        directory.remove_organization(target)
+        return Response(status_code=204)
+
+    return router
