@@ -264,39 +264,30 @@ class ResolveEvent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Notify:
+class _TextMessage:
+    """A legacy one-text message; each command is its own subclass, so handlers tell them apart."""
+
+    msg_id: int
+    text: str
+
+    def __post_init__(self) -> None:
+        check_msg_id(self.msg_id)
+        check_text("text", self.text, allow_empty=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notify(_TextMessage):
     """NOTIFY (14), the legacy push notification the Python libraries still send."""
 
-    msg_id: int
-    text: str
-
-    def __post_init__(self) -> None:
-        check_msg_id(self.msg_id)
-        check_text("text", self.text, allow_empty=False)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Tweet:
+class Tweet(_TextMessage):
     """TWEET (12), legacy; answer 200 or NOT_ALLOWED (§1.4)."""
 
-    msg_id: int
-    text: str
-
-    def __post_init__(self) -> None:
-        check_msg_id(self.msg_id)
-        check_text("text", self.text, allow_empty=False)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Sms:
+class Sms(_TextMessage):
     """SMS (18), legacy; answer 200 or NOT_ALLOWED (§1.4)."""
-
-    msg_id: int
-    text: str
-
-    def __post_init__(self) -> None:
-        check_msg_id(self.msg_id)
-        check_text("text", self.text, allow_empty=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
