@@ -15,6 +15,7 @@ from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
+from pinbase.domain.values import to_json
 from pinbase.services.bus import Bus, ValuesChanged
 from pinbase.services.clock import DAY_MS, Clock
 from pinbase.services.history_writer import HistoryWriter
@@ -103,6 +104,18 @@ class Telemetry:
         if point is not None:
             return point.value
         return datastream.default_value
+
+    def values_by_pin(
+        self, device_id: DeviceId, datastreams: Iterable[Datastream]
+    ) -> dict[str, object]:
+        """The JSON form of each datastream's effective value, keyed by lowercase pin name;
+        datastreams with neither a value nor a default are left out (DEV-01, DEV-02, PLT-DS-01)."""
+        answer: dict[str, object] = {}
+        for datastream in datastreams:
+            value = self.effective(device_id, datastream)
+            if value is not None:
+                answer[datastream.pin.name] = to_json(value)
+        return answer
 
     def _raise_current(self, point: Point) -> None:
         key = (point.device_id, point.datastream_id)

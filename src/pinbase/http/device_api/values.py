@@ -14,7 +14,7 @@ from pinbase.domain.ids import DeviceId
 from pinbase.domain.points import Point
 from pinbase.domain.templates import Template
 from pinbase.domain.value_types import Value
-from pinbase.domain.values import MAX_STRING_BYTES, parse_json, parse_text, to_json
+from pinbase.domain.values import MAX_STRING_BYTES, parse_json, parse_text
 from pinbase.http.device_api import messages
 from pinbase.http.device_api.auth import authenticate
 from pinbase.http.device_api.query import parse_int, parse_query
@@ -55,23 +55,13 @@ class ValueEndpoints:
         if len(datastreams) == 1:
             datastream = datastreams[0]
             return _text_of(datastream, telemetry.effective(bound.device.id, datastream))
-        answer: dict[str, object] = {}
-        for datastream in datastreams:
-            value = telemetry.effective(bound.device.id, datastream)
-            if value is not None:
-                answer[datastream.pin.name] = to_json(value)
-        return json_response(answer)
+        return json_response(telemetry.values_by_pin(bound.device.id, datastreams))
 
     async def get_all(self, request: Request) -> Response:
         """DEV-02: every datastream that has a value (or a default), keyed by lowercase pin."""
         bound = await authenticate(self._services.directory, parse_query(request))
         telemetry = self._services.telemetry
-        answer: dict[str, object] = {}
-        for datastream in bound.template.datastreams:
-            value = telemetry.effective(bound.device.id, datastream)
-            if value is not None:
-                answer[datastream.pin.name] = to_json(value)
-        return json_response(answer)
+        return json_response(telemetry.values_by_pin(bound.device.id, bound.template.datastreams))
 
     async def update(self, request: Request) -> Response:
         """DEV-03: by pin key, by ``pin`` + ``value``, or by ``dataStreamId`` + ``value``."""

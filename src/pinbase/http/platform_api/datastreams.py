@@ -105,12 +105,7 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
                     datastreams.append(template.datastream_at(pin))
                 except UnknownDatastream:
                     continue
-        answer: dict[str, object] = {}
-        for datastream in datastreams:
-            value = telemetry.effective(bound.device.id, datastream)
-            if value is not None:
-                answer[datastream.pin.name] = to_json(value)
-        return json_response(answer)
+        return json_response(telemetry.values_by_pin(bound.device.id, datastreams))
 
     @router.post(
         "/datastream",
