@@ -22,6 +22,31 @@ from pinbase.services.clock import Clock
 from pinbase.storage.base import Store
 from pinbase.storage.codec import dump_json
 
+DOCUMENTED_PROPERTIES = frozenset(
+    {
+        "label", "color", "isDisabled", "isHidden", "onLabel", "offLabel", "onColor", "offColor",
+        "onBackColor", "offBackColor", "isOnPlay", "labels", "url", "urls", "step", "opacity",
+        "scale", "rotation", "isMuted",
+    }
+)  # fmt: skip
+"""DEV-06's widget properties (blynk.edgent-firmware-api/widget-properties.md)."""
+
+LEGACY_PROPERTIES = frozenset(
+    {
+        "label", "color", "onLabel", "offLabel", "onColor", "offColor", "onBackColor",
+        "offBackColor", "labels", "min", "max", "isOnPlay", "url", "urls", "step",
+        "valueFormatting", "suffix", "maximumFractionDigits", "opacity", "scale", "rotation",
+    }
+)  # fmt: skip
+"""The widget properties the legacy server accepted (http-api.md LEG-02)."""
+
+KNOWN_PROPERTIES = (
+    DOCUMENTED_PROPERTIES
+    | LEGACY_PROPERTIES
+    | {"onImageUrl", "offImageUrl", "page", "autoplay", "loop", "contentDesign"}  # §3.2
+)
+"""Property names PLT-DS-05 accepts; any other is ``Request with incorrect parameters`` (OP-14)."""
+
 BOOLEAN_PROPERTIES = frozenset(
     {"isDisabled", "isHidden", "isOnPlay", "isMuted", "autoplay", "loop"}
 )

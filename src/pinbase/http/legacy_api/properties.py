@@ -12,34 +12,7 @@ from pinbase.http.legacy_api.inputs import Query, datastream_on
 from pinbase.http.legacy_api.replies import LegacyError
 from pinbase.services.container import Services
 from pinbase.services.directory import BoundDevice
-from pinbase.services.properties import check_property
-
-LEGACY_PROPERTIES = frozenset(
-    {
-        "label",
-        "color",
-        "onLabel",
-        "offLabel",
-        "onColor",
-        "offColor",
-        "onBackColor",
-        "offBackColor",
-        "labels",
-        "min",
-        "max",
-        "isOnPlay",
-        "url",
-        "urls",
-        "step",
-        "valueFormatting",
-        "suffix",
-        "maximumFractionDigits",
-        "opacity",
-        "scale",
-        "rotation",
-    }
-)
-"""The widget properties the legacy server accepted (http-api.md LEG-02)."""
+from pinbase.services.properties import LEGACY_PROPERTIES, check_property
 
 
 async def set_properties(services: Services, bound: BoundDevice, *, pin: Pin, query: Query) -> None:

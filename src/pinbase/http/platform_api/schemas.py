@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from pinbase.domain.values import INT32_MAX, INT32_MIN
+from pinbase.services.properties import KNOWN_PROPERTIES
 
 Id = Annotated[int, Field(strict=True, ge=INT32_MIN, le=INT32_MAX)]
 """Identifiers are integers ("should be a valid integer", http-api.md §1.7), 32-bit here."""
@@ -26,44 +27,6 @@ Id = Annotated[int, Field(strict=True, ge=INT32_MIN, le=INT32_MAX)]
 Millis = Annotated[int, Field(strict=True, ge=0, le=2**62)]
 """A Unix time in milliseconds."""
 
-KNOWN_PROPERTIES = frozenset(
-    {
-        # DEV-06 (blynk.edgent-firmware-api/widget-properties.md)
-        "label",
-        "color",
-        "isDisabled",
-        "isHidden",
-        "onLabel",
-        "offLabel",
-        "onColor",
-        "offColor",
-        "onBackColor",
-        "offBackColor",
-        "isOnPlay",
-        "labels",
-        "url",
-        "urls",
-        "step",
-        "opacity",
-        "scale",
-        "rotation",
-        "isMuted",
-        # LEG-02 (the Blynk 1.0 server)
-        "min",
-        "max",
-        "valueFormatting",
-        "suffix",
-        "maximumFractionDigits",
-        # data-model.md §3.2
-        "onImageUrl",
-        "offImageUrl",
-        "page",
-        "autoplay",
-        "loop",
-        "contentDesign",
-    }
-)
-"""Property names PLT-DS-05 accepts; any other is ``Request with incorrect parameters`` (OP-14)."""
 
 MAX_PROPERTY_ITEMS = 64
 """Items of a multi-value property (``labels``, ``urls``); a menu with more is not a menu."""
