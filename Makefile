@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DATA ?= data
 PORT ?= 8080
 
-.PHONY: run test check lint types contracts pytest bench bench-tcp clean
+.PHONY: run test check lint types contracts pytest conformance bench bench-tcp clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ pytest: $(STAMP)
 		--include='src/pinbase/domain/*,src/pinbase/protocols/*'
 	@$(VENV)/bin/coverage report --format=total | sed 's/^/total coverage: /; s/$$/%/'
 
+# The OpenAPI document against the routes and a live server (docs/openapi.md); also part of
+# `make pytest`.
+conformance: $(STAMP)
+	$(VENV)/bin/pytest tests/e2e/test_openapi_conformance.py
+
 check: lint types contracts
 
 test: check pytest
@@ -54,6 +59,9 @@ test: check pytest
 bench: $(STAMP)
 	$(PY) bench/device_http.py
 	$(PY) bench/device_tcp.py
+	$(PY) bench/device_mqtt.py
+	$(PY) bench/history.py
+	$(PY) bench/platform_api.py
 
 bench-tcp: $(STAMP)
 	$(PY) bench/device_tcp.py

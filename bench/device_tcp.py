@@ -10,6 +10,14 @@ are measured apart, as in bench/device_http.py.
   by a PING, waiting for the PING's answer before the next batch, for ``--duration`` s. The
   server is then stopped with SIGTERM and the history points in ``pinbase.db`` are compared with
   the writes acknowledged by an answered PING (points below that are lost acknowledged writes).
+  The server's flood rule (device-protocols.md §1.12, 20 messages/s per device by default)
+  would cap 1,000 devices at 20,000 messages/s, so the benchmark raises it through the server's
+  settings (``PINBASE_DEVICE_MESSAGE_RATE`` and ``_BURST``, ``--flood-rate``/``--flood-burst``)
+  and says so; the PING after every batch is then the only pacing. ``--flood-rate 0`` keeps the
+  server's default rule, and each device is then paced under it (``--rate``). Last, the same
+  load drives bench/bare_tcp.py, a bare server answering pings over the same loop and sockets
+  (``--no-bare`` skips it): Pinbase / bare is the share of that ceiling Pinbase keeps, and the
+  bare figure tells a slow machine from a slow Pinbase.
 * ``idle``: ``--connections`` devices log in and stay idle; the server's RSS (``VmRSS`` of
   ``/proc/PID/status``) before and after, divided by the connections, is the memory per
   connection. The open-file limit is raised in both processes (children inherit it).
@@ -36,6 +44,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bare_tcp import READY_MARKER
 from device_http import count_history, log_problems
 from pinbase.protocols.device.flood import FLOOD_BURST, FLOOD_RATE
 from pinbase.testing import ServerProcess, free_port, provision
@@ -57,11 +66,20 @@ TARGET_CPUS = 2
 NOISY_CPU = 0.2
 PROFILE_RATE_HZ = 200
 SAFE_RATE = 0.9 * FLOOD_RATE
-"""Default messages/s per device: under the server's flood rule (FLOOD_RATE per device, burst
-FLOOD_BURST), which drops, then warns, then disconnects a faster device."""
+"""Messages/s per device under the server's default flood rule (FLOOD_RATE per device, burst
+FLOOD_BURST), which drops, then warns, then disconnects a faster device: ``--rate``'s default
+when ``--flood-rate 0`` keeps that rule."""
+BENCH_FLOOD_RATE = 10_000.0
+"""The flood rule the benchmark sets by default: far above what one device reaches in a PING
+round trip (~100 messages/s at 60,000 over 1,000 devices), so it never drops a message, while
+every message still passes through the meter as in production."""
+BENCH_FLOOD_BURST = 10_000
+FLOOD_ENV = ("PINBASE_DEVICE_MESSAGE_RATE", "PINBASE_DEVICE_MESSAGE_BURST")
+"""The settings (pinbase.settings.Settings.device_message_rate and _burst) that carry the rule."""
 
 BENCH_DIR = Path(__file__).resolve().parent
 LOAD_SCRIPT = BENCH_DIR / "tcp_load.py"
+BARE_SCRIPT = BENCH_DIR / "bare_tcp.py"
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "device_tcp.json"
 
 
@@ -152,6 +170,19 @@ def part_throughput(
     return result
 
 
+def bare_throughput(options: argparse.Namespace, base: dict[str, Any]) -> dict[str, Any]:
+    """The throughput part's load against bench/bare_tcp.py on a port of its own."""
+    port = free_port()
+    plan = {**base, "port": port, "count": options.devices, "duration_s": options.duration}
+    plan |= {"batch": options.batch, "rate": options.rate}
+    command = [sys.executable, str(BARE_SCRIPT), str(port)]
+    with child_process(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as bare:
+        assert bare.stdout is not None
+        if bare.stdout.readline().strip() != READY_MARKER:
+            raise RuntimeError(f"bench/bare_tcp.py did not start ({bare.poll()})")
+        return run_load("stream", plan, bare.pid)
+
+
 def part_idle(options: argparse.Namespace, base: dict[str, Any], server_pid: int) -> dict[str, Any]:
     """Hold ``--connections`` idle devices; the server's RSS per connection."""
     plan = {**base, "count": options.connections}
@@ -214,6 +245,8 @@ def run(options: argparse.Namespace) -> int:
         },
     }
     report["machine"]["load_average_before"] = os.getloadavg()
+    report["server_flood_env"] = flood_env(options)
+    console.print(_flood_note(report["server_flood_env"]))
     try:
         data_dir = work_dir / "data"
         console.print(f"provisioning {needed:,} devices in {work_dir} (open-file limit {nofile})")
@@ -222,7 +255,9 @@ def run(options: argparse.Namespace) -> int:
         tokens_file.write_text("".join(f"{d['token']}\n" for d in created["devices"]))
         baseline = count_history(data_dir)
         hardware_port = free_port()
-        server = ServerProcess(data_dir, "--hardware-port", str(hardware_port))
+        server = ServerProcess(
+            data_dir, "--hardware-port", str(hardware_port), env=flood_env(options)
+        )
         base = {"port": hardware_port, "http_port": server.port, "tokens_file": str(tokens_file)}
         try:
             server.start()
@@ -244,6 +279,9 @@ def run(options: argparse.Namespace) -> int:
             http_points = int(report.get("latency", {}).get("statuses", {}).get("200", 0))
             points = count_history(data_dir) - baseline - http_points
             report["throughput"]["history_points"] = points
+            if options.bare:
+                console.print("running throughput against bench/bare_tcp.py ...")
+                report["bare_throughput"] = bare_throughput(options, base)
         print_report(console, report)
         options.output.parent.mkdir(parents=True, exist_ok=True)
         options.output.write_text(json.dumps(report, indent=2) + "\n")
@@ -256,6 +294,23 @@ def run(options: argparse.Namespace) -> int:
             shutil.rmtree(work_dir, ignore_errors=True)
 
 
+def flood_env(options: argparse.Namespace) -> dict[str, str]:
+    """The server's environment that raises its flood rule; empty to keep the default."""
+    if options.flood_rate <= 0:
+        return {}
+    return dict(zip(FLOOD_ENV, (f"{options.flood_rate:g}", str(options.flood_burst)), strict=True))
+
+
+def _flood_note(env: dict[str, str]) -> str:
+    if not env:
+        return f"server flood rule: the default, {FLOOD_RATE:g}/s per device, burst {FLOOD_BURST}"
+    settings = " ".join(f"{name}={value}" for name, value in env.items())
+    return (
+        f"server flood rule RAISED for the benchmark through its settings: {settings} "
+        f"(default {FLOOD_RATE:g}/s, burst {FLOOD_BURST})"
+    )
+
+
 def print_report(console: Console, report: dict[str, Any]) -> None:
     """One table of figures beside their targets, then notes and any profile."""
     table = Table(title="Blynk binary protocol over plain TCP (loopback)")
@@ -265,9 +320,19 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
     if t := report.get("throughput"):
         messages = t["writes_sent"] + t["pings_sent"]
         table.add_row("devices streaming", f"{t['connected']:,}", "")
+        env = report["server_flood_env"]
+        flood = f"{env[FLOOD_ENV[0]]}/s, burst {env[FLOOD_ENV[1]]} (raised)" if env else "default"
+        table.add_row("server flood rule per device", flood, f"{FLOOD_RATE:g}/s by default")
         table.add_row(
             "messages/s (writes + pings)", f"{messages / t['seconds']:,.0f}", f">= {TARGET_MPS:,}"
         )
+        if bare := report.get("bare_throughput"):
+            bare_mps = (bare["writes_sent"] + bare["pings_sent"]) / bare["seconds"]
+            ratio = messages / t["seconds"] / bare_mps if bare_mps else 0.0
+            table.add_row("bare server messages/s (same load)", f"{bare_mps:,.0f}", "")
+            table.add_row("pinbase / bare", f"{ratio:.2f}", "")
+            table.add_row("bare server / client / other CPU", _cpu(bare["cpu"]), "")
+            notes += _noise("bare throughput", bare["cpu"])
         table.add_row("writes/s", f"{t['writes_sent'] / t['seconds']:,.0f}", "")
         table.add_row("writes sent", f"{t['writes_sent']:,}", "")
         table.add_row("writes acknowledged by a ping", f"{t['writes_acked']:,}", "")
@@ -344,20 +409,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="throughput: seconds")
     parser.add_argument("--batch", type=int, default=4, help="throughput: writes per ping")
     parser.add_argument(
+        "--flood-rate",
+        type=float,
+        default=BENCH_FLOOD_RATE,
+        help=f"server flood rule, messages/s per device, set with {FLOOD_ENV[0]}; 0 keeps the"
+        f" default {FLOOD_RATE:g}/s (default {BENCH_FLOOD_RATE:g})",
+    )
+    parser.add_argument(
+        "--flood-burst",
+        type=int,
+        default=BENCH_FLOOD_BURST,
+        help=f"server flood burst, set with {FLOOD_ENV[1]} (default {BENCH_FLOOD_BURST})",
+    )
+    parser.add_argument(
         "--rate",
         type=float,
-        default=SAFE_RATE,
-        help=f"throughput: messages/s per device, 0 unpaced (server flood rule: {FLOOD_RATE:g}/s,"
-        f" burst {FLOOD_BURST}; default {SAFE_RATE:g})",
+        default=None,
+        help="throughput: messages/s per device, 0 unpaced (default: 0 with a raised flood"
+        f" rule, {SAFE_RATE:g} under the server's default {FLOOD_RATE:g}/s)",
     )
     parser.add_argument("--connections", type=int, default=20_000, help="idle: connections")
     parser.add_argument("--push-rate", type=float, default=1_000.0, help="latency: updates/s")
     parser.add_argument("--latency-duration", type=float, default=5.0, help="latency: seconds")
     parser.add_argument("--http-connections", type=int, default=8, help="latency: HTTP conns")
     parser.add_argument("--profile", action="store_true", help="py-spy the server (throughput)")
+    parser.add_argument(
+        "--no-bare",
+        dest="bare",
+        action="store_false",
+        help="throughput: skip the run against bench/bare_tcp.py",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    if options.rate is None:
+        options.rate = 0.0 if options.flood_rate > 0 else SAFE_RATE
+    return options
 
 
 def main() -> None:

@@ -1,9 +1,12 @@
 """The HTTP load generators of the benchmarks, and one run of either against a running server.
 
 Two clients keep ``LoadPlan.connections`` keep-alive connections busy for ``duration_s`` seconds,
-request n taking token n mod the number of tokens: ``wrk`` driven by a generated Lua script
-(``WRK_SCRIPT``), or the asyncio client below, which runs in a process of its own (this file,
-started by ``client_command``) just as wrk does, so both clients' CPU use is measured alike.
+request n taking key n mod the number of keys in ``tokens_file`` (device tokens or device ids):
+``wrk`` driven by a generated Lua script (``WRK_SCRIPT``), or the asyncio client below, which runs
+in a process of its own (this file, started by ``client_command``) just as wrk does, so both
+clients' CPU use is measured alike. ``LoadPlan.kind`` names the request built from a key and n,
+in ``REQUEST_KINDS`` (Python) and in the script's ``builders`` (Lua), which must agree;
+``LoadPlan.headers`` are sent with every request (a bearer token, a content type).
 Either prints one result line marked with ``RESULT_MARKER``; ``run_load`` parses it into a
 ``LoadResult`` and adds the CPU used meanwhile by the client, the server and everything else.
 
@@ -33,9 +36,24 @@ WRK_TIMEOUT = "30s"
 RESULT_MARKER = "PINBASE-BENCH-RESULT"
 
 WRK_SCRIPT = """\
--- Written by bench/device_http.py. Arguments: TOKENS_FILE PATH THREADS.
--- Request n goes to token n mod #tokens; thread t sends n = t, t + THREADS, t + 2 THREADS, ...
+-- Written by bench/http_load.py. Arguments: KEYS_FILE PATH THREADS KIND [HEADER ...], where a
+-- HEADER is "Name: value". Request n uses key n mod #keys (a device token or a device id);
+-- thread t sends n = t, t + THREADS, t + 2 THREADS, ... Each builder mirrors the request kind of
+-- the same name in REQUEST_KINDS (http_load.py) and returns method, target, body.
 local threads = {}
+
+local builders = {
+  device_batch = function(key, n)
+    return "GET", path .. string.format("?token=%s&v1=%d&v2=%.2f&v3=%d",
+      key, n % 101, (n % 1000) / 4, n), nil
+  end,
+  device_info = function(key, n)
+    return "GET", path .. "?deviceId=" .. key, nil
+  end,
+  datastream_value = function(key, n)
+    return "POST", path, string.format('{"deviceId":%s,"dataStreamId":1,"value":%d}', key, n % 101)
+  end,
+}
 
 function setup(thread)
   thread:set("first", #threads)
@@ -49,15 +67,20 @@ function init(args)
   end
   path = args[2]
   step = tonumber(args[3])
+  build = builders[args[4]]
+  headers = {}
+  for i = 5, #args do
+    local name, value = string.match(args[i], "^([^:]+):%s*(.*)$")
+    headers[name] = value
+  end
   n = first
   statuses = {}
 end
 
 function request()
-  local query = string.format("?token=%s&v1=%d&v2=%.2f&v3=%d",
-    tokens[n % #tokens + 1], n % 101, (n % 1000) / 4, n)
+  local method, target, body = build(tokens[n % #tokens + 1], n)
   n = n + step
-  return wrk.format("GET", path .. query)
+  return wrk.format(method, target, headers, body)
 end
 
 function response(status, headers, body)
@@ -136,6 +159,9 @@ class LoadPlan:
     connections: int
     duration_s: float
     threads: int
+    kind: str = "device_batch"
+    headers: tuple[str, ...] = ()
+    """``Name: value`` lines added to every request."""
 
     @property
     def url(self) -> str:
@@ -173,12 +199,44 @@ def _percentile(ordered: list[float], percent: float) -> float:
     return ordered[rank]
 
 
-def batch_requests(tokens: list[str], *, path: str, host: str) -> Iterator[bytes]:
-    """Raw HTTP/1.1 requests; request n uses token n mod len(tokens), as the wrk script does."""
+RequestBuilder = Callable[[str, str, int], tuple[str, str, str | None]]
+
+
+def _device_batch(path: str, key: str, n: int) -> tuple[str, str, str | None]:
+    """DEV-04 batch update of three pins; ``key`` is a device token."""
+    return "GET", f"{path}?token={key}&v1={n % 101}&v2={(n % 1000) / 4:.2f}&v3={n}", None
+
+
+def _device_info(path: str, key: str, n: int) -> tuple[str, str, str | None]:
+    """PLT-DEV-06 device info; ``key`` is a device id."""
+    return "GET", f"{path}?deviceId={key}", None
+
+
+def _datastream_value(path: str, key: str, n: int) -> tuple[str, str, str | None]:
+    """PLT-DS-02 write of datastream 1; ``key`` is a device id."""
+    return "POST", path, f'{{"deviceId":{key},"dataStreamId":1,"value":{n % 101}}}'
+
+
+REQUEST_KINDS: dict[str, RequestBuilder] = {
+    "device_batch": _device_batch,
+    "device_info": _device_info,
+    "datastream_value": _datastream_value,
+}
+"""Method, target and body of request n for a key: the Lua script's ``builders``, in Python."""
+
+
+def plan_requests(plan: LoadPlan, keys: list[str]) -> Iterator[bytes]:
+    """Raw HTTP/1.1 requests; request n uses key n mod len(keys), as the wrk script does."""
+    build = REQUEST_KINDS[plan.kind]
+    head = "".join(f"{line}\r\n" for line in (f"Host: {HOST}:{plan.port}", *plan.headers))
     for n in itertools.count():
-        token = tokens[n % len(tokens)]
-        query = f"token={token}&v1={n % 101}&v2={(n % 1000) / 4:.2f}&v3={n}"
-        yield f"GET {path}?{query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        method, target, body = build(plan.path, keys[n % len(keys)], n)
+        if body is None:
+            yield f"{method} {target} HTTP/1.1\r\n{head}\r\n".encode()
+        else:
+            data = body.encode()
+            length = f"Content-Length: {len(data)}\r\n"
+            yield f"{method} {target} HTTP/1.1\r\n{head}{length}\r\n".encode() + data
 
 
 class KeepAliveConnection(asyncio.Protocol):
@@ -281,8 +339,7 @@ async def _drive_connection(
 
 async def generate_load(plan: LoadPlan) -> dict[str, Any]:
     """Drive ``plan.connections`` connections for ``plan.duration_s``; wait for every answer."""
-    tokens = plan.tokens_file.read_text().split()
-    requests = batch_requests(tokens, path=plan.path, host=f"{HOST}:{plan.port}")
+    requests = plan_requests(plan, plan.tokens_file.read_text().split())
     stats = LoadStats()
     started = time.perf_counter()
     deadline = started + plan.duration_s
@@ -300,7 +357,9 @@ def run_load_worker(plan_json: str) -> None:
     import uvloop  # a dependency of pinbase; imported here so only the worker needs it
 
     raw = json.loads(plan_json)
-    plan = LoadPlan(**{**raw, "tokens_file": Path(raw["tokens_file"])})
+    plan = LoadPlan(
+        **{**raw, "tokens_file": Path(raw["tokens_file"]), "headers": tuple(raw["headers"])}
+    )
     result = uvloop.run(generate_load(plan))
     print(RESULT_MARKER, json.dumps(result), flush=True)
 
@@ -335,6 +394,8 @@ def client_command(plan: LoadPlan, work_dir: Path) -> list[str]:
             str(plan.tokens_file),
             plan.path,
             str(plan.threads),
+            plan.kind,
+            *plan.headers,
         ]
     encoded = json.dumps({**asdict(plan), "tokens_file": str(plan.tokens_file)})
     return [sys.executable, str(Path(__file__).resolve()), encoded]

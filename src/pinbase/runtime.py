@@ -17,6 +17,7 @@ from granian.constants import Interfaces
 from granian.server.embed import Server
 
 from pinbase.http.app import create_app
+from pinbase.services.actions import ActionsLog
 from pinbase.services.bus import Bus
 from pinbase.services.clock import Clock, system_clock
 from pinbase.services.container import Services
@@ -36,6 +37,7 @@ from pinbase.storage.engines import create_engine, database_url
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
+from pinbase.transports.mqtt import MqttListeners
 from pinbase.transports.tcp import DeviceListeners
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ async def running_services(
             directory.load(await tx.load_catalog())
             telemetry.load(await tx.load_current_values())
         writer.start()
+        presence = Presence()
         upkeep = asyncio.get_running_loop().create_task(_checkpoints(store), name="checkpoints")
         try:
             yield Services(
@@ -89,7 +92,7 @@ async def running_services(
                 directory=directory,
                 writer=writer,
                 telemetry=telemetry,
-                presence=Presence(),
+                presence=presence,
                 properties=Properties(store, bus, clock),
                 events=EventLog(
                     store,
@@ -97,6 +100,7 @@ async def running_services(
                     per_day=settings.events_per_day,
                     max_description_chars=settings.max_event_description_chars,
                 ),
+                actions=ActionsLog(store, presence, clock),
                 metadata=Metadata(store, directory),
                 reports=Reports(
                     store,
@@ -160,6 +164,11 @@ async def serve(settings: Settings) -> None:
         )
         # Device listeners share the loop; they stop before the writer, so values are stored.
         listeners = await DeviceListeners.start(services, settings)
+        try:
+            mqtt = await MqttListeners.start(services, settings, sessions=listeners.sessions)
+        except BaseException:
+            await listeners.stop()
+            raise
         tune_garbage_collector()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -168,5 +177,6 @@ async def serve(settings: Settings) -> None:
         try:
             await server.serve()
         finally:
+            await mqtt.stop()
             await listeners.stop()
         logger.info("server.stopped")

@@ -58,9 +58,9 @@ class Settings(BaseSettings):
     hardware_tls_port: int = Field(default=8441, ge=0, le=65535)
     """The same over TLS 1.2+, opened when ``tls_cert`` and ``tls_key`` are set; 0 turns it off."""
     tls_cert: Path | None = None
-    """PEM certificate chain of the TLS device listener."""
+    """PEM certificate chain of the TLS device listeners (binary and MQTT)."""
     tls_key: Path | None = None
-    """PEM private key of the TLS device listener."""
+    """PEM private key of the TLS device listeners (binary and MQTT)."""
     heartbeat_factor: float = Field(default=2.3, gt=0, le=100)
     """A silent device is dropped after ceil(factor x its h-beat) seconds (§1.9)."""
     login_failures_limit: int = Field(default=5, ge=0)
@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     and then disconnects it (device-protocols.md §1.12)."""
     device_message_burst: int = Field(default=100, ge=1)
     """Messages a connected device may send at once above that rate."""
+    mqtt_port: int = Field(default=1883, ge=0, le=65535)
+    """The Blynk MQTT device API over plain TCP (device-protocols.md §2.1); 0 turns it off."""
+    mqtt_tls_port: int = Field(default=8883, ge=0, le=65535)
+    """The same over TLS 1.2+, opened when ``tls_cert`` and ``tls_key`` are set; 0 turns it off."""
+    mqtt_max_packet: int = Field(default=1024, ge=64, le=268_435_455)
+    """Largest MQTT packet accepted from a device, header included (§2.6); larger closes it."""
 
     @classmethod
     def settings_customise_sources(

@@ -62,9 +62,15 @@ class ServerProcess:
         env: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
-        # No device listener unless asked for (--hardware-port N): parallel servers would all
-        # claim the default port 8442.
-        self._env = {"PINBASE_HARDWARE_PORT": "0", **os.environ, **(env or {})}
+        # No device listener unless asked for (--hardware-port N, --mqtt-port N, and with
+        # --tls-cert --mqtt-tls-port N): parallel servers would all claim the default ports 8442,
+        # 1883 and 8883.
+        quiet = {
+            "PINBASE_HARDWARE_PORT": "0",
+            "PINBASE_MQTT_PORT": "0",
+            "PINBASE_MQTT_TLS_PORT": "0",
+        }
+        self._env = {**quiet, **os.environ, **(env or {})}
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._extra = extra

@@ -59,7 +59,7 @@ def test_provision_prints_what_it_created(tmp_path: Path) -> None:
     data = tmp_path / "data"
     done = run_cli("provision", str(provision_file(tmp_path, SPEC)), "--data", str(data))
     created = json.loads(done.stdout)
-    assert set(created) == {"organization", "oauthClients", "templates", "devices"}
+    assert set(created) == {"organization", "oauthClients", "users", "templates", "devices"}
     assert isinstance(created["organization"]["id"], int)
     (client,) = created["oauthClients"]
     assert client["name"] == "ci"

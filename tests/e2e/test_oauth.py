@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from platform_api import bearer, client_of, error, issue_token, second_org
+from platform_http import bearer, client_of, error, issue_token, second_org
 
 from pinbase.testing import ServerProcess, provision, run_cli
 from testspec import Pool, load_spec

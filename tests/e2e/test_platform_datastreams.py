@@ -3,7 +3,6 @@ property read-back extension. Tokens come from ``/oauth2/token``; organization B
 never reach organization A's devices.
 """
 
-import asyncio
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -12,12 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from platform_api import bearer, client_of, device_not_found, error, issue_token, second_org
+from platform_http import bearer, client_of, device_not_found, error, issue_token, org_headers
 from stored import history
 
 from pinbase.testing import ServerProcess, provision
-from postgres import create_database, drop_database
-from testspec import Pool, load_spec
+from testspec import load_spec
 
 PROPERTY = "/api/v1/organization/device/datastream/property"
 VALUE = "/api/v1/organization/device/datastream"
@@ -32,22 +30,6 @@ DAY_MS = 86_400_000
 
 def datastream_not_found(datastream_id: object) -> dict[str, Any]:
     return error(f"Data stream with identifier {datastream_id} is not found!")
-
-
-@pytest.fixture(scope="module")
-def headers(server: ServerProcess, pool: Pool) -> dict[str, str]:
-    """Organization A's bearer header."""
-    with httpx.Client(base_url=server.base_url, timeout=10) as http:
-        return bearer(issue_token(http, client_of(pool.created))["access_token"])
-
-
-@pytest.fixture(scope="module")
-def other(server: ServerProcess, data_dir: Path) -> dict[str, Any]:
-    """Organization B (created by another process) with its bearer header."""
-    created = second_org(data_dir)
-    with httpx.Client(base_url=server.base_url, timeout=10) as http:
-        token = issue_token(http, client_of(created))["access_token"]
-    return {**created, "headers": bearer(token)}
 
 
 def stored_properties(data_dir: Path, device_id: int) -> list[tuple[int, str, str]]:
@@ -572,7 +554,7 @@ def test_import_shares_the_daily_quota_with_the_device_api(
     device = created["devices"][0]
     now = int(time.time() * 1000)
     with httpx.Client(base_url=base_url, timeout=10) as http:
-        headers = bearer(issue_token(http, client_of(created))["access_token"])
+        headers = org_headers(http, created)
         uploaded = http.post(
             f"/external/api/batch/update?token={device['token']}&pin=v1",
             json=[[now - 10, 1], [now - 9, 2]],
@@ -756,14 +738,6 @@ def test_other_organization_gets_the_device_404(
 
 
 # --- the same on PostgreSQL ---------------------------------------------------------------
-
-
-@pytest.fixture
-def database_url(postgres_url: str) -> Iterator[str]:
-    """An empty database of its own on the session's PostgreSQL server."""
-    url = asyncio.run(create_database(postgres_url))
-    yield url
-    asyncio.run(drop_database(url))
 
 
 @pytest.mark.postgres

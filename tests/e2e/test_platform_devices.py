@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from platform_api import bearer, client_of, device_not_found, error, issue_token, second_org
+from platform_http import DEVICE_BASE_KEYS, device_not_found, error, second_org
 
-from pinbase.testing import ServerProcess
 from testspec import Pool
 
 DEVICE = "/api/v1/organization/device"
@@ -17,43 +16,7 @@ BASE_INFO = "/api/v1/organization/device/baseInfo"
 ONLINE = "/api/v1/organization/device/online"
 PROPERTY = "/api/v1/organization/device/datastream/property"
 
-SUMMARY_KEYS = {
-    "id",
-    "templateId",
-    "orgId",
-    "name",
-    "token",
-    "activatedAt",
-    "ownerUserId",
-    "hardwareInfo",
-}
-BASE_KEYS = SUMMARY_KEYS | {
-    "lifecycleStatus",
-    "firstConnectTime",
-    "firmwareUpdatedAt",
-    "connectTime",
-    "disconnectTime",
-    "ip",
-    "isLocked",
-    "lastReceivedEventAt",
-}
-FULL_KEYS = BASE_KEYS | {"dataStreamValues", "metaFieldValues", "properties"}
-
-
-@pytest.fixture(scope="module")
-def headers(server: ServerProcess, pool: Pool) -> dict[str, str]:
-    """Organization A's bearer header."""
-    with httpx.Client(base_url=server.base_url, timeout=10) as http:
-        return bearer(issue_token(http, client_of(pool.created))["access_token"])
-
-
-@pytest.fixture(scope="module")
-def other(server: ServerProcess, data_dir: Path) -> dict[str, Any]:
-    """Organization B (created by another process) with its bearer header."""
-    created = second_org(data_dir)
-    with httpx.Client(base_url=server.base_url, timeout=10) as http:
-        token = issue_token(http, client_of(created))["access_token"]
-    return {**created, "headers": bearer(token)}
+FULL_KEYS = DEVICE_BASE_KEYS | {"dataStreamValues", "metaFieldValues", "properties"}
 
 
 # --- PLT-DEV-06 ---------------------------------------------------------------------------
@@ -143,7 +106,7 @@ def test_base_info_has_no_values(
     """DeviceBase: the full object without values, metadata or properties."""
     answer = http.get(f"{BASE_INFO}?deviceId={device['id']}", headers=headers)
     assert answer.status_code == 200
-    assert set(answer.json()) == BASE_KEYS
+    assert set(answer.json()) == DEVICE_BASE_KEYS
 
 
 def test_connection_status(

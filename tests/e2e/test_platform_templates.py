@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from platform_api import bearer, client_of, error, issue_token, second_org
+from platform_http import error, second_org
 
-from pinbase.testing import ServerProcess
 from testspec import Pool
 
 TEMPLATES = "/api/v1/organization/templates"
@@ -28,22 +27,6 @@ def org_not_found(org_id: int | str) -> dict[str, Any]:
     return error(
         f"Organization with identifier {org_id} is not found or you don't have access to it."
     )
-
-
-@pytest.fixture(scope="module")
-def headers(server: ServerProcess, pool: Pool) -> dict[str, str]:
-    """Organization A's bearer header."""
-    with httpx.Client(base_url=server.base_url, timeout=10) as http:
-        return bearer(issue_token(http, client_of(pool.created))["access_token"])
-
-
-@pytest.fixture(scope="module")
-def other(server: ServerProcess, data_dir: Path) -> dict[str, Any]:
-    """Organization B (created by another process) with its bearer header."""
-    created = second_org(data_dir)
-    with httpx.Client(base_url=server.base_url, timeout=10) as http:
-        token = issue_token(http, client_of(created))["access_token"]
-    return {**created, "headers": bearer(token)}
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """The whole server on PostgreSQL: provision, serve, write and read values over HTTP."""
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -11,18 +10,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from pinbase.storage.engines import SQLITE_FILE
 from pinbase.testing import ServerProcess, provision
-from postgres import create_database, drop_database
 from testspec import load_spec
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def database_url(postgres_url: str) -> Iterator[str]:
-    """An empty database of its own on the session's server."""
-    url = asyncio.run(create_database(postgres_url))
-    yield url
-    asyncio.run(drop_database(url))
 
 
 def stored_history(url: str, device_id: int) -> list[tuple[int, float]]:

@@ -1,4 +1,5 @@
-"""One ``pinbase serve`` with plain and TLS device listeners for the interop tests.
+"""One ``pinbase serve`` with plain and TLS device listeners, binary and MQTT, for the interop
+tests.
 
 The session server of ``tests/conftest.py`` runs without device listeners; this package starts
 its own on free ports, with a throwaway certificate for ``localhost`` (device-protocols.md §4.1
@@ -17,12 +18,13 @@ from pinbase.testing import ServerProcess, free_port, provision
 from testspec import load_spec
 from tls_certs import self_signed
 
-DEVICES = 60
+DEVICES = 90
 
 
 @pytest.fixture(scope="package")
 def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InteropServer]:
-    """The server, provisioned with the "ESP32 QA" template (V2 flagged for ``syncAll``)."""
+    """The server, provisioned with the "ESP32 QA" template (V2, "Level", flagged "sync with
+    latest" for ``syncAll`` and ``get/ds/all``)."""
     data_dir = tmp_path_factory.mktemp("interop")
     spec = load_spec(DEVICES)
     for datastream in spec["templates"][0]["datastreams"]:
@@ -30,21 +32,20 @@ def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Interop
             datastream["syncWithLatest"] = True
     created = provision(spec, data_dir=data_dir)
     cert, key = self_signed(data_dir)
-    hardware_port, tls_port = free_port(), free_port()
-    process = ServerProcess(
-        data_dir,
-        "--hardware-port",
-        str(hardware_port),
-        "--hardware-tls-port",
-        str(tls_port),
-        "--tls-cert",
-        str(cert),
-        "--tls-key",
-        str(key),
-        env={"PINBASE_LOGIN_FAILURES_LIMIT": "0"},
-    )
-    with process:
-        yield InteropServer(process, hardware_port, tls_port, cert, created["devices"])
+    ports = {name: free_port() for name in ("hardware", "hardware-tls", "mqtt", "mqtt-tls")}
+    options = [f"--{name}-port={port}" for name, port in ports.items()]
+    options += [f"--tls-cert={cert}", f"--tls-key={key}"]
+    env = {"PINBASE_LOGIN_FAILURES_LIMIT": "0"}
+    with ServerProcess(data_dir, *options, env=env) as process:
+        yield InteropServer(
+            process=process,
+            hardware_port=ports["hardware"],
+            tls_port=ports["hardware-tls"],
+            mqtt_port=ports["mqtt"],
+            mqtt_tls_port=ports["mqtt-tls"],
+            cert=cert,
+            devices=created["devices"],
+        )
 
 
 @pytest.fixture

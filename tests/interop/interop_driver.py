@@ -10,6 +10,7 @@ import json
 import os
 import queue
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -27,13 +28,16 @@ BLYNKLIB = "blynklib"
 BLYNK_LIBRARY_PYTHON = "blynk_library_python"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class InteropServer:
-    """A ``pinbase serve`` with device listeners, and its provisioned devices."""
+    """A ``pinbase serve`` with the binary and MQTT listeners, plain and TLS (one throwaway
+    certificate), and its provisioned devices."""
 
     process: ServerProcess
     hardware_port: int
     tls_port: int
+    mqtt_port: int
+    mqtt_tls_port: int
     cert: Path
     devices: list[dict[str, Any]]
 
@@ -44,6 +48,12 @@ class InteropServer:
         """A device no other test has used."""
         device: dict[str, Any] = next(self._unused)
         return device
+
+    def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query on the server's database."""
+        database = self.process.data_dir / "pinbase.db"
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            return db.execute(sql, args).fetchall()
 
 
 class DeviceClient:

@@ -1,7 +1,6 @@
 """PyPI ``blynk-library-python`` 0.2.0 (``BlynkLib``) as a device against ``pinbase serve``
 (device-protocols.md §3.3, §4.1)."""
 
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -28,13 +27,6 @@ def connect(server: InteropServer, token: str, logs: Path, **options: Any) -> De
         client.close()
         raise
     return client
-
-
-def rows(server: InteropServer, sql: str, *args: object) -> list[tuple[Any, ...]]:
-    """Rows from the server's database, read-only."""
-    database = server.process.data_dir / "pinbase.db"
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def test_writes_flow_both_ways(
@@ -82,9 +74,7 @@ def test_set_property_is_stored(
     with connect(interop_server, fresh["token"], client_logs) as client:
         client.command("property", pin=5, name="color", values=["#FF0000"])
         sql = "SELECT name, value FROM properties WHERE device_id = ?"
-        assert eventually(
-            lambda: rows(interop_server, sql, fresh["id"]) == [("color", '"#FF0000"')]
-        )
+        assert eventually(lambda: interop_server.rows(sql, fresh["id"]) == [("color", '"#FF0000"')])
 
 
 def test_log_event_and_notify(
@@ -96,7 +86,7 @@ def test_log_event_and_notify(
         client.command("notify", text="hello from BlynkLib")
         sql = "SELECT code, description FROM device_events WHERE device_id = ?"
         assert eventually(
-            lambda: rows(interop_server, sql, fresh["id"]) == [("overheat", "too hot")]
+            lambda: interop_server.rows(sql, fresh["id"]) == [("overheat", "too hot")]
         )
         assert eventually(lambda: "hello from BlynkLib" in interop_server.process.log())
 

@@ -1,7 +1,6 @@
 """PyPI ``blynklib`` 0.2.6 as a device against ``pinbase serve`` (device-protocols §3.2, §4.1)."""
 
 import json
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,7 @@ def connect(server: InteropServer, token: str, logs: Path, **options: Any) -> De
 
 def hardware_info(server: InteropServer, device_id: int) -> dict[str, Any]:
     """The hardware info the server stored for a device."""
-    database = server.process.data_dir / "pinbase.db"
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        (text,) = db.execute(
-            "SELECT hardware_info FROM devices WHERE id = ?", (device_id,)
-        ).fetchone()
+    ((text,),) = server.rows("SELECT hardware_info FROM devices WHERE id = ?", device_id)
     return json.loads(text) if text else {}
 
 
@@ -105,15 +100,8 @@ def test_set_property_is_stored(
     """``set_property(5, 'color', '#FF0000')`` is stored for the device's V5 datastream."""
     with connect(interop_server, fresh["token"], client_logs) as client:
         client.command("property", pin=5, name="color", values=["#FF0000"])
-        database = interop_server.process.data_dir / "pinbase.db"
-
-        def stored() -> list[tuple[str, str]]:
-            with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-                return db.execute(
-                    "SELECT name, value FROM properties WHERE device_id = ?", (fresh["id"],)
-                ).fetchall()
-
-        assert eventually(lambda: stored() == [("color", '"#FF0000"')])
+        sql = "SELECT name, value FROM properties WHERE device_id = ?"
+        assert eventually(lambda: interop_server.rows(sql, fresh["id"]) == [("color", '"#FF0000"')])
 
 
 def test_notify_reaches_the_server_log(

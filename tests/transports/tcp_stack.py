@@ -1,6 +1,8 @@
 """The device listeners in process on a loopback port, over the real services and SQLite."""
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from pinbase.services.container import Services
 from pinbase.services.directory import BoundDevice
 from pinbase.services.provisioning import parse_spec, provision
 from pinbase.settings import Settings
+from pinbase.storage.engines import SQLITE_FILE
 from pinbase.transports.hub import LinkOptions
 from pinbase.transports.tcp import DeviceListeners
 from testspec import load_spec
@@ -76,6 +79,17 @@ async def running_stack(
             yield Stack(services, listeners, port, [d["token"] for d in created["devices"]])
         finally:
             await listeners.stop()
+
+
+def history_nums(data_dir: Path, device_id: int, datastream_id: int) -> list[float]:
+    """The numbers stored in the history of one datastream, in the order they were written,
+    read from the database file as another process would."""
+    with contextlib.closing(sqlite3.connect(data_dir / SQLITE_FILE)) as db:
+        rows = db.execute(
+            "SELECT num FROM history WHERE device_id = ? AND datastream_id = ? ORDER BY id",
+            (device_id, datastream_id),
+        )
+        return [num for (num,) in rows]
 
 
 async def until(condition: Callable[[], Awaitable[bool]], *, within: float = 3.0) -> bool:

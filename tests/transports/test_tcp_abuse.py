@@ -7,7 +7,7 @@ import socket
 import time
 from pathlib import Path
 
-from tcp_stack import Stack, running_stack, until
+from tcp_stack import Stack, history_nums, running_stack, until
 from tcp_wire import HARDWARE, INTERNAL, LOGIN, PING, SYNC, RawDevice, Received, frame
 
 from pinbase.domain.pins import PinType
@@ -91,6 +91,24 @@ async def test_flood_is_dropped_with_one_quota_warning(tmp_path: Path) -> None:
         assert answers == [*ok, Received(0, 5, 1)]
         assert await device.silent()
         assert await stack.is_online(stack.tokens[0])
+
+
+async def test_writes_within_the_burst_are_stored_and_the_rest_dropped(tmp_path: Path) -> None:
+    """Five writes and a PING at once, burst 3: three writes are stored, the fourth is answered
+    QUOTA_LIMIT, the fifth and the PING are dropped (the flood rule counts batched writes too)."""
+    options = LinkOptions(flood_rate=0.5, flood_burst=3)
+    async with (
+        running_stack(tmp_path, options=options) as stack,
+        await RawDevice.connect(stack.port) as device,
+    ):
+        token = stack.tokens[0]
+        device_id = (await stack.bound(token)).device.id
+        await device.login(token, info=False)
+        writes = (frame(HARDWARE, msg_id, "vw", "1", str(msg_id)) for msg_id in range(2, 7))
+        await device.send(*writes, frame(PING, 7))
+        assert await device.read() == Received(0, 5, 1)
+        assert await device.silent()
+        assert history_nums(tmp_path, device_id, 1) == [2, 3, 4]
 
 
 async def test_slow_reader_is_dropped_and_does_not_stall_others(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from tcp_stack import Stack, running_stack, until
+from tcp_stack import Stack, history_nums, running_stack, until
 from tcp_wire import (
     BRIDGE,
     EVENT_LOG,
@@ -162,6 +162,25 @@ async def test_write_is_clamped_and_a_mismatch_is_dropped(stack: Stack) -> None:
         await device.send(frame(HARDWARE, 4, "vw", "1", "abc"), frame(HARDWARE, 5, "vw", "77", "1"))
         assert await device.silent()
         assert await current(stack, token, 1) == 100
+
+
+async def test_writes_are_durable_when_the_ping_after_them_is_answered(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Writes and a PING in one TCP write: when the PING is answered, every write that fits is in
+    the history in order, and the last value of a pin is its current one (issue 4: consecutive
+    writes are stored as one batch)."""
+    token = stack.tokens[0]
+    device_id = (await stack.bound(token)).device.id
+    async with await RawDevice.connect(stack.port) as device:
+        await device.login(token)
+        writes = [frame(HARDWARE, msg_id, "vw", "1", str(msg_id)) for msg_id in range(3, 9)]
+        dropped = frame(HARDWARE, 9, "vw", "1", "abc")
+        await device.send(*writes, dropped, frame(HARDWARE, 10, "vw", "2", "7"), frame(PING, 11))
+        assert await device.read() == Received(0, 11, 200)
+        assert history_nums(tmp_path, device_id, 1) == [3, 4, 5, 6, 7, 8]
+        assert history_nums(tmp_path, device_id, 2) == [7]
+        assert (await current(stack, token, 1), await current(stack, token, 2)) == (8, 7)
 
 
 async def test_digital_write_is_stored_under_the_digital_pin(stack: Stack) -> None:

@@ -44,10 +44,17 @@ def serve(
         typer.Option("--hardware-tls-port", help="Blynk device port (TLS); 0: off."),
     ] = None,
     tls_cert: Annotated[
-        Path | None, typer.Option("--tls-cert", help="PEM certificate of the TLS port.")
+        Path | None, typer.Option("--tls-cert", help="PEM certificate of the TLS ports.")
     ] = None,
     tls_key: Annotated[
-        Path | None, typer.Option("--tls-key", help="PEM private key of the TLS port.")
+        Path | None, typer.Option("--tls-key", help="PEM private key of the TLS ports.")
+    ] = None,
+    mqtt_port: Annotated[
+        int | None, typer.Option("--mqtt-port", help="Blynk MQTT device port; 0: off.")
+    ] = None,
+    mqtt_tls_port: Annotated[
+        int | None,
+        typer.Option("--mqtt-tls-port", help="Blynk MQTT device port (TLS); 0: off."),
     ] = None,
 ) -> None:
     """Run the server until interrupted; GET /healthz answers 200 once it is ready."""
@@ -61,6 +68,8 @@ def serve(
         hardware_tls_port=hardware_tls_port,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        mqtt_port=mqtt_port,
+        mqtt_tls_port=mqtt_tls_port,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     uvloop.run(runtime.serve(settings))

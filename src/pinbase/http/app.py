@@ -1,11 +1,13 @@
 """``create_app``: the one ASGI application serving every HTTP API family (http-api.md §1.1).
 
-Routing. The device API and the legacy API are plain Starlette routes, matched first: they are
-the hot path. A request no route takes (no full match, and no path match that would make a
-``405``) goes to the Platform application (FastAPI), which serves ``/api/...``, ``/oauth2/token``,
-``/openapi.json`` and ``/docs``, and answers the JSON ``404`` of unknown paths. Legacy routes
-(``/{token}/...``) never match a path of a modern family, so ``/api/x/y`` reaches FastAPI even
-where a legacy pattern fits it.
+Routing. ``/api/...`` paths go straight to the Platform application (FastAPI): no device or
+legacy route serves them, and trying each first cost 8% of a PLT-DEV-06 read (py-spy,
+bench/platform_api.py). The device API and the legacy API are plain Starlette routes, matched
+next: they are the device hot path. A request no route takes (no full match, and no path match
+that would make a ``405``) goes to the Platform application too, which also serves
+``/oauth2/token``, ``/openapi.json`` and ``/docs``, and answers the JSON ``404`` of unknown
+paths. Legacy routes (``/{token}/...``) never match a path of a modern family, so ``/api/x/y``
+reaches FastAPI even where a legacy pattern fits it.
 """
 
 from typing import Any
@@ -17,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pinbase.http.device_api import messages
 from pinbase.http.device_api.routes import device_routes
@@ -28,7 +30,8 @@ from pinbase.http.responses import error_response, text_response
 from pinbase.services.container import Services
 from pinbase.settings import Settings
 
-MODERN_PREFIXES = ("/external/", "/api/", "/oauth2/")
+PLATFORM_PREFIX = "/api/"
+MODERN_PREFIXES = ("/external/", PLATFORM_PREFIX, "/oauth2/")
 """Path prefixes of the device, Platform and OAuth families; a legacy token is never one of them
 (http-api.md §1.1)."""
 
@@ -69,6 +72,25 @@ class ModernPathsExcluded(BaseRoute):
         await self._route.handle(scope, receive, send)
 
 
+class PlatformFirst:
+    """ASGI middleware handing every ``/api/...`` request to the Platform application at once.
+
+    A route could not do it: Starlette's router probes routes again with a slash added to
+    redirect ``/api`` to ``/api/``, while both must answer the JSON 404.
+    """
+
+    def __init__(self, app: ASGIApp, *, platform: ASGIApp) -> None:
+        self._app = app
+        self._platform = platform
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``/api/...`` to the Platform application, everything else to the routes."""
+        if scope["type"] == "http" and scope["path"].startswith(PLATFORM_PREFIX):
+            await self._platform(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
+
+
 def create_app(services: Services, settings: Settings) -> Starlette:
     """Build the application for one server instance; no globals, so tests can build many."""
 
@@ -77,6 +99,7 @@ def create_app(services: Services, settings: Settings) -> Starlette:
             return settings.max_upload_bytes + MULTIPART_OVERHEAD
         return settings.max_request_bytes
 
+    platform = create_platform_app(services, settings)
     routes = [
         *device_routes(services, settings),
         Route("/healthz", healthz, methods=["GET"]),
@@ -84,9 +107,12 @@ def create_app(services: Services, settings: Settings) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestSizeLimit, limit_for=body_limit)],
+        middleware=[
+            Middleware(RequestSizeLimit, limit_for=body_limit),
+            Middleware(PlatformFirst, platform=platform),
+        ],
         exception_handlers={404: _http_error, 405: _http_error},
     )
     # Starlette hands unmatched requests to the router's ``default`` application.
-    app.router.default = create_platform_app(services, settings)
+    app.router.default = platform
     return app

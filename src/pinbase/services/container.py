@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from pinbase.services.actions import ActionsLog
 from pinbase.services.bus import Bus
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
@@ -31,6 +32,7 @@ class Services:
     presence: Presence
     properties: Properties
     events: EventLog
+    actions: ActionsLog
     metadata: Metadata
     reports: Reports
     uploads: Uploads

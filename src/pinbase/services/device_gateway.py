@@ -9,7 +9,7 @@ services and checks as the Device HTTPS API.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -95,17 +95,40 @@ class DeviceGateway:
         A pin without datastream and a value that does not parse are dropped silently, as the
         spec asks of device links (data-model.md §2.1); so is a write the database refused.
         """
+        return await self.record_writes(bound, [(pin, texts)], origin=origin, ts=ts) == 1
+
+    async def record_writes(
+        self,
+        bound: BoundDevice,
+        writes: Iterable[tuple[Pin, Sequence[str]]],
+        *,
+        origin: str,
+        ts: int | None,
+    ) -> int:
+        """Store consecutive writes of one device as one batch; return how many were stored.
+
+        Each write is dropped or kept as ``record_write`` decides, and the kept ones go to
+        ``Telemetry`` in one call: one timestamp (the writes arrived together), one group-commit
+        wait and one ``ValuesChanged`` in their order, instead of one of each per write; a
+        streaming device no longer waits for a commit per write (issue 4, bench/README.md).
+        """
+        template = bound.template
+        kept: list[tuple[Datastream, Value]] = []
+        for pin, texts in writes:
+            try:
+                datastream = template.datastream_at(pin)
+                kept.append((datastream, parse_text(datastream, texts)))
+            except (UnknownDatastream, ValueMismatch):
+                continue
+        if not kept:
+            return 0
         try:
-            datastream = bound.template.datastream_at(pin)
-            value = parse_text(datastream, texts)
-        except (UnknownDatastream, ValueMismatch):
-            return False
-        try:
-            await self._telemetry.record(bound.device, [(datastream, value)], origin=origin, ts=ts)
+            await self._telemetry.record(bound.device, kept, origin=origin, ts=ts)
         except StorageUnavailable:
-            logger.warning("device.write_lost device_id=%d pin=%s", bound.device.id, pin.name)
-            return False
-        return True
+            pins = ",".join(datastream.pin.name for datastream, _ in kept)
+            logger.warning("device.write_lost device_id=%d pin=%s", bound.device.id, pins)
+            return 0
+        return len(kept)
 
     def sync_values(
         self, bound: BoundDevice, pins: Sequence[Pin] | None

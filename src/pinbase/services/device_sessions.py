@@ -14,7 +14,7 @@ import logging
 from typing import Protocol
 
 from pinbase.domain.ids import DeviceId
-from pinbase.services.bus import Bus, PropertyChanged, ValuesChanged
+from pinbase.services.bus import Bus, DeviceRemoved, PropertyChanged, ValuesChanged
 from pinbase.services.presence import Presence
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class DeviceSessions:
         self._unsubscribe = (
             bus.subscribe(ValuesChanged, self._on_values),
             bus.subscribe(PropertyChanged, self._on_property),
+            bus.subscribe(DeviceRemoved, self._on_removed),
         )
 
     def attach(self, device_id: DeviceId, session: LiveSession) -> None:
@@ -85,3 +86,11 @@ class DeviceSessions:
         session = self._live.get(change.device.id)
         if session is not None:
             session.push_property(change)
+
+    def _on_removed(self, removed: DeviceRemoved) -> None:
+        """A deleted device's connection closes like one replaced by a newer login; the
+        transport then detaches it, which marks the device offline."""
+        session = self._live.get(removed.device.id)
+        if session is not None:
+            logger.info("device.session_closed_deleted device_id=%d", removed.device.id)
+            session.replace()

@@ -34,6 +34,7 @@ class Directory:
         self._templates: dict[TemplateId, Template] = {}
         self._by_token: dict[Token, BoundDevice] = {}
         self._by_id: dict[DeviceId, BoundDevice] = {}
+        self._by_org: dict[OrgId, dict[DeviceId, BoundDevice]] = {}
         self._subtrees: dict[OrgId, frozenset[OrgId]] = {}
 
     def load(self, catalog: Catalog) -> None:
@@ -44,15 +45,38 @@ class Directory:
         self._subtrees.clear()
         self._by_token.clear()
         self._by_id.clear()
+        self._by_org.clear()
         for device in catalog.devices:
             self.add_device(device)
 
     def add_device(self, device: Device) -> BoundDevice:
         """Index a device (new or changed); its template must be known."""
         bound = BoundDevice(device, self._templates[device.template_id])
+        self.remove_device(device.id)
         self._by_token[device.token] = bound
         self._by_id[device.id] = bound
+        self._by_org.setdefault(device.org_id, {})[device.id] = bound
         return bound
+
+    def remove_device(self, device_id: DeviceId) -> None:
+        """Forget a device (deleted, or about to be indexed anew); its token stops working."""
+        bound = self._by_id.pop(device_id, None)
+        if bound is None:
+            return
+        self._by_token.pop(bound.device.token, None)
+        in_org = self._by_org.get(bound.device.org_id, {})
+        in_org.pop(device_id, None)
+        if not in_org:
+            self._by_org.pop(bound.device.org_id, None)
+
+    def devices_in(self, org_ids: Collection[OrgId]) -> list[BoundDevice]:
+        """The known devices of the organizations ``org_ids``, by id (Platform API lists)."""
+        found = [bound for org_id in org_ids for bound in self._by_org.get(org_id, {}).values()]
+        return sorted(found, key=lambda bound: bound.device.id)
+
+    def template_by_code(self, code: str) -> Template | None:
+        """A known template by its public ``TMPL…`` code, or None."""
+        return next((t for t in self._templates.values() if t.code == code), None)
 
     def add_template(self, template: Template) -> None:
         """Index a template (new or changed)."""
@@ -107,7 +131,7 @@ class Directory:
 
         A client found there belongs to an organization this directory may not know either,
         so the organizations are reloaded with it; for an organization new to the directory,
-        so are the templates, which the template list (PLT-TPL-01) reads from memory.
+        so are its templates and devices, which the Platform API lists read from memory.
         """
         client = self._clients.get(client_id)
         if client is not None:
@@ -117,13 +141,15 @@ class Directory:
             if client is None:
                 return None
             organizations = await tx.load_organizations()
-            templates = (
-                (await tx.load_catalog()).templates if client.org_id not in self._orgs else ()
-            )
+            catalog = await tx.load_catalog() if client.org_id not in self._orgs else None
         for org in organizations:
             self._orgs[org.id] = org
-        for template in templates:
-            self._templates.setdefault(template.id, template)
+        if catalog is not None:
+            for template in catalog.templates:
+                self._templates.setdefault(template.id, template)
+            for device in catalog.devices:
+                if device.id not in self._by_id:
+                    self.add_device(device)
         self._subtrees.clear()
         self.add_oauth_client(client)
         return client
@@ -181,6 +207,17 @@ class Directory:
         subtree = frozenset(found)
         self._subtrees[org_id] = subtree
         return subtree
+
+    def lineage(self, org_id: OrgId) -> frozenset[OrgId]:
+        """``org_id`` and every organization above it: whose templates its devices may use
+        (templates are made in a parent and passed down, data-model.md §1.1)."""
+        found: set[OrgId] = set()
+        current: OrgId | None = org_id
+        while current is not None and current not in found:  # a stored cycle must not loop
+            found.add(current)
+            org = self._orgs.get(current)
+            current = None if org is None else org.parent_id
+        return frozenset(found)
 
     async def _know_template(self, tx: Transaction, template_id: TemplateId) -> bool:
         """Load a template the directory lacks; False when the database lacks it too."""

@@ -102,14 +102,35 @@ class Properties:
                 await tx.set_property(
                     device.id, datastream.id, name=name, value=dump_json(value), ts=ts
                 )
-        self._writes[device.id] = self._writes.get(device.id, 0) + 1
-        cached = self._cache.get(device.id)
+        cached = self._changed(device.id)
         if cached is not None:
             cached.setdefault(datastream.id, {}).update(changes)
         for name, value in changes.items():
             self._bus.publish(
                 PropertyChanged(device=device, datastream=datastream, name=name, value=value, ts=ts)
             )
+
+    async def erase(self, device: Device, datastream: Datastream, name: str) -> bool:
+        """Remove one stored property (MQTT ``ds/<name>/prop/<property>/erase``); False when
+        none was stored. Nothing is published: the bus has no event for a removed property."""
+        async with self._store.transaction() as tx:
+            erased = await tx.delete_property(device.id, datastream.id, name)
+        cached = self._changed(device.id)
+        if cached is not None:
+            cached.get(datastream.id, {}).pop(name, None)
+        return erased
+
+    def forget(self, device_id: DeviceId) -> None:
+        """Drop the device's cached properties (erased or deleted in the database); a load
+        already running is not kept either."""
+        self._cache.pop(device_id, None)
+        self._changed(device_id)
+
+    def _changed(self, device_id: DeviceId) -> DeviceProperties | None:
+        """Count a change of the device's stored properties, so that a load that began before
+        it is not kept; the cache to update, if there is one."""
+        self._writes[device_id] = self._writes.get(device_id, 0) + 1
+        return self._cache.get(device_id)
 
     async def of_datastream(
         self, device_id: DeviceId, datastream_id: DatastreamId

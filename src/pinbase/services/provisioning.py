@@ -1,4 +1,4 @@
-"""Create organizations, OAuth clients, templates and devices from a JSON description.
+"""Create organizations, OAuth clients, users, templates and devices from a JSON description.
 
 This is the contract of ``pinbase provision FILE`` (issue #2): other tools feed it a file and read
 its JSON answer, so field names follow the Platform API's spelling (``pinType``, ``defaultValue``).
@@ -25,10 +25,13 @@ from pinbase.domain.templates import (
     check_children,
     new_template_code,
 )
+from pinbase.domain.users import ACTIVE, EMAIL, MAX_EMAIL, NAME, password_hash
 from pinbase.domain.values import parse_json
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
+from pinbase.services.users import Profile, add_member
 from pinbase.storage.base import Store, Transaction
+from pinbase.storage.users import StoredUser
 
 CLIENT_ID_BYTES = 15
 CLIENT_SECRET_BYTES = 32
@@ -100,6 +103,7 @@ class DeviceSpec(_Spec):
     name: str
     template: str
     token: str | None = Field(default=None, min_length=8, max_length=64)
+    owner: str | None = Field(default=None, description="the owner's e-mail address")
 
 
 class OrganizationSpec(_Spec):
@@ -115,11 +119,22 @@ class ClientSpec(_Spec):
     name: str
 
 
+class UserSpec(_Spec):
+    """A user with a plain password, hashed here as a Platform API client would (PLT-USR-03)."""
+
+    email: str = Field(pattern=EMAIL, max_length=MAX_EMAIL)
+    name: str = Field(pattern=NAME)
+    role_id: int = Field(alias="roleId", ge=1, le=3)
+    password: str = Field(min_length=1)
+    org: int | None = Field(default=None, description="an existing organization's id")
+
+
 class ProvisionSpec(_Spec):
     """The whole provisioning file."""
 
     organization: OrganizationSpec
     oauth_clients: list[ClientSpec] = Field(default_factory=list, alias="oauthClients")
+    users: list[UserSpec] = Field(default_factory=list)
     templates: list[TemplateSpec] = Field(default_factory=list)
     devices: list[DeviceSpec] = Field(default_factory=list)
 
@@ -156,8 +171,9 @@ async def provision(
 
     Returns:
         ``{"organization": {"id", "name"}, "oauthClients": [{"name", "clientId",
-        "clientSecret"}], "templates": [{"id", "templateId", "name"}], "devices": [{"id",
-        "name", "token", "templateId"}]}``; client secrets appear here and nowhere else.
+        "clientSecret"}], "users": [{"id", "email", "orgId"}], "templates": [{"id",
+        "templateId", "name"}], "devices": [{"id", "name", "token", "templateId",
+        "ownerUserId"}]}``; client secrets appear here and nowhere else.
 
     Raises:
         ProvisioningError: a definition breaks a rule; nothing was created.
@@ -172,6 +188,7 @@ async def provision(
                 created_at=now,
             )
             clients = [await _add_client(tx, org.id, c.name, now) for c in spec.oauth_clients]
+            users = [await _add_user(tx, org.id, u, now) for u in spec.users]
             templates = [await _add_template(tx, org.id, t, now) for t in spec.templates]
             devices = [await _add_device(tx, org.id, templates, d, now) for d in spec.devices]
     except PinbaseError as error:
@@ -187,9 +204,16 @@ async def provision(
             {"name": client.name, "clientId": client.client_id, "clientSecret": secret}
             for client, secret in clients
         ],
+        "users": [{"id": u.id, "email": u.email, "orgId": u.org_id} for u in users],
         "templates": [{"id": t.id, "templateId": t.code, "name": t.name} for t in templates],
         "devices": [
-            {"id": d.id, "name": d.name, "token": d.token, "templateId": d.template_id}
+            {
+                "id": d.id,
+                "name": d.name,
+                "token": d.token,
+                "templateId": d.template_id,
+                "ownerUserId": d.owner_user_id,
+            }
             for d in devices
         ],
     }
@@ -207,6 +231,27 @@ async def _add_client(
         created_at=now,
     )
     return client, secret
+
+
+async def _add_user(tx: Transaction, org_id: OrgId, spec: UserSpec, now: int) -> StoredUser:
+    """An active user of ``spec.org`` (an existing organization) or else the new one."""
+    if spec.org is not None:
+        if not await tx.load_organization_profiles([OrgId(spec.org)]):
+            raise InvalidDefinition(f"user {spec.email!r} names an unknown org {spec.org}")
+        org_id = OrgId(spec.org)
+    if await tx.find_user_by_email(spec.email) is not None:
+        raise InvalidDefinition(f"user {spec.email!r}: that e-mail is already in use")
+    return await add_member(
+        tx,
+        org_id,
+        email=spec.email,
+        name=spec.name,
+        role_id=spec.role_id,
+        status=ACTIVE,
+        password_hash=password_hash(spec.email, spec.password),
+        profile=Profile(),
+        created_at=now,
+    )
 
 
 async def _add_template(tx: Transaction, org_id: OrgId, spec: TemplateSpec, now: int) -> Template:
@@ -278,6 +323,14 @@ async def _add_device(
     token = Token(spec.token) if spec.token else new_token()
     if await tx.find_device(token) is not None:
         raise InvalidDefinition(f"device {spec.name!r}: that token is already in use")
+    owner = None if spec.owner is None else await tx.find_user_by_email(spec.owner)
+    if spec.owner is not None and owner is None:
+        raise InvalidDefinition(f"device {spec.name!r} names an unknown owner {spec.owner!r}")
     return await tx.add_device(
-        org_id=org_id, template=template, name=spec.name, token=token, created_at=now
+        org_id=org_id,
+        template=template,
+        name=spec.name,
+        token=token,
+        created_at=now,
+        owner_user_id=None if owner is None else owner.id,
     )

@@ -159,6 +159,10 @@ class Uploads:
             return None
         return await asyncio.to_thread(_open, self._root / str(device_id) / stored_name)
 
+    async def remove_device(self, device_id: DeviceId) -> None:
+        """Delete every file the device uploaded (the device was deleted with its rows)."""
+        await asyncio.to_thread(shutil.rmtree, self._root / str(device_id), ignore_errors=True)
+
     async def _record(self, device_id: DeviceId, original_name: str, stored_name: str) -> list[str]:
         """Add the row, evict replaced and surplus files; return the evicted stored names."""
         now = self._clock()

@@ -16,6 +16,9 @@ from pinbase.domain.ids import DatastreamId, DeviceId, OrgId, TemplateId, Token
 from pinbase.domain.organizations import OAuthClient, Organization
 from pinbase.domain.points import Point
 from pinbase.domain.templates import Metafield, Template, TemplateEvent
+from pinbase.storage.device_admin import DeviceAdminRepository
+from pinbase.storage.device_records import DeviceRecordsRepository
+from pinbase.storage.users import UserRepository
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +39,23 @@ class HistoryRow:
     ts: int
     num: float | None
     text: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MinuteRow:
+    """The aggregates of one series over one UTC minute (``storage.point_writes``).
+
+    ``count`` counts every point, ``num_count`` the numeric ones, which alone make up ``low``,
+    ``high`` and ``total`` (None when the minute holds text only).
+    """
+
+    datastream_id: DatastreamId
+    minute: int
+    count: int
+    num_count: int
+    low: float | None
+    high: float | None
+    total: float | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,7 +143,7 @@ class StoredTag:
     owner_user_id: int | None
 
 
-class Transaction(Protocol):
+class Transaction(UserRepository, DeviceAdminRepository, DeviceRecordsRepository, Protocol):
     """Reads and writes inside one database transaction."""
 
     async def load_catalog(self) -> Catalog:
@@ -244,7 +264,14 @@ class Transaction(Protocol):
         ...
 
     async def add_device(
-        self, *, org_id: OrgId, template: Template, name: str, token: Token, created_at: int
+        self,
+        *,
+        org_id: OrgId,
+        template: Template,
+        name: str,
+        token: Token,
+        created_at: int,
+        owner_user_id: int | None = None,
     ) -> Device:
         """Create a device; its metafields start at the template's defaults."""
         ...
@@ -286,6 +313,17 @@ class Transaction(Protocol):
         self, device_id: DeviceId, datastream_id: DatastreamId, *, since: int, until: int
     ) -> int:
         """How many points of a series have since <= ts < until."""
+        ...
+
+    async def read_minutes(
+        self,
+        device_id: DeviceId,
+        datastream_ids: Sequence[DatastreamId],
+        *,
+        since: int,
+        until: int,
+    ) -> list[MinuteRow]:
+        """Minute aggregates of some series with since <= minute < until, oldest first."""
         ...
 
     async def set_property(

@@ -19,6 +19,28 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the database schema up to the newest migration."""
-    async with engine.begin() as connection:
-        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
+    """Bring the database schema up to the newest migration.
+
+    On SQLite, foreign keys are off while migrations run: rebuilding a referenced table (the
+    only way SQLite changes a primary key, migration 0004) drops it for a moment, which SQLite
+    would refuse or count as a violation forever. The pragma works only outside a transaction,
+    so it is set before one begins; afterwards every reference is checked.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as connection:
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(
+                    lambda sync: command.upgrade(alembic_config(sync), "head")
+                )
+                if sqlite:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()

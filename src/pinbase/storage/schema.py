@@ -117,6 +117,8 @@ devices = Table(
     Column("owner_user_id", Integer, nullable=True),
     Column("hardware_info", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    # Ids of deleted devices are never reused (migration 0004); PostgreSQL sequences never are.
+    sqlite_autoincrement=True,
 )
 
 metafield_values = Table(
@@ -151,6 +153,27 @@ history = Table(
     Column("num", Float, nullable=True),
     Column("text", Text, nullable=True),
     Index("ix_history_series", "device_id", "datastream_id", "ts"),
+)
+
+history_minutes = Table(
+    "history_minutes",
+    metadata,
+    # One row per series and UTC minute (``minute`` = its start in ms), folded from ``history``
+    # in the same commit as the raw points (storage.point_writes, docs/storage.md). No foreign
+    # key, like history.
+    Column("device_id", Integer, primary_key=True),
+    Column("datastream_id", Integer, primary_key=True),
+    Column("minute", BigInteger, primary_key=True),
+    Column("count", Integer, nullable=False),  # every point, text included (COUNT)
+    Column("num_count", Integer, nullable=False),  # numeric points: the divisor of AVG
+    Column("min", Float, nullable=True),
+    Column("max", Float, nullable=True),
+    Column("sum", Float, nullable=True),
+    Column("last_ts", BigInteger, nullable=False),  # the newest point, and for text series
+    Column("last_text", Text, nullable=True),  # its value: what a minute of text keeps
+    # One B-tree keyed by the primary key instead of a row id table plus its key index: half
+    # the pages each group commit writes, and a series' minutes lie side by side for reports.
+    sqlite_with_rowid=False,
 )
 
 properties = Table(

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Table, delete, func, select, update
+from sqlalchemy import Row, Table, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -30,7 +30,6 @@ from pinbase.domain.templates import Metafield, Template, TemplateEvent
 from pinbase.storage import schema
 from pinbase.storage.base import (
     Catalog,
-    HistoryRow,
     OrganizationCounts,
     OrganizationProfile,
     StoredEvent,
@@ -39,6 +38,19 @@ from pinbase.storage.base import (
     StoredToken,
 )
 from pinbase.storage.codec import dump_json, dump_value, history_columns, load_value
+from pinbase.storage.point_writes import (
+    POSTGRES_FOLD,
+    SQLITE_FOLD,
+    SQLITE_INSERT_HISTORY,
+    postgres_arrays,
+    sqlite_fold_bounds,
+)
+from pinbase.storage.sql_device_admin import SqlDeviceAdmin
+from pinbase.storage.sql_device_records import SqlDeviceRecords
+from pinbase.storage.sql_history import SqlHistoryQueries
+from pinbase.storage.sql_users import SqlUserQueries
+
+_HISTORY_KEYS = ("device_id", "datastream_id", "ts", "num", "text")
 
 
 def _upsert(dialect: str, table: Table, keys: list[str], *, newer_only: bool = False) -> Any:
@@ -87,7 +99,7 @@ class SqlStore:
         await self._engine.dispose()
 
 
-class SqlTransaction:
+class SqlTransaction(SqlUserQueries, SqlDeviceAdmin, SqlDeviceRecords, SqlHistoryQueries):
     """A ``Transaction`` bound to one connection inside ``SqlStore.transaction``."""
 
     def __init__(self, connection: AsyncConnection) -> None:
@@ -448,7 +460,14 @@ class SqlTransaction:
         )
 
     async def add_device(
-        self, *, org_id: OrgId, template: Template, name: str, token: Token, created_at: int
+        self,
+        *,
+        org_id: OrgId,
+        template: Template,
+        name: str,
+        token: Token,
+        created_at: int,
+        owner_user_id: int | None = None,
     ) -> Device:
         """Create a device; its metafields start at the template's defaults."""
         values = {
@@ -456,6 +475,7 @@ class SqlTransaction:
             "template_id": template.id,
             "name": name,
             "token": token,
+            "owner_user_id": owner_user_id,
             "hardware_info": None,
             "created_at": created_at,
         }
@@ -472,6 +492,7 @@ class SqlTransaction:
             template_id=template.id,
             name=name,
             token=token,
+            owner_user_id=owner_user_id,
             created_at=created_at,
             metafield_values=tuple((i, v) for i, v in defaults if v is not None),
         )
@@ -479,19 +500,22 @@ class SqlTransaction:
     async def append_points(self, points: Sequence[Point], *, current: Sequence[Point]) -> None:
         """Append history points and raise current values to ``current`` where newer."""
         if points:
-            rows = []
-            for point in points:
-                num, text = history_columns(point.value)
-                rows.append(
-                    {
-                        "device_id": point.device_id,
-                        "datastream_id": point.datastream_id,
-                        "ts": point.ts,
-                        "num": num,
-                        "text": text,
-                    }
+            # Raw rows, then their minute aggregates (storage.point_writes).
+            columns = [
+                (p.device_id, p.datastream_id, p.ts, *history_columns(p.value)) for p in points
+            ]
+            if self._dialect == "sqlite":
+                raw = await self._db.exec_driver_sql(
+                    SQLITE_INSERT_HISTORY, (orjson.dumps(columns).decode(),)
                 )
-            await self._db.execute(schema.history.insert(), rows)
+                bounds = sqlite_fold_bounds(raw.lastrowid, raw.rowcount)
+                await self._db.exec_driver_sql(SQLITE_FOLD, bounds)
+            else:
+                await self._db.execute(
+                    schema.history.insert(),
+                    [dict(zip(_HISTORY_KEYS, c, strict=True)) for c in columns],
+                )
+                await self._db.execute(text(POSTGRES_FOLD), postgres_arrays(columns))
         if current:
             await self._db.execute(
                 _upsert(
@@ -510,81 +534,6 @@ class SqlTransaction:
                     for p in current
                 ],
             )
-
-    async def count_points(self) -> int:
-        """How many history points are stored in all."""
-        return int(await self._db.scalar(select(func.count()).select_from(schema.history)) or 0)
-
-    async def read_history(
-        self,
-        device_id: DeviceId,
-        datastream_ids: Sequence[DatastreamId],
-        *,
-        since: int,
-        until: int,
-        limit: int,
-    ) -> list[HistoryRow]:
-        """History points of some datastreams of a device with since <= ts < until, oldest first."""
-        table = schema.history
-        rows = await self._db.execute(
-            select(table.c.datastream_id, table.c.ts, table.c.num, table.c.text)
-            .where(
-                table.c.device_id == device_id,
-                table.c.datastream_id.in_(datastream_ids),
-                table.c.ts >= since,
-                table.c.ts < until,
-            )
-            .order_by(table.c.ts, table.c.id)
-            .limit(limit)
-        )
-        return [
-            HistoryRow(datastream_id=DatastreamId(r.datastream_id), ts=r.ts, num=r.num, text=r.text)
-            for r in rows
-        ]
-
-    async def read_history_page(
-        self,
-        device_id: DeviceId,
-        datastream_id: DatastreamId,
-        *,
-        since: int,
-        until: int,
-        offset: int,
-        limit: int,
-    ) -> list[HistoryRow]:
-        """A page of one series with since <= ts < until, newest first (ties: newest row first)."""
-        table = schema.history
-        rows = await self._db.execute(
-            select(table.c.datastream_id, table.c.ts, table.c.num, table.c.text)
-            .where(
-                table.c.device_id == device_id,
-                table.c.datastream_id == datastream_id,
-                table.c.ts >= since,
-                table.c.ts < until,
-            )
-            .order_by(table.c.ts.desc(), table.c.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-        return [
-            HistoryRow(datastream_id=DatastreamId(r.datastream_id), ts=r.ts, num=r.num, text=r.text)
-            for r in rows
-        ]
-
-    async def count_history(
-        self, device_id: DeviceId, datastream_id: DatastreamId, *, since: int, until: int
-    ) -> int:
-        """How many points of a series have since <= ts < until."""
-        table = schema.history
-        count = await self._db.scalar(
-            select(func.count()).where(
-                table.c.device_id == device_id,
-                table.c.datastream_id == datastream_id,
-                table.c.ts >= since,
-                table.c.ts < until,
-            )
-        )
-        return int(count or 0)
 
     async def set_property(
         self, device_id: DeviceId, datastream_id: DatastreamId, *, name: str, value: str, ts: int

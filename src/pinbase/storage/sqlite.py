@@ -37,14 +37,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pinbase.domain.points import Point
 from pinbase.storage.codec import dump_value, history_columns
 from pinbase.storage.engines import sqlite_pragmas
+from pinbase.storage.point_writes import SQLITE_FOLD, SQLITE_INSERT_HISTORY, sqlite_fold_bounds
 from pinbase.storage.sql import SqlStore, SqlTransaction
 
 # Each group travels as one JSON array bound to one parameter: one statement step per table
 # instead of one per row, each of which would release and retake the GIL.
-_INSERT_HISTORY = (
-    "INSERT INTO history (device_id, datastream_id, ts, num, text) "
-    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?)"
-)
 _UPSERT_CURRENT = (
     "INSERT INTO current_values (device_id, datastream_id, ts, value) "
     "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true "
@@ -85,7 +82,9 @@ class SqliteStore(SqlStore):
 
     def _commit_group(self, history_rows: str, current_rows: str) -> None:
         with self._writer.begin() as connection:
-            connection.exec_driver_sql(_INSERT_HISTORY, (history_rows,))
+            raw = connection.exec_driver_sql(SQLITE_INSERT_HISTORY, (history_rows,))
+            bounds = sqlite_fold_bounds(raw.lastrowid, raw.rowcount)
+            connection.exec_driver_sql(SQLITE_FOLD, bounds)
             connection.exec_driver_sql(_UPSERT_CURRENT, (current_rows,))
 
     async def checkpoint(self) -> None:

@@ -3,9 +3,11 @@
 The answers follow device-protocols.md: writes and syncs get no RESPONSE on success (§1.10.1,
 §1.10.3), setProperty 200 or 11 (§1.10.4), events 200 or 2 (§1.10.6), INTERNAL requests their
 INTERNAL answers echoing the id (§1.7.2), and what Pinbase does not offer NOT_ALLOWED (§1.4).
+Consecutive writes go to ``record_writes`` together, to be stored as one batch.
 """
 
 import logging
+from collections.abc import Sequence
 from typing import Protocol
 
 from pinbase.protocols.device import (
@@ -67,6 +69,14 @@ class Link(Protocol):
         ...
 
 
+async def record_writes(
+    link: Link, gateway: DeviceGateway, bound: BoundDevice, writes: Sequence[HardwareWrite]
+) -> None:
+    """Store consecutive writes of the device ``bound`` together; no answer (§1.10.1)."""
+    batch = [(write.pin, write.values) for write in writes]
+    await gateway.record_writes(bound, batch, origin=link.origin, ts=link.group_ts)
+
+
 async def dispatch(
     link: Link, gateway: DeviceGateway, bound: BoundDevice, message: Message | Rejected
 ) -> None:
@@ -77,8 +87,8 @@ async def dispatch(
         link.send(Response(msg_id=msg_id, status=status))
 
     match message:
-        case HardwareWrite(pin=pin, values=values):
-            await gateway.record_write(bound, pin, values, origin=link.origin, ts=link.group_ts)
+        case HardwareWrite():
+            await record_writes(link, gateway, bound, [message])
         case Ping():
             answer(Status.OK)
         case Sync(pins=pins):

@@ -2,10 +2,13 @@
 
 Theory of operation. ``data_received`` hands bytes to the sans-IO connection and starts a worker
 task when none runs; the worker drains events until ``NEED_DATA``, awaiting the services each
-event needs, and then ends, so an idle connection holds no task. Bytes that arrive while the
-worker is busy pause reading until it is done: a device is never more than one read ahead of
-what the server has handled. What ``DeviceConnection.send`` returns goes out through the
-``Outbox``, one write per frame, paced for ``blynklib``.
+event needs, and then ends, so an idle connection holds no task. Consecutive hardware writes are
+taken together and stored as one batch (``record_writes``): one commit to wait for instead of
+one per write, which is most of what a streaming device costs (bench/README.md). Whatever
+follows them, a PING above all, is handled only once they are durable, as before. Bytes that
+arrive while the worker is busy pause reading until it is done: a device is never more than one
+read ahead of what the server has handled. What ``DeviceConnection.send`` returns goes out
+through the ``Outbox``, one write per frame, paced for ``blynklib``.
 
 Timers are loop callbacks, not tasks: the login deadline (§1.8.1), the 2 s info wait and the
 idle check, which fires at ``last inbound + ceil(factor x h-beat)`` and re-arms itself while
@@ -24,6 +27,7 @@ from pinbase.protocols.device import (
     ConnectionClosed,
     DeviceConnection,
     Event,
+    HardwareWrite,
     HardwareWriteOut,
     Login,
     Outbound,
@@ -39,7 +43,7 @@ from pinbase.protocols.device.timing import heartbeat_timeout, is_idle
 from pinbase.services.bus import PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
 from pinbase.services.directory import BoundDevice
-from pinbase.transports.dispatch import dispatch
+from pinbase.transports.dispatch import dispatch, record_writes
 from pinbase.transports.hub import Hub
 from pinbase.transports.outbox import Outbox
 
@@ -197,13 +201,7 @@ class BinarySession(asyncio.Protocol):
 
     async def _work(self) -> None:
         try:
-            while not self._closed:
-                event = self._conn.next_event()
-                if event is NEED_DATA:
-                    break
-                await self._handle(event)
-        except ProtocolError as error:
-            self._protocol_error(error)
+            await self._drain()
         except Exception:
             logger.exception("tcp.session_failed address=%s", self._address)
             self._abort("internal error")
@@ -212,6 +210,40 @@ class BinarySession(asyncio.Protocol):
             if self._paused and not self._closed and self._transport is not None:
                 self._paused = False
                 self._transport.resume_reading()
+
+    async def _drain(self) -> None:
+        """Handle events until the buffer is empty or the connection closes: each run of
+        consecutive writes as one batch, then the event that ended it, once they are stored."""
+        while not self._closed:
+            writes, event = self._take()
+            if writes and self._bound is not None:
+                hub = self._hub
+                await record_writes(self, hub.gateway, hub.gateway.current(self._bound), writes)
+            if event is None or self._closed:
+                return
+            if isinstance(event, ProtocolError):
+                self._protocol_error(event)
+                return
+            await self._handle(event)
+
+    def _take(self) -> tuple[list[HardwareWrite], Event | ProtocolError | None]:
+        """The admitted writes up to the next other event, and that event: None when the buffer
+        is drained or the flood rule closed the link, the error when the framing broke."""
+        writes: list[HardwareWrite] = []
+        conn = self._conn
+        while True:
+            try:
+                event = conn.next_event()
+            except ProtocolError as error:
+                return writes, error
+            if event is NEED_DATA:
+                return writes, None
+            if not isinstance(event, HardwareWrite) or self._bound is None:
+                return writes, event
+            if self._admit(event.msg_id):
+                writes.append(event)
+            elif self._closed:
+                return writes, None
 
     async def _handle(self, event: Event) -> None:
         bound = self._bound

@@ -9,14 +9,21 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from pinbase import __version__
+from pinbase.http import openapi
+from pinbase.http.device_api.openapi import device_paths
+from pinbase.http.legacy_api.openapi import legacy_paths
 from pinbase.http.oauth import TOKEN_PATH, TokenEndpoint
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.datastreams import datastream_router
+from pinbase.http.platform_api.device_admin import device_admin_router
+from pinbase.http.platform_api.device_lists import device_list_router
+from pinbase.http.platform_api.device_records import device_records_router
 from pinbase.http.platform_api.devices import device_router
 from pinbase.http.platform_api.errors import install_error_handlers
 from pinbase.http.platform_api.organizations import organization_router
 from pinbase.http.platform_api.schemas import OAuthErrorBody, TokenAnswer
 from pinbase.http.platform_api.templates import template_router
+from pinbase.http.platform_api.users import user_router
 from pinbase.services.container import Services
 from pinbase.settings import Settings
 
@@ -24,7 +31,9 @@ TITLE = "Pinbase"
 DESCRIPTION = (
     "Blynk-compatible Platform API. Get a token from `POST /oauth2/token` with your OAuth "
     "client's id and secret, then send `Authorization: Bearer {access_token}`. Every error is "
-    '`{"error":{"message":"…"}}`; see docs/platform-api.md.'
+    '`{"error":{"message":"…"}}`; see docs/platform-api.md. The Device HTTPS API '
+    "(`/external/api/…`, device token in `token`) and the legacy Blynk 1.0 API (`/{token}/…`) "
+    "are described here too; docs/openapi.md says how this document is built and checked."
 )
 
 TOKEN_PARAMETERS = [
@@ -42,6 +51,28 @@ TOKEN_FORM = {
         name: {"type": "string"}
         for name in ("grant_type", "refresh_token", "client_id", "client_secret")
     },
+}
+
+TAGS = [
+    {"name": name, "description": description}
+    for name, description in (
+        ("OAuth2", "AUTH-01: access tokens for the Platform API (http-api.md §3)."),
+        ("Device HTTPS API", "`/external/api/…`, device token in `token` (http-api.md §2)."),
+        ("Legacy API", "Blynk 1.0 `/{token}/…`, plain-text errors (http-api.md §5)."),
+        ("Server", "Operations endpoints."),
+    )
+]
+"""Tags with a description; FastAPI's Platform tags (Devices, …) follow in route order."""
+
+SERVER_PATHS: openapi.Paths = {
+    "/healthz": {
+        "get": openapi.operation(
+            "healthz Liveness and readiness",
+            tag="Server",
+            description="`OK` once storage is open and state is loaded.",
+            responses={200: openapi.answer("Serving", {"text/plain": {"enum": ["OK"]}})},
+        )
+    }
 }
 
 
@@ -81,9 +112,13 @@ def create_platform_app(services: Services, settings: Settings) -> FastAPI:
         },
     )
     app.include_router(device_router(services, auth))
+    app.include_router(device_list_router(services, settings, auth))
+    app.include_router(device_admin_router(services, auth))
     app.include_router(datastream_router(services, settings, auth))
+    app.include_router(device_records_router(services, settings, auth))
     app.include_router(template_router(services, settings, auth))
     app.include_router(organization_router(services, settings, auth))
+    app.include_router(user_router(services, settings, auth))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -106,5 +141,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 schemas.update(media.get("schema", {}).pop("$defs", {}))
     components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
     document["security"] = [{"bearer": []}]
+    # The plain Starlette routes served before this app (http/app.py), described by hand.
+    document["paths"] = {**document["paths"], **device_paths(), **SERVER_PATHS, **legacy_paths()}
+    document["tags"] = TAGS
     app.openapi_schema = document
     return document

@@ -1,8 +1,10 @@
 """Datastream values, properties and history: PLT-DS-01 to PLT-DS-06, and the property read-back.
 
 Writes go through the one value pipeline (``Telemetry.record`` and ``import_points``): typed,
-clamped, stored in history, announced on the bus. Every write is all-or-nothing and checks, in
-order: the bearer token, the body, the device (404), the datastreams (404), the values (400).
+clamped, stored in history, announced on the bus. Value writes and property changes (not
+imports) are then logged in the device's actions log (``services.actions``, PLT-DEV-20). Every
+write is all-or-nothing and checks, in order: the bearer token, the body, the device (404), the
+datastreams (404), the values (400).
 """
 
 import re
@@ -12,6 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from pinbase.domain.datastreams import Datastream
+from pinbase.domain.devices import Device
 from pinbase.domain.errors import UnknownDatastream, ValueMismatch, ValueTooLong
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
@@ -77,6 +80,11 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
     telemetry = services.telemetry
     pagination = Pagination(settings.max_page_size)
 
+    async def record(device: Device, writes: list[tuple[Datastream, Value]]) -> None:
+        """Store values through the value pipeline, then log them as actions (PLT-DEV-20)."""
+        ts = await telemetry.record(device, writes, origin=ORIGIN)
+        await services.actions.values_written(device, writes, ts=ts)
+
     @router.get(
         "/datastreams",
         summary="PLT-DS-01 Get device datastream values",
@@ -119,8 +127,7 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
     ) -> Response:
         bound = await device_in_scope(directory, caller, body.device_id)
         datastream = datastream_by_id(bound, body.datastream_id)
-        value = _value(datastream, body.value)
-        await telemetry.record(bound.device, [(datastream, value)], origin=ORIGIN)
+        await record(bound.device, [(datastream, _value(datastream, body.value))])
         return no_content()
 
     @router.post(
@@ -143,7 +150,7 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
             (datastream, _value(datastream, raw))
             for datastream, raw in zip(datastreams, body.values.values(), strict=True)
         ]
-        await telemetry.record(bound.device, writes, origin=ORIGIN)
+        await record(bound.device, writes)
         return no_content()
 
     @router.post(
@@ -194,7 +201,9 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
             checked = check_property(body.property, items)
         except ValueMismatch:
             raise PlatformError(messages.MISMATCH) from None
-        await services.properties.set(bound.device, datastream, {body.property: checked})
+        changes = {body.property: checked}
+        await services.properties.set(bound.device, datastream, changes)
+        await services.actions.properties_set(bound.device, datastream, changes)
         return no_content()
 
     @router.get(

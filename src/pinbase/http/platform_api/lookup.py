@@ -14,6 +14,8 @@ from pinbase.http.platform_api.errors import (
 )
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.oauth import Caller
+from pinbase.storage.base import Store
+from pinbase.storage.users import StoredUser
 
 
 async def device_in_scope(directory: Directory, caller: Caller, device_id: int) -> BoundDevice:
@@ -68,3 +70,15 @@ def pin_named(name: str) -> Pin:
         return parse_pin(name.strip())
     except InvalidPin:
         raise incorrect_parameters() from None
+
+
+async def user_in_scope(store: Store, caller: Caller, key: int | str) -> StoredUser | None:
+    """The user with id ``key`` (an int) or e-mail address ``key`` (a str), if it belongs to
+    the caller's scope.
+
+    None alike for a missing user and another organization's; each endpoint answers that its
+    own way (a 404, or an empty list).
+    """
+    async with store.transaction() as tx:
+        user = await (tx.find_user(key) if isinstance(key, int) else tx.find_user_by_email(key))
+    return user if user is not None and caller.can_see(user.org_id) else None

@@ -15,7 +15,27 @@ ORG_NOT_FOUND_PLAIN = "Organization is not found or you don't have access to it.
 PARENT_ORG_NOT_FOUND = "Parent organization is not found or you don't have access to it."
 TEMPLATE_NOT_FOUND = "Template is not found or you don't have access to it."
 INCORRECT_PARAMETERS = "Request with incorrect parameters"
+USER_NOT_FOUND = "User with identifier {user_id} is not found or belong to another organization."
+USER_NOT_FOUND_400 = "User with identifier {user_id} is not found."
+TARGET_ORG_NOT_FOUND = "Target organization is not found."
+ROLE_NOT_FOUND = "Role is not found."
+ROLE_FORBIDDEN = (
+    "You don't have permissions to access this Role. Contact administrator for details."
+)
+EMAIL_IN_USE = "{email} is already in use"
 MISMATCH = "Value doesn't match the Datastream data type"
+
+# Device management, PLT-DEV-09 and PLT-DEV-14.
+TEMPLATE_NOT_FOUND_PLAIN = "Template is not found."
+OWNER_NOT_FOUND = "User is not found or you don't have access to him."
+DESTINATION_ORG_NOT_FOUND = "Destination organization is not found or you don't have access to it."
+SAME_OWNER = "Can't transfer to the same owner"
+OWNER_NOT_ACTIVATED = "The new owner's account is not activated."  # undocumented: Pinbase's own
+
+# Device records, PLT-DEV-16 and PLT-DEV-19.
+META_FIELD_NOT_FOUND = "Meta field is not found."
+INVALID_META_VALUE = "The provided value for metafield is invalid."
+EVENT_NOT_FOUND = "Event with provided code is not found."
 
 # OP-19: undocumented by Blynk, Pinbase's own choice.
 UNAUTHORIZED = "Unauthorized"

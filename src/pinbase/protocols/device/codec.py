@@ -39,7 +39,14 @@ from pinbase.protocols.device.events import (
     Tweet,
     UtcRequest,
 )
-from pinbase.protocols.device.frames import Command, Frame, Status, join_body, split_body
+from pinbase.protocols.device.frames import (
+    Command,
+    Frame,
+    RawFrame,
+    Status,
+    join_body,
+    split_body,
+)
 from pinbase.protocols.device.outbound import (
     BridgeWriteOut,
     HardwareReadOut,
@@ -61,6 +68,15 @@ _KINDS = {"v": PinType.VIRTUAL, "d": PinType.DIGITAL, "a": PinType.ANALOG}
 WRITES = {"vw": PinType.VIRTUAL, "dw": PinType.DIGITAL, "aw": PinType.ANALOG}
 READS = {"vr": PinType.VIRTUAL, "dr": PinType.DIGITAL, "ar": PinType.ANALOG}
 _MAX_PIN_DIGITS = len(str(MAX_PIN))
+_PIN_TEXTS = {
+    f"{number:0{width}d}": number
+    for width in range(1, _MAX_PIN_DIGITS + 1)
+    for number in range(min(10**width, MAX_PIN + 1))
+}
+"""Every pin number text a body may hold, leading zeros included ("7", "07", "007"): 366 of
+them, looked up instead of checked digit by digit, once per write (issue 4's hot path)."""
+_PINS = {kind: {text: Pin(kind, n) for text, n in _PIN_TEXTS.items()} for kind in PinType}
+"""The ``Pin`` of each kind and text, built once: a pin is an immutable value."""
 
 
 def parse_pin(kind: PinType, text: str) -> Pin:
@@ -69,9 +85,10 @@ def parse_pin(kind: PinType, text: str) -> Pin:
     Raises:
         ValueError: anything else.
     """
-    if not (is_number(text) and len(text) <= _MAX_PIN_DIGITS and int(text) <= MAX_PIN):
+    pin = _PINS[kind].get(text)
+    if pin is None:
         raise ValueError(f"bad pin number {text!r}")
-    return Pin(kind, int(text))
+    return pin
 
 
 def parse_login(frame: Frame) -> Login | Rejected:
@@ -96,23 +113,29 @@ def parse_login(frame: Frame) -> Login | Rejected:
 
 def parse_device_frame(frame: Frame) -> Event:
     """The event a device frame carries, once logged in; ``Rejected`` when it makes no sense."""
-    if frame.status is not None:  # a RESPONSE, and only a RESPONSE, carries a status
-        return Response(msg_id=frame.msg_id, status=frame.status)
-    parser = _PARSERS.get(frame.command)
+    return parse_device_raw((frame.command, frame.msg_id, frame.body, frame.status))
+
+
+def parse_device_raw(raw: RawFrame) -> Event:
+    """``parse_device_frame`` for the decoder's ``RawFrame``, which the server reads."""
+    command, msg_id, body, status = raw
+    if status is not None:  # a RESPONSE, and only a RESPONSE, carries a status
+        return Response(msg_id=msg_id, status=status)
+    parser = _PARSERS.get(command)
     if parser is None:
         return Rejected(
-            msg_id=frame.msg_id,
-            command=frame.command,
+            msg_id=msg_id,
+            command=command,
             status=Status.ILLEGAL_COMMAND,
-            reason=f"command {frame.command} is not accepted from a device",
+            reason=f"command {command} is not accepted from a device",
         )
     try:
-        return parser(frame.msg_id, split_body(frame.body))
+        return parser(msg_id, split_body(body))
     except (ValueError, ProtocolError) as error:
         return Rejected(
-            msg_id=frame.msg_id,
-            command=frame.command,
-            status=_FAILURE_STATUS.get(frame.command, Status.ILLEGAL_COMMAND),
+            msg_id=msg_id,
+            command=command,
+            status=_FAILURE_STATUS.get(command, Status.ILLEGAL_COMMAND),
             reason=str(error),
         )
 

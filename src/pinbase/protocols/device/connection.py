@@ -23,7 +23,7 @@ request numbered 0 is not sent at all, and another answer to it takes a fresh nu
 from enum import Enum, auto
 from typing import Literal
 
-from pinbase.protocols.device.codec import encode_server_message, parse_device_frame, parse_login
+from pinbase.protocols.device.codec import encode_server_message, parse_device_raw, parse_login
 from pinbase.protocols.device.errors import LocalProtocolError, ProtocolError, Undeliverable
 from pinbase.protocols.device.events import (
     ConnectionClosed,
@@ -35,11 +35,13 @@ from pinbase.protocols.device.events import (
 )
 from pinbase.protocols.device.frames import (
     DEFAULT_BUFF_IN,
+    HEADER,
     MAX_BUFF_IN,
     MAX_INBOUND_BODY,
     MAX_LOGIN_BODY,
     MAX_MSG_ID,
     Command,
+    Frame,
     FrameDecoder,
     Status,
     encode_frame,
@@ -111,6 +113,7 @@ class DeviceConnection:
         self._info: DeviceInfo | None = None
         self._info_id: int | None = None
         self._heartbeat: int | None = None
+        self._needs_pacing = False
         self._buff_in = DEFAULT_BUFF_IN
         self._next_id = 1
         self._held: list[bytes] = []
@@ -154,7 +157,7 @@ class DeviceConnection:
     @property
     def needs_pacing(self) -> bool:
         """True when frames must reach the device one per ``recv()`` (``blynklib``, §3.2)."""
-        return self.client is ClientLibrary.BLYNKLIB
+        return self._needs_pacing  # asked for every frame sent: kept, not derived each time
 
     def receive_data(self, data: bytes) -> None:
         """Buffer bytes from the device; ``b""`` means the device closed its side.
@@ -197,30 +200,31 @@ class DeviceConnection:
             if first is not None and first not in LOGIN_COMMANDS:
                 raise ProtocolError(f"command {first} before login")
         limit = MAX_LOGIN_BODY if awaiting_login else self._max_body_size
-        frame = self._decoder.next_frame(max_body=limit)
-        if frame is None:
+        raw = self._decoder.next_raw(max_body=limit)
+        if raw is None:
             if not self._eof:
                 return NEED_DATA
             if self._decoder.buffered:
                 raise ProtocolError("stream ended inside a frame")
             self._state = State.CLOSED
             return ConnectionClosed()
+        command, msg_id, body, _ = raw
         if awaiting_login:
-            login = parse_login(frame)
+            login = parse_login(Frame(command=command, msg_id=msg_id, body=body))
             self._state = State.LOGGING_IN
-            self._login_id = frame.msg_id
+            self._login_id = msg_id
             if isinstance(login, Login):
                 self._login_valid = True
                 self._login_command = login.command
             return login
-        if frame.command in LOGIN_COMMANDS:
+        if command in LOGIN_COMMANDS:
             return Rejected(
-                msg_id=frame.msg_id,
-                command=frame.command,
+                msg_id=msg_id,
+                command=command,
                 status=Status.ALREADY_REGISTERED,
                 reason="already logged in",
             )
-        event = parse_device_frame(frame)
+        event = parse_device_raw(raw)
         if isinstance(event, DeviceInfo):
             self._apply_info(event)
         return event
@@ -228,6 +232,7 @@ class DeviceConnection:
     def _apply_info(self, info: DeviceInfo) -> None:
         # A device may send its info again later: the latest values apply (§1.7.1).
         self._info = info
+        self._needs_pacing = self.client is ClientLibrary.BLYNKLIB
         if info.heartbeat is not None:
             self._heartbeat = min(info.heartbeat, MAX_HEARTBEAT_SECONDS)
         if info.buff_in is not None:
@@ -289,7 +294,8 @@ class DeviceConnection:
             raise LocalProtocolError(f"nothing to answer while {self._state}")
         if response.msg_id == 0:
             return b""
-        return encode_frame(encode_server_message(response, msg_id=response.msg_id))
+        # encode_frame(encode_server_message(response)) without the Frame: one per PING (issue 4)
+        return HEADER.pack(Command.RESPONSE, response.msg_id, response.status)
 
     def end_info_wait(self) -> None:
         """Stop holding pushes although no info message was answered: ``INFO_WAIT_SECONDS``

@@ -35,6 +35,9 @@ class Verdict(Enum):
     """The flood is sustained: close the connection."""
 
 
+_ACCEPT = Verdict.ACCEPT
+
+
 class FloodMeter:
     """A token bucket per device: ``rate`` tokens a second, at most ``burst`` saved up."""
 
@@ -52,12 +55,18 @@ class FloodMeter:
 
     def check(self, now: float) -> Verdict:
         """Count one message arriving at ``now`` (monotonic seconds) and judge it."""
-        elapsed = max(now - self._updated, 0.0)  # a clock that steps back refills nothing
-        self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
+        # Asked for every message (issue 4): plain comparisons, not min() and max() calls.
+        tokens = self._tokens
+        elapsed = now - self._updated
+        if elapsed > 0.0:  # a clock that steps back refills nothing
+            tokens += elapsed * self._rate
+            if tokens > self._burst:
+                tokens = self._burst
         self._updated = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return Verdict.ACCEPT
+        if tokens >= 1.0:
+            self._tokens = tokens - 1.0
+            return _ACCEPT
+        self._tokens = tokens
         last = self._last_warning
         if last is not None and now - last < FLOOD_WARNING_INTERVAL:
             return Verdict.DROP

@@ -1,10 +1,13 @@
-"""Helpers for Platform API tests: tokens from ``/oauth2/token`` and a second organization.
+"""Helpers for Platform API tests: tokens from ``/oauth2/token``, a second organization, and
+the error bodies, object keys and password hashes answers are compared with.
 
 The second organization is provisioned by another process (``pinbase provision``) into the
 session server's data folder while the server runs, as an operator would; the server finds its
 OAuth client, organization and devices on first use.
 """
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,29 @@ from pinbase.testing import provision
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 _SECOND_ORGS: dict[Path, dict[str, Any]] = {}
+
+DEVICE_SUMMARY_KEYS = {
+    "id",
+    "templateId",
+    "orgId",
+    "name",
+    "token",
+    "activatedAt",
+    "ownerUserId",
+    "hardwareInfo",
+}
+"""The keys of a DeviceSummary (http-api.md §4.0)."""
+DEVICE_BASE_KEYS = DEVICE_SUMMARY_KEYS | {
+    "lifecycleStatus",
+    "firstConnectTime",
+    "firmwareUpdatedAt",
+    "connectTime",
+    "disconnectTime",
+    "ip",
+    "isLocked",
+    "lastReceivedEventAt",
+}
+"""The keys of a DeviceBase: the summary plus connection facts."""
 
 
 def error(message: str) -> dict[str, Any]:
@@ -47,6 +73,21 @@ def issue_token(http: httpx.Client, client: tuple[str, str]) -> dict[str, Any]:
 def bearer(access_token: str) -> dict[str, str]:
     """The ``Authorization`` header for an access token."""
     return {"Authorization": f"Bearer {access_token}"}
+
+
+def org_headers(http: httpx.Client, created: dict[str, Any]) -> dict[str, str]:
+    """The bearer header of the first OAuth client ``pinbase provision`` printed."""
+    return bearer(issue_token(http, client_of(created))["access_token"])
+
+
+def password_hash(email: str, password: str) -> str:
+    """base64(SHA-256(password ‖ SHA-256(lower(email)))), data-model.md §1.3.
+
+    Computed here independently of the server's code, so a test comparing it with what the
+    server stored checks the server's hashing.
+    """
+    salt = hashlib.sha256(email.lower().encode()).digest()
+    return base64.b64encode(hashlib.sha256(password.encode() + salt).digest()).decode()
 
 
 def second_org(data_dir: Path) -> dict[str, Any]:

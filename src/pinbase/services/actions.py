@@ -1,0 +1,82 @@
+"""The actions log of PLT-DEV-20: value writes and property changes "done by people".
+
+Blynk fills it from dashboards, apps and voice assistants (data-model.md §1.11). Pinbase's
+people-facing writer is the Platform API, so its value writes (PLT-DS-02, 03) and property changes
+(PLT-DS-05) are logged; a device's own writes (device HTTPS API, TCP, MQTT) and bulk imports
+(PLT-DS-04, back-dated data, not an action) are not. A Platform API caller is an OAuth client,
+not a person with an e-mail address, so ``trigger_user_email`` is None for these entries
+(docs/platform-api.md).
+
+Entries are written after the value or property is stored, in their own transaction: a failure
+here leaves the write in place without its log entry, never a log entry without its write.
+"""
+
+from collections.abc import Sequence
+
+from pinbase.domain.datastreams import Datastream
+from pinbase.domain.devices import Device
+from pinbase.domain.value_types import Value
+from pinbase.domain.values import to_json
+from pinbase.services.clock import Clock
+from pinbase.services.presence import Presence
+from pinbase.storage.base import Store
+from pinbase.storage.codec import dump_json
+from pinbase.storage.device_records import DeviceAction
+
+
+class ActionsLog:
+    """Appends value writes and property changes to devices' actions logs."""
+
+    def __init__(self, store: Store, presence: Presence, clock: Clock) -> None:
+        self._store = store
+        self._presence = presence
+        self._clock = clock
+
+    async def values_written(
+        self, device: Device, writes: Sequence[tuple[Datastream, Value]], *, ts: int
+    ) -> None:
+        """Log values the value pipeline stored under ``ts`` (one entry per datastream)."""
+        online = self._presence.is_online(device.id)
+        await self._append(
+            [
+                _action(device, datastream, None, dump_json(to_json(value)), online=online, ts=ts)
+                for datastream, value in writes
+            ]
+        )
+
+    async def properties_set(
+        self, device: Device, datastream: Datastream, changes: dict[str, str | list[str]]
+    ) -> None:
+        """Log properties just stored (one entry per property)."""
+        online = self._presence.is_online(device.id)
+        ts = self._clock()
+        await self._append(
+            [
+                _action(device, datastream, name, dump_json(value), online=online, ts=ts)
+                for name, value in changes.items()
+            ]
+        )
+
+    async def _append(self, actions: list[DeviceAction]) -> None:
+        async with self._store.transaction() as tx:
+            await tx.add_device_actions(actions)
+
+
+def _action(
+    device: Device,
+    datastream: Datastream,
+    name: str | None,
+    value: str,
+    *,
+    online: bool,
+    ts: int,
+) -> DeviceAction:
+    return DeviceAction(
+        device_id=device.id,
+        trigger_user_email=None,
+        pin=datastream.pin,
+        property=name,
+        value=value,
+        is_online=online,
+        created_at=ts,
+    )

@@ -1,0 +1,378 @@
+"""Platform API users (http-api.md §4.5, data-model.md §1.3): the rules behind PLT-USR-01..09.
+
+Theory of operation. Clients never send passwords, only ``passwordHash`` (see
+``pinbase.domain.users.password_hash``), stored as given once its shape is checked. A caller
+acts within its scope (its home organization and everything below, ``Caller.scope``): a user
+or organization outside it is reported exactly like a missing one. Pinbase sends no e-mail, so
+a registered user is stored ``Pending`` and an invited one ``Invited`` (docs/platform-api.md).
+
+A user "with its own client organization" (PLT-USR-03, -05) gets a new ``PERSONAL``
+organization below the caller's "Clients" group organization, a direct child of the caller's
+home organization named ``Clients``, when there is one, and directly below the home organization
+otherwise. The field rules themselves live in ``pinbase.domain.users``.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pinbase.domain.errors import PinbaseError
+from pinbase.domain.ids import OrgId
+from pinbase.domain.organizations import Organization
+from pinbase.domain.users import ACTIVE, ADMIN, INVITED, PENDING, ROLES
+from pinbase.services.clock import Clock
+from pinbase.services.directory import Directory
+from pinbase.storage.base import OrganizationProfile, Store, Transaction
+from pinbase.storage.users import EmailTaken, NewUser, StoredUser, UserSort
+
+if TYPE_CHECKING:  # services.oauth imports services.provisioning, which imports this module
+    from pinbase.services.oauth import Caller
+
+logger = logging.getLogger(__name__)
+
+CLIENTS = "Clients"
+"""The group organization client organizations go under (data-model.md §1.2), when present."""
+
+CLIENT_ORGANIZATION_TYPE = "PERSONAL"
+
+
+class UserError(PinbaseError):
+    """A user operation is refused; the HTTP layer picks the endpoint's message."""
+
+
+class UserNotFound(UserError):
+    """No such user in the caller's scope."""
+
+
+class OrganizationNotFound(UserError):
+    """No such organization in the caller's scope."""
+
+
+class RoleNotFound(UserError):
+    """A role id other than 1..3."""
+
+
+class EmailInUse(UserError):
+    """Another user already has that address."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    """The optional profile fields a creating request may carry, already validated."""
+
+    title: str | None = None
+    nick_name: str | None = None
+    phone_number: str | None = None
+    tz: str | None = None
+    locale: str | None = None
+    address: str | None = None
+
+
+class Users:
+    """The use cases of PLT-USR-01..09 over the store, with the directory's organization tree."""
+
+    def __init__(self, store: Store, directory: Directory, clock: Clock) -> None:
+        self._store = store
+        self._directory = directory
+        self._clock = clock
+
+    async def page(
+        self, caller: "Caller", *, include_sub_orgs: bool, offset: int, limit: int
+    ) -> tuple[list[StoredUser], int]:
+        """A page of the users of the caller's organization (and those below), with the total."""
+        org_ids = caller.scope if include_sub_orgs else {caller.org_id}
+        async with self._store.transaction() as tx:
+            return (
+                await tx.list_users(org_ids, offset=offset, limit=limit),
+                await tx.count_users(org_ids),
+            )
+
+    async def search(
+        self,
+        caller: "Caller",
+        query: str,
+        *,
+        sort: UserSort,
+        descending: bool,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[StoredUser], int]:
+        """A page of the users in scope whose name or e-mail contains ``query``, with the total."""
+        async with self._store.transaction() as tx:
+            found = await tx.search_users(
+                caller.scope, query, sort=sort, descending=descending, offset=offset, limit=limit
+            )
+            return found, await tx.count_matching_users(caller.scope, query)
+
+    async def get(self, caller: "Caller", user_id: int) -> StoredUser:
+        """The user, if in scope.
+
+        Raises:
+            UserNotFound: missing or outside the caller's scope.
+        """
+        async with self._store.transaction() as tx:
+            return await _user_in_scope(tx, caller, user_id)
+
+    async def set_role(self, caller: "Caller", user_id: int, role_id: int) -> StoredUser:
+        """Give a user in scope another role (PLT-USR-09).
+
+        Raises:
+            UserNotFound: missing or outside the caller's scope (checked first).
+            RoleNotFound: ``role_id`` is not 1..3.
+        """
+        async with self._store.transaction() as tx:
+            user = await _user_in_scope(tx, caller, user_id)
+            _check_role(role_id)
+            return await _update(tx, user, org_id=user.org_id, role_id=role_id, ts=self._clock())
+
+    async def transfer(
+        self, caller: "Caller", user_id: int, *, target_org_id: int, role_id: int
+    ) -> StoredUser:
+        """Move a user in scope to another organization in scope, with a role (PLT-USR-07).
+
+        Raises:
+            OrganizationNotFound: the target is missing or outside the scope (checked first).
+            RoleNotFound: ``role_id`` is not 1..3.
+            UserNotFound: the user is missing or outside the scope.
+        """
+        target = self._organization_in_scope(caller, target_org_id)
+        _check_role(role_id)
+        async with self._store.transaction() as tx:
+            user = await _user_in_scope(tx, caller, user_id)
+            return await _update(tx, user, org_id=target, role_id=role_id, ts=self._clock())
+
+    async def create_in_org(
+        self,
+        caller: "Caller",
+        *,
+        org_id: int,
+        role_id: int,
+        email: str,
+        name: str,
+        password_hash: str,
+        profile: Profile,
+    ) -> StoredUser:
+        """Create an active user in an organization of the caller's scope (PLT-USR-04).
+
+        Raises:
+            OrganizationNotFound: missing or outside the scope (checked first).
+            RoleNotFound: ``role_id`` is not 1..3.
+            EmailInUse: the address is taken.
+        """
+        target = self._organization_in_scope(caller, org_id)
+        _check_role(role_id)
+        return await self._add(
+            target,
+            email=email,
+            name=name,
+            role_id=role_id,
+            status=ACTIVE,
+            password_hash=password_hash,
+            profile=profile,
+        )
+
+    async def invite(
+        self,
+        caller: "Caller",
+        *,
+        org_id: int | None,
+        role_id: int,
+        email: str,
+        name: str,
+        locale: str | None,
+    ) -> StoredUser:
+        """Store an invited user (PLT-USR-06); ``org_id`` defaults to the home organization.
+
+        Raises:
+            OrganizationNotFound: missing or outside the scope (checked first).
+            RoleNotFound: ``role_id`` is not 1..3.
+            EmailInUse: the address is taken.
+        """
+        target = caller.org_id if org_id is None else self._organization_in_scope(caller, org_id)
+        _check_role(role_id)
+        return await self._add(
+            target,
+            email=email,
+            name=name,
+            role_id=role_id,
+            status=INVITED,
+            password_hash=None,
+            profile=Profile(locale=locale),
+        )
+
+    async def create_with_client_org(
+        self,
+        caller: "Caller",
+        *,
+        email: str,
+        name: str,
+        password_hash: str | None,
+        organization_name: str | None,
+        profile: Profile,
+    ) -> StoredUser | None:
+        """Create a user as the admin of a new client organization (PLT-USR-03, -05).
+
+        A registered user (no ``password_hash``) is ``Pending``, one created with a hash is
+        ``Active``. Returns None, creating nothing, when the address is already taken: Blynk
+        answers both cases alike.
+        """
+        parent = self._clients_parent(caller)
+        try:
+            async with self._store.transaction() as tx:
+                if await tx.find_user_by_email(email) is not None:
+                    return None
+                org, user = await self._add_client(
+                    tx,
+                    parent,
+                    email=email,
+                    name=name,
+                    password_hash=password_hash,
+                    organization_name=organization_name,
+                    profile=profile,
+                )
+        except EmailTaken:  # by a concurrent request: the same answer, nothing created
+            return None
+        self._directory.add_organization(
+            Organization(
+                id=org.id,
+                name=org.name,
+                parent_id=org.parent_id,
+                description=None,
+                created_at=org.last_modified_ts,
+            )
+        )
+        return user
+
+    async def _add_client(
+        self,
+        tx: Transaction,
+        parent: OrgId,
+        *,
+        email: str,
+        name: str,
+        password_hash: str | None,
+        organization_name: str | None,
+        profile: Profile,
+    ) -> tuple[OrganizationProfile, StoredUser]:
+        """A new client organization below ``parent``, and the user as its admin."""
+        org = await tx.create_organization(
+            name=organization_name or f"{name}'s organization",
+            parent_id=parent,
+            description=None,
+            type=CLIENT_ORGANIZATION_TYPE,
+            tz=profile.tz,
+            unit_system=None,
+            phone_number=profile.phone_number,
+            is_active=True,
+            created_at=self._clock(),
+        )
+        user = await add_member(
+            tx,
+            org.id,
+            email=email,
+            name=name,
+            role_id=ADMIN,
+            status=PENDING if password_hash is None else ACTIVE,
+            password_hash=password_hash,
+            profile=profile,
+            created_at=self._clock(),
+        )
+        return org, user
+
+    def _clients_parent(self, caller: "Caller") -> OrgId:
+        """The caller's "Clients" group organization if it has one, else its home organization."""
+        children = self._directory.organizations_in(caller.scope)
+        clients = [o.id for o in children if o.parent_id == caller.org_id and o.name == CLIENTS]
+        return min(clients, default=caller.org_id)
+
+    def _organization_in_scope(self, caller: "Caller", org_id: int) -> OrgId:
+        if not caller.can_see(OrgId(org_id)) or self._directory.organization(OrgId(org_id)) is None:
+            raise OrganizationNotFound(org_id)
+        return OrgId(org_id)
+
+    async def _add(
+        self,
+        org_id: OrgId,
+        *,
+        email: str,
+        name: str,
+        role_id: int,
+        status: str,
+        password_hash: str | None,
+        profile: Profile,
+    ) -> StoredUser:
+        try:
+            async with self._store.transaction() as tx:
+                if await tx.find_user_by_email(email) is not None:
+                    raise EmailInUse(email)
+                return await add_member(
+                    tx,
+                    org_id,
+                    email=email,
+                    name=name,
+                    role_id=role_id,
+                    status=status,
+                    password_hash=password_hash,
+                    profile=profile,
+                    created_at=self._clock(),
+                )
+        except EmailTaken:  # by a concurrent request, between the lookup and the insert
+            raise EmailInUse(email) from None
+
+
+async def add_member(
+    tx: Transaction,
+    org_id: OrgId,
+    *,
+    email: str,
+    name: str,
+    role_id: int,
+    status: str,
+    password_hash: str | None,
+    profile: Profile,
+    created_at: int,
+) -> StoredUser:
+    """Store a user of ``org_id``; the first user of an organization is its developer
+    (data-model.md §1.3). The caller has checked that the address is free.
+    """
+    user = await tx.add_user(
+        NewUser(
+            org_id=org_id,
+            name=name,
+            email=email,
+            role_id=role_id,
+            status=status,
+            is_dev=await tx.count_users([org_id]) == 0,
+            title=profile.title,
+            nick_name=profile.nick_name,
+            phone_number=profile.phone_number,
+            tz=profile.tz,
+            locale=profile.locale,
+            password_hash=password_hash,
+            address=profile.address,
+        ),
+        created_at=created_at,
+    )
+    logger.info("user_created id=%s org=%s status=%s", user.id, org_id, status)
+    return user
+
+
+async def _user_in_scope(tx: Transaction, caller: "Caller", user_id: int) -> StoredUser:
+    user = await tx.find_user(user_id)
+    if user is None or not caller.can_see(user.org_id):
+        raise UserNotFound(user_id)
+    return user
+
+
+def _check_role(role_id: int) -> None:
+    if role_id not in ROLES:
+        raise RoleNotFound(role_id)
+
+
+async def _update(
+    tx: Transaction, user: StoredUser, *, org_id: OrgId, role_id: int, ts: int
+) -> StoredUser:
+    updated = await tx.update_user(user.id, org_id=org_id, role_id=role_id, ts=ts)
+    if updated is None:  # deleted meanwhile (with its organization)
+        raise UserNotFound(user.id)
+    return updated

@@ -1,0 +1,68 @@
+"""The device-records part of the storage contract (PLT-DEV-17, 18, 20): a device's tags, a page
+of its timeline and its actions log.
+
+No SQL here; ``storage.sql_device_records`` implements it. Logging an event stays with
+``Transaction.add_device_event``, which the device API's DEV-07 shares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from pinbase.domain.ids import DeviceId
+from pinbase.domain.pins import Pin
+
+if TYPE_CHECKING:  # storage.base imports this module for the bases of Transaction
+    from pinbase.storage.base import StoredEvent, StoredTag
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceAction:
+    """One entry of the actions log: a value or property written to a device's datastream.
+
+    ``value`` is JSON text (a typed value, or a property's string or list of strings);
+    ``property`` names the property, None for a value write. ``is_online`` is the device's
+    presence when the action was taken.
+    """
+
+    device_id: DeviceId
+    trigger_user_email: str | None
+    pin: Pin
+    property: str | None
+    value: str
+    is_online: bool
+    created_at: int
+
+
+class DeviceRecordsRepository(Protocol):
+    """Reads of one device's tags, timeline and actions log, and appends to the log."""
+
+    async def list_device_tags(self, device_id: DeviceId) -> list[StoredTag]:
+        """The tags put on the device, by id."""
+        ...
+
+    async def count_timeline(self, device_id: DeviceId, *, event_type: str | None) -> int:
+        """How many events the device logged (of ``event_type`` only, when given)."""
+        ...
+
+    async def read_timeline_page(
+        self, device_id: DeviceId, *, event_type: str | None, offset: int, limit: int
+    ) -> list[StoredEvent]:
+        """A page of the device's events (of ``event_type`` only, when given), newest first."""
+        ...
+
+    async def add_device_actions(self, actions: Sequence[DeviceAction]) -> None:
+        """Append entries to actions logs."""
+        ...
+
+    async def count_device_actions(self, device_id: DeviceId) -> int:
+        """How many entries the device's actions log holds."""
+        ...
+
+    async def read_device_actions_page(
+        self, device_id: DeviceId, *, offset: int, limit: int
+    ) -> list[DeviceAction]:
+        """A page of the device's actions log, newest first (ties: latest entry first)."""
+        ...

@@ -1,0 +1,120 @@
+"""SQL for ``DeviceRecordsRepository``: a mixin of ``SqlTransaction`` over its ``self._db``.
+
+Timeline and actions-log pages are read newest first with the row id breaking ties, so a page
+boundary never splits or repeats entries that share a millisecond.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.domain.pins import Pin, PinType
+from pinbase.storage import schema
+from pinbase.storage.base import StoredEvent, StoredTag
+from pinbase.storage.device_records import DeviceAction
+
+_EVENTS = schema.device_events
+_ACTIONS = schema.device_actions
+
+
+class SqlDeviceRecords:
+    """Device tags, timeline and actions-log queries over ``self._db``, an ``AsyncConnection``."""
+
+    _db: AsyncConnection
+
+    async def list_device_tags(self, device_id: DeviceId) -> list[StoredTag]:
+        """The tags put on the device, by id."""
+        tags, links = schema.tags, schema.device_tags
+        rows = await self._db.execute(
+            select(tags)
+            .join(links, links.c.tag_id == tags.c.id)
+            .where(links.c.device_id == device_id)
+            .order_by(tags.c.id)
+        )
+        return [
+            StoredTag(
+                id=row.id, org_id=OrgId(row.org_id), name=row.name, owner_user_id=row.owner_user_id
+            )
+            for row in rows
+        ]
+
+    async def count_timeline(self, device_id: DeviceId, *, event_type: str | None) -> int:
+        """How many events the device logged (of ``event_type`` only, when given)."""
+        count = await self._db.scalar(
+            select(func.count()).where(*_timeline_filter(device_id, event_type))
+        )
+        return int(count or 0)
+
+    async def read_timeline_page(
+        self, device_id: DeviceId, *, event_type: str | None, offset: int, limit: int
+    ) -> list[StoredEvent]:
+        """A page of the device's events (of ``event_type`` only, when given), newest first."""
+        rows = await self._db.execute(
+            select(_EVENTS)
+            .where(*_timeline_filter(device_id, event_type))
+            .order_by(_EVENTS.c.ts.desc(), _EVENTS.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [StoredEvent(**row._asdict()) for row in rows]
+
+    async def add_device_actions(self, actions: Sequence[DeviceAction]) -> None:
+        """Append entries to actions logs."""
+        if not actions:
+            return
+        await self._db.execute(
+            _ACTIONS.insert(),
+            [
+                {
+                    "device_id": action.device_id,
+                    "trigger_user_email": action.trigger_user_email,
+                    "pin_type": action.pin.type.value,
+                    "pin": action.pin.number,
+                    "property": action.property,
+                    "value": action.value,
+                    "is_online": action.is_online,
+                    "created_at": action.created_at,
+                }
+                for action in actions
+            ],
+        )
+
+    async def count_device_actions(self, device_id: DeviceId) -> int:
+        """How many entries the device's actions log holds."""
+        count = await self._db.scalar(select(func.count()).where(_ACTIONS.c.device_id == device_id))
+        return int(count or 0)
+
+    async def read_device_actions_page(
+        self, device_id: DeviceId, *, offset: int, limit: int
+    ) -> list[DeviceAction]:
+        """A page of the device's actions log, newest first (ties: latest entry first)."""
+        rows = await self._db.execute(
+            select(_ACTIONS)
+            .where(_ACTIONS.c.device_id == device_id)
+            .order_by(_ACTIONS.c.created_at.desc(), _ACTIONS.c.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_action(row) for row in rows]
+
+
+def _timeline_filter(device_id: DeviceId, event_type: str | None) -> list[ColumnElement[bool]]:
+    conditions = [_EVENTS.c.device_id == device_id]
+    if event_type is not None:
+        conditions.append(_EVENTS.c.type == event_type)
+    return conditions
+
+
+def _action(row: Row[Any]) -> DeviceAction:
+    return DeviceAction(
+        device_id=DeviceId(row.device_id),
+        trigger_user_email=row.trigger_user_email,
+        pin=Pin(PinType(row.pin_type), row.pin),
+        property=row.property,
+        value=row.value,
+        is_online=row.is_online,
+        created_at=row.created_at,
+    )

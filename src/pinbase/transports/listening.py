@@ -1,0 +1,145 @@
+"""What the binary (``tcp``) and MQTT (``mqtt``) device listeners do alike: build the device use
+cases, open servers, plain or TLS 1.2+ (one certificate for both protocols), and stop them
+without losing what connections already sent.
+
+Stopping is ordered so that the history writer, stopped after the listeners, commits every value
+a device sent before the end: stop accepting, ask every connection to close (each flushes what it
+was sent), wait a bounded time for the events in hand to be handled, then drop what is left.
+"""
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from pinbase.services.container import Services
+from pinbase.services.device_gateway import DeviceGateway
+from pinbase.settings import Settings
+from pinbase.transports.hub import Connection
+from pinbase.transports.lockout import LoginLockout
+
+logger = logging.getLogger(__name__)
+
+BACKLOG = 2048
+"""Pending connections the kernel queues per listener: a fleet reconnecting after a restart
+arrives at once (the HTTP listener uses the same)."""
+
+TLS_HANDSHAKE_SECONDS = 10.0
+"""A TLS handshake must finish as fast as a login must arrive (``LOGIN_TIMEOUT_SECONDS``)."""
+
+TLS_SHUTDOWN_SECONDS = 5.0
+"""How long a TLS close waits for the peer's close_notify."""
+
+STOP_SECONDS = 5.0
+"""How long ``Listeners.stop`` waits for connections to flush and for handled events to be
+stored."""
+
+
+class Draining(Protocol):
+    """What ``Listeners.stop`` needs of the connections' shared state (``Hub``, ``MqttHub``)."""
+
+    @property
+    def live(self) -> set[Connection]:
+        """Connections from accept to ``connection_lost``."""
+        ...
+
+    @property
+    def workers(self) -> set["asyncio.Task[None]"]:
+        """Tasks handling events right now."""
+        ...
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server context for ``cert`` and ``key`` (PEM) that speaks TLS 1.2 and newer only."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def device_gateway(services: Services, settings: Settings) -> DeviceGateway:
+    """The device use cases over ``services``, as both protocols serve them."""
+    return DeviceGateway(
+        directory=services.directory,
+        telemetry=services.telemetry,
+        properties=services.properties,
+        events=services.events,
+        metadata=services.metadata,
+        store=services.store,
+        clock=services.clock,
+        group_window_ms=settings.import_window_ms,
+    )
+
+
+def login_lockout(settings: Settings) -> LoginLockout:
+    """Failed logins by address; each listener set keeps its own count."""
+    return LoginLockout(limit=settings.login_failures_limit, block_seconds=settings.login_block_s)
+
+
+class Listeners:
+    """The servers of one protocol in one process, and their connections (``hub``)."""
+
+    KIND: ClassVar[str]
+    """The first word of the log events: ``tcp`` or ``mqtt``."""
+
+    def __init__(self, hub: Draining, session: Callable[[], asyncio.Protocol]) -> None:
+        self._hub = hub
+        self._session = session
+        self._servers: list[asyncio.Server] = []
+
+    async def open_ports(self, settings: Settings, *, port: int, tls_port: int) -> None:
+        """Open ``port`` plain and ``tls_port`` over TLS when a certificate and key are set;
+        0 turns either off. On failure, what was opened is closed again.
+
+        Raises:
+            OSError: a port is taken, or the certificate or key cannot be read.
+            ssl.SSLError: the certificate and key do not form a usable pair.
+        """
+        try:
+            if port:
+                await self.open(settings.host, port)
+            if tls_port and settings.tls_cert and settings.tls_key:
+                context = tls_context(settings.tls_cert, settings.tls_key)
+                await self.open(settings.host, tls_port, tls=context)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def open(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> int:
+        """Listen on ``host:port`` (0: any free port) and return the port bound."""
+        server = await asyncio.get_running_loop().create_server(
+            self._session,
+            host,
+            port,
+            backlog=BACKLOG,
+            ssl=tls,
+            ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if tls else None,
+            ssl_shutdown_timeout=TLS_SHUTDOWN_SECONDS if tls else None,
+        )
+        self._servers.append(server)
+        bound = int(server.sockets[0].getsockname()[1])
+        logger.info("%s.listening host=%s port=%d tls=%s", self.KIND, host, bound, tls is not None)
+        return bound
+
+    async def stop(self) -> None:
+        """Stop accepting, close every connection and wait (a bounded time) for them to end."""
+        for server in self._servers:
+            server.close()
+        hub = self._hub
+        for session in list(hub.live):
+            session.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_SECONDS
+        while (hub.live or hub.workers) and loop.time() < deadline:
+            if hub.workers:
+                await asyncio.wait(set(hub.workers), timeout=deadline - loop.time())
+            else:
+                await asyncio.sleep(0.01)
+        for session in list(hub.live):
+            session.abort()
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers.clear()
+        logger.info("%s.stopped", self.KIND)

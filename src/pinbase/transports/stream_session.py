@@ -1,0 +1,330 @@
+"""What a device connection does whatever protocol it speaks: the asyncio side of one socket.
+
+Theory of operation. ``data_received`` hands bytes to the sans-IO connection and starts a worker
+task when none runs; the worker (``_drain``, the protocol's own) handles events until the buffer
+is empty and ends, so an idle connection holds no task. Bytes that arrive while the worker is
+busy pause reading until it is done: a device is never more than one read ahead of what the
+server has handled (backpressure). What the device is sent goes out through an ``Outbox``.
+
+Closing. ``_close`` flushes and closes, ``_abort`` drops at once; either ends the session
+(``_end``: timers, then offline) exactly when the connection starts to go, and a closing
+connection that cannot flush is aborted after ``CLOSE_LINGER_SECONDS``. An address that failed
+too many logins is dropped on accept, and a protocol error before login counts as a failure.
+
+The binary protocol (``session.BinarySession``) and MQTT (``mqtt_session.MqttSession``) differ in
+their handshake, their events and their timers; they share everything here.
+"""
+
+import abc
+import asyncio
+import logging
+from typing import ClassVar, Protocol, cast
+
+from pinbase.protocols.device.flood import FloodMeter, Verdict
+from pinbase.services.bus import PropertyChanged, ValuesChanged
+from pinbase.services.device_sessions import DeviceSessions
+from pinbase.services.directory import BoundDevice
+from pinbase.transports.hub import Connection
+from pinbase.transports.lockout import LoginLockout
+from pinbase.transports.outbox import Outbox
+
+logger = logging.getLogger(__name__)
+
+CLOSE_LINGER_SECONDS = 5.0
+"""How long a closing connection may spend flushing its last frames: a dead peer never takes
+them, and without a bound the transport would hold the socket forever."""
+
+
+class ByteSink(Protocol):
+    """The sans-IO connection, as far as the socket side feeds it."""
+
+    def receive_data(self, data: bytes) -> None:
+        """Buffer bytes from the device; ``b""`` means it closed its side."""
+        ...
+
+
+class FloodOptions(Protocol):
+    """The flood rule's numbers (device-protocols.md §1.12), from the listener's options."""
+
+    @property
+    def flood_rate(self) -> float:
+        """Messages per second a device may sustain."""
+        ...
+
+    @property
+    def flood_burst(self) -> int:
+        """Messages a device may send at once above that rate."""
+        ...
+
+
+class SessionHub(Protocol):
+    """What every connection of one listener shares (``Hub``, ``MqttHub``)."""
+
+    @property
+    def sessions(self) -> DeviceSessions:
+        """The connected devices, across both protocols."""
+        ...
+
+    @property
+    def lockout(self) -> LoginLockout:
+        """Failed logins by address."""
+        ...
+
+    @property
+    def options(self) -> FloodOptions:
+        """The per-connection numbers."""
+        ...
+
+    @property
+    def live(self) -> set[Connection]:
+        """Connections from accept to ``connection_lost``."""
+        ...
+
+    @property
+    def workers(self) -> set["asyncio.Task[None]"]:
+        """Tasks handling events right now."""
+        ...
+
+
+class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
+    """The server's side of one device connection over TCP or TLS, minus the protocol."""
+
+    KIND: ClassVar[str]
+    """The first word of this session's log events: ``tcp`` or ``mqtt``."""
+
+    __slots__ = (
+        "_address",
+        "_attached",
+        "_bound",
+        "_closed",
+        "_hub",
+        "_last_inbound",
+        "_linger",
+        "_loop",
+        "_meter",
+        "_outbox",
+        "_paused",
+        "_sink",
+        "_tls",
+        "_transport",
+        "_worker",
+    )
+
+    def __init__(self, hub: SessionHub, sink: ByteSink) -> None:
+        self._hub = hub
+        self._sink = sink
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._outbox: Outbox | None = None
+        self._address = "?"
+        self._tls = False
+        self._bound: BoundDevice | None = None
+        self._attached = False
+        self._meter: FloodMeter | None = None
+        self._last_inbound = self._loop.time()
+        self._worker: asyncio.Task[None] | None = None
+        self._paused = False
+        self._closed = False
+        self._linger: asyncio.TimerHandle | None = None
+
+    # --- what each protocol adds -----------------------------------------------------------
+
+    @property
+    @abc.abstractmethod
+    def origin(self) -> str:
+        """The bus origin of the values this link records (``LiveSession``)."""
+        ...
+
+    @abc.abstractmethod
+    def push_values(self, change: ValuesChanged) -> None:
+        """Queue values written elsewhere for the device (``LiveSession``)."""
+        ...
+
+    @abc.abstractmethod
+    def push_property(self, change: PropertyChanged) -> None:
+        """Queue a property change, where the protocol can express one (``LiveSession``)."""
+        ...
+
+    @abc.abstractmethod
+    def replace(self) -> None:
+        """A newer login of the same device took over (``LiveSession``)."""
+        ...
+
+    @abc.abstractmethod
+    def shutdown(self) -> None:
+        """Close at server stop, flushing what is written (``Connection``)."""
+        ...
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Drop the connection at once (``Connection``)."""
+        ...
+
+    @abc.abstractmethod
+    def _new_outbox(self, transport: asyncio.Transport) -> Outbox:
+        """The outgoing side, paced as the protocol needs."""
+        ...
+
+    @abc.abstractmethod
+    def _opened(self, transport: asyncio.Transport) -> None:
+        """The connection was accepted: start the login deadline."""
+        ...
+
+    @abc.abstractmethod
+    async def _drain(self) -> None:
+        """Handle events until the buffer is empty or the connection closes."""
+        ...
+
+    @abc.abstractmethod
+    def _flooding(self, msg_id: int) -> None:
+        """Tell the device, once a second, that its messages are being dropped."""
+        ...
+
+    def _end(self, reason: str) -> None:
+        """The connection is going: the device is offline from now on. Protocols with timers
+        or a last will stop them here first."""
+        self._closed = True
+        self._detach(reason)
+
+    # --- asyncio.Protocol ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A stream server's transport; uvloop's classes do not subclass asyncio.Transport.
+        self._transport = transport = cast("asyncio.Transport", transport)
+        peer = transport.get_extra_info("peername")
+        self._address = str(peer[0]) if peer else "?"
+        self._tls = transport.get_extra_info("sslcontext") is not None
+        self._outbox = self._new_outbox(transport)
+        self._hub.live.add(self)
+        if self._hub.lockout.is_blocked(self._address, self._loop.time()):
+            logger.debug("%s.refused_blocked address=%s", self.KIND, self._address)
+            self._abort("address blocked")
+            return
+        self._opened(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._closed:
+            return
+        self._last_inbound = self._loop.time()
+        self._sink.receive_data(data)
+        if self._worker is None:
+            self._start_worker()
+        elif not self._paused and self._transport is not None:
+            # Backpressure: nothing more is read until the worker has caught up.
+            self._paused = True
+            self._transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        if not self._closed:
+            self._sink.receive_data(b"")
+            if self._worker is None:
+                self._start_worker()
+        # A plain socket stays open until the worker has handled what was buffered before the
+        # end; TLS transports close on EOF whatever this returns.
+        return not self._tls
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+        if self._outbox is not None:
+            self._outbox.close()
+        self._end("connection lost")
+        self._hub.live.discard(self)
+
+    # --- the worker ------------------------------------------------------------------------
+
+    def _start_worker(self) -> None:
+        worker = self._loop.create_task(self._work())
+        self._worker = worker
+        self._hub.workers.add(worker)
+        worker.add_done_callback(self._hub.workers.discard)
+
+    async def _work(self) -> None:
+        try:
+            await self._drain()
+        except Exception:
+            logger.exception("%s.session_failed address=%s", self.KIND, self._address)
+            self._abort("internal error")
+        finally:
+            self._worker = None
+            if self._paused and not self._closed and self._transport is not None:
+                self._paused = False
+                self._transport.resume_reading()
+
+    # --- login and flood control -----------------------------------------------------------
+
+    def _attach(self, bound: BoundDevice) -> None:
+        """The device logged in: online from now on, under the flood rule."""
+        options = self._hub.options
+        self._bound = bound
+        self._meter = FloodMeter(
+            now=self._loop.time(), rate=options.flood_rate, burst=options.flood_burst
+        )
+        self._hub.sessions.attach(bound.device.id, self)
+        self._attached = True
+
+    def _admit(self, msg_id: int = 0) -> bool:
+        """Flood control (§1.12): drop beyond the rate, warn once a second, then disconnect."""
+        if self._meter is None:  # pragma: no cover - set at login, before any message
+            return True
+        verdict = self._meter.check(self._loop.time())
+        if verdict is Verdict.ACCEPT:
+            return True
+        if verdict is Verdict.WARN:
+            logger.warning("%s.flood device_id=%s", self.KIND, self._device_id())
+            self._flooding(msg_id)
+        elif verdict is Verdict.DISCONNECT:
+            self._close("sustained flood")
+        return False
+
+    def _protocol_error(self, error: Exception) -> None:
+        """The device broke the protocol: close; before login it counts as a failed login."""
+        if self._bound is None:
+            self._hub.lockout.record_failure(self._address, self._loop.time())
+        logger.info(
+            "%s.protocol_error device_id=%s address=%s error=%s",
+            self.KIND,
+            self._device_id(),
+            self._address,
+            error,
+        )
+        self._close("protocol error")
+
+    # --- closing ---------------------------------------------------------------------------
+
+    def _overflow(self) -> None:
+        self._abort("the device does not read fast enough")
+
+    def _close(self, reason: str) -> None:
+        """Flush, then close; the device is offline from now on."""
+        if self._closed or self._transport is None:
+            return
+        self._closed = True
+        self._end(reason)
+        self._transport.close()
+        self._linger = self._loop.call_later(CLOSE_LINGER_SECONDS, self._transport.abort)
+
+    def _abort(self, reason: str) -> None:
+        """Drop the connection without flushing."""
+        if self._transport is None:  # pragma: no cover - only called once connected
+            return
+        self._closed = True
+        self._end(reason)
+        self._transport.abort()
+
+    def _detach(self, reason: str) -> None:
+        """Offline, once: the first end of the connection wins."""
+        if self._attached:
+            self._attached = False
+            self._release(reason)
+
+    def _release(self, reason: str) -> None:
+        """Hand the device back to ``DeviceSessions``: offline unless a newer session took it."""
+        bound = self._bound
+        if bound is not None:
+            self._hub.sessions.detach(bound.device.id, self)
+            logger.info("%s.offline device_id=%d reason=%s", self.KIND, bound.device.id, reason)
+
+    def _device_id(self) -> int | None:
+        return None if self._bound is None else self._bound.device.id
