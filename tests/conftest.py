@@ -13,7 +13,7 @@ import pytest
 
 from pinbase.testing import ServerProcess, provision
 from postgres import session_url
-from testspec import Pool, load_spec
+from testspec import UNTHROTTLED, Pool, load_spec
 
 POOL_SIZE = 400
 
@@ -38,8 +38,8 @@ def pool(data_dir: Path) -> Pool:
 
 @pytest.fixture(scope="session")
 def server(data_dir: Path, pool: Pool) -> Iterator[ServerProcess]:
-    """A running ``pinbase serve`` on the pool's data folder."""
-    with ServerProcess(data_dir) as process:
+    """A running ``pinbase serve`` on the pool's data folder, not throttling its devices."""
+    with ServerProcess(data_dir, env=UNTHROTTLED) as process:
         yield process
 
 

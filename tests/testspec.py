@@ -6,6 +6,11 @@ from typing import Any
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+UNTHROTTLED = {"PINBASE_DEVICE_REQUESTS_PER_SECOND": "1000000"}
+"""Server environment for tests that hammer single devices for another purpose (fuzzing,
+durability, interop): far above Blynk's 50 requests per second per device, so their load is not
+throttled. tests/e2e/test_device_limits.py tests the limit itself on servers of its own."""
+
 
 def load_spec(devices: int) -> dict[str, Any]:
     """The test provisioning file with ``devices`` devices of the "ESP32 QA" template."""

@@ -1,8 +1,8 @@
 """Wiring and lifecycle: storage, services and the HTTP server of one Pinbase process.
 
-Start order: open the database and migrate it, load the catalog and current values into memory,
-start the group-commit writer, then listen. Stop order is the reverse, so every acknowledged
-write is committed before the database closes.
+Start order: open the database and migrate it, load the catalog, current values and widget
+properties into memory, start the group-commit writers (history, actions log), then listen.
+Stop order is the reverse, so every acknowledged write is committed before the database closes.
 """
 
 import asyncio
@@ -19,7 +19,7 @@ from granian.server.embed import Server
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
 from pinbase.services.bus import Bus
-from pinbase.services.clock import Clock, system_clock
+from pinbase.services.clock import DAY_MS, Clock, system_clock
 from pinbase.services.container import Services
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
@@ -28,9 +28,10 @@ from pinbase.services.metadata import Metadata
 from pinbase.services.oauth import OAuth
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
-from pinbase.services.rate_limit import RateLimiter
+from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
+from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
 from pinbase.settings import Settings
 from pinbase.storage.engines import create_engine, database_url
@@ -73,16 +74,27 @@ async def running_services(
     store = await open_store(settings)
     try:
         bus = Bus()
-        directory = Directory(store)
+        directory = Directory(
+            store,
+            unknown=UnknownTokens(
+                clock,
+                capacity=settings.unknown_tokens_cached,
+                ttl_ms=round(settings.unknown_token_ttl_s * 1000),
+            ),
+        )
         writer = HistoryWriter(store)
         telemetry = Telemetry(
             writer, bus, clock, import_points_per_day=settings.import_points_per_day
         )
+        properties = Properties(store, bus, clock)
         async with store.transaction() as tx:
             directory.load(await tx.load_catalog())
             telemetry.load(await tx.load_current_values())
+            properties.load(await tx.load_all_properties())
         writer.start()
         presence = Presence()
+        actions = ActionsLog(store, presence, clock)
+        actions.start()
         upkeep = asyncio.get_running_loop().create_task(_checkpoints(store), name="checkpoints")
         try:
             yield Services(
@@ -93,14 +105,14 @@ async def running_services(
                 writer=writer,
                 telemetry=telemetry,
                 presence=presence,
-                properties=Properties(store, bus, clock),
+                properties=properties,
                 events=EventLog(
                     store,
                     clock,
                     per_day=settings.events_per_day,
                     max_description_chars=settings.max_event_description_chars,
                 ),
-                actions=ActionsLog(store, presence, clock),
+                actions=actions,
                 metadata=Metadata(store, directory),
                 reports=Reports(
                     store,
@@ -123,12 +135,19 @@ async def running_services(
                     access_ttl_s=settings.access_token_ttl_s,
                     refresh_ttl_s=settings.refresh_token_ttl_s,
                 ),
-                rate_limiter=RateLimiter(clock, per_minute=settings.platform_requests_per_minute),
+                rate_limiter=RateLimiter(
+                    clock, limit=settings.platform_requests_per_minute, window_ms=MINUTE_MS
+                ),
+                device_limiter=RateLimiter(
+                    clock, limit=settings.device_requests_per_second, window_ms=SECOND_MS
+                ),
+                update_quota=RateLimiter(clock, limit=settings.updates_per_day, window_ms=DAY_MS),
             )
         finally:
             upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await upkeep
+            await actions.stop()
             await writer.stop()
     finally:
         await store.close()

@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     """Platform API requests per organization per minute before ``429`` (http-api.md §1.11)."""
     max_page_size: int = Field(default=1000, ge=1)
     """Largest ``size`` of a Platform API page (http-api.md OP-06)."""
+    device_requests_per_second: int = Field(default=50, ge=0)
+    """Device and legacy API requests per device per second before ``429`` (§1.11); 0: no limit."""
+    updates_per_day: int = Field(default=500_000, ge=0)
+    """``/external/api/update`` calls per device per UTC day (§1.11); 0: no limit."""
+    unknown_tokens_cached: int = Field(default=10_000, ge=0)
+    """Unknown device tokens remembered so their repeats skip the database; 0: none."""
+    unknown_token_ttl_s: float = Field(default=5.0, ge=0, le=3600)
+    """How long an unknown token is remembered: the delay before a device provisioned by another
+    process (``pinbase provision``) answers the HTTP APIs."""
 
     hardware_port: int = Field(default=8442, ge=0, le=65535)
     """Blynk binary protocol over plain TCP (device-protocols.md §1.1); 0 turns it off."""

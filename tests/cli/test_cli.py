@@ -113,5 +113,6 @@ def test_demo_provisions_once_and_prints_usage(tmp_path: Path) -> None:
     assert first == second
     assert "Demo device token:" in first
     assert first.count("curl '") == 3
+    assert "grant_type=client_credentials" in first
     assert count(data, "devices") == 1
     assert (data / "demo.json").stat().st_mode & 0o077 == 0

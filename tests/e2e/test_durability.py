@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from pinbase.testing import ServerProcess, provision
-from testspec import load_spec
+from testspec import UNTHROTTLED, load_spec
 
 CLIENTS = 16
 LOAD_SECONDS = 1.5
@@ -54,7 +54,7 @@ def test_no_acknowledged_value_is_lost_on_kill_9(tmp_path: Path) -> None:
     """Every 200-acknowledged batch/update value is stored after SIGKILL and restart."""
     created = provision(load_spec(CLIENTS), data_dir=tmp_path)
     devices = created["devices"]
-    server = ServerProcess(tmp_path).start()
+    server = ServerProcess(tmp_path, env=UNTHROTTLED).start()
     acknowledged = asyncio.run(load_then_kill(server, devices))
     assert sum(len(acks) for acks in acknowledged) > 100, "the load did not get going"
 

@@ -15,7 +15,7 @@ import pytest
 from interop_driver import InteropServer
 
 from pinbase.testing import ServerProcess, free_port, provision
-from testspec import load_spec
+from testspec import UNTHROTTLED, load_spec
 from tls_certs import self_signed
 
 DEVICES = 90
@@ -35,7 +35,7 @@ def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Interop
     ports = {name: free_port() for name in ("hardware", "hardware-tls", "mqtt", "mqtt-tls")}
     options = [f"--{name}-port={port}" for name, port in ports.items()]
     options += [f"--tls-cert={cert}", f"--tls-key={key}"]
-    env = {"PINBASE_LOGIN_FAILURES_LIMIT": "0"}
+    env = {"PINBASE_LOGIN_FAILURES_LIMIT": "0", **UNTHROTTLED}
     with ServerProcess(data_dir, *options, env=env) as process:
         yield InteropServer(
             process=process,

@@ -130,6 +130,16 @@ class DeviceClient:
             f"saw {self._backlog}, printed {self.lines[-5:]}"
         )
 
+    def started(self, event: str = "connected", **fields: Any) -> Self:
+        """This client, once it reported ``event`` (its library is ready); ended and the
+        failure raised when it does not."""
+        try:
+            self.expect(event, **fields)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
     def saw(self, event: str) -> bool:
         """Whether an ``event`` arrived so far (drains what is queued)."""
         while True:

@@ -18,15 +18,9 @@ from interop_driver import (
 
 def connect(server: InteropServer, token: str, logs: Path, **options: Any) -> DeviceClient:
     """A BlynkLib process logged in with ``token``."""
-    client = DeviceClient(
+    return DeviceClient(
         BLYNK_LIBRARY_PYTHON, token, port=server.hardware_port, log_dir=logs, **options
-    )
-    try:
-        client.expect("connected")
-    except BaseException:
-        client.close()
-        raise
-    return client
+    ).started()
 
 
 def test_writes_flow_both_ways(

@@ -11,13 +11,9 @@ from interop_driver import BLYNKLIB, DeviceClient, InteropServer, eventually, is
 
 def connect(server: InteropServer, token: str, logs: Path, **options: Any) -> DeviceClient:
     """A blynklib process logged in with ``token`` on the plain port."""
-    client = DeviceClient(BLYNKLIB, token, port=server.hardware_port, log_dir=logs, **options)
-    try:
-        client.expect("connected")
-    except BaseException:
-        client.close()
-        raise
-    return client
+    return DeviceClient(
+        BLYNKLIB, token, port=server.hardware_port, log_dir=logs, **options
+    ).started()
 
 
 def hardware_info(server: InteropServer, device_id: int) -> dict[str, Any]:

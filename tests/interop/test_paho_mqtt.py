@@ -28,13 +28,7 @@ def device(
         heartbeat=45,
         extra=extra,
     )
-    try:
-        client.expect("connected")
-        client.expect("subscribed", codes=[0])
-    except BaseException:
-        client.close()
-        raise
-    return client
+    return client.started("subscribed", codes=[0])  # it subscribes once connected
 
 
 def test_publish_is_stored_and_readable_over_http(

@@ -1,10 +1,10 @@
 """The OAuth service, organization scopes and the rate limiter, in process with a fake clock."""
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hand_clock import T0, HandClock
 
 from pinbase.domain.ids import OrgId
 from pinbase.domain.organizations import OAuthClient
@@ -23,18 +23,6 @@ from pinbase.settings import Settings
 from pinbase.storage.base import Catalog
 from pinbase.storage.sql import SqlStore
 
-T0 = 1_760_000_000_000
-
-
-@dataclass
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    now: int = T0
-
-    def __call__(self) -> int:
-        return self.now
-
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
@@ -46,7 +34,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
         await opened.close()
 
 
-async def client_in_new_org(store: SqlStore, clock: FakeClock) -> tuple[OAuthClient, str]:
+async def client_in_new_org(store: SqlStore, clock: HandClock) -> tuple[OAuthClient, str]:
     async with store.transaction() as tx:
         org = await tx.add_organization(name="Acme", parent_id=None, description=None, created_at=0)
     created = await create_client(store, org_id=org.id, name="ci", clock=clock)
@@ -54,13 +42,13 @@ async def client_in_new_org(store: SqlStore, clock: FakeClock) -> tuple[OAuthCli
     return created
 
 
-def oauth(store: SqlStore, clock: FakeClock) -> OAuth:
+def oauth(store: SqlStore, clock: HandClock) -> OAuth:
     return OAuth(store, Directory(store), clock, access_ttl_s=300, refresh_ttl_s=3600)
 
 
 async def test_access_token_works_until_it_expires(store: SqlStore) -> None:
     """A persisted access token authenticates its org until ``expires_at``, then not."""
-    clock = FakeClock()
+    clock = HandClock()
     service = oauth(store, clock)
     client, _secret = await client_in_new_org(store, clock)
     access, refresh = new_token_text(), new_token_text()
@@ -82,7 +70,7 @@ async def test_access_token_works_until_it_expires(store: SqlStore) -> None:
 
 async def test_tokens_survive_a_restart(store: SqlStore) -> None:
     """A new service instance (an empty cache) finds tokens in the database."""
-    clock = FakeClock()
+    clock = HandClock()
     client, _secret = await client_in_new_org(store, clock)
     access = new_token_text()
     first = oauth(store, clock)
@@ -92,7 +80,7 @@ async def test_tokens_survive_a_restart(store: SqlStore) -> None:
 
 async def test_a_refresh_token_rotates_once(store: SqlStore) -> None:
     """Persisting with a rotated refresh token succeeds once; the second try stores nothing."""
-    clock = FakeClock()
+    clock = HandClock()
     service = oauth(store, clock)
     client, _secret = await client_in_new_org(store, clock)
     refresh = new_token_text()
@@ -112,7 +100,7 @@ async def test_a_refresh_token_rotates_once(store: SqlStore) -> None:
 
 async def test_refresh_tokens_expire(store: SqlStore) -> None:
     """A refresh token is unusable once its own lifetime has passed."""
-    clock = FakeClock()
+    clock = HandClock()
     service = oauth(store, clock)
     client, _secret = await client_in_new_org(store, clock)
     await service.persist(service.records(client, access="a", refresh="r"))
@@ -126,14 +114,14 @@ async def test_refresh_tokens_expire(store: SqlStore) -> None:
 
 async def test_client_secret_is_checked_against_its_hash(store: SqlStore) -> None:
     """Only the printed secret matches the stored hash."""
-    client, secret = await client_in_new_org(store, FakeClock())
+    client, secret = await client_in_new_org(store, HandClock())
     assert is_secret_of(client, secret)
     assert not is_secret_of(client, secret + "x")
 
 
 async def test_client_of_an_unknown_organization_is_not_created(store: SqlStore) -> None:
     """``create_client`` answers None for an organization that does not exist."""
-    assert await create_client(store, org_id=OrgId(99), name="x", clock=FakeClock()) is None
+    assert await create_client(store, org_id=OrgId(99), name="x", clock=HandClock()) is None
 
 
 async def test_clients_created_elsewhere_are_found_with_their_organization(
@@ -142,7 +130,7 @@ async def test_clients_created_elsewhere_are_found_with_their_organization(
     """A client unknown to the directory is loaded from the database with the organizations."""
     directory = Directory(store)
     directory.load(Catalog(organizations=(), oauth_clients=(), templates=(), devices=()))
-    client, _secret = await client_in_new_org(store, FakeClock())
+    client, _secret = await client_in_new_org(store, HandClock())
     assert directory.oauth_client(client.client_id) is None
     assert await directory.find_oauth_client(client.client_id) == client
     assert directory.organization(client.org_id) is not None
@@ -181,9 +169,9 @@ async def test_scope_is_the_organization_and_everything_below(store: SqlStore) -
 
 
 def test_rate_limit_counts_per_organization_and_minute() -> None:
-    """Past ``per_minute`` hits an organization waits for the next minute; others are unaffected."""
-    clock = FakeClock(now=60_000 * 1000 + 15_500)
-    limiter = RateLimiter(clock, per_minute=2)
+    """Past ``limit`` hits an organization waits for the next minute; others are unaffected."""
+    clock = HandClock(now=60_000 * 1000 + 15_500)
+    limiter: RateLimiter[OrgId] = RateLimiter(clock, limit=2, window_ms=60_000)
     first, second = OrgId(1), OrgId(2)
     assert [limiter.hit(first), limiter.hit(first)] == [0, 0]
     assert limiter.hit(first) == 45  # 44.5 s left, rounded up

@@ -131,8 +131,8 @@ async def test_device_is_found_by_id(store: Store) -> None:
         assert await tx.find_device_by_id(DeviceId(404)) is None
 
 
-async def test_device_properties_are_grouped_by_datastream(store: Store) -> None:
-    """Every property of a device comes back per datastream; other devices' stay apart."""
+async def test_all_properties_are_grouped_by_device_and_datastream(store: Store) -> None:
+    """Every stored property comes back per device and datastream; devices stay apart."""
     first, second = await add_devices(store, 2)
     async with store.transaction() as tx:
         await tx.set_property(first.id, COUNTER, name="label", value='"A"', ts=T0)
@@ -140,11 +140,13 @@ async def test_device_properties_are_grouped_by_datastream(store: Store) -> None
         await tx.set_property(first.id, MESSAGE, name="labels", value='["x","y"]', ts=T0)
         await tx.set_property(second.id, COUNTER, name="label", value='"B"', ts=T0)
     async with store.transaction() as tx:
-        assert await tx.load_device_properties(first.id) == {
-            COUNTER: {"color": '"#FF0000"', "label": '"A"'},
-            MESSAGE: {"labels": '["x","y"]'},
+        assert await tx.load_all_properties() == {
+            first.id: {
+                COUNTER: {"color": '"#FF0000"', "label": '"A"'},
+                MESSAGE: {"labels": '["x","y"]'},
+            },
+            second.id: {COUNTER: {"label": '"B"'}},
         }
-        assert await tx.load_device_properties(DeviceId(404)) == {}
 
 
 async def test_history_pages_are_newest_first_within_bounds(store: Store) -> None:

@@ -26,7 +26,7 @@ from pinbase.http.device_api.routes import device_routes
 from pinbase.http.legacy_api.routes import legacy_routes
 from pinbase.http.limits import RequestSizeLimit
 from pinbase.http.platform_api.app import create_platform_app
-from pinbase.http.responses import error_response, text_response
+from pinbase.http.responses import error_response, server_error, text_response
 from pinbase.services.container import Services
 from pinbase.settings import Settings
 
@@ -111,7 +111,7 @@ def create_app(services: Services, settings: Settings) -> Starlette:
             Middleware(RequestSizeLimit, limit_for=body_limit),
             Middleware(PlatformFirst, platform=platform),
         ],
-        exception_handlers={404: _http_error, 405: _http_error},
+        exception_handlers={404: _http_error, 405: _http_error, Exception: server_error},
     )
     # Starlette hands unmatched requests to the router's ``default`` application.
     app.router.default = platform

@@ -4,7 +4,7 @@ Each API family raises its own subclass of ``HandlerError`` and answers it in it
 (JSON for the device API, plain text for the legacy API); the catching is the same everywhere.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,12 +16,16 @@ Answer = Callable[[str, int], Response]
 
 
 class HandlerError(Exception):
-    """Raised by a handler to answer ``message`` with ``status``; caught by ``answering``."""
+    """Raised by a handler to answer ``message`` with ``status`` (and ``headers``, such as a 429's
+    ``Retry-After``); caught by ``answering``."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(
+        self, message: str, status: int = 400, *, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.headers = headers
 
 
 def answering(
@@ -37,7 +41,10 @@ def answering(
         try:
             return await handler(request)
         except errors as error:
-            return answer(error.message, error.status)
+            response = answer(error.message, error.status)
+            if error.headers:
+                response.headers.update(error.headers)
+            return response
         except StorageUnavailable:
             return answer(storage_message, 503)
 

@@ -85,6 +85,23 @@ def answer(
     return response
 
 
+RETRY_AFTER: JsonSchema = {"type": "string", "pattern": "^[0-9]+$"}
+"""``Retry-After`` in whole seconds."""
+
+
+def answering_too(
+    paths: Paths, token: dict[str, Any], status: int, response: dict[str, Any]
+) -> Paths:
+    """``paths`` with ``response`` added to every operation taking the ``token`` parameter: an
+    answer every device-authenticated request may get, such as the per-device 429."""
+    for item in paths.values():
+        for described in item.values():
+            if token in described["parameters"]:
+                described["responses"][str(status)] = response
+                described["responses"] = dict(sorted(described["responses"].items()))
+    return paths
+
+
 def json_body(schema: JsonSchema, description: str) -> dict[str, Any]:
     """A required ``application/json`` request body."""
     return {

@@ -1,12 +1,18 @@
 """Response builders with the content types of http-api.md OP-20."""
 
+import logging
+
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
 
 from pinbase.http.handlers import HandlerError
 
 JSON = "application/json;charset=utf-8"
 TEXT = "text/plain;charset=utf-8"
+INTERNAL_ERROR = "Internal server error"
+
+logger = logging.getLogger(__name__)
 
 
 def json_response(data: object, status: int = 200) -> Response:
@@ -22,6 +28,14 @@ def text_response(body: str = "", status: int = 200) -> Response:
 def error_response(message: str, status: int = 400) -> Response:
     """Blynk's error shape ``{"error":{"message":…}}`` (http-api.md §1.4)."""
     return json_response({"error": {"message": message}}, status)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """The answer to an exception no handler expected: a bug, so it is logged with its traceback
+    here (the HTTP server's own logging is off for speed and would drop it) and answered in
+    Blynk's error shape rather than as bare text."""
+    logger.error("http.unhandled method=%s path=%s", request.method, request.url.path, exc_info=exc)
+    return error_response(INTERNAL_ERROR, 500)
 
 
 class ApiError(HandlerError):

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.services.actions import ActionsLog
 from pinbase.services.bus import Bus
 from pinbase.services.clock import Clock
@@ -37,4 +38,9 @@ class Services:
     reports: Reports
     uploads: Uploads
     oauth: OAuth
-    rate_limiter: RateLimiter
+    rate_limiter: RateLimiter[OrgId]
+    """Platform API requests per organization per minute."""
+    device_limiter: RateLimiter[DeviceId]
+    """Device and legacy API requests per device per second."""
+    update_quota: RateLimiter[DeviceId]
+    """``/external/api/update`` calls per device per UTC day."""

@@ -42,7 +42,7 @@ DEMO_SPEC: dict[str, Any] = {
 
 
 def usage_lines(created: dict[str, Any], base_url: str) -> list[str]:
-    """What ``make run`` prints: credentials and three requests to try."""
+    """What ``make run`` prints: credentials, requests to try, and where devices connect."""
     token = created["devices"][0]["token"]
     client = created["oauthClients"][0]
     return [
@@ -54,4 +54,9 @@ def usage_lines(created: dict[str, Any], base_url: str) -> list[str]:
         f"  curl '{base_url}/external/api/batch/update?token={token}&v1=33&v2=21.5'",
         f"  curl '{base_url}/external/api/get?token={token}&v1&v2'",
         f"  curl '{base_url}/external/api/update?token={token}&v3=hello'",
+        f"  curl -u '{client['clientId']}:{client['clientSecret']}' -X POST "
+        f"'{base_url}/oauth2/token?grant_type=client_credentials'",
+        "",
+        "Devices connect with this token over the Blynk protocol (port 8442) or MQTT (port 1883,",
+        "user name 'device', password = the token); see docs/protocol.md and docs/mqtt.md.",
     ]

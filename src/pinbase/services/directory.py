@@ -3,7 +3,8 @@
 Token lookups are dictionary hits. A token, device id or OAuth client id the directory does not
 know is looked up in the database once, so what another process created (``pinbase provision``
 or ``pinbase oauth create-client`` against a running server's data folder) works without a
-restart.
+restart. A token found there neither is remembered as unknown for a few seconds
+(``UnknownTokens``), so repeating a wrong token does not query the database each time.
 """
 
 from collections.abc import Collection
@@ -13,6 +14,7 @@ from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId, TemplateId, Token
 from pinbase.domain.organizations import OAuthClient, Organization
 from pinbase.domain.templates import Template
+from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.storage.base import Catalog, Store, Transaction
 
 
@@ -27,8 +29,10 @@ class BoundDevice:
 class Directory:
     """Organizations, OAuth clients, templates and devices, indexed for the hot path."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, unknown: UnknownTokens | None = None) -> None:
+        """``unknown`` remembers tokens found in no database row; without it, none are."""
         self._store = store
+        self._unknown = unknown
         self._orgs: dict[OrgId, Organization] = {}
         self._clients: dict[str, OAuthClient] = {}
         self._templates: dict[TemplateId, Template] = {}
@@ -54,6 +58,8 @@ class Directory:
         bound = BoundDevice(device, self._templates[device.template_id])
         self.remove_device(device.id)
         self._by_token[device.token] = bound
+        if self._unknown is not None:
+            self._unknown.discard(device.token)
         self._by_id[device.id] = bound
         self._by_org.setdefault(device.org_id, {})[device.id] = bound
         return bound
@@ -109,9 +115,15 @@ class Directory:
         bound = self._by_token.get(token)
         if bound is not None:
             return bound
+        unknown = self._unknown
+        if unknown is not None and token in unknown:
+            return None
         async with self._store.transaction() as tx:
             device = await tx.find_device(token)
             if device is None or not await self._know_template(tx, device.template_id):
+                # Unless this server indexed the token meanwhile (a Platform API create).
+                if unknown is not None and token not in self._by_token:
+                    unknown.add(token)
                 return None
         return self.add_device(device)
 

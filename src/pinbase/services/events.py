@@ -35,12 +35,15 @@ class EventLog:
         """Record an occurrence of ``event``.
 
         Raises:
-            EventRejected: the description is too long or a limit is reached.
+            EventRejected: the description is too long or holds NUL, or a limit is reached.
         """
         if description is not None and len(description) > self._max_description:
             raise EventRejected(
                 f"Event description is longer than {self._max_description} characters."
             )
+        if description is not None and "\0" in description:
+            # PostgreSQL text cannot hold NUL, and a timeline line has no use for it.
+            raise EventRejected("Event description must not contain the NUL character.")
         now = self._clock()
         key = (device.id, event.code)
         if now - self._last.get(key, -MIN_EVENT_GAP_MS) < MIN_EVENT_GAP_MS:

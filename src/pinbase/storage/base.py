@@ -338,10 +338,8 @@ class Transaction(UserRepository, DeviceAdminRepository, DeviceRecordsRepository
         """The stored properties of a device's datastream, as JSON text by name."""
         ...
 
-    async def load_device_properties(
-        self, device_id: DeviceId
-    ) -> dict[DatastreamId, dict[str, str]]:
-        """Every stored property of a device: JSON text by name, by datastream."""
+    async def load_all_properties(self) -> dict[DeviceId, dict[DatastreamId, dict[str, str]]]:
+        """Every stored property: JSON text by name, by datastream, by device."""
         ...
 
     async def add_device_event(

@@ -1,8 +1,12 @@
 """How domain values are laid out in columns.
 
 Current values and properties are JSON text (so one column holds any type). History keeps numbers
-in ``num`` (so aggregates run in SQL) and everything else as text in ``text``.
+in ``num`` (so aggregates run in SQL) and everything else as text in ``text``, escaped by
+``escape_text``: PostgreSQL ``text`` cannot hold NUL, which joins the items of a multi-value
+string (data-model.md §2.11), and both dialects store the same bytes (docs/storage.md).
 """
+
+import re
 
 import orjson
 
@@ -39,7 +43,30 @@ def history_columns(value: Value) -> tuple[float | None, str | None]:
         return (float(value), None)
     if isinstance(value, tuple):
         return (None, dump_value(value))
-    return (None, value)
+    return (None, escape_text(value))
+
+
+_ESCAPED = re.compile(r"\\([\\0])")
+"""An escape ``escape_text`` wrote: a backslash, then the backslash or ``0`` it stands for."""
+
+
+def escape_text(text: str) -> str:
+    """History text without NUL: ``\\`` becomes ``\\\\`` and NUL becomes ``\\0``.
+
+    Escaping the backslash too keeps the scheme unambiguous: a stored backslash is always the
+    first of a pair. Text holding neither (almost all of it, and every location's JSON) is stored
+    as it is; migration 0005 escaped the rows stored before it.
+    """
+    if "\\" in text or "\0" in text:
+        return text.replace("\\", "\\\\").replace("\0", "\\0")
+    return text
+
+
+def unescape_text(text: str) -> str:
+    """Undo ``escape_text`` in one left-to-right pass: ``\\\\0`` is a backslash and a ``0``."""
+    if "\\" not in text:
+        return text
+    return _ESCAPED.sub(lambda match: "\0" if match[1] == "0" else "\\", text)
 
 
 def history_value(kind: DataType, num: float | None, text: str | None) -> Value:

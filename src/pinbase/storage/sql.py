@@ -136,6 +136,9 @@ class SqlTransaction(SqlUserQueries, SqlDeviceAdmin, SqlDeviceRecords, SqlHistor
 
     async def find_device(self, token: Token) -> Device | None:
         """The device owning ``token``, or None."""
+        if "\0" in token:
+            # No stored text holds NUL, and PostgreSQL refuses it even as a parameter.
+            return None
         return await self._device_where(schema.devices.c.token == token)
 
     async def find_device_by_id(self, device_id: DeviceId) -> Device | None:
@@ -153,6 +156,8 @@ class SqlTransaction(SqlUserQueries, SqlDeviceAdmin, SqlDeviceRecords, SqlHistor
 
     async def find_oauth_client(self, client_id: str) -> OAuthClient | None:
         """The OAuth client with the public ``client_id``, or None."""
+        if "\0" in client_id:
+            return None  # as in ``find_device``
         table = schema.oauth_clients
         row = (await self._db.execute(select(table).where(table.c.client_id == client_id))).first()
         return None if row is None else _oauth_client(row)
@@ -562,19 +567,16 @@ class SqlTransaction(SqlUserQueries, SqlDeviceAdmin, SqlDeviceRecords, SqlHistor
         )
         return {row.name: row.value for row in rows}
 
-    async def load_device_properties(
-        self, device_id: DeviceId
-    ) -> dict[DatastreamId, dict[str, str]]:
-        """Every stored property of a device: JSON text by name, by datastream."""
+    async def load_all_properties(self) -> dict[DeviceId, dict[DatastreamId, dict[str, str]]]:
+        """Every stored property: JSON text by name, by datastream, by device."""
         table = schema.properties
         rows = await self._db.execute(
-            select(table.c.datastream_id, table.c.name, table.c.value)
-            .where(table.c.device_id == device_id)
-            .order_by(table.c.datastream_id, table.c.name)
+            select(table.c.device_id, table.c.datastream_id, table.c.name, table.c.value)
         )
-        found: dict[DatastreamId, dict[str, str]] = {}
+        found: dict[DeviceId, dict[DatastreamId, dict[str, str]]] = {}
         for row in rows:
-            found.setdefault(DatastreamId(row.datastream_id), {})[row.name] = row.value
+            by_datastream = found.setdefault(DeviceId(row.device_id), {})
+            by_datastream.setdefault(DatastreamId(row.datastream_id), {})[row.name] = row.value
         return found
 
     async def add_device_event(

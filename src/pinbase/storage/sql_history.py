@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.storage import schema
 from pinbase.storage.base import HistoryRow, MinuteRow
+from pinbase.storage.codec import unescape_text
 
 
 class SqlHistoryQueries:
@@ -136,9 +137,15 @@ def _history_rows(rows: Iterable[tuple[int, int, float | None, str | None]]) -> 
     """``HistoryRow`` values of ``(datastream_id, ts, num, text)`` rows.
 
     Unpacked by position: a day of points is 86,400 rows, and ``Row`` attribute lookups took a
-    third of a DEV-08 RAW_DATA export's time (bench/history.py).
+    third of a DEV-08 RAW_DATA export's time (bench/history.py). Text is unescaped here, at the
+    storage boundary (``codec.escape_text``); the test for a backslash skips the call for most.
     """
     return [
-        HistoryRow(datastream_id=DatastreamId(datastream_id), ts=ts, num=num, text=text)
+        HistoryRow(
+            datastream_id=DatastreamId(datastream_id),
+            ts=ts,
+            num=num,
+            text=unescape_text(text) if text and "\\" in text else text,
+        )
         for datastream_id, ts, num, text in rows
     ]

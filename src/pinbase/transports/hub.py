@@ -1,4 +1,8 @@
-"""What every connection of the device listeners shares: services, limits, the live set."""
+"""What every connection of the device listeners shares: services, limits, the live set.
+
+``SessionOptions`` and ``SessionHub`` are what both protocols have (``stream_session``,
+``listening``); ``LinkOptions`` and ``Hub`` add the binary protocol's, ``mqtt_hub`` MQTT's.
+"""
 
 import asyncio
 from dataclasses import dataclass, field
@@ -19,8 +23,18 @@ from pinbase.transports.outbox import MAX_QUEUED_FRAMES, MAX_WRITE_BUFFER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LinkOptions:
-    """The per-connection numbers; the defaults are the spec's, tests shrink them."""
+class SessionOptions:
+    """The per-connection numbers of every protocol; the defaults are the spec's (§1.12)."""
+
+    max_write_buffer: int = MAX_WRITE_BUFFER
+    flood_rate: float = FLOOD_RATE
+    flood_burst: int = FLOOD_BURST
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkOptions(SessionOptions):
+    """The binary protocol's per-connection numbers; the defaults are the spec's, tests shrink
+    them."""
 
     heartbeat_factor: float = HEARTBEAT_FACTOR
     push_interval: float = PUSH_INTERVAL_SECONDS
@@ -28,9 +42,6 @@ class LinkOptions:
     info_wait: float = INFO_WAIT_SECONDS
     max_body_size: int = MAX_INBOUND_BODY
     max_queued_frames: int = MAX_QUEUED_FRAMES
-    max_write_buffer: int = MAX_WRITE_BUFFER
-    flood_rate: float = FLOOD_RATE
-    flood_burst: int = FLOOD_BURST
 
 
 class Connection(Protocol):
@@ -46,14 +57,22 @@ class Connection(Protocol):
 
 
 @dataclass(slots=True, kw_only=True)
-class Hub:
-    """Shared by every connection of one set of listeners."""
+class SessionHub:
+    """Shared by every connection of one set of listeners, whatever the protocol."""
 
-    gateway: DeviceGateway
     sessions: DeviceSessions
+    """The connected devices, across both protocols."""
     lockout: LoginLockout
-    options: LinkOptions
+    options: SessionOptions
     live: set[Connection] = field(default_factory=set)
     """Connections from accept to ``connection_lost``."""
     workers: set["asyncio.Task[None]"] = field(default_factory=set)
-    """Tasks handling events right now; ``stop`` waits for them."""
+    """Tasks handling events (and MQTT wills) right now; ``stop`` waits for them."""
+
+
+@dataclass(slots=True, kw_only=True)
+class Hub(SessionHub):
+    """Shared by every connection of the binary listeners."""
+
+    gateway: DeviceGateway
+    options: LinkOptions

@@ -12,12 +12,12 @@ import logging
 import ssl
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 from pinbase.services.container import Services
 from pinbase.services.device_gateway import DeviceGateway
 from pinbase.settings import Settings
-from pinbase.transports.hub import Connection
+from pinbase.transports.hub import SessionHub
 from pinbase.transports.lockout import LoginLockout
 
 logger = logging.getLogger(__name__)
@@ -35,20 +35,6 @@ TLS_SHUTDOWN_SECONDS = 5.0
 STOP_SECONDS = 5.0
 """How long ``Listeners.stop`` waits for connections to flush and for handled events to be
 stored."""
-
-
-class Draining(Protocol):
-    """What ``Listeners.stop`` needs of the connections' shared state (``Hub``, ``MqttHub``)."""
-
-    @property
-    def live(self) -> set[Connection]:
-        """Connections from accept to ``connection_lost``."""
-        ...
-
-    @property
-    def workers(self) -> set["asyncio.Task[None]"]:
-        """Tasks handling events right now."""
-        ...
 
 
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
@@ -84,7 +70,7 @@ class Listeners:
     KIND: ClassVar[str]
     """The first word of the log events: ``tcp`` or ``mqtt``."""
 
-    def __init__(self, hub: Draining, session: Callable[[], asyncio.Protocol]) -> None:
+    def __init__(self, hub: SessionHub, session: Callable[[], asyncio.Protocol]) -> None:
         self._hub = hub
         self._session = session
         self._servers: list[asyncio.Server] = []

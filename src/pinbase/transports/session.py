@@ -1,26 +1,23 @@
-"""One Blynk binary device connection: an ``asyncio.Protocol`` around a ``DeviceConnection``.
+"""One Blynk binary device connection: a ``StreamSession`` around a ``DeviceConnection``.
 
-Theory of operation. ``data_received`` hands bytes to the sans-IO connection and starts a worker
-task when none runs; the worker drains events until ``NEED_DATA``, awaiting the services each
-event needs, and then ends, so an idle connection holds no task. Consecutive hardware writes are
+Theory of operation. The socket side (the worker task, backpressure, flood control, closing) is
+``stream_session``'s, shared with MQTT; the worker here drains events until ``NEED_DATA``,
+awaiting the services each event needs. Consecutive hardware writes are
 taken together and stored as one batch (``record_writes``): one commit to wait for instead of
 one per write, which is most of what a streaming device costs (bench/README.md). Whatever
-follows them, a PING above all, is handled only once they are durable, as before. Bytes that
-arrive while the worker is busy pause reading until it is done: a device is never more than one
-read ahead of what the server has handled. What ``DeviceConnection.send`` returns goes out
-through the ``Outbox``, one write per frame, paced for ``blynklib``.
+follows them, a PING above all, is handled only once they are durable, as before. What
+``DeviceConnection.send`` returns goes out through the ``Outbox``, one write per frame, paced for
+``blynklib``.
 
 Timers are loop callbacks, not tasks: the login deadline (§1.8.1), the 2 s info wait and the
 idle check, which fires at ``last inbound + ceil(factor x h-beat)`` and re-arms itself while
-the device keeps talking (§1.9). A device goes offline the moment its connection starts to
-close; a closing connection that cannot flush is aborted after ``CLOSE_LINGER_SECONDS``.
+the device keeps talking (§1.9).
 """
 
 import asyncio
 import contextlib
 import logging
 import socket
-from typing import cast
 
 from pinbase.protocols.device import (
     NEED_DATA,
@@ -38,128 +35,54 @@ from pinbase.protocols.device import (
     Status,
     Undeliverable,
 )
-from pinbase.protocols.device.flood import FloodMeter, Verdict
 from pinbase.protocols.device.timing import heartbeat_timeout, is_idle
 from pinbase.services.bus import PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
-from pinbase.services.directory import BoundDevice
 from pinbase.transports.dispatch import dispatch, record_writes
 from pinbase.transports.hub import Hub
 from pinbase.transports.outbox import Outbox
+from pinbase.transports.stream_session import StreamSession
 
 logger = logging.getLogger(__name__)
 
 ORIGIN = "device_tcp"
 """The bus origin of values a device writes over the binary protocol; never echoed back to it."""
 
-CLOSE_LINGER_SECONDS = 5.0
-"""How long a closing connection may spend flushing its last frames: a dead peer never takes
-them, and without a bound the transport would hold the socket forever."""
-
 _OPEN_STATES = (State.AWAIT_INFO, State.READY)
 
 
-class BinarySession(asyncio.Protocol):
+class BinarySession(StreamSession):
     """The server's side of one device connection over TCP or TLS."""
 
-    __slots__ = (
-        "_address",
-        "_attached",
-        "_bound",
-        "_closed",
-        "_conn",
-        "_hub",
-        "_idle_timer",
-        "_info_timer",
-        "_last_inbound",
-        "_linger",
-        "_login_timer",
-        "_loop",
-        "_meter",
-        "_outbox",
-        "_paused",
-        "_tls",
-        "_transport",
-        "_worker",
-        "group_ts",
-    )
+    KIND = "tcp"
+
+    __slots__ = ("_conn", "_idle_timer", "_info_timer", "_login_timer", "group_ts")
 
     def __init__(self, hub: Hub) -> None:
-        self._hub = hub
-        self._loop = asyncio.get_running_loop()
         self._conn = DeviceConnection(max_body_size=hub.options.max_body_size)
-        self._transport: asyncio.Transport | None = None
-        self._outbox: Outbox | None = None
-        self._address = "?"
-        self._tls = False
-        self._bound: BoundDevice | None = None
-        self._attached = False
-        self._meter: FloodMeter | None = None
+        super().__init__(hub, self._conn)
+        self._hub: Hub = hub
         self.group_ts: int | None = None
-        self._last_inbound = self._loop.time()
-        self._worker: asyncio.Task[None] | None = None
-        self._paused = False
-        self._closed = False
         self._login_timer: asyncio.TimerHandle | None = None
         self._info_timer: asyncio.TimerHandle | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
-        self._linger: asyncio.TimerHandle | None = None
 
-    # --- asyncio.Protocol ----------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # A stream server's transport; uvloop's classes do not subclass asyncio.Transport.
-        self._transport = transport = cast("asyncio.Transport", transport)
-        peer = transport.get_extra_info("peername")
-        self._address = str(peer[0]) if peer else "?"
-        self._tls = transport.get_extra_info("sslcontext") is not None
+    def _new_outbox(self, transport: asyncio.Transport) -> Outbox:
+        """Frames paced for ``blynklib`` (§3.2), in a bounded queue."""
         options = self._hub.options
-        self._outbox = Outbox(
+        return Outbox(
             transport,
             interval=options.push_interval,
             on_overflow=self._overflow,
             max_frames=options.max_queued_frames,
             max_buffer=options.max_write_buffer,
         )
-        self._hub.live.add(self)
-        if self._hub.lockout.is_blocked(self._address, self._loop.time()):
-            logger.debug("tcp.refused_blocked address=%s", self._address)
-            self._abort("address blocked")
-            return
+
+    def _opened(self, transport: asyncio.Transport) -> None:
         _set_nodelay(transport)
-        self._login_timer = self._loop.call_later(options.login_timeout, self._login_expired)
-
-    def data_received(self, data: bytes) -> None:
-        if self._closed:
-            return
-        self._last_inbound = self._loop.time()
-        self._conn.receive_data(data)
-        if self._worker is None:
-            self._start_worker()
-        elif not self._paused and self._transport is not None:
-            # Backpressure: nothing more is read until the worker has caught up.
-            self._paused = True
-            self._transport.pause_reading()
-
-    def eof_received(self) -> bool:
-        if not self._closed:
-            self._conn.receive_data(b"")
-            if self._worker is None:
-                self._start_worker()
-        # A plain socket stays open until the worker has handled what was buffered before the
-        # end; TLS transports close on EOF whatever this returns.
-        return not self._tls
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._closed = True
-        self._cancel_timers()
-        if self._linger is not None:
-            self._linger.cancel()
-            self._linger = None
-        if self._outbox is not None:
-            self._outbox.close()
-        self._detach()
-        self._hub.live.discard(self)
+        self._login_timer = self._loop.call_later(
+            self._hub.options.login_timeout, self._login_expired
+        )
 
     # --- LiveSession -----------------------------------------------------------------------
 
@@ -192,24 +115,6 @@ class BinarySession(asyncio.Protocol):
         self._abort("server stopped")
 
     # --- the worker ------------------------------------------------------------------------
-
-    def _start_worker(self) -> None:
-        worker = self._loop.create_task(self._work())
-        self._worker = worker
-        self._hub.workers.add(worker)
-        worker.add_done_callback(self._hub.workers.discard)
-
-    async def _work(self) -> None:
-        try:
-            await self._drain()
-        except Exception:
-            logger.exception("tcp.session_failed address=%s", self._address)
-            self._abort("internal error")
-        finally:
-            self._worker = None
-            if self._paused and not self._closed and self._transport is not None:
-                self._paused = False
-                self._transport.resume_reading()
 
     async def _drain(self) -> None:
         """Handle events until the buffer is empty or the connection closes: each run of
@@ -270,17 +175,12 @@ class BinarySession(asyncio.Protocol):
         if bound is None:
             self._refuse_login(login.msg_id, Status.INVALID_TOKEN)
             return
-        self._bound = bound
         self.send(Response(msg_id=login.msg_id, status=Status.OK))
         if self._login_timer is not None:
             self._login_timer.cancel()
             self._login_timer = None
-        options = hub.options
-        now = self._loop.time()
-        self._meter = FloodMeter(now=now, rate=options.flood_rate, burst=options.flood_burst)
-        hub.sessions.attach(bound.device.id, self)
-        self._attached = True
-        self._info_timer = self._loop.call_later(options.info_wait, self._info_wait_over)
+        self._attach(bound)
+        self._info_timer = self._loop.call_later(hub.options.info_wait, self._info_wait_over)
         self._arm_idle()
         logger.info("tcp.login device_id=%d address=%s", bound.device.id, self._address)
 
@@ -290,19 +190,9 @@ class BinarySession(asyncio.Protocol):
         self.send(Response(msg_id=msg_id, status=status))
         self._close("login refused")
 
-    def _admit(self, msg_id: int) -> bool:
-        """Flood control (§1.12): drop beyond the rate, warn once a second, then disconnect."""
-        if self._meter is None:  # pragma: no cover - set at login, before any message
-            return True
-        verdict = self._meter.check(self._loop.time())
-        if verdict is Verdict.ACCEPT:
-            return True
-        if verdict is Verdict.WARN:
-            logger.warning("tcp.flood device_id=%s", self._device_id())
-            self.send(Response(msg_id=msg_id, status=Status.QUOTA_LIMIT))
-        elif verdict is Verdict.DISCONNECT:
-            self._close("sustained flood")
-        return False
+    def _flooding(self, msg_id: int) -> None:
+        """The flood rule's warning (§1.12): QUOTA_LIMIT to the dropped message."""
+        self.send(Response(msg_id=msg_id, status=Status.QUOTA_LIMIT))
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -359,54 +249,16 @@ class BinarySession(asyncio.Protocol):
         else:
             self._idle_timer = self._loop.call_at(self._last_inbound + timeout, self._check_idle)
 
-    def _protocol_error(self, error: ProtocolError) -> None:
-        if self._bound is None:
-            self._hub.lockout.record_failure(self._address, self._loop.time())
-        logger.info(
-            "tcp.protocol_error device_id=%s address=%s error=%s",
-            self._device_id(),
-            self._address,
-            error,
-        )
-        self._close("protocol error")
-
-    def _overflow(self) -> None:
-        self._abort("the device does not read fast enough")
-
-    def _close(self, reason: str) -> None:
-        """Flush, then close; the device is offline from now on."""
-        if self._closed or self._transport is None:
-            return
-        self._closed = True
+    def _end(self, reason: str) -> None:
+        """The timers stop with the connection; then the device goes offline."""
         self._cancel_timers()
-        self._detach(reason)
-        self._transport.close()
-        self._linger = self._loop.call_later(CLOSE_LINGER_SECONDS, self._transport.abort)
-
-    def _abort(self, reason: str) -> None:
-        """Drop the connection without flushing."""
-        if self._transport is None:  # pragma: no cover - only called once connected
-            return
-        self._closed = True
-        self._cancel_timers()
-        self._detach(reason)
-        self._transport.abort()
+        super()._end(reason)
 
     def _cancel_timers(self) -> None:
         for timer in (self._login_timer, self._info_timer, self._idle_timer):
             if timer is not None:
                 timer.cancel()
         self._login_timer = self._info_timer = self._idle_timer = None
-
-    def _detach(self, reason: str = "connection lost") -> None:
-        bound = self._bound
-        if bound is not None and self._attached:
-            self._attached = False
-            self._hub.sessions.detach(bound.device.id, self)
-            logger.info("tcp.offline device_id=%d reason=%s", bound.device.id, reason)
-
-    def _device_id(self) -> int | None:
-        return None if self._bound is None else self._bound.device.id
 
 
 def _set_nodelay(transport: asyncio.Transport) -> None:

@@ -22,10 +22,8 @@ from typing import ClassVar, Protocol, cast
 
 from pinbase.protocols.device.flood import FloodMeter, Verdict
 from pinbase.services.bus import PropertyChanged, ValuesChanged
-from pinbase.services.device_sessions import DeviceSessions
 from pinbase.services.directory import BoundDevice
-from pinbase.transports.hub import Connection
-from pinbase.transports.lockout import LoginLockout
+from pinbase.transports.hub import SessionHub
 from pinbase.transports.outbox import Outbox
 
 logger = logging.getLogger(__name__)
@@ -40,49 +38,6 @@ class ByteSink(Protocol):
 
     def receive_data(self, data: bytes) -> None:
         """Buffer bytes from the device; ``b""`` means it closed its side."""
-        ...
-
-
-class FloodOptions(Protocol):
-    """The flood rule's numbers (device-protocols.md §1.12), from the listener's options."""
-
-    @property
-    def flood_rate(self) -> float:
-        """Messages per second a device may sustain."""
-        ...
-
-    @property
-    def flood_burst(self) -> int:
-        """Messages a device may send at once above that rate."""
-        ...
-
-
-class SessionHub(Protocol):
-    """What every connection of one listener shares (``Hub``, ``MqttHub``)."""
-
-    @property
-    def sessions(self) -> DeviceSessions:
-        """The connected devices, across both protocols."""
-        ...
-
-    @property
-    def lockout(self) -> LoginLockout:
-        """Failed logins by address."""
-        ...
-
-    @property
-    def options(self) -> FloodOptions:
-        """The per-connection numbers."""
-        ...
-
-    @property
-    def live(self) -> set[Connection]:
-        """Connections from accept to ``connection_lost``."""
-        ...
-
-    @property
-    def workers(self) -> set["asyncio.Task[None]"]:
-        """Tasks handling events right now."""
         ...
 
 

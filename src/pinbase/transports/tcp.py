@@ -2,76 +2,37 @@
 
 ``DeviceListeners.start(services, settings)`` opens what the settings ask for (device-protocols.md
 §1.1: 8442 plain, 8441 TLS when a certificate is configured; port 0 turns a listener off) and
-wires every connection to the shared services. ``stop`` closes the listeners, then every
-connection (each flushes what it was sent), and waits for the events in hand to be handled, so
-the history writer, stopped after it, commits every value a device sent before the end.
+wires every connection to the shared services. Opening and stopping are ``listening``'s, shared
+with the MQTT listeners: ``stop`` closes the listeners, then every connection (each flushes what
+it was sent), and waits for the events in hand to be handled, so the history writer, stopped
+after it, commits every value a device sent before the end.
 """
 
-import asyncio
-import logging
-import ssl
-from pathlib import Path
-
 from pinbase.services.container import Services
-from pinbase.services.device_gateway import DeviceGateway
 from pinbase.services.device_sessions import DeviceSessions
 from pinbase.settings import Settings
 from pinbase.transports.hub import Hub, LinkOptions
-from pinbase.transports.lockout import LoginLockout
+from pinbase.transports.listening import Listeners, device_gateway, login_lockout
 from pinbase.transports.session import BinarySession
 
-logger = logging.getLogger(__name__)
 
-BACKLOG = 2048
-"""Pending connections the kernel queues per listener: a fleet reconnecting after a restart
-arrives at once (the HTTP listener uses the same)."""
-
-TLS_HANDSHAKE_SECONDS = 10.0
-"""A TLS handshake must finish as fast as a login must arrive (``LOGIN_TIMEOUT_SECONDS``)."""
-
-TLS_SHUTDOWN_SECONDS = 5.0
-"""How long a TLS close waits for the peer's close_notify."""
-
-STOP_SECONDS = 5.0
-"""How long ``stop`` waits for connections to flush and for handled events to be stored."""
-
-
-def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
-    """A server context for ``cert`` and ``key`` (PEM) that speaks TLS 1.2 and newer only."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert, key)
-    return context
-
-
-class DeviceListeners:
+class DeviceListeners(Listeners):
     """The device-facing binary protocol servers of one process."""
 
+    KIND = "tcp"
+
     def __init__(self, hub: Hub) -> None:
-        self._hub = hub
-        self._servers: list[asyncio.Server] = []
+        super().__init__(hub, lambda: BinarySession(hub))
 
     @classmethod
     def for_services(
         cls, services: Services, *, settings: Settings, options: LinkOptions | None = None
     ) -> "DeviceListeners":
         """Listeners bound to ``services``, configured by ``settings``; nothing is open yet."""
-        gateway = DeviceGateway(
-            directory=services.directory,
-            telemetry=services.telemetry,
-            properties=services.properties,
-            events=services.events,
-            metadata=services.metadata,
-            store=services.store,
-            clock=services.clock,
-            group_window_ms=settings.import_window_ms,
-        )
         hub = Hub(
-            gateway=gateway,
+            gateway=device_gateway(services, settings),
             sessions=DeviceSessions(services.bus, services.presence),
-            lockout=LoginLockout(
-                limit=settings.login_failures_limit, block_seconds=settings.login_block_s
-            ),
+            lockout=login_lockout(settings),
             options=options
             or LinkOptions(
                 heartbeat_factor=settings.heartbeat_factor,
@@ -90,58 +51,18 @@ class DeviceListeners:
             ssl.SSLError: the certificate and key do not form a usable pair.
         """
         listeners = cls.for_services(services, settings=settings)
-        try:
-            if settings.hardware_port:
-                await listeners.open(settings.host, settings.hardware_port)
-            if settings.hardware_tls_port and settings.tls_cert and settings.tls_key:
-                context = tls_context(settings.tls_cert, settings.tls_key)
-                await listeners.open(settings.host, settings.hardware_tls_port, tls=context)
-        except BaseException:
-            await listeners.stop()
-            raise
+        await listeners.open_ports(
+            settings, port=settings.hardware_port, tls_port=settings.hardware_tls_port
+        )
         return listeners
 
     @property
     def sessions(self) -> DeviceSessions:
-        """The connected devices."""
+        """The connected devices (the MQTT listeners share them)."""
         return self._hub.sessions
 
-    async def open(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> int:
-        """Listen on ``host:port`` (0: any free port) and return the port bound."""
-        loop = asyncio.get_running_loop()
-        hub = self._hub
-        server = await loop.create_server(
-            lambda: BinarySession(hub),
-            host,
-            port,
-            backlog=BACKLOG,
-            ssl=tls,
-            ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if tls else None,
-            ssl_shutdown_timeout=TLS_SHUTDOWN_SECONDS if tls else None,
-        )
-        self._servers.append(server)
-        bound = int(server.sockets[0].getsockname()[1])
-        logger.info("tcp.listening host=%s port=%d tls=%s", host, bound, tls is not None)
-        return bound
-
     async def stop(self) -> None:
-        """Stop accepting, close every connection and wait (a bounded time) for them to end."""
-        for server in self._servers:
-            server.close()
-        hub = self._hub
-        for session in list(hub.live):
-            session.shutdown()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + STOP_SECONDS
-        while (hub.live or hub.workers) and loop.time() < deadline:
-            if hub.workers:
-                await asyncio.wait(set(hub.workers), timeout=deadline - loop.time())
-            else:
-                await asyncio.sleep(0.01)
-        for session in list(hub.live):
-            session.abort()
-        for server in self._servers:
-            await server.wait_closed()
-        self._servers.clear()
-        hub.sessions.close()
-        logger.info("tcp.stopped")
+        """Stop accepting, close every connection and wait (a bounded time) for them to end;
+        then the sessions stop following the bus."""
+        await super().stop()
+        self._hub.sessions.close()

@@ -340,6 +340,16 @@ def test_disconnect_closes_and_mqtt5_may_keep_the_will() -> None:
     assert events(conn5, data)[0] == Disconnect(with_will=True)
 
 
+def test_long_packets_take_a_multi_byte_length() -> None:
+    """A 200-byte downlink's remaining length takes two bytes (MQTT 3.1.1 §2.2.3) and reads
+    back whole."""
+    data = connected().send(Downlink(topic="downlink/ds/Message", payload=b"x" * 200, qos=0))
+    assert data[1] & 0x80
+    assert not data[2] & 0x80
+    (packet,) = ServerReader().feed(data)
+    assert packet.body.endswith(b"x" * 200)
+
+
 def test_split_and_joined_packets() -> None:
     """A packet split over reads waits; two in one read give two events."""
     conn = connected()

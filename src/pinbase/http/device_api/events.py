@@ -20,7 +20,7 @@ class EventEndpoints:
     async def log_event(self, request: Request) -> Response:
         """Check the code, then log the event on the device timeline."""
         query = parse_query(request)
-        bound = await authenticate(self._services.directory, query)
+        bound = await authenticate(self._services, query)
         code = query.first("code")
         if not code:
             raise ApiError(messages.NO_EVENT_CODE)

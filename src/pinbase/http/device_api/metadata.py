@@ -29,7 +29,7 @@ class MetadataEndpoints:
     async def get_meta(self, request: Request) -> Response:
         """DEV-09: ``{"type":…,"value":…}`` of one field."""
         query = parse_query(request)
-        bound = await authenticate(self._services.directory, query)
+        bound = await authenticate(self._services, query)
         key = _field_key(query, messages.WRONG_METAFIELD_WITH_STOP)
         try:
             reading = self._services.metadata.read(bound, key)
@@ -40,7 +40,7 @@ class MetadataEndpoints:
     async def update_meta(self, request: Request) -> Response:
         """DEV-10: store ``value`` in one field; an empty ``200`` (OP-29)."""
         query = parse_query(request)
-        bound = await authenticate(self._services.directory, query)
+        bound = await authenticate(self._services, query)
         key = _field_key(query, messages.WRONG_METAFIELD)
         value = query.first("value")
         if value is None or len(value) > MAX_VALUE_CHARS:

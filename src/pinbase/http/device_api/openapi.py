@@ -18,10 +18,12 @@ from pinbase.http.openapi import (
     EMPTY,
     ERROR_BODY,
     INTEGER,
+    RETRY_AFTER,
     STRING,
     JsonSchema,
     Paths,
     answer,
+    answering_too,
     json_body,
     operation,
     path,
@@ -54,6 +56,16 @@ BATCH_OK = answer("Done; body `OK` (http-api.md OP-04)", {TEXT: {"type": "string
 NOT_FOUND = answer("No such file", {JSON: ERROR_BODY})
 
 TOKEN = query("token", {"type": "string", "minLength": 1}, "device auth token", required=True)
+TOO_MANY_REQUESTS = answer(
+    "`Too Many Requests`: past the device's requests per second (http-api.md §1.11)",
+    {JSON: ERROR_BODY},
+    headers={"Retry-After": RETRY_AFTER},
+)
+UPDATE_QUOTA = answer(
+    "`Update requests limit has been reached.`: past the device's daily quota (§1.11)",
+    {JSON: ERROR_BODY},
+    headers={"Retry-After": RETRY_AFTER},
+)
 
 
 def _pins(description: str) -> dict[str, object]:
@@ -136,7 +148,7 @@ def _writes() -> Paths:
                     query("dataStreamId", DATASTREAM_ID, "the datastream to write, with `value`"),
                     query("value", values, "the new value; repeated for multi-value"),
                 ],
-                responses={200: EMPTY_OK, 400: ERROR, 503: STORAGE_ERROR},
+                responses={200: EMPTY_OK, 400: ERROR, 403: UPDATE_QUOTA, 503: STORAGE_ERROR},
             )
         },
         "/external/api/batch/update": {
@@ -378,4 +390,5 @@ def _files() -> Paths:
 
 def device_paths() -> Paths:
     """Every route of ``device_routes`` as an OpenAPI path item."""
-    return {**_reads(), **_writes(), **_device(), **_files()}
+    paths = {**_reads(), **_writes(), **_device(), **_files()}
+    return answering_too(paths, TOKEN, 429, TOO_MANY_REQUESTS)

@@ -22,7 +22,7 @@ class PropertyEndpoints:
     async def update_property(self, request: Request) -> Response:
         """Every parameter other than ``token`` and ``pin`` is a property; repeat for lists."""
         query = parse_query(request)
-        bound = await authenticate(self._services.directory, query)
+        bound = await authenticate(self._services, query)
         pin_name = query.first("pin")
         if pin_name is None:
             raise ApiError(messages.WRONG_PIN)

@@ -60,7 +60,7 @@ class ReportEndpoints:
     async def get_data(self, request: Request) -> Response:
         """Check every parameter, charge the daily quota, then answer rows or a link."""
         query = parse_query(request)
-        bound = await authenticate(self._services.directory, query)
+        bound = await authenticate(self._services, query)
         report_request, as_file = _report_request(query, bound.template)
         reports = self._services.reports
         try:

@@ -24,14 +24,14 @@ class StatusEndpoints:
 
     async def is_hardware_connected(self, request: Request) -> Response:
         """``true`` while the device holds a live connection, else ``false``."""
-        bound = await authenticate(self._services.directory, parse_query(request))
+        bound = await authenticate(self._services, parse_query(request))
         online = self._services.presence.is_online(bound.device.id)
         return text_response("true" if online else "false")
 
     async def provision(self, request: Request) -> Response:
         """Record what the firmware reports; its template code must be the device's own."""
         query = parse_query(request)
-        bound = await authenticate(self._services.directory, query)
+        bound = await authenticate(self._services, query)
         code = query.first("templateId")
         if not code:
             raise ApiError(messages.INCORRECT_PARAMETERS)

@@ -135,7 +135,7 @@ class UploadEndpoints:
     async def upload(self, request: Request) -> Response:
         """Store the ``upfile`` part; answer its public URL as plain text."""
         query = parse_query(request)
-        bound = await authenticate(self._services.directory, query)
+        bound = await authenticate(self._services, query)
         uploads = self._services.uploads
         device_id = bound.device.id
         try:

@@ -41,7 +41,7 @@ class ValueEndpoints:
     async def get(self, request: Request) -> Response:
         """DEV-01: one pin or datastream as text, several pins as a JSON object."""
         query = parse_query(request)
-        bound = await authenticate(self._services.directory, query)
+        bound = await authenticate(self._services, query)
         template = bound.template
         telemetry = self._services.telemetry
         if DATASTREAM_ID in query.params:
@@ -59,14 +59,22 @@ class ValueEndpoints:
 
     async def get_all(self, request: Request) -> Response:
         """DEV-02: every datastream that has a value (or a default), keyed by lowercase pin."""
-        bound = await authenticate(self._services.directory, parse_query(request))
+        bound = await authenticate(self._services, parse_query(request))
         telemetry = self._services.telemetry
         return json_response(telemetry.values_by_pin(bound.device.id, bound.template.datastreams))
 
     async def update(self, request: Request) -> Response:
-        """DEV-03: by pin key, by ``pin`` + ``value``, or by ``dataStreamId`` + ``value``."""
+        """DEV-03: by pin key, by ``pin`` + ``value``, or by ``dataStreamId`` + ``value``.
+
+        Every call of a known token counts against the device's daily quota (§1.11), valid or
+        not; past it, ``403`` as DEV-13's upload quota answers (docs/decisions.md).
+        """
         query = parse_query(request)
-        bound = await authenticate(self._services.directory, query)
+        bound = await authenticate(self._services, query)
+        retry_after = self._services.update_quota.hit(bound.device.id)
+        if retry_after:
+            headers = {"Retry-After": str(retry_after)}
+            raise ApiError(messages.UPDATE_QUOTA, 403, headers=headers)
         template = bound.template
         if DATASTREAM_ID in query.params:
             ds_id = parse_int(query.first(DATASTREAM_ID), messages.WRONG_DATASTREAM_ID)
@@ -90,7 +98,7 @@ class ValueEndpoints:
         then every value; nothing is stored unless everything is valid.
         """
         query = parse_query(request)
-        bound = await authenticate(self._services.directory, query)
+        bound = await authenticate(self._services, query)
         writes = _pin_writes(bound.template, query.params, messages.MISMATCH)
         await self._services.telemetry.record(bound.device, writes, origin=ORIGIN)
         return text_response("OK")
@@ -98,7 +106,7 @@ class ValueEndpoints:
     async def upload_timestamped(self, request: Request) -> Response:
         """DEV-05: ``[[ts, value], …]`` for one pin, each point with its own timestamp."""
         query = parse_query(request)
-        bound = await authenticate(self._services.directory, query)
+        bound = await authenticate(self._services, query)
         pin_name = query.first("pin")
         if pin_name is None:
             raise ApiError(messages.WRONG_PIN)

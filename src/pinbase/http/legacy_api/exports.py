@@ -75,7 +75,7 @@ class ExportEndpoints:
 
     async def export(self, request: Request) -> Response:
         """Write the CSV and redirect to it; ``No data.`` when the pin has no recent history."""
-        bound = await authenticate(self._services.directory, request)
+        bound = await authenticate(self._services, request)
         datastream = datastream_on(bound.template, pin_of(request))
         now = self._services.clock()
         async with self._services.store.transaction() as tx:

@@ -16,7 +16,8 @@ from pinbase.domain.pins import Pin, parse_pin
 from pinbase.domain.templates import Template
 from pinbase.http.legacy_api import messages
 from pinbase.http.legacy_api.replies import LegacyError
-from pinbase.services.directory import BoundDevice, Directory
+from pinbase.services.container import Services
+from pinbase.services.directory import BoundDevice
 
 MAX_QUERY_FIELDS = 256
 """More parameters than any legacy request needs (a multi-value write repeats ``value`` a few
@@ -26,11 +27,18 @@ Query = dict[str, list[str | None]]
 """Parameters by name in order; ``None`` for a name given without ``=`` (``?label``)."""
 
 
-async def authenticate(directory: Directory, request: Request) -> BoundDevice:
-    """The device owning the token of the path, or ``Invalid token.``."""
-    bound = await directory.by_token(Token(request.path_params["token"]))
+async def authenticate(services: Services, request: Request) -> BoundDevice:
+    """The device owning the token of the path, or ``Invalid token.``; then charged one request
+    of its per-second allowance, past which ``429 Too Many Requests`` with ``Retry-After``
+    (http-api.md §1.11, the same limiter as the device API)."""
+    bound = await services.directory.by_token(Token(request.path_params["token"]))
     if bound is None:
         raise LegacyError(messages.INVALID_TOKEN)
+    retry_after = services.device_limiter.hit(bound.device.id)
+    if retry_after:
+        raise LegacyError(
+            messages.TOO_MANY_REQUESTS, 429, headers={"Retry-After": str(retry_after)}
+        )
     return bound
 
 

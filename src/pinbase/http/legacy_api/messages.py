@@ -19,6 +19,7 @@ BAD_EMAIL = "Email body is wrong. Missing or empty fields 'to', 'subj'."
 NO_DATA = "No data."
 PIN_DATA_ERROR = "Error getting pin data."
 NO_RTC = "Requested rtc not exists in app."
+TOO_MANY_REQUESTS = "Too Many Requests"  # Pinbase's own: the old server had no HTTP rate limit
 
 # Blynk strings our model never reaches, kept so the catalogue is whole: a token always sits in
 # the path, the project is treated as always active (§5.1), and there are no notification or

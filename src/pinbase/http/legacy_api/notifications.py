@@ -32,7 +32,7 @@ class NotificationEndpoints:
     async def notify(self, request: Request) -> Response:
         """``{"body": "text"}``: 1..255 characters, else ``Body is empty or larger…``."""
         body = await _text_fields(request, "body")
-        bound = await authenticate(self._services.directory, request)
+        bound = await authenticate(self._services, request)
         text = body["body"]
         if not text or len(text.encode("utf-16-le")) // 2 > MAX_NOTIFICATION_CHARS:
             raise LegacyError(messages.BAD_NOTIFICATION_BODY)
@@ -42,7 +42,7 @@ class NotificationEndpoints:
     async def email(self, request: Request) -> Response:
         """``{"to": …, "subj": …, "title": …}``: ``to`` and ``subj`` must be non-empty."""
         body = await _text_fields(request, "to", "subj", "title")
-        bound = await authenticate(self._services.directory, request)
+        bound = await authenticate(self._services, request)
         if not body["to"] or not body["subj"]:
             raise LegacyError(messages.BAD_EMAIL)
         logger.info(

@@ -15,10 +15,12 @@ from pinbase.http.openapi import (
     EMPTY,
     ERROR_BODY,
     INTEGER,
+    RETRY_AFTER,
     STRING,
     JsonSchema,
     Paths,
     answer,
+    answering_too,
     json_body,
     operation,
     path,
@@ -38,6 +40,11 @@ ERROR = answer(
 )
 STORAGE_ERROR = answer(
     "The database refused the write; nothing was stored, try again", {TEXT: STRING}, headers=CORS
+)
+TOO_MANY_REQUESTS = answer(
+    "`Too Many Requests`: past the device's requests per second (http-api.md §1.11)",
+    {TEXT: STRING},
+    headers={**CORS, "Retry-After": RETRY_AFTER},
 )
 TOO_LARGE = answer("The body is over the request size limit", {TEXT: STRING})
 WRITTEN = answer("Done; empty body", {TEXT: EMPTY}, headers=CORS)
@@ -231,4 +238,5 @@ def _messages_and_exports() -> Paths:
 
 def legacy_paths() -> Paths:
     """Every route of ``legacy_routes`` as an OpenAPI path item."""
-    return {**_values(), **_status(), **_messages_and_exports()}
+    paths = {**_values(), **_status(), **_messages_and_exports()}
+    return answering_too(paths, TOKEN, 429, TOO_MANY_REQUESTS)

@@ -45,7 +45,7 @@ class ProjectEndpoints:
 
     async def project(self, request: Request) -> Response:
         """The template as a project: id, name, times, widgets, board; always active."""
-        bound = await authenticate(self._services.directory, request)
+        bound = await authenticate(self._services, request)
         template = bound.template
         updated_at = template.created_at
         widgets = []

@@ -17,12 +17,12 @@ class StatusEndpoints:
 
     async def is_hardware_connected(self, request: Request) -> Response:
         """JSON ``true`` while the device holds a live connection, else ``false``."""
-        bound = await authenticate(self._services.directory, request)
+        bound = await authenticate(self._services, request)
         return json_reply(self._services.presence.is_online(bound.device.id))
 
     async def is_app_connected(self, request: Request) -> Response:
         """JSON ``false``: Pinbase has no mobile-app sessions for a dashboard to be open in."""
-        await authenticate(self._services.directory, request)
+        await authenticate(self._services, request)
         return json_reply(False)
 
     async def clone_qr(self, request: Request) -> Response:
@@ -30,10 +30,10 @@ class StatusEndpoints:
 
         The QR code cloned a project into the Blynk 1.0 mobile app, which cannot talk to Pinbase.
         """
-        await authenticate(self._services.directory, request)
+        await authenticate(self._services, request)
         return text_reply(status=404)
 
     async def rtc(self, request: Request) -> Response:
         """``Requested rtc not exists in app.``: templates have no RTC widget to read."""
-        await authenticate(self._services.directory, request)
+        await authenticate(self._services, request)
         raise LegacyError(messages.NO_RTC)

@@ -49,14 +49,14 @@ class ValueEndpoints:
 
         A datastream without a stored value answers its default value, as the device API does.
         """
-        bound = await authenticate(self._services.directory, request)
+        bound = await authenticate(self._services, request)
         datastream = datastream_on(bound.template, pin_of(request))
         value = self._services.telemetry.effective(bound.device.id, datastream)
         return json_reply([] if value is None else wire_items(value))
 
     async def update_via_get(self, request: Request) -> Response:
         """LEG-02: ``?value=…`` (repeated for several items) writes; without it, properties."""
-        bound = await authenticate(self._services.directory, request)
+        bound = await authenticate(self._services, request)
         pin = pin_of(request)
         query = query_of(request)
         if "value" not in query:
@@ -78,7 +78,7 @@ class ValueEndpoints:
             raise parse_error(await request.body())
         if not body:
             raise LegacyError(messages.NO_PIN_FOR_UPDATE)
-        bound = await authenticate(self._services.directory, request)
+        bound = await authenticate(self._services, request)
         datastream = datastream_on(bound.template, pin_of(request))
         items = [_text_of(item) for item in body]
         await self._record(bound, datastream, _parsed(datastream, items))
@@ -103,7 +103,7 @@ class ValueEndpoints:
         limit = self._settings.max_import_points
         if len(entries) > limit:
             raise LegacyError(messages.TOO_MANY_POINTS.format(limit=limit))
-        bound = await authenticate(self._services.directory, request)
+        bound = await authenticate(self._services, request)
         datastream = datastream_on(bound.template, pin_of(request))
         self._check_window(ts for ts, _ in entries)
         device_id = bound.device.id

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.telemetry import TelemetryConfig
 
 from pinbase import __version__
 from pinbase.http import openapi
@@ -26,6 +27,13 @@ from pinbase.http.platform_api.templates import template_router
 from pinbase.http.platform_api.users import user_router
 from pinbase.services.container import Services
 from pinbase.settings import Settings
+
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 TITLE = "Pinbase"
 DESCRIPTION = (
@@ -86,6 +94,9 @@ def create_platform_app(services: Services, settings: Settings) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         redirect_slashes=False,  # paths are exact, as on Blynk.Cloud
+        # FastAPI's native OpenTelemetry asks the global providers on every request: 6 us of a
+        # PLT-DEV-06 read's 66 in process (bench/README.md). Pinbase configures no provider.
+        telemetry=NO_TELEMETRY,
     )
     install_error_handlers(app)
     auth = BearerAuth(services.oauth, services.rate_limiter)
@@ -111,14 +122,21 @@ def create_platform_app(services: Services, settings: Settings) -> FastAPI:
             },
         },
     )
-    app.include_router(device_router(services, auth))
-    app.include_router(device_list_router(services, settings, auth))
-    app.include_router(device_admin_router(services, auth))
-    app.include_router(datastream_router(services, settings, auth))
-    app.include_router(device_records_router(services, settings, auth))
-    app.include_router(template_router(services, settings, auth))
-    app.include_router(organization_router(services, settings, auth))
-    app.include_router(user_router(services, settings, auth))
+    # ``include_router`` keeps each router as a branch FastAPI walks on every request: 8 us of
+    # the 73 us a PLT-DEV-06 read took in process (bench/README.md). Each route already carries
+    # its prefix, tags and documented answers, so the routes join the app's router directly
+    # (the OpenAPI document is the same).
+    for router in (
+        device_router(services, auth),
+        device_list_router(services, settings, auth),
+        device_admin_router(services, auth),
+        datastream_router(services, settings, auth),
+        device_records_router(services, settings, auth),
+        template_router(services, settings, auth),
+        organization_router(services, settings, auth),
+        user_router(services, settings, auth),
+    ):
+        app.router.routes.extend(router.routes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

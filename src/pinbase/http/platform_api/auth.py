@@ -7,6 +7,7 @@ for whoever debugs a client. Then the caller's organization is charged one reque
 
 from starlette.requests import Request
 
+from pinbase.domain.ids import OrgId
 from pinbase.http.platform_api import messages
 from pinbase.http.platform_api.errors import PlatformError
 from pinbase.services.oauth import Caller, OAuth
@@ -31,7 +32,7 @@ INVALID = (
 class BearerAuth:
     """FastAPI dependency resolving the request's bearer token to its ``Caller``."""
 
-    def __init__(self, oauth: OAuth, limiter: RateLimiter) -> None:
+    def __init__(self, oauth: OAuth, limiter: RateLimiter[OrgId]) -> None:
         self._oauth = oauth
         self._limiter = limiter
 

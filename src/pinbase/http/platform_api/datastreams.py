@@ -220,9 +220,7 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
     ) -> Response:
         bound = await device_in_scope(directory, caller, device_id)
         datastream = datastream_by_id(bound, datastream_id)
-        return json_response(
-            await services.properties.of_datastream(bound.device.id, datastream.id)
-        )
+        return json_response(services.properties.of_datastream(bound.device.id, datastream.id))
 
     @router.get(
         "/datastream/history",
@@ -276,9 +274,6 @@ def _value(datastream: Datastream, raw: object) -> Value:
         raise PlatformError(messages.VALUE_TOO_LONG.format(limit=MAX_STRING_BYTES)) from None
     except ValueMismatch:
         raise PlatformError(messages.MISMATCH) from None
-    if isinstance(value, str) and "\0" in value:
-        # PostgreSQL text cannot hold NUL; Blynk uses it only to join multi-value items.
-        raise PlatformError(messages.MISMATCH)
     return value
 
 

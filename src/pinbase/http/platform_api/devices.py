@@ -37,7 +37,7 @@ def device_router(services: Services, auth: BearerAuth) -> APIRouter:
     ) -> Response:
         bound = await device_in_scope(directory, caller, device_id)
         online = services.presence.is_online(bound.device.id)
-        stored = await services.properties.of_device(bound.device.id)
+        stored = services.properties.of_device(bound.device.id)
         return json_response(
             {
                 **device_base(bound, online=online),

@@ -15,7 +15,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from pinbase.http.platform_api import messages
-from pinbase.http.responses import error_response
+from pinbase.http.responses import error_response, server_error
 from pinbase.services.history_writer import StorageUnavailable
 
 METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
@@ -95,6 +95,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StorageUnavailable)
     async def storage_unavailable(_request: Request, _exc: StorageUnavailable) -> Response:
         return error_response(messages.STORAGE_UNAVAILABLE, 503)
+
+    app.add_exception_handler(Exception, server_error)
 
 
 def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:

@@ -293,6 +293,10 @@ OrganizationType = Literal[
 ORGANIZATION_NAME = r"^(?:[^\W_]|[ .'-]){3,100}$"
 """3..100 letters, digits, spaces, dots, hyphens and apostrophes."""
 
+NO_NUL = r"^[^\x00]*$"
+"""Free text without NUL: PostgreSQL ``text`` cannot hold it, and no such field needs it
+(docs/storage.md, "Text and NUL")."""
+
 
 class OrganizationCreate(_Body):
     """PLT-ORG-04 body: ``{"name":"Test Organization","type":"BUSINESS","parentId":750,…}``."""
@@ -302,10 +306,15 @@ class OrganizationCreate(_Body):
         description="3..100 letters, digits, spaces, dots, hyphens, apostrophes",
     )
     description: StrictStr | None = Field(
-        None, max_length=1000, pattern=r"^[^/\\<>]*$", description="≤ 1000 chars, no / \\ < >"
+        None,
+        max_length=1000,
+        pattern=r"^[^/\\<>\x00]*$",
+        description="≤ 1000 chars, no / \\ < > or NUL",
     )
     type: OrganizationType = Field(description="forced to PERSONAL under a PERSONAL parent")
-    tz: StrictStr | None = Field(None, min_length=1, max_length=64, description="IANA name")
+    tz: StrictStr | None = Field(
+        None, min_length=1, max_length=64, pattern=NO_NUL, description="IANA name"
+    )
     parent_id: Id | None = Field(None, alias="parentId", description="default: home org")
     phone_number: StrictStr | None = Field(
         None, alias="phoneNumber", pattern=r"^\+[0-9 ()-]{1,31}$", description="starts with +"

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from pinbase.domain import users as rules
-from pinbase.http.platform_api.schemas import Id
+from pinbase.http.platform_api.schemas import NO_NUL, Id
 
 
 class _Body(BaseModel):
@@ -22,7 +22,8 @@ Name = Annotated[
 ]
 Locale = Annotated[StrictStr, Field(pattern=rules.LOCALE, description="ll_CC, e.g. en_US")]
 TimeZone = Annotated[
-    StrictStr, Field(min_length=1, max_length=rules.MAX_TZ, description="IANA name")
+    StrictStr,
+    Field(min_length=1, max_length=rules.MAX_TZ, pattern=NO_NUL, description="IANA name"),
 ]
 
 
@@ -32,12 +33,14 @@ class AddressInput(_Body):
     """
 
     full_address: StrictStr | None = Field(
-        None, alias="fullAddress", max_length=rules.ADDRESS_LIMITS["fullAddress"]
+        None, alias="fullAddress", max_length=rules.ADDRESS_LIMITS["fullAddress"], pattern=NO_NUL
     )
-    city: StrictStr | None = Field(None, max_length=rules.ADDRESS_LIMITS["city"])
-    country: StrictStr | None = Field(None, max_length=rules.ADDRESS_LIMITS["country"])
-    state: StrictStr | None = Field(None, max_length=rules.ADDRESS_LIMITS["state"])
-    zip: StrictStr | None = Field(None, max_length=rules.ADDRESS_LIMITS["zip"])
+    city: StrictStr | None = Field(None, max_length=rules.ADDRESS_LIMITS["city"], pattern=NO_NUL)
+    country: StrictStr | None = Field(
+        None, max_length=rules.ADDRESS_LIMITS["country"], pattern=NO_NUL
+    )
+    state: StrictStr | None = Field(None, max_length=rules.ADDRESS_LIMITS["state"], pattern=NO_NUL)
+    zip: StrictStr | None = Field(None, max_length=rules.ADDRESS_LIMITS["zip"], pattern=NO_NUL)
 
 
 class _NewUser(_Body):

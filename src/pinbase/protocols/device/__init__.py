@@ -5,13 +5,7 @@
 ``codec`` the body grammar, ``timing`` and ``flood`` the pure rules the transport applies.
 """
 
-from pinbase.protocols.device.connection import (
-    NEED_DATA,
-    ClientLibrary,
-    DeviceConnection,
-    Sentinel,
-    State,
-)
+from pinbase.protocols.device.connection import ClientLibrary, DeviceConnection, State
 from pinbase.protocols.device.errors import LocalProtocolError, ProtocolError, Undeliverable
 from pinbase.protocols.device.events import (
     BridgeInit,
@@ -53,6 +47,7 @@ from pinbase.protocols.device.outbound import (
     RtcReply,
     UtcReply,
 )
+from pinbase.protocols.stream import NEED_DATA, Sentinel
 
 __all__ = [
     "NEED_DATA",

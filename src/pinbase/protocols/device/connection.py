@@ -48,6 +48,7 @@ from pinbase.protocols.device.frames import (
 )
 from pinbase.protocols.device.outbound import InternalPush, Outbound
 from pinbase.protocols.device.timing import DEFAULT_HEARTBEAT_SECONDS, MAX_HEARTBEAT_SECONDS
+from pinbase.protocols.stream import NEED_DATA, Inbound, Sentinel
 
 MAX_HELD_MESSAGES = 20
 """Pushes held while the handshake ends: 2 s of holding (``INFO_WAIT_SECONDS``) at the 100 ms
@@ -83,16 +84,6 @@ class ClientLibrary(Enum):
     """PyPI ``blynk-library-python`` 0.2.0, module ``BlynkLib``: login 29 and ``dev=python``."""
 
 
-class Sentinel(Enum):
-    """Values ``next_event`` returns that are not events."""
-
-    NEED_DATA = "NEED_DATA"
-
-
-NEED_DATA: Literal[Sentinel.NEED_DATA] = Sentinel.NEED_DATA
-"""Nothing complete is buffered: call ``receive_data`` first."""
-
-
 class DeviceConnection:
     """One device connection, server side: ``receive_data``, ``next_event``, ``send``."""
 
@@ -106,7 +97,7 @@ class DeviceConnection:
         self._decoder = FrameDecoder()
         self._max_body_size = max_body_size
         self._state = State.AWAIT_LOGIN
-        self._eof = False
+        self._inbound = Inbound(self._decoder)
         self._login_id = 0
         self._login_valid = False
         self._login_command: Command | None = None
@@ -165,14 +156,7 @@ class DeviceConnection:
         Raises:
             LocalProtocolError: data after the end of the stream.
         """
-        if self._eof:
-            if data:
-                raise LocalProtocolError("data received after the end of the stream")
-            return
-        if not data:
-            self._eof = True
-        elif self._state is not State.CLOSED:
-            self._decoder.feed(data)
+        self._inbound.receive(data, discard=self._state is State.CLOSED)
 
     def next_event(self) -> Event | Literal[Sentinel.NEED_DATA]:
         """The next event, or ``NEED_DATA``; ``ConnectionClosed`` once the stream has ended.
@@ -202,10 +186,8 @@ class DeviceConnection:
         limit = MAX_LOGIN_BODY if awaiting_login else self._max_body_size
         raw = self._decoder.next_raw(max_body=limit)
         if raw is None:
-            if not self._eof:
+            if not self._inbound.is_over():
                 return NEED_DATA
-            if self._decoder.buffered:
-                raise ProtocolError("stream ended inside a frame")
             self._state = State.CLOSED
             return ConnectionClosed()
         command, msg_id, body, _ = raw

@@ -1,4 +1,5 @@
-"""The three ways a device connection can refuse something, and who is to blame.
+"""The three ways a device connection can refuse something, and who is to blame (the types are
+the shared ``protocols.errors``):
 
     ProtocolError         the device sent bytes that break the protocol: close the connection
     LocalProtocolError    the server used the connection out of order: a bug in the caller
@@ -10,14 +11,6 @@ sends. A malformed message that leaves the framing intact is not an exception: i
 ``Rejected`` event that the server answers with a status code (spec §1.4, §1.10).
 """
 
+from pinbase.protocols.errors import LocalProtocolError, ProtocolError, Undeliverable
 
-class ProtocolError(Exception):
-    """The device broke the framing or the login rules; the connection must be closed."""
-
-
-class LocalProtocolError(Exception):
-    """The server asked for something the protocol forbids in this state (a programming error)."""
-
-
-class Undeliverable(Exception):
-    """The message cannot reach this device; the caller drops it and logs why."""
+__all__ = ["LocalProtocolError", "ProtocolError", "Undeliverable"]
