@@ -21,14 +21,9 @@ Run: ``make bench`` or ``.venv/bin/python bench/device_http.py --help``.
 
 import argparse
 import contextlib
-import json
-import os
-import platform
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,13 +32,21 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from http_load import LoadPlan, LoadResult, run_load
-from pinbase.testing import ServerProcess, free_port, provision
-from processes import child_process, py_spy, stop_gracefully, top_functions, wait_ready
+from http_load import LoadPlan, LoadResult, parse_load_args, run_load
+from pinbase.settings import Settings
+from pinbase.testing import ServerProcess, free_port
+from processes import child_process, exit_with, log_problems, sampled, stop_gracefully, wait_ready
+from report import (
+    NOISY_CPU,
+    SATURATED_CPU,
+    machine,
+    print_log_problems,
+    print_profile,
+    provisioned,
+    write_json,
+    write_tokens,
+)
 
-DEVICES = 1_000
-DEFAULT_DURATION_S = 10.0
-DEFAULT_CONNECTIONS = 64
 POINTS_PER_REQUEST = 3
 """v1, v2 and v3: each 200 answer stands for three history points."""
 BATCH_PATH = "/external/api/batch/update"
@@ -52,11 +55,6 @@ TARGET_RPS = 30_000
 TARGET_RATIO = 0.7
 TARGET_CPUS = 2
 """The targets hold for a 2-core machine; they are printed beside the figures, never asserted."""
-SATURATED_CPU = 0.9
-"""A client busy more than 90% of the run bounds the figures rather than measuring the server."""
-NOISY_CPU = 0.2
-"""Other processes using more than a fifth of a core during a run make its figures noisy."""
-PROFILE_RATE_HZ = 200
 
 BENCH_DIR = Path(__file__).resolve().parent
 BARE_APP = BENCH_DIR / "bare_app.py"
@@ -89,13 +87,6 @@ def count_history(data_dir: Path) -> int:
     return int(count)
 
 
-def log_problems(log: str, limit: int = 5) -> dict[str, Any]:
-    """Warnings, errors and tracebacks in a server log: how many, and the first few."""
-    markers = (" WARNING ", " ERROR ", " CRITICAL ", "Traceback")
-    lines = [line for line in log.splitlines() if any(m in line for m in markers)]
-    return {"count": len(lines), "first": lines[:limit]}
-
-
 def bench_pinbase(
     plan: LoadPlan, *, data_dir: Path, work_dir: Path, profile: bool
 ) -> dict[str, Any]:
@@ -107,20 +98,10 @@ def bench_pinbase(
     try:
         server.start()
         if profile:
-            out, spy_log = work_dir / "profile.txt", work_dir / "py-spy.log"
-            command = [py_spy(), "record", f"--pid={server.pid}", f"--rate={PROFILE_RATE_HZ}"]
-            command += [f"--duration={max(1, int(plan.duration_s))}", "--format=raw"]
-            command += ["--nolineno", "--nonblocking", f"--output={out}"]
-            with (
-                spy_log.open("w") as log,
-                child_process(command, stdout=subprocess.DEVNULL, stderr=log) as spy,
-            ):
+            out = work_dir / "profile.txt"
+            with sampled(server.pid, duration_s=plan.duration_s, out=out) as found:
                 result = run_load(plan, server_pid=server.pid, work_dir=work_dir)
-                spy.wait(timeout=plan.duration_s + 60)
-            if out.exists():
-                profile_rows = top_functions(out.read_text())
-            else:
-                profile_error = spy_log.read_text(errors="replace").strip() or "no profile written"
+            profile_rows, profile_error = found.rows, found.error
         else:
             result = run_load(plan, server_pid=server.pid, work_dir=work_dir)
     finally:
@@ -149,15 +130,6 @@ def bench_bare(plan: LoadPlan, *, work_dir: Path) -> LoadResult:
     return result
 
 
-def choose_client(wanted: str) -> str:
-    """``auto`` picks wrk when it is installed, else the asyncio client."""
-    if wanted == "auto":
-        return "wrk" if shutil.which("wrk") else "asyncio"
-    if wanted == "wrk" and not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk); try --client asyncio")
-    return wanted
-
-
 def verdict(*, client: str, points: int, expected: int, connections: int) -> tuple[bool, str]:
     """Compare history points with 3 x the 200 answers, the rule of the issue."""
     difference = points - expected
@@ -178,20 +150,20 @@ def verdict(*, client: str, points: int, expected: int, connections: int) -> tup
 
 def run(options: argparse.Namespace) -> int:
     """Provision, benchmark Pinbase and the bare app, report; return the exit code."""
-    client = choose_client(options.client)
-    removed = sorted(name for name in os.environ if name.startswith("PINBASE_"))
-    for name in removed:  # the benchmark is defined on SQLite in a fresh folder
-        del os.environ[name]
+    client = options.client
     console = Console()
-    work_dir = Path(tempfile.mkdtemp(prefix="pinbase-bench-"))
-    try:
-        data_dir = work_dir / "data"
-        console.print(f"provisioning {options.devices:,} devices in {work_dir} ...")
-        created = provision(bench_spec(options.devices), data_dir=data_dir)
-        tokens_file = work_dir / "tokens.txt"
-        tokens_file.write_text("".join(f"{d['token']}\n" for d in created["devices"]))
+    with provisioned(
+        console,
+        bench_spec(options.devices),
+        prefix="pinbase-bench-",
+        keep=options.keep,
+        kept="data folder, logs and scripts",
+        note=" ...",
+    ) as bench:
+        work_dir, data_dir = bench.work_dir, bench.data_dir
+        tokens_file = write_tokens(bench.created, work_dir / "tokens.txt")
         baseline = count_history(data_dir)
-        load_before = os.getloadavg()
+        host = machine()
         plan = LoadPlan(
             client=client,
             port=free_port(),
@@ -207,20 +179,11 @@ def run(options: argparse.Namespace) -> int:
         bare_plan = LoadPlan(**{**asdict(plan), "port": free_port(), "path": BARE_PATH})
         console.print(f"driving the bare Starlette app with {client} for {plan.duration_s:g} s ...")
         bare = bench_bare(bare_plan, work_dir=work_dir)
-        report = build_report(
-            plan=plan, pinbase=pinbase, bare=bare, points=points, load_before=load_before
-        )
-        report["settings"]["removed_env"] = removed
+        report = build_report(plan=plan, pinbase=pinbase, bare=bare, points=points, host=host)
+        report["settings"]["removed_env"] = bench.removed_env
         print_report(console, report, pinbase["result"], bare)
-        options.output.parent.mkdir(parents=True, exist_ok=True)
-        options.output.write_text(json.dumps(report, indent=2) + "\n")
-        console.print(f"figures written to {options.output}")
+        write_json(console, report, options.output)
         return 0 if report["check"]["passed"] else 1
-    finally:
-        if options.keep:
-            console.print(f"kept the data folder, logs and scripts in {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def build_report(
@@ -229,7 +192,7 @@ def build_report(
     pinbase: dict[str, Any],
     bare: LoadResult,
     points: int,
-    load_before: tuple[float, float, float],
+    host: dict[str, Any],
 ) -> dict[str, Any]:
     """Everything measured, as written to the JSON file."""
     result: LoadResult = pinbase["result"]
@@ -242,17 +205,15 @@ def build_report(
     return {
         "benchmark": "device_http",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_before": load_before,
-        },
+        "machine": host,
         "settings": {
             "client": plan.client,
             "connections": plan.connections,
             "duration_s": plan.duration_s,
             "wrk_threads": plan.threads if plan.client == "wrk" else None,
             "devices": len(plan.tokens_file.read_text().split()),
+            # The server runs on the defaults: PINBASE_* variables were removed above.
+            "device_requests_per_second": Settings().device_requests_per_second,
         },
         "pinbase": result.as_json(),
         "bare": bare.as_json(),
@@ -278,7 +239,8 @@ def print_report(
     settings, check = report["settings"], report["check"]
     title = (
         f"Device HTTP API: {settings['client']}, {settings['connections']} connections, "
-        f"{settings['duration_s']:g} s, {settings['devices']:,} devices"
+        f"{settings['duration_s']:g} s, {settings['devices']:,} devices, "
+        f"limit {settings['device_requests_per_second']} requests/s per device"
     )
     table = Table(title=title)
     for heading in ("", "pinbase", "bare Starlette", f"target ({TARGET_CPUS} cores)"):
@@ -308,49 +270,29 @@ def print_report(
         if r.other_cpu_s / r.seconds > NOISY_CPU:
             share = r.other_cpu_s / r.seconds
             console.print(f"[yellow]{name}: other processes used {share:.0%} of a core: noisy")
-    problems = report["server"]["log_problems"]
-    if problems["count"]:
-        console.print(f"[yellow]server log: {problems['count']} warning/error lines, first:")
-        for line in problems["first"]:
-            console.print(f"  {line}", markup=False)
+    print_log_problems(console, report["server"]["log_problems"])
     if report["profile_error"]:
         console.print(f"py-spy failed: {report['profile_error']}", style="yellow", markup=False)
     if report["profile"]:
-        spy = Table(title="pinbase serve under load: py-spy, % of busy samples, all threads")
-        for heading in ("function", "self", "total"):
-            spy.add_column(heading, justify="left" if heading == "function" else "right")
-        for row in report["profile"]:
-            spy.add_row(row["function"], f"{row['self']:.1f}", f"{row['total']:.1f}")
-        console.print(spy)
+        title = "pinbase serve under load: py-spy, % of busy samples, all threads"
+        print_profile(console, report["profile"], title=title)
         console.print("(figures above were measured while py-spy sampled the server)")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help="seconds")
-    parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS)
-    parser.add_argument("--client", choices=("auto", "wrk", "asyncio"), default="auto")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
-    parser.add_argument("--devices", type=int, default=DEVICES, help="devices to provision")
-    parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
-    options = parser.parse_args(argv)
-    if options.connections < options.threads:
-        parser.error("--connections must be at least --threads")
-    return options
+    return parse_load_args(
+        argv,
+        description=__doc__.split("\n", 1)[0],
+        output=DEFAULT_OUTPUT,
+        profile_help="sample the server with py-spy",
+    )
 
 
 def main() -> None:
     """Run the benchmark; exit 1 when the points check fails, 130 on Ctrl-C."""
     options = parse_args()
-    try:
-        code = run(options)
-    except KeyboardInterrupt:
-        code = 130  # the shell's code for SIGINT; the finally blocks already stopped every child
-        print("interrupted; servers and load clients stopped", file=sys.stderr)
-    sys.exit(code)
+    exit_with(lambda: run(options), interrupted="interrupted; servers and load clients stopped")
 
 
 if __name__ == "__main__":

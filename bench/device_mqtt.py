@@ -16,12 +16,7 @@ Run: ``.venv/bin/python bench/device_mqtt.py --help``.
 
 import argparse
 import json
-import os
-import platform
-import shutil
-import subprocess
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,10 +24,19 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from device_http import count_history, log_problems
-from device_tcp import Measured, bench_spec, parse_marked
-from pinbase.testing import ServerProcess, free_port, provision
-from processes import child_process
+from device_http import count_history
+from device_tcp import bench_spec
+from pinbase.testing import ServerProcess, free_port
+from processes import exit_with, run_measured, serving
+from report import (
+    cpu_shares,
+    machine,
+    noise_notes,
+    print_log_problems,
+    provisioned,
+    write_json,
+    write_tokens,
+)
 from tcp_load import RESULT_MARKER, raise_nofile
 
 TARGET_MPS = 20_000
@@ -41,7 +45,6 @@ BENCH_FLOOD_ENV = {"PINBASE_DEVICE_MESSAGE_RATE": "10000", "PINBASE_DEVICE_MESSA
 devices at 20,000 messages/s; it is raised, as bench/device_tcp.py does, and every publish still
 passes through the meter."""
 TARGET_CPUS = 2
-NOISY_CPU = 0.2
 BENCH_DIR = Path(__file__).resolve().parent
 LOAD_SCRIPT = BENCH_DIR / "mqtt_load.py"
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "device_mqtt.json"
@@ -49,65 +52,48 @@ DEFAULT_OUTPUT = BENCH_DIR / "results" / "device_mqtt.json"
 
 def run_load(plan: dict[str, Any], server_pid: int) -> dict[str, Any]:
     """Run the load process once; its result with the CPU shares added."""
-    measured = Measured(server_pid)
-    command = [sys.executable, str(LOAD_SCRIPT), json.dumps(plan)]
-    with child_process(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as load:
-        stdout, stderr = load.communicate(timeout=float(plan["duration_s"]) + 300)
-    if load.returncode != 0:
-        raise RuntimeError(f"mqtt_load.py failed ({load.returncode}):\n{stderr}")
-    return {**json.loads(parse_marked(stdout, RESULT_MARKER)), "cpu": measured.done()}
+    return run_measured(
+        [sys.executable, str(LOAD_SCRIPT), json.dumps(plan)],
+        name="mqtt_load.py",
+        server_pid=server_pid,
+        marker=RESULT_MARKER,
+        timeout_s=float(plan["duration_s"]) + 300,
+    )
 
 
 def run(options: argparse.Namespace) -> int:
     """Provision, start the server, stream, count the points; return the exit code."""
-    for name in [name for name in os.environ if name.startswith("PINBASE_")]:
-        del os.environ[name]  # the benchmark is defined on SQLite in a fresh folder
     nofile = raise_nofile(options.devices + 1_000)
     console = Console()
-    work_dir = Path(tempfile.mkdtemp(prefix="pinbase-bench-mqtt-"))
     report: dict[str, Any] = {
         "benchmark": "device_mqtt",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_before": os.getloadavg(),
-        },
+        "machine": machine(),
         "settings": {**{k: str(v) for k, v in vars(options).items()}, "nofile": nofile},
         "targets": {"messages_per_s": TARGET_MPS, "cpus": TARGET_CPUS},
     }
-    try:
-        data_dir = work_dir / "data"
-        console.print(f"provisioning {options.devices:,} devices in {work_dir}")
-        created = provision(bench_spec(options.devices), data_dir=data_dir)
-        tokens_file = work_dir / "tokens.txt"
-        tokens_file.write_text("".join(f"{d['token']}\n" for d in created["devices"]))
+    with provisioned(
+        console,
+        bench_spec(options.devices),
+        prefix="pinbase-bench-mqtt-",
+        keep=options.keep,
+        kept="data folder, logs and tokens",
+    ) as bench:
+        data_dir = bench.data_dir
+        tokens_file = write_tokens(bench.created, bench.work_dir / "tokens.txt")
         baseline = count_history(data_dir)
         mqtt_port = free_port()
         server = ServerProcess(data_dir, "--mqtt-port", str(mqtt_port), env=BENCH_FLOOD_ENV)
         plan = {"port": mqtt_port, "tokens_file": str(tokens_file), "count": options.devices}
         plan |= {"duration_s": options.duration, "batch": options.batch, "rate": options.rate}
-        try:
-            server.start()
+        with serving(server, report):
             console.print("running throughput ...")
             report["throughput"] = run_load(plan, server.pid)
-        finally:
-            report["server"] = {
-                "exit_code": server.stop(),
-                "log_problems": log_problems(server.log()),
-            }
         report["server_flood_env"] = BENCH_FLOOD_ENV
         report["throughput"]["history_points"] = count_history(data_dir) - baseline
         print_report(console, report)
-        options.output.parent.mkdir(parents=True, exist_ok=True)
-        options.output.write_text(json.dumps(report, indent=2) + "\n")
-        console.print(f"figures written to {options.output}")
+        write_json(console, report, options.output)
         return 0 if report["server"]["exit_code"] == 0 else 1
-    finally:
-        if options.keep:
-            console.print(f"kept the data folder, logs and tokens in {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def print_report(console: Console, report: dict[str, Any]) -> None:
@@ -130,22 +116,15 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
     cpu = t["cpu"]
     per_cpu = t["publishes_sent"] / max(cpu["server_cpu"] * cpu["wall_s"], 1e-9)
     table.add_row("messages per server CPU-second", f"{per_cpu:,.0f}", "")
-    shares = f"{cpu['server_cpu']:.0%} / {cpu['client_cpu']:.0%} / {cpu['other_cpu']:.0%} of a core"
-    table.add_row("server / client / other CPU", shares, "")
+    table.add_row("server / client / other CPU", cpu_shares(cpu), "")
     console.print(table)
     if t["history_points"] < t["publishes_acked"]:
         console.print(f"[red]LOST WRITES: {t['publishes_acked'] - t['history_points']:,}")
-    if cpu["client_cpu"] > 0.9:
-        console.print("[yellow]the load process was saturated; figures are a lower bound")
-    if cpu["other_cpu"] > NOISY_CPU:
-        console.print(f"[yellow]other processes used {cpu['other_cpu']:.0%} of a core: noisy")
+    for note in noise_notes(cpu):
+        console.print(f"[yellow]{note}")
     if t["first_errors"]:
         console.print(f"[yellow]connect errors, first: {t['first_errors']}")
-    problems = report["server"]["log_problems"]
-    if problems["count"]:
-        console.print(f"[yellow]server log: {problems['count']} warning/error lines, first:")
-        for line in problems["first"]:
-            console.print(f"  {line}", markup=False)
+    print_log_problems(console, report["server"]["log_problems"])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -162,12 +141,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main() -> None:
     """Run the benchmark; exit 130 on Ctrl-C, after every child was stopped."""
-    try:
-        code = run(parse_args())
-    except KeyboardInterrupt:
-        code = 130
-        print("interrupted; server and load process stopped", file=sys.stderr)
-    sys.exit(code)
+    options = parse_args()
+    exit_with(lambda: run(options), interrupted="interrupted; server and load process stopped")
 
 
 if __name__ == "__main__":

@@ -30,12 +30,8 @@ connection, p99 push latency < 2 ms. Run: ``.venv/bin/python bench/device_tcp.py
 
 import argparse
 import json
-import os
-import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,16 +41,19 @@ from rich.console import Console
 from rich.table import Table
 
 from bare_tcp import READY_MARKER
-from device_http import count_history, log_problems
+from device_http import count_history
 from pinbase.protocols.device.flood import FLOOD_BURST, FLOOD_RATE
-from pinbase.testing import ServerProcess, free_port, provision
-from processes import (
-    child_process,
-    children_cpu_s,
-    machine_busy_s,
-    process_cpu_s,
-    py_spy,
-    top_functions,
+from pinbase.testing import ServerProcess, free_port
+from processes import child_process, exit_with, parse_marked, run_measured, sampled, serving
+from report import (
+    cpu_shares,
+    machine,
+    noise_notes,
+    print_log_problems,
+    print_profile,
+    provisioned,
+    write_json,
+    write_tokens,
 )
 from tcp_load import CONNECTED_MARKER, RESULT_MARKER, raise_nofile
 
@@ -63,8 +62,6 @@ TARGET_MPS = 60_000
 TARGET_KB_PER_CONNECTION = 10.0
 TARGET_P99_MS = 2.0
 TARGET_CPUS = 2
-NOISY_CPU = 0.2
-PROFILE_RATE_HZ = 200
 SAFE_RATE = 0.9 * FLOOD_RATE
 """Messages/s per device under the server's default flood rule (FLOOD_RATE per device, burst
 FLOOD_BURST), which drops, then warns, then disconnects a faster device: ``--rate``'s default
@@ -75,6 +72,9 @@ round trip (~100 messages/s at 60,000 over 1,000 devices), so it never drops a m
 every message still passes through the meter as in production."""
 BENCH_FLOOD_BURST = 10_000
 FLOOD_ENV = ("PINBASE_DEVICE_MESSAGE_RATE", "PINBASE_DEVICE_MESSAGE_BURST")
+UNLIMITED_HTTP_ENV = {"PINBASE_DEVICE_REQUESTS_PER_SECOND": "0"}
+"""The latency part sends --push-rate HTTP updates per second to one device, past the Device
+HTTPS API's own limit per device (50/s by default), so the benchmark's server turns it off."""
 """The settings (pinbase.settings.Settings.device_message_rate and _burst) that carry the rule."""
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -106,47 +106,15 @@ def load_command(mode: str, plan: dict[str, Any]) -> list[str]:
     return [sys.executable, str(LOAD_SCRIPT), mode, json.dumps(plan)]
 
 
-def parse_marked(stdout: str, marker: str) -> str:
-    """The rest of the first line that starts with ``marker``."""
-    for line in stdout.splitlines():
-        if line.startswith(marker):
-            return line[len(marker) :].strip()
-    raise RuntimeError(f"the load process printed no {marker} line:\n{stdout}")
-
-
-class Measured:
-    """CPU used by the server, the load process and everything else between two points."""
-
-    def __init__(self, server_pid: int) -> None:
-        self.server_pid = server_pid
-        self._start = (process_cpu_s(server_pid), children_cpu_s(), machine_busy_s())
-        self._at = time.perf_counter()
-
-    def done(self) -> dict[str, float]:
-        """Seconds of wall clock and CPU shares (1.0 = one core) since construction."""
-        server, children, busy = self._start
-        seconds = time.perf_counter() - self._at
-        server = process_cpu_s(self.server_pid) - server
-        client = children_cpu_s() - children
-        other = max(0.0, machine_busy_s() - busy - server - client)
-        return {
-            "wall_s": seconds,
-            "server_cpu": server / seconds,
-            "client_cpu": client / seconds,
-            "other_cpu": other / seconds,
-        }
-
-
 def run_load(mode: str, plan: dict[str, Any], server_pid: int) -> dict[str, Any]:
     """Run the load process once to completion; its result with the CPU shares added."""
-    measured = Measured(server_pid)
-    with child_process(
-        load_command(mode, plan), stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    ) as load:
-        stdout, stderr = load.communicate(timeout=float(plan.get("duration_s", 0)) + 300)
-    if load.returncode != 0:
-        raise RuntimeError(f"tcp_load.py {mode} failed ({load.returncode}):\n{stderr}")
-    return {**json.loads(parse_marked(stdout, RESULT_MARKER)), "cpu": measured.done()}
+    return run_measured(
+        load_command(mode, plan),
+        name=f"tcp_load.py {mode}",
+        server_pid=server_pid,
+        marker=RESULT_MARKER,
+        timeout_s=float(plan.get("duration_s", 0)) + 300,
+    )
 
 
 def part_throughput(
@@ -157,16 +125,11 @@ def part_throughput(
     plan |= {"batch": options.batch, "rate": options.rate}
     if not options.profile:
         return run_load("stream", plan, server.pid)
-    out, spy_log = work_dir / "profile.txt", work_dir / "py-spy.log"
-    command = [py_spy(), "record", f"--pid={server.pid}", f"--rate={PROFILE_RATE_HZ}"]
-    command += [f"--duration={max(1, int(options.duration))}", "--format=raw"]
-    command += ["--nolineno", "--nonblocking", f"--output={out}"]
-    with spy_log.open("w") as log, child_process(command, stdout=subprocess.DEVNULL, stderr=log):
+    with sampled(server.pid, duration_s=options.duration, out=work_dir / "profile.txt") as found:
         result = run_load("stream", plan, server.pid)
-    # py-spy is stopped by now (waited or ended by child_process)
-    result["profile"] = top_functions(out.read_text()) if out.exists() else []
-    if not out.exists():
-        result["profile_error"] = spy_log.read_text(errors="replace").strip()
+    result["profile"] = found.rows
+    if found.error:
+        result["profile_error"] = found.error
     return result
 
 
@@ -221,9 +184,6 @@ def part_latency(
 
 def run(options: argparse.Namespace) -> int:
     """Provision, start the server, run the chosen parts, report; return the exit code."""
-    removed = sorted(name for name in os.environ if name.startswith("PINBASE_"))
-    for name in removed:  # the benchmark is defined on SQLite in a fresh folder
-        del os.environ[name]
     parts = PARTS if options.part == "all" else (options.part,)
     needed = max(
         options.devices if "throughput" in parts else 1,
@@ -231,11 +191,10 @@ def run(options: argparse.Namespace) -> int:
     )
     nofile = raise_nofile(needed + 1_000)  # inherited by the server and the load process
     console = Console()
-    work_dir = Path(tempfile.mkdtemp(prefix="pinbase-bench-tcp-"))
     report: dict[str, Any] = {
         "benchmark": "device_tcp",
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine(),
         "settings": {**{k: str(v) for k, v in vars(options).items()}, "nofile": nofile},
         "targets": {
             "messages_per_s": TARGET_MPS,
@@ -244,23 +203,32 @@ def run(options: argparse.Namespace) -> int:
             "cpus": TARGET_CPUS,
         },
     }
-    report["machine"]["load_average_before"] = os.getloadavg()
     report["server_flood_env"] = flood_env(options)
     console.print(_flood_note(report["server_flood_env"]))
-    try:
-        data_dir = work_dir / "data"
-        console.print(f"provisioning {needed:,} devices in {work_dir} (open-file limit {nofile})")
-        created = provision(bench_spec(needed), data_dir=data_dir)
-        tokens_file = work_dir / "tokens.txt"
-        tokens_file.write_text("".join(f"{d['token']}\n" for d in created["devices"]))
+    console.print(
+        "HTTP requests per device UNLIMITED for the latency part: "
+        + " ".join(f"{name}={value}" for name, value in UNLIMITED_HTTP_ENV.items())
+    )
+    with provisioned(
+        console,
+        bench_spec(needed),
+        prefix="pinbase-bench-tcp-",
+        keep=options.keep,
+        kept="data folder, logs and tokens",
+        note=f" (open-file limit {nofile})",
+    ) as bench:
+        work_dir, data_dir = bench.work_dir, bench.data_dir
+        tokens_file = write_tokens(bench.created, work_dir / "tokens.txt")
         baseline = count_history(data_dir)
         hardware_port = free_port()
         server = ServerProcess(
-            data_dir, "--hardware-port", str(hardware_port), env=flood_env(options)
+            data_dir,
+            "--hardware-port",
+            str(hardware_port),
+            env={**flood_env(options), **UNLIMITED_HTTP_ENV},
         )
         base = {"port": hardware_port, "http_port": server.port, "tokens_file": str(tokens_file)}
-        try:
-            server.start()
+        with serving(server, report):
             for part in parts:
                 console.print(f"running {part} ...")
                 if part == "throughput":
@@ -269,11 +237,6 @@ def run(options: argparse.Namespace) -> int:
                     report[part] = part_idle(options, base, server.pid)
                 else:
                     report[part] = part_latency(options, base, server.pid)
-        finally:
-            report["server"] = {
-                "exit_code": server.stop(),
-                "log_problems": log_problems(server.log()),
-            }
         if "throughput" in report:
             # the latency part's accepted HTTP updates are history points too
             http_points = int(report.get("latency", {}).get("statuses", {}).get("200", 0))
@@ -283,15 +246,8 @@ def run(options: argparse.Namespace) -> int:
                 console.print("running throughput against bench/bare_tcp.py ...")
                 report["bare_throughput"] = bare_throughput(options, base)
         print_report(console, report)
-        options.output.parent.mkdir(parents=True, exist_ok=True)
-        options.output.write_text(json.dumps(report, indent=2) + "\n")
-        console.print(f"figures written to {options.output}")
+        write_json(console, report, options.output)
         return 0 if report["server"]["exit_code"] == 0 else 1
-    finally:
-        if options.keep:
-            console.print(f"kept the data folder, logs and tokens in {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def flood_env(options: argparse.Namespace) -> dict[str, str]:
@@ -331,8 +287,8 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             ratio = messages / t["seconds"] / bare_mps if bare_mps else 0.0
             table.add_row("bare server messages/s (same load)", f"{bare_mps:,.0f}", "")
             table.add_row("pinbase / bare", f"{ratio:.2f}", "")
-            table.add_row("bare server / client / other CPU", _cpu(bare["cpu"]), "")
-            notes += _noise("bare throughput", bare["cpu"])
+            table.add_row("bare server / client / other CPU", cpu_shares(bare["cpu"]), "")
+            notes += noise_notes(bare["cpu"], part="bare throughput")
         table.add_row("writes/s", f"{t['writes_sent'] / t['seconds']:,.0f}", "")
         table.add_row("writes sent", f"{t['writes_sent']:,}", "")
         table.add_row("writes acknowledged by a ping", f"{t['writes_acked']:,}", "")
@@ -344,10 +300,10 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             "lost pings / dropped conns", f"{t['lost_pings']} / {t['dropped_connections']}", ""
         )
         cpu = t["cpu"]
-        table.add_row("server / client / other CPU", _cpu(cpu), "")
+        table.add_row("server / client / other CPU", cpu_shares(cpu), "")
         if t["history_points"] < t["writes_acked"]:
             notes.append(f"LOST WRITES: {t['writes_acked'] - t['history_points']:,} acknowledged")
-        notes += _noise("throughput", cpu)
+        notes += noise_notes(cpu, part="throughput")
     if i := report.get("idle"):
         table.add_row(
             "idle connections open", f"{i['connected']:,} (errors {i['connect_errors']})", ""
@@ -370,35 +326,14 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             f"{lat['p99_ms']:.2f} / {lat['max_ms']:.2f} ms",
             f"p99 < {TARGET_P99_MS:g} ms",
         )
-        notes += _noise("latency", lat["cpu"])
+        notes += noise_notes(lat["cpu"], part="latency")
     console.print(table)
     for note in notes:
         console.print(f"[yellow]{note}")
-    problems = report["server"]["log_problems"]
-    if problems["count"]:
-        console.print(f"[yellow]server log: {problems['count']} warning/error lines, first:")
-        for line in problems["first"]:
-            console.print(f"  {line}", markup=False)
+    print_log_problems(console, report["server"]["log_problems"])
     if report.get("throughput", {}).get("profile"):
-        spy = Table(title="pinbase serve during throughput: py-spy, % of samples, all threads")
-        for heading in ("function", "self", "total"):
-            spy.add_column(heading, justify="left" if heading == "function" else "right")
-        for row in report["throughput"]["profile"]:
-            spy.add_row(row["function"], f"{row['self']:.1f}", f"{row['total']:.1f}")
-        console.print(spy)
-
-
-def _cpu(cpu: dict[str, float]) -> str:
-    return f"{cpu['server_cpu']:.0%} / {cpu['client_cpu']:.0%} / {cpu['other_cpu']:.0%} of a core"
-
-
-def _noise(part: str, cpu: dict[str, float]) -> list[str]:
-    notes = []
-    if cpu["client_cpu"] > 0.9:
-        notes.append(f"{part}: the load process was saturated; figures are a lower bound")
-    if cpu["other_cpu"] > NOISY_CPU:
-        notes.append(f"{part}: other processes used {cpu['other_cpu']:.0%} of a core: noisy")
-    return notes
+        title = "pinbase serve during throughput: py-spy, % of samples, all threads"
+        print_profile(console, report["throughput"]["profile"], title=title)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -450,12 +385,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main() -> None:
     """Run the benchmark; exit 130 on Ctrl-C, after every child was stopped."""
     options = parse_args()
-    try:
-        code = run(options)
-    except KeyboardInterrupt:
-        code = 130
-        print("interrupted; server and load process stopped", file=sys.stderr)
-    sys.exit(code)
+    exit_with(lambda: run(options), interrupted="interrupted; server and load process stopped")
 
 
 if __name__ == "__main__":

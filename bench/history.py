@@ -23,11 +23,8 @@ Run: ``make bench`` or ``.venv/bin/python bench/history.py --help``.
 
 import argparse
 import asyncio
-import json
 import os
-import shutil
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,11 +34,13 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from http_load import issue_token
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.runtime import open_store
 from pinbase.settings import Settings
-from pinbase.testing import ServerProcess, provision
+from pinbase.testing import ServerProcess
+from report import provisioned, write_json
 
 DAY_S = 86_400
 PAGE = 100
@@ -118,13 +117,15 @@ def measure(
 def run(options: argparse.Namespace) -> dict[str, Any]:
     """Provision, store the day, serve, measure; return the figures."""
     console = Console()
-    removed = sorted(name for name in os.environ if name.startswith("PINBASE_"))
-    for name in removed:  # the benchmark is defined on SQLite in a fresh folder
-        del os.environ[name]
-    work_dir = Path(tempfile.mkdtemp(prefix="pinbase-bench-history-"))
-    try:
-        data_dir = work_dir / "data"
-        created = provision(bench_spec(), data_dir=data_dir)
+    with provisioned(
+        console,
+        bench_spec(),
+        prefix="pinbase-bench-history-",
+        keep=options.keep,
+        kept="data folder and server log",
+        note=None,
+    ) as bench:
+        work_dir, data_dir, created = bench.work_dir, bench.data_dir, bench.created
         device_id = int(created["devices"][0]["id"])
         token = created["devices"][0]["token"]
         client = created["oauthClients"][0]
@@ -138,12 +139,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             ServerProcess(data_dir, env=env) as server,
             httpx.Client(base_url=server.base_url, timeout=60) as http,
         ):
-            answer = http.post(
-                "/oauth2/token?grant_type=client_credentials",
-                auth=(client["clientId"], client["clientSecret"]),
-            )
-            answer.raise_for_status()
-            bearer = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+            bearer = {"Authorization": f"Bearer {issue_token(server.base_url, client)}"}
             noon_ms = (last_s - DAY_S // 2) * 1000
             history = f"{HISTORY}?deviceId={device_id}&pin=v1"
             report = f"{REPORT}?token={token}&pin=v1&period=DAY&output=JSON"
@@ -170,7 +166,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 "points": DAY_S,
                 "requests": options.requests,
                 "reports_per_day": REPORTS_PER_DAY,
-                "removed_env": removed,
+                "removed_env": bench.removed_env,
             },
             "store_seconds": stored_s,
             "target_ms": TARGET_MS,
@@ -178,11 +174,6 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         }
         print_report(console, result)
         return result
-    finally:
-        if options.keep:
-            console.print(f"kept the data folder and server log in {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def print_report(console: Console, result: dict[str, Any]) -> None:
@@ -220,9 +211,7 @@ def main() -> None:
     """Run the benchmark and write the figures."""
     options = parse_args()
     result = run(options)
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(json.dumps(result, indent=2) + "\n")
-    Console().print(f"figures written to {options.output}")
+    write_json(Console(), result, options.output)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ in ``REQUEST_KINDS`` (Python) and in the script's ``builders`` (Lua), which must
 Either prints one result line marked with ``RESULT_MARKER``; ``run_load`` parses it into a
 ``LoadResult`` and adds the CPU used meanwhile by the client, the server and everything else.
 
+``parse_load_args`` is the command line of the benchmarks that drive a load plan, and
+``issue_token`` gets them a Platform API bearer token.
+
 Run: ``python bench/http_load.py PLAN_JSON`` (the worker; ``run_load`` starts it).
 """
 
@@ -18,7 +21,7 @@ import asyncio
 import functools
 import itertools
 import json
-import math
+import shutil
 import subprocess
 import sys
 import time
@@ -28,12 +31,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
+
+from pacing import percentile
 from processes import child_process, children_cpu_s, machine_busy_s, process_cpu_s
 
 HOST = "127.0.0.1"
 WRK_TIMEOUT = "30s"
 """Far above any expected latency: a wrk timeout is a request the server may still commit."""
 RESULT_MARKER = "PINBASE-BENCH-RESULT"
+DEVICES = 1_000
+DEFAULT_DURATION_S = 10.0
+DEFAULT_CONNECTIONS = 64
 
 WRK_SCRIPT = """\
 -- Written by bench/http_load.py. Arguments: KEYS_FILE PATH THREADS KIND [HEADER ...], where a
@@ -186,17 +195,11 @@ class LoadStats:
         ordered = sorted(self.latencies) or [0.0]
         return {
             "seconds": seconds,
-            "p50_ms": _percentile(ordered, 50) * 1e3,
-            "p99_ms": _percentile(ordered, 99) * 1e3,
+            "p50_ms": percentile(ordered, 50) * 1e3,
+            "p99_ms": percentile(ordered, 99) * 1e3,
             "statuses": {str(code): count for code, count in self.statuses.items()},
             "socket_errors": self.socket_errors,
         }
-
-
-def _percentile(ordered: list[float], percent: float) -> float:
-    """Nearest-rank percentile of a sorted, non-empty list."""
-    rank = max(0, min(len(ordered) - 1, math.ceil(percent / 100 * len(ordered)) - 1))
-    return ordered[rank]
 
 
 RequestBuilder = Callable[[str, str, int], tuple[str, str, str | None]]
@@ -425,6 +428,46 @@ def run_load(plan: LoadPlan, *, server_pid: int, work_dir: Path) -> LoadResult:
         server_cpu_s=server_cpu,
         other_cpu_s=max(0.0, busy - client_cpu - server_cpu),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# What the benchmarks that drive a load plan share
+
+
+def parse_load_args(
+    argv: list[str] | None, *, description: str, output: Path, profile_help: str
+) -> argparse.Namespace:
+    """The command line of a benchmark that drives ``LoadPlan``s; ``--client auto`` resolved to
+    wrk when it is installed, else the asyncio client."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help="seconds")
+    parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS)
+    parser.add_argument("--client", choices=("auto", "wrk", "asyncio"), default="auto")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--devices", type=int, default=DEVICES, help="devices to provision")
+    parser.add_argument("--profile", action="store_true", help=profile_help)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
+    parser.add_argument("--output", type=Path, default=output, help="JSON results file")
+    options = parser.parse_args(argv)
+    if options.connections < options.threads:
+        parser.error("--connections must be at least --threads")
+    if options.client == "auto":
+        options.client = "wrk" if shutil.which("wrk") else "asyncio"
+    elif options.client == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed (Debian: apt-get install wrk); try --client asyncio")
+    return options
+
+
+def issue_token(base_url: str, client: dict[str, Any]) -> str:
+    """An access token for a provisioned OAuth client, by client credentials."""
+    with httpx.Client(base_url=base_url, timeout=10) as http:
+        answer = http.post(
+            "/oauth2/token?grant_type=client_credentials",
+            auth=(client["clientId"], client["clientSecret"]),
+        )
+        answer.raise_for_status()
+        token: str = answer.json()["access_token"]
+        return token
 
 
 def main() -> None:

@@ -14,19 +14,19 @@ The result is one JSON line marked with ``RESULT_MARKER``.
 import asyncio
 import json
 import sys
-import time
+from collections.abc import Iterator
 from typing import Any, cast
 
+from pacing import stream_batches
 from pinbase.protocols.mqtt.client import ServerReader, connect_packet, publish_packet
 from pinbase.protocols.mqtt.packets import PacketType
-from tcp_load import RESULT_MARKER, percentile, raise_nofile
+from tcp_load import RESULT_MARKER, raise_nofile
 
 HOST = "127.0.0.1"
 TOPIC = "ds/Counter"
 VALUE_CYCLE = 100_000
 """Publish packets are built once for values 0..VALUE_CYCLE-1 and reused by every device."""
 ANSWER_TIMEOUT_S = 10.0
-CONNECT_CONCURRENCY = 256
 KEEP_ALIVE_S = 600
 ACK_ID = 1
 
@@ -64,82 +64,43 @@ class Device(asyncio.Protocol):
         return await asyncio.wait_for(self._waiter, ANSWER_TIMEOUT_S)
 
 
-async def connect_all(port: int, tokens: list[str]) -> tuple[list[Device], list[str]]:
-    """Connect every token, ``CONNECT_CONCURRENCY`` at a time; return devices and errors."""
-    loop = asyncio.get_running_loop()
-    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-    devices: list[Device] = []
-    errors: list[str] = []
-
-    async def one(token: str) -> None:
-        async with gate:
-            try:
-                _, device = await loop.create_connection(Device, HOST, port)
-                packet = connect_packet(password=token.encode(), keep_alive=KEEP_ALIVE_S)
-                answer = await device.request(packet)
-                if answer[1:2] != b"\0":
-                    raise ConnectionError(f"CONNACK {answer.hex()}")
-                devices.append(device)
-            except (OSError, TimeoutError) as error:
-                errors.append(f"{type(error).__name__}: {error}")
-
-    await asyncio.gather(*(one(token) for token in tokens))
-    return devices, errors
+async def connect(port: int, token: str) -> Device:
+    """A device connected with ``token`` (CONNACK accepted)."""
+    _, device = await asyncio.get_running_loop().create_connection(Device, HOST, port)
+    packet = connect_packet(password=token.encode(), keep_alive=KEEP_ALIVE_S)
+    answer = await device.request(packet)
+    if answer[1:2] != b"\0":
+        raise ConnectionError(f"CONNACK {answer.hex()}")
+    return device
 
 
 async def stream(plan: dict[str, Any]) -> dict[str, Any]:
     """Every device publishes in batches closed by a QoS 1 publish; counts and round trips."""
     writes = [publish_packet(TOPIC, str(v).encode()) for v in range(VALUE_CYCLE)]
     acked = [publish_packet(TOPIC, str(v).encode(), qos=1, packet_id=ACK_ID) for v in range(100)]
-    batch, rate = int(plan["batch"]), float(plan["rate"])
-    devices, errors = await connect_all(plan["port"], plan["tokens"])
-    totals = {"publishes_sent": 0, "publishes_acked": 0, "lost_acks": 0, "dropped_connections": 0}
-    round_trips: list[float] = []
-    started = time.perf_counter()
-    deadline = started + float(plan["duration_s"])
-    interval = (batch + 1) / rate if rate > 0 else 0.0
+    batch, port = int(plan["batch"]), plan["port"]
+    totals = {"publishes_sent": 0, "publishes_acked": 0}
 
-    async def drive(index: int, device: Device) -> None:
+    def batches(index: int) -> Iterator[bytes]:
         value = index * 997
-        next_at = started + (interval * index / max(1, len(devices)))
         while True:
-            if interval:
-                delay = next_at - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                next_at += interval
-            sent_at = time.perf_counter()
-            if sent_at >= deadline:
-                return
             data = b"".join(writes[(value + i) % VALUE_CYCLE] for i in range(batch))
             data += acked[value % 100]
             value += batch
             totals["publishes_sent"] += batch + 1
-            try:
-                await device.request(data)
-            except TimeoutError:
-                totals["lost_acks"] += 1
-                continue
-            except ConnectionError:
-                totals["dropped_connections"] += 1
-                return
-            round_trips.append(time.perf_counter() - sent_at)
-            totals["publishes_acked"] += batch + 1
+            yield data
 
-    await asyncio.gather(*(drive(i, d) for i, d in enumerate(devices)))
-    seconds = time.perf_counter() - started
-    for device in devices:
-        if device.transport is not None:
-            device.transport.close()
-    round_trips.sort()
+    def answered(_: bytes) -> None:
+        totals["publishes_acked"] += batch + 1
+
+    run = await stream_batches(
+        plan, lambda token: connect(port, token), batches=batches, answered=answered
+    )
     return {
         **totals,
-        "connected": len(devices),
-        "connect_errors": len(errors),
-        "first_errors": errors[:3],
-        "seconds": seconds,
-        "ack_p50_ms": percentile(round_trips, 50) * 1e3,
-        "ack_p99_ms": percentile(round_trips, 99) * 1e3,
+        "lost_acks": run.lost,
+        "dropped_connections": run.dropped,
+        **run.figures(round_trip="ack"),
     }
 
 

@@ -20,32 +20,23 @@ Run: ``make bench`` or ``.venv/bin/python bench/platform_api.py --help``.
 """
 
 import argparse
-import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
-from http_load import LoadPlan, LoadResult, run_load
-from pinbase.testing import ServerProcess, free_port, provision
-from processes import child_process, py_spy, top_functions
+from http_load import LoadPlan, LoadResult, issue_token, parse_load_args, run_load
+from pinbase.testing import ServerProcess, free_port
+from processes import exit_with, sampled
+from report import print_profile, provisioned, write_json, write_tokens
 
-DEVICES = 1_000
-DEFAULT_DURATION_S = 10.0
-DEFAULT_CONNECTIONS = 64
 RATE_LIMIT = 1_000_000_000
 """Requests per organization per minute: far above what one machine can send."""
 TARGET_READS = 8_000
 TARGET_CPUS = 2
-PROFILE_RATE_HZ = 200
 DEVICE_PATH = "/api/v1/organization/device"
 VALUE_PATH = "/api/v1/organization/device/datastream"
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "platform_api.json"
@@ -68,18 +59,6 @@ def bench_spec(devices: int) -> dict[str, Any]:
     }
 
 
-def issue_token(base_url: str, client: dict[str, Any]) -> str:
-    """An access token for the provisioned client, by client credentials."""
-    with httpx.Client(base_url=base_url, timeout=10) as http:
-        answer = http.post(
-            "/oauth2/token?grant_type=client_credentials",
-            auth=(client["clientId"], client["clientSecret"]),
-        )
-        answer.raise_for_status()
-        token: str = answer.json()["access_token"]
-        return token
-
-
 def drive(
     plan: LoadPlan, server: ServerProcess, *, work_dir: Path, profile: bool
 ) -> tuple[LoadResult, list[dict[str, Any]]]:
@@ -87,36 +66,29 @@ def drive(
     if not profile:
         return run_load(plan, server_pid=server.pid, work_dir=work_dir), []
     out = work_dir / f"profile-{plan.kind}.txt"
-    command = [py_spy(), "record", f"--pid={server.pid}", f"--rate={PROFILE_RATE_HZ}"]
-    command += [f"--duration={max(1, int(plan.duration_s))}", "--format=raw"]
-    command += ["--nolineno", "--nonblocking", f"--output={out}"]
-    with (
-        (work_dir / "py-spy.log").open("w") as log,
-        child_process(command, stdout=subprocess.DEVNULL, stderr=log) as spy,
-    ):
+    with sampled(server.pid, duration_s=plan.duration_s, out=out) as found:
         result = run_load(plan, server_pid=server.pid, work_dir=work_dir)
-        spy.wait(timeout=plan.duration_s + 60)
-    return result, top_functions(out.read_text()) if out.exists() else []
+    return result, found.rows
 
 
-def run(options: argparse.Namespace) -> dict[str, Any]:
-    """Provision, serve, issue a token, drive reads then writes; return the figures."""
+def run(options: argparse.Namespace) -> int:
+    """Provision, serve, issue a token, drive reads then writes, report; return the exit code."""
     console = Console()
-    removed = sorted(name for name in os.environ if name.startswith("PINBASE_"))
-    for name in removed:  # the benchmark is defined on SQLite in a fresh folder
-        del os.environ[name]
-    work_dir = Path(tempfile.mkdtemp(prefix="pinbase-bench-platform-"))
-    try:
-        data_dir = work_dir / "data"
-        console.print(f"provisioning {options.devices:,} devices in {work_dir} ...")
-        created = provision(bench_spec(options.devices), data_dir=data_dir)
-        ids_file = work_dir / "device_ids.txt"
-        ids_file.write_text("".join(f"{d['id']}\n" for d in created["devices"]))
+    with provisioned(
+        console,
+        bench_spec(options.devices),
+        prefix="pinbase-bench-platform-",
+        keep=options.keep,
+        kept="data folder, logs and scripts",
+        note=" ...",
+    ) as bench:
+        created = bench.created
+        ids_file = write_tokens(created, bench.work_dir / "device_ids.txt", key="id")
         env = {"PINBASE_PLATFORM_REQUESTS_PER_MINUTE": str(RATE_LIMIT)}
         console.print(f"rate limit raised for the benchmark: {env}")
         results: dict[str, LoadResult] = {}
         profile: list[dict[str, Any]] = []
-        with ServerProcess(data_dir, port=free_port(), env=env) as server:
+        with ServerProcess(bench.data_dir, port=free_port(), env=env) as server:
             bearer = (
                 f"Authorization: Bearer {issue_token(server.base_url, created['oauthClients'][0])}"
             )
@@ -141,10 +113,13 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
             }
             for name, plan in plans.items():
                 console.print(f"driving {name} with {plan.client} for {plan.duration_s:g} s ...")
-                results[name], sampled = drive(
-                    plan, server, work_dir=work_dir, profile=options.profile and name == "reads"
+                results[name], rows = drive(
+                    plan,
+                    server,
+                    work_dir=bench.work_dir,
+                    profile=options.profile and name == "reads",
                 )
-                profile = profile or sampled
+                profile = profile or rows
         report = {
             "benchmark": "platform_api",
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -155,19 +130,15 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
                 "duration_s": options.duration,
                 "devices": options.devices,
                 "platform_requests_per_minute": RATE_LIMIT,
-                "removed_env": removed,
+                "removed_env": bench.removed_env,
             },
             "results": {name: result.as_json() for name, result in results.items()},
             "targets": {"reads_rps": TARGET_READS, "cpus": TARGET_CPUS},
             "profile": profile,
         }
         print_report(console, report, results)
-        return report
-    finally:
-        if options.keep:
-            console.print(f"kept the data folder, logs and scripts in {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+    write_json(console, report, options.output)
+    return 0
 
 
 def print_report(console: Console, report: dict[str, Any], results: dict[str, LoadResult]) -> None:
@@ -201,12 +172,8 @@ def print_report(console: Console, report: dict[str, Any], results: dict[str, Lo
     )
     console.print(table)
     if report["profile"]:
-        spy = Table(title="pinbase serve under PLT-DEV-06 reads: py-spy, % of samples")
-        for heading in ("function", "self", "total"):
-            spy.add_column(heading, justify="left" if heading == "function" else "right")
-        for row in report["profile"]:
-            spy.add_row(row["function"], f"{row['self']:.1f}", f"{row['total']:.1f}")
-        console.print(spy)
+        title = "pinbase serve under PLT-DEV-06 reads: py-spy, % of samples"
+        print_profile(console, report["profile"], title=title)
         console.print("(read figures above were measured while py-spy sampled the server)")
 
 
@@ -218,34 +185,19 @@ def _others(statuses: dict[int, int], *, expected: int) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help="seconds")
-    parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS)
-    parser.add_argument("--client", choices=("auto", "wrk", "asyncio"), default="auto")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
-    parser.add_argument("--devices", type=int, default=DEVICES, help="devices to provision")
-    parser.add_argument("--profile", action="store_true", help="sample the reads with py-spy")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
-    options = parser.parse_args(argv)
-    if options.client == "auto":
-        options.client = "wrk" if shutil.which("wrk") else "asyncio"
-    elif options.client == "wrk" and not shutil.which("wrk"):
-        parser.error("wrk is not installed (Debian: apt-get install wrk); try --client asyncio")
-    return options
+    return parse_load_args(
+        argv,
+        description=__doc__.split("\n", 1)[0],
+        output=DEFAULT_OUTPUT,
+        profile_help="sample the reads with py-spy",
+    )
 
 
 def main() -> None:
-    """Run the benchmark and write the figures; 130 on Ctrl-C."""
+    """Run the benchmark and write the figures; exit 130 on Ctrl-C."""
     options = parse_args()
-    try:
-        report = run(options)
-    except KeyboardInterrupt:
-        print("interrupted; the server and load clients were stopped", file=sys.stderr)
-        sys.exit(130)
-    options.output.parent.mkdir(parents=True, exist_ok=True)
-    options.output.write_text(json.dumps(report, indent=2) + "\n")
-    Console().print(f"figures written to {options.output}")
+    interrupted = "interrupted; the server and load clients were stopped"
+    exit_with(lambda: run(options), interrupted=interrupted)
 
 
 if __name__ == "__main__":

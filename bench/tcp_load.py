@@ -18,13 +18,13 @@ and read with its ``FrameDecoder``. The result is one JSON line marked with ``RE
 
 import asyncio
 import json
-import math
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
+import pacing
 from pinbase.domain.pins import Pin, PinType
 from pinbase.protocols.device.client import encode_device_message, parse_server_frame
 from pinbase.protocols.device.events import DeviceInfo, HardwareWrite, Login, Message, Ping
@@ -40,7 +40,6 @@ VALUE_CYCLE = 100_000
 """Write frames are built once for values 0..VALUE_CYCLE-1 and reused by every device."""
 ANSWER_TIMEOUT_S = 10.0
 """A PING or login left unanswered this long counts as lost (the flood rule drops silently)."""
-CONNECT_CONCURRENCY = 256
 HEARTBEAT_S = 3600
 """Announced in the info message so idle devices are not timed out while the test runs."""
 
@@ -61,14 +60,6 @@ def raise_nofile(wanted: int) -> int:
             return soft
         return target
     return soft
-
-
-def percentile(ordered: list[float], percent: float) -> float:
-    """Nearest-rank percentile of a sorted list (0.0 when empty)."""
-    if not ordered:
-        return 0.0
-    rank = max(0, min(len(ordered) - 1, math.ceil(percent / 100 * len(ordered)) - 1))
-    return ordered[rank]
 
 
 class Device(asyncio.Protocol):
@@ -129,20 +120,8 @@ async def connect(
 
 
 async def connect_all(port: int, tokens: list[str]) -> tuple[list[Device], list[str]]:
-    """Log every token in, ``CONNECT_CONCURRENCY`` at a time; return devices and errors."""
-    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-    devices: list[Device] = []
-    errors: list[str] = []
-
-    async def one(token: str) -> None:
-        async with gate:
-            try:
-                devices.append(await connect(port, token))
-            except (OSError, TimeoutError) as error:
-                errors.append(f"{type(error).__name__}: {error}")
-
-    await asyncio.gather(*(one(token) for token in tokens))
-    return devices, errors
+    """Log every token in, a few at a time (``pacing``); return devices and errors."""
+    return await pacing.connect_all(tokens, lambda token: connect(port, token))
 
 
 def close_all(devices: list[Device]) -> None:
@@ -160,59 +139,36 @@ async def stream(plan: dict[str, Any]) -> dict[str, Any]:
     """Every device writes in batches paced by PINGs; counts messages and acknowledged writes."""
     writes = [wire(HardwareWrite(msg_id=1, pin=PIN, values=(str(v),))) for v in range(VALUE_CYCLE)]
     ping = wire(Ping(msg_id=2))
-    batch, rate = int(plan["batch"]), float(plan["rate"])
-    devices, errors = await connect_all(plan["port"], plan["tokens"])
+    batch, port = int(plan["batch"]), plan["port"]
     totals = {"writes_sent": 0, "writes_acked": 0, "pings_sent": 0, "pings_answered": 0}
-    other = {"lost_pings": 0, "refused": 0, "dropped_connections": 0}
-    round_trips: list[float] = []
-    started = time.perf_counter()
-    deadline = started + float(plan["duration_s"])
-    interval = (batch + 1) / rate if rate > 0 else 0.0
+    refused = 0
 
-    async def drive(index: int, device: Device) -> None:
+    def batches(index: int) -> Iterator[bytes]:
         value = index * 997
-        next_at = started + (interval * index / max(1, len(devices)))  # spread the starts
         while True:
-            if interval:
-                delay = next_at - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                next_at += interval
-            sent_at = time.perf_counter()
-            if sent_at >= deadline:
-                return
             data = b"".join(writes[(value + i) % VALUE_CYCLE] for i in range(batch)) + ping
             value += batch
             totals["writes_sent"] += batch
             totals["pings_sent"] += 1
-            try:
-                status = await device.request(data)
-            except TimeoutError:
-                other["lost_pings"] += 1
-                continue
-            except ConnectionError:
-                other["dropped_connections"] += 1
-                return
-            round_trips.append(time.perf_counter() - sent_at)
-            if status == OK:
-                totals["pings_answered"] += 1
-                totals["writes_acked"] += batch
-            else:
-                other["refused"] += 1
+            yield data
 
-    await asyncio.gather(*(drive(i, d) for i, d in enumerate(devices)))
-    seconds = time.perf_counter() - started
-    close_all(devices)
-    round_trips.sort()
+    def answered(status: int) -> None:
+        nonlocal refused
+        if status == OK:
+            totals["pings_answered"] += 1
+            totals["writes_acked"] += batch
+        else:
+            refused += 1
+
+    run = await pacing.stream_batches(
+        plan, lambda token: connect(port, token), batches=batches, answered=answered
+    )
     return {
         **totals,
-        **other,
-        "connected": len(devices),
-        "connect_errors": len(errors),
-        "first_errors": errors[:3],
-        "seconds": seconds,
-        "ping_p50_ms": percentile(round_trips, 50) * 1e3,
-        "ping_p99_ms": percentile(round_trips, 99) * 1e3,
+        "lost_pings": run.lost,
+        "refused": refused,
+        "dropped_connections": run.dropped,
+        **run.figures(round_trip="ping"),
     }
 
 
@@ -314,8 +270,8 @@ async def push(plan: dict[str, Any]) -> dict[str, Any]:
         "received": received,
         "timed": len(latencies),
         "seconds": seconds,
-        "p50_ms": percentile(latencies, 50) * 1e3,
-        "p99_ms": percentile(latencies, 99) * 1e3,
+        "p50_ms": pacing.percentile(latencies, 50) * 1e3,
+        "p99_ms": pacing.percentile(latencies, 99) * 1e3,
         "max_ms": (latencies[-1] if latencies else 0.0) * 1e3,
     }
 
