@@ -95,7 +95,18 @@ async def running_services(
         presence = Presence()
         actions = ActionsLog(store, presence, clock)
         actions.start()
-        upkeep = asyncio.get_running_loop().create_task(_checkpoints(store), name="checkpoints")
+        reports = Reports(
+            store,
+            clock,
+            folder=settings.data_dir / REPORTS_FOLDER,
+            per_day=settings.reports_per_day,
+            ttl_ms=round(settings.report_ttl_days * DAY_MS),
+        )
+        loop = asyncio.get_running_loop()
+        upkeep = [
+            loop.create_task(_checkpoints(store), name="checkpoints"),
+            loop.create_task(reports.sweep_forever(), name="report_sweep"),
+        ]
         try:
             yield Services(
                 store=store,
@@ -114,12 +125,7 @@ async def running_services(
                 ),
                 actions=actions,
                 metadata=Metadata(store, directory),
-                reports=Reports(
-                    store,
-                    clock,
-                    folder=settings.data_dir / REPORTS_FOLDER,
-                    per_day=settings.reports_per_day,
-                ),
+                reports=reports,
                 uploads=Uploads(
                     store,
                     clock,
@@ -144,9 +150,10 @@ async def running_services(
                 update_quota=RateLimiter(clock, limit=settings.updates_per_day, window_ms=DAY_MS),
             )
         finally:
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
+            for task in upkeep:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await actions.stop()
             await writer.stop()
     finally:

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     kept_uploads_per_device: int = 10
     uploads_per_day: int = 1_000
     reports_per_day: int = 10
+    report_ttl_days: float = Field(default=45, gt=0, le=36_500)
+    """How long a DEV-08 report file can be downloaded before it is deleted (Blynk: 45 days,
+    data-model.md §2.7); a fraction of a day is allowed (``0.5``: 12 hours)."""
 
     access_token_ttl_s: int = Field(default=300, ge=1)
     """Lifetime of a Platform API access token: ``expires_in`` of AUTH-01 (300 s in Blynk's

@@ -21,14 +21,14 @@ aggregates (data-model.md §5.9). Device events (``sendEvents``) are added as ro
 event, with the description as value.
 
 Limits (http-api.md §1.11): ``per_day`` exports per device per UTC day, counted in memory.
+Zipped reports live ``ttl_ms`` (``report_files``); ``sweep_forever`` deletes the expired ones.
 """
 
 import asyncio
 import csv
 import io
+import logging
 import re
-import secrets
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -42,7 +42,10 @@ from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.templates import Template
 from pinbase.services.clock import DAY_MS, Clock
+from pinbase.services.report_files import delete_expired, expires_at, open_file, write_zip
 from pinbase.storage.base import HistoryRow, MinuteRow, Store, Transaction
+
+logger = logging.getLogger(__name__)
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -59,20 +62,15 @@ rather than answered from a silently truncated one."""
 READ_CHUNK = 10_000
 """Points fetched per query while scanning the window."""
 
-REPORT_NAME = re.compile(
-    r"device_data_([0-9]{1,10})_([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2})"
-    r"_([A-Za-z0-9_-]{22})\.zip"
-)
-"""``device_data_{deviceId}_{yyyy-MM-dd'T'HH-mm-ss}_{secret}.zip``: the only names served.
+REPORT_TTL_MS = 45 * DAY_MS
+"""How long a zipped report can be downloaded: Blynk's 45 days (data-model.md §2.7)."""
 
-Blynk's names (``device_data_2592_2021-04-13T02-27-11.zip``) are guessable from a device id and a
-second, and downloads carry no token; the 22-character random suffix (128 bits) makes the link
-itself the credential. Clients follow the link and never build it, so the suffix is invisible to
-them (docs/decisions.md)."""
+SWEEP_INTERVAL_MS = 60_000
+"""Time between sweeps of expired files. Until its sweep an expired file only takes disk space:
+its download is refused by name from the moment it expires."""
+MIN_SWEEP_INTERVAL_MS = 1_000
+"""A TTL below a minute (tests) sweeps once per TTL, but never more often than once a second."""
 
-SECRET_BYTES = 16
-
-STAMP_FORMAT = "%Y-%m-%dT%H-%M-%S"
 CSV_HEADER = ("data_stream_name", "ts", "value")
 
 
@@ -346,11 +344,13 @@ class Reports:
         per_day: int,
         max_rows: int = MAX_REPORT_ROWS,
         max_scanned: int = MAX_SCANNED_POINTS,
+        ttl_ms: int = REPORT_TTL_MS,
     ) -> None:
         self._store = store
         self._clock = clock
         self._folder = folder
         self._per_day = per_day
+        self._ttl_ms = ttl_ms
         self._max_rows = max_rows
         self._max_scanned = max_scanned
         self._used: dict[tuple[DeviceId, int], int] = {}
@@ -455,15 +455,37 @@ class Reports:
 
     async def write_zip(self, device_id: DeviceId, report: Report, request: ReportRequest) -> str:
         """Write the report as a CSV inside a zip; return the file name (the link's last part)."""
-        return await asyncio.to_thread(
-            _write_zip, self._folder, device_id, self._clock(), report, request
-        )
+        now = self._clock()
+
+        def write() -> str:  # in a worker thread: 100,000 rows of CSV must not block the loop
+            return write_zip(self._folder, device_id, now, _csv_text(report, request))
+
+        return await asyncio.to_thread(write)
 
     async def open(self, name: str) -> BinaryIO | None:
-        """A report file opened for reading, or None for a name that is not one."""
-        if not REPORT_NAME.fullmatch(name):
+        """A report file opened for reading, or None for a name that is not one or expired."""
+        expiry = expires_at(name, self._ttl_ms)
+        if expiry is None or expiry <= self._clock():
             return None
-        return await asyncio.to_thread(_open, self._folder / name)
+        return await asyncio.to_thread(open_file, self._folder / name)
+
+    async def sweep(self) -> int:
+        """Delete the expired report files; return how many."""
+        now = self._clock()
+        return await asyncio.to_thread(delete_expired, self._folder, now=now, ttl_ms=self._ttl_ms)
+
+    async def sweep_forever(self) -> None:
+        """Sweep now, then every ``SWEEP_INTERVAL_MS`` (or TTL, if shorter) until cancelled."""
+        interval_s = max(MIN_SWEEP_INTERVAL_MS, min(SWEEP_INTERVAL_MS, self._ttl_ms)) / 1000
+        while True:
+            try:
+                deleted = await self.sweep()
+            except Exception:
+                logger.exception("reports.sweep_failed")
+            else:
+                if deleted:
+                    logger.info("reports.expired files=%d", deleted)
+            await asyncio.sleep(interval_s)
 
 
 async def _scan(
@@ -493,24 +515,6 @@ async def _scan(
         skip = sum(1 for row in page if row.ts == cursor)
 
 
-def _write_zip(
-    folder: Path, device_id: DeviceId, now: int, report: Report, request: ReportRequest
-) -> str:
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.fromtimestamp(now // 1000, UTC).strftime(STAMP_FORMAT)
-    name = f"device_data_{device_id}_{stamp}_{secrets.token_urlsafe(SECRET_BYTES)}.zip"
-    try:
-        with (
-            (folder / name).open("xb") as handle,
-            zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive,
-        ):
-            archive.writestr(name.removesuffix(".zip") + ".csv", _csv_text(report, request))
-    except BaseException:
-        (folder / name).unlink(missing_ok=True)
-        raise
-    return name
-
-
 def _csv_text(report: Report, request: ReportRequest) -> str:
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -518,10 +522,3 @@ def _csv_text(report: Report, request: ReportRequest) -> str:
     for row in report.rows:
         writer.writerow((row.name, format_ts(row.ts, request.time_format, request.zone), row.value))
     return text.getvalue()
-
-
-def _open(path: Path) -> BinaryIO | None:
-    try:
-        return path.open("rb")
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None

@@ -5,19 +5,22 @@ transaction commits when its block ends without an exception and rolls back othe
 Repositories never commit on their own.
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from pinbase.domain.datastreams import Datastream
-from pinbase.domain.devices import Device, HardwareInfo
-from pinbase.domain.ids import DatastreamId, DeviceId, OrgId, TemplateId, Token
+from pinbase.domain.devices import Device
+from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
 from pinbase.domain.organizations import OAuthClient, Organization
 from pinbase.domain.points import Point
-from pinbase.domain.templates import Metafield, Template, TemplateEvent
+from pinbase.domain.templates import Template
+from pinbase.storage.catalog import CatalogRepository
 from pinbase.storage.device_admin import DeviceAdminRepository
+from pinbase.storage.device_logs import DeviceLogsRepository
 from pinbase.storage.device_records import DeviceRecordsRepository
+from pinbase.storage.oauth import OAuthRepository
+from pinbase.storage.organizations import OrganizationRepository
 from pinbase.storage.users import UserRepository
 
 
@@ -143,138 +146,17 @@ class StoredTag:
     owner_user_id: int | None
 
 
-class Transaction(UserRepository, DeviceAdminRepository, DeviceRecordsRepository, Protocol):
+class Transaction(
+    UserRepository,
+    CatalogRepository,
+    OrganizationRepository,
+    OAuthRepository,
+    DeviceAdminRepository,
+    DeviceRecordsRepository,
+    DeviceLogsRepository,
+    Protocol,
+):
     """Reads and writes inside one database transaction."""
-
-    async def load_catalog(self) -> Catalog:
-        """Every organization, OAuth client, template and device."""
-        ...
-
-    async def load_current_values(self) -> list[Point]:
-        """The current value of every (device, datastream) that has one."""
-        ...
-
-    async def find_device(self, token: Token) -> Device | None:
-        """The device owning ``token``, or None."""
-        ...
-
-    async def find_device_by_id(self, device_id: DeviceId) -> Device | None:
-        """The device with ``device_id``, or None."""
-        ...
-
-    async def load_template(self, template_id: TemplateId) -> Template | None:
-        """One template with its datastreams, events and metafields, or None."""
-        ...
-
-    async def load_organizations(self) -> list[Organization]:
-        """Every organization, by id."""
-        ...
-
-    async def find_oauth_client(self, client_id: str) -> OAuthClient | None:
-        """The OAuth client with the public ``client_id``, or None."""
-        ...
-
-    async def list_oauth_clients(self) -> list[OAuthClient]:
-        """Every OAuth client, by id."""
-        ...
-
-    async def add_oauth_tokens(self, tokens: Sequence[StoredToken]) -> None:
-        """Record issued tokens."""
-        ...
-
-    async def find_oauth_token(self, token_hash: str) -> StoredToken | None:
-        """The token whose hash is ``token_hash`` (revoked and expired ones included), or None."""
-        ...
-
-    async def revoke_oauth_token(self, token_hash: str) -> bool:
-        """Revoke a token; True only for the one call that found it not yet revoked.
-
-        Refresh-token rotation relies on this: of two requests racing with one refresh token,
-        exactly one sees True.
-        """
-        ...
-
-    async def delete_expired_oauth_tokens(self, *, before: int) -> int:
-        """Delete tokens that expired before ``before``; return how many."""
-        ...
-
-    async def add_organization(
-        self, *, name: str, parent_id: OrgId | None, description: str | None, created_at: int
-    ) -> Organization:
-        """Create an organization."""
-        ...
-
-    async def add_oauth_client(
-        self, *, org_id: OrgId, name: str, client_id: str, secret_hash: str, created_at: int
-    ) -> OAuthClient:
-        """Create an OAuth client; only the secret's hash is given and kept."""
-        ...
-
-    async def create_organization(
-        self,
-        *,
-        name: str,
-        parent_id: OrgId | None,
-        description: str | None,
-        type: str | None,
-        tz: str | None,
-        unit_system: str | None,
-        phone_number: str | None,
-        is_active: bool,
-        created_at: int,
-    ) -> OrganizationProfile:
-        """Create an organization with its profile; ``lastModifiedTs`` is ``created_at``."""
-        ...
-
-    async def load_organization_profiles(
-        self, org_ids: Collection[OrgId]
-    ) -> list[OrganizationProfile]:
-        """The profiles of those of ``org_ids`` that exist, by id."""
-        ...
-
-    async def count_organization_contents(
-        self, org_ids: Collection[OrgId]
-    ) -> dict[OrgId, OrganizationCounts]:
-        """Devices and users of each of ``org_ids`` (zero counts for an empty organization)."""
-        ...
-
-    async def list_tags(self, org_id: OrgId) -> list[StoredTag]:
-        """The tags of an organization, by id."""
-        ...
-
-    async def delete_organization(self, org_id: OrgId) -> bool:
-        """Delete an organization that has no sub-organizations and no devices, with its users,
-        tags, templates, OAuth clients and their tokens; False when it does not exist.
-        """
-        ...
-
-    async def add_template(
-        self,
-        *,
-        org_id: OrgId,
-        code: str,
-        name: str,
-        description: str | None,
-        datastreams: Sequence[Datastream],
-        events: Sequence[TemplateEvent],
-        metafields: Sequence[Metafield],
-        created_at: int,
-    ) -> Template:
-        """Create a template with its children."""
-        ...
-
-    async def add_device(
-        self,
-        *,
-        org_id: OrgId,
-        template: Template,
-        name: str,
-        token: Token,
-        created_at: int,
-        owner_user_id: int | None = None,
-    ) -> Device:
-        """Create a device; its metafields start at the template's defaults."""
-        ...
 
     async def append_points(self, points: Sequence[Point], *, current: Sequence[Point]) -> None:
         """Append history points and raise current values to ``current`` where newer."""
@@ -332,54 +214,8 @@ class Transaction(UserRepository, DeviceAdminRepository, DeviceRecordsRepository
         """Store (or overwrite) one property of a device's datastream; ``value`` is JSON text."""
         ...
 
-    async def load_properties(
-        self, device_id: DeviceId, datastream_id: DatastreamId
-    ) -> dict[str, str]:
-        """The stored properties of a device's datastream, as JSON text by name."""
-        ...
-
-    async def load_all_properties(self) -> dict[DeviceId, dict[DatastreamId, dict[str, str]]]:
-        """Every stored property: JSON text by name, by datastream, by device."""
-        ...
-
-    async def add_device_event(
-        self, device_id: DeviceId, event: TemplateEvent, *, description: str | None, ts: int
-    ) -> StoredEvent:
-        """Log an event occurrence on the device timeline."""
-        ...
-
-    async def count_device_events(self, device_id: DeviceId, *, since: int) -> int:
-        """How many events the device logged at or after ``since``."""
-        ...
-
-    async def list_device_events(self, device_id: DeviceId, *, since: int) -> list[StoredEvent]:
-        """Events the device logged at or after ``since``, oldest first."""
-        ...
-
-    async def update_hardware_info(self, device_id: DeviceId, info: HardwareInfo) -> None:
-        """Replace what the device reported about itself."""
-        ...
-
     async def set_metafield_value(self, device_id: DeviceId, metafield_id: int, value: str) -> None:
         """Store a device's value for one metafield."""
-        ...
-
-    async def add_device_file(
-        self, device_id: DeviceId, *, original_name: str, stored_name: str, created_at: int
-    ) -> StoredFile:
-        """Record an uploaded file."""
-        ...
-
-    async def list_device_files(self, device_id: DeviceId) -> list[StoredFile]:
-        """A device's uploaded files that are not evicted, oldest first."""
-        ...
-
-    async def evict_device_file(self, file_id: int, *, ts: int) -> None:
-        """Mark an uploaded file evicted (the caller removes the bytes); it still counts."""
-        ...
-
-    async def count_device_files(self, device_id: DeviceId, *, since: int) -> int:
-        """How many files the device uploaded at or after ``since`` (kept or evicted)."""
         ...
 
 

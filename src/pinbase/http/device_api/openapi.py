@@ -337,7 +337,8 @@ def _files() -> Paths:
             "get": operation(
                 "DEV-08-file Download an exported report",
                 tag=TAG,
-                description="The zip file a DEV-08 link names; no token needed.",
+                description="The zip file a DEV-08 link names; no token needed. Answers 404 once "
+                "the file expired (45 days by default, `PINBASE_REPORT_TTL_DAYS`).",
                 parameters=[
                     device_id,
                     path(
