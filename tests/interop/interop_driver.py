@@ -219,3 +219,30 @@ def value_of(api: httpx.Client, token: str, pin: str) -> str:
     answer = api.get(f"/external/api/get?token={token}&{pin}")
     assert answer.status_code == 200, answer.text
     return answer.text
+
+
+def connect_binary(
+    kind: str, server: InteropServer, token: str, logs: Path, **options: Any
+) -> DeviceClient:
+    """A ``kind`` client process logged in with ``token`` on the plain binary port."""
+    return DeviceClient(kind, token, port=server.hardware_port, log_dir=logs, **options).started()
+
+
+def check_heartbeat_keeps_live_and_drops_frozen(
+    kind: str, server: InteropServer, api: httpx.Client, logs: Path
+) -> None:
+    """With h-beat 2 (idle timeout ceil(2.3 x 2) = 5 s), an idle ``kind`` client that pings stays
+    connected for 6 s, while a SIGSTOPped one (socket open, silent) goes offline after 5 s; the
+    same scenario for every binary client library."""
+    live, frozen = server.take()["token"], server.take()["token"]
+    with (
+        connect_binary(kind, server, live, logs, heartbeat=2) as idle,
+        connect_binary(kind, server, frozen, logs, heartbeat=2) as stopped,
+    ):
+        stopped.pause()
+        paused = time.monotonic()
+        assert eventually(lambda: not is_connected(api, frozen), within=8)
+        assert time.monotonic() - paused > 3.5
+        time.sleep(max(0.0, paused + 6 - time.monotonic()))
+        assert is_connected(api, live)
+        assert not idle.saw("disconnected")

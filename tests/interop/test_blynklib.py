@@ -1,19 +1,25 @@
 """PyPI ``blynklib`` 0.2.6 as a device against ``pinbase serve`` (device-protocols §3.2, §4.1)."""
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from interop_driver import BLYNKLIB, DeviceClient, InteropServer, eventually, is_connected, value_of
+from interop_driver import (
+    BLYNKLIB,
+    DeviceClient,
+    InteropServer,
+    check_heartbeat_keeps_live_and_drops_frozen,
+    connect_binary,
+    eventually,
+    is_connected,
+    value_of,
+)
 
 
 def connect(server: InteropServer, token: str, logs: Path, **options: Any) -> DeviceClient:
     """A blynklib process logged in with ``token`` on the plain port."""
-    return DeviceClient(
-        BLYNKLIB, token, port=server.hardware_port, log_dir=logs, **options
-    ).started()
+    return connect_binary(BLYNKLIB, server, token, logs, **options)
 
 
 def hardware_info(server: InteropServer, device_id: int) -> dict[str, Any]:
@@ -114,18 +120,7 @@ def test_heartbeat_keeps_a_live_device_while_a_frozen_one_goes_offline(
 ) -> None:
     """With h-beat 2 (idle timeout ceil(2.3 x 2) = 5 s), an idle client that pings stays
     connected for 6 s, while a SIGSTOPped one (socket open, silent) goes offline after 5 s."""
-    live, frozen = interop_server.take()["token"], interop_server.take()["token"]
-    with (
-        connect(interop_server, live, client_logs, heartbeat=2) as idle,
-        connect(interop_server, frozen, client_logs, heartbeat=2) as stopped,
-    ):
-        stopped.pause()
-        paused = time.monotonic()
-        assert eventually(lambda: not is_connected(api, frozen), within=8)
-        assert time.monotonic() - paused > 3.5
-        time.sleep(max(0.0, paused + 6 - time.monotonic()))
-        assert is_connected(api, live)
-        assert not idle.saw("disconnected")
+    check_heartbeat_keeps_live_and_drops_frozen(BLYNKLIB, interop_server, api, client_logs)
 
 
 def test_killed_client_goes_offline_at_once(
