@@ -38,6 +38,7 @@ from pinbase.storage.engines import create_engine, database_url
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
+from pinbase.transports.login_guard import LoginGuard
 from pinbase.transports.mqtt import MqttListeners
 from pinbase.transports.tcp import DeviceListeners
 
@@ -189,9 +190,13 @@ async def serve(settings: Settings) -> None:
             log_enabled=False,
         )
         # Device listeners share the loop; they stop before the writer, so values are stored.
-        listeners = await DeviceListeners.start(services, settings)
+        # One failed-login count for every device listener, binary and MQTT (issue #8).
+        guard = LoginGuard.for_settings(settings, clock=services.clock)
+        listeners = await DeviceListeners.start(services, settings, guard=guard)
         try:
-            mqtt = await MqttListeners.start(services, settings, sessions=listeners.sessions)
+            mqtt = await MqttListeners.start(
+                services, settings, sessions=listeners.sessions, guard=guard
+            )
         except BaseException:
             await listeners.stop()
             raise
@@ -205,4 +210,5 @@ async def serve(settings: Settings) -> None:
         finally:
             await mqtt.stop()
             await listeners.stop()
+            guard.log.flush()
         logger.info("server.stopped")

@@ -76,9 +76,16 @@ class Settings(BaseSettings):
     heartbeat_factor: float = Field(default=2.3, gt=0, le=100)
     """A silent device is dropped after ceil(factor x its h-beat) seconds (§1.9)."""
     login_failures_limit: int = Field(default=5, ge=0)
-    """Failed device logins from one address before it is refused (0: never refused)."""
-    login_block_s: int = Field(default=600, ge=1)
-    """How long an address that failed too many device logins is refused."""
+    """Failed device logins (binary and MQTT together) per address, and per token, answered at
+    once; each further one is answered after a delay, 1 s doubling up to ``login_delay_max_s``.
+    A valid token always logs in at once. 0 turns the delay off."""
+    login_failures_window_s: int = Field(default=600, ge=1)
+    """An address or token with no failed login for this long starts its count over."""
+    login_delay_max_s: float = Field(default=30.0, ge=0, le=600)
+    """The longest a failed device login's answer waits."""
+    refused_log_interval_s: float = Field(default=60.0, gt=0, le=86_400)
+    """Refused and garbage device connections write their first line in full, then one summary
+    line per interval with their count."""
     device_message_rate: float = Field(default=20.0, gt=0)
     """Messages per second a connected device may sustain before the flood rule drops, warns
     and then disconnects it (device-protocols.md §1.12)."""

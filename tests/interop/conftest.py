@@ -3,7 +3,8 @@ tests.
 
 The session server of ``tests/conftest.py`` runs without device listeners; this package starts
 its own on free ports, with a throwaway certificate for ``localhost`` (device-protocols.md §4.1
-item 2). Login flood protection is off here: the bad-token scenarios retry as the clients do.
+item 2). The failed-login rule is on, with its delay capped at 50 ms: the bad-token scenarios
+retry as the clients do, and every valid login runs under the rule.
 """
 
 from collections.abc import Iterator
@@ -35,7 +36,7 @@ def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Interop
     ports = {name: free_port() for name in ("hardware", "hardware-tls", "mqtt", "mqtt-tls")}
     options = [f"--{name}-port={port}" for name, port in ports.items()]
     options += [f"--tls-cert={cert}", f"--tls-key={key}"]
-    env = {"PINBASE_LOGIN_FAILURES_LIMIT": "0", **UNTHROTTLED}
+    env = {"PINBASE_LOGIN_DELAY_MAX_S": "0.05", **UNTHROTTLED}
     with ServerProcess(data_dir, *options, env=env) as process:
         yield InteropServer(
             process=process,

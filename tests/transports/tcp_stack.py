@@ -19,6 +19,7 @@ from pinbase.services.provisioning import parse_spec, provision
 from pinbase.settings import Settings
 from pinbase.storage.engines import SQLITE_FILE
 from pinbase.transports.hub import LinkOptions
+from pinbase.transports.login_guard import LoginGuard
 from pinbase.transports.tcp import DeviceListeners
 from testspec import load_spec
 
@@ -44,6 +45,8 @@ class Stack:
     listeners: DeviceListeners
     port: int
     tokens: list[str]
+    guard: LoginGuard
+    """The failed-login guard, for MQTT listeners started next to the binary ones."""
 
     async def bound(self, token: str) -> BoundDevice:
         """The device owning ``token``."""
@@ -73,12 +76,17 @@ async def running_stack(
             clock=services.clock,
             directory=services.directory,
         )
-        listeners = DeviceListeners.for_services(services, settings=config, options=options)
+        guard = LoginGuard.for_settings(config, clock=services.clock)
+        listeners = DeviceListeners.for_services(
+            services, settings=config, guard=guard, options=options
+        )
         port = await listeners.open("127.0.0.1", 0)
         try:
-            yield Stack(services, listeners, port, [d["token"] for d in created["devices"]])
+            tokens = [d["token"] for d in created["devices"]]
+            yield Stack(services, listeners, port, tokens, guard)
         finally:
             await listeners.stop()
+            guard.log.flush()
 
 
 def history_nums(data_dir: Path, device_id: int, datastream_id: int) -> list[float]:

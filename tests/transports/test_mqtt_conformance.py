@@ -53,6 +53,7 @@ async def mq(tmp_path: Path) -> AsyncIterator[MqttStack]:
             stack.services,
             settings=Settings(data_dir=tmp_path),
             sessions=stack.listeners.sessions,
+            guard=stack.guard,
             options=OPTIONS,
         )
         port = await mqtt.open("127.0.0.1", 0)
@@ -374,6 +375,7 @@ async def test_a_flood_is_dropped_and_told(mq: MqttStack, tmp_path: Path) -> Non
         mq.stack.services,
         settings=Settings(data_dir=tmp_path),
         sessions=mq.stack.listeners.sessions,
+        guard=mq.stack.guard,
         options=MqttOptions(flood_rate=1.0, flood_burst=2),
     )
     port = await flooded.open("127.0.0.1", 0)

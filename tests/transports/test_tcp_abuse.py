@@ -226,21 +226,6 @@ async def test_frame_cut_by_the_close_is_dropped(tmp_path: Path) -> None:
         assert await until(lambda: offline(stack, token))
 
 
-async def test_login_flood_blocks_the_address(tmp_path: Path) -> None:
-    """After 3 failed logins from 127.0.0.2 that address is refused, even with a good token;
-    127.0.0.1 is unaffected."""
-    async with running_stack(tmp_path, login_failures_limit=3) as stack:
-        for _ in range(3):
-            async with await RawDevice.connect(stack.port, source="127.0.0.2") as device:
-                await device.send(frame(LOGIN, 1, "wrong-token"))
-                assert await device.read() == Received(0, 1, 9)
-        async with await RawDevice.connect(stack.port, source="127.0.0.2") as device:
-            await device.send(frame(LOGIN, 1, stack.tokens[0]))
-            assert await device.closed()
-        async with await RawDevice.connect(stack.port) as device:
-            await device.login(stack.tokens[0])
-
-
 async def test_stop_closes_connected_devices(tmp_path: Path) -> None:
     """Stopping the listeners closes every connection and marks the devices offline."""
     async with running_stack(tmp_path) as stack:

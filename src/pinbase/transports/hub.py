@@ -18,7 +18,7 @@ from pinbase.protocols.device.timing import (
 )
 from pinbase.services.device_gateway import DeviceGateway
 from pinbase.services.device_sessions import DeviceSessions
-from pinbase.transports.lockout import LoginLockout
+from pinbase.transports.login_guard import LoginGuard
 from pinbase.transports.outbox import MAX_QUEUED_FRAMES, MAX_WRITE_BUFFER
 
 
@@ -62,7 +62,8 @@ class SessionHub:
 
     sessions: DeviceSessions
     """The connected devices, across both protocols."""
-    lockout: LoginLockout
+    guard: LoginGuard
+    """Failed logins: one rule, one count and one tarpit for both protocols."""
     options: SessionOptions
     live: set[Connection] = field(default_factory=set)
     """Connections from accept to ``connection_lost``."""

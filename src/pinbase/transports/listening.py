@@ -18,7 +18,6 @@ from pinbase.services.container import Services
 from pinbase.services.device_gateway import DeviceGateway
 from pinbase.settings import Settings
 from pinbase.transports.hub import SessionHub
-from pinbase.transports.lockout import LoginLockout
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +56,6 @@ def device_gateway(services: Services, settings: Settings) -> DeviceGateway:
         clock=services.clock,
         group_window_ms=settings.import_window_ms,
     )
-
-
-def login_lockout(settings: Settings) -> LoginLockout:
-    """Failed logins by address; each listener set keeps its own count."""
-    return LoginLockout(limit=settings.login_failures_limit, block_seconds=settings.login_block_s)
 
 
 class Listeners:

@@ -12,7 +12,8 @@ from pinbase.services.container import Services
 from pinbase.services.device_sessions import DeviceSessions
 from pinbase.services.named_gateway import NamedGateway
 from pinbase.settings import Settings
-from pinbase.transports.listening import Listeners, device_gateway, login_lockout
+from pinbase.transports.listening import Listeners, device_gateway
+from pinbase.transports.login_guard import LoginGuard
 from pinbase.transports.mqtt_hub import MqttHub, MqttOptions
 from pinbase.transports.mqtt_session import MqttSession
 
@@ -33,9 +34,11 @@ class MqttListeners(Listeners):
         *,
         settings: Settings,
         sessions: DeviceSessions,
+        guard: LoginGuard,
         options: MqttOptions | None = None,
     ) -> "MqttListeners":
-        """Listeners bound to ``services``; nothing is open yet."""
+        """Listeners bound to ``services``, counting failed logins in ``guard`` (the binary
+        listeners' too); nothing is open yet."""
         named = NamedGateway(
             device_gateway(services, settings),
             telemetry=services.telemetry,
@@ -47,7 +50,7 @@ class MqttListeners(Listeners):
         hub = MqttHub(
             named=named,
             sessions=sessions,
-            lockout=login_lockout(settings),
+            guard=guard,
             options=options
             or MqttOptions(
                 max_packet=settings.mqtt_max_packet,
@@ -59,7 +62,12 @@ class MqttListeners(Listeners):
 
     @classmethod
     async def start(
-        cls, services: Services, settings: Settings, *, sessions: DeviceSessions
+        cls,
+        services: Services,
+        settings: Settings,
+        *,
+        sessions: DeviceSessions,
+        guard: LoginGuard,
     ) -> "MqttListeners":
         """Open the listeners the settings configure: ``mqtt_port`` plain, ``mqtt_tls_port``
         over TLS when a certificate and key are set (§2.1: 1883 and 8883; 0 turns one off).
@@ -68,7 +76,7 @@ class MqttListeners(Listeners):
             OSError: a port is taken, or the certificate or key cannot be read.
             ssl.SSLError: the certificate and key do not form a usable pair.
         """
-        listeners = cls.for_services(services, settings=settings, sessions=sessions)
+        listeners = cls.for_services(services, settings=settings, sessions=sessions, guard=guard)
         await listeners.open_ports(
             settings, port=settings.mqtt_port, tls_port=settings.mqtt_tls_port
         )

@@ -46,6 +46,7 @@ from pinbase.services.bus import PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
 from pinbase.services.directory import BoundDevice
 from pinbase.services.named_gateway import datastream_named
+from pinbase.transports.login_guard import REFUSED
 from pinbase.transports.mqtt_dispatch import downlink_payload, handle
 from pinbase.transports.mqtt_hub import MqttHub
 from pinbase.transports.outbox import Outbox
@@ -167,7 +168,7 @@ class MqttSession(StreamSession):
                 await self._handle(event)
             await self._flush_writes(writes, acks)
         except ProtocolError as error:
-            self._protocol_error(error)
+            await self._protocol_error(error)
 
     def _taken(
         self, publish: Publish, writes: list[tuple[Pin, tuple[str, ...]]], acks: list[Ack]
@@ -247,7 +248,7 @@ class MqttSession(StreamSession):
                 self._close("closed by the device")
             case _:  # UnsupportedVersion; PubAck needs nothing (it proves the device alive)
                 if self._conn.state is State.CONNECTING:
-                    self._refuse(ConnectCode.BAD_VERSION)
+                    await self._refuse(ConnectCode.BAD_VERSION)
 
     async def _uplink(self, topic: str, payload: bytes) -> None:
         if self._bound is None:  # pragma: no cover - publishes come only once connected
@@ -262,12 +263,12 @@ class MqttSession(StreamSession):
     async def _connect(self, connect: Connect) -> None:
         hub = self._hub
         if connect.username != USERNAME:
-            self._refuse(ConnectCode.NOT_AUTHORIZED)
+            await self._refuse(ConnectCode.NOT_AUTHORIZED)
             return
         if len(connect.client_id) > MAX_CLIENT_ID_CHARS or (
             not connect.client_id and not connect.clean_session and connect.version == 4
         ):
-            self._refuse(ConnectCode.IDENTIFIER_REJECTED)  # MQTT 3.1.1 §3.1.3.1
+            await self._refuse(ConnectCode.IDENTIFIER_REJECTED)  # MQTT 3.1.1 §3.1.3.1
             return
         try:
             token = (connect.password or b"").decode()
@@ -277,7 +278,7 @@ class MqttSession(StreamSession):
         if self._closed:
             return
         if bound is None:
-            self._refuse(ConnectCode.BAD_CREDENTIALS)
+            await self._refuse(ConnectCode.BAD_CREDENTIALS, token=token or None)
             return
         self._will = connect.will
         assigned = None if connect.client_id else f"pinbase-device-{bound.device.id}"
@@ -287,9 +288,13 @@ class MqttSession(StreamSession):
         self._arm_idle()
         logger.info("mqtt.connect device_id=%d address=%s", bound.device.id, self._address)
 
-    def _refuse(self, code: ConnectCode) -> None:
-        self._hub.lockout.record_failure(self._address, self._loop.time())
-        logger.info("mqtt.connect_refused address=%s code=%s", self._address, code.name)
+    async def _refuse(self, code: ConnectCode, *, token: str | None = None) -> None:
+        """Answer CONNACK ``code`` once the failed login's delay is over, then close."""
+        if self._hub.guard.log.note(REFUSED, self._address):
+            logger.info("mqtt.connect_refused address=%s code=%s", self._address, code.name)
+        await self._fail_login(token)
+        if self._closed:
+            return
         self.send(ConnAck(code=code))
         self._close("connect refused")
 
@@ -330,9 +335,7 @@ class MqttSession(StreamSession):
     def _end(self, reason: str) -> None:
         """Stop the timers; fire the will if one is pending, then go offline (§2.7)."""
         self._closed = True
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+        self._cancel_timers()
         will, self._will = self._will, None
         if will is None or not self._attached:
             self._detach(reason)
@@ -341,6 +344,13 @@ class MqttSession(StreamSession):
         task = self._loop.create_task(self._fire_will(will, reason))
         self._hub.workers.add(task)
         task.add_done_callback(self._hub.workers.discard)
+
+    def _cancel_timers(self) -> None:
+        """The CONNECT deadline or keep-alive check stops with the connection."""
+        super()._cancel_timers()
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
 
     async def _fire_will(self, will: Will, reason: str) -> None:
         """Process the will as the device's own publish, then mark it offline (§2.7)."""

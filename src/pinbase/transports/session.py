@@ -40,6 +40,7 @@ from pinbase.services.bus import PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
 from pinbase.transports.dispatch import dispatch, record_writes
 from pinbase.transports.hub import Hub
+from pinbase.transports.login_guard import REFUSED
 from pinbase.transports.outbox import Outbox
 from pinbase.transports.stream_session import StreamSession
 
@@ -127,7 +128,7 @@ class BinarySession(StreamSession):
             if event is None or self._closed:
                 return
             if isinstance(event, ProtocolError):
-                self._protocol_error(event)
+                await self._protocol_error(event)
                 return
             await self._handle(event)
 
@@ -158,7 +159,7 @@ class BinarySession(StreamSession):
             if isinstance(event, Login):
                 await self._login(event)
             elif isinstance(event, Rejected):
-                self._refuse_login(event.msg_id, event.status)
+                await self._refuse_login(event.msg_id, event.status)
         elif isinstance(event, Response):
             pass  # the device's answer to a push needs nothing (C++ HEAD answers `vr` with 2)
         elif self._admit(event.msg_id):
@@ -166,14 +167,11 @@ class BinarySession(StreamSession):
 
     async def _login(self, login: Login) -> None:
         hub = self._hub
-        if hub.lockout.is_blocked(self._address, self._loop.time()):
-            self._abort("address blocked")
-            return
         bound = await hub.gateway.authenticate(login.token)
         if self._closed:
             return
         if bound is None:
-            self._refuse_login(login.msg_id, Status.INVALID_TOKEN)
+            await self._refuse_login(login.msg_id, Status.INVALID_TOKEN, token=login.token)
             return
         self.send(Response(msg_id=login.msg_id, status=Status.OK))
         if self._login_timer is not None:
@@ -184,9 +182,13 @@ class BinarySession(StreamSession):
         self._arm_idle()
         logger.info("tcp.login device_id=%d address=%s", bound.device.id, self._address)
 
-    def _refuse_login(self, msg_id: int, status: int) -> None:
-        self._hub.lockout.record_failure(self._address, self._loop.time())
-        logger.info("tcp.login_refused address=%s status=%d", self._address, status)
+    async def _refuse_login(self, msg_id: int, status: int, *, token: str | None = None) -> None:
+        """Answer ``status`` once the failed login's delay is over, then close."""
+        if self._hub.guard.log.note(REFUSED, self._address):
+            logger.info("tcp.login_refused address=%s status=%d", self._address, status)
+        await self._fail_login(token)
+        if self._closed:
+            return
         self.send(Response(msg_id=msg_id, status=status))
         self._close("login refused")
 
@@ -249,12 +251,9 @@ class BinarySession(StreamSession):
         else:
             self._idle_timer = self._loop.call_at(self._last_inbound + timeout, self._check_idle)
 
-    def _end(self, reason: str) -> None:
-        """The timers stop with the connection; then the device goes offline."""
-        self._cancel_timers()
-        super()._end(reason)
-
     def _cancel_timers(self) -> None:
+        """The login deadline, the info wait and the idle check stop with the connection."""
+        super()._cancel_timers()
         for timer in (self._login_timer, self._info_timer, self._idle_timer):
             if timer is not None:
                 timer.cancel()

@@ -8,8 +8,13 @@ server has handled (backpressure). What the device is sent goes out through an `
 
 Closing. ``_close`` flushes and closes, ``_abort`` drops at once; either ends the session
 (``_end``: timers, then offline) exactly when the connection starts to go, and a closing
-connection that cannot flush is aborted after ``CLOSE_LINGER_SECONDS``. An address that failed
-too many logins is dropped on accept, and a protocol error before login counts as a failure.
+connection that cannot flush is aborted after ``CLOSE_LINGER_SECONDS``.
+
+Failed logins. Every login is checked, so a valid token logs in at once whatever failed before
+it. A refused login, or a protocol error before login, counts in the process's ``LoginGuard``
+(shared with the other protocol) and its answer waits as long as the rule says, in this
+connection's worker only (``Tarpit``); the connection ending cuts the wait short. Such events
+are logged through the guard's summary: the first of an interval in full, then a count.
 
 The binary protocol (``session.BinarySession``) and MQTT (``mqtt_session.MqttSession``) differ in
 their handshake, their events and their timers; they share everything here.
@@ -24,7 +29,9 @@ from pinbase.protocols.device.flood import FloodMeter, Verdict
 from pinbase.services.bus import PropertyChanged, ValuesChanged
 from pinbase.services.directory import BoundDevice
 from pinbase.transports.hub import SessionHub
+from pinbase.transports.login_guard import GARBAGE
 from pinbase.transports.outbox import Outbox
+from pinbase.transports.tarpit import release
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +59,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         "_attached",
         "_bound",
         "_closed",
+        "_held",
         "_hub",
         "_last_inbound",
         "_linger",
@@ -81,6 +89,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         self._paused = False
         self._closed = False
         self._linger: asyncio.TimerHandle | None = None
+        self._held: asyncio.Future[None] | None = None
 
     # --- what each protocol adds -----------------------------------------------------------
 
@@ -136,10 +145,15 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         ...
 
     def _end(self, reason: str) -> None:
-        """The connection is going: the device is offline from now on. Protocols with timers
-        or a last will stop them here first."""
+        """The connection is going: the device is offline from now on. Protocols with a last
+        will fire it here first; every protocol calls ``_cancel_timers``."""
         self._closed = True
+        self._cancel_timers()
         self._detach(reason)
+
+    def _cancel_timers(self) -> None:
+        """Stop what waits on the connection: a held answer here, each protocol's timers."""
+        release(self._held)
 
     # --- asyncio.Protocol ----------------------------------------------------------------
 
@@ -151,10 +165,6 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         self._tls = transport.get_extra_info("sslcontext") is not None
         self._outbox = self._new_outbox(transport)
         self._hub.live.add(self)
-        if self._hub.lockout.is_blocked(self._address, self._loop.time()):
-            logger.debug("%s.refused_blocked address=%s", self.KIND, self._address)
-            self._abort("address blocked")
-            return
         self._opened(transport)
 
     def data_received(self, data: bytes) -> None:
@@ -170,6 +180,10 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
             self._transport.pause_reading()
 
     def eof_received(self) -> bool:
+        if self._held is not None:
+            # A peer that gives up on a held answer frees its place in the tarpit now.
+            self._abort("left during the login delay")
+            return False
         if not self._closed:
             self._sink.receive_data(b"")
             if self._worker is None:
@@ -233,17 +247,34 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
             self._close("sustained flood")
         return False
 
-    def _protocol_error(self, error: Exception) -> None:
-        """The device broke the protocol: close; before login it counts as a failed login."""
+    async def _fail_login(self, token: str | None = None) -> None:
+        """Count a failed login (with the token it presented, when one was checked) and wait
+        as long as the rule says before it is answered; the wait replaces the login deadline.
+        The caller checks ``_closed`` afterwards: the peer may have gone meanwhile."""
+        guard = self._hub.guard
+        delay = guard.throttle.failed(self._address, token)
+        self._cancel_timers()
+        if delay <= 0 or self._closed:
+            return
+        self._held = self._loop.create_future()
+        try:
+            await guard.tarpit.hold(self._held, delay)
+        finally:
+            self._held = None
+
+    async def _protocol_error(self, error: Exception) -> None:
+        """The device broke the protocol: close; before login it counts as a failed login, and
+        its line goes through the summary (junk connections come by the thousand)."""
+        if self._bound is not None or self._hub.guard.log.note(GARBAGE, self._address):
+            logger.info(
+                "%s.protocol_error device_id=%s address=%s error=%s",
+                self.KIND,
+                self._device_id(),
+                self._address,
+                error,
+            )
         if self._bound is None:
-            self._hub.lockout.record_failure(self._address, self._loop.time())
-        logger.info(
-            "%s.protocol_error device_id=%s address=%s error=%s",
-            self.KIND,
-            self._device_id(),
-            self._address,
-            error,
-        )
+            await self._fail_login()
         self._close("protocol error")
 
     # --- closing ---------------------------------------------------------------------------

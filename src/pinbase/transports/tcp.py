@@ -12,7 +12,8 @@ from pinbase.services.container import Services
 from pinbase.services.device_sessions import DeviceSessions
 from pinbase.settings import Settings
 from pinbase.transports.hub import Hub, LinkOptions
-from pinbase.transports.listening import Listeners, device_gateway, login_lockout
+from pinbase.transports.listening import Listeners, device_gateway
+from pinbase.transports.login_guard import LoginGuard
 from pinbase.transports.session import BinarySession
 
 
@@ -26,13 +27,19 @@ class DeviceListeners(Listeners):
 
     @classmethod
     def for_services(
-        cls, services: Services, *, settings: Settings, options: LinkOptions | None = None
+        cls,
+        services: Services,
+        *,
+        settings: Settings,
+        guard: LoginGuard,
+        options: LinkOptions | None = None,
     ) -> "DeviceListeners":
-        """Listeners bound to ``services``, configured by ``settings``; nothing is open yet."""
+        """Listeners bound to ``services``, configured by ``settings``, counting failed logins
+        in ``guard`` (the MQTT listeners' too); nothing is open yet."""
         hub = Hub(
             gateway=device_gateway(services, settings),
             sessions=DeviceSessions(services.bus, services.presence),
-            lockout=login_lockout(settings),
+            guard=guard,
             options=options
             or LinkOptions(
                 heartbeat_factor=settings.heartbeat_factor,
@@ -43,14 +50,16 @@ class DeviceListeners(Listeners):
         return cls(hub)
 
     @classmethod
-    async def start(cls, services: Services, settings: Settings) -> "DeviceListeners":
+    async def start(
+        cls, services: Services, settings: Settings, *, guard: LoginGuard
+    ) -> "DeviceListeners":
         """Open the listeners the settings configure.
 
         Raises:
             OSError: a port is taken, or the certificate or key cannot be read.
             ssl.SSLError: the certificate and key do not form a usable pair.
         """
-        listeners = cls.for_services(services, settings=settings)
+        listeners = cls.for_services(services, settings=settings, guard=guard)
         await listeners.open_ports(
             settings, port=settings.hardware_port, tls_port=settings.hardware_tls_port
         )

@@ -1,0 +1,129 @@
+"""Failed device logins, counted per address and per token: how long each failure's answer waits.
+
+Issue #8 item 5. The rule never refuses to check a login: a valid token logs in at once whatever
+failed before it from the same address, so the devices behind one home NAT are not locked out
+because one of them has a typo. Failures instead slow down: past ``free_failures`` failures of
+one key within the window, each further failure's answer waits, 1 s for the first and twice as
+long for each next, up to ``max_delay_s``. A failure counts under its address and under the
+token it presented; the longer of the two delays applies, so a device retrying a wrong token is
+slowed whatever address it comes from, and an address guessing many tokens is slowed whatever
+token it tries.
+
+Sans-IO: the services clock is passed in and nothing here waits; the device listeners hold the
+answer (``transports.tarpit``). IPv6 addresses count per /64, the prefix one host usually
+holds, so rotating addresses inside it does not start new counts.
+"""
+
+import hashlib
+import ipaddress
+from collections import OrderedDict
+
+from pinbase.services.clock import Clock
+
+MAX_TRACKED_KEYS = 16_384
+"""Addresses, and separately tokens, remembered at once, least recently failed forgotten first:
+both tables full take about 8 MB (tracemalloc; 27 MB at 65,536), and a forgotten key only starts its
+count over. A spray from more addresses than this is not slowed per address anyway."""
+
+FIRST_DELAY_S = 1.0
+"""The delay of the first failure past the free ones; each next one doubles it."""
+
+IPV6_PREFIX = 64
+"""IPv6 addresses are counted per /64: a host (or a home) usually holds a whole /64."""
+
+TOKEN_KEY_BYTES = 16
+"""Tokens are remembered as a digest this long, so a key costs the same whatever was sent."""
+
+
+def address_key(address: str) -> str:
+    """The key an address counts under: itself for IPv4 (IPv4-mapped IPv6 included), its /64
+    for IPv6, the text as given for anything that is not an IP address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, IPV6_PREFIX), strict=False))
+    return str(ip)
+
+
+def token_key(token: str) -> bytes:
+    """The digest a presented token counts under; the token itself is never kept."""
+    return hashlib.blake2b(token.encode(), digest_size=TOKEN_KEY_BYTES).digest()
+
+
+class _Counts:
+    """Failures per key within a window, least recently failed first."""
+
+    __slots__ = ("_entries", "_window_ms")
+
+    def __init__(self, window_ms: int) -> None:
+        self._window_ms = window_ms
+        self._entries: OrderedDict[str | bytes, tuple[int, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, key: str | bytes, now: int) -> int:
+        """Count one failure of ``key`` at ``now``; the key's failures within the window."""
+        self._expire(now)
+        count, last = self._entries.pop(key, (0, now))
+        if now - last >= self._window_ms:
+            count = 0
+        count += 1
+        self._entries[key] = (count, now)
+        if len(self._entries) > MAX_TRACKED_KEYS:
+            self._entries.popitem(last=False)
+        return count
+
+    def _expire(self, now: int) -> None:
+        """Drop keys whose last failure left the window; the oldest come first."""
+        entries = self._entries
+        while entries:
+            key, (_, last) = next(iter(entries.items()))
+            if now - last < self._window_ms:
+                return
+            del entries[key]
+
+
+class LoginThrottle:
+    """One count of failed logins for every device listener of a process."""
+
+    __slots__ = ("_addresses", "_clock", "_free", "_max_delay_s", "_tokens")
+
+    def __init__(
+        self, clock: Clock, *, free_failures: int, window_s: float, max_delay_s: float
+    ) -> None:
+        """``free_failures`` 0 turns the rule off: nothing is counted, no answer waits."""
+        self._clock = clock
+        self._free = free_failures
+        self._max_delay_s = max_delay_s
+        window_ms = round(window_s * 1000)
+        self._addresses = _Counts(window_ms)
+        self._tokens = _Counts(window_ms)
+
+    @property
+    def tracked(self) -> tuple[int, int]:
+        """How many addresses and tokens are remembered now."""
+        return len(self._addresses), len(self._tokens)
+
+    def failed(self, address: str, token: str | None = None) -> float:
+        """Count one failed login from ``address`` (with ``token``, when one was checked); the
+        seconds its answer must wait."""
+        if self._free <= 0:
+            return 0.0
+        now = self._clock()
+        count = self._addresses.add(address_key(address), now)
+        if token is not None:
+            count = max(count, self._tokens.add(token_key(token), now))
+        return self.delay(count)
+
+    def delay(self, failures: int) -> float:
+        """The wait of the ``failures``-th failure of one key within the window."""
+        extra = failures - self._free
+        if self._free <= 0 or extra <= 0:
+            return 0.0
+        # Past 2**32 s the cap has long applied; the bound keeps the power from growing.
+        return min(self._max_delay_s, FIRST_DELAY_S * 2.0 ** min(extra - 1, 32))
