@@ -1,7 +1,8 @@
 """Wiring and lifecycle: storage, services and the HTTP server of one Pinbase process.
 
 Start order: open the database and migrate it, load the catalog, current values and widget
-properties into memory, start the group-commit writers (history, actions log), then listen.
+properties into memory, start the group-commit writers (history, actions log) and the upkeep
+tasks (WAL checkpoints, report expiry, history retention), then listen.
 Stop order is the reverse, so every acknowledged write is committed before the database closes.
 """
 
@@ -30,6 +31,7 @@ from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
 from pinbase.services.reports import Reports
+from pinbase.services.retention import Retention
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
@@ -102,10 +104,17 @@ async def running_services(
             per_day=settings.reports_per_day,
             ttl_ms=round(settings.report_ttl_days * DAY_MS),
         )
+        retention = Retention(
+            store,
+            clock,
+            points_ms=round(settings.history_retention_days * DAY_MS),
+            minutes_ms=round(settings.aggregate_retention_days * DAY_MS),
+        )
         loop = asyncio.get_running_loop()
         upkeep = [
             loop.create_task(_checkpoints(store), name="checkpoints"),
             loop.create_task(reports.sweep_forever(), name="report_sweep"),
+            loop.create_task(retention.sweep_forever(), name="retention_sweep"),
         ]
         try:
             yield Services(
