@@ -19,9 +19,11 @@ from granian.server.embed import Server
 
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
+from pinbase.services.backups import DataFolder
 from pinbase.services.bus import Bus
 from pinbase.services.clock import DAY_MS, Clock, system_clock
 from pinbase.services.container import Services
+from pinbase.services.demo import DEMO_FILE
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
@@ -36,7 +38,7 @@ from pinbase.services.telemetry import Telemetry
 from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
 from pinbase.settings import Settings
-from pinbase.storage.engines import create_engine, database_url
+from pinbase.storage.engines import create_engine, database_url, sqlite_file
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
@@ -66,6 +68,19 @@ async def open_store(settings: Settings) -> SqlStore:
     if engine.dialect.name == "sqlite":
         return SqliteStore(engine, synchronous=settings.sqlite_synchronous)
     return SqlStore(engine)
+
+
+def data_folder(settings: Settings) -> DataFolder | None:
+    """What a backup of this configuration copies, or None when the database is not SQLite."""
+    database = sqlite_file(settings.data_dir, settings.database_url)
+    if database is None:
+        return None
+    return DataFolder(
+        root=settings.data_dir,
+        database=database,
+        kept=(UPLOADS_FOLDER, DEMO_FILE),
+        derived=(REPORTS_FOLDER,),
+    )
 
 
 @asynccontextmanager
