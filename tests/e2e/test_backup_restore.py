@@ -118,11 +118,16 @@ def test_backup_under_load_restores_every_value_acknowledged_before_it(tmp_path:
 
 
 def test_a_restore_refuses_a_data_folder_with_data_unless_forced(tmp_path: Path) -> None:
-    """Restoring over existing data needs --force; with it the backup's data replace them."""
+    """Restoring over existing data needs --force; with it the backup's database and uploads
+    replace the folder's, its report files go, and every copied file is 0600."""
     original, changed = tmp_path / "original", tmp_path / "changed"
     provision(load_spec(1), data_dir=original)
+    (original / "uploads" / "1").mkdir(parents=True)
+    (original / "uploads" / "1" / "photo.jpg").write_bytes(b"jpeg")
     run_cli("backup", str(tmp_path / "backup"), "--data", str(original))
     provision(load_spec(3), data_dir=changed)
+    (changed / "reports").mkdir()
+    (changed / "reports" / "old.zip").write_bytes(b"zip")
 
     refused = run_cli("restore", str(tmp_path / "backup"), "--data", str(changed), check=False)
     assert refused.returncode == 1
@@ -132,6 +137,10 @@ def test_a_restore_refuses_a_data_folder_with_data_unless_forced(tmp_path: Path)
     run_cli("restore", str(tmp_path / "backup"), "--data", str(changed), "--force")
     with contextlib.closing(sqlite3.connect(changed / "pinbase.db")) as db:
         assert db.execute("SELECT count(*) FROM devices").fetchone() == (1,)
+    upload = changed / "uploads" / "1" / "photo.jpg"
+    assert upload.read_bytes() == b"jpeg"
+    assert upload.stat().st_mode & 0o777 == 0o600
+    assert not (changed / "reports").exists()
 
 
 def test_backup_of_postgresql_refuses_in_one_line_naming_pg_dump(tmp_path: Path) -> None:
