@@ -20,12 +20,11 @@ import logging
 from dataclasses import dataclass
 
 from pinbase.services.clock import Clock
+from pinbase.services.reports import MINUTE_MS
 from pinbase.storage.base import Store
 from pinbase.storage.retention import Aged, SeriesKey
 
 logger = logging.getLogger(__name__)
-
-MINUTE_MS = 60_000
 
 MAX_RETENTION_ROWS = 2_000
 """Rows one batch deletes at most, so a device write waits at most one such batch. Measured on
