@@ -1,7 +1,8 @@
 """Wiring and lifecycle: storage, services and the HTTP server of one Pinbase process.
 
 Start order: open the database and migrate it, load the catalog, current values and widget
-properties into memory, start the group-commit writers (history, actions log), then listen.
+properties into memory, start the group-commit writers (history, actions log) and the upkeep
+tasks (WAL checkpoints, report expiry, history retention), then listen.
 Stop order is the reverse, so every acknowledged write is committed before the database closes.
 """
 
@@ -18,9 +19,11 @@ from granian.server.embed import Server
 
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
+from pinbase.services.backups import DataFolder
 from pinbase.services.bus import Bus
 from pinbase.services.clock import DAY_MS, Clock, system_clock
 from pinbase.services.container import Services
+from pinbase.services.demo import DEMO_FILE
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
@@ -30,11 +33,12 @@ from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
 from pinbase.services.reports import Reports
+from pinbase.services.retention import Retention
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
 from pinbase.settings import Settings
-from pinbase.storage.engines import create_engine, database_url
+from pinbase.storage.engines import create_engine, database_url, sqlite_file
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
@@ -65,6 +69,19 @@ async def open_store(settings: Settings) -> SqlStore:
     if engine.dialect.name == "sqlite":
         return SqliteStore(engine, synchronous=settings.sqlite_synchronous)
     return SqlStore(engine)
+
+
+def data_folder(settings: Settings) -> DataFolder | None:
+    """What a backup of this configuration copies, or None when the database is not SQLite."""
+    database = sqlite_file(settings.data_dir, settings.database_url)
+    if database is None:
+        return None
+    return DataFolder(
+        root=settings.data_dir,
+        database=database,
+        kept=(UPLOADS_FOLDER, DEMO_FILE),
+        derived=(REPORTS_FOLDER,),
+    )
 
 
 @asynccontextmanager
@@ -103,10 +120,17 @@ async def running_services(
             per_day=settings.reports_per_day,
             ttl_ms=round(settings.report_ttl_days * DAY_MS),
         )
+        retention = Retention(
+            store,
+            clock,
+            points_ms=round(settings.history_retention_days * DAY_MS),
+            minutes_ms=round(settings.aggregate_retention_days * DAY_MS),
+        )
         loop = asyncio.get_running_loop()
         upkeep = [
             loop.create_task(_checkpoints(store), name="checkpoints"),
             loop.create_task(reports.sweep_forever(), name="report_sweep"),
+            loop.create_task(retention.sweep_forever(), name="retention_sweep"),
         ]
         try:
             yield Services(

@@ -6,9 +6,9 @@ Sources, strongest first: command-line options, ``PINBASE_*`` environment variab
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     report_ttl_days: float = Field(default=45, gt=0, le=36_500)
     """How long a DEV-08 report file can be downloaded before it is deleted (Blynk: 45 days,
     data-model.md §2.7); a fraction of a day is allowed (``0.5``: 12 hours)."""
+
+    history_retention_days: float = Field(default=93, ge=0, le=36_500)
+    """How long raw history points are kept (0: forever). Three months: every DEV-08 report
+    period, ``THREE_MONTHS`` included, can still be read point by point (docs/decisions.md)."""
+    aggregate_retention_days: float = Field(default=400, ge=0, le=36_500)
+    """How long per-minute aggregates are kept (0: forever): a year of charts and aggregated
+    reports, plus a month. Never shorter than ``history_retention_days``."""
 
     access_token_ttl_s: int = Field(default=300, ge=1)
     """Lifetime of a Platform API access token: ``expires_in`` of AUTH-01 (300 s in Blynk's
@@ -97,6 +104,18 @@ class Settings(BaseSettings):
     """The same over TLS 1.2+, opened when ``tls_cert`` and ``tls_key`` are set; 0 turns it off."""
     mqtt_max_packet: int = Field(default=1024, ge=64, le=268_435_455)
     """Largest MQTT packet accepted from a device, header included (§2.6); larger closes it."""
+
+    @model_validator(mode="after")
+    def _aggregates_outlive_points(self) -> Self:
+        """Refuse aggregates kept shorter than raw points: reports fold whole minutes from the
+        aggregates, so a minute deleted there while its points remain would vanish from them."""
+        points, minutes = self.history_retention_days, self.aggregate_retention_days
+        if minutes and (not points or minutes < points):
+            raise ValueError(
+                "aggregate_retention_days must be at least history_retention_days"
+                " (0 is forever: set both to 0 to keep everything)"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""The ``pinbase`` command: serve, provision and the demo used by ``make run``."""
+"""The ``pinbase`` command: serve, provision, the demo used by ``make run``, backup and restore."""
 
 from pinbase.cli.main import app
 

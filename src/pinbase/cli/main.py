@@ -11,14 +11,16 @@ import uvloop
 from rich.console import Console
 
 from pinbase import runtime
+from pinbase.cli.backup import backup_app
 from pinbase.cli.oauth import oauth_app
 from pinbase.services.clock import system_clock
-from pinbase.services.demo import DEMO_SPEC, usage_lines
+from pinbase.services.demo import DEMO_FILE, DEMO_SPEC, usage_lines
 from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
 from pinbase.settings import Settings, load_settings
 
 app = typer.Typer(help="Pinbase: a self-hosted IoT cloud compatible with Blynk's public APIs.")
 app.add_typer(oauth_app, name="oauth")
+app.add_typer(backup_app)  # backup, restore
 err = Console(stderr=True)
 
 DataOption = Annotated[Path, typer.Option("--data", help="Data folder (SQLite file, uploads).")]
@@ -109,9 +111,6 @@ async def _provision(settings: Settings, spec: object) -> dict[str, Any]:
         return await provision(store, parse_spec(spec), clock=system_clock)
     finally:
         await store.close()
-
-
-DEMO_FILE = "demo.json"
 
 
 @app.command()

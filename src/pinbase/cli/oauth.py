@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from pinbase import runtime
+from pinbase.cli.options import DatabaseOption, DataOption
 from pinbase.domain.ids import OrgId
 from pinbase.services.clock import system_clock
 from pinbase.services.oauth import create_client, list_clients
@@ -20,12 +21,6 @@ from pinbase.settings import Settings, load_settings
 
 oauth_app = typer.Typer(help="OAuth2 clients of the Platform API.", no_args_is_help=True)
 err = Console(stderr=True)
-
-DataOption = Annotated[Path, typer.Option("--data", help="Data folder (SQLite file, uploads).")]
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database-url", help="postgresql+asyncpg://… instead of embedded SQLite."),
-]
 
 
 @oauth_app.command("create-client")

@@ -21,6 +21,7 @@ from pinbase.storage.device_logs import DeviceLogsRepository
 from pinbase.storage.device_records import DeviceRecordsRepository
 from pinbase.storage.oauth import OAuthRepository
 from pinbase.storage.organizations import OrganizationRepository
+from pinbase.storage.retention import RetentionRepository
 from pinbase.storage.users import UserRepository
 
 
@@ -154,6 +155,7 @@ class Transaction(
     DeviceAdminRepository,
     DeviceRecordsRepository,
     DeviceLogsRepository,
+    RetentionRepository,
     Protocol,
 ):
     """Reads and writes inside one database transaction."""

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_FILE = "pinbase.db"
@@ -16,6 +16,14 @@ def database_url(data_dir: Path, explicit: str | None) -> str:
     if explicit:
         return explicit
     return f"sqlite+aiosqlite:///{(data_dir / SQLITE_FILE).resolve()}"
+
+
+def sqlite_file(data_dir: Path, explicit: str | None) -> Path | None:
+    """The SQLite file the configuration uses, or None for another database (PostgreSQL)."""
+    url = make_url(database_url(data_dir, explicit))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
 
 
 def create_engine(url: str, *, synchronous: str = "FULL") -> AsyncEngine:

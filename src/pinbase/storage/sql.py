@@ -3,8 +3,8 @@
 Dialect differences are limited to the upsert construct, so the writes that upsert (points and
 current values, properties, metafield values) live here beside ``_upsert``; every other query is
 portable Core SQL in a mixin module, one concept each: ``sql_catalog``, ``sql_organizations``,
-``sql_oauth``, ``sql_device_logs``, ``sql_device_admin``, ``sql_device_records``, ``sql_history``
-and ``sql_users``.
+``sql_oauth``, ``sql_device_logs``, ``sql_device_admin``, ``sql_device_records``, ``sql_history``,
+``sql_retention`` and ``sql_users``.
 """
 
 from collections.abc import AsyncIterator, Sequence
@@ -34,6 +34,7 @@ from pinbase.storage.sql_device_records import SqlDeviceRecords
 from pinbase.storage.sql_history import SqlHistoryQueries
 from pinbase.storage.sql_oauth import SqlOAuthQueries
 from pinbase.storage.sql_organizations import SqlOrganizationQueries
+from pinbase.storage.sql_retention import SqlRetentionQueries
 from pinbase.storage.sql_users import SqlUserQueries
 
 _HISTORY_KEYS = ("device_id", "datastream_id", "ts", "num", "text")
@@ -94,6 +95,7 @@ class SqlTransaction(
     SqlDeviceRecords,
     SqlDeviceLogs,
     SqlHistoryQueries,
+    SqlRetentionQueries,
 ):
     """A ``Transaction`` bound to one connection inside ``SqlStore.transaction``."""
 
