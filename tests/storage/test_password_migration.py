@@ -1,9 +1,8 @@
 """Migration 0007 on every backend: stored client hashes become argon2id of themselves, so users
-sign in as before; users without a password keep none; the migration cannot be undone."""
+sign in as before; users without a password keep none; a downgrade keeps what it cannot undo."""
 
 from pathlib import Path
 
-import pytest
 from alembic import command
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
@@ -35,9 +34,11 @@ def _autoincrement_users(connection: Connection) -> None:
         pass
 
 
-async def test_migration_hashes_stored_client_hashes_with_argon2id(settings: Settings) -> None:
-    """Each stored client hash is replaced by argon2id of it, which verifies against the
-    user's e-mail and password; a user without a password keeps none."""
+SELECT_ANN = text("SELECT password_hash FROM users WHERE email = 'ann@old.example'")
+
+
+async def insert_users(settings: Settings) -> None:
+    """A database at revision 0005 holding ``USERS`` as that revision stored them."""
     engine = create_engine(database_url(settings.data_dir, settings.database_url))
     try:
         async with engine.begin() as connection:
@@ -62,6 +63,12 @@ async def test_migration_hashes_stored_client_hashes_with_argon2id(settings: Set
             )
     finally:
         await engine.dispose()
+
+
+async def test_migration_hashes_stored_client_hashes_with_argon2id(settings: Settings) -> None:
+    """Each stored client hash is replaced by argon2id of it, which verifies against the
+    user's e-mail and password; a user without a password keeps none."""
+    await insert_users(settings)
     store = await open_store(settings)  # migrates to the newest revision, as a start does
     try:
         async with store.transaction() as tx:
@@ -79,17 +86,33 @@ async def test_migration_hashes_stored_client_hashes_with_argon2id(settings: Set
     assert bob.password_hash is None
 
 
-async def test_migration_refuses_to_be_undone(settings: Settings) -> None:
-    """Going below 0007 would need the client hashes back: the downgrade says so, changing
-    nothing."""
-    await (await open_store(settings)).close()  # a start migrates to the newest revision
+async def test_downgrade_keeps_argon2id_and_a_new_upgrade_hashes_only_newer_rows(
+    settings: Settings,
+) -> None:
+    """Client hashes cannot come back: a downgrade keeps the argon2id values; upgrading again
+    leaves them as they are and hashes a client hash stored in between."""
+    await insert_users(settings)
+    await (await open_store(settings)).close()
     engine = create_engine(database_url(settings.data_dir, settings.database_url))
     try:
-        async with engine.connect() as connection:
-            with pytest.raises(NotImplementedError, match="cannot be undone"):
-                await connection.run_sync(_migrate, "0005", down=True)
+        async with engine.begin() as connection:
+            await connection.run_sync(_migrate, "0005", down=True)
+            ann = (await connection.execute(SELECT_ANN)).scalar_one()
+            await connection.execute(
+                text("UPDATE users SET password_hash = :hash WHERE email = 'bob@old.example'"),
+                {"hash": password_hash("bob@old.example", "new")},
+            )
+            await connection.run_sync(_migrate, "head")
+            assert (await connection.execute(SELECT_ANN)).scalar_one() == ann
+            bob = (
+                await connection.execute(
+                    text("SELECT password_hash FROM users WHERE email = 'bob@old.example'")
+                )
+            ).scalar_one()
     finally:
         await engine.dispose()
+    assert ann.startswith("$argon2id$")
+    assert await verify_password(bob, email="bob@old.example", password="new")
 
 
 async def test_sqlite_rebuild_keeps_autoincrement_and_the_highest_id_given(tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ since the stored value is exactly what a client sends, verification keeps workin
 notice nothing.
 
 Cost: one argon2 hash per user with a password, about 0.1 s each on a 2-core machine
-(docs/decisions.md). There is no way back: the client hash cannot be recovered from argon2id,
-so a downgrade refuses; restore a backup taken before the upgrade instead.
+(docs/decisions.md). The client hash cannot be recovered from argon2id, so a downgrade keeps the
+argon2id values and the wider column: the code before this revision never reads them (nothing
+signed in yet), and upgrading again hashes only the client hashes stored in between.
 
 Revision ID: 0007
 Revises: 0005
@@ -84,7 +85,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError(
-        "0007 cannot be undone: argon2id hashes cannot be turned back into client hashes;"
-        " restore a backup taken before the upgrade"
-    )
+    """Nothing to undo that can be undone (see the module docstring)."""
