@@ -41,9 +41,9 @@ async def hash_password(client_hash: str) -> str:
 async def verify_client_hash(stored: str | None, client_hash: str) -> bool:
     """Whether ``client_hash`` is the one ``stored`` was made from. Off the loop.
 
-    A user without a password (``stored`` None: invited or registered) or a stored value that
-    is no argon2 string never matches; the work is done anyway, so the time taken does not tell
-    a caller which users have a password.
+    A user without a password (``stored`` None: invited or registered) never matches, but the
+    hash is computed anyway, so the time taken does not tell a caller which users have one. A
+    stored value that is no argon2 string never matches either.
     """
     return await asyncio.to_thread(_verify, stored, client_hash)
 
