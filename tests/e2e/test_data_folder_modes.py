@@ -100,7 +100,8 @@ async def test_library_use_gets_private_files_whatever_the_umask(tmp_path: Path)
 
 def test_an_older_readable_install_is_tightened_at_start(tmp_path: Path) -> None:
     """A 0755 folder holding a 0644 database, report and upload becomes 0700 and 0600 when
-    the server starts; files that are not Pinbase's keep their modes."""
+    the server starts; files that are not Pinbase's, and what a link points to, keep their
+    modes."""
     data = tmp_path / "data"
     provision_cli(load_spec(1), data_dir=data)
     (data / "reports").mkdir()
@@ -110,5 +111,11 @@ def test_an_older_readable_install_is_tightened_at_start(tmp_path: Path) -> None
     (data / "notes.txt").write_text("mine")
     for path in [data, *data.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not Pinbase's")
+    outside.chmod(0o644)
+    (data / "uploads" / "1" / "link.png").symlink_to(outside)
     with ServerProcess(data):
-        assert loose_entries(data) == {"notes.txt": "0o644"}
+        loose = loose_entries(data)
+    assert loose == {"notes.txt": "0o644", "uploads/1/link.png": "0o777"}
+    assert stat.S_IMODE(outside.stat().st_mode) == 0o644
