@@ -23,7 +23,6 @@ from pinbase.services.backups import DataFolder
 from pinbase.services.bus import Bus
 from pinbase.services.clock import DAY_MS, Clock, system_clock
 from pinbase.services.container import Services
-from pinbase.services.demo import DEMO_FILE
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
@@ -38,6 +37,7 @@ from pinbase.services.telemetry import Telemetry
 from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
 from pinbase.settings import Settings
+from pinbase.storage.data_folder import DEMO, REPORTS, UPLOADS, secure_data_folder
 from pinbase.storage.engines import create_engine, database_url, sqlite_file
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
@@ -49,9 +49,6 @@ from pinbase.transports.tcp import DeviceListeners
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_S = 1.0
-REPORTS_FOLDER = "reports"
-UPLOADS_FOLDER = "uploads"
-"""Sub-folders of the data folder holding report zips and device uploads."""
 GC_THRESHOLDS = (50_000, 20, 100)
 """Young-generation threshold raised from 700: the hot path allocates many short-lived objects,
 and with the defaults the collector took a third of the loop thread's time under load
@@ -59,8 +56,12 @@ and with the defaults the collector took a third of the loop thread's time under
 
 
 async def open_store(settings: Settings) -> SqlStore:
-    """Open (and migrate) the configured database."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Make the data folder private (``storage.data_folder``), open and migrate the database.
+
+    Every command that uses the data folder opens the store first, so an install made before
+    the folder was private is tightened on its first start.
+    """
+    secure_data_folder(settings.data_dir, sqlite=not settings.database_url)
     engine = create_engine(
         database_url(settings.data_dir, settings.database_url),
         synchronous=settings.sqlite_synchronous,
@@ -79,8 +80,8 @@ def data_folder(settings: Settings) -> DataFolder | None:
     return DataFolder(
         root=settings.data_dir,
         database=database,
-        kept=(UPLOADS_FOLDER, DEMO_FILE),
-        derived=(REPORTS_FOLDER,),
+        kept=(UPLOADS, DEMO),
+        derived=(REPORTS,),
     )
 
 
@@ -116,7 +117,7 @@ async def running_services(
         reports = Reports(
             store,
             clock,
-            folder=settings.data_dir / REPORTS_FOLDER,
+            folder=settings.data_dir / REPORTS,
             per_day=settings.reports_per_day,
             ttl_ms=round(settings.report_ttl_days * DAY_MS),
         )
@@ -154,7 +155,7 @@ async def running_services(
                 uploads=Uploads(
                     store,
                     clock,
-                    root=settings.data_dir / UPLOADS_FOLDER,
+                    root=settings.data_dir / UPLOADS,
                     max_bytes=settings.max_upload_bytes,
                     kept_per_device=settings.kept_uploads_per_device,
                     per_day=settings.uploads_per_day,

@@ -18,6 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from pinbase.storage.data_folder import make_private_folder, private_opener
+
 READY_TIMEOUT_S = 30.0
 
 
@@ -79,10 +81,10 @@ class ServerProcess:
 
     def start(self) -> Self:
         """Start the server and wait until ``/healthz`` answers."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        make_private_folder(self.data_dir)
         command = [sys.executable, "-m", "pinbase", "serve", "--data", str(self.data_dir)]
         command += ["--http-port", str(self.port), *self._extra]
-        with self._log.open("ab") as log:
+        with open(self._log, "ab", opener=private_opener) as log:
             self._process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env=self._env
             )

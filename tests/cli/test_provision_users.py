@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 
 from pinbase.testing import run_cli
 
@@ -57,9 +58,9 @@ def test_provision_creates_users_and_owned_devices(tmp_path: Path) -> None:
     ]
 
 
-def test_provisioned_password_is_stored_as_the_platform_hash(tmp_path: Path) -> None:
-    """base64(sha256(password ‖ sha256(lower(email)))), checked against a known vector and an
-    independent computation; the plain password is stored nowhere.
+def test_provisioned_password_is_stored_as_argon2id_of_the_platform_hash(tmp_path: Path) -> None:
+    """argon2id of base64(sha256(password ‖ sha256(lower(email)))), checked against a known
+    vector and an independent computation; neither the password nor that hash is stored.
     """
     spec = {
         "organization": {"name": "Vector"},
@@ -76,10 +77,15 @@ def test_provisioned_password_is_stored_as_the_platform_hash(tmp_path: Path) -> 
     ((stored,),) = rows(tmp_path, "SELECT password_hash FROM users")
     # (printf %s "$PASSWORD"; printf %s john@example.com | openssl dgst -sha256 -binary)
     #   | openssl dgst -sha256 -binary | openssl base64
-    assert stored == "Yslw9uZWzgjYF/H5+bSkvnT1bvxcLG+zaSKeGY9f/2s="
+    client_hash = "Yslw9uZWzgjYF/H5+bSkvnT1bvxcLG+zaSKeGY9f/2s="
     inner = hashlib.sha256(b"john@example.com").digest()
     password = "My$ecret pässword".encode()
-    assert stored == base64.b64encode(hashlib.sha256(password + inner).digest()).decode()
+    assert client_hash == base64.b64encode(hashlib.sha256(password + inner).digest()).decode()
+    assert stored.startswith("$argon2id$")
+    assert PasswordHasher().verify(stored, client_hash)
+    database = (tmp_path / "data" / "pinbase.db").read_bytes()
+    assert client_hash.encode() not in database
+    assert password not in database
 
 
 def test_a_user_may_join_an_existing_organization(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from platform_http import FIXTURES, error, org_headers, password_hash
 
 from pinbase.testing import ServerProcess, provision
@@ -89,6 +90,15 @@ def stored_hash(data_dir: Path, user_id: int) -> str | None:
     assert row is not None
     value: str | None = row[0]
     return value
+
+
+def assert_stored_password(data_dir: Path, user_id: int, email: str, password: str) -> None:
+    """The server stored argon2id of the client hash, never the client hash itself; checked
+    with argon2-cffi directly, not through the server's code."""
+    stored = stored_hash(data_dir, user_id)
+    assert stored is not None
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert PasswordHasher().verify(stored, password_hash(email, password))
 
 
 def post_ok(http: httpx.Client, path: str, headers: dict[str, str], body: object) -> Any:
@@ -424,7 +434,7 @@ def test_get_user_answers_user_full(
         "lastLoggedAt": 0,
     }
     assert ann["registeredAt"] == ann["lastModifiedTs"] > 0
-    assert stored_hash(data_dir, ann["id"]) == password_hash("Ann@Quiet.example", "a1")
+    assert_stored_password(data_dir, ann["id"], "Ann@Quiet.example", "a1")
 
 
 def test_get_user_of_a_sub_organization(http: httpx.Client, quiet: dict[str, Any]) -> None:
@@ -495,7 +505,7 @@ def test_create_user_with_its_own_client_organization(
         "status": "Active",
         "isDev": True,
     }
-    assert stored_hash(data_dir, jane["id"]) == password_hash(email, "s3cret")
+    assert_stored_password(data_dir, jane["id"], email, "s3cret")
     org = http.get(f"{BASE}?orgId={jane['orgId']}", headers=busy["headers"]).json()
     assert (org["name"], org["parentOrganizationId"]) == ("Jane's Home 1", busy["org"])
 
@@ -590,7 +600,7 @@ def test_created_client_is_invisible_to_another_organization(
 def test_create_user_in_an_organization(
     http: httpx.Client, busy: dict[str, Any], data_dir: Path
 ) -> None:
-    """201 UserFull of an active user of ``orgId``; the hash is stored as sent."""
+    """201 UserFull of an active user of ``orgId``; argon2id of the hash sent is stored."""
     email = unique_email("InOrg")
     body = {
         "email": email,
@@ -620,8 +630,32 @@ def test_create_user_in_an_organization(
         "status": "Active",
         "lastLoggedAt": 0,
     }
-    assert stored_hash(data_dir, user["id"]) == password_hash(email, "pässwörd")
+    assert_stored_password(data_dir, user["id"], email, "pässwörd")
     assert get_user(http, busy["headers"], user["id"]).json() == user
+
+
+def test_answers_about_users_never_carry_a_password_hash(
+    http: httpx.Client, busy: dict[str, Any], data_dir: Path
+) -> None:
+    """Create, get, list and search answers hold neither the hash sent nor the one stored."""
+    email = unique_email("Secret")
+    sent = password_hash(email, "hidden")
+    body = {"email": email, "passwordHash": sent, "name": "Secret", "orgId": busy["org"]}
+    created = http.post(f"{CREATE_IN_ORG}?roleId=3", headers=busy["headers"], json=body)
+    stored = stored_hash(data_dir, created.json()["id"])
+    assert stored is not None
+    answers = [
+        created,
+        get_user(http, busy["headers"], created.json()["id"]),
+        http.get(USERS, params={"size": 1000}, headers=busy["headers"]),
+        http.get(SEARCH, params={"query": email}, headers=busy["headers"]),
+    ]
+    for answer in answers:
+        assert answer.status_code in {200, 201}, answer.text
+        assert email.lower() in answer.text
+        assert "password" not in answer.text.lower()
+        assert sent not in answer.text
+        assert stored not in answer.text
 
 
 def test_create_in_org_takes_ids_from_the_query(http: httpx.Client, busy: dict[str, Any]) -> None:

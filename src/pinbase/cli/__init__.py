@@ -1,10 +1,17 @@
 """The ``pinbase`` command: serve, provision, the demo used by ``make run``, backup and restore."""
 
+import os
+
 from pinbase.cli.main import app
+
+PRIVATE_UMASK = 0o077
+"""Files and folders the process creates are its owner's only: the data folder holds device
+tokens, and a backup or export written elsewhere holds the same (THREAT_MODEL.md)."""
 
 
 def main() -> None:
     """Entry point of the ``pinbase`` console script."""
+    os.umask(PRIVATE_UMASK)
     app()
 
 

@@ -14,9 +14,10 @@ from pinbase import runtime
 from pinbase.cli.backup import backup_app
 from pinbase.cli.oauth import oauth_app
 from pinbase.services.clock import system_clock
-from pinbase.services.demo import DEMO_FILE, DEMO_SPEC, usage_lines
+from pinbase.services.demo import DEMO_SPEC, usage_lines
 from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
 from pinbase.settings import Settings, load_settings
+from pinbase.storage.data_folder import DEMO, FILE_MODE
 
 app = typer.Typer(help="Pinbase: a self-hosted IoT cloud compatible with Blynk's public APIs.")
 app.add_typer(oauth_app, name="oauth")
@@ -123,13 +124,12 @@ def demo(
 ) -> None:
     """Provision the demo organization once (kept in DATA/demo.json) and print how to use it."""
     settings = load_settings(None, data_dir=data, database_url=database_url)
-    record = data / DEMO_FILE
+    record = data / DEMO
     if record.exists():
         created = json.loads(record.read_text())
     else:
         created = asyncio.run(_provision(settings, DEMO_SPEC))
-        data.mkdir(parents=True, exist_ok=True)
-        record.touch(mode=0o600)
+        record.touch(mode=FILE_MODE)  # open_store made the folder private
         record.write_text(json.dumps(created, indent=2))
     for line in usage_lines(created, f"http://127.0.0.1:{http_port}"):
         typer.echo(line)

@@ -45,7 +45,7 @@ HASH_BYTES = 32
 
 def password_hash(email: str, password: str) -> str:
     """``base64(sha256(utf8(password) ‖ sha256(utf8(lower(email)))))`` (PLT-USR-03): what a
-    client sends instead of a password, and all the server keeps.
+    client sends instead of a password; the server keeps only argon2id of it.
     """
     salt = hashlib.sha256(email.lower().encode()).digest()
     return base64.b64encode(hashlib.sha256(password.encode() + salt).digest()).decode()

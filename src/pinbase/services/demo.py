@@ -2,9 +2,6 @@
 
 from typing import Any
 
-DEMO_FILE = "demo.json"
-"""What ``pinbase demo`` created, kept in the data folder (0600: it holds the client secret)."""
-
 DEMO_SPEC: dict[str, Any] = {
     "organization": {"name": "Demo Organization"},
     "oauthClients": [{"name": "demo"}],

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pinbase.domain.ids import DeviceId
+from pinbase.storage.data_folder import create_private_file, make_private_folder
 
 REPORT_NAME = re.compile(
     r"device_data_([0-9]{1,10})_([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2})"
@@ -46,12 +47,12 @@ def expires_at(name: str, ttl_ms: int) -> int | None:
 
 def write_zip(folder: Path, device_id: DeviceId, now: int, csv_text: str) -> str:
     """Write ``csv_text`` zipped under a fresh name; return the name. Blocking: run in a thread."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_folder(folder)
     stamp = datetime.fromtimestamp(now // SECOND_MS, UTC).strftime(STAMP_FORMAT)
     name = f"device_data_{device_id}_{stamp}_{secrets.token_urlsafe(SECRET_BYTES)}.zip"
     try:
         with (
-            (folder / name).open("xb") as handle,
+            create_private_file(folder / name) as handle,
             zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive,
         ):
             archive.writestr(name.removesuffix(".zip") + ".csv", csv_text)

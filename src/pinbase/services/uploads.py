@@ -28,6 +28,7 @@ from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DeviceId
 from pinbase.services.clock import Clock, start_of_day
 from pinbase.storage.base import Store
+from pinbase.storage.data_folder import create_private_file, make_private_folder
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +196,8 @@ class Uploads:
 
 
 def _write_file(folder: Path, name: str, content: BinaryIO) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / name).open("xb") as target:
+    make_private_folder(folder)
+    with create_private_file(folder / name) as target:
         shutil.copyfileobj(content, target)
 
 

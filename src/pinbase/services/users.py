@@ -1,7 +1,8 @@
 """Platform API users (http-api.md §4.5, data-model.md §1.3): the rules behind PLT-USR-01..09.
 
 Theory of operation. Clients never send passwords, only ``passwordHash`` (see
-``pinbase.domain.users.password_hash``), stored as given once its shape is checked. A caller
+``pinbase.domain.users.password_hash``); what is stored is argon2id of it (``services.passwords``),
+computed before the transaction begins, off the event loop. A caller
 acts within its scope (its home organization and everything below, ``Caller.scope``): a user
 or organization outside it is reported exactly like a missing one. Pinbase sends no e-mail, so
 a registered user is stored ``Pending`` and an invited one ``Invited`` (docs/platform-api.md).
@@ -22,6 +23,7 @@ from pinbase.domain.organizations import Organization
 from pinbase.domain.users import ACTIVE, ADMIN, INVITED, PENDING, ROLES
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
+from pinbase.services.passwords import hash_password
 from pinbase.storage.base import OrganizationProfile, Store, Transaction
 from pinbase.storage.users import EmailTaken, NewUser, StoredUser, UserSort
 
@@ -149,10 +151,11 @@ class Users:
         role_id: int,
         email: str,
         name: str,
-        password_hash: str,
+        client_hash: str,
         profile: Profile,
     ) -> StoredUser:
-        """Create an active user in an organization of the caller's scope (PLT-USR-04).
+        """Create an active user in an organization of the caller's scope (PLT-USR-04);
+        ``client_hash`` is the ``passwordHash`` the client sent.
 
         Raises:
             OrganizationNotFound: missing or outside the scope (checked first).
@@ -167,7 +170,7 @@ class Users:
             name=name,
             role_id=role_id,
             status=ACTIVE,
-            password_hash=password_hash,
+            password_hash=await hash_password(client_hash),
             profile=profile,
         )
 
@@ -206,17 +209,19 @@ class Users:
         *,
         email: str,
         name: str,
-        password_hash: str | None,
+        client_hash: str | None,
         organization_name: str | None,
         profile: Profile,
     ) -> StoredUser | None:
         """Create a user as the admin of a new client organization (PLT-USR-03, -05).
 
-        A registered user (no ``password_hash``) is ``Pending``, one created with a hash is
+        A registered user (no ``client_hash``) is ``Pending``, one created with a hash is
         ``Active``. Returns None, creating nothing, when the address is already taken: Blynk
-        answers both cases alike.
+        answers both cases alike (and the hash is computed either way, so the time taken does
+        not tell the address is taken either).
         """
         parent = self._clients_parent(caller)
+        password_hash = None if client_hash is None else await hash_password(client_hash)
         try:
             async with self._store.transaction() as tx:
                 if await tx.find_user_by_email(email) is not None:

@@ -247,8 +247,9 @@ users = Table(
     Column("locale", String(16), nullable=True),
     Column("status", String(16), nullable=False),
     Column("is_dev", Boolean, nullable=False),
-    # base64(SHA-256(password ‖ SHA-256(lower(email)))), the only form the API accepts (§1.3).
-    Column("password_hash", String(64), nullable=True),
+    # argon2id of base64(SHA-256(password ‖ SHA-256(lower(email)))), the only form the API
+    # accepts (§1.3), as a PHC string of ~97 characters (services.passwords, migration 0007).
+    Column("password_hash", String(255), nullable=True),
     Column("address", Text, nullable=True),
     Column("registered_at", BigInteger, nullable=False),
     Column("last_modified_ts", BigInteger, nullable=False),

@@ -36,7 +36,8 @@ class NewUser:
     """What creating a user needs; the database assigns the id.
 
     ``address`` is the JSON text of ``{fullAddress, city, country, state, zip}``;
-    ``password_hash`` is the client-computed Base64 hash, or None for an invited user.
+    ``password_hash`` is argon2id of the client-computed Base64 hash as a PHC string
+    (``services.passwords``), or None for an invited or registered user.
     """
 
     org_id: OrgId

@@ -35,10 +35,10 @@ from pinbase.services.container import Services
 from pinbase.settings import Settings
 from pinbase.storage.base import HistoryRow
 from pinbase.storage.codec import history_value
+from pinbase.storage.data_folder import EXPORTS, create_private_file, make_private_folder
 
 logger = logging.getLogger(__name__)
 
-EXPORT_FOLDER = "legacy_exports"
 EXPORT_WINDOW_MS = 30 * DAY_MS
 """How far back an export reaches: Blynk 1.0 exported 30 days (60 * 24 * 30 minute points)."""
 
@@ -71,7 +71,7 @@ class ExportEndpoints:
 
     def __init__(self, services: Services, settings: Settings) -> None:
         self._services = services
-        self._folder = settings.data_dir / EXPORT_FOLDER
+        self._folder = settings.data_dir / EXPORTS
 
     async def export(self, request: Request) -> Response:
         """Write the CSV and redirect to it; ``No data.`` when the pin has no recent history."""
@@ -116,9 +116,12 @@ class ExportEndpoints:
         now: int,
     ) -> None:
         """Runs in a worker thread: prune expired files, then write this export."""
-        self._folder.mkdir(parents=True, exist_ok=True)
+        make_private_folder(self._folder)
         _prune(self._folder, now_s=now // 1000)
-        with gzip.open(self._folder / name, "wt", encoding="utf-8", newline="") as handle:
+        with (
+            create_private_file(self._folder / name) as file,
+            gzip.open(file, "wt", encoding="utf-8", newline="") as handle,
+        ):
             writer = csv.writer(handle, lineterminator="\n")
             for row in rows:
                 value = history_value(kind, row.num, row.text)

@@ -228,7 +228,7 @@ def user_router(services: Services, settings: Settings, auth: BearerAuth) -> API
             caller,
             email=body.email,
             name=body.name,
-            password_hash=body.password_hash,
+            client_hash=body.password_hash,
             organization_name=body.organization_name,
             profile=_profile(body, tz=body.time_zone),
         )
@@ -254,7 +254,7 @@ def user_router(services: Services, settings: Settings, auth: BearerAuth) -> API
                 role_id=body.role_id,
                 email=body.email,
                 name=body.name,
-                password_hash=body.password_hash,
+                client_hash=body.password_hash,
                 profile=_profile(body, tz=body.tz),
             )
         except UserError as error:
@@ -277,7 +277,7 @@ def user_router(services: Services, settings: Settings, auth: BearerAuth) -> API
             caller,
             email=body.email,
             name=body.email.partition("@")[0][:50],
-            password_hash=None,
+            client_hash=None,
             organization_name=None,
             profile=Profile(locale=body.locale),
         )
