@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from granian.constants import Interfaces
 from granian.server.embed import Server
 
+from pinbase.http.access_log import AccessLog
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
 from pinbase.services.bus import Bus
@@ -34,11 +35,13 @@ from pinbase.services.telemetry import Telemetry
 from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
 from pinbase.settings import Settings
+from pinbase.storage.availability import ensure_reachable, prepare_data_folder
 from pinbase.storage.engines import create_engine, database_url
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
 from pinbase.transports.mqtt import MqttListeners
+from pinbase.transports.ports import ensure_port_free
 from pinbase.transports.tcp import DeviceListeners
 
 logger = logging.getLogger(__name__)
@@ -54,12 +57,22 @@ and with the defaults the collector took a third of the loop thread's time under
 
 
 async def open_store(settings: Settings) -> SqlStore:
-    """Open (and migrate) the configured database."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Open (and migrate) the configured database.
+
+    Raises:
+        DataFolderUnusable: the data folder cannot be created or written.
+        DatabaseUnavailable: the database refuses a connection.
+    """
+    prepare_data_folder(settings.data_dir)
     engine = create_engine(
         database_url(settings.data_dir, settings.database_url),
         synchronous=settings.sqlite_synchronous,
     )
+    try:
+        await ensure_reachable(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
     await migrate(engine)
     if engine.dialect.name == "sqlite":
         return SqliteStore(engine, synchronous=settings.sqlite_synchronous)
@@ -177,11 +190,23 @@ def tune_garbage_collector() -> None:
 
 
 async def serve(settings: Settings) -> None:
-    """Run the server until SIGINT or SIGTERM, then stop cleanly."""
+    """Run the server until SIGINT or SIGTERM, then stop cleanly.
+
+    Every port is checked before anything else, so a second server on a busy port stops before
+    it opens (and migrates) a database; the HTTP port is left unchecked when ``reuse_port``
+    shares it on purpose.
+
+    Raises:
+        PortUnavailable: the HTTP port or a device port cannot be listened on.
+        DataFolderUnusable, DatabaseUnavailable: see ``open_store``.
+    """
+    for name, port in settings.listening_ports().items():
+        if name != "http_port" or not settings.reuse_port:
+            ensure_port_free(settings.host, port)
     async with running_services(settings) as services:
         app = create_app(services, settings)
         server = Server(
-            app,
+            AccessLog(app) if settings.access_log else app,
             address=settings.host,
             port=settings.http_port,
             interface=Interfaces.ASGINL,

@@ -19,6 +19,7 @@ from pinbase.services.device_gateway import DeviceGateway
 from pinbase.settings import Settings
 from pinbase.transports.hub import SessionHub
 from pinbase.transports.lockout import LoginLockout
+from pinbase.transports.ports import unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ class Listeners:
         0 turns either off. On failure, what was opened is closed again.
 
         Raises:
-            OSError: a port is taken, or the certificate or key cannot be read.
+            PortUnavailable: a port is taken (or not this host's, or privileged).
+            OSError: the certificate or key cannot be read.
             ssl.SSLError: the certificate and key do not form a usable pair.
         """
         try:
@@ -94,16 +96,23 @@ class Listeners:
             raise
 
     async def open(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> int:
-        """Listen on ``host:port`` (0: any free port) and return the port bound."""
-        server = await asyncio.get_running_loop().create_server(
-            self._session,
-            host,
-            port,
-            backlog=BACKLOG,
-            ssl=tls,
-            ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if tls else None,
-            ssl_shutdown_timeout=TLS_SHUTDOWN_SECONDS if tls else None,
-        )
+        """Listen on ``host:port`` (0: any free port) and return the port bound.
+
+        Raises:
+            PortUnavailable: the port cannot be bound.
+        """
+        try:
+            server = await asyncio.get_running_loop().create_server(
+                self._session,
+                host,
+                port,
+                backlog=BACKLOG,
+                ssl=tls,
+                ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if tls else None,
+                ssl_shutdown_timeout=TLS_SHUTDOWN_SECONDS if tls else None,
+            )
+        except OSError as error:
+            raise unavailable(host, port, error) from error
         self._servers.append(server)
         bound = int(server.sockets[0].getsockname()[1])
         logger.info("%s.listening host=%s port=%d tls=%s", self.KIND, host, bound, tls is not None)
