@@ -150,9 +150,16 @@ DEMO_FILE = "demo.json"
 def demo(
     data: DataOption = Path("data"),
     database_url: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="Address the server listens on.")] = "127.0.0.1",
     http_port: Annotated[
         int, typer.Option("--http-port", help="Port used in the examples.")
     ] = 8080,
+    hardware_port: Annotated[
+        int, typer.Option("--hardware-port", help="Blynk device port devices are told.")
+    ] = 8442,
+    mqtt_port: Annotated[
+        int, typer.Option("--mqtt-port", help="MQTT device port devices are told.")
+    ] = 1883,
 ) -> None:
     """Provision the demo organization once (kept in DATA/demo.json) and print how to use it."""
     settings = load_settings(None, data_dir=data, database_url=database_url)
@@ -164,5 +171,12 @@ def demo(
         data.mkdir(parents=True, exist_ok=True)
         record.touch(mode=0o600)
         record.write_text(json.dumps(created, indent=2))
-    for line in usage_lines(created, f"http://127.0.0.1:{http_port}"):
+    lines = usage_lines(
+        created,
+        host=host,
+        http_port=http_port,
+        hardware_port=hardware_port,
+        mqtt_port=mqtt_port,
+    )
+    for line in lines:
         typer.echo(line)
