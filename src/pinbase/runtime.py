@@ -40,6 +40,7 @@ from pinbase.storage.engines import create_engine, database_url
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
+from pinbase.transports.listening import tls_context
 from pinbase.transports.mqtt import MqttListeners
 from pinbase.transports.ports import ensure_port_free
 from pinbase.transports.tcp import DeviceListeners
@@ -50,6 +51,8 @@ CHECKPOINT_INTERVAL_S = 1.0
 REPORTS_FOLDER = "reports"
 UPLOADS_FOLDER = "uploads"
 """Sub-folders of the data folder holding report zips and device uploads."""
+TLS_PORTS = frozenset({"hardware_tls_port", "mqtt_tls_port"})
+"""The ``Settings.listening_ports`` that need the certificate and key."""
 GC_THRESHOLDS = (50_000, 20, 100)
 """Young-generation threshold raised from 700: the hot path allocates many short-lived objects,
 and with the defaults the collector took a third of the loop thread's time under load
@@ -189,20 +192,33 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def check_listeners(settings: Settings) -> None:
+    """Fail before the database opens if a listener could not start: a port is taken (the HTTP
+    port is left unchecked when ``reuse_port`` shares it on purpose), or the TLS certificate and
+    key cannot be loaded.
+
+    Raises:
+        PortUnavailable, TlsUnusable: see ``ensure_port_free`` and ``tls_context``.
+    """
+    ports = settings.listening_ports()
+    for name, port in ports.items():
+        if name != "http_port" or not settings.reuse_port:
+            ensure_port_free(settings.host, port)
+    if settings.tls_cert and settings.tls_key and ports.keys() & TLS_PORTS:
+        tls_context(settings.tls_cert, settings.tls_key)
+
+
 async def serve(settings: Settings) -> None:
     """Run the server until SIGINT or SIGTERM, then stop cleanly.
 
-    Every port is checked before anything else, so a second server on a busy port stops before
-    it opens (and migrates) a database; the HTTP port is left unchecked when ``reuse_port``
-    shares it on purpose.
+    The listeners are checked before anything else (``check_listeners``), so a second server on
+    a busy port stops before it opens (and migrates) a database.
 
     Raises:
-        PortUnavailable: the HTTP port or a device port cannot be listened on.
+        PortUnavailable, TlsUnusable: see ``check_listeners``.
         DataFolderUnusable, DatabaseUnavailable: see ``open_store``.
     """
-    for name, port in settings.listening_ports().items():
-        if name != "http_port" or not settings.reuse_port:
-            ensure_port_free(settings.host, port)
+    check_listeners(settings)
     async with running_services(settings) as services:
         app = create_app(services, settings)
         server = Server(

@@ -221,3 +221,33 @@ def test_other_commands_explain_settings_errors(tmp_path: Path) -> None:
 def test_version() -> None:
     """``pinbase --version`` prints the package version."""
     assert run_cli("--version").stdout.strip() == "pinbase 0.1.0"
+
+
+def test_missing_tls_certificate(tmp_path: Path) -> None:
+    """A TLS listener whose certificate file is missing names the file and both options."""
+    cert, key = tmp_path / "missing.pem", tmp_path / "missing.key"
+    code, line = serve(
+        tmp_path / "data", "--http-port", str(free_port()), "--hardware-tls-port",
+        str(free_port()), "--tls-cert", str(cert), "--tls-key", str(key),
+    )  # fmt: skip
+    assert code == 1
+    assert line == (
+        f"pinbase: cannot load the TLS certificate {cert} and key {key} (no such file: {cert}); "
+        "fix --tls-cert and --tls-key"
+    )
+    assert not (tmp_path / "data").exists()  # checked before the database opens
+
+
+def test_tls_files_that_are_not_pem(tmp_path: Path) -> None:
+    """Files that are not a PEM certificate and key are refused before anything starts."""
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    code, line = serve(
+        tmp_path / "data", "--http-port", str(free_port()), "--hardware-tls-port",
+        str(free_port()), "--tls-cert", str(junk), "--tls-key", str(junk),
+    )  # fmt: skip
+    assert code == 1
+    assert line.startswith(
+        f"pinbase: cannot load the TLS certificate {junk} and key {junk} (not a PEM certificate"
+    )
+    assert line.endswith("; fix --tls-cert and --tls-key")

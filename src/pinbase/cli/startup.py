@@ -6,7 +6,6 @@ value is wrong, like a wrong command-line option in click); 1 means everything e
 data folder, the database, a TLS file, or an unexpected error.
 """
 
-import ssl
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,21 +14,19 @@ import typer
 
 from pinbase.settings import Settings, SettingsError
 from pinbase.storage.availability import DatabaseUnavailable, DataFolderUnusable
+from pinbase.transports.listening import TlsUnusable
 from pinbase.transports.ports import PortUnavailable
 
 EXIT_FAILURE = 1
 EXIT_CONFIGURATION = 2
 
-PORT_OPTIONS = {
-    "http_port": "--http-port",
-    "hardware_port": "--hardware-port",
-    "hardware_tls_port": "--hardware-tls-port",
-    "mqtt_port": "--mqtt-port",
-    "mqtt_tls_port": "--mqtt-tls-port",
-}
-"""The settings naming a listening port, and their ``serve`` options."""
-
-KNOWN_FAILURES = (SettingsError, DataFolderUnusable, DatabaseUnavailable, PortUnavailable)
+KNOWN_FAILURES = (
+    SettingsError,
+    DataFolderUnusable,
+    DatabaseUnavailable,
+    PortUnavailable,
+    TlsUnusable,
+)
 """Failures every command explains in one line; ``serve`` explains any failure."""
 
 
@@ -67,16 +64,8 @@ def explain(error: Exception, settings: Settings | None) -> tuple[str, int]:
             return f"{error}; choose another --data or make it writable", EXIT_FAILURE
         case DatabaseUnavailable():
             return f"{error}; start the database or fix --database-url", EXIT_FAILURE
-        case ssl.SSLError():
-            reason = error.reason or str(error)
-            line = (
-                f"the TLS certificate and key cannot be used ({reason}); fix --tls-cert, --tls-key"
-            )
-            return line, EXIT_FAILURE
-        case OSError() if settings and error.filename in _tls_files(settings):
-            return f"cannot read {error.filename} ({error.strerror}); fix --tls-cert, --tls-key", (
-                EXIT_FAILURE
-            )
+        case TlsUnusable():
+            return f"{error}; fix --tls-cert and --tls-key", EXIT_FAILURE
     first = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return (
         f"stopped by an unexpected error: {type(error).__name__}: {first} "
@@ -86,8 +75,9 @@ def explain(error: Exception, settings: Settings | None) -> tuple[str, int]:
 
 
 def _port_line(error: PortUnavailable, settings: Settings | None) -> str:
-    names = [name for name in PORT_OPTIONS if settings and getattr(settings, name) == error.port]
-    options = " / ".join(PORT_OPTIONS[name] for name in names) or "the port setting"
+    ports = settings.listening_ports() if settings else {}
+    names = [name for name, port in ports.items() if port == error.port]
+    options = " / ".join("--" + name.replace("_", "-") for name in names) or "the port setting"
     if error.in_use:
         advice = f"choose another {options} or stop the other server"
     elif error.denied:
@@ -95,7 +85,3 @@ def _port_line(error: PortUnavailable, settings: Settings | None) -> str:
     else:
         advice = f"check --host and {options}"
     return f"{error}; {advice}"
-
-
-def _tls_files(settings: Settings) -> set[str]:
-    return {str(path) for path in (settings.tls_cert, settings.tls_key) if path is not None}

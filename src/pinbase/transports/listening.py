@@ -38,11 +38,31 @@ STOP_SECONDS = 5.0
 stored."""
 
 
+class TlsUnusable(ValueError):
+    """The certificate and key of the TLS listeners cannot be loaded."""
+
+
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
-    """A server context for ``cert`` and ``key`` (PEM) that speaks TLS 1.2 and newer only."""
+    """A server context for ``cert`` and ``key`` (PEM) that speaks TLS 1.2 and newer only.
+
+    Raises:
+        TlsUnusable: a file is missing or unreadable, or the two do not form a PEM pair.
+    """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert, key)
+    try:
+        context.load_cert_chain(cert, key)
+    except OSError as error:  # ssl.SSLError included
+        missing = [str(path) for path in (cert, key) if not path.is_file()]
+        if missing:
+            reason = f"no such file: {missing[0]}"
+        elif isinstance(error, ssl.SSLError):
+            reason = f"not a PEM certificate and its key: {error.strerror or error}"
+        else:
+            reason = (error.strerror or str(error)).lower()
+        raise TlsUnusable(
+            f"cannot load the TLS certificate {cert} and key {key} ({reason})"
+        ) from error
     return context
 
 
@@ -82,8 +102,7 @@ class Listeners:
 
         Raises:
             PortUnavailable: a port is taken (or not this host's, or privileged).
-            OSError: the certificate or key cannot be read.
-            ssl.SSLError: the certificate and key do not form a usable pair.
+            TlsUnusable: the certificate or key cannot be loaded.
         """
         try:
             if port:
