@@ -6,6 +6,7 @@ rest).
 """
 
 import socket
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -251,3 +252,32 @@ def test_tls_files_that_are_not_pem(tmp_path: Path) -> None:
         f"pinbase: cannot load the TLS certificate {junk} and key {junk} (not a PEM certificate"
     )
     assert line.endswith("; fix --tls-cert and --tls-key")
+
+
+def test_sqlite_file_that_is_not_a_database(tmp_path: Path) -> None:
+    """A pinbase.db that is not SQLite names the file and the data folder."""
+    (tmp_path / "pinbase.db").write_bytes(b"not a database, " * 16)
+    code, line = serve(tmp_path, "--http-port", str(free_port()))
+    assert code == 1
+    assert line == (
+        f"pinbase: cannot open the database sqlite+aiosqlite:///{tmp_path / 'pinbase.db'} "
+        "(file is not a database); check the file or choose another --data"
+    )
+
+
+def test_unexpected_failure_is_one_line_too(tmp_path: Path) -> None:
+    """A failure with no line of its own (a database from a newer Pinbase) still ends in one
+    plain line, after the log lines, and no traceback."""
+    with sqlite3.connect(tmp_path / "pinbase.db") as db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        db.execute("INSERT INTO alembic_version VALUES ('9999')")
+    db.close()
+    done = run_cli(
+        "serve", "--data", str(tmp_path), *QUIET, "--http-port", str(free_port()), check=False
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "pinbase: stopped by an unexpected error: CommandError: Can't locate revision identified "
+        "by '9999' (run with --log-level debug for the traceback)"
+    )

@@ -62,6 +62,8 @@ def explain(error: Exception, settings: Settings | None) -> tuple[str, int]:
             return _port_line(error, settings), EXIT_FAILURE
         case DataFolderUnusable():
             return f"{error}; choose another --data or make it writable", EXIT_FAILURE
+        case DatabaseUnavailable(embedded=True):
+            return f"{error}; check the file or choose another --data", EXIT_FAILURE
         case DatabaseUnavailable():
             return f"{error}; start the database or fix --database-url", EXIT_FAILURE
         case TlsUnusable():

@@ -23,12 +23,15 @@ class DataFolderUnusable(OSError):
 
 
 class DatabaseUnavailable(Exception):
-    """The database does not accept a connection; ``url`` is shown without its password."""
+    """The database cannot be opened; ``url`` is shown without its password."""
 
-    def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"cannot connect to the database {url} ({reason})")
+    def __init__(self, url: str, reason: str, *, embedded: bool) -> None:
+        verb = "open" if embedded else "connect to"
+        super().__init__(f"cannot {verb} the database {url} ({reason})")
         self.url = url
         self.reason = reason
+        self.embedded = embedded
+        """SQLite in the data folder: no server to start, the file or folder is at fault."""
 
 
 def prepare_data_folder(path: Path) -> None:
@@ -52,13 +55,14 @@ async def ensure_reachable(engine: AsyncEngine) -> None:
 
     Raises:
         DatabaseUnavailable: the server is down or unreachable, refuses the credentials, or has
-            no such database.
+            no such database; or the SQLite file is not a database.
     """
     try:
         async with engine.connect():
             pass
     except (OSError, DBAPIError, InterfaceError) as error:
-        raise DatabaseUnavailable(_shown(engine), _reason(error)) from error
+        embedded = engine.dialect.name == "sqlite"
+        raise DatabaseUnavailable(_shown(engine), _reason(error), embedded=embedded) from error
 
 
 def _shown(engine: AsyncEngine) -> str:
