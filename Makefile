@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DATA ?= data
 PORT ?= 8080
+HOST ?= 127.0.0.1
+HW_PORT ?= 8442
+MQTT_PORT ?= 1883
+LISTEN := --host $(HOST) --http-port $(PORT) --hardware-port $(HW_PORT) --mqtt-port $(MQTT_PORT)
 
 .PHONY: run test check lint types contracts pytest conformance bench bench-tcp clean
 
@@ -20,8 +24,8 @@ $(STAMP): $(PY) pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m pinbase demo --data $(DATA) --http-port $(PORT)
-	$(PY) -m pinbase serve --data $(DATA) --http-port $(PORT)
+	$(PY) -m pinbase demo --data $(DATA) $(LISTEN)
+	$(PY) -m pinbase serve --data $(DATA) $(LISTEN)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests bench

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from granian.constants import Interfaces
 from granian.server.embed import Server
 
+from pinbase.http.access_log import AccessLog
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
 from pinbase.services.backups import DataFolder
@@ -37,18 +38,23 @@ from pinbase.services.telemetry import Telemetry
 from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
 from pinbase.settings import Settings
+from pinbase.storage.availability import ensure_reachable, prepare_data_folder
 from pinbase.storage.data_folder import DEMO, REPORTS, UPLOADS, secure_data_folder
 from pinbase.storage.engines import create_engine, database_url, sqlite_file
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
+from pinbase.transports.listening import tls_context
 from pinbase.transports.login_guard import LoginGuard
 from pinbase.transports.mqtt import MqttListeners
+from pinbase.transports.ports import ensure_port_free
 from pinbase.transports.tcp import DeviceListeners
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_S = 1.0
+TLS_PORTS = frozenset({"hardware_tls_port", "mqtt_tls_port"})
+"""The ``Settings.listening_ports`` that need the certificate and key."""
 GC_THRESHOLDS = (50_000, 20, 100)
 """Young-generation threshold raised from 700: the hot path allocates many short-lived objects,
 and with the defaults the collector took a third of the loop thread's time under load
@@ -60,12 +66,22 @@ async def open_store(settings: Settings) -> SqlStore:
 
     Every command that uses the data folder opens the store first, so an install made before
     the folder was private is tightened on its first start.
+
+    Raises:
+        DataFolderUnusable: the data folder cannot be created or written.
+        DatabaseUnavailable: the database refuses a connection.
     """
+    prepare_data_folder(settings.data_dir)
     secure_data_folder(settings.data_dir, sqlite=not settings.database_url)
     engine = create_engine(
         database_url(settings.data_dir, settings.database_url),
         synchronous=settings.sqlite_synchronous,
     )
+    try:
+        await ensure_reachable(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
     await migrate(engine)
     if engine.dialect.name == "sqlite":
         return SqliteStore(engine, synchronous=settings.sqlite_synchronous)
@@ -202,12 +218,37 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def check_listeners(settings: Settings) -> None:
+    """Fail before the database opens if a listener could not start: a port is taken (the HTTP
+    port is left unchecked when ``reuse_port`` shares it on purpose), or the TLS certificate and
+    key cannot be loaded.
+
+    Raises:
+        PortUnavailable, TlsUnusable: see ``ensure_port_free`` and ``tls_context``.
+    """
+    ports = settings.listening_ports()
+    for name, port in ports.items():
+        if name != "http_port" or not settings.reuse_port:
+            ensure_port_free(settings.host, port)
+    if settings.tls_cert and settings.tls_key and ports.keys() & TLS_PORTS:
+        tls_context(settings.tls_cert, settings.tls_key)
+
+
 async def serve(settings: Settings) -> None:
-    """Run the server until SIGINT or SIGTERM, then stop cleanly."""
+    """Run the server until SIGINT or SIGTERM, then stop cleanly.
+
+    The listeners are checked before anything else (``check_listeners``), so a second server on
+    a busy port stops before it opens (and migrates) a database.
+
+    Raises:
+        PortUnavailable, TlsUnusable: see ``check_listeners``.
+        DataFolderUnusable, DatabaseUnavailable: see ``open_store``.
+    """
+    check_listeners(settings)
     async with running_services(settings) as services:
         app = create_app(services, settings)
         server = Server(
-            app,
+            AccessLog(app) if settings.access_log else app,
             address=settings.host,
             port=settings.http_port,
             interface=Interfaces.ASGINL,

@@ -4,11 +4,14 @@ Sources, strongest first: command-line options, ``PINBASE_*`` environment variab
 (``--config FILE`` or ``PINBASE_CONFIG``), then the defaults below.
 """
 
+import difflib
 import os
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -17,17 +20,36 @@ from pydantic_settings import (
 )
 
 MB = 1024 * 1024
+ENV_PREFIX = "PINBASE_"
+CONFIG_ENV = "PINBASE_CONFIG"
+"""Names the TOML file; the one ``PINBASE_*`` variable that is not a setting."""
+DATABASE_SCHEMES = ("postgresql+asyncpg", "sqlite+aiosqlite")
+"""The drivers Pinbase ships: an URL naming another one fails at start-up, not on first use."""
+SECRET_SETTINGS = frozenset({"database_url"})
+"""Settings whose value an error message never repeats (an URL may hold a password)."""
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+class SettingsError(ValueError):
+    """The settings cannot be loaded; the message is one line naming the setting and its source."""
 
 
 class Settings(BaseSettings):
     """Everything an operator can tune; every limit of http-api.md §1.11 is here."""
 
-    model_config = SettingsConfigDict(env_prefix="PINBASE_", frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
 
     data_dir: Path = Path("data")
     database_url: str | None = None
     host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    reuse_port: bool = False
+    """Let several processes listen on ``http_port`` together (SO_REUSEPORT): off, so that a
+    second server on a busy port refuses to start instead of taking half its requests."""
+    log_level: LogLevel = "info"
+    """``debug`` also prints the traceback of a start-up failure."""
+    access_log: bool = False
+    """One INFO line per HTTP request (method, path without query, status, duration)."""
     public_url: str | None = None
     """Base URL for links the server hands out (report files, uploads); default from the request."""
 
@@ -117,6 +139,44 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, url: str | None) -> str | None:
+        scheme = url.partition("://")[0] if url else None
+        if scheme is not None and scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"unsupported database URL scheme {scheme!r}: use postgresql+asyncpg://… "
+                "or leave it unset for SQLite in the data folder"
+            )
+        return url
+
+    @model_validator(mode="after")
+    def _one_port_per_listener(self) -> Self:
+        seen: dict[int, str] = {}
+        for name, port in self.listening_ports().items():
+            if port in seen:
+                raise ValueError(f"{seen[port]} and {name} are both {port}: give each its own port")
+            seen[port] = name
+        return self
+
+    def listening_ports(self) -> dict[str, int]:
+        """The ports ``serve`` listens on, by setting name: those not turned off (0), the TLS
+        ones only when a certificate and key are set."""
+        tls = self.tls_cert is not None and self.tls_key is not None
+        ports = {
+            "http_port": self.http_port,
+            "hardware_port": self.hardware_port,
+            "hardware_tls_port": self.hardware_tls_port if tls else 0,
+            "mqtt_port": self.mqtt_port,
+            "mqtt_tls_port": self.mqtt_tls_port if tls else 0,
+        }
+        return {name: port for name, port in ports.items() if port}
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, level: object) -> object:
+        return level.lower() if isinstance(level, str) else level
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -128,14 +188,64 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Add the TOML file named by ``PINBASE_CONFIG`` below the environment."""
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml_file = os.environ.get("PINBASE_CONFIG")
+        toml_file = os.environ.get(CONFIG_ENV)
         if toml_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
         return tuple(sources)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build the settings; ``overrides`` are the options given on the command line."""
+    """Build the settings; ``overrides`` are the options given on the command line.
+
+    Raises:
+        SettingsError: the config file is missing or not TOML, a ``PINBASE_*`` variable or a
+            TOML key names no setting, or a value is invalid.
+    """
     if config_file is not None:
-        os.environ["PINBASE_CONFIG"] = str(config_file)
-    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+        os.environ[CONFIG_ENV] = str(config_file)
+    toml_file = os.environ.get(CONFIG_ENV)
+    if toml_file and not Path(toml_file).is_file():
+        raise SettingsError(f"config file {toml_file} does not exist; fix --config or {CONFIG_ENV}")
+    _refuse_unknown_variables(os.environ)
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"config file {toml_file} is not valid TOML: {error}") from error
+    except OSError as error:
+        raise SettingsError(f"cannot read config file {toml_file}: {error.strerror}") from error
+    except ValidationError as error:
+        raise SettingsError(_first_problem(error, toml_file, options=overrides)) from error
+
+
+def _refuse_unknown_variables(environ: Mapping[str, str]) -> None:
+    """A misspelt ``PINBASE_*`` variable would otherwise be ignored without a word."""
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | {CONFIG_ENV}
+    for name in sorted(environ):
+        upper = name.upper()
+        if upper.startswith(ENV_PREFIX) and upper not in known:
+            close = difflib.get_close_matches(upper, known - {CONFIG_ENV}, n=1, cutoff=0.8)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise SettingsError(f"unknown setting {name} in the environment{hint}; unset it")
+
+
+def _first_problem(
+    error: ValidationError, toml_file: str | None, *, options: Mapping[str, object]
+) -> str:
+    """One line for the first problem pydantic found, naming the setting and where it is set;
+    ``options`` are the settings the running command takes as options."""
+    problem = error.errors()[0]
+    name = ".".join(str(part) for part in problem["loc"])
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    if problem["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(name, Settings.model_fields, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return f"unknown setting {name!r} in config file {toml_file}{hint}; remove it{more}"
+    message = problem["msg"].removeprefix("Value error, ")
+    if not name:  # a rule over several settings names them itself
+        return f"invalid settings: {message}{more}"
+    value = "" if name in SECRET_SETTINGS else f" {problem['input']!r}"
+    option = "--" + name.replace("_", "-") + ", " if name in options else ""
+    return (
+        f"invalid {name}{value}: {message}; change {option}"
+        f"{ENV_PREFIX}{name.upper()} or {name} in the config file{more}"
+    )

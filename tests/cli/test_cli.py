@@ -116,3 +116,15 @@ def test_demo_provisions_once_and_prints_usage(tmp_path: Path) -> None:
     assert "grant_type=client_credentials" in first
     assert count(data, "devices") == 1
     assert (data / "demo.json").stat().st_mode & 0o077 == 0
+
+
+def test_demo_prints_the_host_and_ports_it_was_given(tmp_path: Path) -> None:
+    """make run's HOST, PORT, HW_PORT and MQTT_PORT reach the printed examples and ports."""
+    done = run_cli(
+        "demo", "--data", str(tmp_path), "--host", "0.0.0.0",  # noqa: S104 (printed, not bound)
+        "--http-port", "9080",
+        "--hardware-port", "9442", "--mqtt-port", "11883",
+    )  # fmt: skip
+    assert "curl 'http://127.0.0.1:9080/external/api/get?token=" in done.stdout
+    assert "Blynk protocol (port 9442) or MQTT\n(port 11883," in done.stdout
+    assert "devices on the LAN use its LAN address" in done.stdout

@@ -10,8 +10,8 @@ from testspec import load_spec
 
 
 def test_taken_mqtt_port_fails_the_start(tmp_path: Path) -> None:
-    """An MQTT port already in use stops ``pinbase serve --mqtt-port`` with an error, after
-    closing the binary listener it had opened."""
+    """An MQTT port already in use stops ``pinbase serve --mqtt-port`` with an error before any
+    listener opens (every port is checked first)."""
     provision(load_spec(1), data_dir=tmp_path)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -24,4 +24,4 @@ def test_taken_mqtt_port_fails_the_start(tmp_path: Path) -> None:
     assert done.returncode != 0
     output = (done.stdout + done.stderr).lower()
     assert "address already in use" in output
-    assert "tcp.stopped" in output
+    assert "tcp.listening" not in output

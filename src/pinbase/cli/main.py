@@ -10,13 +10,14 @@ import typer
 import uvloop
 from rich.console import Console
 
-from pinbase import runtime
+from pinbase import __version__, runtime
 from pinbase.cli.backup import backup_app
 from pinbase.cli.oauth import oauth_app
+from pinbase.cli.startup import failures_reported
 from pinbase.services.clock import system_clock
 from pinbase.services.demo import DEMO_SPEC, usage_lines
 from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
-from pinbase.settings import Settings, load_settings
+from pinbase.settings import LogLevel, Settings, load_settings
 from pinbase.storage.data_folder import DEMO, FILE_MODE
 
 app = typer.Typer(help="Pinbase: a self-hosted IoT cloud compatible with Blynk's public APIs.")
@@ -30,6 +31,25 @@ DatabaseOption = Annotated[
     typer.Option("--database-url", help="postgresql+asyncpg://… instead of embedded SQLite."),
 ]
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="A TOML settings file.")]
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"pinbase {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Pinbase: a self-hosted IoT cloud compatible with Blynk's public APIs."""
 
 
 @app.command()
@@ -59,23 +79,35 @@ def serve(
         int | None,
         typer.Option("--mqtt-tls-port", help="Blynk MQTT device port (TLS); 0: off."),
     ] = None,
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option("--log-level", help="debug, info, warning or error; debug adds tracebacks."),
+    ] = None,
+    access_log: Annotated[
+        bool | None,
+        typer.Option("--access-log/--no-access-log", help="Log one line per HTTP request."),
+    ] = None,
 ) -> None:
     """Run the server until interrupted; GET /healthz answers 200 once it is ready."""
-    settings = load_settings(
-        config,
-        data_dir=data,
-        database_url=database_url,
-        host=host,
-        http_port=http_port,
-        hardware_port=hardware_port,
-        hardware_tls_port=hardware_tls_port,
-        tls_cert=tls_cert,
-        tls_key=tls_key,
-        mqtt_port=mqtt_port,
-        mqtt_tls_port=mqtt_tls_port,
-    )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvloop.run(runtime.serve(settings))
+    with failures_reported(debug=log_level == "debug"):
+        settings = load_settings(
+            config,
+            data_dir=data,
+            database_url=database_url,
+            host=host,
+            http_port=http_port,
+            hardware_port=hardware_port,
+            hardware_tls_port=hardware_tls_port,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            mqtt_port=mqtt_port,
+            mqtt_tls_port=mqtt_tls_port,
+            log_level=log_level,
+            access_log=access_log,
+        )
+    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    with failures_reported(settings, debug=settings.log_level == "debug"):
+        uvloop.run(runtime.serve(settings))
 
 
 @app.command("provision")
@@ -118,9 +150,16 @@ async def _provision(settings: Settings, spec: object) -> dict[str, Any]:
 def demo(
     data: DataOption = Path("data"),
     database_url: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="Address the server listens on.")] = "127.0.0.1",
     http_port: Annotated[
         int, typer.Option("--http-port", help="Port used in the examples.")
     ] = 8080,
+    hardware_port: Annotated[
+        int, typer.Option("--hardware-port", help="Blynk device port devices are told.")
+    ] = 8442,
+    mqtt_port: Annotated[
+        int, typer.Option("--mqtt-port", help="MQTT device port devices are told.")
+    ] = 1883,
 ) -> None:
     """Provision the demo organization once (kept in DATA/demo.json) and print how to use it."""
     settings = load_settings(None, data_dir=data, database_url=database_url)
@@ -131,5 +170,12 @@ def demo(
         created = asyncio.run(_provision(settings, DEMO_SPEC))
         record.touch(mode=FILE_MODE)  # open_store made the folder private
         record.write_text(json.dumps(created, indent=2))
-    for line in usage_lines(created, f"http://127.0.0.1:{http_port}"):
+    lines = usage_lines(
+        created,
+        host=host,
+        http_port=http_port,
+        hardware_port=hardware_port,
+        mqtt_port=mqtt_port,
+    )
+    for line in lines:
         typer.echo(line)

@@ -41,10 +41,28 @@ DEMO_SPEC: dict[str, Any] = {
 }
 
 
-def usage_lines(created: dict[str, Any], base_url: str) -> list[str]:
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (names them, binds nothing)
+"""Hosts that mean "every address": the examples then use loopback, devices this machine's LAN
+address."""
+
+
+def usage_lines(
+    created: dict[str, Any],
+    *,
+    host: str,
+    http_port: int,
+    hardware_port: int,
+    mqtt_port: int,
+) -> list[str]:
     """What ``make run`` prints: credentials, requests to try, and where devices connect."""
     token = created["devices"][0]["token"]
     client = created["oauthClients"][0]
+    shown = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    base_url = f"http://{shown}:{http_port}"
+    if host in WILDCARD_HOSTS:
+        where = "The server listens on every address: devices on the LAN use its LAN address."
+    else:
+        where = f"The server listens on {host} only; `make run HOST=0.0.0.0` lets LAN devices in."
     return [
         f"Demo device token:  {token}",
         f"OAuth client id:    {client['clientId']}",
@@ -57,6 +75,8 @@ def usage_lines(created: dict[str, Any], base_url: str) -> list[str]:
         f"  curl -u '{client['clientId']}:{client['clientSecret']}' -X POST "
         f"'{base_url}/oauth2/token?grant_type=client_credentials'",
         "",
-        "Devices connect with this token over the Blynk protocol (port 8442) or MQTT (port 1883,",
-        "user name 'device', password = the token); see docs/protocol.md and docs/mqtt.md.",
+        f"Devices connect with this token over the Blynk protocol (port {hardware_port}) or MQTT",
+        f"(port {mqtt_port}, user name 'device', password = the token); see docs/protocol.md and",
+        "docs/mqtt.md.",
+        where,
     ]

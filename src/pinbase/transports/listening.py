@@ -18,6 +18,7 @@ from pinbase.services.container import Services
 from pinbase.services.device_gateway import DeviceGateway
 from pinbase.settings import Settings
 from pinbase.transports.hub import SessionHub
+from pinbase.transports.ports import unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +37,31 @@ STOP_SECONDS = 5.0
 stored."""
 
 
+class TlsUnusable(ValueError):
+    """The certificate and key of the TLS listeners cannot be loaded."""
+
+
 def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
-    """A server context for ``cert`` and ``key`` (PEM) that speaks TLS 1.2 and newer only."""
+    """A server context for ``cert`` and ``key`` (PEM) that speaks TLS 1.2 and newer only.
+
+    Raises:
+        TlsUnusable: a file is missing or unreadable, or the two do not form a PEM pair.
+    """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert, key)
+    try:
+        context.load_cert_chain(cert, key)
+    except OSError as error:  # ssl.SSLError included
+        missing = [str(path) for path in (cert, key) if not path.is_file()]
+        if missing:
+            reason = f"no such file: {missing[0]}"
+        elif isinstance(error, ssl.SSLError):
+            reason = f"not a PEM certificate and its key: {error.strerror or error}"
+        else:
+            reason = (error.strerror or str(error)).lower()
+        raise TlsUnusable(
+            f"cannot load the TLS certificate {cert} and key {key} ({reason})"
+        ) from error
     return context
 
 
@@ -74,8 +95,8 @@ class Listeners:
         0 turns either off. On failure, what was opened is closed again.
 
         Raises:
-            OSError: a port is taken, or the certificate or key cannot be read.
-            ssl.SSLError: the certificate and key do not form a usable pair.
+            PortUnavailable: a port is taken (or not this host's, or privileged).
+            TlsUnusable: the certificate or key cannot be loaded.
         """
         try:
             if port:
@@ -88,16 +109,23 @@ class Listeners:
             raise
 
     async def open(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> int:
-        """Listen on ``host:port`` (0: any free port) and return the port bound."""
-        server = await asyncio.get_running_loop().create_server(
-            self._session,
-            host,
-            port,
-            backlog=BACKLOG,
-            ssl=tls,
-            ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if tls else None,
-            ssl_shutdown_timeout=TLS_SHUTDOWN_SECONDS if tls else None,
-        )
+        """Listen on ``host:port`` (0: any free port) and return the port bound.
+
+        Raises:
+            PortUnavailable: the port cannot be bound.
+        """
+        try:
+            server = await asyncio.get_running_loop().create_server(
+                self._session,
+                host,
+                port,
+                backlog=BACKLOG,
+                ssl=tls,
+                ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if tls else None,
+                ssl_shutdown_timeout=TLS_SHUTDOWN_SECONDS if tls else None,
+            )
+        except OSError as error:
+            raise unavailable(host, port, error) from error
         self._servers.append(server)
         bound = int(server.sockets[0].getsockname()[1])
         logger.info("%s.listening host=%s port=%d tls=%s", self.KIND, host, bound, tls is not None)
