@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pinbase.domain.datastreams import Datastream, DataType
-from pinbase.domain.values import to_text
+from pinbase.domain.values import read_text
 from pinbase.http.legacy_api.inputs import authenticate
 from pinbase.http.legacy_api.replies import json_reply
 from pinbase.services.container import Services
@@ -85,5 +85,5 @@ class ProjectEndpoints:
             "rangeMappingOn": False,
             "min": DEFAULT_MIN if datastream.min is None else datastream.min,
             "max": DEFAULT_MAX if datastream.max is None else datastream.max,
-            "value": None if value is None else to_text(value),
+            "value": None if value is None else read_text(datastream, value),
         }

@@ -18,7 +18,7 @@ from pinbase.domain.devices import Device
 from pinbase.domain.errors import UnknownDatastream, ValueMismatch, ValueTooLong
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
-from pinbase.domain.values import MAX_STRING_BYTES, parse_json, to_json
+from pinbase.domain.values import MAX_STRING_BYTES, parse_json, read_json
 from pinbase.http.platform_api import messages
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
@@ -257,7 +257,7 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
         content = [
             {
                 "createdAt": row.ts,
-                "value": to_json(history_value(datastream.type, row.num, row.text)),
+                "value": read_json(datastream, history_value(datastream.type, row.num, row.text)),
             }
             for row in rows
         ]
