@@ -3,9 +3,11 @@
 Two proofs. The route walk compares the document with the outer Starlette app's routes (device,
 legacy, health) and FastAPI's (Platform, OAuth2), so neither can drift from the other. The
 schemathesis run sends generated requests for every operation of the document to a live
-``pinbase serve`` and checks each answer against it with every schemathesis check but positive
-data acceptance: no 5xx, a documented status, content type, body and headers, invalid data
-refused, ``Allow`` on a 405, required headers and authentication enforced.
+``pinbase serve`` and checks each answer against it with every schemathesis check: no 5xx, a
+documented status, content type, body and headers, schema-valid data accepted and invalid data
+refused, ``Allow`` on a 405, required headers and authentication enforced. Pins are ``v4``, the
+String datastream, which takes any text: whether a pin has a datastream is state the document
+cannot state, and Blynk answers a pin without one with a 400 (docs/openapi.md).
 
 Generation mode ``all``: valid requests, which must get their documented answers, and invalid
 ones, which must get a documented error, never a 5xx. The run gets its own server and data
@@ -42,7 +44,6 @@ from testspec import load_spec
 MAX_EXAMPLES = 20
 SEED = 20261123
 CHECKS = "all"
-EXCLUDED_CHECKS = "positive_data_acceptance"
 RUN_TIMEOUT_S = 300
 
 DEVICE_TAG = "Device HTTPS API"
@@ -93,6 +94,8 @@ headers = {{ Authorization = "{authorization}" }}
 [parameters]
 "query.token" = "{token}"
 "path.token" = "{token}"
+"path.pin" = "v4"
+"query.pin" = "v4"
 
 [generation]
 max-examples = {MAX_EXAMPLES}
