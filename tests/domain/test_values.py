@@ -11,10 +11,14 @@ from pinbase.domain.errors import InvalidDefinition, ValueMismatch, ValueTooLong
 from pinbase.domain.ids import DatastreamId
 from pinbase.domain.pins import Pin, PinType
 from pinbase.domain.values import (
+    NumberText,
     clamp,
+    double_text,
     format_decimals,
     parse_json,
     parse_text,
+    read_json,
+    read_text,
     to_json,
     to_text,
 )
@@ -147,6 +151,9 @@ def test_json_type_mismatches_are_refused(kind: DataType, data: object) -> None:
         (3.10, "#.##", "3.1"),
         (3.0, "#.##", "3"),
         (-0.04, "#.#", "0"),
+        (-0.001, "#.00", "0.00"),
+        (1e300, "#.0", "1" + "0" * 300 + ".0"),
+        (-1.7976931348623157e308, "#", "-17976931348623157" + "0" * 292),
     ],
 )
 def test_decimals_patterns_truncate(value: float, pattern: str, text: str) -> None:
@@ -162,6 +169,17 @@ def test_wire_forms() -> None:
     assert to_text(True) == "1"
     assert to_text(2.5) == "2.5"
     assert to_text(7) == "7"
+
+
+def test_reads_render_a_double_by_one_rule() -> None:
+    """A DOUBLE reads by its decimals pattern when set, else by repr; JSON keeps those digits."""
+    patterned = stream(DataType.DOUBLE, decimals="#.00")
+    assert double_text(patterned, 21.5) == "21.50"
+    assert double_text(DOUBLE, 21.5) == "21.5"
+    assert read_json(patterned, 21.5) == NumberText("21.50")
+    assert read_text(patterned, 21.5) == "21.50"
+    assert read_json(INT, 7) == 7
+    assert read_text(stream(DataType.LOCATION), (1.0, 2.0)) == "1.0\x002.0"
 
 
 def test_clamp_keeps_integer_bounds_inside_the_range() -> None:

@@ -13,7 +13,10 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stored import history
+from platform_http import FIXTURES
+from stored import history, put_tags
+
+from pinbase.testing import provision
 
 TEXT = "text/plain;charset=utf-8"
 JSON = "application/json;charset=utf-8"
@@ -563,3 +566,40 @@ def test_random_pins_and_queries_never_answer_5xx(
     """Any pin segment and query string on a GET pin endpoint is answered below 500."""
     answer = http.get(f"/{token}/{action}/{quote(pin, safe='')}?{raw}")
     assert answer.status_code < 500, answer.text
+
+
+def test_project_lists_the_devices_of_one_owner_and_their_tags(
+    http: httpx.Client, data_dir: Path
+) -> None:
+    """LEG-12 devices[] and tags[]: the devices of the token's template, organization and owner,
+    as Blynk 1.0's DashBoard listed them; another owner's device stays out."""
+    spec = json.loads((FIXTURES / "spec.json").read_text())
+    spec["organization"] = {"name": "Project owners"}
+    spec["templates"][0].update(name="Owned Template", templateId="TMPLowned")
+    spec["users"] = [
+        {"email": f"{name}@owners.test", "name": name, "roleId": 1, "password": "pw"}
+        for name in ("alice", "bob")
+    ]
+    spec["devices"] = [
+        {"name": name, "template": "Owned Template", "owner": f"{owner}@owners.test"}
+        for name, owner in (("Alpha", "alice"), ("Beta", "alice"), ("Gamma", "bob"))
+    ]
+    created = provision(spec, data_dir=data_dir)
+    alpha, beta, gamma = created["devices"]
+    for device in created["devices"]:  # made by another process: the server learns each token
+        assert http.get(f"/{device['token']}/isHardwareConnected").status_code == 200
+    org_id = created["organization"]["id"]
+    (roof,) = put_tags(data_dir, org_id, alpha["id"], ["Roof"])
+    (pump,) = put_tags(data_dir, org_id, gamma["id"], ["Pump"])
+    with sqlite3.connect(data_dir / "pinbase.db", timeout=10) as db:
+        db.execute("INSERT INTO device_tags (device_id, tag_id) VALUES (?, ?)", (beta["id"], roof))
+    project = http.get(f"/{beta['token']}/project").json()
+    assert project["devices"] == [
+        {"id": alpha["id"], "name": "Alpha", "boardType": "Generic Board"},
+        {"id": beta["id"], "name": "Beta", "boardType": "Generic Board"},
+    ]
+    assert project["tags"] == [{"id": roof, "name": "Roof", "deviceIds": [alpha["id"], beta["id"]]}]
+    assert {widget["deviceId"] for widget in project["widgets"]} == {beta["id"]}
+    bobs = http.get(f"/{gamma['token']}/project").json()
+    assert [device["id"] for device in bobs["devices"]] == [gamma["id"]]
+    assert bobs["tags"] == [{"id": pump, "name": "Pump", "deviceIds": [gamma["id"]]}]

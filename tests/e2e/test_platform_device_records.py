@@ -8,7 +8,6 @@ and ``door_open`` (INFORMATION).
 
 import asyncio
 import socket
-import sqlite3
 import struct
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 from platform_http import device_not_found, error, org_headers
 from sqlalchemy import NullPool, text
 from sqlalchemy.ext.asyncio import create_async_engine
+from stored import put_tags
 
 from pinbase.testing import ServerProcess, free_port, provision
 from testspec import Pool, load_spec
@@ -73,24 +73,6 @@ def metadata_of(http: httpx.Client, headers: dict[str, str], device_id: int) -> 
     """The device's metadata by field name."""
     fields = get_json(http, f"{METAFIELD}?deviceId={device_id}", headers)
     return {field["name"]: field["value"] for field in fields}
-
-
-def put_tags(data_dir: Path, org_id: int, device_id: int, names: list[str]) -> list[int]:
-    """Tag a device straight in the session's SQLite database: no Pinbase API writes tags yet."""
-    ids = []
-    with sqlite3.connect(data_dir / "pinbase.db", timeout=10) as db:
-        for name in names:
-            cursor = db.execute(
-                "INSERT INTO tags (org_id, name, owner_user_id, created_at) VALUES (?, ?, NULL, 0)",
-                (org_id, name),
-            )
-            assert cursor.lastrowid is not None
-            ids.append(cursor.lastrowid)
-            db.execute(
-                "INSERT INTO device_tags (device_id, tag_id) VALUES (?, ?)",
-                (device_id, cursor.lastrowid),
-            )
-    return ids
 
 
 def now_ms() -> int:

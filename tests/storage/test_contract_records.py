@@ -61,6 +61,36 @@ async def test_device_tags_are_those_linked_to_the_device(store: SqlStore) -> No
         assert await tx.list_device_tags(DeviceId(999)) == []
 
 
+async def test_tag_links_list_each_tag_once_per_device(store: SqlStore) -> None:
+    """Tags of the given devices only, each with every device it is on, by tag then device."""
+    first, second, third = await add_devices(store, 3)
+    async with store.transaction() as tx:
+        await tx._db.execute(  # no repository method writes tags yet
+            insert(schema.tags),
+            [
+                {"id": n, "org_id": first.org_id, "name": f"Tag {n}", "created_at": T0}
+                for n in (1, 2)
+            ],
+        )
+        await tx._db.execute(
+            insert(schema.device_tags),
+            [
+                {"device_id": second.id, "tag_id": 2},
+                {"device_id": first.id, "tag_id": 2},
+                {"device_id": first.id, "tag_id": 1},
+                {"device_id": third.id, "tag_id": 1},
+            ],
+        )
+    async with store.transaction() as tx:
+        links = await tx.list_tag_links([second.id, first.id])
+        assert [(link.tag.id, link.tag.name, link.device_id) for link in links] == [
+            (1, "Tag 1", first.id),
+            (2, "Tag 2", first.id),
+            (2, "Tag 2", second.id),
+        ]
+        assert await tx.list_tag_links([]) == []
+
+
 async def test_timeline_pages_newest_first_by_type(store: Store) -> None:
     """Pages run newest first (ties: latest row first); a type keeps only its events."""
     (device,) = await add_devices(store, 1)

@@ -35,6 +35,8 @@ LOCALE = r"^[a-z]{2}_[A-Z]{2}$"
 EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 """One ``@``, no spaces, a dot in the domain: loose on purpose, no mail is sent anyway."""
 MAX_EMAIL = 255
+PASSWORD_HASH = r"^[A-Za-z0-9+/]{43}=$"  # noqa: S105  # a pattern, not a credential
+"""The shape ``is_password_hash`` accepts, for documents: padded Base64 of 32 bytes."""
 MAX_TZ = 64
 ADDRESS_LIMITS = {"fullAddress": 512, "city": 50, "country": 74, "state": 40, "zip": 12}
 """Maximum length of each address field (PLT-USR-03)."""

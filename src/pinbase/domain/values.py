@@ -11,7 +11,7 @@ clamped to [min, max] and strings are size-checked. The result is a plain Python
 import math
 import re
 from collections.abc import Sequence
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Decimal, localcontext
 
 from pinbase.domain.datastreams import Datastream, DataType
 from pinbase.domain.errors import ValueMismatch, ValueTooLong
@@ -22,6 +22,10 @@ MAX_STRING_BYTES = 1024
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 """Integer datastreams are signed 32-bit (data-model.md §1.7.2)."""
+
+DECIMAL_DIGITS_ENOUGH = 400
+"""Decimal precision that holds any finite float64 written out in full (at most 309 integer
+digits) plus a decimals pattern's five fraction digits, so truncating never overflows."""
 
 MULTI_VALUE_SEPARATOR = "\0"
 """Blynk joins the items of a multi-value payload with NUL (data-model.md §2.11)."""
@@ -144,17 +148,72 @@ def to_text(value: Value) -> str:
     return str(value)
 
 
+class NumberText:
+    """A number already written as text, which a JSON answer carries as that very number literal
+    (``3.10`` stays ``3.10``, not ``3.1``), so JSON reads show the digits bare-text reads show.
+
+    A plain class rather than a dataclass: orjson writes dataclasses as objects by itself, and
+    this one must reach the HTTP layer's ``default`` hook instead.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NumberText) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __repr__(self) -> str:
+        return f"NumberText({self.text!r})"
+
+
+def double_text(datastream: Datastream, value: float) -> str:
+    """The text of a stored DOUBLE in every read form (docs/decisions.md, "Rendering a DOUBLE").
+
+    With a decimals pattern, the value truncated to it (§2.4); without one, the shortest text
+    that reads back as the same float (Python's ``repr``: ``21.57``, ``21.0``, ``1e+20``).
+    """
+    if datastream.decimals:
+        return format_decimals(value, datastream.decimals)
+    return repr(value)
+
+
+def read_json(datastream: Datastream, value: Value) -> object:
+    """The JSON form of a value in an API read: a DOUBLE as the number ``double_text`` writes,
+    anything else as ``to_json``. Stored values and history keep their full precision."""
+    if datastream.type is DataType.DOUBLE and isinstance(value, float):
+        return NumberText(double_text(datastream, value))
+    return to_json(value)
+
+
+def read_text(datastream: Datastream, value: Value) -> str:
+    """The device-wire text of a value in an API read: ``to_text``, with a DOUBLE written by
+    ``double_text`` (legacy reads, the legacy project, history exports)."""
+    if datastream.type is DataType.DOUBLE and isinstance(value, float):
+        return double_text(datastream, value)
+    return to_text(value)
+
+
 def format_decimals(value: float, pattern: str) -> str:
     """Render a double with a Console decimals pattern, truncating as the docs show (§2.4).
 
     ``#.##`` keeps up to two digits (3.10 -> ``3.1``), ``#.00`` exactly two (3.1 -> ``3.10``).
+    A value truncated to zero reads without a sign (-0.001 with ``#.00`` -> ``0.00``).
     """
     digits = len(pattern) - 2 if "." in pattern else 0
     quantum = Decimal(1).scaleb(-digits)
-    text = format(Decimal(repr(value)).quantize(quantum, rounding=ROUND_DOWN), "f")
+    with localcontext(prec=DECIMAL_DIGITS_ENOUGH):
+        truncated = Decimal(repr(value)).quantize(quantum, rounding=ROUND_DOWN)
+    if truncated.is_zero():
+        truncated = abs(truncated)
+    text = format(truncated, "f")
     if digits and "#" in pattern[2:]:
         text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    return text
 
 
 def _split_items(raw: Sequence[str]) -> list[str]:

@@ -25,6 +25,7 @@ from pinbase.http.device_api import messages
 from pinbase.http.device_api.routes import device_routes
 from pinbase.http.legacy_api.routes import legacy_routes
 from pinbase.http.limits import RequestSizeLimit
+from pinbase.http.methods import allowed_methods
 from pinbase.http.platform_api.app import create_platform_app
 from pinbase.http.responses import error_response, server_error, text_response
 from pinbase.services.container import Services
@@ -45,10 +46,13 @@ async def healthz(_request: Request) -> Response:
     return text_response("OK")
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    message = messages.METHOD_NOT_ALLOWED if status == 405 else messages.NOT_FOUND
-    return error_response(message, status)
+    if status != 405:
+        return error_response(messages.NOT_FOUND, status)
+    response = error_response(messages.METHOD_NOT_ALLOWED, 405)
+    response.headers["Allow"] = allowed_methods(request.app.router.routes, request.scope)
+    return response
 
 
 class ModernPathsExcluded(BaseRoute):

@@ -15,7 +15,7 @@ from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
-from pinbase.domain.values import to_json
+from pinbase.domain.values import read_json
 from pinbase.services.bus import Bus, ValuesChanged
 from pinbase.services.clock import DAY_MS, Clock
 from pinbase.services.history_writer import HistoryWriter
@@ -114,7 +114,7 @@ class Telemetry:
         for datastream in datastreams:
             value = self.effective(device_id, datastream)
             if value is not None:
-                answer[datastream.pin.name] = to_json(value)
+                answer[datastream.pin.name] = read_json(datastream, value)
         return answer
 
     def forget(self, device_id: DeviceId, datastreams: Iterable[Datastream]) -> None:

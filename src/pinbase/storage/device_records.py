@@ -7,7 +7,7 @@ No SQL here; ``storage.sql_device_records`` implements it. Logging an event stay
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -36,11 +36,23 @@ class DeviceAction:
     created_at: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TagLink:
+    """A tag put on a device (the legacy project's ``tags[].deviceIds``)."""
+
+    device_id: DeviceId
+    tag: StoredTag
+
+
 class DeviceRecordsRepository(Protocol):
     """Reads of one device's tags, timeline and actions log, and appends to the log."""
 
     async def list_device_tags(self, device_id: DeviceId) -> list[StoredTag]:
         """The tags put on the device, by id."""
+        ...
+
+    async def list_tag_links(self, device_ids: Collection[DeviceId]) -> list[TagLink]:
+        """Every tag put on any of ``device_ids``, once per device, by tag id then device id."""
         ...
 
     async def count_timeline(self, device_id: DeviceId, *, event_type: str | None) -> int:

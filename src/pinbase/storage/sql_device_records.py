@@ -4,7 +4,7 @@ Timeline and actions-log pages are read newest first with the row id breaking ti
 boundary never splits or repeats entries that share a millisecond.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, func, select
@@ -14,7 +14,10 @@ from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.domain.pins import Pin, PinType
 from pinbase.storage import schema
 from pinbase.storage.base import StoredEvent, StoredTag
-from pinbase.storage.device_records import DeviceAction
+from pinbase.storage.device_records import DeviceAction, TagLink
+
+MAX_IDS_PER_QUERY = 500
+"""Device ids bound into one ``IN`` list: far below SQLite's and PostgreSQL's parameter limits."""
 
 _EVENTS = schema.device_events
 _ACTIONS = schema.device_actions
@@ -34,12 +37,21 @@ class SqlDeviceRecords:
             .where(links.c.device_id == device_id)
             .order_by(tags.c.id)
         )
-        return [
-            StoredTag(
-                id=row.id, org_id=OrgId(row.org_id), name=row.name, owner_user_id=row.owner_user_id
+        return [_tag(row) for row in rows]
+
+    async def list_tag_links(self, device_ids: Collection[DeviceId]) -> list[TagLink]:
+        """Every tag put on any of ``device_ids``, once per device, by tag id then device id."""
+        tags, links = schema.tags, schema.device_tags
+        wanted = sorted(set(device_ids))
+        found: list[TagLink] = []
+        for start in range(0, len(wanted), MAX_IDS_PER_QUERY):
+            rows = await self._db.execute(
+                select(tags, links.c.device_id)
+                .join(links, links.c.tag_id == tags.c.id)
+                .where(links.c.device_id.in_(wanted[start : start + MAX_IDS_PER_QUERY]))
             )
-            for row in rows
-        ]
+            found.extend(TagLink(device_id=DeviceId(row.device_id), tag=_tag(row)) for row in rows)
+        return sorted(found, key=lambda link: (link.tag.id, link.device_id))
 
     async def count_timeline(self, device_id: DeviceId, *, event_type: str | None) -> int:
         """How many events the device logged (of ``event_type`` only, when given)."""
@@ -117,4 +129,10 @@ def _action(row: Row[Any]) -> DeviceAction:
         value=row.value,
         is_online=row.is_online,
         created_at=row.created_at,
+    )
+
+
+def _tag(row: Row[Any]) -> StoredTag:
+    return StoredTag(
+        id=row.id, org_id=OrgId(row.org_id), name=row.name, owner_user_id=row.owner_user_id
     )

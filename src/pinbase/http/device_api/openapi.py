@@ -203,7 +203,12 @@ def _writes() -> Paths:
                 description="Log an event of the device's template on its timeline.",
                 parameters=[
                     TOKEN,
-                    query("code", STRING, "event code of the template", required=True),
+                    query(
+                        "code",
+                        {"type": "string", "minLength": 1},
+                        "event code of the template",
+                        required=True,
+                    ),
                     query("description", STRING, "free text for the timeline"),
                 ],
                 responses={200: EMPTY_OK, 400: ERROR, 503: STORAGE_ERROR},

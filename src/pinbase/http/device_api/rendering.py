@@ -2,21 +2,19 @@
 
 from pinbase.domain.datastreams import Datastream, DataType
 from pinbase.domain.value_types import Value
-from pinbase.domain.values import format_decimals
+from pinbase.domain.values import double_text
 
 
 def value_text(datastream: Datastream, value: Value) -> str:
     """The bare-text answer of a single-value read.
 
-    Integers as plain digits; doubles with the datastream's decimals pattern when set, else the
-    shortest exact form; locations as ``lon,lat``; booleans as ``true``/``false``.
+    Integers as plain digits; doubles by ``double_text``, the rule every read form shares;
+    locations as ``lon,lat``; booleans as ``true``/``false``.
     """
     if isinstance(value, tuple):
         return f"{value[0]!r},{value[1]!r}"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        if datastream.type is DataType.DOUBLE and datastream.decimals:
-            return format_decimals(value, datastream.decimals)
-        return repr(value)
+        return double_text(datastream, value) if datastream.type is DataType.DOUBLE else repr(value)
     return str(value)

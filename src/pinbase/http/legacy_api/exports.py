@@ -24,7 +24,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from pinbase.domain.datastreams import DataType
+from pinbase.domain.datastreams import Datastream
 from pinbase.domain.ids import DeviceId
 from pinbase.http.legacy_api import messages
 from pinbase.http.legacy_api.inputs import authenticate, datastream_on, pin_of
@@ -91,7 +91,7 @@ class ExportEndpoints:
         name = f"{bound.device.id}_{datastream.pin.name}_{secrets.token_hex(16)}.csv.gz"
         try:
             await run_in_threadpool(
-                self._write, name, rows, kind=datastream.type, device_id=bound.device.id, now=now
+                self._write, name, rows, datastream=datastream, device_id=bound.device.id, now=now
             )
         except OSError:
             logger.exception("legacy.export_failed device_id=%d", bound.device.id)
@@ -111,7 +111,7 @@ class ExportEndpoints:
         name: str,
         rows: Sequence[HistoryRow],
         *,
-        kind: DataType,
+        datastream: Datastream,
         device_id: DeviceId,
         now: int,
     ) -> None:
@@ -124,8 +124,8 @@ class ExportEndpoints:
         ):
             writer = csv.writer(handle, lineterminator="\n")
             for row in rows:
-                value = history_value(kind, row.num, row.text)
-                writer.writerow([",".join(wire_items(value)), row.ts, device_id])
+                value = history_value(datastream.type, row.num, row.text)
+                writer.writerow([",".join(wire_items(datastream, value)), row.ts, device_id])
 
 
 def _prune(folder: Path, *, now_s: int) -> None:

@@ -98,9 +98,11 @@ def _post(summary: str, description: str, fields: dict[str, JsonSchema]) -> dict
 
 def _values() -> Paths:
     scalar = {"type": ["string", "number", "boolean"]}
-    items = {"type": "array", "items": scalar}
+    # An empty array answers `No pin for update provided.` (LEG-03): at least one item.
+    items = {"type": "array", "items": scalar, "minItems": 1}
     timestamped = {
         "type": "array",
+        "minItems": 1,
         "items": {
             "type": "object",
             "required": ["timestamp", "value"],

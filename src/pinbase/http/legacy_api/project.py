@@ -2,18 +2,23 @@
 
 Blynk 1.0 answered with the app dashboard the token belonged to. Pinbase has no app dashboards;
 its nearest equivalent is the template (http-api.md §5.1), so the project is the template with one
-value-display widget per datastream, laid out one per row, holding this device's values.
+value-display widget per datastream, laid out one per row, holding this device's values, and
+with the devices and tags of the project (``services.projects``), as Blynk 1.0's ``DashBoard``
+listed them (``devices[]`` of ``{id, name, boardType}``, ``tags[]`` of ``{id, name, deviceIds}``;
+device tokens and connection details stay out, as the old server's public view left them out).
 """
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from pinbase.domain.datastreams import Datastream, DataType
-from pinbase.domain.values import to_text
+from pinbase.domain.devices import Device
+from pinbase.domain.values import read_text
 from pinbase.http.legacy_api.inputs import authenticate
 from pinbase.http.legacy_api.replies import json_reply
 from pinbase.services.container import Services
 from pinbase.services.directory import BoundDevice
+from pinbase.services.projects import ProjectTag, project_members
 
 WIDGET_TYPES = {
     DataType.INT: "DIGIT4_DISPLAY",
@@ -44,8 +49,12 @@ class ProjectEndpoints:
         self._services = services
 
     async def project(self, request: Request) -> Response:
-        """The template as a project: id, name, times, widgets, board; always active."""
+        """The template as a project: id, name, times, widgets, devices, tags, board; always
+        active."""
         bound = await authenticate(self._services, request)
+        members = await project_members(
+            self._services.directory, self._services.store, bound.device
+        )
         template = bound.template
         updated_at = template.created_at
         widgets = []
@@ -61,6 +70,8 @@ class ProjectEndpoints:
                 "createdAt": template.created_at,
                 "updatedAt": updated_at,
                 "widgets": widgets,
+                "devices": [_device(device) for device in members.devices],
+                "tags": [_tag(tag) for tag in members.tags],
                 "boardType": bound.device.hardware_info.board_type or DEFAULT_BOARD,
                 "keepScreenOn": False,
                 "isShared": False,
@@ -73,6 +84,7 @@ class ProjectEndpoints:
         return {
             "type": WIDGET_TYPES[datastream.type],
             "id": datastream.id,
+            "deviceId": bound.device.id,
             "x": 0,
             "y": row,
             "color": BLYNK_GREEN,
@@ -85,5 +97,21 @@ class ProjectEndpoints:
             "rangeMappingOn": False,
             "min": DEFAULT_MIN if datastream.min is None else datastream.min,
             "max": DEFAULT_MAX if datastream.max is None else datastream.max,
-            "value": None if value is None else to_text(value),
+            "value": None if value is None else read_text(datastream, value),
         }
+
+
+def _device(device: Device) -> dict[str, object]:
+    return {
+        "id": device.id,
+        "name": device.name,
+        "boardType": device.hardware_info.board_type or DEFAULT_BOARD,
+    }
+
+
+def _tag(project_tag: ProjectTag) -> dict[str, object]:
+    return {
+        "id": project_tag.tag.id,
+        "name": project_tag.tag.name,
+        "deviceIds": list(project_tag.device_ids),
+    }

@@ -4,11 +4,10 @@ The legacy server answered every request with ``Access-Control-Allow-Origin: *``
 dashboards could call it directly (http-api.md §5.1); the builders here add it to every answer.
 """
 
-import orjson
 from starlette.responses import RedirectResponse, Response
 
 from pinbase.http.handlers import HandlerError
-from pinbase.http.responses import JSON, TEXT
+from pinbase.http.responses import JSON, TEXT, dump_json
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 
@@ -24,7 +23,7 @@ def text_reply(body: str = "", status: int = 200) -> Response:
 
 def json_reply(data: object) -> Response:
     """A ``200`` JSON body."""
-    return Response(orjson.dumps(data), media_type=JSON, headers=CORS)
+    return Response(dump_json(data), media_type=JSON, headers=CORS)
 
 
 def redirect_reply(location: str) -> Response:

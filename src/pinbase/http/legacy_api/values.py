@@ -52,7 +52,7 @@ class ValueEndpoints:
         bound = await authenticate(self._services, request)
         datastream = datastream_on(bound.template, pin_of(request))
         value = self._services.telemetry.effective(bound.device.id, datastream)
-        return json_reply([] if value is None else wire_items(value))
+        return json_reply([] if value is None else wire_items(datastream, value))
 
     async def update_via_get(self, request: Request) -> Response:
         """LEG-02: ``?value=…`` (repeated for several items) writes; without it, properties."""

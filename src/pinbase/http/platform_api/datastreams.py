@@ -10,6 +10,7 @@ datastreams (404), the values (400).
 import re
 from typing import Annotated
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
@@ -18,7 +19,7 @@ from pinbase.domain.devices import Device
 from pinbase.domain.errors import UnknownDatastream, ValueMismatch, ValueTooLong
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
-from pinbase.domain.values import MAX_STRING_BYTES, parse_json, to_json
+from pinbase.domain.values import MAX_STRING_BYTES, parse_json, read_json
 from pinbase.http.platform_api import messages
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
@@ -28,7 +29,7 @@ from pinbase.http.platform_api.errors import (
     incorrect_parameters,
 )
 from pinbase.http.platform_api.lookup import datastream_by_id, device_in_scope, pin_named
-from pinbase.http.platform_api.pagination import PageRequest, Pagination, page_response
+from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import (
     ERRORS,
     DatastreamIdQuery,
@@ -65,7 +66,7 @@ FAR_FUTURE_MS = 2**62
 IDS = ("deviceId", "dataStreamId")
 DEVICE_ID = ("deviceId",)
 
-Millis = Annotated[int, PlainDecimal, Query(ge=0, le=2**62)]
+Millis = Annotated[Annotated[int, Ge(0), Le(FAR_FUTURE_MS)], PlainDecimal, Query()]
 
 
 def no_content() -> Response:
@@ -78,7 +79,7 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
     router = APIRouter(prefix="/api/v1/organization/device", tags=["Datastreams"], responses=ERRORS)
     directory = services.directory
     telemetry = services.telemetry
-    pagination = Pagination(settings.max_page_size)
+    pagination = page_reader(settings.max_page_size)
 
     async def record(device: Device, writes: list[tuple[Datastream, Value]]) -> None:
         """Store values through the value pipeline, then log them as actions (PLT-DEV-20)."""
@@ -257,7 +258,7 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
         content = [
             {
                 "createdAt": row.ts,
-                "value": to_json(history_value(datastream.type, row.num, row.text)),
+                "value": read_json(datastream, history_value(datastream.type, row.num, row.text)),
             }
             for row in rows
         ]

@@ -10,6 +10,7 @@ caller's scope answers an empty page, like a user without devices: nothing undoc
 from collections.abc import Callable, Sequence
 from typing import Annotated, Literal
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
@@ -17,7 +18,7 @@ from pinbase.domain.ids import OrgId
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.device_schemas import ActivatedDevice, DevicePage
 from pinbase.http.platform_api.lookup import organization_in_scope, user_in_scope
-from pinbase.http.platform_api.pagination import PageRequest, Pagination, page_response
+from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import ERRORS, OrgIdQuery, PlainDecimal
 from pinbase.http.platform_api.rendering import OFFLINE, ONLINE, device_summary
 from pinbase.http.responses import json_response
@@ -65,7 +66,7 @@ def device_list_router(services: Services, settings: Settings, auth: BearerAuth)
     """The list endpoints of §4.1."""
     router = APIRouter(prefix="/api/v1/organization", tags=["Devices"], responses=ERRORS)
     directory = services.directory
-    pagination = Pagination(settings.max_page_size)
+    pagination = page_reader(settings.max_page_size)
 
     def page_of(devices: Sequence[BoundDevice], page: PageRequest) -> Response:
         chosen = devices[page.offset : page.offset + page.size]
@@ -220,7 +221,7 @@ def device_list_router(services: Services, settings: Settings, auth: BearerAuth)
     async def last_activated(
         caller: Annotated[Caller, Depends(auth)],
         org_id: OrgIdQuery = None,
-        minutes: Annotated[int, PlainDecimal, Query(ge=1, le=60)] = 5,
+        minutes: Annotated[Annotated[int, Ge(1), Le(60)], PlainDecimal, Query()] = 5,
     ) -> Response:
         target = organization_in_scope(directory, caller, org_id)
         since = services.clock() - minutes * MINUTE_MS

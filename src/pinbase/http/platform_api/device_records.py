@@ -20,7 +20,7 @@ from pinbase.http.platform_api.body import documented_body, json_body
 from pinbase.http.platform_api.datastreams import no_content
 from pinbase.http.platform_api.errors import PlatformError
 from pinbase.http.platform_api.lookup import device_in_scope
-from pinbase.http.platform_api.pagination import PageRequest, Pagination, page_response
+from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import ERRORS, DeviceIdQuery
 from pinbase.http.platform_api.record_schemas import (
     ActionPage,
@@ -47,7 +47,7 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
     """The metadata, tags, timeline, event and actions-log endpoints of §4.1."""
     router = APIRouter(prefix="/api/v1/organization/device", tags=["Devices"], responses=ERRORS)
     directory = services.directory
-    pagination = Pagination(settings.max_page_size)
+    pagination = page_reader(settings.max_page_size)
 
     @router.get(
         "/metafield",

@@ -11,15 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
-from starlette.types import Scope
 
+from pinbase.http.methods import allowed_methods
 from pinbase.http.platform_api import messages
 from pinbase.http.responses import error_response, server_error
 from pinbase.services.history_writer import StorageUnavailable
-
-METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
-"""Methods the Platform API uses, in the order an ``Allow`` header lists them."""
 
 
 class PlatformError(Exception):
@@ -86,7 +82,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 405:
             response = error_response(messages.METHOD_NOT_ALLOWED, 405)
-            response.headers["Allow"] = ", ".join(_allowed_methods(app, request.scope))
+            response.headers["Allow"] = allowed_methods(app.router.routes, request.scope)
             return response
         if exc.status_code == 404:
             return error_response(messages.NOT_FOUND, 404)
@@ -97,15 +93,3 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(messages.STORAGE_UNAVAILABLE, 503)
 
     app.add_exception_handler(Exception, server_error)
-
-
-def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
-    """Every method some route serves on the path (Starlette names only its first route's)."""
-    allowed = []
-    for method in METHODS:
-        probe = {**scope, "method": method, "path_params": {}}
-        for key in ("route", "endpoint"):
-            probe.pop(key, None)
-        if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
-            allowed.append(method)
-    return allowed

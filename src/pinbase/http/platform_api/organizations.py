@@ -27,7 +27,7 @@ from pinbase.http.platform_api.errors import (
     parent_organization_not_found,
 )
 from pinbase.http.platform_api.lookup import organization_in_scope
-from pinbase.http.platform_api.pagination import PageRequest, Pagination, page_response
+from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import ERRORS, OrgIdQuery, RequiredOrgIdQuery
 from pinbase.http.platform_api.schemas import (
     AutomationInfo,
@@ -77,7 +77,7 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
     router = APIRouter(prefix="/api/v1/organization", tags=["Organizations"], responses=ERRORS)
     directory = services.directory
     store = services.store
-    pagination = Pagination(settings.max_page_size)
+    pagination = page_reader(settings.max_page_size)
     creation = json_body(OrganizationCreate, ids=("parentId",))
 
     async def profile_of(org_id: OrgId) -> OrganizationProfile | None:

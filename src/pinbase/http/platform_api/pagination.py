@@ -4,15 +4,15 @@
 including a non-integer, is ``400 Request with incorrect parameters``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
+from annotated_types import Ge, Le
 from fastapi import Query
 from starlette.responses import Response
 
 from pinbase.domain.values import INT32_MAX
-from pinbase.http.platform_api.errors import incorrect_parameters
 from pinbase.http.platform_api.params import PlainDecimal
 from pinbase.http.responses import json_response
 
@@ -32,25 +32,28 @@ class PageRequest:
         return self.page * self.size
 
 
-class Pagination:
-    """FastAPI dependency reading ``page`` and ``size`` from the query string."""
+def page_reader(max_size: int) -> Callable[..., Awaitable[PageRequest]]:
+    """The FastAPI dependency reading ``page`` and ``size`` from the query string.
 
-    def __init__(self, max_size: int) -> None:
-        self._max_size = max_size
+    Built per server, so that the OpenAPI document states the configured ``max_page_size`` as
+    ``size``'s maximum: exactly what the server accepts (a larger ``size`` is a 400).
+    """
 
-    async def __call__(
-        self,
+    async def read(
         page: Annotated[
-            int, PlainDecimal, Query(ge=0, le=INT32_MAX, description="0-based page")
+            int, Ge(0), Le(INT32_MAX), PlainDecimal, Query(description="0-based page")
         ] = 0,
         size: Annotated[
-            int, PlainDecimal, Query(ge=1, le=INT32_MAX, description="items per page, 1..1000")
+            int,
+            Ge(1),
+            Le(max_size),
+            PlainDecimal,
+            Query(description=f"items per page, 1..{max_size}"),
         ] = DEFAULT_PAGE_SIZE,
     ) -> PageRequest:
-        """The requested page; a ``size`` over the configured maximum is refused."""
-        if size > self._max_size:
-            raise incorrect_parameters()
         return PageRequest(page, size)
+
+    return read
 
 
 def page_response(items: Sequence[object], total: int) -> Response:

@@ -4,6 +4,7 @@
 import re
 from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from fastapi import Query
 from pydantic import BeforeValidator
 
@@ -23,35 +24,36 @@ def _plain_decimal(value: object) -> object:
 PlainDecimal = BeforeValidator(_plain_decimal)
 """Integers in the query string are plain decimal digits with an optional minus sign."""
 
+# Bounds go on the integer itself, inside the validator: FastAPI's ``Query(ge=…, le=…)`` after a
+# ``BeforeValidator`` still checks them, but writes non-standard ``ge``/``le`` keys into the
+# OpenAPI document where JSON Schema has ``minimum``/``maximum`` (issue #8).
+Int32 = Annotated[int, Ge(INT32_MIN), Le(INT32_MAX)]
+"""A signed 32-bit integer: every Platform API identifier (data-model.md §1.9)."""
+
 DeviceIdQuery = Annotated[
-    int,
+    Int32,
     PlainDecimal,
-    Query(alias="deviceId", ge=INT32_MIN, le=INT32_MAX, description="the device's id"),
+    Query(alias="deviceId", description="the device's id"),
 ]
 DatastreamIdQuery = Annotated[
-    int,
+    Int32,
     PlainDecimal,
-    Query(alias="dataStreamId", ge=INT32_MIN, le=INT32_MAX, description="the datastream's id"),
+    Query(alias="dataStreamId", description="the datastream's id"),
 ]
 TemplateIdQuery = Annotated[
-    int,
+    Int32,
     PlainDecimal,
-    Query(
-        alias="templateId",
-        ge=INT32_MIN,
-        le=INT32_MAX,
-        description="the template's integer id (not its TMPL… code)",
-    ),
+    Query(alias="templateId", description="the template's integer id (not its TMPL… code)"),
 ]
 OrgIdQuery = Annotated[
-    int | None,
+    Int32 | None,
     PlainDecimal,
-    Query(alias="orgId", ge=INT32_MIN, le=INT32_MAX, description="an organization's id"),
+    Query(alias="orgId", description="an organization's id"),
 ]
 RequiredOrgIdQuery = Annotated[
-    int,
+    Int32,
     PlainDecimal,
-    Query(alias="orgId", ge=INT32_MIN, le=INT32_MAX, description="an organization's id"),
+    Query(alias="orgId", description="an organization's id"),
 ]
 
 ERRORS: dict[int | str, dict[str, Any]] = {

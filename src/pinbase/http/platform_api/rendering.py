@@ -8,7 +8,7 @@ provisioned device is active from the start.
 from collections.abc import Mapping
 
 from pinbase.domain.ids import DatastreamId
-from pinbase.domain.values import to_json
+from pinbase.domain.values import read_json
 from pinbase.services.directory import BoundDevice
 from pinbase.services.metadata import Metadata
 from pinbase.services.properties import PropertyValue
@@ -73,7 +73,7 @@ def datastream_values(bound: BoundDevice, telemetry: Telemetry) -> list[dict[str
                 "pin": datastream.pin.name,
                 "dataStreamLabel": datastream.label,
                 "dataStreamAlias": datastream.alias,
-                "value": to_json(value),
+                "value": read_json(datastream, value),
                 "updatedAt": updated_at,
             }
         )

@@ -7,10 +7,13 @@ second validation on the hot path, so their attributes carry the wire names dire
 
 from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Le
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -21,10 +24,20 @@ from pydantic import (
 from pinbase.domain.values import INT32_MAX, INT32_MIN
 from pinbase.services.properties import KNOWN_PROPERTIES
 
-Id = Annotated[int, Field(strict=True, ge=INT32_MIN, le=INT32_MAX)]
+
+def _integral(value: object) -> object:
+    """``84.0`` is the integer 84: JSON has one number type, and JSON Schema's ``integer`` (the
+    OpenAPI document's word) counts any number with a zero fraction; ``84.5`` stays refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Bounds sit before the validator so the document states them as ``minimum``/``maximum``.
+Id = Annotated[int, Strict(), Ge(INT32_MIN), Le(INT32_MAX), BeforeValidator(_integral)]
 """Identifiers are integers ("should be a valid integer", http-api.md §1.7), 32-bit here."""
 
-Millis = Annotated[int, Field(strict=True, ge=0, le=2**62)]
+Millis = Annotated[int, Strict(), Ge(0), Le(2**62), BeforeValidator(_integral)]
 """A Unix time in milliseconds."""
 
 

@@ -20,7 +20,7 @@ from pinbase.domain.values import to_json
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.errors import organization_not_found
 from pinbase.http.platform_api.lookup import template_in_scope
-from pinbase.http.platform_api.pagination import PageRequest, Pagination, page_response
+from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import ERRORS, OrgIdQuery, TemplateIdQuery
 from pinbase.http.platform_api.schemas import (
     TemplateDatastream,
@@ -96,7 +96,7 @@ def template_router(services: Services, settings: Settings, auth: BearerAuth) ->
     """The template endpoints of §4.3."""
     router = APIRouter(prefix="/api/v1/organization", tags=["Templates"], responses=ERRORS)
     directory = services.directory
-    pagination = Pagination(settings.max_page_size)
+    pagination = page_reader(settings.max_page_size)
 
     @router.get(
         "/templates",

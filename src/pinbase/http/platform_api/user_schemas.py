@@ -49,6 +49,7 @@ class _NewUser(_Body):
     email: Email
     password_hash: StrictStr = Field(
         alias="passwordHash",
+        pattern=rules.PASSWORD_HASH,
         description="base64(sha256(password ‖ sha256(lower(email)))), 44 characters",
     )
     name: Name

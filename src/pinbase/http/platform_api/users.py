@@ -14,13 +14,12 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from pinbase.domain.values import INT32_MAX, INT32_MIN
 from pinbase.http.platform_api import messages
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
 from pinbase.http.platform_api.errors import PlatformError, incorrect_parameters
-from pinbase.http.platform_api.pagination import PageRequest, Pagination, page_response
-from pinbase.http.platform_api.params import ERRORS, PlainDecimal
+from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
+from pinbase.http.platform_api.params import ERRORS, Int32, PlainDecimal
 from pinbase.http.platform_api.user_schemas import (
     AddressInput,
     UserCreate,
@@ -72,13 +71,9 @@ SortLabel = Literal[
     "Phone Number",
 ]
 
-UserIdQuery = Annotated[
-    int, PlainDecimal, Query(alias="userId", ge=INT32_MIN, le=INT32_MAX, description="a user's id")
-]
+UserIdQuery = Annotated[Int32, PlainDecimal, Query(alias="userId", description="a user's id")]
 RoleIdQuery = Annotated[
-    int,
-    PlainDecimal,
-    Query(alias="roleId", ge=INT32_MIN, le=INT32_MAX, description="1 Admin, 2 Staff, 3 User"),
+    Int32, PlainDecimal, Query(alias="roleId", description="1 Admin, 2 Staff, 3 User")
 ]
 SearchQuery = Annotated[
     str, Query(min_length=1, max_length=255, description="part of the name or e-mail, any case")
@@ -162,7 +157,7 @@ def user_router(services: Services, settings: Settings, auth: BearerAuth) -> API
     """The user endpoints of §4.5."""
     router = APIRouter(prefix="/api/v1/organization", tags=["Users"], responses=ERRORS)
     users = Users(services.store, services.directory, services.clock)
-    pagination = Pagination(settings.max_page_size)
+    pagination = page_reader(settings.max_page_size)
     creation = json_body(UserCreate, ids=())
     creation_in_org = json_body(UserCreateInOrg, ids=("orgId", "roleId"))
     registration = json_body(UserRegister, ids=())
