@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 DATA ?= data
 PORT ?= 8080
 
-.PHONY: run test check lint types contracts pytest conformance bench bench-tcp clean
+.PHONY: run test test-fast check lint types contracts pytest conformance bench bench-tcp clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ pytest: $(STAMP)
 # `make pytest`.
 conformance: $(STAMP)
 	$(VENV)/bin/pytest tests/e2e/test_openapi_conformance.py
+
+# The in-process tests only: no `pinbase serve` or CLI subprocess, no PostgreSQL, no browser
+# (CONTRIBUTING.md). The folders below hold no such test except those marked `subprocess`.
+FAST_TESTS := tests/domain tests/protocols tests/services tests/storage tests/transports tests/http
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q -m 'not postgres and not subprocess and not slow' $(FAST_TESTS)
 
 check: lint types contracts
 

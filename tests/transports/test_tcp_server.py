@@ -17,6 +17,8 @@ from pinbase.testing import ServerProcess, free_port, provision
 from testspec import load_spec
 from tls_certs import self_signed
 
+pytestmark = pytest.mark.subprocess
+
 LOGIN_FAILURES = 2
 MESSAGE_BURST = 20
 """Far above what the other tests of this module send, far below a flood."""

@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from stored import history
 
 BATCH = "/external/api/batch/update"

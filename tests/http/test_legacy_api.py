@@ -1,4 +1,4 @@
-"""Legacy Blynk 1.0 API (http-api.md §5) over the real socket, every message byte-exact."""
+"""Legacy Blynk 1.0 API (http-api.md §5) in process, every message byte-exact."""
 
 import gzip
 import json
@@ -13,6 +13,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from stored import history
 
 TEXT = "text/plain;charset=utf-8"
