@@ -42,3 +42,13 @@ def http(app_server: InProcessServer) -> Iterator[httpx.Client]:
     """An HTTP client bound to the in-process application."""
     with app_server.client() as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def server() -> None:
+    """Refused: the root conftest's ``pinbase serve`` knows none of this folder's devices."""
+    pytest.fail(
+        "tests/http/ runs in process: use `app_server` (tests/inprocess.py), or move a test "
+        "that needs a real `pinbase serve` to tests/e2e/",
+        pytrace=False,
+    )
