@@ -10,7 +10,7 @@ HW_PORT ?= 8442
 MQTT_PORT ?= 1883
 LISTEN := --host $(HOST) --http-port $(PORT) --hardware-port $(HW_PORT) --mqtt-port $(MQTT_PORT)
 
-.PHONY: run test check lint types contracts pytest conformance bench bench-tcp clean
+.PHONY: run test test-fast check lint types contracts pytest conformance bench bench-tcp clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ pytest: $(STAMP)
 # `make pytest`.
 conformance: $(STAMP)
 	$(VENV)/bin/pytest tests/e2e/test_openapi_conformance.py
+
+# The in-process tests only: no `pinbase serve` or CLI subprocess, no PostgreSQL, no browser
+# (CONTRIBUTING.md). The folders below hold no such test except those marked `subprocess`.
+FAST_TESTS := tests/domain tests/protocols tests/services tests/storage tests/transports tests/http
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q -m 'not postgres and not subprocess and not slow' $(FAST_TESTS)
 
 check: lint types contracts
 

@@ -33,9 +33,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from platform_http import bearer, client_of, issue_token
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 
 from pinbase.http.app import ModernPathsExcluded, create_app
+from pinbase.http.docs import DOCS_PATH
 from pinbase.runtime import running_services
 from pinbase.settings import Settings
 from pinbase.testing import ServerProcess, provision
@@ -145,9 +146,12 @@ def _operations(document: dict[str, Any]) -> set[tuple[str, str, str]]:
 
 
 def _served(routes: list[BaseRoute]) -> set[tuple[str, str]]:
-    """``(method, path)`` of the outer app's routes (device, legacy, health)."""
+    """``(method, path)`` of the outer app's API routes (device, legacy, health), not of the
+    pages that document them (``/docs`` and its files, http/docs.py)."""
     served = set()
     for route in routes:
+        if isinstance(route, Mount) or (isinstance(route, Route) and route.path == DOCS_PATH):
+            continue
         inner = route._route if isinstance(route, ModernPathsExcluded) else route
         assert isinstance(inner, Route), inner
         served |= {(method, inner.path) for method in (inner.methods or set()) - {"HEAD"}}

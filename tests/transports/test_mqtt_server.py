@@ -5,8 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pinbase.testing import free_port, provision
 from testspec import load_spec
+
+pytestmark = pytest.mark.subprocess
 
 
 def test_taken_mqtt_port_fails_the_start(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ from pinbase.testing import ServerProcess, free_port, provision
 from testspec import load_spec
 from tls_certs import self_signed
 
+pytestmark = pytest.mark.subprocess
+
 LOGIN_FAILURES = 2
 LOGIN_DELAY_MAX_S = 0.05
 MESSAGE_BURST = 20

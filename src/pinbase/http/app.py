@@ -5,7 +5,7 @@ legacy route serves them, and trying each first cost 8% of a PLT-DEV-06 read (py
 bench/platform_api.py). The device API and the legacy API are plain Starlette routes, matched
 next: they are the device hot path. A request no route takes (no full match, and no path match
 that would make a ``405``) goes to the Platform application too, which also serves
-``/oauth2/token``, ``/openapi.json`` and ``/docs``, and answers the JSON ``404`` of unknown
+``/oauth2/token`` and ``/openapi.json``, and answers the JSON ``404`` of unknown
 paths. Legacy routes (``/{token}/...``) never match a path of a modern family, so ``/api/x/y``
 reaches FastAPI even where a legacy pattern fits it.
 """
@@ -23,10 +23,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pinbase.http.device_api import messages
 from pinbase.http.device_api.routes import device_routes
+from pinbase.http.docs import docs_routes
 from pinbase.http.legacy_api.routes import legacy_routes
 from pinbase.http.limits import RequestSizeLimit
 from pinbase.http.methods import allowed_methods
-from pinbase.http.platform_api.app import create_platform_app
+from pinbase.http.platform_api.app import OPENAPI_PATH, TITLE, create_platform_app
 from pinbase.http.responses import error_response, server_error, text_response
 from pinbase.services.container import Services
 from pinbase.settings import Settings
@@ -107,6 +108,7 @@ def create_app(services: Services, settings: Settings) -> Starlette:
     routes = [
         *device_routes(services, settings),
         Route("/healthz", healthz, methods=["GET"]),
+        *docs_routes(title=TITLE, openapi_url=OPENAPI_PATH),
         *(ModernPathsExcluded(route) for route in legacy_routes(services, settings)),
     ]
     app = Starlette(

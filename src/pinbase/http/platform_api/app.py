@@ -1,6 +1,6 @@
 """``create_platform_app``: the FastAPI application behind every path the device and legacy
-routes do not take: the Platform API, ``/oauth2/token``, ``/openapi.json``, ``/docs``, and the
-JSON 404 of unknown paths.
+routes do not take: the Platform API, ``/oauth2/token``, ``/openapi.json``, and the JSON 404 of
+unknown paths. ``/docs`` is ``http/docs.py``'s, which loads Swagger UI from the package.
 """
 
 from typing import Any
@@ -36,6 +36,7 @@ NO_TELEMETRY: TelemetryConfig = {
 }
 
 TITLE = "Pinbase"
+OPENAPI_PATH = "/openapi.json"
 DESCRIPTION = (
     "Blynk-compatible Platform API. Get a token from `POST /oauth2/token` with your OAuth "
     "client's id and secret, then send `Authorization: Bearer {access_token}`. Every error is "
@@ -90,8 +91,8 @@ def create_platform_app(services: Services, settings: Settings) -> FastAPI:
         title=TITLE,
         version=__version__,
         description=DESCRIPTION,
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        openapi_url=OPENAPI_PATH,
+        docs_url=None,  # http/docs.py serves it without a CDN
         redoc_url=None,
         redirect_slashes=False,  # paths are exact, as on Blynk.Cloud
         # FastAPI's native OpenTelemetry asks the global providers on every request: 6 us of a

@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
-from stored import history
 
-from pinbase.testing import ServerProcess, provision
+from inprocess import in_process_server
+from stored import history
 from testspec import load_spec
 
 
@@ -258,14 +258,12 @@ def test_timestamped_upload_with_broken_json(http: httpx.Client, token: str) -> 
 
 def test_daily_import_quota_is_shared_by_every_import_path(tmp_path: Path) -> None:
     """Points imported by the device API and the legacy API count against one daily quota."""
-    environment = {"PINBASE_IMPORT_POINTS_PER_DAY": "3"}
-    created = provision(load_spec(1), data_dir=tmp_path)
-    token = created["devices"][0]["token"]
     now = int(time.time() * 1000)
     with (
-        ServerProcess(tmp_path, env=environment) as limited,
-        httpx.Client(base_url=limited.base_url) as client,
+        in_process_server(tmp_path, import_points_per_day=3) as limited,
+        limited.client() as client,
     ):
+        token = limited.provision(load_spec(1))["devices"][0]["token"]
         assert upload(client, token, "v1", [[now - 2, 1], [now - 1, 2]]).status_code == 200
         legacy = client.put(f"/{token}/extra/pin/v1", json=[{"timestamp": now, "value": "3"}])
         assert legacy.status_code == 200

@@ -1,4 +1,4 @@
-"""Legacy Blynk 1.0 API (http-api.md §5) over the real socket, every message byte-exact."""
+"""Legacy Blynk 1.0 API (http-api.md §5) in process, every message byte-exact."""
 
 import gzip
 import json
@@ -13,10 +13,10 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from platform_http import FIXTURES
-from stored import history, put_tags
 
 from pinbase.testing import provision
+from stored import history, put_tags
+from testspec import FIXTURES
 
 TEXT = "text/plain;charset=utf-8"
 JSON = "application/json;charset=utf-8"

@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from stored import history
 
 BATCH = "/external/api/batch/update"
@@ -97,7 +98,7 @@ def test_upper_case_pins_and_every_type(http: httpx.Client, token: str) -> None:
     assert (answer.status_code, answer.text) == (200, "OK")
     assert http.get(f"/external/api/getAll?token={token}").json() == {
         "v1": 7,
-        "v3": 21.123456,
+        "v3": 21.12345,  # truncated to its "#.00000" decimals (decisions.md, Rendering a DOUBLE)
         "v4": "hello world",
         "v5": [-73.987, 40.725],
         "v6": 2,
