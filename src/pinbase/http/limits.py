@@ -24,6 +24,9 @@ from pinbase.http.paths import Family, family_of
 from pinbase.http.responses import error_response, text_response
 
 TOO_LARGE = "Request is too large. The maximum is {limit} bytes."
+UNREADABLE = "Request body is malformed."
+"""A streamed body that broke off: answered (with 400 in every family) even though the client
+may be gone, because an application that answers nothing gets a 500 from the HTTP server."""
 
 _BODYLESS_VERSIONS = ("1.0", "1.1")
 """HTTP versions in which a request with neither ``Content-Length`` nor ``Transfer-Encoding``
@@ -50,26 +53,30 @@ class RequestSizeLimit:
         limit = self._limit_for(path)
         if not streamed and declared is not None:
             if declared > limit:
-                await refusal(path, limit)(scope, receive, send)
+                await _too_large(path, limit)(scope, receive, send)
             else:
                 await self._app(scope, receive, send)
             return
         try:
             body = await _read_body(receive, limit)
-        except _ClientGone:
-            return  # nobody is left to answer
+        except _BodyBroken:
+            await _refusal(path, UNREADABLE)(scope, receive, send)
+            return
         if body is None:
-            await refusal(path, limit)(scope, receive, send)
+            await _too_large(path, limit)(scope, receive, send)
         else:
             await self._app(scope, _replay(body, receive), send)
 
 
-def refusal(path: str, limit: int) -> Response:
+def _too_large(path: str, limit: int) -> Response:
     """The answer to a request over ``limit`` bytes, in the format of the family of ``path``."""
-    message = TOO_LARGE.format(limit=limit)
+    return _refusal(path, TOO_LARGE.format(limit=limit), legacy_status=413)
+
+
+def _refusal(path: str, message: str, *, legacy_status: int = 400) -> Response:
     family = family_of(path)
     if family is Family.LEGACY:
-        response = text_response(message, 413)
+        response = text_response(message, legacy_status)
     elif family is Family.OAUTH:
         response = token_error("invalid_request", message)
     else:
@@ -96,22 +103,23 @@ def _framing(headers: list[tuple[bytes, bytes]]) -> tuple[int | None, bool]:
     return declared, streamed
 
 
-class _ClientGone(Exception):
-    """The client disconnected before its body ended."""
+class _BodyBroken(Exception):
+    """The body ended early: the client disconnected, or its chunked framing is malformed (the
+    HTTP server reports both as a disconnect)."""
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole body, or None as soon as it passes ``limit``.
 
     Raises:
-        _ClientGone: the client disconnected first.
+        _BodyBroken: the body ended before its end.
     """
     chunks = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            raise _ClientGone
+            raise _BodyBroken
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -66,3 +66,4 @@ class NulFreeText(NulFreeString):
     """``Text`` that refuses NUL in what is written and finds nothing by it."""
 
     impl = Text
+    cache_ok = True

@@ -1,0 +1,152 @@
+"""Every operation the server documents, as a request that passes authentication.
+
+The operations come from the running server's ``/openapi.json`` (the Platform API, OAuth, the
+device API and the legacy API are all described there), so a route added later is replayed too.
+Each gets a baseline: path parameters filled in, required query parameters given plausible
+values, and the credential its family takes (a device token, a Platform bearer token, an OAuth
+client's Basic header). The corpus then spoils one part of the baseline at a time.
+"""
+
+import base64
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+PARAMETER = re.compile(r"\{([^}]+)\}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Credentials:
+    """What the replayed requests authenticate with, and the identifiers they refer to."""
+
+    device_token: str
+    device_id: int
+    sacrificed_device_id: int
+    """The device the corpus's ``DELETE`` requests may remove; no other test uses it."""
+    template_id: int
+    template_code: str
+    org_id: int
+    bearer: str
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Operation:
+    """One documented method and path, with a baseline request."""
+
+    method: str
+    path: str
+    """The path with its parameters filled in, percent-encoded."""
+    template: str
+    """The documented path, ``{parameters}`` and all."""
+    query: list[tuple[str, str]]
+    """Query parameters in order; the device API's ``token`` comes first."""
+    names: list[str]
+    """Every documented query parameter name."""
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    """The credential header, if the family takes one."""
+    body_schema: dict[str, Any] | None = None
+    """The JSON body's schema, when the operation takes a JSON object."""
+    content_type: str | None = None
+
+    @property
+    def family(self) -> str:
+        """``platform``, ``oauth``, ``device`` or ``legacy`` (``other`` for the rest)."""
+        if self.template.startswith("/api/"):
+            return "platform"
+        if self.template.startswith("/oauth2/"):
+            return "oauth"
+        if self.template.startswith("/external/"):
+            return "device"
+        return "legacy" if self.template.startswith("/{token}/") else "other"
+
+    def target(self, query: list[tuple[str, str]] | None = None, *, raw: str = "") -> bytes:
+        """The request target with ``query`` (the baseline's by default) and ``raw`` appended
+        unencoded."""
+        pairs = self.query if query is None else query
+        text = "&".join(f"{quote(name)}={quote(value)}" for name, value in pairs)
+        text = "&".join(part for part in (text, raw) if part)
+        return (self.path + ("?" + text if text else "")).encode("latin-1")
+
+
+def operations(document: dict[str, Any], credentials: Credentials) -> list[Operation]:
+    """Every operation of the OpenAPI ``document``, with its baseline request."""
+    found = []
+    for template, methods in document["paths"].items():
+        for method, spec in methods.items():
+            found.append(_operation(document, template, method.upper(), spec, credentials))
+    return found
+
+
+def _operation(
+    document: dict[str, Any],
+    template: str,
+    method: str,
+    spec: dict[str, Any],
+    credentials: Credentials,
+) -> Operation:
+    parameters = spec.get("parameters", [])
+
+    def value(name: str) -> str:
+        return _value(name, method=method, template=template, credentials=credentials)
+
+    path = PARAMETER.sub(lambda match: value(match[1]), template)
+    names = [p["name"] for p in parameters if p["in"] == "query"]
+    required = [p["name"] for p in parameters if p["in"] == "query" and p.get("required")]
+    query = [(name, value(name)) for name in required]
+    headers: list[tuple[bytes, bytes]] = []
+    if template.startswith("/api/"):
+        headers.append((b"Authorization", f"Bearer {credentials.bearer}".encode()))
+    if template.startswith("/oauth2/"):
+        pair = f"{credentials.client_id}:{credentials.client_secret}".encode()
+        headers.append((b"Authorization", b"Basic " + base64.b64encode(pair)))
+    content = spec.get("requestBody", {}).get("content", {})
+    content_type = next(iter(content), None)
+    schema = content.get("application/json", {}).get("schema")
+    return Operation(
+        method=method,
+        path=path,
+        template=template,
+        query=query,
+        names=names,
+        headers=headers,
+        body_schema=_resolve(document, schema) if schema else None,
+        content_type=content_type,
+    )
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with a top-level ``$ref`` followed."""
+    while "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema = document["components"]["schemas"][name]
+    return schema
+
+
+def _value(name: str, *, method: str, template: str, credentials: Credentials) -> str:
+    """A plausible value for a parameter called ``name``."""
+    device = credentials.sacrificed_device_id if method == "DELETE" else credentials.device_id
+    values = {
+        "token": credentials.device_token,
+        "deviceId": device,
+        "device_id": device,
+        "templateId": credentials.template_code,
+        "orgId": credentials.org_id,
+        "userId": 1,
+        "roleId": 3,
+        "dataStreamId": 1,
+        "pin": "v1",
+        "code": "overheat",
+        "value": "1",
+        "query": "a",
+        "ownerEmail": "owner@example.com",
+        "userEmail": "user@example.com",
+        "grant_type": "client_credentials",
+        "stamp": "0",
+        "name": "x.txt",
+    }
+    if name == "templateId" and template.startswith("/api/"):
+        return str(credentials.template_id)  # the Platform API takes the id, DEV-12 the code
+    return str(values.get(name, 1))
