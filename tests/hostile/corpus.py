@@ -9,7 +9,6 @@ than as whatever a JSON library would make of them.
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 from raw_http import RawRequest
 from routes import Credentials, Operation
@@ -198,8 +197,11 @@ def query_requests(operation: Operation) -> Iterator[RawRequest]:
             pairs = [pair for pair in base if pair[0] != name]
             yield _request(operation, f"{name}={label}", query=token + pairs, raw=f"{name}={value}")
     names = [n for n in operation.names if n != "token"] or ["x"]
+    given = dict(base)
     raws = {
-        "repeated": "&".join(f"{n}=1&{n}=2" for n in names),
+        # Never another valid identifier: a DELETE repeating deviceId would remove that device.
+        "repeated": "&".join(f"{n}={given.get(n, 'x')}&{n}={given.get(n, 'x')}" for n in names),
+        "repeated-junk": "&".join(f"{n}={given.get(n, 'x')}&{n}=x" for n in names),
         "no-equals": "&".join(names),
         "nul-names": "&".join(f"{n}%00=1" for n in names),
         "invalid-utf8-names": "%ff%fe=1&v%ff=1",
@@ -229,10 +231,9 @@ def body_requests(operation: Operation) -> Iterator[RawRequest]:
         label = f"content-type-{content_type[:20]!r}"
         headers = [(b"Content-Type", content_type)]
         yield _request(operation, label, headers=headers, body=b'{"deviceId":1}')
-    properties = (operation.body_schema or {}).get("properties", {})
-    for field in properties:
+    for field in operation.body_fields:
         for label, value in JSON_VALUES.items():
-            body = _object_with(properties, field, value)
+            body = _object_with(operation.body, field, value)
             yield _request(operation, f"{field}={label}", headers=json_type, body=body)
 
 
@@ -340,24 +341,8 @@ def _request(
     )
 
 
-def _object_with(properties: dict[str, Any], field: str, raw: str) -> bytes:
-    """A JSON object with a plausible value in each property and ``raw`` text in ``field``."""
+def _object_with(baseline: dict[str, object], field: str, raw: str) -> bytes:
+    """The ``baseline`` JSON object with ``raw`` text as the value of ``field``."""
     placeholder = "\0raw\0"
-    values = {name: _plausible(name, schema) for name, schema in properties.items()}
-    values[field] = placeholder
-    text = json.dumps(values).replace(json.dumps(placeholder), raw)
+    text = json.dumps({**baseline, field: placeholder}).replace(json.dumps(placeholder), raw)
     return text.encode()
-
-
-def _plausible(name: str, schema: dict[str, Any]) -> object:
-    kinds = set()
-    for option in [schema, *schema.get("anyOf", [])]:
-        kind = option.get("type")
-        kinds |= set(kind) if isinstance(kind, list) else {kind}
-    if "integer" in kinds or name.endswith("Id"):
-        return 1
-    if "object" in kinds:
-        return {"1": 1}
-    if "array" in kinds:
-        return [1]
-    return "x"

@@ -54,28 +54,34 @@ class RawRequest:
 
 @dataclass(frozen=True, slots=True)
 class RawAnswer:
-    """The status of an answer; None when the server closed the connection without one."""
+    """What came back: the status (None when the server closed without answering), the status
+    line, the headers (names lower-cased) and the body."""
 
     status: int | None
     head: bytes
+    headers: dict[bytes, bytes]
+    body: bytes
 
 
-def exchange(port: int, request: RawRequest) -> RawAnswer:
-    """Send ``request`` to the server on loopback ``port`` and read its answer's status."""
+def exchange(port: int, request: RawRequest, *, whole: bool = True) -> RawAnswer:
+    """Send ``request`` to the server on loopback ``port`` and read the answer: to its end, or
+    (``whole=False``) only up to the status line, which is quicker."""
+    received = b""
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S) as connection:
         # The server may answer and close before the whole body is sent; read what it said.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             connection.sendall(request.encode())
-        received = b""
-        try:
-            while b"\r\n" not in received:
-                data = connection.recv(CHUNK)
-                if not data:
-                    break
+        with contextlib.suppress(ConnectionResetError):
+            while data := connection.recv(CHUNK):
                 received += data
-        except ConnectionResetError:
-            pass
-    status_line = received.partition(b"\r\n")[0]
+                if not whole and b"\r\n" in received:
+                    break
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.split(b"\r\n")
     parts = status_line.split(b" ")
     status = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
-    return RawAnswer(status, status_line)
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip()
+    return RawAnswer(status, status_line, headers, body)

@@ -47,8 +47,10 @@ class Operation:
     """Every documented query parameter name."""
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     """The credential header, if the family takes one."""
-    body_schema: dict[str, Any] | None = None
-    """The JSON body's schema, when the operation takes a JSON object."""
+    body: dict[str, object] = field(default_factory=dict)
+    """A plausible JSON object body: every required field, when the operation takes one."""
+    body_fields: list[str] = field(default_factory=list)
+    """Every field of that JSON object, required or not."""
     content_type: str | None = None
 
     @property
@@ -90,7 +92,8 @@ def _operation(
     parameters = spec.get("parameters", [])
 
     def value(name: str) -> str:
-        return _value(name, method=method, template=template, credentials=credentials)
+        found = plausible(name, method=method, template=template, credentials=credentials)
+        return "1" if found is None else str(found)
 
     path = PARAMETER.sub(lambda match: value(match[1]), template)
     names = [p["name"] for p in parameters if p["in"] == "query"]
@@ -104,7 +107,15 @@ def _operation(
         headers.append((b"Authorization", b"Basic " + base64.b64encode(pair)))
     content = spec.get("requestBody", {}).get("content", {})
     content_type = next(iter(content), None)
-    schema = content.get("application/json", {}).get("schema")
+    schema = _resolve(document, content.get("application/json", {}).get("schema", {}))
+    fields = schema.get("properties", {})
+    body = {
+        name: _field_value(
+            plausible(name, method=method, template=template, credentials=credentials),
+            fields[name],
+        )
+        for name in schema.get("required", [])
+    }
     return Operation(
         method=method,
         path=path,
@@ -112,7 +123,8 @@ def _operation(
         query=query,
         names=names,
         headers=headers,
-        body_schema=_resolve(document, schema) if schema else None,
+        body=body,
+        body_fields=list(fields),
         content_type=content_type,
     )
 
@@ -125,28 +137,54 @@ def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]
     return schema
 
 
-def _value(name: str, *, method: str, template: str, credentials: Credentials) -> str:
-    """A plausible value for a parameter called ``name``."""
+def plausible(name: str, *, method: str, template: str, credentials: Credentials) -> object:
+    """A plausible value for a parameter or body field called ``name``, None if unknown."""
     device = credentials.sacrificed_device_id if method == "DELETE" else credentials.device_id
-    values = {
+    if name == "templateId":
+        # The Platform API takes the template's id, DEV-12 and PLT-DEV-09 its TMPL… code.
+        numeric = template.startswith("/api/") and not template.endswith("/create")
+        return credentials.template_id if numeric else credentials.template_code
+    values: dict[str, object] = {
         "token": credentials.device_token,
         "deviceId": device,
         "device_id": device,
-        "templateId": credentials.template_code,
         "orgId": credentials.org_id,
+        "targetOrgId": credentials.org_id,
         "userId": 1,
+        "ownerId": 1,
         "roleId": 3,
         "dataStreamId": 1,
+        "metaFieldId": 1,
         "pin": "v1",
         "code": "overheat",
+        "eventCode": "overheat",
+        "property": "label",
         "value": "1",
+        "newValue": "1",
         "query": "a",
+        "name": "Abc",
+        "email": f"hostile-{template.rsplit('/', 1)[-1]}@example.com",  # one per endpoint
         "ownerEmail": "owner@example.com",
         "userEmail": "user@example.com",
+        "passwordHash": "A" * 43 + "=",
         "grant_type": "client_credentials",
         "stamp": "0",
-        "name": "x.txt",
     }
-    if name == "templateId" and template.startswith("/api/"):
-        return str(credentials.template_id)  # the Platform API takes the id, DEV-12 the code
-    return str(values.get(name, 1))
+    return values.get(name)
+
+
+def _field_value(found: object, schema: dict[str, Any]) -> object:
+    """``found`` where it fits the field's ``schema``, else something that does."""
+    kinds = set()
+    for option in [schema, *schema.get("anyOf", [])]:
+        kind = option.get("type")
+        kinds |= set(kind) if isinstance(kind, list) else {kind}
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "integer" in kinds:
+        return found if isinstance(found, int) else 1
+    if "object" in kinds:
+        return {"1": 1}
+    if "array" in kinds:
+        return [1]
+    return "Abc" if found is None else found

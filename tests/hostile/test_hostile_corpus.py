@@ -30,7 +30,7 @@ def replay(target: Target, requests: Iterable[RawRequest]) -> list[str]:
     framed."""
 
     def send(request: RawRequest) -> str | None:
-        answer = exchange(target.server.port, request)
+        answer = exchange(target.server.port, request, whole=False)
         if answer.status is None and request.framing:
             return f"{request.label}: no answer"
         if answer.status is not None and answer.status >= 500:

@@ -7,6 +7,8 @@ request-size rule) asks ``family_of`` which format that is.
 from enum import Enum
 
 DEVICE_PREFIX = "/external/"
+DEVICE_FILES_PREFIX = "/device_uploads/"
+"""DEV-13 files served back; the DEV-08 exports (``/device_data_….zip``) have no second slash."""
 PLATFORM_PREFIX = "/api/"
 OAUTH_PREFIX = "/oauth2/"
 MODERN_PREFIXES = (DEVICE_PREFIX, PLATFORM_PREFIX, OAUTH_PREFIX)
@@ -18,7 +20,7 @@ class Family(Enum):
     """Who answers a path, and so in which error format."""
 
     DEVICE = "device"
-    """``/external/…``: Blynk's JSON error shape."""
+    """``/external/…`` and the files it serves: Blynk's JSON error shape."""
     PLATFORM = "platform"
     """``/api/…``: Blynk's JSON error shape."""
     OAUTH = "oauth"
@@ -31,7 +33,7 @@ class Family(Enum):
 
 def family_of(path: str) -> Family:
     """The family serving ``path``, by prefix alone (no route lookup)."""
-    if path.startswith(DEVICE_PREFIX):
+    if path.startswith((DEVICE_PREFIX, DEVICE_FILES_PREFIX)):
         return Family.DEVICE
     if path.startswith(PLATFORM_PREFIX):
         return Family.PLATFORM
