@@ -148,6 +148,12 @@ EXTRA_HEADERS = {
         (b"Content-Type", b"text/plain"),
     ],
     "two-hosts": [(b"Host", b"a"), (b"Host", b"b")],
+    "second-authorization": [(b"Authorization", b"Bearer \xff\xfe")],
+    "websocket-upgrade": [
+        (b"Upgrade", b"websocket"),
+        (b"Sec-WebSocket-Key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+        (b"Sec-WebSocket-Version", b"13"),
+    ],
     "non-ascii-host": [(b"Host", b"\xff\xfe")],
     "expect-continue": [(b"Expect", b"100-continue")],
     "non-ascii-accept": [(b"Accept", b"\xff/\xfe")],
