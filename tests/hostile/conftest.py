@@ -4,7 +4,7 @@ PostgreSQL on a database of its own on the session's throwaway server."""
 from collections.abc import Iterator
 
 import pytest
-from target import Target, running_target
+from hostile_target import Target, running_target
 
 from postgres import session_url
 

@@ -4,12 +4,12 @@ PostgreSQL: no input answers a server error (5xx), and the server still answers 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import corpus
+import hostile_corpus
 import httpx
 import pytest
-from raw_http import RawRequest, exchange
-from routes import Operation, operations
-from target import Target
+from hostile_http import RawRequest, exchange
+from hostile_routes import Operation, operations
+from hostile_target import Target
 
 CLIENTS = 8
 """Connections replaying at once: enough to keep the server busy while clients wait."""
@@ -52,11 +52,11 @@ def spoiled(operations: list[Operation], spoiler: Spoiler) -> Iterator[RawReques
 @pytest.mark.parametrize(
     "spoiler",
     [
-        corpus.query_requests,
-        corpus.body_requests,
-        corpus.header_requests,
-        corpus.credential_requests,
-        corpus.oversized_requests,
+        hostile_corpus.query_requests,
+        hostile_corpus.body_requests,
+        hostile_corpus.header_requests,
+        hostile_corpus.credential_requests,
+        hostile_corpus.oversized_requests,
     ],
     ids=["query", "body", "headers", "credentials", "oversize"],
 )
@@ -69,4 +69,4 @@ def test_hostile_input_never_answers_5xx(
 
 def test_hostile_paths_never_answer_5xx(target: Target) -> None:
     """Encoded slashes, NUL, invalid UTF-8, overlong segments and odd methods answer below 500."""
-    assert replay(target, corpus.path_requests(target.credentials)) == []
+    assert replay(target, hostile_corpus.path_requests(target.credentials)) == []

@@ -5,8 +5,8 @@ import json
 
 import httpx
 import pytest
-from raw_http import RawRequest, exchange
-from target import Target
+from hostile_http import RawRequest, exchange
+from hostile_target import Target
 
 INVALID_CLIENT = {
     "error": "invalid_client",

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from raw_http import RawRequest, exchange
-from target import Target
+from hostile_http import RawRequest, exchange
+from hostile_target import Target
 
 LIMIT = 2 * 1024 * 1024
 TOO_LARGE = f"Request is too large. The maximum is {LIMIT} bytes."

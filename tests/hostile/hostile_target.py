@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from routes import Credentials
+from hostile_routes import Credentials
 
 from e2e.platform_http import client_of, org_headers
 from pinbase.testing import ServerProcess, provision

@@ -1,6 +1,6 @@
 """The hostile-input corpus: what an attacker or a broken client sends, as raw requests.
 
-Each function spoils one part of an operation's baseline request (``routes.Operation``) and
+Each function spoils one part of an operation's baseline request (``hostile_routes.Operation``) and
 returns the requests to replay: query strings, JSON bodies, headers, credentials, paths, and
 bodies over the size limit. Values are spelled as they travel (percent-encoded query text, raw
 JSON text), so that numbers such as ``1e309`` or ``10**400`` reach the server as digits rather
@@ -10,8 +10,8 @@ than as whatever a JSON library would make of them.
 import json
 from collections.abc import Iterator
 
-from raw_http import RawRequest
-from routes import Credentials, Operation
+from hostile_http import RawRequest
+from hostile_routes import Credentials, Operation
 
 HUGE_INTEGER = "1" + "0" * 400
 
