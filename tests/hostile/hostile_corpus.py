@@ -313,7 +313,7 @@ def path_requests(credentials: Credentials) -> Iterator[RawRequest]:
     ]
     for target in targets:
         yield RawRequest(label=f"path {target[:60]}", method="GET", target=target.encode())
-    for method in ("OPTIONS", "TRACE", "PATCH", "FOO"):
+    for method in ("HEAD", "OPTIONS", "TRACE", "PATCH", "FOO"):
         for target in ("/api/v1/organization/device", f"/external/api/get?token={token}"):
             label = f"{method} {target[:40]}"
             yield RawRequest(label=label, method=method, target=target.encode())
