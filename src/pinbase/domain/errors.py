@@ -5,7 +5,8 @@
     ├── UnknownDatastream     a well-formed pin or id with no datastream in the template
     ├── ValueMismatch         a value that does not parse as the datastream's type
     │   └── ValueTooLong      a string over the size limit
-    └── InvalidDefinition     a template, datastream or device definition that breaks a rule
+    ├── InvalidDefinition     a template, datastream or device definition that breaks a rule
+    └── TextHoldsNul          text holding NUL bound for a column that cannot store it
 
 The HTTP layers map each to the exact message of the endpoint that raised it, in one place per
 API family (see ``pinbase.http.device_api.messages``).
@@ -34,3 +35,8 @@ class ValueTooLong(ValueMismatch):
 
 class InvalidDefinition(PinbaseError):
     """A template, datastream, device or organization definition breaks a rule."""
+
+
+class TextHoldsNul(PinbaseError):
+    """Text to be stored holds NUL (U+0000), which no text column keeps: PostgreSQL cannot store
+    it, and SQLite refuses it too so that both engines answer alike (storage/text_columns.py)."""

@@ -12,12 +12,12 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pinbase.http.app import MODERN_PREFIXES
+from pinbase.http.paths import MODERN_PREFIXES
 
 logger = logging.getLogger(__name__)
 
 REDACTED = "***"
-PUBLIC_ROOTS = frozenset({"", "healthz", "docs", "openapi.json", "device_uploads"})
+PUBLIC_ROOTS = frozenset({"", "healthz", "docs", "openapi.json", "device_uploads", "static"})
 """First path segments that are pages or link prefixes, never a legacy device token."""
 SECRET_SEGMENT = re.compile(r"[^/]{32,}")
 """A segment as long as a generated token or a download link's random part (32 characters)."""

@@ -27,15 +27,11 @@ from pinbase.http.docs import docs_routes
 from pinbase.http.legacy_api.routes import legacy_routes
 from pinbase.http.limits import RequestSizeLimit
 from pinbase.http.methods import allowed_methods
+from pinbase.http.paths import MODERN_PREFIXES, PLATFORM_PREFIX
 from pinbase.http.platform_api.app import OPENAPI_PATH, TITLE, create_platform_app
 from pinbase.http.responses import error_response, server_error, text_response
 from pinbase.services.container import Services
 from pinbase.settings import Settings
-
-PLATFORM_PREFIX = "/api/"
-MODERN_PREFIXES = ("/external/", PLATFORM_PREFIX, "/oauth2/")
-"""Path prefixes of the device, Platform and OAuth families; a legacy token is never one of them
-(http-api.md §1.1)."""
 
 UPLOAD_PATH = "/external/api/upload"
 MULTIPART_OVERHEAD = 64 * 1024

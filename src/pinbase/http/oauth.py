@@ -28,7 +28,6 @@ loopback sets it, Authlib's own switch, in the server's environment.
 """
 
 import base64
-import binascii
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -228,30 +227,30 @@ class TokenEndpoint:
         """Issue a token pair, or refresh one; RFC 6749 error bodies with status 400."""
         params = await _parameters(request)
         if params is None:
-            return _error("invalid_request")
+            return token_error("invalid_request")
         if not params.get("grant_type"):
-            return _error("invalid_request", "The grant_type parameter is missing.")
+            return token_error("invalid_request", "The grant_type parameter is missing.")
         try:
             basic = _basic_client_id(request.headers.get("authorization"))
         except _MalformedBasic:
-            return _error("invalid_client")
+            return token_error("invalid_client")
         for client_id in {basic, params.get("client_id")}:
             if client_id:
                 await self._oauth.load_client(client_id)
         try:
             token_request = _TokenRequest(self._uri(request), request.headers, params)
         except InsecureTransportError as error:
-            return _error(error.error, error.description)
+            return token_error(error.error, error.description)
         refresh = params.get("refresh_token")
         if params["grant_type"] == "refresh_token" and refresh:
             token_request.prefetched_refresh = await self._oauth.find_refresh(refresh)
         status, body, _headers = self._server.create_token_response(token_request)
         if status != 200:
-            return _error(body["error"], body.get("error_description"))
+            return token_error(body["error"], body.get("error_description"))
         try:
             await self._oauth.persist(token_request.issued, rotated=token_request.rotated)
         except RefreshRaceLost:
-            return _error("invalid_grant")
+            return token_error("invalid_grant")
         client_id = token_request.client.get_client_id()
         logger.info("oauth.token_issued client_id=%s grant=%s", client_id, params["grant_type"])
         return _json(body, 200)
@@ -303,19 +302,25 @@ def _basic_client_id(header: str | None) -> str | None:
     Raises:
         _MalformedBasic: the credentials do not decode.
     """
-    if header is None:
+    if header is None or " " not in header:
         return None
-    scheme, _, credentials = header.partition(" ")
+    # Split as Authlib's ``extract_basic_authorization`` does, so that every header it would
+    # take apart has been checked here first. Starlette decodes header bytes as Latin-1, and
+    # ``str.split`` also splits at U+00A0, so a header with a space may still give one part.
+    parts = header.split(None, 1)
+    if len(parts) != 2:
+        raise _MalformedBasic
+    scheme, credentials = parts
     if scheme.lower() != "basic":
         return None
     try:
         decoded = base64.b64decode(credentials.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # bad Base64, a non-ASCII character, or bytes that are not UTF-8
         raise _MalformedBasic from None
     return unquote(decoded.partition(":")[0])
 
 
-def _error(code: str, description: str | None = None) -> Response:
+def token_error(code: str, description: str | None = None) -> Response:
     """An RFC 6749 §5.2 error; ``invalid_client`` always with Blynk's documented text.
 
     Always status 400 as AUTH-01 documents, also where RFC 6749 allows 401 for a failed Basic

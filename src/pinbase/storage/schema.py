@@ -13,14 +13,14 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    String,
     Table,
-    Text,
     UniqueConstraint,
     false,
     text,
     true,
 )
+
+from pinbase.storage.text_columns import NulFreeString, NulFreeText
 
 metadata = MetaData()
 
@@ -28,16 +28,16 @@ organizations = Table(
     "organizations",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("name", String(100), nullable=False),
+    Column("name", NulFreeString(100), nullable=False),
     Column("parent_id", Integer, ForeignKey("organizations.id"), nullable=True),
-    Column("description", Text, nullable=True),
+    Column("description", NulFreeText, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     # The profile of data-model.md §1.2; server defaults fill rows created before it existed.
-    Column("type", String(16), nullable=True),
-    Column("tz", String(64), nullable=True),
-    Column("unit_system", String(8), nullable=True),
-    Column("phone_number", String(32), nullable=True),
-    Column("address", Text, nullable=True),
+    Column("type", NulFreeString(16), nullable=True),
+    Column("tz", NulFreeString(64), nullable=True),
+    Column("unit_system", NulFreeString(8), nullable=True),
+    Column("phone_number", NulFreeString(32), nullable=True),
+    Column("address", NulFreeText, nullable=True),
     Column("is_active", Boolean, nullable=False, server_default=true()),
     Column("last_modified_ts", BigInteger, nullable=False, server_default=text("0")),
 )
@@ -47,9 +47,9 @@ oauth_clients = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
-    Column("name", String(100), nullable=False),
-    Column("client_id", String(64), nullable=False, unique=True),
-    Column("secret_hash", String(128), nullable=False),
+    Column("name", NulFreeString(100), nullable=False),
+    Column("client_id", NulFreeString(64), nullable=False, unique=True),
+    Column("secret_hash", NulFreeString(128), nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
 
@@ -58,9 +58,9 @@ templates = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
-    Column("code", String(32), nullable=False, unique=True),
-    Column("name", String(100), nullable=False),
-    Column("description", Text, nullable=True),
+    Column("code", NulFreeString(32), nullable=False, unique=True),
+    Column("name", NulFreeString(100), nullable=False),
+    Column("description", NulFreeText, nullable=True),
     Column("created_at", BigInteger, nullable=False),
 )
 
@@ -69,19 +69,19 @@ datastreams = Table(
     metadata,
     Column("template_id", Integer, ForeignKey("templates.id"), primary_key=True),
     Column("id", Integer, primary_key=True),
-    Column("label", String(50), nullable=False),
-    Column("alias", String(50), nullable=True),
-    Column("pin_type", String(8), nullable=False),
+    Column("label", NulFreeString(50), nullable=False),
+    Column("alias", NulFreeString(50), nullable=True),
+    Column("pin_type", NulFreeString(8), nullable=False),
     Column("pin", Integer, nullable=False),
-    Column("type", String(8), nullable=False),
+    Column("type", NulFreeString(8), nullable=False),
     Column("min", Float, nullable=True),
     Column("max", Float, nullable=True),
-    Column("default_value", Text, nullable=True),
-    Column("decimals", String(8), nullable=True),
-    Column("units", String(50), nullable=True),
+    Column("default_value", NulFreeText, nullable=True),
+    Column("decimals", NulFreeString(8), nullable=True),
+    Column("units", NulFreeString(50), nullable=True),
     Column("save_raw", Boolean, nullable=False),
     Column("sync_with_latest", Boolean, nullable=False),
-    Column("enum_options", Text, nullable=True),
+    Column("enum_options", NulFreeText, nullable=True),
     Column("fallback_value", Integer, nullable=True),
 )
 
@@ -90,10 +90,10 @@ template_events = Table(
     metadata,
     Column("template_id", Integer, ForeignKey("templates.id"), primary_key=True),
     Column("id", Integer, primary_key=True),
-    Column("code", String(50), nullable=False),
-    Column("name", String(50), nullable=False),
-    Column("type", String(16), nullable=False),
-    Column("description", Text, nullable=True),
+    Column("code", NulFreeString(50), nullable=False),
+    Column("name", NulFreeString(50), nullable=False),
+    Column("type", NulFreeString(16), nullable=False),
+    Column("description", NulFreeText, nullable=True),
 )
 
 metafields = Table(
@@ -101,9 +101,9 @@ metafields = Table(
     metadata,
     Column("template_id", Integer, ForeignKey("templates.id"), primary_key=True),
     Column("id", Integer, primary_key=True),
-    Column("name", String(255), nullable=False),
-    Column("type", String(32), nullable=False),
-    Column("default_value", Text, nullable=True),
+    Column("name", NulFreeString(255), nullable=False),
+    Column("type", NulFreeString(32), nullable=False),
+    Column("default_value", NulFreeText, nullable=True),
 )
 
 devices = Table(
@@ -112,10 +112,10 @@ devices = Table(
     Column("id", Integer, primary_key=True),
     Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
     Column("template_id", Integer, ForeignKey("templates.id"), nullable=False),
-    Column("name", String(50), nullable=False),
-    Column("token", String(64), nullable=False, unique=True),
+    Column("name", NulFreeString(50), nullable=False),
+    Column("token", NulFreeString(64), nullable=False, unique=True),
     Column("owner_user_id", Integer, nullable=True),
-    Column("hardware_info", Text, nullable=True),
+    Column("hardware_info", NulFreeText, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     # Ids of deleted devices are never reused (migration 0004); PostgreSQL sequences never are.
     sqlite_autoincrement=True,
@@ -126,7 +126,7 @@ metafield_values = Table(
     metadata,
     Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
     Column("metafield_id", Integer, primary_key=True),
-    Column("value", Text, nullable=False),
+    Column("value", NulFreeText, nullable=False),
 )
 
 current_values = Table(
@@ -137,7 +137,7 @@ current_values = Table(
     Column("device_id", Integer, primary_key=True),
     Column("datastream_id", Integer, primary_key=True),
     Column("ts", BigInteger, nullable=False),
-    Column("value", Text, nullable=False),
+    Column("value", NulFreeText, nullable=False),
 )
 
 history = Table(
@@ -151,7 +151,7 @@ history = Table(
     Column("datastream_id", Integer, nullable=False),
     Column("ts", BigInteger, nullable=False),
     Column("num", Float, nullable=True),
-    Column("text", Text, nullable=True),
+    Column("text", NulFreeText, nullable=True),
     Index("ix_history_series", "device_id", "datastream_id", "ts"),
 )
 
@@ -170,7 +170,7 @@ history_minutes = Table(
     Column("max", Float, nullable=True),
     Column("sum", Float, nullable=True),
     Column("last_ts", BigInteger, nullable=False),  # the newest point, and for text series
-    Column("last_text", Text, nullable=True),  # its value: what a minute of text keeps
+    Column("last_text", NulFreeText, nullable=True),  # its value: what a minute of text keeps
     # One B-tree keyed by the primary key instead of a row id table plus its key index: half
     # the pages each group commit writes, and a series' minutes lie side by side for reports.
     sqlite_with_rowid=False,
@@ -181,8 +181,8 @@ properties = Table(
     metadata,
     Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
     Column("datastream_id", Integer, primary_key=True),
-    Column("name", String(64), primary_key=True),
-    Column("value", Text, nullable=False),
+    Column("name", NulFreeString(64), primary_key=True),
+    Column("value", NulFreeText, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
 
@@ -192,13 +192,13 @@ device_events = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
     Column("event_id", Integer, nullable=False),
-    Column("code", String(50), nullable=False),
-    Column("type", String(16), nullable=False),
-    Column("description", Text, nullable=True),
+    Column("code", NulFreeString(50), nullable=False),
+    Column("type", NulFreeString(16), nullable=False),
+    Column("description", NulFreeText, nullable=True),
     Column("ts", BigInteger, nullable=False),
     Column("is_resolved", Boolean, nullable=False, server_default=false()),
     Column("resolved_at", BigInteger, nullable=True),
-    Column("resolved_comment", Text, nullable=True),
+    Column("resolved_comment", NulFreeText, nullable=True),
     Index("ix_device_events_device_ts", "device_id", "ts"),
 )
 
@@ -207,8 +207,8 @@ device_files = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
-    Column("original_name", String(255), nullable=False),
-    Column("stored_name", String(64), nullable=False, unique=True),
+    Column("original_name", NulFreeString(255), nullable=False),
+    Column("stored_name", NulFreeString(64), nullable=False, unique=True),
     Column("created_at", BigInteger, nullable=False),
     # Evicted files keep their row so the daily upload quota still counts them.
     Column("evicted_at", BigInteger, nullable=True),
@@ -221,9 +221,9 @@ oauth_tokens = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     # SHA-256 hex of the token; the token itself is never stored (services/oauth.py says why a
     # fast hash is right for 240-bit random tokens).
-    Column("token_hash", String(64), nullable=False, unique=True),
-    Column("kind", String(8), nullable=False),
-    Column("client_id", String(64), ForeignKey("oauth_clients.client_id"), nullable=False),
+    Column("token_hash", NulFreeString(64), nullable=False, unique=True),
+    Column("kind", NulFreeString(8), nullable=False),
+    Column("client_id", NulFreeString(64), ForeignKey("oauth_clients.client_id"), nullable=False),
     Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
@@ -236,21 +236,21 @@ users = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
-    Column("name", String(50), nullable=False),
+    Column("name", NulFreeString(50), nullable=False),
     # Stored lower-cased: the password hash of data-model.md §1.3 uses the lower-cased address.
-    Column("email", String(255), nullable=False, unique=True),
-    Column("title", String(50), nullable=True),
-    Column("nick_name", String(50), nullable=True),
-    Column("phone_number", String(32), nullable=True),
+    Column("email", NulFreeString(255), nullable=False, unique=True),
+    Column("title", NulFreeString(50), nullable=True),
+    Column("nick_name", NulFreeString(50), nullable=True),
+    Column("phone_number", NulFreeString(32), nullable=True),
     Column("role_id", Integer, nullable=False),
-    Column("tz", String(64), nullable=True),
-    Column("locale", String(16), nullable=True),
-    Column("status", String(16), nullable=False),
+    Column("tz", NulFreeString(64), nullable=True),
+    Column("locale", NulFreeString(16), nullable=True),
+    Column("status", NulFreeString(16), nullable=False),
     Column("is_dev", Boolean, nullable=False),
     # argon2id of base64(SHA-256(password ‖ SHA-256(lower(email)))), the only form the API
     # accepts (§1.3), as a PHC string of ~97 characters (services.passwords, migration 0007).
-    Column("password_hash", String(255), nullable=True),
-    Column("address", Text, nullable=True),
+    Column("password_hash", NulFreeString(255), nullable=True),
+    Column("address", NulFreeText, nullable=True),
     Column("registered_at", BigInteger, nullable=False),
     Column("last_modified_ts", BigInteger, nullable=False),
     Column("last_logged_at", BigInteger, nullable=False),
@@ -262,7 +262,7 @@ tags = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
-    Column("name", String(50), nullable=False),
+    Column("name", NulFreeString(50), nullable=False),
     Column("owner_user_id", Integer, ForeignKey("users.id"), nullable=True),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("org_id", "name", name="uq_tags_org_name"),
@@ -281,11 +281,11 @@ device_actions = Table(
     # The actions log of PLT-DEV-20: value writes and property changes made by people and APIs.
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
-    Column("trigger_user_email", String(255), nullable=True),
-    Column("pin_type", String(8), nullable=False),
+    Column("trigger_user_email", NulFreeString(255), nullable=True),
+    Column("pin_type", NulFreeString(8), nullable=False),
     Column("pin", Integer, nullable=False),
-    Column("property", String(64), nullable=True),
-    Column("value", Text, nullable=False),
+    Column("property", NulFreeString(64), nullable=True),
+    Column("value", NulFreeText, nullable=False),
     Column("is_online", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Index("ix_device_actions_device_created", "device_id", "created_at"),

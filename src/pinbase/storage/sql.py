@@ -14,8 +14,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from pinbase.domain.errors import TextHoldsNul
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.storage import schema
@@ -69,9 +71,19 @@ class SqlStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator["SqlTransaction"]:
-        """Open a transaction that commits on a clean exit and rolls back on an exception."""
+        """Open a transaction that commits on a clean exit and rolls back on an exception.
+
+        Raises:
+            TextHoldsNul: a query bound text holding NUL for a text column; SQLAlchemy wraps
+                what a column type raises in a ``StatementError``, unwrapped here.
+        """
         async with self._engine.begin() as connection:
-            yield SqlTransaction(connection)
+            try:
+                yield SqlTransaction(connection)
+            except StatementError as error:
+                if isinstance(error.orig, TextHoldsNul):
+                    raise error.orig from None
+                raise
 
     async def append_points(self, points: Sequence[Point], *, current: Sequence[Point]) -> None:
         """Append history points and raise current values, in one committed transaction."""

@@ -69,9 +69,6 @@ class SqlCatalogQueries:
 
     async def find_device(self, token: Token) -> Device | None:
         """The device owning ``token``, or None."""
-        if "\0" in token:
-            # No stored text holds NUL, and PostgreSQL refuses it even as a parameter.
-            return None
         return await self._device_where(schema.devices.c.token == token)
 
     async def find_device_by_id(self, device_id: DeviceId) -> Device | None:

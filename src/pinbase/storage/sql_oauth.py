@@ -23,8 +23,6 @@ class SqlOAuthQueries:
 
     async def find_oauth_client(self, client_id: str) -> OAuthClient | None:
         """The OAuth client with the public ``client_id``, or None."""
-        if "\0" in client_id:
-            return None  # as in ``find_device``
         table = schema.oauth_clients
         row = (await self._db.execute(select(table).where(table.c.client_id == client_id))).first()
         return None if row is None else oauth_client_from_row(row)

@@ -5,7 +5,7 @@
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Row, cast, false, func, or_, select, update
+from sqlalchemy import JSON, ColumnElement, Row, cast, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,8 +29,6 @@ class SqlUserQueries:
 
     async def find_user_by_email(self, email: str) -> StoredUser | None:
         """The user whose address is ``email`` (compared lower-cased), or None."""
-        if "\0" in email:
-            return None  # No stored text holds NUL; PostgreSQL refuses it even as a parameter.
         row = (
             await self._db.execute(select(_USERS).where(_USERS.c.email == email.lower()))
         ).first()
@@ -158,14 +156,12 @@ class SqlUserQueries:
 def _matching(org_ids: Collection[OrgId], query: str) -> ColumnElement[bool]:
     """Users of ``org_ids`` whose name or e-mail contains ``query``, ignoring case.
 
-    ``autoescape`` makes ``%`` and ``_`` in the query match themselves. No stored text holds
-    NUL, so a query holding it matches nothing (PostgreSQL would refuse it as a parameter).
+    ``autoescape`` makes ``%`` and ``_`` in the query match themselves. ``lower`` keeps the
+    column's type, so a query holding NUL matches nothing (storage/text_columns.py).
     """
-    if "\0" in query:
-        return false()
     needle = query.lower()
     return _USERS.c.org_id.in_(list(org_ids)) & or_(
-        func.lower(_USERS.c.name).contains(needle, autoescape=True),
+        func.lower(_USERS.c.name, type_=_USERS.c.name.type).contains(needle, autoescape=True),
         _USERS.c.email.contains(needle, autoescape=True),
     )
 

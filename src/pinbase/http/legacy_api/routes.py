@@ -19,7 +19,7 @@ from pinbase.http.legacy_api.project import ProjectEndpoints
 from pinbase.http.legacy_api.replies import LegacyError, text_reply
 from pinbase.http.legacy_api.status import StatusEndpoints
 from pinbase.http.legacy_api.values import ValueEndpoints
-from pinbase.http.limits import is_legacy_path
+from pinbase.http.paths import is_legacy_path
 from pinbase.services.container import Services
 from pinbase.settings import Settings
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pinbase.domain.errors import TextHoldsNul
 from pinbase.http.methods import allowed_methods
 from pinbase.http.platform_api import messages
 from pinbase.http.responses import error_response, server_error
@@ -86,6 +87,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return response
         if exc.status_code == 404:
             return error_response(messages.NOT_FOUND, 404)
+        return error_response(messages.INCORRECT_PARAMETERS, 400)
+
+    @app.exception_handler(TextHoldsNul)
+    async def text_holds_nul(_request: Request, _exc: TextHoldsNul) -> Response:
+        # Text no column can keep, refused alike on both engines (storage/text_columns.py).
         return error_response(messages.INCORRECT_PARAMETERS, 400)
 
     @app.exception_handler(StorageUnavailable)

@@ -1,0 +1,47 @@
+"""The one table of URL families (http-api.md §1.1), so that none shadows another.
+
+Each family answers errors in its own format; code that answers before any route runs (the
+request-size rule) asks ``family_of`` which format that is.
+"""
+
+from enum import Enum
+
+DEVICE_PREFIX = "/external/"
+DEVICE_FILES_PREFIX = "/device_uploads/"
+"""DEV-13 files served back; the DEV-08 exports (``/device_data_….zip``) have no second slash."""
+PLATFORM_PREFIX = "/api/"
+OAUTH_PREFIX = "/oauth2/"
+MODERN_PREFIXES = (DEVICE_PREFIX, PLATFORM_PREFIX, OAUTH_PREFIX)
+"""Path prefixes of the device, Platform and OAuth families; a legacy token is never one of them
+(http-api.md §1.1)."""
+
+
+class Family(Enum):
+    """Who answers a path, and so in which error format."""
+
+    DEVICE = "device"
+    """``/external/…`` and the files it serves: Blynk's JSON error shape."""
+    PLATFORM = "platform"
+    """``/api/…``: Blynk's JSON error shape."""
+    OAUTH = "oauth"
+    """``/oauth2/…``: RFC 6749 error bodies."""
+    LEGACY = "legacy"
+    """``/{token}/…``: plain text."""
+    OTHER = "other"
+    """``/healthz``, ``/docs``, ``/openapi.json`` and unknown paths: the JSON error shape."""
+
+
+def family_of(path: str) -> Family:
+    """The family serving ``path``, by prefix alone (no route lookup)."""
+    if path.startswith((DEVICE_PREFIX, DEVICE_FILES_PREFIX)):
+        return Family.DEVICE
+    if path.startswith(PLATFORM_PREFIX):
+        return Family.PLATFORM
+    if path.startswith(OAUTH_PREFIX):
+        return Family.OAUTH
+    return Family.LEGACY if is_legacy_path(path) else Family.OTHER
+
+
+def is_legacy_path(path: str) -> bool:
+    """Whether a path belongs to the legacy token-in-path family (http-api.md §1.1)."""
+    return path.count("/") >= 2 and not path.startswith(MODERN_PREFIXES)
