@@ -30,6 +30,7 @@ from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
 from pinbase.services.reports import Reports
+from pinbase.services.state import CachedState
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
@@ -102,6 +103,19 @@ async def running_services(
             per_day=settings.reports_per_day,
             ttl_ms=round(settings.report_ttl_days * DAY_MS),
         )
+        oauth = OAuth(
+            store,
+            directory,
+            clock,
+            bus=bus,
+            access_ttl_s=settings.access_token_ttl_s,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            recheck_ms=round(settings.access_token_recheck_s * 1000),
+        )
+        # The one owner of the caches above: every announced change goes through it.
+        state = CachedState(
+            bus, directory=directory, telemetry=telemetry, properties=properties, oauth=oauth
+        )
         loop = asyncio.get_running_loop()
         upkeep = [
             loop.create_task(_checkpoints(store), name="checkpoints"),
@@ -124,7 +138,7 @@ async def running_services(
                     max_description_chars=settings.max_event_description_chars,
                 ),
                 actions=actions,
-                metadata=Metadata(store, directory),
+                metadata=Metadata(store, directory, bus),
                 reports=reports,
                 uploads=Uploads(
                     store,
@@ -134,13 +148,7 @@ async def running_services(
                     kept_per_device=settings.kept_uploads_per_device,
                     per_day=settings.uploads_per_day,
                 ),
-                oauth=OAuth(
-                    store,
-                    directory,
-                    clock,
-                    access_ttl_s=settings.access_token_ttl_s,
-                    refresh_ttl_s=settings.refresh_token_ttl_s,
-                ),
+                oauth=oauth,
                 rate_limiter=RateLimiter(
                     clock, limit=settings.platform_requests_per_minute, window_ms=MINUTE_MS
                 ),
@@ -154,6 +162,7 @@ async def running_services(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            state.close()
             await actions.stop()
             await writer.stop()
     finally:

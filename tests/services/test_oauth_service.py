@@ -9,6 +9,7 @@ from hand_clock import T0, HandClock
 from pinbase.domain.ids import OrgId
 from pinbase.domain.organizations import OAuthClient
 from pinbase.runtime import open_store
+from pinbase.services.bus import Bus
 from pinbase.services.directory import Directory
 from pinbase.services.oauth import (
     OAuth,
@@ -43,7 +44,15 @@ async def client_in_new_org(store: SqlStore, clock: HandClock) -> tuple[OAuthCli
 
 
 def oauth(store: SqlStore, clock: HandClock) -> OAuth:
-    return OAuth(store, Directory(store), clock, access_ttl_s=300, refresh_ttl_s=3600)
+    return OAuth(
+        store,
+        Directory(store),
+        clock,
+        bus=Bus(),
+        access_ttl_s=300,
+        refresh_ttl_s=3600,
+        recheck_ms=5_000,
+    )
 
 
 async def test_access_token_works_until_it_expires(store: SqlStore) -> None:

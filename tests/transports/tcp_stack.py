@@ -71,7 +71,7 @@ async def running_stack(
             services.store,
             parse_spec(tcp_spec()),
             clock=services.clock,
-            directory=services.directory,
+            bus=services.bus,
         )
         listeners = DeviceListeners.for_services(services, settings=config, options=options)
         port = await listeners.open("127.0.0.1", 0)

@@ -1,0 +1,134 @@
+"""Deleting an organization, an OAuth client, a user or a device revokes what was derived from
+it on the very next request, on SQLite and PostgreSQL, and no deleted id is handed out again.
+
+Each test runs its own ``pinbase serve`` over a real socket on a fresh database.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from platform_http import bearer, error, issue_token, org_headers
+
+from pinbase.testing import ServerProcess, provision, run_cli
+from testspec import load_spec
+
+ORGS = "/api/v1/organization"
+DEVICES = f"{ORGS}/devices?includeSubOrgDevices=true"
+UNAUTHORIZED = (401, error("Unauthorized"))
+INVALID_TOKEN = (400, error("Invalid token."))
+OWNER = "owner@example.com"
+"""Organization A's user, who owns its provisioned device."""
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """A running server on a fresh database, its provisioned organization A and A's header."""
+
+    data_dir: Path
+    engine: tuple[str, ...]
+    """``--database-url URL`` for PostgreSQL, nothing for SQLite: the CLI needs it too."""
+    created: dict[str, Any]
+    server: ServerProcess
+    http: httpx.Client
+    headers: dict[str, str]
+
+    def cli(self, *args: str) -> Any:
+        """Run a ``pinbase`` command on the deployment's database and decode its JSON output."""
+        import json
+
+        done = run_cli(*args, "--data", str(self.data_dir), *self.engine)
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    def create_org(self, name: str) -> dict[str, Any]:
+        """A sub-organization of A (PLT-ORG-04)."""
+        answer = self.http.post(
+            f"{ORGS}/create", headers=self.headers, json={"name": name, "type": "BUSINESS"}
+        )
+        assert answer.status_code == 201, answer.text
+        created: dict[str, Any] = answer.json()
+        return created
+
+    def create_device(self, org_id: int, name: str) -> dict[str, Any]:
+        """A device of A's template in ``org_id`` (PLT-DEV-09)."""
+        template = self.created["templates"][0]["templateId"]
+        answer = self.http.post(
+            f"{ORGS}/device/create",
+            headers=self.headers,
+            json={
+                "name": name,
+                "templateId": template,
+                "orgId": org_id,
+                "ownerId": self.created["users"][0]["id"],
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        created: dict[str, Any] = answer.json()
+        return created
+
+    def client_of(self, org_id: int) -> tuple[str, str]:
+        """A new OAuth client of ``org_id``, made by ``pinbase oauth create-client``."""
+        made = self.cli("oauth", "create-client", "--org", str(org_id), "--name", "stale")
+        return made["clientId"], made["clientSecret"]
+
+
+@pytest.fixture(params=ENGINES)
+def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
+    """A provisioned organization A with one user owning one device, served on SQLite or
+    PostgreSQL."""
+    engine: tuple[str, ...] = ()
+    if request.param == "postgres":
+        engine = ("--database-url", request.getfixturevalue("database_url"))
+    spec = load_spec(1)
+    spec["users"] = [{"email": OWNER, "name": "Owner", "roleId": 1, "password": "secret"}]
+    spec["devices"][0]["owner"] = OWNER
+    created = provision(spec, *engine, data_dir=tmp_path)
+    with (
+        ServerProcess(tmp_path, *engine) as server,
+        httpx.Client(base_url=server.base_url, timeout=10) as http,
+    ):
+        yield Deployment(
+            data_dir=tmp_path,
+            engine=engine,
+            created=created,
+            server=server,
+            http=http,
+            headers=org_headers(http, created),
+        )
+
+
+def answer_of(response: httpx.Response) -> tuple[int, Any]:
+    """Status and decoded body, for comparing with an expected pair."""
+    return response.status_code, response.json()
+
+
+def test_a_deleted_organizations_token_cannot_read_the_next_organization(
+    deployment: Deployment,
+) -> None:
+    """The attack of issue #8: a stale token of a deleted organization is refused, and the
+    organization created next gets a new id, so the token could not reach it anyway."""
+    d = deployment
+    doomed = d.create_org("Doomed")
+    stale = bearer(issue_token(d.http, d.client_of(doomed["id"]))["access_token"])
+    assert d.http.get(f"{ORGS}/profile", headers=stale).status_code == 200
+    deleted = d.http.delete(f"{ORGS}?orgId={doomed['id']}", headers=d.headers)
+    assert deleted.status_code == 204, deleted.text
+
+    successor = d.create_org("Successor")
+    d.create_device(successor["id"], "Successor device")
+    for request in (
+        d.http.build_request("GET", DEVICES, headers=stale),
+        d.http.build_request("GET", f"{ORGS}/profile", headers=stale),
+        d.http.build_request(
+            "POST",
+            f"{ORGS}/users/create",
+            headers=stale,
+            json={"email": "x@example.com", "name": "X", "roleId": 2, "orgId": successor["id"]},
+        ),
+    ):
+        assert answer_of(d.http.send(request)) == UNAUTHORIZED
+    assert successor["id"] != doomed["id"]
