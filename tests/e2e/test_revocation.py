@@ -4,6 +4,7 @@ it on the very next request, on SQLite and PostgreSQL, and no deleted id is hand
 Each test runs its own ``pinbase serve`` over a real socket on a fresh database.
 """
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +40,6 @@ class Deployment:
 
     def cli(self, *args: str) -> Any:
         """Run a ``pinbase`` command on the deployment's database and decode its JSON output."""
-        import json
-
         done = run_cli(*args, "--data", str(self.data_dir), *self.engine)
         return json.loads(done.stdout) if done.stdout.strip() else None
 
@@ -76,8 +75,16 @@ class Deployment:
         return made["clientId"], made["clientSecret"]
 
 
+@pytest.fixture
+def server_env() -> dict[str, str]:
+    """Extra server environment; a test parametrizes it to change a setting."""
+    return {}
+
+
 @pytest.fixture(params=ENGINES)
-def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deployment]:
+def deployment(
+    request: pytest.FixtureRequest, tmp_path: Path, server_env: dict[str, str]
+) -> Iterator[Deployment]:
     """A provisioned organization A with one user owning one device, served on SQLite or
     PostgreSQL."""
     engine: tuple[str, ...] = ()
@@ -88,7 +95,7 @@ def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Deplo
     spec["devices"][0]["owner"] = OWNER
     created = provision(spec, *engine, data_dir=tmp_path)
     with (
-        ServerProcess(tmp_path, *engine) as server,
+        ServerProcess(tmp_path, *engine, env=server_env) as server,
         httpx.Client(base_url=server.base_url, timeout=10) as http,
     ):
         yield Deployment(
@@ -132,3 +139,35 @@ def test_a_deleted_organizations_token_cannot_read_the_next_organization(
     ):
         assert answer_of(d.http.send(request)) == UNAUTHORIZED
     assert successor["id"] != doomed["id"]
+
+
+@pytest.mark.parametrize("server_env", [{"PINBASE_ACCESS_TOKEN_RECHECK_S": "0"}])
+def test_a_deleted_oauth_clients_token_is_refused(deployment: Deployment) -> None:
+    """``pinbase oauth delete-client``, run by another process, revokes the client's tokens; with
+    ``access_token_recheck_s`` at 0 the server refuses them on the very next request. Another
+    client of the same organization keeps working."""
+    d = deployment
+    client = d.client_of(d.created["organization"]["id"])
+    doomed = bearer(issue_token(d.http, client)["access_token"])
+    assert d.http.get(f"{ORGS}/profile", headers=doomed).status_code == 200
+    assert d.cli("oauth", "delete-client", client[0]) == {"deleted": client[0]}
+    assert answer_of(d.http.get(f"{ORGS}/profile", headers=doomed)) == UNAUTHORIZED
+    assert d.http.get(f"{ORGS}/profile", headers=d.headers).status_code == 200
+    again = d.http.post("/oauth2/token?grant_type=client_credentials", auth=client)
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_client")
+
+
+def test_a_deleted_devices_token_is_refused(deployment: Deployment) -> None:
+    """After PLT-DEV-11 the device's token answers ``Invalid token.`` on the device and legacy
+    APIs at once, and a new device never gets the deleted one's id."""
+    d = deployment
+    device = d.create_device(d.created["organization"]["id"], "Doomed device")
+    token = device["token"]
+    assert d.http.get(f"/external/api/update?token={token}&v1=7").status_code == 200
+    deleted = d.http.delete(f"{ORGS}/device?deviceId={device['id']}", headers=d.headers)
+    assert deleted.status_code == 204, deleted.text
+    assert answer_of(d.http.get(f"/external/api/get?token={token}&v1")) == INVALID_TOKEN
+    assert answer_of(d.http.get(f"/external/api/update?token={token}&v1=8")) == INVALID_TOKEN
+    assert d.http.get(f"/{token}/get/v1").status_code == 400
+    successor = d.create_device(d.created["organization"]["id"], "Successor device")
+    assert successor["id"] > device["id"]

@@ -133,7 +133,18 @@ class OAuth:
         return self._directory.oauth_client(client_id)
 
     async def load_client(self, client_id: str) -> OAuthClient | None:
-        """A client by public id, from memory or, for one created elsewhere, the database."""
+        """A client by public id, checked against the database before a token is issued.
+
+        A client created by another process is found and indexed; one deleted by another
+        process (``pinbase oauth delete-client``) is announced as removed, which revokes its
+        cached tokens here too. Issuing tokens is rare enough for the query.
+        """
+        async with self._store.transaction() as tx:
+            stored = await tx.find_oauth_client(client_id)
+        if stored is None:
+            if self._directory.oauth_client(client_id) is not None:
+                self._bus.publish(OAuthClientRemoved(client_id=client_id))
+            return None
         return await self._directory.find_oauth_client(client_id)
 
     async def find_refresh(self, token: str) -> StoredToken | None:
