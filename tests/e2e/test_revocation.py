@@ -116,14 +116,18 @@ def answer_of(response: httpx.Response) -> tuple[int, Any]:
 def test_a_deleted_organizations_token_cannot_read_the_next_organization(
     deployment: Deployment,
 ) -> None:
-    """The attack of issue #8: a stale token of a deleted organization is refused, and the
-    organization created next gets a new id, so the token could not reach it anyway."""
+    """The attack of issue #8: a stale access token of a deleted organization is refused, its
+    refresh token too, and the organization created next gets a new id, so nothing naming the
+    old one reaches it."""
     d = deployment
     doomed = d.create_org("Doomed")
-    stale = bearer(issue_token(d.http, d.client_of(doomed["id"]))["access_token"])
+    client = d.client_of(doomed["id"])
+    pair = issue_token(d.http, client)
+    stale = bearer(pair["access_token"])
     assert d.http.get(f"{ORGS}/profile", headers=stale).status_code == 200
     deleted = d.http.delete(f"{ORGS}?orgId={doomed['id']}", headers=d.headers)
     assert deleted.status_code == 204, deleted.text
+    assert answer_of(d.http.get(f"{ORGS}/profile", headers=stale)) == UNAUTHORIZED
 
     successor = d.create_org("Successor")
     d.create_device(successor["id"], "Successor device")
@@ -139,6 +143,12 @@ def test_a_deleted_organizations_token_cannot_read_the_next_organization(
     ):
         assert answer_of(d.http.send(request)) == UNAUTHORIZED
     assert successor["id"] != doomed["id"]
+    refreshed = d.http.post(
+        "/oauth2/token",
+        params={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]},
+        auth=client,
+    )
+    assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_client")
 
 
 @pytest.mark.parametrize("server_env", [{"PINBASE_ACCESS_TOKEN_RECHECK_S": "0"}])
