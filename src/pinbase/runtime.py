@@ -34,6 +34,7 @@ from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
 from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
+from pinbase.services.state import CachedState
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
@@ -137,6 +138,19 @@ async def running_services(
             per_day=settings.reports_per_day,
             ttl_ms=round(settings.report_ttl_days * DAY_MS),
         )
+        oauth = OAuth(
+            store,
+            directory,
+            clock,
+            bus=bus,
+            access_ttl_s=settings.access_token_ttl_s,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            recheck_ms=round(settings.access_token_recheck_s * 1000),
+        )
+        # The one owner of the caches above: every announced change goes through it.
+        state = CachedState(
+            bus, directory=directory, telemetry=telemetry, properties=properties, oauth=oauth
+        )
         retention = Retention(
             store,
             clock,
@@ -166,7 +180,7 @@ async def running_services(
                     max_description_chars=settings.max_event_description_chars,
                 ),
                 actions=actions,
-                metadata=Metadata(store, directory),
+                metadata=Metadata(store, directory, bus),
                 reports=reports,
                 uploads=Uploads(
                     store,
@@ -176,13 +190,7 @@ async def running_services(
                     kept_per_device=settings.kept_uploads_per_device,
                     per_day=settings.uploads_per_day,
                 ),
-                oauth=OAuth(
-                    store,
-                    directory,
-                    clock,
-                    access_ttl_s=settings.access_token_ttl_s,
-                    refresh_ttl_s=settings.refresh_token_ttl_s,
-                ),
+                oauth=oauth,
                 rate_limiter=RateLimiter(
                     clock, limit=settings.platform_requests_per_minute, window_ms=MINUTE_MS
                 ),
@@ -196,6 +204,7 @@ async def running_services(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            state.close()
             await actions.stop()
             await writer.stop()
     finally:

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     examples)."""
     refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=1)
     """Lifetime of a refresh token; Blynk documents none, so a month of unattended integrations."""
+    access_token_recheck_s: float = Field(default=5.0, ge=0, le=300)
+    """How long the server trusts a cached access token before reading it from the database
+    again: the longest a token revoked by another process (``pinbase oauth delete-client``)
+    keeps working. Deletions through the server itself revoke at once; 0 reads every time."""
     platform_requests_per_minute: int = Field(default=10_000, ge=1)
     """Platform API requests per organization per minute before ``429`` (http-api.md §1.11)."""
     max_page_size: int = Field(default=1000, ge=1)

@@ -71,3 +71,24 @@ def test_create_client_needs_a_name(tmp_path: Path) -> None:
         "oauth", "create-client", "--org", "1", "--name", "", "--data", str(tmp_path), check=False
     )
     assert done.returncode == 2
+
+
+def test_delete_client_removes_it(tmp_path: Path) -> None:
+    """A deleted client is no longer listed; the other clients stay."""
+    org_id = provision(SPEC, data_dir=tmp_path)["organization"]["id"]
+    data = ("--data", str(tmp_path))
+    made = run_cli("oauth", "create-client", "--org", str(org_id), "--name", "ci", *data)
+    client_id = json.loads(made.stdout)["clientId"]
+    done = run_cli("oauth", "delete-client", client_id, *data)
+    assert json.loads(done.stdout) == {"deleted": client_id}
+    listed = json.loads(run_cli("oauth", "list-clients", *data).stdout)
+    assert [c["name"] for c in listed] == ["provisioned"]
+
+
+def test_delete_unknown_client_fails(tmp_path: Path) -> None:
+    """A client id nobody created exits with code 2."""
+    provision(SPEC, data_dir=tmp_path)
+    done = run_cli("oauth", "delete-client", "nobody", "--data", str(tmp_path), check=False)
+    assert done.returncode == 2
+    assert "no such client" in done.stderr
+    assert done.stdout == ""

@@ -41,7 +41,7 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
 
 async def first_device(services: Services) -> tuple[Device, Datastream]:
     created = await provision(
-        services.store, parse_spec(DEMO_SPEC), clock=services.clock, directory=services.directory
+        services.store, parse_spec(DEMO_SPEC), clock=services.clock, bus=services.bus
     )
     bound = await services.directory.by_token(created["devices"][0]["token"])
     assert bound is not None

@@ -9,11 +9,14 @@ from hand_clock import T0, HandClock
 from pinbase.domain.ids import OrgId
 from pinbase.domain.organizations import OAuthClient
 from pinbase.runtime import open_store
+from pinbase.services.bus import Bus
+from pinbase.services.changes import OAuthClientRemoved
 from pinbase.services.directory import Directory
 from pinbase.services.oauth import (
     OAuth,
     RefreshRaceLost,
     create_client,
+    delete_client,
     hash_token,
     is_secret_of,
     new_token_text,
@@ -43,7 +46,15 @@ async def client_in_new_org(store: SqlStore, clock: HandClock) -> tuple[OAuthCli
 
 
 def oauth(store: SqlStore, clock: HandClock) -> OAuth:
-    return OAuth(store, Directory(store), clock, access_ttl_s=300, refresh_ttl_s=3600)
+    return OAuth(
+        store,
+        Directory(store),
+        clock,
+        bus=Bus(),
+        access_ttl_s=300,
+        refresh_ttl_s=3600,
+        recheck_ms=5_000,
+    )
 
 
 async def test_access_token_works_until_it_expires(store: SqlStore) -> None:
@@ -178,3 +189,69 @@ def test_rate_limit_counts_per_organization_and_minute() -> None:
     assert limiter.hit(second) == 0
     clock.now += 44_500
     assert limiter.hit(first) == 0
+
+
+async def test_a_token_revoked_by_another_process_is_refused_after_the_recheck(
+    store: SqlStore,
+) -> None:
+    """A client deleted straight in the database (another process, no announcement) keeps its
+    cached token working until the recheck interval has passed, not a moment longer."""
+    clock = HandClock()
+    service = oauth(store, clock)
+    client, _secret = await client_in_new_org(store, clock)
+    await service.persist(service.records(client, access="a", refresh=None))
+    assert await service.authenticate("a") is not None
+    assert await delete_client(store, client.client_id)
+    clock.now = T0 + 4_999
+    assert await service.authenticate("a") is not None
+    clock.now = T0 + 5_000
+    assert await service.authenticate("a") is None
+    assert await delete_client(store, client.client_id) is False
+
+
+async def test_a_client_deleted_through_the_service_is_refused_at_once(store: SqlStore) -> None:
+    """``OAuth.delete_client`` announces the deletion; once applied, the cached token is
+    refused on the next call, long before any recheck."""
+    clock = HandClock()
+    bus, directory = Bus(), Directory(store)
+    service = OAuth(
+        store,
+        directory,
+        clock,
+        bus=bus,
+        access_ttl_s=300,
+        refresh_ttl_s=3600,
+        recheck_ms=60_000,
+    )
+    announced: list[OAuthClientRemoved] = []
+    bus.subscribe(OAuthClientRemoved, announced.append)
+    bus.subscribe(OAuthClientRemoved, lambda change: service.forget_client(change.client_id))
+    client, _secret = await client_in_new_org(store, clock)
+    await service.persist(service.records(client, access="a", refresh=None))
+    assert await service.authenticate("a") is not None
+    assert await service.delete_client(client.client_id)
+    assert announced == [OAuthClientRemoved(client_id=client.client_id)]
+    assert await service.authenticate("a") is None
+    assert await service.delete_client(client.client_id) is False
+
+
+async def test_a_token_whose_client_the_directory_lost_is_refused(store: SqlStore) -> None:
+    """Defence in depth: a cached token of a client neither the directory nor the database
+    knows any more is refused even before its recheck is due."""
+    clock = HandClock()
+    directory = Directory(store)
+    service = OAuth(
+        store,
+        directory,
+        clock,
+        bus=Bus(),
+        access_ttl_s=300,
+        refresh_ttl_s=3600,
+        recheck_ms=60_000,
+    )
+    client, _secret = await client_in_new_org(store, clock)
+    await service.persist(service.records(client, access="a", refresh=None))
+    assert await service.authenticate("a") is not None
+    assert await delete_client(store, client.client_id)
+    directory.remove_oauth_client(client.client_id)
+    assert await service.authenticate("a") is None

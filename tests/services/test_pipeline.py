@@ -17,7 +17,7 @@ async def test_record_stores_then_publishes_with_one_timestamp(tmp_path: Path) -
             services.store,
             parse_spec(DEMO_SPEC),
             clock=services.clock,
-            directory=services.directory,
+            bus=services.bus,
         )
         bound = await services.directory.by_token(created["devices"][0]["token"])
         assert bound is not None

@@ -359,9 +359,10 @@ async def test_deleting_an_organization_takes_what_it_holds(
         [{"org_id": doomed.id, "name": "Gone", "owner_user_id": None, "created_at": T0}],
     )
     async with store.transaction() as tx:
-        assert await tx.delete_organization(doomed.id) is True
+        (gone,) = await tx.delete_organization(doomed.id) or ()
     async with store.transaction() as tx:
-        assert await tx.delete_organization(doomed.id) is False
+        assert await tx.find_user(gone) is None
+        assert await tx.delete_organization(doomed.id) is None
         catalog = await tx.load_catalog()
         assert [org.id for org in catalog.organizations] == [keep_id]
         assert [c.client_id for c in catalog.oauth_clients] == ["keep"]

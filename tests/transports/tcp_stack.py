@@ -74,7 +74,7 @@ async def running_stack(
             services.store,
             parse_spec(tcp_spec()),
             clock=services.clock,
-            directory=services.directory,
+            bus=services.bus,
         )
         guard = LoginGuard.for_settings(config, clock=services.clock)
         listeners = DeviceListeners.for_services(

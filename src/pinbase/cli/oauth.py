@@ -2,6 +2,8 @@
 
 ``create-client`` prints the new client's id and secret once, as JSON; only a hash of the
 secret is stored. A server running on the same data folder finds the new client on first use.
+``delete-client`` deletes a client with every token issued to it; a server running on the same
+database refuses those tokens within its ``access_token_recheck_s`` (5 s by default).
 """
 
 import asyncio
@@ -16,7 +18,7 @@ from pinbase import runtime
 from pinbase.cli.options import DatabaseOption, DataOption
 from pinbase.domain.ids import OrgId
 from pinbase.services.clock import system_clock
-from pinbase.services.oauth import create_client, list_clients
+from pinbase.services.oauth import create_client, delete_client, list_clients
 from pinbase.settings import Settings, load_settings
 
 oauth_app = typer.Typer(help="OAuth2 clients of the Platform API.", no_args_is_help=True)
@@ -40,6 +42,20 @@ def create_client_command(
         err.print(f"[red]organization {org} does not exist[/red]")
         raise typer.Exit(2)
     typer.echo(json.dumps(created, indent=2))
+
+
+@oauth_app.command("delete-client")
+def delete_client_command(
+    client_id: Annotated[str, typer.Argument(help="The public client id to delete.")],
+    data: DataOption = Path("data"),
+    database_url: DatabaseOption = None,
+) -> None:
+    """Delete a client and revoke every token issued to it."""
+    settings = load_settings(None, data_dir=data, database_url=database_url)
+    if not asyncio.run(_delete(settings, client_id)):
+        err.print("[red]no such client[/red]")
+        raise typer.Exit(2)
+    typer.echo(json.dumps({"deleted": client_id}))
 
 
 @oauth_app.command("list-clients")
@@ -66,6 +82,14 @@ async def _create(settings: Settings, org_id: int, name: str) -> dict[str, Any] 
         "name": client.name,
         "orgId": client.org_id,
     }
+
+
+async def _delete(settings: Settings, client_id: str) -> bool:
+    store = await runtime.open_store(settings)
+    try:
+        return await delete_client(store, client_id)
+    finally:
+        await store.close()
 
 
 async def _list(settings: Settings) -> list[dict[str, Any]]:

@@ -42,13 +42,6 @@ class PropertyChanged:
     ts: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DeviceRemoved:
-    """A device was deleted; a live connection of it must end."""
-
-    device: Device
-
-
 class Bus:
     """Typed publish/subscribe; ``subscribe`` returns the function that undoes it."""
 

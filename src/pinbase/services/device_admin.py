@@ -1,22 +1,22 @@
 """Device management (PLT-DEV-09..14): create, rename, move, erase and delete devices.
 
-Every change is committed first and then applied to the in-memory state the device APIs serve
-from (directory, current values, property cache, live connections), so a created device's token
-works and a deleted device's token is refused from the very next request. Scope and permission
-checks are the caller's; this service only changes state.
+Every change is committed first and then announced (``services.changes``); ``CachedState``
+applies it to the in-memory state the device APIs serve from (directory, current values,
+property cache) and ``DeviceSessions`` closes a deleted device's live connection, so a created
+device's token works and a deleted device's token is refused from the very next request. Scope
+and permission checks are the caller's; this service only changes state.
 """
 
 import logging
 from dataclasses import replace
 
-from pinbase.domain.devices import new_token
-from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.domain.devices import Device, new_token
+from pinbase.domain.ids import OrgId
 from pinbase.domain.templates import Template
-from pinbase.services.bus import Bus, DeviceRemoved
+from pinbase.services.bus import Bus
+from pinbase.services.changes import DeviceDataErased, DeviceRemoved, DeviceSaved
 from pinbase.services.clock import Clock
-from pinbase.services.directory import BoundDevice, Directory
-from pinbase.services.properties import Properties
-from pinbase.services.telemetry import Telemetry
+from pinbase.services.directory import BoundDevice
 from pinbase.services.uploads import Uploads
 from pinbase.storage.base import Store
 
@@ -28,23 +28,10 @@ class DeviceGone(Exception):
 
 
 class DeviceAdmin:
-    """Changes devices in storage and in memory, in that order."""
+    """Changes devices in storage, then announces the change."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        directory: Directory,
-        telemetry: Telemetry,
-        properties: Properties,
-        uploads: Uploads,
-        bus: Bus,
-        clock: Clock,
-    ) -> None:
+    def __init__(self, *, store: Store, uploads: Uploads, bus: Bus, clock: Clock) -> None:
         self._store = store
-        self._directory = directory
-        self._telemetry = telemetry
-        self._properties = properties
         self._uploads = uploads
         self._bus = bus
         self._clock = clock
@@ -62,8 +49,9 @@ class DeviceAdmin:
                 created_at=self._clock(),
                 owner_user_id=owner_user_id,
             )
+        self._bus.publish(DeviceSaved(device=device))
         logger.info("device.created device_id=%d org_id=%d", device.id, org_id)
-        return self._directory.add_device(device)
+        return BoundDevice(device, template)
 
     async def rename(self, bound: BoundDevice, name: str) -> BoundDevice:
         """The device under its new name.
@@ -74,7 +62,7 @@ class DeviceAdmin:
         async with self._store.transaction() as tx:
             if not await tx.rename_device(bound.device.id, name):
                 raise DeviceGone
-        return self._directory.add_device(replace(bound.device, name=name))
+        return self._saved(bound, replace(bound.device, name=name))
 
     async def move(
         self, bound: BoundDevice, *, org_id: OrgId, owner_user_id: int | None
@@ -91,15 +79,13 @@ class DeviceAdmin:
         logger.info(
             "device.moved device_id=%d org_id=%d owner=%s", device.id, org_id, owner_user_id
         )
-        return self._directory.add_device(
-            replace(device, org_id=org_id, owner_user_id=owner_user_id)
-        )
+        return self._saved(bound, replace(device, org_id=org_id, owner_user_id=owner_user_id))
 
     async def erase_data(self, bound: BoundDevice) -> None:
         """Clear the device's values, history and properties; the device itself stays."""
         async with self._store.transaction() as tx:
             await tx.clear_device_data(bound.device.id)
-        self._forget_data(bound.device.id, bound.template)
+        self._bus.publish(DeviceDataErased(device_id=bound.device.id))
         logger.info("device.erased device_id=%d", bound.device.id)
 
     async def delete(self, bound: BoundDevice) -> None:
@@ -108,16 +94,15 @@ class DeviceAdmin:
         Raises:
             DeviceGone: the device was deleted meanwhile.
         """
-        device = bound.device
+        device_id = bound.device.id
         async with self._store.transaction() as tx:
-            if not await tx.delete_device(device.id):
+            if not await tx.delete_device(device_id):
                 raise DeviceGone
-        self._directory.remove_device(device.id)
-        self._forget_data(device.id, bound.template)
-        self._bus.publish(DeviceRemoved(device=device))
-        await self._uploads.remove_device(device.id)
-        logger.info("device.deleted device_id=%d", device.id)
+        self._bus.publish(DeviceRemoved(device_id=device_id))
+        await self._uploads.remove_device(device_id)
+        logger.info("device.deleted device_id=%d", device_id)
 
-    def _forget_data(self, device_id: DeviceId, template: Template) -> None:
-        self._telemetry.forget(device_id, template.datastreams)
-        self._properties.forget(device_id)
+    def _saved(self, bound: BoundDevice, device: Device) -> BoundDevice:
+        """Announce a changed device; it keeps its template."""
+        self._bus.publish(DeviceSaved(device=device))
+        return BoundDevice(device, bound.template)

@@ -10,7 +10,6 @@ services and checks as the Device HTTPS API.
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from pinbase.domain.datastreams import Datastream
@@ -27,7 +26,6 @@ from pinbase.services.history_writer import StorageUnavailable
 from pinbase.services.metadata import Metadata
 from pinbase.services.properties import PROPERTY_NAME, Properties, check_property
 from pinbase.services.telemetry import Telemetry
-from pinbase.storage.base import Store
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +57,6 @@ class DeviceGateway:
         properties: Properties,
         events: EventLog,
         metadata: Metadata,
-        store: Store,
         clock: Clock,
         group_window_ms: int,
     ) -> None:
@@ -75,7 +72,6 @@ class DeviceGateway:
         self._properties = properties
         self._events = events
         self._metadata = metadata
-        self._store = store
         self._clock = clock
         self._group_window_ms = group_window_ms
 
@@ -220,11 +216,8 @@ class DeviceGateway:
             template_code=info.get("tmpl"),
         )
         current = self.current(bound)
-        if current.device.hardware_info == reported:
-            return
-        async with self._store.transaction() as tx:
-            await tx.update_hardware_info(current.device.id, reported)
-        self._directory.add_device(replace(current.device, hardware_info=reported))
+        if current.device.hardware_info != reported:
+            await self._metadata.record_hardware(current, reported)
 
     def read_metadata(self, bound: BoundDevice, name: str) -> str | None:
         """``meta get``: the field's value as text ("" when unset), None when no field matches."""

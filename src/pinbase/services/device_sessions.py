@@ -14,7 +14,8 @@ import logging
 from typing import Protocol
 
 from pinbase.domain.ids import DeviceId
-from pinbase.services.bus import Bus, DeviceRemoved, PropertyChanged, ValuesChanged
+from pinbase.services.bus import Bus, PropertyChanged, ValuesChanged
+from pinbase.services.changes import DeviceRemoved
 from pinbase.services.presence import Presence
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class DeviceSessions:
     def _on_removed(self, removed: DeviceRemoved) -> None:
         """A deleted device's connection closes like one replaced by a newer login; the
         transport then detaches it, which marks the device offline."""
-        session = self._live.get(removed.device.id)
+        session = self._live.get(removed.device_id)
         if session is not None:
-            logger.info("device.session_closed_deleted device_id=%d", removed.device.id)
+            logger.info("device.session_closed_deleted device_id=%d", removed.device_id)
             session.replace()

@@ -5,10 +5,13 @@ know is looked up in the database once, so what another process created (``pinba
 or ``pinbase oauth create-client`` against a running server's data folder) works without a
 restart. A token found there neither is remembered as unknown for a few seconds
 (``UnknownTokens``), so repeating a wrong token does not query the database each time.
+
+Its ``add_*``, ``remove_*`` and ``disown`` methods are for ``services.state.CachedState`` alone:
+use cases announce changes, they never edit the directory (see that module).
 """
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId, TemplateId, Token
@@ -109,6 +112,16 @@ class Directory:
     def add_oauth_client(self, client: OAuthClient) -> None:
         """Index an OAuth client (new or changed)."""
         self._clients[client.client_id] = client
+
+    def remove_oauth_client(self, client_id: str) -> None:
+        """Forget a deleted OAuth client."""
+        self._clients.pop(client_id, None)
+
+    def disown(self, user_id: int) -> None:
+        """Take a deleted user off every device it owned (a scan: deleting users is rare)."""
+        owned = [b.device for b in self._by_id.values() if b.device.owner_user_id == user_id]
+        for device in owned:
+            self.add_device(replace(device, owner_user_id=None))
 
     async def by_token(self, token: Token) -> BoundDevice | None:
         """The device owning ``token`` and its template, or None for an unknown token."""

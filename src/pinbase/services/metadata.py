@@ -6,16 +6,20 @@ and ``Auth Token`` (its token, unless the template defines a field of that name 
 ``loc.latlon`` is documented too, but Pinbase has no device location yet, so it does not exist.
 
 Values are kept as text, as the storage contract holds them; a ``Number`` field is answered as a
-JSON number. The in-memory device in the ``Directory`` is replaced after every write, so reads
-never go to the database.
+JSON number. Every write is announced (``DeviceSaved``), and ``CachedState`` replaces the
+in-memory device in the ``Directory``, so reads never go to the database. The hardware facts a
+device reports about itself (DEV-12, the binary login's info message) are kept the same way.
 """
 
 import math
 import re
 from dataclasses import dataclass, replace
 
+from pinbase.domain.devices import HardwareInfo
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.templates import Metafield
+from pinbase.services.bus import Bus
+from pinbase.services.changes import DeviceSaved
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.storage.base import Store
 
@@ -67,9 +71,10 @@ class InvalidMetaValue(PinbaseError):
 class Metadata:
     """Reads and writes the metadata of devices."""
 
-    def __init__(self, store: Store, directory: Directory) -> None:
+    def __init__(self, store: Store, directory: Directory, bus: Bus) -> None:
         self._store = store
         self._directory = directory
+        self._bus = bus
 
     def read(self, bound: BoundDevice, key: str) -> MetaReading:
         """The value of the field ``key`` of a device.
@@ -111,7 +116,17 @@ class Metadata:
         device = current.device if current is not None else bound.device
         values = dict(device.metafield_values)
         values[metafield.id] = checked
-        self._directory.add_device(replace(device, metafield_values=tuple(values.items())))
+        self._bus.publish(
+            DeviceSaved(device=replace(device, metafield_values=tuple(values.items())))
+        )
+
+    async def record_hardware(self, bound: BoundDevice, info: HardwareInfo) -> None:
+        """Keep what the device reported about its firmware and board as its hardware info."""
+        async with self._store.transaction() as tx:
+            await tx.update_hardware_info(bound.device.id, info)
+        current = self._directory.by_id(bound.device.id)
+        device = current.device if current is not None else bound.device
+        self._bus.publish(DeviceSaved(device=replace(device, hardware_info=info)))
 
 
 def _kind(type_literal: str) -> str:

@@ -17,6 +17,8 @@ from pinbase.domain.errors import ValueMismatch
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
 from pinbase.domain.values import parse_json
+from pinbase.services.bus import Bus
+from pinbase.services.changes import CurrentValueErased
 from pinbase.services.clock import Clock
 from pinbase.services.device_gateway import DeviceGateway
 from pinbase.services.directory import BoundDevice
@@ -49,6 +51,7 @@ class NamedGateway:
         telemetry: Telemetry,
         properties: Properties,
         store: Store,
+        bus: Bus,
         clock: Clock,
         window_ms: int,
     ) -> None:
@@ -62,6 +65,7 @@ class NamedGateway:
         self._telemetry = telemetry
         self._properties = properties
         self._store = store
+        self._bus = bus
         self._clock = clock
         self._window_ms = window_ms
 
@@ -124,7 +128,9 @@ class NamedGateway:
             return False
         async with self._store.transaction() as tx:
             await tx.clear_current_value(bound.device.id, datastream.id)
-        self._telemetry.forget_value(bound.device.id, datastream)
+        self._bus.publish(
+            CurrentValueErased(device_id=bound.device.id, datastream_id=datastream.id)
+        )
         return True
 
     async def erase_property(self, bound: BoundDevice, name: str, prop: str) -> bool:

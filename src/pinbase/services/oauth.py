@@ -7,6 +7,15 @@ token) and persists what it issued afterwards. The Platform API then validates e
 hot path, the database answers the first use after a restart, and the services clock decides
 expiry.
 
+Revocation. Deleting an organization or an OAuth client deletes its tokens in the database and
+announces the change; ``services.state.CachedState`` then drops the cached ones
+(``forget_organization``, ``forget_client``), so the very next request is refused. As a second
+line, a token whose client or organization the directory no longer knows is refused too. A
+change made by another process (``pinbase oauth delete-client`` on the same database) cannot be
+announced here yet, so a cached token is read from the database again once ``recheck_ms`` has
+passed since it was last read: a token revoked elsewhere works for at most that long. The hot
+path stays one dictionary lookup, one comparison and two more lookups.
+
 Tokens are 30 random bytes, written as 40 URL-safe characters (Blynk's shape). Only their SHA-256
 hex is stored. A fast hash is right here, unlike for passwords: a token carries 240 bits of
 randomness, so there is no dictionary to try and no brute force to slow down, and a slow or
@@ -29,6 +38,8 @@ from dataclasses import dataclass
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import OrgId
 from pinbase.domain.organizations import OAuthClient
+from pinbase.services.bus import Bus
+from pinbase.services.changes import OAuthClientRemoved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.provisioning import CLIENT_ID_BYTES, CLIENT_SECRET_BYTES, hash_secret
@@ -94,15 +105,27 @@ class OAuth:
         directory: Directory,
         clock: Clock,
         *,
+        bus: Bus,
         access_ttl_s: int,
         refresh_ttl_s: int,
+        recheck_ms: int,
     ) -> None:
+        """Bind the collaborators.
+
+        Args:
+            bus: where ``delete_client`` announces the deletion.
+            recheck_ms: how long a cached access token is trusted before it is read from the
+                database again (0: on every request).
+        """
         self._store = store
         self._directory = directory
         self._clock = clock
+        self._bus = bus
         self.access_ttl_s = access_ttl_s
         self._refresh_ttl_ms = refresh_ttl_s * 1000
-        self._access: dict[str, StoredToken] = {}
+        self._recheck_ms = recheck_ms
+        self._access: dict[str, tuple[StoredToken, int]] = {}
+        """Access token records by hash, each with the time from which it must be re-read."""
         self._next_purge = 0
 
     def client(self, client_id: str) -> OAuthClient | None:
@@ -110,7 +133,18 @@ class OAuth:
         return self._directory.oauth_client(client_id)
 
     async def load_client(self, client_id: str) -> OAuthClient | None:
-        """A client by public id, from memory or, for one created elsewhere, the database."""
+        """A client by public id, checked against the database before a token is issued.
+
+        A client created by another process is found and indexed; one deleted by another
+        process (``pinbase oauth delete-client``) is announced as removed, which revokes its
+        cached tokens here too. Issuing tokens is rare enough for the query.
+        """
+        async with self._store.transaction() as tx:
+            stored = await tx.find_oauth_client(client_id)
+        if stored is None:
+            if self._directory.oauth_client(client_id) is not None:
+                self._bus.publish(OAuthClientRemoved(client_id=client_id))
+            return None
         return await self._directory.find_oauth_client(client_id)
 
     async def find_refresh(self, token: str) -> StoredToken | None:
@@ -178,16 +212,29 @@ class OAuth:
                 self._remember(record, now)
 
     async def authenticate(self, token: str) -> Caller | None:
-        """The caller an access token acts for, or None if unknown, revoked or expired."""
+        """The caller an access token acts for; None if it is unknown, revoked or expired, or
+        its client or organization was deleted."""
         token_hash = hash_token(token)
-        record = self._access.get(token_hash)
-        if record is None:
+        now = self._clock()
+        cached = self._access.get(token_hash)
+        record: StoredToken | None
+        if cached is not None and now < cached[1]:
+            record = cached[0]
+        else:
             async with self._store.transaction() as tx:
                 record = await tx.find_oauth_token(token_hash)
             if record is None or record.kind != ACCESS:
+                self._access.pop(token_hash, None)  # deleted elsewhere since it was cached
                 return None
-            self._remember(record, self._clock())
-        if record.revoked or record.expires_at <= self._clock():
+            self._remember(record, now)
+        if record.revoked or record.expires_at <= now:
+            self._access.pop(token_hash, None)
+            return None
+        directory = self._directory
+        known = directory.oauth_client(record.client_id) is not None
+        if (not known or directory.organization(record.org_id) is None) and not (
+            await self._issuer_found(record)
+        ):
             self._access.pop(token_hash, None)
             return None
         return Caller(
@@ -196,14 +243,40 @@ class OAuth:
             scope=self._directory.subtree(record.org_id),
         )
 
+    async def delete_client(self, client_id: str) -> bool:
+        """Delete an OAuth client with every token issued to it, then announce it, so the next
+        request with one of its tokens is refused; False when there is no such client."""
+        if not await delete_client(self._store, client_id):
+            return False
+        self._bus.publish(OAuthClientRemoved(client_id=client_id))
+        return True
+
+    def forget_client(self, client_id: str) -> None:
+        """Drop the cached tokens of a deleted client. Called by ``CachedState.apply`` only."""
+        self._access = {h: c for h, c in self._access.items() if c[0].client_id != client_id}
+
+    def forget_organization(self, org_id: OrgId) -> None:
+        """Drop the cached tokens of a deleted organization's clients. Called by
+        ``CachedState.apply`` only."""
+        self._access = {h: c for h, c in self._access.items() if c[0].org_id != org_id}
+
+    async def _issuer_found(self, record: StoredToken) -> bool:
+        """Whether the token's client and organization exist, for a token whose client or
+        organization the directory does not know: the second line behind revocation. Looking
+        the client up in the database reloads the organizations too, so a client and
+        organization made by another process are found; deleted ones are found nowhere."""
+        if await self._directory.find_oauth_client(record.client_id) is None:
+            return False
+        return self._directory.organization(record.org_id) is not None
+
     def _remember(self, record: StoredToken, now: int) -> None:
         if len(self._access) >= MAX_CACHED_TOKENS:
-            self._access = {h: r for h, r in self._access.items() if r.expires_at > now}
+            self._access = {h: c for h, c in self._access.items() if c[0].expires_at > now}
             if len(self._access) >= MAX_CACHED_TOKENS:
                 # Dicts keep insertion order: keep the newer half; dropped ones reload on use.
                 kept = list(self._access.items())[MAX_CACHED_TOKENS // 2 :]
                 self._access = dict(kept)
-        self._access[record.token_hash] = record
+        self._access[record.token_hash] = (record, now + self._recheck_ms)
 
 
 async def create_client(
@@ -226,6 +299,19 @@ async def create_client(
             created_at=clock(),
         )
     return client, secret
+
+
+async def delete_client(store: Store, client_id: str) -> bool:
+    """Delete an OAuth client with every token issued to it; False when there is no such client.
+
+    A server on the same database learns of it within its ``access_token_recheck_s``; use
+    ``OAuth.delete_client`` inside a server, which revokes at once.
+    """
+    async with store.transaction() as tx:
+        deleted = await tx.delete_oauth_client(client_id)
+    if deleted:
+        logger.info("oauth.client_deleted")
+    return deleted
 
 
 async def list_clients(store: Store) -> list[OAuthClient]:

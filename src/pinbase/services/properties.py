@@ -133,7 +133,8 @@ class Properties:
         return erased
 
     def forget(self, device_id: DeviceId) -> None:
-        """Drop the device's properties: erased or deleted in the database."""
+        """Drop the device's properties: erased or deleted in the database. Called by
+        ``CachedState.apply`` only."""
         self._stored.pop(device_id, None)
 
     def of_datastream(

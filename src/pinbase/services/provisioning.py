@@ -27,8 +27,9 @@ from pinbase.domain.templates import (
 )
 from pinbase.domain.users import ACTIVE, EMAIL, MAX_EMAIL, NAME, password_hash
 from pinbase.domain.values import parse_json
+from pinbase.services.bus import Bus
+from pinbase.services.changes import DeviceSaved, OrganizationSaved, TemplateSaved
 from pinbase.services.clock import Clock
-from pinbase.services.directory import Directory
 from pinbase.services.passwords import hash_password
 from pinbase.services.users import Profile, add_member
 from pinbase.storage.base import Store, Transaction
@@ -167,9 +168,12 @@ def parse_spec(data: object) -> ProvisionSpec:
 
 
 async def provision(
-    store: Store, spec: ProvisionSpec, *, clock: Clock, directory: Directory | None = None
+    store: Store, spec: ProvisionSpec, *, clock: Clock, bus: Bus | None = None
 ) -> dict[str, Any]:
     """Create what ``spec`` describes in one transaction and describe what was created.
+
+    Inside a server, ``bus`` announces the new organization, templates and devices; the CLI
+    (another process) has none, and the server finds them on first use.
 
     Returns:
         ``{"organization": {"id", "name"}, "oauthClients": [{"name", "clientId",
@@ -201,11 +205,12 @@ async def provision(
             devices = [await _add_device(tx, org.id, templates, d, now) for d in spec.devices]
     except PinbaseError as error:
         raise ProvisioningError(str(error)) from None
-    if directory is not None:
+    if bus is not None:
+        bus.publish(OrganizationSaved(organization=org))
         for template in templates:
-            directory.add_template(template)
+            bus.publish(TemplateSaved(template=template))
         for device in devices:
-            directory.add_device(device)
+            bus.publish(DeviceSaved(device=device))
     return {
         "organization": {"id": org.id, "name": org.name},
         "oauthClients": [

@@ -117,17 +117,17 @@ class Telemetry:
                 answer[datastream.pin.name] = read_json(datastream, value)
         return answer
 
-    def forget(self, device_id: DeviceId, datastreams: Iterable[Datastream]) -> None:
+    def forget(self, device_id: DeviceId, datastream_ids: Iterable[DatastreamId]) -> None:
         """Drop the device's current values and import count (its data was erased or it was
-        deleted); the database side is the caller's."""
-        for datastream in datastreams:
-            self.forget_value(device_id, datastream)
+        deleted). Called by ``CachedState.apply`` only, after the database changed."""
+        for datastream_id in datastream_ids:
+            self.forget_value(device_id, datastream_id)
         self._imported.pop(device_id, None)
 
-    def forget_value(self, device_id: DeviceId, datastream: Datastream) -> None:
-        """Drop one current value (erased in the database by the caller): reads fall back to
-        the datastream's default until a new value arrives."""
-        self._current.pop((device_id, datastream.id), None)
+    def forget_value(self, device_id: DeviceId, datastream_id: DatastreamId) -> None:
+        """Drop one current value (erased in the database): reads fall back to the datastream's
+        default until a new value arrives. Called by ``CachedState.apply`` only."""
+        self._current.pop((device_id, datastream_id), None)
 
     def _raise_current(self, point: Point) -> None:
         key = (point.device_id, point.datastream_id)

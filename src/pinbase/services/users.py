@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import OrgId
-from pinbase.domain.organizations import Organization
 from pinbase.domain.users import ACTIVE, ADMIN, INVITED, PENDING, ROLES
+from pinbase.services.bus import Bus
+from pinbase.services.changes import OrganizationSaved, UserRemoved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.passwords import hash_password
@@ -73,9 +74,10 @@ class Profile:
 class Users:
     """The use cases of PLT-USR-01..09 over the store, with the directory's organization tree."""
 
-    def __init__(self, store: Store, directory: Directory, clock: Clock) -> None:
+    def __init__(self, store: Store, directory: Directory, bus: Bus, clock: Clock) -> None:
         self._store = store
         self._directory = directory
+        self._bus = bus
         self._clock = clock
 
     async def page(
@@ -237,16 +239,24 @@ class Users:
                 )
         except EmailTaken:  # by a concurrent request: the same answer, nothing created
             return None
-        self._directory.add_organization(
-            Organization(
-                id=org.id,
-                name=org.name,
-                parent_id=org.parent_id,
-                description=None,
-                created_at=org.last_modified_ts,
-            )
-        )
+        self._bus.publish(OrganizationSaved(organization=org.organization()))
         return user
+
+    async def delete(self, caller: "Caller", user_id: int) -> None:
+        """Delete a user in scope; the devices and tags it owned lose their owner.
+
+        No Platform API endpoint deletes a user (Blynk has none); the console (issue #9) calls
+        this. The change is announced, so the directory's devices lose the owner at once.
+
+        Raises:
+            UserNotFound: missing or outside the caller's scope.
+        """
+        async with self._store.transaction() as tx:
+            await _user_in_scope(tx, caller, user_id)
+            if not await tx.delete_user(user_id):
+                raise UserNotFound(user_id)
+        self._bus.publish(UserRemoved(user_id=user_id))
+        logger.info("user_deleted id=%s", user_id)
 
     async def _add_client(
         self,

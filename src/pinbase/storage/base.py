@@ -125,6 +125,16 @@ class OrganizationProfile:
     is_active: bool
     last_modified_ts: int
 
+    def organization(self) -> Organization:
+        """The organization itself, as the directory indexes it."""
+        return Organization(
+            id=self.id,
+            name=self.name,
+            parent_id=self.parent_id,
+            description=self.description,
+            created_at=self.last_modified_ts,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrganizationCounts:

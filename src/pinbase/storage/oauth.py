@@ -40,6 +40,11 @@ class OAuthRepository(Protocol):
         """The token whose hash is ``token_hash`` (revoked and expired ones included), or None."""
         ...
 
+    async def delete_oauth_client(self, client_id: str) -> bool:
+        """Delete the client with the public ``client_id`` and every token issued to it; False
+        when there is no such client."""
+        ...
+
     async def revoke_oauth_token(self, token_hash: str) -> bool:
         """Revoke a token; True only for the one call that found it not yet revoked.
 

@@ -57,8 +57,9 @@ class OrganizationRepository(Protocol):
         """The tags of an organization, by id."""
         ...
 
-    async def delete_organization(self, org_id: OrgId) -> bool:
+    async def delete_organization(self, org_id: OrgId) -> tuple[int, ...] | None:
         """Delete an organization that has no sub-organizations and no devices, with its users,
-        tags, templates, OAuth clients and their tokens; False when it does not exist.
+        tags, templates, OAuth clients and their tokens; devices elsewhere owned by its users
+        lose their owner. Return the ids of the deleted users; None when it does not exist.
         """
         ...

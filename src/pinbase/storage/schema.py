@@ -40,6 +40,8 @@ organizations = Table(
     Column("address", NulFreeText, nullable=True),
     Column("is_active", Boolean, nullable=False, server_default=true()),
     Column("last_modified_ts", BigInteger, nullable=False, server_default=text("0")),
+    # Ids are never handed out twice (migration 0006); PostgreSQL sequences never are.
+    sqlite_autoincrement=True,
 )
 
 oauth_clients = Table(
@@ -51,6 +53,8 @@ oauth_clients = Table(
     Column("client_id", NulFreeString(64), nullable=False, unique=True),
     Column("secret_hash", NulFreeString(128), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Ids are never handed out twice (migration 0006); PostgreSQL sequences never are.
+    sqlite_autoincrement=True,
 )
 
 templates = Table(
@@ -62,6 +66,8 @@ templates = Table(
     Column("name", NulFreeString(100), nullable=False),
     Column("description", NulFreeText, nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    # Ids are never handed out twice (migration 0006); PostgreSQL sequences never are.
+    sqlite_autoincrement=True,
 )
 
 datastreams = Table(
@@ -255,6 +261,8 @@ users = Table(
     Column("last_modified_ts", BigInteger, nullable=False),
     Column("last_logged_at", BigInteger, nullable=False),
     Index("ix_users_org", "org_id"),
+    # Ids are never handed out twice (migration 0006); PostgreSQL sequences never are.
+    sqlite_autoincrement=True,
 )
 
 tags = Table(

@@ -100,6 +100,16 @@ class SqlOAuthQueries:
             revoked=row.revoked,
         )
 
+    async def delete_oauth_client(self, client_id: str) -> bool:
+        """Delete the client with the public ``client_id`` and every token issued to it; False
+        when there is no such client."""
+        if "\0" in client_id:
+            return False  # as in ``find_oauth_client``
+        tokens, clients = schema.oauth_tokens, schema.oauth_clients
+        await self._db.execute(delete(tokens).where(tokens.c.client_id == client_id))
+        result = await self._db.execute(delete(clients).where(clients.c.client_id == client_id))
+        return bool(result.rowcount)
+
     async def revoke_oauth_token(self, token_hash: str) -> bool:
         """Revoke a token; True only for the one call that found it not yet revoked."""
         table = schema.oauth_tokens

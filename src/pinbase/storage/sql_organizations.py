@@ -139,18 +139,26 @@ class SqlOrganizationQueries:
             for row in rows
         ]
 
-    async def delete_organization(self, org_id: OrgId) -> bool:
+    async def delete_organization(self, org_id: OrgId) -> tuple[int, ...] | None:
         """Delete an organization that has no sub-organizations and no devices, with its users,
-        tags, templates, OAuth clients and their tokens; False when it does not exist.
+        tags, templates, OAuth clients and their tokens; devices elsewhere owned by its users
+        lose their owner. Return the ids of the deleted users; None when it does not exist.
         """
         orgs, tags, users = schema.organizations, schema.tags, schema.users
         templates, clients, tokens = schema.templates, schema.oauth_clients, schema.oauth_tokens
+        devices = schema.devices
         org_users = select(users.c.id).where(users.c.org_id == org_id)
         org_tags = select(tags.c.id).where(tags.c.org_id == org_id)
         org_templates = select(templates.c.id).where(templates.c.org_id == org_id)
         org_clients = select(clients.c.client_id).where(clients.c.org_id == org_id)
+        user_ids = tuple(
+            int(user_id) for user_id in await self._db.scalars(org_users.order_by(users.c.id))
+        )
         await self._db.execute(
             update(tags).where(tags.c.owner_user_id.in_(org_users)).values(owner_user_id=None)
+        )
+        await self._db.execute(
+            update(devices).where(devices.c.owner_user_id.in_(org_users)).values(owner_user_id=None)
         )
         await self._db.execute(
             delete(schema.device_tags).where(schema.device_tags.c.tag_id.in_(org_tags))
@@ -165,7 +173,7 @@ class SqlOrganizationQueries:
         )
         await self._db.execute(delete(clients).where(clients.c.org_id == org_id))
         result = await self._db.execute(delete(orgs).where(orgs.c.id == org_id))
-        return bool(result.rowcount)
+        return user_ids if result.rowcount else None
 
 
 def organization_from_row(row: Row[Any]) -> Organization:

@@ -5,7 +5,7 @@
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Row, cast, func, or_, select, update
+from sqlalchemy import JSON, ColumnElement, Row, cast, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -116,6 +116,15 @@ class SqlUserQueries:
             .values(org_id=org_id, role_id=role_id, last_modified_ts=ts)
         )
         return await self.find_user(user_id) if result.rowcount else None
+
+    async def delete_user(self, user_id: int) -> bool:
+        """Delete a user; the devices and tags it owned lose their owner. False if missing."""
+        for owned in (schema.devices, schema.tags):
+            await self._db.execute(
+                update(owned).where(owned.c.owner_user_id == user_id).values(owner_user_id=None)
+            )
+        result = await self._db.execute(delete(_USERS).where(_USERS.c.id == user_id))
+        return bool(result.rowcount)
 
     async def _count(self, condition: ColumnElement[bool]) -> int:
         return int(await self._db.scalar(select(func.count()).where(condition)) or 0)

@@ -135,3 +135,7 @@ class UserRepository(Protocol):
     ) -> StoredUser | None:
         """Move a user to ``org_id`` with ``role_id`` (either may be unchanged); None if missing."""
         ...
+
+    async def delete_user(self, user_id: int) -> bool:
+        """Delete a user; the devices and tags it owned lose their owner. False if missing."""
+        ...

@@ -73,7 +73,6 @@ def device_gateway(services: Services, settings: Settings) -> DeviceGateway:
         properties=services.properties,
         events=services.events,
         metadata=services.metadata,
-        store=services.store,
         clock=services.clock,
         group_window_ms=settings.import_window_ms,
     )

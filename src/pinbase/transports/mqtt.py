@@ -44,6 +44,7 @@ class MqttListeners(Listeners):
             telemetry=services.telemetry,
             properties=services.properties,
             store=services.store,
+            bus=services.bus,
             clock=services.clock,
             window_ms=settings.import_window_ms,
         )

@@ -1,7 +1,5 @@
 """DEV-11 ``isHardwareConnected`` and DEV-12 ``provision``."""
 
-from dataclasses import replace
-
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -48,7 +46,5 @@ class StatusEndpoints:
             build=facts["build"],
             template_code=code,
         )
-        async with self._services.store.transaction() as tx:
-            await tx.update_hardware_info(bound.device.id, info)
-        self._services.directory.add_device(replace(bound.device, hardware_info=info))
+        await self._services.metadata.record_hardware(bound, info)
         return text_response()

@@ -37,13 +37,7 @@ def device_admin_router(services: Services, auth: BearerAuth) -> APIRouter:
     router = APIRouter(prefix="/api/v1/organization/device", tags=["Devices"], responses=ERRORS)
     directory, store = services.directory, services.store
     admin = DeviceAdmin(
-        store=store,
-        directory=directory,
-        telemetry=services.telemetry,
-        properties=services.properties,
-        uploads=services.uploads,
-        bus=services.bus,
-        clock=services.clock,
+        store=store, uploads=services.uploads, bus=services.bus, clock=services.clock
     )
     creation = json_body(DeviceCreate, ids=("templateId", "orgId", "ownerId"))
     renaming = json_body(DeviceRename, ids=())

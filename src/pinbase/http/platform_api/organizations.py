@@ -40,6 +40,12 @@ from pinbase.http.platform_api.schemas import (
 from pinbase.http.responses import json_response
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
+from pinbase.services.organizations import (
+    OrganizationNotDeletable,
+    OrganizationNotFound,
+    Organizations,
+    ParentNotFound,
+)
 from pinbase.settings import Settings
 from pinbase.storage.base import OrganizationCounts, OrganizationProfile
 
@@ -77,6 +83,7 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
     router = APIRouter(prefix="/api/v1/organization", tags=["Organizations"], responses=ERRORS)
     directory = services.directory
     store = services.store
+    organizations = Organizations(store, directory, services.bus, services.clock)
     pagination = page_reader(settings.max_page_size)
     creation = json_body(OrganizationCreate, ids=("parentId",))
 
@@ -163,32 +170,19 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
         caller: Annotated[Caller, Depends(auth)],
         body: Annotated[OrganizationCreate, Depends(creation)],
     ) -> Response:
-        parent_id = caller.org_id if body.parent_id is None else OrgId(body.parent_id)
-        parent = await profile_of(parent_id) if caller.can_see(parent_id) else None
-        if parent is None:
-            raise parent_organization_not_found()
-        org_type = "PERSONAL" if parent.type == "PERSONAL" else body.type
-        async with store.transaction() as tx:
-            created = await tx.create_organization(
+        try:
+            created = await organizations.create(
+                caller,
+                parent_id=None if body.parent_id is None else OrgId(body.parent_id),
                 name=body.name,
-                parent_id=parent_id,
                 description=body.description,
-                type=org_type,
+                type=body.type,
                 tz=body.tz,
                 unit_system=body.unit_system,
                 phone_number=body.phone_number,
-                is_active=False,
-                created_at=services.clock(),
             )
-        directory.add_organization(
-            Organization(
-                id=created.id,
-                name=created.name,
-                parent_id=created.parent_id,
-                description=created.description,
-                created_at=created.last_modified_ts,
-            )
-        )
+        except ParentNotFound:
+            raise parent_organization_not_found() from None
         return json_response(organization_info(created), status=201)
 
     @router.get(
@@ -234,25 +228,18 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
         status_code=204,
         description="Refused (400) for the caller's own organization, a root organization and "
         "one with sub-organizations or devices; its users, tags, templates and OAuth clients "
-        "go with it.",
+        "go with it, its access tokens stop working at once, and devices elsewhere owned by "
+        "its users lose their owner.",
     )
     async def delete_organization(
         caller: Annotated[Caller, Depends(auth)], org_id: RequiredOrgIdQuery
     ) -> Response:
-        target = organization_in_scope(directory, caller, org_id)
-        org = directory.organization(target)
-        if org is None or target == caller.org_id or org.parent_id is None:
-            raise incorrect_parameters()
-        async with store.transaction() as tx:
-            # The database, not the directory, has the last word: another process may have
-            # added a sub-organization or a device meanwhile.
-            stored = await tx.load_organizations()
-            counts = await tx.count_organization_contents([target])
-            if counts[target].devices or any(o.parent_id == target for o in stored):
-                raise incorrect_parameters()
-            if not await tx.delete_organization(target):
-                raise organization_not_found(org_id)
-        directory.remove_organization(target)
+        try:
+            await organizations.delete(caller, OrgId(org_id))
+        except OrganizationNotFound:
+            raise organization_not_found(org_id) from None
+        except OrganizationNotDeletable:
+            raise incorrect_parameters() from None
         return Response(status_code=204)
 
     return router

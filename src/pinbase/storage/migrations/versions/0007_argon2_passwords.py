@@ -24,7 +24,7 @@ from alembic import op
 from argon2 import PasswordHasher, Type
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,103 @@
+"""The changes a use case announces after committing one: what the in-memory caches must learn.
+
+Every message is a frozen value of ids and plain values (frozen domain values such as
+``Device`` hold only those), so the same message can later cross a process boundary on a
+shared bus (issue #11). ``services.state.CachedState`` applies them; see its module for the
+theory of operation. This module imports nothing from ``services`` so that every use case can
+import it without a cycle.
+"""
+
+from dataclasses import dataclass
+from typing import get_args
+
+from pinbase.domain.devices import Device
+from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
+from pinbase.domain.organizations import Organization
+from pinbase.domain.templates import Template
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrganizationSaved:
+    """An organization was created or changed."""
+
+    organization: Organization
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrganizationRemoved:
+    """An organization was deleted with its OAuth clients, their tokens, its templates and its
+    users (each user announced by its own ``UserRemoved``)."""
+
+    org_id: OrgId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OAuthClientRemoved:
+    """An OAuth client was deleted with every token issued to it."""
+
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRemoved:
+    """A user was deleted; the devices it owned have no owner now.
+
+    Users hold no tokens yet: this is where console sessions (issue #9) will be revoked.
+    """
+
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateSaved:
+    """A template was created or changed."""
+
+    template: Template
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceSaved:
+    """A device was created or changed (name, organization, owner, hardware info, metadata)."""
+
+    device: Device
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceRemoved:
+    """A device was deleted with everything it stored; its token stops working and a live
+    connection of it must end."""
+
+    device_id: DeviceId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceDataErased:
+    """A device's current values, history and properties were erased; the device stays."""
+
+    device_id: DeviceId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CurrentValueErased:
+    """One current value of a device was erased (history stays); reads fall back to the
+    datastream's default."""
+
+    device_id: DeviceId
+    datastream_id: DatastreamId
+
+
+Change = (
+    OrganizationSaved
+    | OrganizationRemoved
+    | OAuthClientRemoved
+    | UserRemoved
+    | TemplateSaved
+    | DeviceSaved
+    | DeviceRemoved
+    | DeviceDataErased
+    | CurrentValueErased
+)
+"""Any change ``CachedState.apply`` knows."""
+
+CHANGES: tuple[type[Change], ...] = get_args(Change)
+"""Every change type: the bus topics ``CachedState`` subscribes to."""

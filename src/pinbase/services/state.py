@@ -1,0 +1,116 @@
+"""The one owner of the in-memory state every request reads: ``CachedState``.
+
+Theory of operation. Four caches answer the hot paths without a query: the ``Directory``
+(organizations, OAuth clients, templates, devices by token, id and organization, organization
+subtrees), ``Telemetry``'s current values, ``Properties`` and ``OAuth``'s access tokens. A use
+case that changes organizations, OAuth clients, users, templates or devices commits to storage
+first, then announces what changed as one ``services.changes`` message on the ``Bus``.
+``CachedState`` subscribes to every change type, and its ``apply`` is the only code that changes
+those caches; other subscribers react to the same message (``DeviceSessions`` closes a deleted
+device's live connection). Committing before announcing means memory never serves what storage
+does not hold; a crash in between leaves memory behind storage, and a restart reloads it.
+
+Removing a thing revokes everything derived from it in the same step, so the very next request
+is refused:
+
+- ``OrganizationRemoved``: the organization, its OAuth clients and templates leave the
+  directory and every cached access token of the organization is dropped (the database rows went
+  in the deleting transaction). Its users are announced one ``UserRemoved`` each.
+- ``OAuthClientRemoved``: the client and its cached access tokens.
+- ``UserRemoved``: devices it owned lose their owner. Users hold no tokens yet; this is where
+  console sessions (issue #9) will be revoked.
+- ``DeviceRemoved``: its token stops resolving, its current values and properties are dropped.
+
+Read-through fills stay inside the caches themselves (a token, device or client the directory
+does not know is looked up in the database once; ``OAuth`` loads a token on its first use):
+they copy what storage holds and change nothing.
+
+Several processes. The bus is in-process today. The messages are plain values so that a shared
+bus (Redis, issue #11) can carry one announcement to the ``CachedState`` of every process. Until
+then, a change made by another process on the same database (``pinbase oauth delete-client``)
+cannot be announced here: additions are found by the read-through lookups, and cached access
+tokens are checked against the database again after ``access_token_recheck_s``, so a token the
+other process revoked (with its client or organization) is refused within that interval
+(docs/decisions.md).
+"""
+
+from typing import assert_never
+
+from pinbase.domain.ids import DeviceId
+from pinbase.services.bus import Bus
+from pinbase.services.changes import (
+    CHANGES,
+    Change,
+    CurrentValueErased,
+    DeviceDataErased,
+    DeviceRemoved,
+    DeviceSaved,
+    OAuthClientRemoved,
+    OrganizationRemoved,
+    OrganizationSaved,
+    TemplateSaved,
+    UserRemoved,
+)
+from pinbase.services.directory import Directory
+from pinbase.services.oauth import OAuth
+from pinbase.services.properties import Properties
+from pinbase.services.telemetry import Telemetry
+
+
+class CachedState:
+    """Applies every announced change to the directory, current values, properties and the
+    OAuth token cache; subscribed to the bus from construction until ``close``."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        directory: Directory,
+        telemetry: Telemetry,
+        properties: Properties,
+        oauth: OAuth,
+    ) -> None:
+        self._directory = directory
+        self._telemetry = telemetry
+        self._properties = properties
+        self._oauth = oauth
+        self._unsubscribe = tuple(bus.subscribe(topic, self.apply) for topic in CHANGES)
+
+    def apply(self, change: Change) -> None:
+        """Bring every cache in line with ``change``, already committed to storage."""
+        match change:
+            case OrganizationSaved(organization=organization):
+                self._directory.add_organization(organization)
+            case OrganizationRemoved(org_id=org_id):
+                self._directory.remove_organization(org_id)
+                self._oauth.forget_organization(org_id)
+            case OAuthClientRemoved(client_id=client_id):
+                self._directory.remove_oauth_client(client_id)
+                self._oauth.forget_client(client_id)
+            case UserRemoved(user_id=user_id):
+                self._directory.disown(user_id)
+            case TemplateSaved(template=template):
+                self._directory.add_template(template)
+            case DeviceSaved(device=device):
+                self._directory.add_device(device)
+            case DeviceRemoved(device_id=device_id):
+                self._forget_data(device_id)
+                self._directory.remove_device(device_id)
+            case DeviceDataErased(device_id=device_id):
+                self._forget_data(device_id)
+            case CurrentValueErased(device_id=device_id, datastream_id=datastream_id):
+                self._telemetry.forget_value(device_id, datastream_id)
+            case _:
+                assert_never(change)
+
+    def close(self) -> None:
+        """Stop listening to the bus (at shutdown)."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+
+    def _forget_data(self, device_id: DeviceId) -> None:
+        """Drop the device's current values and properties (erased in the database)."""
+        bound = self._directory.by_id(device_id)
+        if bound is not None:
+            self._telemetry.forget(device_id, [ds.id for ds in bound.template.datastreams])
+        self._properties.forget(device_id)
