@@ -4,8 +4,6 @@ sign in as before; users without a password keep none; a downgrade keeps what it
 from pathlib import Path
 
 from alembic import command
-from alembic.migration import MigrationContext
-from alembic.operations import Operations
 from argon2 import PasswordHasher
 from sqlalchemy import Connection, text
 
@@ -24,14 +22,6 @@ USERS = [("ann@old.example", "Ann", "pä$$word"), ("bob@old.example", "Bob", Non
 
 def _migrate(connection: Connection, revision: str, *, down: bool = False) -> None:
     (command.downgrade if down else command.upgrade)(alembic_config(connection), revision)
-
-
-def _autoincrement_users(connection: Connection) -> None:
-    """Rebuild ``users`` with SQLite's AUTOINCREMENT, as a migration before 0007 may have."""
-    with Operations(MigrationContext.configure(connection)).batch_alter_table(
-        "users", recreate="always", table_kwargs={"sqlite_autoincrement": True}
-    ):
-        pass
 
 
 SELECT_ANN = text("SELECT password_hash FROM users WHERE email = 'ann@old.example'")
@@ -95,7 +85,11 @@ async def test_downgrade_keeps_argon2id_and_a_new_upgrade_hashes_only_newer_rows
     await (await open_store(settings)).close()
     engine = create_engine(database_url(settings.data_dir, settings.database_url))
     try:
-        async with engine.begin() as connection:
+        async with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":  # as storage.migrate: rebuilds (0006) need it
+                await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                await connection.commit()
+            await connection.begin()
             await connection.run_sync(_migrate, "0005", down=True)
             ann = (await connection.execute(SELECT_ANN)).scalar_one()
             await connection.execute(
@@ -116,8 +110,8 @@ async def test_downgrade_keeps_argon2id_and_a_new_upgrade_hashes_only_newer_rows
 
 
 async def test_sqlite_rebuild_keeps_autoincrement_and_the_highest_id_given(tmp_path: Path) -> None:
-    """If ``users`` has AUTOINCREMENT when 0007 rebuilds it (SQLite), the new table keeps it
-    and the id of a deleted last user is still never given again."""
+    """``users`` has AUTOINCREMENT when 0007 rebuilds it (SQLite, since 0006): the new table
+    keeps it, and the id of a deleted last user is still never given again."""
     settings = Settings(data_dir=tmp_path, database_url=None)
     insert = text(
         "INSERT INTO users (id, org_id, name, email, role_id, status, is_dev, registered_at,"
@@ -127,8 +121,7 @@ async def test_sqlite_rebuild_keeps_autoincrement_and_the_highest_id_given(tmp_p
     engine = create_engine(database_url(settings.data_dir, settings.database_url))
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_migrate, "0005")
-            await connection.run_sync(_autoincrement_users)
+            await connection.run_sync(_migrate, "0006")  # users got AUTOINCREMENT there
             await connection.execute(
                 text("INSERT INTO organizations (id, name, created_at) VALUES (1, 'Old', 0)")
             )
