@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 from platform_http import bearer, client_of, device_not_found, error, issue_token, org_headers
-from stored import history
 
 from pinbase.testing import ServerProcess, provision
+from stored import history
 from testspec import load_spec
 
 PROPERTY = "/api/v1/organization/device/datastream/property"

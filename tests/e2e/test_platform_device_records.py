@@ -19,9 +19,9 @@ import pytest
 from platform_http import device_not_found, error, org_headers
 from sqlalchemy import NullPool, text
 from sqlalchemy.ext.asyncio import create_async_engine
-from stored import put_tags
 
 from pinbase.testing import ServerProcess, free_port, provision
+from stored import put_tags
 from testspec import Pool, load_spec
 
 BASE = "/api/v1/organization/device"

@@ -218,8 +218,12 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         finally:
             self._worker = None
             if self._paused and not self._closed and self._transport is not None:
+                # Data came while this worker ran; what arrived during its last await (a batch
+                # commit after the buffer looked empty) is in the buffer unread: drain it now,
+                # or a PINGREQ or heartbeat would wait for the device's next bytes.
                 self._paused = False
                 self._transport.resume_reading()
+                self._start_worker()
 
     # --- login and flood control -----------------------------------------------------------
 
