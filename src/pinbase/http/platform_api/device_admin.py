@@ -26,7 +26,7 @@ from pinbase.http.platform_api.rendering import device_base, device_summary
 from pinbase.http.platform_api.schemas import DeviceBase, DeviceSummary
 from pinbase.http.responses import json_response
 from pinbase.services.container import Services
-from pinbase.services.device_admin import DeviceAdmin, DeviceGone
+from pinbase.services.device_admin import DeviceGone
 from pinbase.services.oauth import Caller
 
 NO_CONTENT = 204
@@ -36,9 +36,7 @@ def device_admin_router(services: Services, auth: BearerAuth) -> APIRouter:
     """The device management endpoints of §4.1."""
     router = APIRouter(prefix="/api/v1/organization/device", tags=["Devices"], responses=ERRORS)
     directory, store = services.directory, services.store
-    admin = DeviceAdmin(
-        store=store, uploads=services.uploads, bus=services.bus, clock=services.clock
-    )
+    admin = services.device_admin
     creation = json_body(DeviceCreate, ids=("templateId", "orgId", "ownerId"))
     renaming = json_body(DeviceRename, ids=())
     transfer = json_body(DeviceTransfer, ids=("deviceId", "newUserId", "newOrgId"))

@@ -43,7 +43,6 @@ from pinbase.services.oauth import Caller
 from pinbase.services.organizations import (
     OrganizationNotDeletable,
     OrganizationNotFound,
-    Organizations,
     ParentNotFound,
 )
 from pinbase.settings import Settings
@@ -83,7 +82,7 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
     router = APIRouter(prefix="/api/v1/organization", tags=["Organizations"], responses=ERRORS)
     directory = services.directory
     store = services.store
-    organizations = Organizations(store, directory, services.bus, services.clock)
+    organizations = services.organizations
     pagination = page_reader(settings.max_page_size)
     creation = json_body(OrganizationCreate, ids=("parentId",))
 
