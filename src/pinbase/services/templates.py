@@ -84,6 +84,14 @@ class Templates:
         self._clock = clock
         self._editing = asyncio.Lock()
 
+    async def find(self, caller: Scoped, template_id: int) -> Template:
+        """The template, for its editor.
+
+        Raises:
+            TemplateNotFound: missing or outside the caller's scope.
+        """
+        return await template_in_scope(self._directory, caller, template_id)
+
     async def create(
         self, caller: Scoped, *, org_id: int | None, name: str, description: str | None
     ) -> Template:
