@@ -24,6 +24,7 @@ from pinbase.services.backups import DataFolder
 from pinbase.services.bus import Bus
 from pinbase.services.clock import DAY_MS, Clock, system_clock
 from pinbase.services.container import Services
+from pinbase.services.datastream_values import DatastreamValues
 from pinbase.services.device_admin import DeviceAdmin
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
@@ -200,6 +201,16 @@ async def running_services(
                 users=Users(store, directory, bus, clock),
                 device_admin=DeviceAdmin(store=store, uploads=uploads, bus=bus, clock=clock),
                 templates=Templates(store, directory, bus, clock),
+                datastream_values=DatastreamValues(
+                    store=store,
+                    directory=directory,
+                    telemetry=telemetry,
+                    properties=properties,
+                    actions=actions,
+                    clock=clock,
+                    max_import_points=settings.max_import_points,
+                    import_window_ms=settings.import_window_ms,
+                ),
                 rate_limiter=RateLimiter(
                     clock, limit=settings.platform_requests_per_minute, window_ms=MINUTE_MS
                 ),

@@ -279,3 +279,26 @@ def test_another_organization_cannot_create_in_ours(
             f"Organization with identifier {org_id} is not found or you don't have access to it."
         ),
     )
+
+
+def test_the_extension_is_marked_in_the_openapi_document(api: httpx.Client) -> None:
+    """Every template-editing operation carries ``x-pinbase-extension`` and the tag says why."""
+    document = api.get("/openapi.json").json()
+    marked = {
+        (method, path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("x-pinbase-extension") is True
+    }
+    assert ("post", f"{DATASTREAM}/create") in marked
+    assert ("delete", TEMPLATE) in marked
+    assert ("get", TEMPLATE) not in marked  # PLT-TPL-02 is Blynk's own
+    editing = {
+        (method, path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "Template editing" in operation.get("tags", [])
+    }
+    assert editing == marked
+    tags = {tag["name"]: tag["description"] for tag in document["tags"]}
+    assert "Pinbase extension" in tags["Template editing"]

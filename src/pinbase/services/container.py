@@ -6,6 +6,7 @@ from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.services.actions import ActionsLog
 from pinbase.services.bus import Bus
 from pinbase.services.clock import Clock
+from pinbase.services.datastream_values import DatastreamValues
 from pinbase.services.device_admin import DeviceAdmin
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
@@ -46,6 +47,7 @@ class Services:
     users: Users
     device_admin: DeviceAdmin
     templates: Templates
+    datastream_values: DatastreamValues
     rate_limiter: RateLimiter[OrgId]
     """Platform API requests per organization per minute."""
     device_limiter: RateLimiter[DeviceId]

@@ -20,7 +20,6 @@ from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
 from pinbase.http.platform_api.device_schemas import DeviceCreate, DeviceRename, DeviceTransfer
 from pinbase.http.platform_api.errors import PlatformError, device_not_found, incorrect_parameters
-from pinbase.http.platform_api.lookup import device_in_scope, user_in_scope
 from pinbase.http.platform_api.params import ERRORS, DeviceIdQuery
 from pinbase.http.platform_api.rendering import device_base, device_summary
 from pinbase.http.platform_api.schemas import DeviceBase, DeviceSummary
@@ -28,6 +27,7 @@ from pinbase.http.responses import json_response
 from pinbase.services.container import Services
 from pinbase.services.device_admin import DeviceGone
 from pinbase.services.oauth import Caller
+from pinbase.services.scope import device_in_scope, user_in_scope
 
 NO_CONTENT = 204
 

@@ -17,7 +17,6 @@ from starlette.responses import Response
 from pinbase.domain.ids import OrgId
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.device_schemas import ActivatedDevice, DevicePage
-from pinbase.http.platform_api.lookup import organization_in_scope, user_in_scope
 from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import ERRORS, OrgIdQuery, PlainDecimal
 from pinbase.http.platform_api.rendering import OFFLINE, ONLINE, device_summary
@@ -25,6 +24,7 @@ from pinbase.http.responses import json_response
 from pinbase.services.container import Services
 from pinbase.services.directory import BoundDevice
 from pinbase.services.oauth import Caller
+from pinbase.services.scope import organization_in_scope, user_in_scope
 from pinbase.settings import Settings
 from pinbase.storage.users import StoredUser
 

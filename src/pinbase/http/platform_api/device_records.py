@@ -19,7 +19,6 @@ from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
 from pinbase.http.platform_api.datastreams import no_content
 from pinbase.http.platform_api.errors import PlatformError
-from pinbase.http.platform_api.lookup import device_in_scope
 from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import ERRORS, DeviceIdQuery
 from pinbase.http.platform_api.record_schemas import (
@@ -37,6 +36,7 @@ from pinbase.services.directory import BoundDevice
 from pinbase.services.events import EventRejected
 from pinbase.services.metadata import InvalidMetaValue, MetafieldReadOnly
 from pinbase.services.oauth import Caller
+from pinbase.services.scope import device_in_scope
 from pinbase.settings import Settings
 
 METAFIELD_IDS = ("deviceId", "metaFieldId")

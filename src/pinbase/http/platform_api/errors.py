@@ -12,10 +12,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pinbase.domain.errors import InvalidDefinition, PinbaseError, TextHoldsNul
+from pinbase.domain.errors import (
+    InvalidDefinition,
+    PinbaseError,
+    TextHoldsNul,
+    ValueMismatch,
+    ValueTooLong,
+)
+from pinbase.domain.values import MAX_STRING_BYTES
 from pinbase.http.methods import allowed_methods
 from pinbase.http.platform_api import messages
 from pinbase.http.responses import error_response, server_error
+from pinbase.services.datastream_values import BatchTooLarge, OutsideImportWindow
 from pinbase.services.history_writer import StorageUnavailable
 from pinbase.services.scope import (
     DatastreamNotFound,
@@ -23,6 +31,7 @@ from pinbase.services.scope import (
     OrganizationOutOfScope,
     TemplateNotFound,
 )
+from pinbase.services.telemetry import ImportQuotaExceeded
 from pinbase.services.templates import (
     DatastreamNotInTemplate,
     EventNotInTemplate,
@@ -98,6 +107,14 @@ def refusal(error: PinbaseError) -> PlatformError:
             return PlatformError(messages.TEMPLATE_IN_USE.format(devices=devices))
         case InvalidDefinition():
             return PlatformError(str(error))
+        case ValueTooLong():
+            return PlatformError(messages.VALUE_TOO_LONG.format(limit=MAX_STRING_BYTES))
+        case ValueMismatch():
+            return PlatformError(messages.MISMATCH)
+        case BatchTooLarge(args=(limit, *_)):
+            return PlatformError(messages.BATCH_TOO_LARGE.format(limit=limit))
+        case ImportQuotaExceeded(limit=limit):
+            return PlatformError(messages.IMPORT_QUOTA.format(limit=limit))
     return incorrect_parameters()
 
 
@@ -111,6 +128,10 @@ REFUSALS: tuple[type[PinbaseError], ...] = (
     MetafieldNotInTemplate,
     TemplateInUse,
     InvalidDefinition,
+    ValueMismatch,
+    BatchTooLarge,
+    OutsideImportWindow,
+    ImportQuotaExceeded,
 )
 """The refusals ``refusal`` answers, handled for every endpoint."""
 

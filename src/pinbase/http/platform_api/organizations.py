@@ -26,7 +26,6 @@ from pinbase.http.platform_api.errors import (
     organization_not_found,
     parent_organization_not_found,
 )
-from pinbase.http.platform_api.lookup import organization_in_scope
 from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import ERRORS, OrgIdQuery, RequiredOrgIdQuery
 from pinbase.http.platform_api.schemas import (
@@ -45,6 +44,7 @@ from pinbase.services.organizations import (
     OrganizationNotFound,
     ParentNotFound,
 )
+from pinbase.services.scope import organization_in_scope
 from pinbase.settings import Settings
 from pinbase.storage.base import OrganizationCounts, OrganizationProfile
 
