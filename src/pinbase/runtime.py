@@ -26,6 +26,7 @@ from pinbase.services.clock import DAY_MS, Clock, system_clock
 from pinbase.services.container import Services
 from pinbase.services.datastream_values import DatastreamValues
 from pinbase.services.device_admin import DeviceAdmin
+from pinbase.services.device_records import DeviceRecords
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
@@ -162,6 +163,13 @@ async def running_services(
             points_ms=round(settings.history_retention_days * DAY_MS),
             minutes_ms=round(settings.aggregate_retention_days * DAY_MS),
         )
+        events = EventLog(
+            store,
+            clock,
+            per_day=settings.events_per_day,
+            max_description_chars=settings.max_event_description_chars,
+        )
+        metadata = Metadata(store, directory, bus)
         uploads = Uploads(
             store,
             clock,
@@ -186,14 +194,9 @@ async def running_services(
                 telemetry=telemetry,
                 presence=presence,
                 properties=properties,
-                events=EventLog(
-                    store,
-                    clock,
-                    per_day=settings.events_per_day,
-                    max_description_chars=settings.max_event_description_chars,
-                ),
+                events=events,
                 actions=actions,
-                metadata=Metadata(store, directory, bus),
+                metadata=metadata,
                 reports=reports,
                 uploads=uploads,
                 oauth=oauth,
@@ -201,6 +204,9 @@ async def running_services(
                 users=Users(store, directory, bus, clock),
                 device_admin=DeviceAdmin(store=store, uploads=uploads, bus=bus, clock=clock),
                 templates=Templates(store, directory, bus, clock),
+                device_records=DeviceRecords(
+                    store=store, directory=directory, metadata=metadata, events=events
+                ),
                 datastream_values=DatastreamValues(
                     store=store,
                     directory=directory,
