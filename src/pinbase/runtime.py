@@ -26,6 +26,7 @@ from pinbase.services.clock import DAY_MS, Clock, system_clock
 from pinbase.services.container import Services
 from pinbase.services.datastream_values import DatastreamValues
 from pinbase.services.device_admin import DeviceAdmin
+from pinbase.services.device_lists import DeviceLists
 from pinbase.services.device_records import DeviceRecords
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
@@ -204,6 +205,13 @@ async def running_services(
                 users=Users(store, directory, bus, clock),
                 device_admin=DeviceAdmin(store=store, uploads=uploads, bus=bus, clock=clock),
                 templates=Templates(store, directory, bus, clock),
+                device_lists=DeviceLists(
+                    store=store,
+                    directory=directory,
+                    telemetry=telemetry,
+                    presence=presence,
+                    clock=clock,
+                ),
                 device_records=DeviceRecords(
                     store=store, directory=directory, metadata=metadata, events=events
                 ),

@@ -8,6 +8,7 @@ from pinbase.services.bus import Bus
 from pinbase.services.clock import Clock
 from pinbase.services.datastream_values import DatastreamValues
 from pinbase.services.device_admin import DeviceAdmin
+from pinbase.services.device_lists import DeviceLists
 from pinbase.services.device_records import DeviceRecords
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
@@ -50,6 +51,7 @@ class Services:
     templates: Templates
     datastream_values: DatastreamValues
     device_records: DeviceRecords
+    device_lists: DeviceLists
     rate_limiter: RateLimiter[OrgId]
     """Platform API requests per organization per minute."""
     device_limiter: RateLimiter[DeviceId]
