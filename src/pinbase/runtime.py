@@ -203,7 +203,9 @@ async def running_services(
                 oauth=oauth,
                 organizations=Organizations(store, directory, bus, clock),
                 users=Users(store, directory, bus, clock),
-                device_admin=DeviceAdmin(store=store, uploads=uploads, bus=bus, clock=clock),
+                device_admin=DeviceAdmin(
+                    store=store, directory=directory, uploads=uploads, bus=bus, clock=clock
+                ),
                 templates=Templates(store, directory, bus, clock),
                 device_lists=DeviceLists(
                     store=store,
