@@ -24,11 +24,16 @@ from pinbase.services.backups import DataFolder
 from pinbase.services.bus import Bus
 from pinbase.services.clock import DAY_MS, Clock, system_clock
 from pinbase.services.container import Services
+from pinbase.services.datastream_values import DatastreamValues
+from pinbase.services.device_admin import DeviceAdmin
+from pinbase.services.device_lists import DeviceLists
+from pinbase.services.device_records import DeviceRecords
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.metadata import Metadata
 from pinbase.services.oauth import OAuth
+from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
@@ -36,8 +41,10 @@ from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
 from pinbase.services.state import CachedState
 from pinbase.services.telemetry import Telemetry
+from pinbase.services.templates import Templates
 from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
+from pinbase.services.users import Users
 from pinbase.settings import Settings
 from pinbase.storage.availability import ensure_reachable, prepare_data_folder
 from pinbase.storage.data_folder import DEMO, REPORTS, UPLOADS, secure_data_folder
@@ -157,6 +164,21 @@ async def running_services(
             points_ms=round(settings.history_retention_days * DAY_MS),
             minutes_ms=round(settings.aggregate_retention_days * DAY_MS),
         )
+        events = EventLog(
+            store,
+            clock,
+            per_day=settings.events_per_day,
+            max_description_chars=settings.max_event_description_chars,
+        )
+        metadata = Metadata(store, directory, bus)
+        uploads = Uploads(
+            store,
+            clock,
+            root=settings.data_dir / UPLOADS,
+            max_bytes=settings.max_upload_bytes,
+            kept_per_device=settings.kept_uploads_per_device,
+            per_day=settings.uploads_per_day,
+        )
         loop = asyncio.get_running_loop()
         upkeep = [
             loop.create_task(_checkpoints(store), name="checkpoints"),
@@ -173,24 +195,38 @@ async def running_services(
                 telemetry=telemetry,
                 presence=presence,
                 properties=properties,
-                events=EventLog(
-                    store,
-                    clock,
-                    per_day=settings.events_per_day,
-                    max_description_chars=settings.max_event_description_chars,
-                ),
+                events=events,
                 actions=actions,
-                metadata=Metadata(store, directory, bus),
+                metadata=metadata,
                 reports=reports,
-                uploads=Uploads(
-                    store,
-                    clock,
-                    root=settings.data_dir / UPLOADS,
-                    max_bytes=settings.max_upload_bytes,
-                    kept_per_device=settings.kept_uploads_per_device,
-                    per_day=settings.uploads_per_day,
-                ),
+                uploads=uploads,
                 oauth=oauth,
+                organizations=Organizations(store, directory, bus, clock),
+                users=Users(store, directory, bus, clock),
+                device_admin=DeviceAdmin(
+                    store=store, directory=directory, uploads=uploads, bus=bus, clock=clock
+                ),
+                templates=Templates(store, directory, bus, clock),
+                device_lists=DeviceLists(
+                    store=store,
+                    directory=directory,
+                    telemetry=telemetry,
+                    presence=presence,
+                    clock=clock,
+                ),
+                device_records=DeviceRecords(
+                    store=store, directory=directory, metadata=metadata, events=events
+                ),
+                datastream_values=DatastreamValues(
+                    store=store,
+                    directory=directory,
+                    telemetry=telemetry,
+                    properties=properties,
+                    actions=actions,
+                    clock=clock,
+                    max_import_points=settings.max_import_points,
+                    import_window_ms=settings.import_window_ms,
+                ),
                 rate_limiter=RateLimiter(
                     clock, limit=settings.platform_requests_per_minute, window_ms=MINUTE_MS
                 ),

@@ -5,6 +5,7 @@ the rules a value must follow (type, min/max, enum rows) and how it is displayed
 """
 
 import math
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -23,6 +24,26 @@ DECIMALS_PATTERNS = frozenset(
     {"#", "#.#", "#.##", "#.###", "#.####", "#.#####", "#.0", "#.00", "#.000", "#.0000", "#.00000"}
 )
 """The display formats the Console offers for Double datastreams (data-model.md §2.4)."""
+
+COLOR = re.compile(r"#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})")
+"""An HTML colour code: the Console's eight presets are colours too (data-model.md §1.7.1)."""
+
+MAX_UNITS_CHARS = 50
+MAX_WAIT_S = 3600
+"""Wait for confirmation: the Console offers seconds; an hour is far past any control's patience."""
+
+MAX_INVALIDATE_S = 7 * 24 * 3600
+"""Invalidate after: the Console picks seconds, minutes or hours; a week bounds it."""
+
+
+class InvalidatePolicy(Enum):
+    """What a widget shows once a value is older than ``invalidate_after`` (data-model.md §2.6)."""
+
+    NOTHING = "NOTHING"
+    DEFAULT = "DEFAULT"
+    NO_DATA = "NO_DATA"
+    EMPTY = "EMPTY"
+    DASHES = "DASHES"
 
 
 class DataType(Enum):
@@ -80,6 +101,12 @@ class Datastream:
     sync_with_latest: bool = False
     enum_options: tuple[EnumOption, ...] = field(default=())
     fallback_value: int | None = None
+    color: str | None = None
+    invalidate_after: int | None = None
+    """Seconds after which a value is stale for display; None: never."""
+    invalidate_policy: InvalidatePolicy = InvalidatePolicy.NOTHING
+    wait_confirmation: int | None = None
+    """Seconds a control waits for the device to echo a value (data-model.md §2.13); None: off."""
 
     def __post_init__(self) -> None:
         if self.id < 0:
@@ -95,3 +122,16 @@ class Datastream:
             raise InvalidDefinition("datastream min must not exceed max")
         if self.decimals is not None and self.decimals not in DECIMALS_PATTERNS:
             raise InvalidDefinition(f"unknown decimals pattern {self.decimals!r}")
+        if self.units is not None and len(self.units) > MAX_UNITS_CHARS:
+            raise InvalidDefinition(
+                f"datastream units must be at most {MAX_UNITS_CHARS} characters"
+            )
+        if self.color is not None and not COLOR.fullmatch(self.color):
+            raise InvalidDefinition("datastream color must be an HTML colour code such as #23C48E")
+        _check_seconds("invalidate_after", self.invalidate_after, MAX_INVALIDATE_S)
+        _check_seconds("wait_confirmation", self.wait_confirmation, MAX_WAIT_S)
+
+
+def _check_seconds(name: str, value: int | None, limit: int) -> None:
+    if value is not None and not 1 <= value <= limit:
+        raise InvalidDefinition(f"datastream {name} must be 1..{limit} seconds")

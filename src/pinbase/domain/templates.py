@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pinbase.domain.dashboards import Dashboard
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.errors import InvalidDefinition, UnknownDatastream
 from pinbase.domain.ids import DatastreamId, EventId, MetafieldId, OrgId, TemplateId
@@ -80,6 +81,8 @@ class Template:
     events: tuple[TemplateEvent, ...] = ()
     metafields: tuple[Metafield, ...] = ()
     created_at: int = 0
+    dashboard: Dashboard | None = None
+    """The web dashboard layout; None until one is designed (the console then shows a default)."""
     _by_pin: dict[Pin, Datastream] = field(init=False, repr=False, compare=False)
     _by_id: dict[DatastreamId, Datastream] = field(init=False, repr=False, compare=False)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import get_args
 
 from pinbase.domain.devices import Device
-from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
+from pinbase.domain.ids import DatastreamId, DeviceId, OrgId, TemplateId
 from pinbase.domain.organizations import Organization
 from pinbase.domain.templates import Template
 
@@ -56,6 +56,23 @@ class TemplateSaved:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateRemoved:
+    """A template no device used was deleted with its datastreams, events and metafields."""
+
+    template_id: TemplateId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatastreamErased:
+    """What the devices ``device_ids`` kept for one datastream of their template (current
+    values, history, properties) was erased: the datastream went or changed its data type."""
+
+    template_id: TemplateId
+    datastream_id: DatastreamId
+    device_ids: tuple[DeviceId, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceSaved:
     """A device was created or changed (name, organization, owner, hardware info, metadata)."""
 
@@ -92,6 +109,8 @@ Change = (
     | OAuthClientRemoved
     | UserRemoved
     | TemplateSaved
+    | TemplateRemoved
+    | DatastreamErased
     | DeviceSaved
     | DeviceRemoved
     | DeviceDataErased

@@ -6,17 +6,24 @@ from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.services.actions import ActionsLog
 from pinbase.services.bus import Bus
 from pinbase.services.clock import Clock
+from pinbase.services.datastream_values import DatastreamValues
+from pinbase.services.device_admin import DeviceAdmin
+from pinbase.services.device_lists import DeviceLists
+from pinbase.services.device_records import DeviceRecords
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.metadata import Metadata
 from pinbase.services.oauth import OAuth
+from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
+from pinbase.services.templates import Templates
 from pinbase.services.uploads import Uploads
+from pinbase.services.users import Users
 from pinbase.storage.base import Store
 
 
@@ -38,6 +45,13 @@ class Services:
     reports: Reports
     uploads: Uploads
     oauth: OAuth
+    organizations: Organizations
+    users: Users
+    device_admin: DeviceAdmin
+    templates: Templates
+    datastream_values: DatastreamValues
+    device_records: DeviceRecords
+    device_lists: DeviceLists
     rate_limiter: RateLimiter[OrgId]
     """Platform API requests per organization per minute."""
     device_limiter: RateLimiter[DeviceId]

@@ -83,13 +83,28 @@ class Directory:
         found = [bound for org_id in org_ids for bound in self._by_org.get(org_id, {}).values()]
         return sorted(found, key=lambda bound: bound.device.id)
 
+    def devices_of_template(self, template_id: TemplateId) -> list[BoundDevice]:
+        """The known devices built from the template, by id (a scan: for template edits)."""
+        return sorted(
+            (b for b in self._by_id.values() if b.device.template_id == template_id),
+            key=lambda bound: bound.device.id,
+        )
+
     def template_by_code(self, code: str) -> Template | None:
         """A known template by its public ``TMPL…`` code, or None."""
         return next((t for t in self._templates.values() if t.code == code), None)
 
     def add_template(self, template: Template) -> None:
-        """Index a template (new or changed)."""
+        """Index a template (new or changed) and bind its devices to this version: the live
+        connections of those devices read it on their next message (``DeviceGateway.current``).
+        A scan of the devices: templates change at human pace."""
         self._templates[template.id] = template
+        for bound in self.devices_of_template(template.id):
+            self.add_device(bound.device)
+
+    def remove_template(self, template_id: TemplateId) -> None:
+        """Forget a deleted template (no device used it)."""
+        self._templates.pop(template_id, None)
 
     def add_organization(self, org: Organization) -> None:
         """Index an organization (new or changed)."""

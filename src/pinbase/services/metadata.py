@@ -107,7 +107,7 @@ class Metadata:
             raise MetafieldNotFound(key)
         if _kind(metafield.type) not in WRITABLE_TYPES:
             raise MetafieldReadOnly(key)
-        checked = _checked(metafield, value)
+        checked = checked_value(metafield, value)
         device_id = bound.device.id
         async with self._store.transaction() as tx:
             await tx.set_metafield_value(device_id, metafield.id, checked)
@@ -135,7 +135,12 @@ def _kind(type_literal: str) -> str:
     return "int" if kind == "integer" else kind
 
 
-def _checked(metafield: Metafield, value: str) -> str:
+def checked_value(metafield: Metafield, value: str) -> str:
+    """``value`` as the field keeps it; the one rule for device writes and template defaults.
+
+    Raises:
+        InvalidMetaValue: too long, holds NUL, or does not parse as the field's type.
+    """
     if len(value) > MAX_VALUE_CHARS:
         raise InvalidMetaValue(f"longer than {MAX_VALUE_CHARS} characters")
     if "\0" in value:

@@ -137,6 +137,14 @@ class Properties:
         ``CachedState.apply`` only."""
         self._stored.pop(device_id, None)
 
+    def forget_datastream(self, device_id: DeviceId, datastream_id: DatastreamId) -> None:
+        """Drop the properties of one datastream of a device: erased in the database. Called by
+        ``CachedState.apply`` only."""
+        by_datastream = self._stored.get(device_id, {})
+        by_datastream.pop(datastream_id, None)
+        if not by_datastream:
+            self._stored.pop(device_id, None)
+
     def of_datastream(
         self, device_id: DeviceId, datastream_id: DatastreamId
     ) -> dict[str, PropertyValue]:

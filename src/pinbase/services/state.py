@@ -20,6 +20,10 @@ is refused:
 - ``UserRemoved``: devices it owned lose their owner. Users hold no tokens yet; this is where
   console sessions (issue #9) will be revoked.
 - ``DeviceRemoved``: its token stops resolving, its current values and properties are dropped.
+- ``TemplateSaved``: every device of the template is bound to the new version at once, so a
+  device writing to a datastream created a moment ago is accepted on its next write.
+- ``DatastreamErased``: the current values and properties the devices kept for a datastream that
+  went (or changed its data type) are dropped.
 
 Read-through fills stay inside the caches themselves (a token, device or client the directory
 does not know is looked up in the database once; ``OAuth`` loads a token on its first use):
@@ -42,12 +46,14 @@ from pinbase.services.changes import (
     CHANGES,
     Change,
     CurrentValueErased,
+    DatastreamErased,
     DeviceDataErased,
     DeviceRemoved,
     DeviceSaved,
     OAuthClientRemoved,
     OrganizationRemoved,
     OrganizationSaved,
+    TemplateRemoved,
     TemplateSaved,
     UserRemoved,
 )
@@ -91,6 +97,12 @@ class CachedState:
                 self._directory.disown(user_id)
             case TemplateSaved(template=template):
                 self._directory.add_template(template)
+            case TemplateRemoved(template_id=template_id):
+                self._directory.remove_template(template_id)
+            case DatastreamErased(datastream_id=datastream_id, device_ids=device_ids):
+                for device_id in device_ids:
+                    self._telemetry.forget_value(device_id, datastream_id)
+                    self._properties.forget_datastream(device_id, datastream_id)
             case DeviceSaved(device=device):
                 self._directory.add_device(device)
             case DeviceRemoved(device_id=device_id):

@@ -22,6 +22,7 @@ from pinbase.storage.device_records import DeviceRecordsRepository
 from pinbase.storage.oauth import OAuthRepository
 from pinbase.storage.organizations import OrganizationRepository
 from pinbase.storage.retention import RetentionRepository
+from pinbase.storage.templates import TemplateRepository
 from pinbase.storage.users import UserRepository
 
 
@@ -166,6 +167,7 @@ class Transaction(
     DeviceRecordsRepository,
     DeviceLogsRepository,
     RetentionRepository,
+    TemplateRepository,
     Protocol,
 ):
     """Reads and writes inside one database transaction."""

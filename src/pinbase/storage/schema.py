@@ -66,6 +66,8 @@ templates = Table(
     Column("name", NulFreeString(100), nullable=False),
     Column("description", NulFreeText, nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    # The web dashboard layout (console.md §3.3) as JSON text; None: not designed (migration 0009).
+    Column("dashboard", NulFreeText, nullable=True),
     # Ids are never handed out twice (migration 0006); PostgreSQL sequences never are.
     sqlite_autoincrement=True,
 )
@@ -89,6 +91,11 @@ datastreams = Table(
     Column("sync_with_latest", Boolean, nullable=False),
     Column("enum_options", NulFreeText, nullable=True),
     Column("fallback_value", Integer, nullable=True),
+    # The rest of data-model.md §1.7.1 the console edits (migration 0009).
+    Column("color", NulFreeString(16), nullable=True),
+    Column("invalidate_after", Integer, nullable=True),
+    Column("invalidate_policy", NulFreeString(16), nullable=False, server_default="NOTHING"),
+    Column("wait_confirmation", Integer, nullable=True),
 )
 
 template_events = Table(

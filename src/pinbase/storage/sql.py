@@ -37,6 +37,7 @@ from pinbase.storage.sql_history import SqlHistoryQueries
 from pinbase.storage.sql_oauth import SqlOAuthQueries
 from pinbase.storage.sql_organizations import SqlOrganizationQueries
 from pinbase.storage.sql_retention import SqlRetentionQueries
+from pinbase.storage.sql_templates import SqlTemplateQueries
 from pinbase.storage.sql_users import SqlUserQueries
 
 _HISTORY_KEYS = ("device_id", "datastream_id", "ts", "num", "text")
@@ -108,6 +109,7 @@ class SqlTransaction(
     SqlDeviceLogs,
     SqlHistoryQueries,
     SqlRetentionQueries,
+    SqlTemplateQueries,
 ):
     """A ``Transaction`` bound to one connection inside ``SqlStore.transaction``."""
 

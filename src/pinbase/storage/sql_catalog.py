@@ -10,7 +10,8 @@ import orjson
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pinbase.domain.datastreams import Datastream, DataType, EnumOption
+from pinbase.domain.dashboards import Dashboard, parse_dashboard
+from pinbase.domain.datastreams import Datastream, DataType, EnumOption, InvalidatePolicy
 from pinbase.domain.devices import Device, HardwareInfo
 from pinbase.domain.ids import (
     DatastreamId,
@@ -105,40 +106,7 @@ class SqlCatalogQueries:
             "created_at": created_at,
         }
         template_id = TemplateId(await self._insert_returning_id(schema.templates, values))
-        if datastreams:
-            await self._db.execute(
-                schema.datastreams.insert(),
-                [_datastream_row(template_id, ds) for ds in datastreams],
-            )
-        if events:
-            await self._db.execute(
-                schema.template_events.insert(),
-                [
-                    {
-                        "template_id": template_id,
-                        "id": e.id,
-                        "code": e.code,
-                        "name": e.name,
-                        "type": e.type,
-                        "description": e.description,
-                    }
-                    for e in events
-                ],
-            )
-        if metafields:
-            await self._db.execute(
-                schema.metafields.insert(),
-                [
-                    {
-                        "template_id": template_id,
-                        "id": m.id,
-                        "name": m.name,
-                        "type": m.type,
-                        "default_value": m.default_value,
-                    }
-                    for m in metafields
-                ],
-            )
+        await insert_children(self._db, template_id, datastreams, events, metafields)
         return Template(
             id=template_id,
             code=code,
@@ -222,6 +190,7 @@ class SqlCatalogQueries:
             .where(schema.metafields.c.template_id == template_id)
             .order_by("id")
         )
+        datastreams = tuple(_datastream(r) for r in ds_rows)
         return Template(
             id=TemplateId(row.id),
             code=row.code,
@@ -229,7 +198,8 @@ class SqlCatalogQueries:
             name=row.name,
             description=row.description,
             created_at=row.created_at,
-            datastreams=tuple(_datastream(r) for r in ds_rows),
+            dashboard=_dashboard(row.dashboard, datastreams),
+            datastreams=datastreams,
             events=tuple(
                 TemplateEvent(
                     id=EventId(r.id),
@@ -284,6 +254,10 @@ def _datastream_row(template_id: TemplateId, ds: Datastream) -> dict[str, Any]:
             [{"value": o.value, "label": o.label, "color": o.color} for o in ds.enum_options]
         ),
         "fallback_value": ds.fallback_value,
+        "color": ds.color,
+        "invalidate_after": ds.invalidate_after,
+        "invalidate_policy": ds.invalidate_policy.value,
+        "wait_confirmation": ds.wait_confirmation,
     }
 
 
@@ -305,4 +279,61 @@ def _datastream(row: Row[Any]) -> Datastream:
         sync_with_latest=row.sync_with_latest,
         enum_options=tuple(EnumOption(**option) for option in options),
         fallback_value=row.fallback_value,
+        color=row.color,
+        invalidate_after=row.invalidate_after,
+        invalidate_policy=InvalidatePolicy(row.invalidate_policy),
+        wait_confirmation=row.wait_confirmation,
     )
+
+
+def _dashboard(text: str | None, datastreams: Sequence[Datastream]) -> Dashboard | None:
+    """The stored layout; it was checked against these datastreams when saved."""
+    return None if text is None else parse_dashboard(orjson.loads(text), datastreams)
+
+
+def dashboard_text(dashboard: Dashboard | None) -> str | None:
+    """A layout as the JSON text ``templates.dashboard`` holds."""
+    return None if dashboard is None else orjson.dumps(dashboard.to_json()).decode()
+
+
+async def insert_children(
+    db: AsyncConnection,
+    template_id: TemplateId,
+    datastreams: Sequence[Datastream],
+    events: Sequence[TemplateEvent],
+    metafields: Sequence[Metafield],
+) -> None:
+    """Store a template's datastreams, events and metafields (it has none stored yet)."""
+    if datastreams:
+        await db.execute(
+            schema.datastreams.insert(), [_datastream_row(template_id, ds) for ds in datastreams]
+        )
+    if events:
+        await db.execute(
+            schema.template_events.insert(),
+            [
+                {
+                    "template_id": template_id,
+                    "id": e.id,
+                    "code": e.code,
+                    "name": e.name,
+                    "type": e.type,
+                    "description": e.description,
+                }
+                for e in events
+            ],
+        )
+    if metafields:
+        await db.execute(
+            schema.metafields.insert(),
+            [
+                {
+                    "template_id": template_id,
+                    "id": m.id,
+                    "name": m.name,
+                    "type": m.type,
+                    "default_value": m.default_value,
+                }
+                for m in metafields
+            ],
+        )

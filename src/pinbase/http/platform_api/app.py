@@ -23,6 +23,13 @@ from pinbase.http.platform_api.devices import device_router
 from pinbase.http.platform_api.errors import install_error_handlers
 from pinbase.http.platform_api.organizations import organization_router
 from pinbase.http.platform_api.schemas import OAuthErrorBody, TokenAnswer
+from pinbase.http.platform_api.template_editing import (
+    TAG as TEMPLATE_EDITING,
+)
+from pinbase.http.platform_api.template_editing import (
+    TAG_DESCRIPTION as TEMPLATE_EDITING_DESCRIPTION,
+)
+from pinbase.http.platform_api.template_editing import template_editing_router
 from pinbase.http.platform_api.templates import template_router
 from pinbase.http.platform_api.users import user_router
 from pinbase.services.container import Services
@@ -69,6 +76,7 @@ TAGS = [
         ("Device HTTPS API", "`/external/api/…`, device token in `token` (http-api.md §2)."),
         ("Legacy API", "Blynk 1.0 `/{token}/…`, plain-text errors (http-api.md §5)."),
         ("Server", "Operations endpoints."),
+        (TEMPLATE_EDITING, TEMPLATE_EDITING_DESCRIPTION),
     )
 ]
 """Tags with a description; FastAPI's Platform tags (Devices, …) follow in route order."""
@@ -134,6 +142,7 @@ def create_platform_app(services: Services, settings: Settings) -> FastAPI:
         datastream_router(services, settings, auth),
         device_records_router(services, settings, auth),
         template_router(services, settings, auth),
+        template_editing_router(services, auth),
         organization_router(services, settings, auth),
         user_router(services, settings, auth),
     ):

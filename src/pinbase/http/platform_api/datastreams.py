@@ -1,10 +1,9 @@
 """Datastream values, properties and history: PLT-DS-01 to PLT-DS-06, and the property read-back.
 
-Writes go through the one value pipeline (``Telemetry.record`` and ``import_points``): typed,
-clamped, stored in history, announced on the bus. Value writes and property changes (not
-imports) are then logged in the device's actions log (``services.actions``, PLT-DEV-20). Every
-write is all-or-nothing and checks, in order: the bearer token, the body, the device (404), the
-datastreams (404), the values (400).
+Adapters over ``services.datastream_values`` (the console calls the same use cases): each parses
+the request, calls one method and renders the answer. The service's refusals become Blynk's
+messages in ``platform_api.errors``; check order: the bearer token, the body, the device (404),
+the datastreams (404), the values (400).
 """
 
 import re
@@ -14,21 +13,10 @@ from annotated_types import Ge, Le
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from pinbase.domain.datastreams import Datastream
-from pinbase.domain.devices import Device
-from pinbase.domain.errors import UnknownDatastream, ValueMismatch, ValueTooLong
-from pinbase.domain.points import Point
-from pinbase.domain.value_types import Value
-from pinbase.domain.values import MAX_STRING_BYTES, parse_json, read_json
-from pinbase.http.platform_api import messages
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
-from pinbase.http.platform_api.errors import (
-    PlatformError,
-    datastream_not_found,
-    incorrect_parameters,
-)
-from pinbase.http.platform_api.lookup import datastream_by_id, device_in_scope, pin_named
+from pinbase.http.platform_api.errors import incorrect_parameters
+from pinbase.http.platform_api.lookup import pin_named
 from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import (
     ERRORS,
@@ -45,11 +33,9 @@ from pinbase.http.platform_api.schemas import (
 )
 from pinbase.http.responses import json_response
 from pinbase.services.container import Services
+from pinbase.services.datastream_values import FAR_FUTURE_MS
 from pinbase.services.oauth import Caller
-from pinbase.services.properties import check_property
-from pinbase.services.telemetry import ImportQuotaExceeded
 from pinbase.settings import Settings
-from pinbase.storage.codec import history_value
 
 ORIGIN = "platform_api"
 """The bus origin of values written here: devices are pushed the change (unlike their own)."""
@@ -59,9 +45,6 @@ DATASTREAM_KEY = re.compile(r"0|[1-9][0-9]{0,9}")
 
 MAX_PINS_TEXT = 4096
 """``pins=v1,v2,…`` naming every pin of three kinds fits in well under this."""
-
-FAR_FUTURE_MS = 2**62
-"""Default upper bound of a history read: imports may be dated up to a month ahead."""
 
 IDS = ("deviceId", "dataStreamId")
 DEVICE_ID = ("deviceId",)
@@ -77,14 +60,8 @@ def no_content() -> Response:
 def datastream_router(services: Services, settings: Settings, auth: BearerAuth) -> APIRouter:
     """The datastream endpoints of §4.2 and Pinbase's property read-back."""
     router = APIRouter(prefix="/api/v1/organization/device", tags=["Datastreams"], responses=ERRORS)
-    directory = services.directory
-    telemetry = services.telemetry
+    values = services.datastream_values
     pagination = page_reader(settings.max_page_size)
-
-    async def record(device: Device, writes: list[tuple[Datastream, Value]]) -> None:
-        """Store values through the value pipeline, then log them as actions (PLT-DEV-20)."""
-        ts = await telemetry.record(device, writes, origin=ORIGIN)
-        await services.actions.values_written(device, writes, ts=ts)
 
     @router.get(
         "/datastreams",
@@ -100,21 +77,8 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
             str | None, Query(max_length=MAX_PINS_TEXT, description="e.g. v1,v2; default all")
         ] = None,
     ) -> Response:
-        wanted = None
-        if pins is not None:
-            wanted = [pin_named(name) for name in pins.split(",")]
-        bound = await device_in_scope(directory, caller, device_id)
-        template = bound.template
-        if wanted is None:
-            datastreams = list(template.datastreams)
-        else:
-            datastreams = []
-            for pin in wanted:
-                try:
-                    datastreams.append(template.datastream_at(pin))
-                except UnknownDatastream:
-                    continue
-        return json_response(telemetry.values_by_pin(bound.device.id, datastreams))
+        wanted = None if pins is None else [pin_named(name) for name in pins.split(",")]
+        return json_response(await values.read(caller, device_id, wanted))
 
     @router.post(
         "/datastream",
@@ -126,9 +90,7 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
         caller: Annotated[Caller, Depends(auth)],
         body: Annotated[ValueUpdate, Depends(json_body(ValueUpdate, ids=IDS))],
     ) -> Response:
-        bound = await device_in_scope(directory, caller, body.device_id)
-        datastream = datastream_by_id(bound, body.datastream_id)
-        await record(bound.device, [(datastream, _value(datastream, body.value))])
+        await values.write(caller, body.device_id, {body.datastream_id: body.value}, origin=ORIGIN)
         return no_content()
 
     @router.post(
@@ -145,13 +107,8 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
     ) -> Response:
         if not all(DATASTREAM_KEY.fullmatch(key) for key in body.values):
             raise incorrect_parameters()
-        bound = await device_in_scope(directory, caller, body.device_id)
-        datastreams = [datastream_by_id(bound, int(key)) for key in body.values]
-        writes = [
-            (datastream, _value(datastream, raw))
-            for datastream, raw in zip(datastreams, body.values.values(), strict=True)
-        ]
-        await record(bound.device, writes)
+        by_id = {int(key): raw for key, raw in body.values.items()}
+        await values.write(caller, body.device_id, by_id, origin=ORIGIN)
         return no_content()
 
     @router.post(
@@ -166,22 +123,8 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
         caller: Annotated[Caller, Depends(auth)],
         body: Annotated[ImportBatch, Depends(json_body(ImportBatch, ids=IDS))],
     ) -> Response:
-        bound = await device_in_scope(directory, caller, body.device_id)
-        datastream = datastream_by_id(bound, body.datastream_id)
-        limit = settings.max_import_points
-        if len(body.values) > limit:
-            raise PlatformError(messages.BATCH_TOO_LARGE.format(limit=limit))
-        now = services.clock()
-        if any(abs(point.ts - now) > settings.import_window_ms for point in body.values):
-            raise incorrect_parameters()
-        points = [
-            Point(bound.device.id, datastream.id, point.ts, _value(datastream, point.value))
-            for point in body.values
-        ]
-        try:
-            await telemetry.import_points(bound.device, points)
-        except ImportQuotaExceeded as exceeded:
-            raise PlatformError(messages.IMPORT_QUOTA.format(limit=exceeded.limit)) from None
+        points = [(point.ts, point.value) for point in body.values]
+        await values.import_points(caller, body.device_id, body.datastream_id, points)
         return no_content()
 
     @router.post(
@@ -195,16 +138,8 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
         caller: Annotated[Caller, Depends(auth)],
         body: Annotated[PropertyUpdate, Depends(json_body(PropertyUpdate, ids=IDS))],
     ) -> Response:
-        bound = await device_in_scope(directory, caller, body.device_id)
-        datastream = datastream_by_id(bound, body.datastream_id)
         items = body.value if isinstance(body.value, list) else [_property_text(body.value)]
-        try:
-            checked = check_property(body.property, items)
-        except ValueMismatch:
-            raise PlatformError(messages.MISMATCH) from None
-        changes = {body.property: checked}
-        await services.properties.set(bound.device, datastream, changes)
-        await services.actions.properties_set(bound.device, datastream, changes)
+        await values.set_property(caller, body.device_id, body.datastream_id, body.property, items)
         return no_content()
 
     @router.get(
@@ -219,9 +154,7 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
         device_id: DeviceIdQuery,
         datastream_id: DatastreamIdQuery,
     ) -> Response:
-        bound = await device_in_scope(directory, caller, device_id)
-        datastream = datastream_by_id(bound, datastream_id)
-        return json_response(services.properties.of_datastream(bound.device.id, datastream.id))
+        return json_response(await values.properties(caller, device_id, datastream_id))
 
     @router.get(
         "/datastream/history",
@@ -237,45 +170,18 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
         since: Annotated[Millis | None, Query(alias="from")] = None,
         until: Annotated[Millis | None, Query(alias="to")] = None,
     ) -> Response:
-        wanted = pin_named(pin)
-        bound = await device_in_scope(directory, caller, device_id)
-        try:
-            datastream = bound.template.datastream_at(wanted)
-        except UnknownDatastream:
-            raise datastream_not_found(wanted.name) from None
-        low = 0 if since is None else since
-        high = FAR_FUTURE_MS if until is None else until
-        async with services.store.transaction() as tx:
-            total = await tx.count_history(bound.device.id, datastream.id, since=low, until=high)
-            rows = await tx.read_history_page(
-                bound.device.id,
-                datastream.id,
-                since=low,
-                until=high,
-                offset=page.offset,
-                limit=page.size,
-            )
-        content = [
-            {
-                "createdAt": row.ts,
-                "value": read_json(datastream, history_value(datastream.type, row.num, row.text)),
-            }
-            for row in rows
-        ]
-        return page_response(content, total)
+        entries, total = await values.history(
+            caller,
+            device_id,
+            pin_named(pin),
+            since=since,
+            until=until,
+            offset=page.offset,
+            limit=page.size,
+        )
+        return page_response([{"createdAt": e.ts, "value": e.value} for e in entries], total)
 
     return router
-
-
-def _value(datastream: Datastream, raw: object) -> Value:
-    """A JSON value checked, typed and clamped for ``datastream`` (OP-15)."""
-    try:
-        value = parse_json(datastream, raw)
-    except ValueTooLong:
-        raise PlatformError(messages.VALUE_TOO_LONG.format(limit=MAX_STRING_BYTES)) from None
-    except ValueMismatch:
-        raise PlatformError(messages.MISMATCH) from None
-    return value
 
 
 def _property_text(value: str | bool | int | float) -> str:

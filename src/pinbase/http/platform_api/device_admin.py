@@ -1,11 +1,10 @@
 """Device management: PLT-DEV-09 create, PLT-DEV-10 rename, PLT-DEV-11 delete, PLT-DEV-12 erase
 all data, PLT-DEV-13 remove owner, PLT-DEV-14 transfer (http-api.md §4.1).
 
-A device may use a template of its own organization or of any organization above it (templates
-are made in a parent and passed down, data-model.md §1.1): another template is ``404 Template
-is not found.`` on create, and a transfer that would leave the device without its template is
-``400 Request with incorrect parameters``. Owners must be users within the caller's scope; a
-transfer to an owner needs an activated (``Active``) account.
+Adapters over ``services.device_admin`` (the console's "new device" calls it too), whose rules
+its module states. Here its refusals become Blynk's messages: a template outside the device
+organization's lineage is ``404 Template is not found.`` on create, and a transfer that would
+leave the device without its template is ``400 Request with incorrect parameters``.
 """
 
 from typing import Annotated
@@ -13,32 +12,52 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from pinbase.domain.ids import OrgId
-from pinbase.domain.users import ACTIVE
 from pinbase.http.platform_api import messages
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
 from pinbase.http.platform_api.device_schemas import DeviceCreate, DeviceRename, DeviceTransfer
-from pinbase.http.platform_api.errors import PlatformError, device_not_found, incorrect_parameters
-from pinbase.http.platform_api.lookup import device_in_scope, user_in_scope
+from pinbase.http.platform_api.errors import PlatformError, incorrect_parameters
 from pinbase.http.platform_api.params import ERRORS, DeviceIdQuery
 from pinbase.http.platform_api.rendering import device_base, device_summary
 from pinbase.http.platform_api.schemas import DeviceBase, DeviceSummary
 from pinbase.http.responses import json_response
 from pinbase.services.container import Services
-from pinbase.services.device_admin import DeviceAdmin, DeviceGone
+from pinbase.services.device_admin import (
+    DestinationNotFound,
+    DeviceAdminRefusal,
+    OrganizationNotUsable,
+    OwnerNotActivated,
+    OwnerNotFound,
+    SameOwner,
+    TemplateNotUsable,
+)
 from pinbase.services.oauth import Caller
 
 NO_CONTENT = 204
 
 
+def _refusal(error: DeviceAdminRefusal) -> PlatformError:
+    """The documented answer to a refusal of ``services.device_admin``."""
+    match error:
+        case OrganizationNotUsable():
+            return PlatformError(messages.ORG_NOT_FOUND_PLAIN, 404)
+        case TemplateNotUsable():
+            return PlatformError(messages.TEMPLATE_NOT_FOUND_PLAIN, 404)
+        case OwnerNotFound():
+            return PlatformError(messages.OWNER_NOT_FOUND, 404)
+        case OwnerNotActivated():
+            return PlatformError(messages.OWNER_NOT_ACTIVATED)
+        case DestinationNotFound():
+            return PlatformError(messages.DESTINATION_ORG_NOT_FOUND, 404)
+        case SameOwner():
+            return PlatformError(messages.SAME_OWNER)
+    return incorrect_parameters()
+
+
 def device_admin_router(services: Services, auth: BearerAuth) -> APIRouter:
     """The device management endpoints of §4.1."""
     router = APIRouter(prefix="/api/v1/organization/device", tags=["Devices"], responses=ERRORS)
-    directory, store = services.directory, services.store
-    admin = DeviceAdmin(
-        store=store, uploads=services.uploads, bus=services.bus, clock=services.clock
-    )
+    admin = services.device_admin
     creation = json_body(DeviceCreate, ids=("templateId", "orgId", "ownerId"))
     renaming = json_body(DeviceRename, ids=())
     transfer = json_body(DeviceTransfer, ids=("deviceId", "newUserId", "newOrgId"))
@@ -57,18 +76,16 @@ def device_admin_router(services: Services, auth: BearerAuth) -> APIRouter:
         caller: Annotated[Caller, Depends(auth)],
         body: Annotated[DeviceCreate, Depends(creation)],
     ) -> Response:
-        org_id = caller.org_id if body.org_id is None else OrgId(body.org_id)
-        if not caller.can_see(org_id) or directory.organization(org_id) is None:
-            raise PlatformError(messages.ORG_NOT_FOUND_PLAIN, 404)
-        template = directory.template_by_code(body.template_code)
-        if template is None or template.org_id not in directory.lineage(org_id):
-            raise PlatformError(messages.TEMPLATE_NOT_FOUND_PLAIN, 404)
-        owner = await user_in_scope(store, caller, body.owner_id)
-        if owner is None:
-            raise PlatformError(messages.OWNER_NOT_FOUND, 404)
-        bound = await admin.create(
-            org_id=org_id, template=template, name=body.name, owner_user_id=owner.id
-        )
+        try:
+            bound = await admin.create(
+                caller,
+                org_id=body.org_id,
+                template_code=body.template_code,
+                name=body.name,
+                owner_id=body.owner_id,
+            )
+        except DeviceAdminRefusal as refused:
+            raise _refusal(refused) from None
         return json_response(device_base(bound, online=False), status=201)
 
     @router.put(
@@ -82,12 +99,7 @@ def device_admin_router(services: Services, auth: BearerAuth) -> APIRouter:
         device_id: DeviceIdQuery,
         body: Annotated[DeviceRename, Depends(renaming)],
     ) -> Response:
-        bound = await device_in_scope(directory, caller, device_id)
-        try:
-            renamed = await admin.rename(bound, body.name)
-        except DeviceGone:
-            raise device_not_found(device_id) from None
-        return json_response(device_summary(renamed))
+        return json_response(device_summary(await admin.rename(caller, device_id, body.name)))
 
     @router.delete(
         "",
@@ -100,11 +112,7 @@ def device_admin_router(services: Services, auth: BearerAuth) -> APIRouter:
     async def delete_device(
         caller: Annotated[Caller, Depends(auth)], device_id: DeviceIdQuery
     ) -> Response:
-        bound = await device_in_scope(directory, caller, device_id)
-        try:
-            await admin.delete(bound)
-        except DeviceGone:
-            raise device_not_found(device_id) from None
+        await admin.delete(caller, device_id)
         return Response(status_code=NO_CONTENT)
 
     @router.delete(
@@ -117,19 +125,14 @@ def device_admin_router(services: Services, auth: BearerAuth) -> APIRouter:
     async def erase_device_data(
         caller: Annotated[Caller, Depends(auth)], device_id: DeviceIdQuery
     ) -> Response:
-        bound = await device_in_scope(directory, caller, device_id)
-        await admin.erase_data(bound)
+        await admin.erase_data(caller, device_id)
         return Response(status_code=NO_CONTENT)
 
     @router.delete("/owner", summary="PLT-DEV-13 Remove device owner", status_code=NO_CONTENT)
     async def remove_owner(
         caller: Annotated[Caller, Depends(auth)], device_id: DeviceIdQuery
     ) -> Response:
-        bound = await device_in_scope(directory, caller, device_id)
-        try:
-            await admin.move(bound, org_id=bound.device.org_id, owner_user_id=None)
-        except DeviceGone:
-            raise device_not_found(device_id) from None
+        await admin.remove_owner(caller, device_id)
         return Response(status_code=NO_CONTENT)
 
     @router.post(
@@ -147,31 +150,12 @@ def device_admin_router(services: Services, auth: BearerAuth) -> APIRouter:
         caller: Annotated[Caller, Depends(auth)],
         body: Annotated[DeviceTransfer, Depends(transfer)],
     ) -> Response:
-        bound = await device_in_scope(directory, caller, body.device_id)
-        owner_id: int | None = None
-        if body.new_user_id is not None:
-            user = await user_in_scope(store, caller, body.new_user_id)
-            if user is None:
-                raise PlatformError(messages.OWNER_NOT_FOUND, 404)
-            if user.status != ACTIVE:
-                raise PlatformError(messages.OWNER_NOT_ACTIVATED)
-            if user.id == bound.device.owner_user_id:
-                raise PlatformError(messages.SAME_OWNER)
-            destination, owner_id = OrgId(user.org_id), user.id
-        elif body.new_org_id is not None:
-            destination = OrgId(body.new_org_id)
-            if not caller.can_see(destination) or directory.organization(destination) is None:
-                raise PlatformError(messages.DESTINATION_ORG_NOT_FOUND, 404)
-            if destination == bound.device.org_id:
-                raise PlatformError(messages.SAME_OWNER)
-        else:
-            raise incorrect_parameters()
-        if bound.template.org_id not in directory.lineage(destination):
-            raise incorrect_parameters()
         try:
-            await admin.move(bound, org_id=destination, owner_user_id=owner_id)
-        except DeviceGone:
-            raise device_not_found(body.device_id) from None
+            await admin.transfer(
+                caller, body.device_id, new_user_id=body.new_user_id, new_org_id=body.new_org_id
+            )
+        except DeviceAdminRefusal as refused:
+            raise _refusal(refused) from None
         return Response(status_code=NO_CONTENT)
 
     return router

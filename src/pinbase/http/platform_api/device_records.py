@@ -1,9 +1,8 @@
 """Device records: PLT-DEV-15 and 16 metadata, 17 tags, 18 timeline, 19 trigger event, 20 actions
 log.
 
-Metadata and events go through the services the device API uses (``services.metadata`` for
-DEV-09/10, ``services.events`` for DEV-07), so both APIs apply one set of rules. A write checks,
-in order: the bearer token, the body (400), the device (404), the field or event code (404), the
+Adapters over ``services.device_records``, which the console calls too. A write checks, in
+order: the bearer token, the body (400), the device (404), the field or event code (404), the
 value (400).
 """
 
@@ -13,13 +12,11 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from pinbase.domain.templates import Metafield
 from pinbase.http.platform_api import messages
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
 from pinbase.http.platform_api.datastreams import no_content
 from pinbase.http.platform_api.errors import PlatformError
-from pinbase.http.platform_api.lookup import device_in_scope
 from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import ERRORS, DeviceIdQuery
 from pinbase.http.platform_api.record_schemas import (
@@ -33,9 +30,9 @@ from pinbase.http.platform_api.record_schemas import (
 )
 from pinbase.http.responses import json_response
 from pinbase.services.container import Services
-from pinbase.services.directory import BoundDevice
+from pinbase.services.device_records import EventNotFound
 from pinbase.services.events import EventRejected
-from pinbase.services.metadata import InvalidMetaValue, MetafieldReadOnly
+from pinbase.services.metadata import InvalidMetaValue, MetafieldNotFound, MetafieldReadOnly
 from pinbase.services.oauth import Caller
 from pinbase.settings import Settings
 
@@ -46,7 +43,7 @@ DEVICE_ID = ("deviceId",)
 def device_records_router(services: Services, settings: Settings, auth: BearerAuth) -> APIRouter:
     """The metadata, tags, timeline, event and actions-log endpoints of §4.1."""
     router = APIRouter(prefix="/api/v1/organization/device", tags=["Devices"], responses=ERRORS)
-    directory = services.directory
+    records = services.device_records
     pagination = page_reader(settings.max_page_size)
 
     @router.get(
@@ -58,16 +55,9 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
     async def get_metadata(
         caller: Annotated[Caller, Depends(auth)], device_id: DeviceIdQuery
     ) -> Response:
-        bound = await device_in_scope(directory, caller, device_id)
+        fields = await records.metadata(caller, device_id)
         return json_response(
-            [
-                {
-                    "id": metafield.id,
-                    "name": metafield.name,
-                    "value": services.metadata.read(bound, str(metafield.id)).value,
-                }
-                for metafield in bound.template.metafields
-            ]
+            [{"id": field.id, "name": field.name, "value": value} for field, value in fields]
         )
 
     @router.post(
@@ -82,10 +72,12 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
         caller: Annotated[Caller, Depends(auth)],
         body: Annotated[MetafieldUpdate, Depends(json_body(MetafieldUpdate, ids=METAFIELD_IDS))],
     ) -> Response:
-        bound = await device_in_scope(directory, caller, body.device_id)
-        metafield = _metafield(bound, body.metafield_id)
         try:
-            await services.metadata.write(bound, str(metafield.id), _meta_text(body.new_value))
+            await records.write_metadata(
+                caller, body.device_id, body.metafield_id, _meta_text(body.new_value)
+            )
+        except MetafieldNotFound:
+            raise PlatformError(messages.META_FIELD_NOT_FOUND, 404) from None
         except (MetafieldReadOnly, InvalidMetaValue):
             raise PlatformError(messages.INVALID_META_VALUE) from None
         return no_content()
@@ -98,9 +90,7 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
     async def get_tags(
         caller: Annotated[Caller, Depends(auth)], device_id: DeviceIdQuery
     ) -> Response:
-        bound = await device_in_scope(directory, caller, device_id)
-        async with services.store.transaction() as tx:
-            tags = await tx.list_device_tags(bound.device.id)
+        tags = await records.tags(caller, device_id)
         return json_response(
             [{"id": tag.id, "tagOwnerOrgId": tag.org_id, "name": tag.name} for tag in tags]
         )
@@ -117,12 +107,9 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
         page: Annotated[PageRequest, Depends(pagination)],
         event_type: Annotated[EventType | None, Query(alias="eventType")] = None,
     ) -> Response:
-        bound = await device_in_scope(directory, caller, device_id)
-        async with services.store.transaction() as tx:
-            total = await tx.count_timeline(bound.device.id, event_type=event_type)
-            events = await tx.read_timeline_page(
-                bound.device.id, event_type=event_type, offset=page.offset, limit=page.size
-            )
+        bound, found = await records.timeline(
+            caller, device_id, event_type=event_type, offset=page.offset, limit=page.size
+        )
         content = [
             {
                 "id": event.id,
@@ -135,9 +122,9 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
                 "resolvedAt": event.resolved_at or 0,  # 0 means never (http-api.md §1.10)
                 "resolvedComment": event.resolved_comment,
             }
-            for event in events
+            for event in found.items
         ]
-        return page_response(content, total)
+        return page_response(content, found.total)
 
     @router.post(
         "/trigger-event",
@@ -151,12 +138,12 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
         caller: Annotated[Caller, Depends(auth)],
         body: Annotated[EventTrigger, Depends(json_body(EventTrigger, ids=DEVICE_ID))],
     ) -> Response:
-        bound = await device_in_scope(directory, caller, body.device_id)
-        event = bound.template.event(body.event_code)
-        if event is None:
-            raise PlatformError(messages.EVENT_NOT_FOUND, 404)
         try:
-            await services.events.log(bound.device, event, body.event_description)
+            await records.trigger_event(
+                caller, body.device_id, body.event_code, body.event_description
+            )
+        except EventNotFound:
+            raise PlatformError(messages.EVENT_NOT_FOUND, 404) from None
         except EventRejected as rejected:
             raise PlatformError(str(rejected)) from None
         return no_content()
@@ -173,12 +160,7 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
         device_id: DeviceIdQuery,
         page: Annotated[PageRequest, Depends(pagination)],
     ) -> Response:
-        bound = await device_in_scope(directory, caller, device_id)
-        async with services.store.transaction() as tx:
-            total = await tx.count_device_actions(bound.device.id)
-            actions = await tx.read_device_actions_page(
-                bound.device.id, offset=page.offset, limit=page.size
-            )
+        found = await records.actions(caller, device_id, offset=page.offset, limit=page.size)
         content = [
             {
                 "triggerUserEmail": action.trigger_user_email,
@@ -189,19 +171,11 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
                 "createdAt": action.created_at,
                 "property": action.property,
             }
-            for action in actions
+            for action in found.items
         ]
-        return page_response(content, total)
+        return page_response(content, found.total)
 
     return router
-
-
-def _metafield(bound: BoundDevice, metafield_id: int) -> Metafield:
-    """The metafield of the device's template with that id, or its 404."""
-    for metafield in bound.template.metafields:
-        if metafield.id == metafield_id:
-            return metafield
-    raise PlatformError(messages.META_FIELD_NOT_FOUND, 404)
 
 
 def _meta_text(value: str | int | float) -> str:

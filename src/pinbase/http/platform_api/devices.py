@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from pinbase.http.platform_api.auth import BearerAuth
-from pinbase.http.platform_api.lookup import device_in_scope
 from pinbase.http.platform_api.params import ERRORS, DeviceIdQuery
 from pinbase.http.platform_api.rendering import (
     datastream_values,
@@ -18,6 +17,7 @@ from pinbase.http.platform_api.schemas import Connected, DeviceBase, DeviceFull
 from pinbase.http.responses import json_response
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
+from pinbase.services.scope import device_in_scope
 
 
 def device_router(services: Services, auth: BearerAuth) -> APIRouter:

@@ -12,11 +12,32 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pinbase.domain.errors import TextHoldsNul
+from pinbase.domain.errors import (
+    InvalidDefinition,
+    PinbaseError,
+    TextHoldsNul,
+    ValueMismatch,
+    ValueTooLong,
+)
+from pinbase.domain.values import MAX_STRING_BYTES
 from pinbase.http.methods import allowed_methods
 from pinbase.http.platform_api import messages
 from pinbase.http.responses import error_response, server_error
+from pinbase.services.datastream_values import BatchTooLarge, OutsideImportWindow
 from pinbase.services.history_writer import StorageUnavailable
+from pinbase.services.scope import (
+    DatastreamNotFound,
+    DeviceNotFound,
+    OrganizationOutOfScope,
+    TemplateNotFound,
+)
+from pinbase.services.telemetry import ImportQuotaExceeded
+from pinbase.services.templates import (
+    DatastreamNotInTemplate,
+    EventNotInTemplate,
+    MetafieldNotInTemplate,
+    TemplateInUse,
+)
 
 
 class PlatformError(Exception):
@@ -66,8 +87,64 @@ def template_not_found() -> PlatformError:
     return PlatformError(messages.TEMPLATE_NOT_FOUND, 404)
 
 
+def refusal(error: PinbaseError) -> PlatformError:
+    """The answer to a use case's refusal that reads the same on every endpoint; endpoints
+    whose documented message differs catch the refusal themselves."""
+    match error:
+        case DeviceNotFound(args=(device_id, *_)):
+            return device_not_found(device_id)
+        case DatastreamNotFound(args=(key, *_)) | DatastreamNotInTemplate(args=(key, *_)):
+            return datastream_not_found(key)
+        case TemplateNotFound():
+            return template_not_found()
+        case OrganizationOutOfScope(args=(org_id, *_)):
+            return organization_not_found(org_id)
+        case EventNotInTemplate():
+            return PlatformError(messages.EVENT_NOT_FOUND_BY_ID, 404)
+        case MetafieldNotInTemplate():
+            return PlatformError(messages.META_FIELD_NOT_FOUND, 404)
+        case TemplateInUse(args=(devices, *_)):
+            return PlatformError(messages.TEMPLATE_IN_USE.format(devices=devices))
+        case InvalidDefinition():
+            return PlatformError(str(error))
+        case ValueTooLong():
+            return PlatformError(messages.VALUE_TOO_LONG.format(limit=MAX_STRING_BYTES))
+        case ValueMismatch():
+            return PlatformError(messages.MISMATCH)
+        case BatchTooLarge(args=(limit, *_)):
+            return PlatformError(messages.BATCH_TOO_LARGE.format(limit=limit))
+        case ImportQuotaExceeded(limit=limit):
+            return PlatformError(messages.IMPORT_QUOTA.format(limit=limit))
+    return incorrect_parameters()
+
+
+REFUSALS: tuple[type[PinbaseError], ...] = (
+    DeviceNotFound,
+    DatastreamNotFound,
+    DatastreamNotInTemplate,
+    TemplateNotFound,
+    OrganizationOutOfScope,
+    EventNotInTemplate,
+    MetafieldNotInTemplate,
+    TemplateInUse,
+    InvalidDefinition,
+    ValueMismatch,
+    BatchTooLarge,
+    OutsideImportWindow,
+    ImportQuotaExceeded,
+)
+"""The refusals ``refusal`` answers, handled for every endpoint."""
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every failure of ``app`` through Blynk's error shape."""
+
+    async def refused(_request: Request, exc: Exception) -> Response:
+        answer = refusal(exc) if isinstance(exc, PinbaseError) else incorrect_parameters()
+        return error_response(answer.message, answer.status)
+
+    for kind in REFUSALS:
+        app.add_exception_handler(kind, refused)
 
     @app.exception_handler(PlatformError)
     async def platform_error(_request: Request, exc: PlatformError) -> Response:

@@ -37,6 +37,10 @@ META_FIELD_NOT_FOUND = "Meta field is not found."
 INVALID_META_VALUE = "The provided value for metafield is invalid."
 EVENT_NOT_FOUND = "Event with provided code is not found."
 
+# Template editing, a Pinbase extension: Pinbase's own messages.
+EVENT_NOT_FOUND_BY_ID = "Event is not found."
+TEMPLATE_IN_USE = "Template is used by {devices} device(s); delete or move them first."
+
 # OP-19: undocumented by Blynk, Pinbase's own choice.
 UNAUTHORIZED = "Unauthorized"
 TOO_MANY_REQUESTS = "Too Many Requests"

@@ -26,7 +26,6 @@ from pinbase.http.platform_api.errors import (
     organization_not_found,
     parent_organization_not_found,
 )
-from pinbase.http.platform_api.lookup import organization_in_scope
 from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import ERRORS, OrgIdQuery, RequiredOrgIdQuery
 from pinbase.http.platform_api.schemas import (
@@ -43,9 +42,9 @@ from pinbase.services.oauth import Caller
 from pinbase.services.organizations import (
     OrganizationNotDeletable,
     OrganizationNotFound,
-    Organizations,
     ParentNotFound,
 )
+from pinbase.services.scope import organization_in_scope
 from pinbase.settings import Settings
 from pinbase.storage.base import OrganizationCounts, OrganizationProfile
 
@@ -83,7 +82,7 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
     router = APIRouter(prefix="/api/v1/organization", tags=["Organizations"], responses=ERRORS)
     directory = services.directory
     store = services.store
-    organizations = Organizations(store, directory, services.bus, services.clock)
+    organizations = services.organizations
     pagination = page_reader(settings.max_page_size)
     creation = json_body(OrganizationCreate, ids=("parentId",))
 

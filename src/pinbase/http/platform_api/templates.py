@@ -19,7 +19,6 @@ from pinbase.domain.templates import Metafield, Template, TemplateEvent
 from pinbase.domain.values import to_json
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.errors import organization_not_found
-from pinbase.http.platform_api.lookup import template_in_scope
 from pinbase.http.platform_api.pagination import PageRequest, page_reader, page_response
 from pinbase.http.platform_api.params import ERRORS, OrgIdQuery, TemplateIdQuery
 from pinbase.http.platform_api.schemas import (
@@ -32,6 +31,7 @@ from pinbase.http.platform_api.schemas import (
 from pinbase.http.responses import json_response
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
+from pinbase.services.scope import template_in_scope
 from pinbase.settings import Settings
 
 

@@ -39,7 +39,6 @@ from pinbase.services.users import (
     RoleNotFound,
     UserError,
     UserNotFound,
-    Users,
 )
 from pinbase.settings import Settings
 from pinbase.storage.users import StoredUser, UserSort
@@ -156,7 +155,7 @@ def _refusal(error: UserError, *, endpoint: str) -> PlatformError:
 def user_router(services: Services, settings: Settings, auth: BearerAuth) -> APIRouter:
     """The user endpoints of §4.5."""
     router = APIRouter(prefix="/api/v1/organization", tags=["Users"], responses=ERRORS)
-    users = Users(services.store, services.directory, services.bus, services.clock)
+    users = services.users
     pagination = page_reader(settings.max_page_size)
     creation = json_body(UserCreate, ids=())
     creation_in_org = json_body(UserCreateInOrg, ids=("orgId", "roleId"))

@@ -1,0 +1,197 @@
+"""A device's datastream values, properties and history, read and written for a caller: the use
+cases behind PLT-DS-01 to 06, which the console shares (issue #9).
+
+Writes go through the one value pipeline (``Telemetry.record`` and ``import_points``): typed,
+clamped, stored in history, announced on the bus with the writer's ``origin``. Value writes and
+property changes (not imports) are then logged in the device's actions log (``services.actions``,
+PLT-DEV-20). Every write is all-or-nothing and checks, in order: the device (``DeviceNotFound``),
+the datastreams (``DatastreamNotFound``), the values (``ValueMismatch``, ``ValueTooLong``).
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pinbase.domain.datastreams import Datastream
+from pinbase.domain.errors import PinbaseError, UnknownDatastream
+from pinbase.domain.pins import Pin
+from pinbase.domain.points import Point
+from pinbase.domain.values import parse_json, read_json
+from pinbase.services.actions import ActionsLog
+from pinbase.services.clock import Clock
+from pinbase.services.directory import Directory
+from pinbase.services.properties import Properties, PropertyValue, check_property
+from pinbase.services.scope import Scoped, datastream_at, datastream_by_id, device_in_scope
+from pinbase.services.telemetry import Telemetry
+from pinbase.storage.base import Store
+from pinbase.storage.codec import history_value
+
+FAR_FUTURE_MS = 2**62
+"""Default upper bound of a history read: imports may be dated up to a month ahead."""
+
+
+class BatchTooLarge(PinbaseError):
+    """An import holds more points than one request may; ``args[0]`` is the limit."""
+
+
+class OutsideImportWindow(PinbaseError):
+    """An imported point is dated further from now than imports may be."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry:
+    """One stored point as the history read answers it: its time and its JSON value."""
+
+    ts: int
+    value: object
+
+
+class DatastreamValues:
+    """Reads and writes datastream values, properties and history of devices in scope."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        directory: Directory,
+        telemetry: Telemetry,
+        properties: Properties,
+        actions: ActionsLog,
+        clock: Clock,
+        max_import_points: int,
+        import_window_ms: int,
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._telemetry = telemetry
+        self._properties = properties
+        self._actions = actions
+        self._clock = clock
+        self._max_import_points = max_import_points
+        self._import_window_ms = import_window_ms
+
+    async def read(
+        self, caller: Scoped, device_id: int, pins: Sequence[Pin] | None
+    ) -> dict[str, object]:
+        """Values by lowercase pin (all datastreams when ``pins`` is None); datastreams without
+        a value (or default) and pins without a datastream are left out.
+
+        Raises:
+            DeviceNotFound.
+        """
+        bound = await device_in_scope(self._directory, caller, device_id)
+        template = bound.template
+        datastreams: list[Datastream] = []
+        if pins is None:
+            datastreams = list(template.datastreams)
+        for pin in pins or ():
+            try:
+                datastreams.append(template.datastream_at(pin))
+            except UnknownDatastream:
+                continue
+        return self._telemetry.values_by_pin(bound.device.id, datastreams)
+
+    async def write(
+        self, caller: Scoped, device_id: int, values: Mapping[int, object], *, origin: str
+    ) -> None:
+        """Store JSON values by datastream id under one timestamp, push them to the device and
+        log them as actions.
+
+        Raises:
+            DeviceNotFound, DatastreamNotFound, ValueMismatch, ValueTooLong: nothing stored.
+        """
+        bound = await device_in_scope(self._directory, caller, device_id)
+        datastreams = [datastream_by_id(bound, datastream_id) for datastream_id in values]
+        writes = [
+            (datastream, parse_json(datastream, raw))
+            for datastream, raw in zip(datastreams, values.values(), strict=True)
+        ]
+        ts = await self._telemetry.record(bound.device, writes, origin=origin)
+        await self._actions.values_written(bound.device, writes, ts=ts)
+
+    async def import_points(
+        self,
+        caller: Scoped,
+        device_id: int,
+        datastream_id: int,
+        points: Sequence[tuple[int, object]],
+    ) -> None:
+        """Store back-dated ``(ts, JSON value)`` points of one datastream.
+
+        Raises:
+            DeviceNotFound, DatastreamNotFound, BatchTooLarge, OutsideImportWindow,
+            ValueMismatch, ValueTooLong, ImportQuotaExceeded: nothing stored.
+        """
+        bound = await device_in_scope(self._directory, caller, device_id)
+        datastream = datastream_by_id(bound, datastream_id)
+        if len(points) > self._max_import_points:
+            raise BatchTooLarge(self._max_import_points)
+        now = self._clock()
+        if any(abs(ts - now) > self._import_window_ms for ts, _ in points):
+            raise OutsideImportWindow
+        device = bound.device
+        typed = [
+            Point(device.id, datastream.id, ts, parse_json(datastream, raw)) for ts, raw in points
+        ]
+        await self._telemetry.import_points(device, typed)
+
+    async def set_property(
+        self, caller: Scoped, device_id: int, datastream_id: int, name: str, items: list[str]
+    ) -> None:
+        """Store a widget property of a device's datastream and log it as an action.
+
+        Raises:
+            DeviceNotFound, DatastreamNotFound, ValueMismatch (the value does not fit).
+        """
+        bound = await device_in_scope(self._directory, caller, device_id)
+        datastream = datastream_by_id(bound, datastream_id)
+        changes = {name: check_property(name, items)}
+        await self._properties.set(bound.device, datastream, changes)
+        await self._actions.properties_set(bound.device, datastream, changes)
+
+    async def properties(
+        self, caller: Scoped, device_id: int, datastream_id: int
+    ) -> dict[str, PropertyValue]:
+        """The stored widget properties of a device's datastream, by name.
+
+        Raises:
+            DeviceNotFound, DatastreamNotFound.
+        """
+        bound = await device_in_scope(self._directory, caller, device_id)
+        datastream = datastream_by_id(bound, datastream_id)
+        return self._properties.of_datastream(bound.device.id, datastream.id)
+
+    async def history(
+        self,
+        caller: Scoped,
+        device_id: int,
+        pin: Pin,
+        *,
+        since: int | None,
+        until: int | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[HistoryEntry], int]:
+        """A page of raw points newest first (``since`` inclusive, ``until`` exclusive), with
+        the total.
+
+        Raises:
+            DeviceNotFound, DatastreamNotFound.
+        """
+        bound = await device_in_scope(self._directory, caller, device_id)
+        datastream = datastream_at(bound, pin)
+        low = 0 if since is None else since
+        high = FAR_FUTURE_MS if until is None else until
+        device_id = bound.device.id
+        async with self._store.transaction() as tx:
+            total = await tx.count_history(device_id, datastream.id, since=low, until=high)
+            rows = await tx.read_history_page(
+                device_id, datastream.id, since=low, until=high, offset=offset, limit=limit
+            )
+        entries = [
+            HistoryEntry(
+                ts=row.ts,
+                value=read_json(datastream, history_value(datastream.type, row.num, row.text)),
+            )
+            for row in rows
+        ]
+        return entries, total
