@@ -81,7 +81,7 @@ def test_invited_user_sets_a_password_and_is_signed_in(site: InProcessServer) ->
         page = http.get(path)
         assert page.status_code == 200
         assert NEWCOMER in page.text
-        assert page.headers["referrer-policy"] == "no-referrer"
+        assert page.headers["referrer-policy"] == "same-origin"
         answer = http.post(
             path, data={"password": "s3cret-enough", "confirmation": "s3cret-enough"}
         )

@@ -168,6 +168,12 @@ def test_cross_site_sign_in_is_refused(http: httpx.Client) -> None:
         headers={"Origin": "http://pinbase.test"},
     )
     assert same.status_code == 303
+    fetched = http.post(
+        "/dashboard/login",
+        data={"email": ADMIN, "password": PASSWORD},
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "http://pinbase.test"},
+    )
+    assert fetched.status_code == 403
 
 
 def test_too_large_console_request_answers_an_html_413(http: httpx.Client) -> None:

@@ -6,8 +6,8 @@ state, where ``console_session`` and ``console_caller`` read it), renews the coo
 session's sliding expiry moved, and refuses a state-changing request (``POST``, ``PUT``,
 ``PATCH``, ``DELETE``) with ``403`` when
 
-- it comes from another site: an ``Origin`` header naming another host than the request's own
-  (or ``public_url``'s) — this also guards the forms used before a session exists (sign-in,
+- it comes from another site (``Sec-Fetch-Site``, or an ``Origin`` header naming another host
+  than the request's own or ``public_url``'s) — this also guards the forms used before a session exists (sign-in,
   invitation), against signing a victim in to an attacker's account;
 - it carries a session but not that session's CSRF secret, as the ``X-CSRF-Token`` header
   (scripts) or a ``csrf_token`` form field (HTML forms). The forms that open a session (sign-in,
@@ -86,9 +86,16 @@ def csrf_matches(session: ConsoleSession, sent: str | None) -> bool:
 
 
 def same_origin(conn: HTTPConnection, settings: Settings) -> bool:
-    """Whether the request's ``Origin`` (when it sends one) is this server: the request's own
-    host, or ``public_url``'s (a proxy may rewrite ``Host``). Browsers send ``Origin`` on every
-    cross-site form post and script request."""
+    """Whether the request comes from this server's own pages.
+
+    Browsers say so in ``Sec-Fetch-Site`` (``same-origin``, or ``none`` for something the user
+    typed); older ones only send ``Origin`` on cross-site form posts and script requests, which
+    must then name the request's own host, or ``public_url``'s (a proxy may rewrite ``Host``).
+    A request with neither header (not a browser) passes: CSRF is a browser attack.
+    """
+    site = conn.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = conn.headers.get("origin")
     if origin is None:
         return True

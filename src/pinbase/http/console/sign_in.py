@@ -124,7 +124,6 @@ def sign_in_routes(services: Services, settings: Settings) -> list[BaseRoute]:
             "invite.html",
             {"email": email, "error": error, "min_chars": MIN_PASSWORD_CHARS},
             status=status,
-            headers={"Referrer-Policy": "no-referrer"},
         )
 
     async def invite_page(request: Request) -> Response:
