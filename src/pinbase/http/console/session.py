@@ -7,8 +7,8 @@ session's sliding expiry moved, and refuses a state-changing request (``POST``, 
 ``PATCH``, ``DELETE``) with ``403`` when
 
 - it comes from another site (``Sec-Fetch-Site``, or an ``Origin`` header naming another host
-  than the request's own or ``public_url``'s) — this also guards the forms used before a session exists (sign-in,
-  invitation), against signing a victim in to an attacker's account;
+  than the request's own or ``public_url``'s); this also guards the forms used before a
+  session exists (sign-in, invitation), against signing a victim in to an attacker's account;
 - it carries a session but not that session's CSRF secret, as the ``X-CSRF-Token`` header
   (scripts) or a ``csrf_token`` form field (HTML forms). The forms that open a session (sign-in,
   invitation) need no secret: the ``Origin`` rule guards them, and a stale sign-in tab of a
