@@ -21,6 +21,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from pinbase.http.app import create_app
 from pinbase.runtime import running_services
+from pinbase.services.clock import Clock, system_clock
 from pinbase.services.container import Services
 from pinbase.services.provisioning import parse_spec, provision
 from pinbase.settings import Settings
@@ -98,15 +99,20 @@ class InProcessServer:
 
 
 @contextmanager
-def in_process_server(data_dir: Path, **settings: Any) -> Iterator[InProcessServer]:
-    """The application over fresh services on ``data_dir``; ``settings`` override defaults."""
+def in_process_server(
+    data_dir: Path, *, clock: Clock = system_clock, **settings: Any
+) -> Iterator[InProcessServer]:
+    """The application over fresh services on ``data_dir``, timed by ``clock``; ``settings``
+    override defaults."""
     config = Settings(
         data_dir=data_dir,
         **{"device_requests_per_second": UNTHROTTLED_REQUESTS_PER_SECOND, **settings},
     )
     with ExitStack() as stack:
         portal = stack.enter_context(start_blocking_portal())
-        services = stack.enter_context(portal.wrap_async_context_manager(running_services(config)))
+        services = stack.enter_context(
+            portal.wrap_async_context_manager(running_services(config, clock=clock))
+        )
         yield InProcessServer(
             services=services,
             settings=config,

@@ -23,6 +23,8 @@ from pinbase.services.actions import ActionsLog
 from pinbase.services.backups import DataFolder
 from pinbase.services.bus import Bus
 from pinbase.services.clock import DAY_MS, Clock, system_clock
+from pinbase.services.console_devices import ConsoleDevices
+from pinbase.services.console_sessions import ConsoleSessions
 from pinbase.services.container import Services
 from pinbase.services.datastream_values import DatastreamValues
 from pinbase.services.device_admin import DeviceAdmin
@@ -31,6 +33,8 @@ from pinbase.services.device_records import DeviceRecords
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
+from pinbase.services.invitations import Invitations
+from pinbase.services.login_throttle import LoginThrottle
 from pinbase.services.metadata import Metadata
 from pinbase.services.oauth import OAuth
 from pinbase.services.organizations import Organizations
@@ -164,6 +168,20 @@ async def running_services(
             points_ms=round(settings.history_retention_days * DAY_MS),
             minutes_ms=round(settings.aggregate_retention_days * DAY_MS),
         )
+        console_sessions = ConsoleSessions(
+            store,
+            directory,
+            clock,
+            # The device listeners' rule, with counts of its own (a console sign-in is not a
+            # device login; ``LoginGuard`` holds those).
+            throttle=LoginThrottle(
+                clock,
+                free_failures=settings.login_failures_limit,
+                window_s=settings.login_failures_window_s,
+                max_delay_s=settings.login_delay_max_s,
+            ),
+            ttl_ms=round(settings.console_session_days * DAY_MS),
+        )
         events = EventLog(
             store,
             clock,
@@ -234,6 +252,14 @@ async def running_services(
                     clock, limit=settings.device_requests_per_second, window_ms=SECOND_MS
                 ),
                 update_quota=RateLimiter(clock, limit=settings.updates_per_day, window_ms=DAY_MS),
+                console_sessions=console_sessions,
+                invitations=Invitations(
+                    store,
+                    console_sessions,
+                    clock,
+                    ttl_ms=round(settings.invitation_days * DAY_MS),
+                ),
+                console_devices=ConsoleDevices(store, directory, telemetry, presence),
             )
         finally:
             for task in upkeep:

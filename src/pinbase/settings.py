@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     """An address or token with no failed login for this long starts its count over."""
     login_delay_max_s: float = Field(default=30.0, ge=0, le=600)
     """The longest a failed device login's answer waits."""
+    console_session_days: float = Field(default=30, gt=0, le=3650)
+    """How long a web console session stays valid unused; each use moves its expiry (sliding).
+    Console sign-ins are throttled by the ``login_*`` rule above, counted apart from devices'."""
+    invitation_days: float = Field(default=30, gt=0, le=3650)
+    """How long an invitation link (set a password, web console) stays valid (console.md §1.2)."""
     refused_log_interval_s: float = Field(default=60.0, gt=0, le=86_400)
     """Refused and garbage device connections write their first line in full, then one summary
     line per interval with their count."""

@@ -15,7 +15,7 @@ from pinbase.cli.backup import backup_app
 from pinbase.cli.oauth import oauth_app
 from pinbase.cli.startup import failures_reported
 from pinbase.services.clock import system_clock
-from pinbase.services.demo import DEMO_SPEC, usage_lines
+from pinbase.services.demo import CONSOLE_EMAIL, demo_spec, new_console_password, usage_lines
 from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
 from pinbase.settings import LogLevel, Settings, load_settings
 from pinbase.storage.data_folder import DEMO, FILE_MODE
@@ -161,13 +161,16 @@ def demo(
         int, typer.Option("--mqtt-port", help="MQTT device port devices are told.")
     ] = 1883,
 ) -> None:
-    """Provision the demo organization once (kept in DATA/demo.json) and print how to use it."""
+    """Provision the demo organization and its console Admin once (kept in DATA/demo.json) and
+    print how to use them."""
     settings = load_settings(None, data_dir=data, database_url=database_url)
     record = data / DEMO
     if record.exists():
         created = json.loads(record.read_text())
     else:
-        created = asyncio.run(_provision(settings, DEMO_SPEC))
+        password = new_console_password()
+        created = asyncio.run(_provision(settings, demo_spec(password)))
+        created["console"] = {"email": CONSOLE_EMAIL, "password": password}
         record.touch(mode=FILE_MODE)  # open_store made the folder private
         record.write_text(json.dumps(created, indent=2))
     lines = usage_lines(

@@ -11,6 +11,8 @@ ROLES = {1: "Admin", 2: "Staff", 3: "User"}
 """The predefined roles (http-api.md §4.0); Pinbase has no custom roles."""
 
 ADMIN = 1
+STAFF = 2
+USER = 3
 
 ACTIVE = "Active"
 PENDING = "Pending"

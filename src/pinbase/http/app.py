@@ -7,7 +7,9 @@ next: they are the device hot path. A request no route takes (no full match, and
 that would make a ``405``) goes to the Platform application too, which also serves
 ``/oauth2/token`` and ``/openapi.json``, and answers the JSON ``404`` of unknown
 paths. Legacy routes (``/{token}/...``) never match a path of a modern family, so ``/api/x/y``
-reaches FastAPI even where a legacy pattern fits it.
+reaches FastAPI even where a legacy pattern fits it. The web console (``/dashboard`` and below,
+pages and its WebSocket) goes straight to its own application too (``http/console/app.py``);
+``/`` redirects there.
 """
 
 from typing import Any
@@ -17,17 +19,18 @@ from starlette.datastructures import URLPath
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pinbase.http.console.app import create_console_app
 from pinbase.http.device_api import messages
 from pinbase.http.device_api.routes import device_routes
 from pinbase.http.docs import docs_routes
 from pinbase.http.legacy_api.routes import legacy_routes
 from pinbase.http.limits import RequestSizeLimit
 from pinbase.http.methods import allowed_methods
-from pinbase.http.paths import MODERN_PREFIXES, PLATFORM_PREFIX
+from pinbase.http.paths import CONSOLE_PATH, MODERN_PREFIXES, PLATFORM_PREFIX, is_console_path
 from pinbase.http.platform_api.app import OPENAPI_PATH, TITLE, create_platform_app
 from pinbase.http.responses import error_response, server_error, text_response
 from pinbase.services.container import Services
@@ -36,6 +39,11 @@ from pinbase.settings import Settings
 UPLOAD_PATH = "/external/api/upload"
 MULTIPART_OVERHEAD = 64 * 1024
 """Room for multipart boundaries and headers around a maximum-size uploaded file."""
+
+
+async def root(_request: Request) -> Response:
+    """``/`` opens the web console (issue #9)."""
+    return RedirectResponse(CONSOLE_PATH, status_code=302)
 
 
 async def healthz(_request: Request) -> Response:
@@ -73,21 +81,28 @@ class ModernPathsExcluded(BaseRoute):
         await self._route.handle(scope, receive, send)
 
 
-class PlatformFirst:
-    """ASGI middleware handing every ``/api/...`` request to the Platform application at once.
+class FamiliesFirst:
+    """ASGI middleware handing every ``/api/...`` request to the Platform application, and every
+    ``/dashboard…`` request and socket to the console, at once.
 
     A route could not do it: Starlette's router probes routes again with a slash added to
-    redirect ``/api`` to ``/api/``, while both must answer the JSON 404.
+    redirect ``/api`` to ``/api/``, while both must answer the JSON 404; and the console's
+    paths must never be tried against the legacy ``/{token}/…`` patterns.
     """
 
-    def __init__(self, app: ASGIApp, *, platform: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, platform: ASGIApp, console: ASGIApp) -> None:
         self._app = app
         self._platform = platform
+        self._console = console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """``/api/...`` to the Platform application, everything else to the routes."""
-        if scope["type"] == "http" and scope["path"].startswith(PLATFORM_PREFIX):
+        """``/api/...`` to the Platform application, ``/dashboard…`` to the console, everything
+        else to the routes."""
+        kind = scope["type"]
+        if kind == "http" and scope["path"].startswith(PLATFORM_PREFIX):
             await self._platform(scope, receive, send)
+        elif kind in ("http", "websocket") and is_console_path(scope["path"]):
+            await self._console(scope, receive, send)
         else:
             await self._app(scope, receive, send)
 
@@ -101,8 +116,10 @@ def create_app(services: Services, settings: Settings) -> Starlette:
         return settings.max_request_bytes
 
     platform = create_platform_app(services, settings)
+    console = create_console_app(services, settings)
     routes = [
         *device_routes(services, settings),
+        Route("/", root, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         *docs_routes(title=TITLE, openapi_url=OPENAPI_PATH),
         *(ModernPathsExcluded(route) for route in legacy_routes(services, settings)),
@@ -111,7 +128,7 @@ def create_app(services: Services, settings: Settings) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(RequestSizeLimit, limit_for=body_limit),
-            Middleware(PlatformFirst, platform=platform),
+            Middleware(FamiliesFirst, platform=platform, console=console),
         ],
         exception_handlers={404: _http_error, 405: _http_error, Exception: server_error},
     )

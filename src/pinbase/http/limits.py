@@ -11,7 +11,8 @@ own error handling had started a 500).
 
 Each family answers in its own format (docs/decisions.md "Requests over 2 MB"): the device and
 Platform APIs Blynk's JSON error shape with status 400, OAuth an RFC 6749 ``invalid_request``
-(AUTH-01 errors are always 400), the legacy API ``413`` in plain text.
+(AUTH-01 errors are always 400), the legacy API ``413`` in plain text, the web console ``413``
+as an HTML page (its JSON endpoints: ``413`` in the JSON error shape).
 """
 
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pinbase.http.console.app import refusal as console_refusal
 from pinbase.http.oauth import token_error
 from pinbase.http.paths import Family, family_of
 from pinbase.http.responses import error_response, text_response
@@ -77,6 +79,8 @@ def _refusal(path: str, message: str, *, legacy_status: int = 400) -> Response:
     family = family_of(path)
     if family is Family.LEGACY:
         response = text_response(message, legacy_status)
+    elif family in (Family.CONSOLE, Family.CONSOLE_API):
+        response = console_refusal(path, message, legacy_status)
     elif family is Family.OAUTH:
         response = token_error("invalid_request", message)
     else:

@@ -11,9 +11,16 @@ DEVICE_FILES_PREFIX = "/device_uploads/"
 """DEV-13 files served back; the DEV-08 exports (``/device_data_….zip``) have no second slash."""
 PLATFORM_PREFIX = "/api/"
 OAUTH_PREFIX = "/oauth2/"
-MODERN_PREFIXES = (DEVICE_PREFIX, PLATFORM_PREFIX, OAUTH_PREFIX)
-"""Path prefixes of the device, Platform and OAuth families; a legacy token is never one of them
-(http-api.md §1.1)."""
+CONSOLE_PATH = "/dashboard"
+"""The web console (issue #9), Blynk.Console's own path; ``/`` redirects here."""
+CONSOLE_PREFIX = "/dashboard/"
+CONSOLE_API_PREFIX = "/dashboard/api/"
+"""The console's JSON endpoints: their errors are JSON, the pages' are HTML."""
+CONSOLE_SOCKET_PATH = "/dashboard/ws"
+"""The console's live WebSocket (console.md §4)."""
+MODERN_PREFIXES = (DEVICE_PREFIX, PLATFORM_PREFIX, OAUTH_PREFIX, CONSOLE_PREFIX)
+"""Path prefixes of the device, Platform, OAuth and console families; a legacy token is never
+one of them (http-api.md §1.1), so ``/dashboard/x`` is never taken for ``/{token}/pin``."""
 
 
 class Family(Enum):
@@ -25,6 +32,10 @@ class Family(Enum):
     """``/api/…``: Blynk's JSON error shape."""
     OAUTH = "oauth"
     """``/oauth2/…``: RFC 6749 error bodies."""
+    CONSOLE = "console"
+    """``/dashboard`` and its pages: HTML error pages."""
+    CONSOLE_API = "console_api"
+    """``/dashboard/api/…`` and ``/dashboard/ws``: the JSON error shape."""
     LEGACY = "legacy"
     """``/{token}/…``: plain text."""
     OTHER = "other"
@@ -39,7 +50,16 @@ def family_of(path: str) -> Family:
         return Family.PLATFORM
     if path.startswith(OAUTH_PREFIX):
         return Family.OAUTH
+    if is_console_path(path):
+        if path.startswith(CONSOLE_API_PREFIX) or path == CONSOLE_SOCKET_PATH:
+            return Family.CONSOLE_API
+        return Family.CONSOLE
     return Family.LEGACY if is_legacy_path(path) else Family.OTHER
+
+
+def is_console_path(path: str) -> bool:
+    """Whether the web console serves ``path`` (``/dashboard`` and everything below it)."""
+    return path == CONSOLE_PATH or path.startswith(CONSOLE_PREFIX)
 
 
 def is_legacy_path(path: str) -> bool:

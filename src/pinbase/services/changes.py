@@ -40,10 +40,8 @@ class OAuthClientRemoved:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserRemoved:
-    """A user was deleted; the devices it owned have no owner now.
-
-    Users hold no tokens yet: this is where console sessions (issue #9) will be revoked.
-    """
+    """A user was deleted with its console sessions and invitation link; the devices it owned
+    have no owner now, and its open console pages must close their live sockets."""
 
     user_id: int
 

@@ -6,6 +6,8 @@ from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.services.actions import ActionsLog
 from pinbase.services.bus import Bus
 from pinbase.services.clock import Clock
+from pinbase.services.console_devices import ConsoleDevices
+from pinbase.services.console_sessions import ConsoleSessions
 from pinbase.services.datastream_values import DatastreamValues
 from pinbase.services.device_admin import DeviceAdmin
 from pinbase.services.device_lists import DeviceLists
@@ -13,6 +15,7 @@ from pinbase.services.device_records import DeviceRecords
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
+from pinbase.services.invitations import Invitations
 from pinbase.services.metadata import Metadata
 from pinbase.services.oauth import OAuth
 from pinbase.services.organizations import Organizations
@@ -58,3 +61,9 @@ class Services:
     """Device and legacy API requests per device per second."""
     update_quota: RateLimiter[DeviceId]
     """``/external/api/update`` calls per device per UTC day."""
+    console_sessions: ConsoleSessions
+    """Web console sign-in and sessions."""
+    invitations: Invitations
+    """Invitation links that let a user set its password."""
+    console_devices: ConsoleDevices
+    """The console's device table and device lookups."""

@@ -1,5 +1,7 @@
-"""The demo organization ``make run`` creates on first start, so a new user has a token to try."""
+"""The demo organization ``make run`` creates on first start, so a new user has a token to try
+and a console user (its Admin) to sign in with."""
 
+import secrets
 from typing import Any
 
 DEMO_SPEC: dict[str, Any] = {
@@ -40,6 +42,27 @@ DEMO_SPEC: dict[str, Any] = {
     "devices": [{"name": "Demo Device", "template": "Weather Station"}],
 }
 
+CONSOLE_EMAIL = "admin@pinbase.local"
+"""The demo's console user, Admin of the demo organization."""
+CONSOLE_PASSWORD_BYTES = 12
+"""96 random bits: 16 URL-safe characters, typed once and kept by the browser."""
+
+
+def demo_spec(console_password: str) -> dict[str, Any]:
+    """``DEMO_SPEC`` with the console user, whose password is ``console_password``."""
+    admin = {
+        "email": CONSOLE_EMAIL,
+        "name": "Demo Admin",
+        "roleId": 1,
+        "password": console_password,
+    }
+    return {**DEMO_SPEC, "users": [admin]}
+
+
+def new_console_password() -> str:
+    """A fresh random password for the demo's console user."""
+    return secrets.token_urlsafe(CONSOLE_PASSWORD_BYTES)
+
 
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (names them, binds nothing)
 """Hosts that mean "every address": the examples then use loopback, devices this machine's LAN
@@ -54,7 +77,9 @@ def usage_lines(
     hardware_port: int,
     mqtt_port: int,
 ) -> list[str]:
-    """What ``make run`` prints: credentials, requests to try, and where devices connect."""
+    """What ``make run`` prints: credentials, the console, requests to try, and where devices
+    connect. ``created`` is what ``pinbase demo`` keeps in ``demo.json``; its ``console`` entry
+    (e-mail, password) is missing in a file written before the console existed."""
     token = created["devices"][0]["token"]
     client = created["oauthClients"][0]
     shown = "127.0.0.1" if host in WILDCARD_HOSTS else host
@@ -63,7 +88,17 @@ def usage_lines(
         where = "The server listens on every address: devices on the LAN use its LAN address."
     else:
         where = f"The server listens on {host} only; `make run HOST=0.0.0.0` lets LAN devices in."
+    console = created.get("console")
+    console_lines = []
+    if console is not None:
+        console_lines = [
+            f"Web console:        {base_url}/dashboard",
+            f"Console e-mail:     {console['email']}",
+            f"Console password:   {console['password']}",
+            "",
+        ]
     return [
+        *console_lines,
         f"Demo device token:  {token}",
         f"OAuth client id:    {client['clientId']}",
         f"OAuth client secret: {client['clientSecret']}",

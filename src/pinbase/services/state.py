@@ -17,8 +17,10 @@ is refused:
   directory and every cached access token of the organization is dropped (the database rows went
   in the deleting transaction). Its users are announced one ``UserRemoved`` each.
 - ``OAuthClientRemoved``: the client and its cached access tokens.
-- ``UserRemoved``: devices it owned lose their owner. Users hold no tokens yet; this is where
-  console sessions (issue #9) will be revoked.
+- ``UserRemoved``: devices it owned lose their owner. Its console sessions and invitation link
+  went in the deleting transaction, and sessions are read from the database on every request
+  (``services.console_sessions``), so nothing of them is cached here; a live console socket
+  ends on the same message (its own subscriber).
 - ``DeviceRemoved``: its token stops resolving, its current values and properties are dropped.
 - ``TemplateSaved``: every device of the template is bound to the new version at once, so a
   device writing to a datastream created a moment ago is accepted on its next write.

@@ -16,6 +16,7 @@ from pinbase.domain.organizations import OAuthClient, Organization
 from pinbase.domain.points import Point
 from pinbase.domain.templates import Template
 from pinbase.storage.catalog import CatalogRepository
+from pinbase.storage.console_sessions import ConsoleSessionRepository
 from pinbase.storage.device_admin import DeviceAdminRepository
 from pinbase.storage.device_logs import DeviceLogsRepository
 from pinbase.storage.device_records import DeviceRecordsRepository
@@ -167,6 +168,7 @@ class Transaction(
     DeviceRecordsRepository,
     DeviceLogsRepository,
     RetentionRepository,
+    ConsoleSessionRepository,
     TemplateRepository,
     Protocol,
 ):

@@ -58,8 +58,9 @@ class OrganizationRepository(Protocol):
         ...
 
     async def delete_organization(self, org_id: OrgId) -> tuple[int, ...] | None:
-        """Delete an organization that has no sub-organizations and no devices, with its users,
-        tags, templates, OAuth clients and their tokens; devices elsewhere owned by its users
-        lose their owner. Return the ids of the deleted users; None when it does not exist.
+        """Delete an organization that has no sub-organizations and no devices, with its users
+        (and their console sessions and invitation links), tags, templates, OAuth clients and
+        their tokens; devices elsewhere owned by its users lose their owner. Return the ids of
+        the deleted users; None when it does not exist.
         """
         ...

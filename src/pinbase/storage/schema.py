@@ -272,6 +272,31 @@ users = Table(
     sqlite_autoincrement=True,
 )
 
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    # SHA-256 hex of the session cookie's 256 random bits; the token itself is never stored
+    # (services/console_sessions.py).
+    Column("token_hash", NulFreeString(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", NulFreeString(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_seen_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_console_sessions_user", "user_id"),
+    Index("ix_console_sessions_expires_at", "expires_at"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    # SHA-256 hex of the invitation link's random token; one link per user at a time.
+    Column("token_hash", NulFreeString(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)
+
 tags = Table(
     "tags",
     metadata,

@@ -4,7 +4,7 @@ Dialect differences are limited to the upsert construct, so the writes that upse
 current values, properties, metafield values) live here beside ``_upsert``; every other query is
 portable Core SQL in a mixin module, one concept each: ``sql_catalog``, ``sql_organizations``,
 ``sql_oauth``, ``sql_device_logs``, ``sql_device_admin``, ``sql_device_records``, ``sql_history``,
-``sql_retention`` and ``sql_users``.
+``sql_retention``, ``sql_users`` and ``sql_console_sessions``.
 """
 
 from collections.abc import AsyncIterator, Sequence
@@ -30,6 +30,7 @@ from pinbase.storage.point_writes import (
     sqlite_fold_bounds,
 )
 from pinbase.storage.sql_catalog import SqlCatalogQueries
+from pinbase.storage.sql_console_sessions import SqlConsoleSessions
 from pinbase.storage.sql_device_admin import SqlDeviceAdmin
 from pinbase.storage.sql_device_logs import SqlDeviceLogs
 from pinbase.storage.sql_device_records import SqlDeviceRecords
@@ -109,6 +110,7 @@ class SqlTransaction(
     SqlDeviceLogs,
     SqlHistoryQueries,
     SqlRetentionQueries,
+    SqlConsoleSessions,
     SqlTemplateQueries,
 ):
     """A ``Transaction`` bound to one connection inside ``SqlStore.transaction``."""

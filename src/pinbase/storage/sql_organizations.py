@@ -12,6 +12,7 @@ from pinbase.domain.ids import OrgId
 from pinbase.domain.organizations import Organization
 from pinbase.storage import schema
 from pinbase.storage.base import OrganizationCounts, OrganizationProfile, StoredTag
+from pinbase.storage.sql_console_sessions import delete_user_credentials
 
 
 class SqlOrganizationQueries:
@@ -141,8 +142,9 @@ class SqlOrganizationQueries:
 
     async def delete_organization(self, org_id: OrgId) -> tuple[int, ...] | None:
         """Delete an organization that has no sub-organizations and no devices, with its users,
-        tags, templates, OAuth clients and their tokens; devices elsewhere owned by its users
-        lose their owner. Return the ids of the deleted users; None when it does not exist.
+        their console sessions and invitation links, tags, templates, OAuth clients and their
+        tokens; devices elsewhere owned by its users lose their owner. Return the ids of the
+        deleted users; None when it does not exist.
         """
         orgs, tags, users = schema.organizations, schema.tags, schema.users
         templates, clients, tokens = schema.templates, schema.oauth_clients, schema.oauth_tokens
@@ -164,6 +166,7 @@ class SqlOrganizationQueries:
             delete(schema.device_tags).where(schema.device_tags.c.tag_id.in_(org_tags))
         )
         await self._db.execute(delete(tags).where(tags.c.org_id == org_id))
+        await delete_user_credentials(self._db, org_users)
         await self._db.execute(delete(users).where(users.c.org_id == org_id))
         for child in (schema.datastreams, schema.template_events, schema.metafields):
             await self._db.execute(delete(child).where(child.c.template_id.in_(org_templates)))

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pinbase.domain.ids import OrgId
 from pinbase.storage import schema
+from pinbase.storage.sql_console_sessions import delete_user_credentials
 from pinbase.storage.users import EmailTaken, NewUser, StoredUser, UserSort
 
 _USERS = schema.users
@@ -118,7 +119,9 @@ class SqlUserQueries:
         return await self.find_user(user_id) if result.rowcount else None
 
     async def delete_user(self, user_id: int) -> bool:
-        """Delete a user; the devices and tags it owned lose their owner. False if missing."""
+        """Delete a user with its console sessions and invitation link; the devices and tags it
+        owned lose their owner. False if missing."""
+        await delete_user_credentials(self._db, [user_id])
         for owned in (schema.devices, schema.tags):
             await self._db.execute(
                 update(owned).where(owned.c.owner_user_id == user_id).values(owner_user_id=None)

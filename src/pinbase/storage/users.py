@@ -137,5 +137,6 @@ class UserRepository(Protocol):
         ...
 
     async def delete_user(self, user_id: int) -> bool:
-        """Delete a user; the devices and tags it owned lose their owner. False if missing."""
+        """Delete a user with its console sessions and invitation link; the devices and tags it
+        owned lose their owner. False if missing."""
         ...

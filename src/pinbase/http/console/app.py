@@ -1,0 +1,128 @@
+"""``create_console_app``: the web console, served under ``/dashboard`` (issue #9).
+
+``http/app.py`` hands every ``/dashboard…`` request (HTTP and WebSocket) straight to this
+application, so no legacy ``/{token}/…`` route ever sees one. In front of every route runs
+``ConsoleSessionMiddleware`` (cookie → session, the CSRF rule); errors answer as an HTML page, or
+in the JSON error shape under ``/dashboard/api/…`` and on the socket (``http.paths.Family``).
+"""
+
+import os
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from pinbase.http.console.devices import device_routes, sign_in_first
+from pinbase.http.console.pages import (
+    STATIC_DIR,
+    STATIC_PATH,
+    error_page,
+    signed_in_page,
+)
+from pinbase.http.console.session import ConsoleSessionMiddleware, console_session
+from pinbase.http.console.sign_in import INVITE_PATH, LOGIN_PATH, sign_in_routes
+from pinbase.http.paths import CONSOLE_PATH, Family, family_of
+from pinbase.http.responses import error_response
+from pinbase.services.console_caller import Permission
+from pinbase.services.container import Services
+from pinbase.settings import Settings
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+"""A file asked for with its content hash (``pages.static_url``) never changes under that URL."""
+
+NOT_FOUND = "There is nothing here."
+NOT_ALLOWED = "This page does not accept that request."
+
+SECTIONS = {
+    "templates": ("Templates", Permission.TEMPLATES_VIEW),
+    "organizations": ("Organizations", Permission.ORGANIZATIONS_VIEW),
+    "users": ("Users", Permission.USERS_VIEW),
+    "developer": ("Developer", Permission.DEVELOPER),
+}
+"""The menu's other sections (pages.MENU); phase B of issue #9 replaces each page."""
+
+
+class ConsoleFiles(StaticFiles):
+    """``static/``: cached for a year when asked for by content hash, revalidated otherwise."""
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        """Starlette's answer (``ETag``, ``304``) with the cache rule above."""
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        versioned = scope.get("query_string", b"").startswith(b"v=")
+        response.headers["Cache-Control"] = IMMUTABLE if versioned else "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+def refusal(path: str, message: str, status: int = 403) -> Response:
+    """An error answer in the format of ``path``'s family: JSON for the console's JSON
+    endpoints and socket, an HTML page otherwise."""
+    if family_of(path) is Family.CONSOLE_API:
+        return error_response(message, status)
+    return error_page(message, status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 405:
+        return refusal(request.url.path, NOT_ALLOWED, 405)
+    return refusal(request.url.path, NOT_FOUND, 404)
+
+
+def section_routes() -> list[BaseRoute]:
+    """The menu's sections not built yet, each shown only to a role that may open it."""
+
+    async def section(request: Request) -> Response:
+        session = await console_session(request)
+        if session is None:
+            return sign_in_first()
+        found = SECTIONS.get(request.path_params["section"])
+        if found is None or not session.caller.can(found[1]):
+            return error_page(NOT_FOUND, 404)
+        key = request.path_params["section"]
+        return signed_in_page(session, "section.html", {"title": found[0]}, section=key)
+
+    return [Route(f"{CONSOLE_PATH}/{{section}}", section, methods=["GET"])]
+
+
+def create_console_app(services: Services, settings: Settings) -> Starlette:
+    """The console of one server instance."""
+    routes: list[BaseRoute] = [
+        Mount(STATIC_PATH, ConsoleFiles(directory=STATIC_DIR)),
+        *sign_in_routes(services, settings),
+        *device_routes(services, settings),
+        # ── The other console modules' routes join here ──────────────────────────────────
+        # Each module exports a factory called as ``factory(services, settings,
+        # console_caller)`` (``console_caller`` from http.console.session), returning its
+        # ``Route``/``WebSocketRoute`` list: the live socket (live_socket.py, at
+        # ``/dashboard/ws``), chart data (chart_data.py, under ``/dashboard/api/``), and the
+        # pages of phase B. JSON endpoints live under ``/dashboard/api/`` (JSON errors).
+        # ─────────────────────────────────────────────────────────────────────────────────────
+        *section_routes(),  # last: ``/dashboard/{section}`` would shadow the routes above
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                ConsoleSessionMiddleware,
+                settings=settings,
+                refusal=refusal,
+                skip=STATIC_PATH,
+                opening=(LOGIN_PATH, f"{INVITE_PATH}/"),
+            )
+        ],
+        exception_handlers={404: _http_error, 405: _http_error},
+    )
+    app.state.console_sessions = services.console_sessions
+    return app

@@ -1,0 +1,92 @@
+"""The Devices page (the console's landing page, console.md §1.3) and the device page's shell.
+
+Search and the status filter run on the server from the query string, so the page works without
+scripts. The device page shows its tab list; phase B of issue #9 fills the tabs.
+"""
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from pinbase.http.console.pages import error_page, signed_in_page
+from pinbase.http.console.session import console_session
+from pinbase.http.console.sign_in import LOGIN_PATH
+from pinbase.http.paths import CONSOLE_PATH
+from pinbase.services.console_devices import StatusFilter
+from pinbase.services.container import Services
+from pinbase.settings import Settings
+
+DEVICES_PATH = f"{CONSOLE_PATH}/devices"
+STATUSES = (
+    (StatusFilter.ANY.value, "All"),
+    (StatusFilter.ONLINE.value, "Online"),
+    (StatusFilter.OFFLINE.value, "Offline"),
+)
+TABS = (
+    ("dashboard", "Dashboard"),
+    ("timeline", "Timeline"),
+    ("info", "Info & Metadata"),
+    ("developer", "Developer Tools"),
+)
+"""console.md §1.4's recommended tab order."""
+
+MAX_DEVICE_ID = 2**31 - 1
+"""Device ids are 32-bit columns: a larger number in a URL names no device (and must not reach
+PostgreSQL, which would refuse to compare it)."""
+
+NOT_FOUND = "There is no such device, or you may not see it."
+
+
+def sign_in_first() -> Response:
+    """Where a request without a session goes: the sign-in page."""
+    return RedirectResponse(LOGIN_PATH, status_code=303)
+
+
+def device_routes(services: Services, settings: Settings) -> list[BaseRoute]:
+    """``/dashboard``, ``/dashboard/devices`` and ``/dashboard/devices/{id}``."""
+    devices = services.console_devices
+
+    async def device_list(request: Request) -> Response:
+        session = await console_session(request)
+        if session is None:
+            return sign_in_first()
+        query = request.query_params.get("q", "")
+        try:
+            status = StatusFilter(request.query_params.get("status", ""))
+        except ValueError:
+            status = StatusFilter.ANY
+        table = await devices.table(session.caller, query=query, status=status)
+        context = {"table": table, "query": query, "status": status.value, "statuses": STATUSES}
+        return signed_in_page(session, "devices.html", context, section="devices")
+
+    async def device_page(request: Request) -> Response:
+        session = await console_session(request)
+        if session is None:
+            return sign_in_first()
+        device_id: int = request.path_params["device_id"]
+        bound = None
+        if device_id <= MAX_DEVICE_ID:
+            bound = await devices.find(session.caller, device_id)
+        if bound is None:
+            return error_page(NOT_FOUND, 404)
+        tab = request.query_params.get("tab", "dashboard")
+        labels = dict(TABS)
+        tab = tab if tab in labels else "dashboard"
+        org = services.directory.organization(bound.device.org_id)
+        context = {
+            "device": bound.device,
+            "template": bound.template,
+            "online": devices.is_online(bound),
+            "last_reported_at": devices.last_reported_at(bound),
+            "organization": "" if org is None else org.name,
+            "tabs": TABS,
+            "tab": tab,
+            "tab_label": labels[tab],
+        }
+        return signed_in_page(session, "device.html", context, section="devices")
+
+    return [
+        Route(CONSOLE_PATH, device_list, methods=["GET"]),
+        Route(DEVICES_PATH, device_list, methods=["GET"]),
+        Route(f"{DEVICES_PATH}/{{device_id:int}}", device_page, methods=["GET"]),
+    ]
