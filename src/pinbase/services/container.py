@@ -9,6 +9,7 @@ from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
+from pinbase.services.live import LiveHub
 from pinbase.services.metadata import Metadata
 from pinbase.services.oauth import OAuth
 from pinbase.services.presence import Presence
@@ -17,6 +18,7 @@ from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.uploads import Uploads
+from pinbase.services.value_writes import ValueWrites
 from pinbase.storage.base import Store
 
 
@@ -34,6 +36,10 @@ class Services:
     properties: Properties
     events: EventLog
     actions: ActionsLog
+    value_writes: ValueWrites
+    """People's value writes (Platform API, console): the pipeline, then the actions log."""
+    live: LiveHub
+    """Fans values, properties, presence and timeline entries out to console viewers."""
     metadata: Metadata
     reports: Reports
     uploads: Uploads

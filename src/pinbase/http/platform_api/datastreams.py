@@ -83,8 +83,7 @@ def datastream_router(services: Services, settings: Settings, auth: BearerAuth) 
 
     async def record(device: Device, writes: list[tuple[Datastream, Value]]) -> None:
         """Store values through the value pipeline, then log them as actions (PLT-DEV-20)."""
-        ts = await telemetry.record(device, writes, origin=ORIGIN)
-        await services.actions.values_written(device, writes, ts=ts)
+        await services.value_writes.record(device, writes, origin=ORIGIN)
 
     @router.get(
         "/datastreams",
