@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(PY) bench/device_mqtt.py
 	$(PY) bench/history.py
 	$(PY) bench/platform_api.py
+	$(PY) bench/console_live.py
 
 bench-tcp: $(STAMP)
 	$(PY) bench/device_tcp.py

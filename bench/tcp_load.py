@@ -200,7 +200,7 @@ async def idle(plan: dict[str, Any]) -> dict[str, Any]:
 # push: latency from an HTTP update to the device
 
 
-async def _http_get(
+async def http_get(
     streams: tuple[asyncio.StreamReader, asyncio.StreamWriter], request: bytes
 ) -> int:
     """Send one keep-alive request; read the whole answer; return its status."""
@@ -244,7 +244,7 @@ async def push(plan: dict[str, Any]) -> dict[str, Any]:
         streams = await pool.get()
         request = f"GET /external/api/update?token={token}&v1={n} HTTP/1.1\r\nHost: {host}\r\n\r\n"
         sent[n] = time.perf_counter()
-        status = await _http_get(streams, request.encode())
+        status = await http_get(streams, request.encode())
         statuses[str(status)] = statuses.get(str(status), 0) + 1
         pool.put_nowait(streams)
 

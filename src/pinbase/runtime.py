@@ -34,6 +34,7 @@ from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.invitations import Invitations
+from pinbase.services.live import LiveHub
 from pinbase.services.login_throttle import LoginThrottle
 from pinbase.services.metadata import Metadata
 from pinbase.services.oauth import OAuth
@@ -49,6 +50,7 @@ from pinbase.services.templates import Templates
 from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
 from pinbase.services.users import Users
+from pinbase.services.value_writes import ValueWrites
 from pinbase.settings import Settings
 from pinbase.storage.availability import ensure_reachable, prepare_data_folder
 from pinbase.storage.data_folder import DEMO, REPORTS, UPLOADS, secure_data_folder
@@ -139,7 +141,7 @@ async def running_services(
             telemetry.load(await tx.load_current_values())
             properties.load(await tx.load_all_properties())
         writer.start()
-        presence = Presence()
+        presence = Presence(bus, clock)
         actions = ActionsLog(store, presence, clock)
         actions.start()
         reports = Reports(
@@ -161,6 +163,13 @@ async def running_services(
         # The one owner of the caches above: every announced change goes through it.
         state = CachedState(
             bus, directory=directory, telemetry=telemetry, properties=properties, oauth=oauth
+        )
+        live = LiveHub(
+            bus,
+            directory=directory,
+            telemetry=telemetry,
+            properties=properties,
+            presence=presence,
         )
         retention = Retention(
             store,
@@ -185,6 +194,7 @@ async def running_services(
         events = EventLog(
             store,
             clock,
+            bus=bus,
             per_day=settings.events_per_day,
             max_description_chars=settings.max_event_description_chars,
         )
@@ -215,6 +225,8 @@ async def running_services(
                 properties=properties,
                 events=events,
                 actions=actions,
+                value_writes=ValueWrites(directory, telemetry, actions),
+                live=live,
                 metadata=metadata,
                 reports=reports,
                 uploads=uploads,
@@ -266,6 +278,7 @@ async def running_services(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            live.close()
             state.close()
             await actions.stop()
             await writer.stop()

@@ -11,7 +11,7 @@ from tcp_stack import Stack, history_nums, running_stack, until
 from tcp_wire import HARDWARE, INTERNAL, LOGIN, PING, SYNC, RawDevice, Received, frame
 
 from pinbase.domain.pins import PinType
-from pinbase.services.bus import ValuesChanged
+from pinbase.services.bus import ValuesChanged, WrittenValue
 from pinbase.transports.hub import LinkOptions
 
 BLYNKLIB_INFO = ("ver", "0.2.6", "buff-in", "1024", "h-beat", "10", "dev", "python")
@@ -131,10 +131,9 @@ async def test_slow_reader_is_dropped_and_does_not_stall_others(tmp_path: Path) 
             for _ in range(20_000):
                 if await offline(stack, slow_token):
                     break
+                written = WrittenValue(message.id, message.pin, message.label, "x" * 900)
                 stack.services.bus.publish(
-                    ValuesChanged(
-                        device=bound.device, writes=((message, "x" * 900),), ts=0, origin="t"
-                    )
+                    ValuesChanged(device_id=bound.device.id, writes=(written,), ts=0, origin="t")
                 )
                 await asyncio.sleep(0)
             assert await offline(stack, slow_token)

@@ -27,7 +27,7 @@ from tcp_wire import (
 
 from pinbase.domain.pins import PinType
 from pinbase.domain.value_types import Value
-from pinbase.services.bus import ValuesChanged
+from pinbase.services.bus import ValuesChanged, WrittenValue
 
 
 @pytest.fixture
@@ -493,8 +493,9 @@ async def test_push_too_big_for_buff_in_is_dropped(stack: Stack) -> None:
     message = await stack.datastream(token, 4)
     async with await RawDevice.connect(stack.port) as device:
         await device.login(token)
+        written = WrittenValue(message.id, message.pin, message.label, "x" * 1100)
         stack.services.bus.publish(
-            ValuesChanged(device=bound.device, writes=((message, "x" * 1100),), ts=0, origin="t")
+            ValuesChanged(device_id=bound.device.id, writes=(written,), ts=0, origin="t")
         )
         await store(stack, token, 1, 3)
         assert (await device.read()).parts == ["vw", "1", "3"]

@@ -1,11 +1,12 @@
 """The actions log of PLT-DEV-20: value writes and property changes "done by people".
 
 Blynk fills it from dashboards, apps and voice assistants (data-model.md §1.11). Pinbase's
-people-facing writer is the Platform API, so its value writes (PLT-DS-02, 03) and property changes
-(PLT-DS-05) are logged; a device's own writes (device HTTPS API, TCP, MQTT) and bulk imports
-(PLT-DS-04, back-dated data, not an action) are not. A Platform API caller is an OAuth client,
-not a person with an e-mail address, so ``trigger_user_email`` is None for these entries
-(docs/platform-api.md).
+people-facing writers are the Platform API and the console, so their value writes (PLT-DS-02, 03,
+the console's controls) and property changes (PLT-DS-05) are logged; a device's own writes
+(device HTTPS API, TCP, MQTT) and bulk imports (PLT-DS-04, back-dated data, not an action) are
+not. A Platform API caller is an OAuth client, not a person with an e-mail address, so
+``trigger_user_email`` is None for its entries (docs/platform-api.md); a console entry carries
+the signed-in user's e-mail.
 
 Entries are written after the value or property is stored, in group commits of their own
 (``services.group_commit``): the entries of concurrent requests share one transaction, and each
@@ -49,13 +50,27 @@ class ActionsLog:
         await self._groups.stop()
 
     async def values_written(
-        self, device: Device, writes: Sequence[tuple[Datastream, Value]], *, ts: int
+        self,
+        device: Device,
+        writes: Sequence[tuple[Datastream, Value]],
+        *,
+        ts: int,
+        user_email: str | None = None,
     ) -> None:
-        """Log values the value pipeline stored under ``ts`` (one entry per datastream)."""
+        """Log values the value pipeline stored under ``ts`` (one entry per datastream), written
+        by the person ``user_email`` (None: an OAuth client)."""
         online = self._presence.is_online(device.id)
         await self._append(
             [
-                _action(device, datastream, None, dump_json(to_json(value)), online=online, ts=ts)
+                _action(
+                    device,
+                    datastream,
+                    None,
+                    dump_json(to_json(value)),
+                    online=online,
+                    ts=ts,
+                    user_email=user_email,
+                )
                 for datastream, value in writes
             ]
         )
@@ -94,10 +109,11 @@ def _action(
     *,
     online: bool,
     ts: int,
+    user_email: str | None = None,
 ) -> DeviceAction:
     return DeviceAction(
         device_id=device.id,
-        trigger_user_email=None,
+        trigger_user_email=user_email,
         pin=datastream.pin,
         property=name,
         value=value,

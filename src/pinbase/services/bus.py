@@ -1,18 +1,23 @@
-"""An in-process publish/subscribe bus with typed topics.
+"""An in-process publish/subscribe bus with typed topics, and the topics of what happens live.
 
 A topic is a message class; subscribers get every published instance of it. Delivery is a plain
-synchronous call in publication order, so a subscriber must not block: device connections (a
-later issue) queue the message on their own connection and return.
+synchronous call in publication order, so a subscriber must not block: device connections and
+console viewers (``services.live``) queue the message on their own connection and return.
+
+Messages are plain values (ids, values, timestamps, an origin), never live domain objects, so
+that the same message can later cross a process boundary (issue #11). A message carries what
+its subscribers need to act at once (a value's pin and datastream label, for the device links)
+so that nobody looks anything up inside a device's write.
 """
 
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from pinbase.domain.datastreams import Datastream
-from pinbase.domain.devices import Device
+from pinbase.domain.ids import DatastreamId, DeviceId
+from pinbase.domain.pins import Pin
 from pinbase.domain.value_types import Value
 
 logger = logging.getLogger(__name__)
@@ -21,12 +26,28 @@ Message = TypeVar("Message")
 Unsubscribe = Callable[[], None]
 
 
+class WrittenValue(NamedTuple):
+    """One value of a ``ValuesChanged``: its datastream as each subscriber addresses it (id for
+    the console, pin for the binary protocol, label for MQTT topics) and the typed value.
+
+    A named tuple rather than a frozen dataclass: one is built per stored value on the device
+    write path, and it costs half as much (0.25 against 0.53 µs, timeit on this machine).
+    """
+
+    datastream_id: DatastreamId
+    pin: Pin
+    label: str
+    value: Value
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ValuesChanged:
-    """Values of one device were stored; all share ``ts``. ``origin`` says who wrote them."""
+    """Values of one device were stored; all share ``ts``. ``origin`` says who wrote them
+    (``device_tcp``, ``device_mqtt``, ``device_http``, ``legacy_http``, ``platform_api``,
+    ``console``)."""
 
-    device: Device
-    writes: tuple[tuple[Datastream, Value], ...]
+    device_id: DeviceId
+    writes: tuple[WrittenValue, ...]
     ts: int
     origin: str
 
@@ -35,10 +56,38 @@ class ValuesChanged:
 class PropertyChanged:
     """A property of a device's datastream was set; ``value`` is one string or a list of them."""
 
-    device: Device
-    datastream: Datastream
+    device_id: DeviceId
+    datastream_id: DatastreamId
     name: str
-    value: str | list[str]
+    value: str | tuple[str, ...]
+    ts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PresenceChanged:
+    """A device went online (its first live connection) or offline (its last one ended) at
+    ``ts``; a second login replacing the first changes nothing and is not announced."""
+
+    device_id: DeviceId
+    online: bool
+    ts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimelineEntryAdded:
+    """A device event was logged on the device's timeline (data-model.md §1.8), committed.
+
+    ``id`` is the stored entry's id; ``event_id``, ``code``, ``name`` and ``event_type`` name the
+    template event it is an occurrence of.
+    """
+
+    id: int
+    device_id: DeviceId
+    event_id: int
+    code: str
+    name: str
+    event_type: str
+    description: str | None
     ts: int
 
 

@@ -16,6 +16,7 @@ from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.invitations import Invitations
+from pinbase.services.live import LiveHub
 from pinbase.services.metadata import Metadata
 from pinbase.services.oauth import OAuth
 from pinbase.services.organizations import Organizations
@@ -27,6 +28,7 @@ from pinbase.services.telemetry import Telemetry
 from pinbase.services.templates import Templates
 from pinbase.services.uploads import Uploads
 from pinbase.services.users import Users
+from pinbase.services.value_writes import ValueWrites
 from pinbase.storage.base import Store
 
 
@@ -44,6 +46,10 @@ class Services:
     properties: Properties
     events: EventLog
     actions: ActionsLog
+    value_writes: ValueWrites
+    """People's value writes (Platform API, console): the pipeline, then the actions log."""
+    live: LiveHub
+    """Fans values, properties, presence and timeline entries out to console viewers."""
     metadata: Metadata
     reports: Reports
     uploads: Uploads

@@ -79,12 +79,12 @@ class DeviceSessions:
             unsubscribe()
 
     def _on_values(self, change: ValuesChanged) -> None:
-        session = self._live.get(change.device.id)
+        session = self._live.get(change.device_id)
         if session is not None and change.origin != session.origin:
             session.push_values(change)
 
     def _on_property(self, change: PropertyChanged) -> None:
-        session = self._live.get(change.device.id)
+        session = self._live.get(change.device_id)
         if session is not None:
             session.push_property(change)
 

@@ -2,11 +2,13 @@
 
 Limits (blynk.console/limits.md): 100 events per device per day, at least one second between two
 events with the same code. Over-long descriptions are refused rather than cut (data-model §5.19).
+Each logged entry is announced (``TimelineEntryAdded``) once committed, for live timelines.
 """
 
 from pinbase.domain.devices import Device
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.templates import TemplateEvent
+from pinbase.services.bus import Bus, TimelineEntryAdded
 from pinbase.services.clock import Clock, start_of_day
 from pinbase.storage.base import Store, StoredEvent
 
@@ -21,9 +23,10 @@ class EventLog:
     """Logs device events on the timeline."""
 
     def __init__(
-        self, store: Store, clock: Clock, *, per_day: int, max_description_chars: int
+        self, store: Store, clock: Clock, *, bus: Bus, per_day: int, max_description_chars: int
     ) -> None:
         self._store = store
+        self._bus = bus
         self._clock = clock
         self._per_day = per_day
         self._max_description = max_description_chars
@@ -55,4 +58,16 @@ class EventLog:
                 device.id, event, description=description or event.description, ts=now
             )
         self._last[key] = now
+        self._bus.publish(
+            TimelineEntryAdded(
+                id=stored.id,
+                device_id=stored.device_id,
+                event_id=stored.event_id,
+                code=stored.code,
+                name=event.name,
+                event_type=stored.type,
+                description=stored.description,
+                ts=stored.ts,
+            )
+        )
         return stored

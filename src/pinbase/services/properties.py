@@ -117,7 +117,13 @@ class Properties:
         self._stored.setdefault(device.id, {}).setdefault(datastream.id, {}).update(changes)
         for name, value in changes.items():
             self._bus.publish(
-                PropertyChanged(device=device, datastream=datastream, name=name, value=value, ts=ts)
+                PropertyChanged(
+                    device_id=device.id,
+                    datastream_id=datastream.id,
+                    name=name,
+                    value=tuple(value) if isinstance(value, list) else value,
+                    ts=ts,
+                )
             )
 
     async def erase(self, device: Device, datastream: Datastream, name: str) -> bool:

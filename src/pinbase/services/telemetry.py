@@ -16,7 +16,7 @@ from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
 from pinbase.domain.values import read_json
-from pinbase.services.bus import Bus, ValuesChanged
+from pinbase.services.bus import Bus, ValuesChanged, WrittenValue
 from pinbase.services.clock import DAY_MS, Clock
 from pinbase.services.history_writer import HistoryWriter
 
@@ -69,7 +69,10 @@ class Telemetry:
         await self._writer.write(points)
         for point in points:
             self._raise_current(point)
-        self._bus.publish(ValuesChanged(device=device, writes=tuple(writes), ts=ts, origin=origin))
+        announced = tuple([WrittenValue(ds.id, ds.pin, ds.label, value) for ds, value in writes])
+        self._bus.publish(
+            ValuesChanged(device_id=device.id, writes=announced, ts=ts, origin=origin)
+        )
         return ts
 
     async def import_points(self, device: Device, points: Sequence[Point]) -> None:

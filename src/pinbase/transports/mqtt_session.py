@@ -106,8 +106,9 @@ class MqttSession(StreamSession):
 
     def push_values(self, change: ValuesChanged) -> None:
         """Publish values written elsewhere on ``downlink/ds/<name>`` (§2.5)."""
-        for datastream, value in change.writes:
-            self.publish(f"downlink/ds/{datastream.label}", downlink_payload(device_texts(value)))
+        for written in change.writes:
+            payload = downlink_payload(device_texts(written.value))
+            self.publish(f"downlink/ds/{written.label}", payload)
 
     def push_property(self, change: PropertyChanged) -> None:
         """Nothing: the MQTT API has no property downlink (§2.5)."""

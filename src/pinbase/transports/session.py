@@ -96,8 +96,8 @@ class BinarySession(StreamSession):
         """Send values written elsewhere as HARDWARE ``vw``/``dw``/``aw`` pushes (§1.11.1)."""
         if self._closed or self._conn.state not in _OPEN_STATES:
             return
-        for datastream, value in change.writes:
-            self.send(HardwareWriteOut(pin=datastream.pin, values=device_texts(value)))
+        for written in change.writes:
+            self.send(HardwareWriteOut(pin=written.pin, values=device_texts(written.value)))
 
     def push_property(self, change: PropertyChanged) -> None:
         """Nothing: no target client accepts PROPERTY (19) from the server, and the Python

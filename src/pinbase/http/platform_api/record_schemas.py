@@ -95,7 +95,10 @@ class TimelinePage(BaseModel):
 class ActionEntry(BaseModel):
     """One entry of PLT-DEV-20's actions log."""
 
-    triggerUserEmail: str | None = Field(description="null: Platform API callers are OAuth clients")
+    triggerUserEmail: str | None = Field(
+        description="null for Platform API callers (OAuth clients); the user's e-mail for "
+        "console writes"
+    )
     value: Any = Field(description="the value written, or the property's new value")
     pin: int
     pinType: str
