@@ -92,7 +92,7 @@ class InProcessServer:
                 services.store,
                 parse_spec(spec),
                 clock=services.clock,
-                directory=services.directory,
+                bus=services.bus,
             )
         )
 
