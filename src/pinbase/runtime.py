@@ -22,6 +22,7 @@ from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
 from pinbase.services.backups import DataFolder
 from pinbase.services.bus import Bus
+from pinbase.services.charts import Charts
 from pinbase.services.clock import DAY_MS, Clock, system_clock
 from pinbase.services.container import Services
 from pinbase.services.directory import Directory
@@ -182,6 +183,7 @@ async def running_services(
                 actions=actions,
                 metadata=Metadata(store, directory, bus),
                 reports=reports,
+                charts=Charts(store, clock),
                 uploads=Uploads(
                     store,
                     clock,

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.services.actions import ActionsLog
 from pinbase.services.bus import Bus
+from pinbase.services.charts import Charts
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
@@ -36,6 +37,7 @@ class Services:
     actions: ActionsLog
     metadata: Metadata
     reports: Reports
+    charts: Charts
     uploads: Uploads
     oauth: OAuth
     rate_limiter: RateLimiter[OrgId]

@@ -1,0 +1,1 @@
+"""The web console's HTTP adapter: pages, JSON endpoints and static files under ``/dashboard``."""
