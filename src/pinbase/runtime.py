@@ -22,6 +22,7 @@ from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
 from pinbase.services.backups import DataFolder
 from pinbase.services.bus import Bus
+from pinbase.services.charts import Charts
 from pinbase.services.clock import DAY_MS, Clock, system_clock
 from pinbase.services.console_devices import ConsoleDevices
 from pinbase.services.console_sessions import ConsoleSessions
@@ -229,6 +230,7 @@ async def running_services(
                 live=live,
                 metadata=metadata,
                 reports=reports,
+                charts=Charts(store, clock),
                 uploads=uploads,
                 oauth=oauth,
                 organizations=Organizations(store, directory, bus, clock),

@@ -27,6 +27,8 @@ DATABASE_SCHEMES = ("postgresql+asyncpg", "sqlite+aiosqlite")
 """The drivers Pinbase ships: an URL naming another one fails at start-up, not on first use."""
 SECRET_SETTINGS = frozenset({"database_url"})
 """Settings whose value an error message never repeats (an URL may hold a password)."""
+MAP_TILE_PLACES = ("{z}", "{x}", "{y}")
+"""What a tile URL template must hold (Leaflet's ``L.tileLayer`` syntax)."""
 LogLevel = Literal["debug", "info", "warning", "error"]
 
 
@@ -52,6 +54,11 @@ class Settings(BaseSettings):
     """One INFO line per HTTP request (method, path without query, status, duration)."""
     public_url: str | None = None
     """Base URL for links the server hands out (report files, uploads); default from the request."""
+    map_tile_url: str = ""
+    """Tile URL template of the console's Map widget (``{z}``, ``{x}``, ``{y}``; ``{s}`` for a
+    subdomain), e.g. OpenStreetMap's ``https://tile.openstreetmap.org/{z}/{x}/{y}.png``. Empty
+    (the default): no tiles, as this server may have no internet; markers and tracks still show.
+    Browsers then load tiles from that host: it learns which areas the console looks at."""
 
     sqlite_synchronous: str = "FULL"
     max_request_bytes: int = 2 * MB
@@ -147,6 +154,18 @@ class Settings(BaseSettings):
                 " (0 is forever: set both to 0 to keep everything)"
             )
         return self
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_template(cls, url: str) -> str:
+        if url and not (
+            url.startswith(("https://", "http://")) and all(p in url for p in MAP_TILE_PLACES)
+        ):
+            raise ValueError(
+                "a tile URL is http(s)://… with {z}, {x} and {y}, "
+                "e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (empty: no tiles)"
+            )
+        return url
 
     @field_validator("database_url")
     @classmethod

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.services.actions import ActionsLog
 from pinbase.services.bus import Bus
+from pinbase.services.charts import Charts
 from pinbase.services.clock import Clock
 from pinbase.services.console_devices import ConsoleDevices
 from pinbase.services.console_sessions import ConsoleSessions
@@ -52,6 +53,7 @@ class Services:
     """Fans values, properties, presence and timeline entries out to console viewers."""
     metadata: Metadata
     reports: Reports
+    charts: Charts
     uploads: Uploads
     oauth: OAuth
     organizations: Organizations

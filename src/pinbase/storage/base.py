@@ -65,6 +65,22 @@ class MinuteRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BucketRow:
+    """The numeric points of one series over one span of time, for a chart (console.md §3.2).
+
+    ``count`` counts the numeric points, of which ``total`` is the sum: Avg is exact however many
+    minutes or points the bucket folds. A bucket without a number has no row.
+    """
+
+    datastream_id: DatastreamId
+    start: int
+    count: int
+    low: float
+    high: float
+    total: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoredEvent:
     """A logged device event (timeline entry)."""
 
@@ -222,6 +238,37 @@ class Transaction(
         until: int,
     ) -> list[MinuteRow]:
         """Minute aggregates of some series with since <= minute < until, oldest first."""
+        ...
+
+    async def read_point_buckets(
+        self,
+        device_id: DeviceId,
+        datastream_ids: Sequence[DatastreamId],
+        *,
+        since: int,
+        until: int,
+        bucket_ms: int,
+    ) -> list[BucketRow]:
+        """Raw points with since <= ts < until folded into buckets starting at ``since``.
+
+        Bucket ``n`` starts at ``since + n * bucket_ms``. Ordered by datastream, then time.
+        """
+        ...
+
+    async def read_minute_buckets(
+        self,
+        device_id: DeviceId,
+        datastream_ids: Sequence[DatastreamId],
+        *,
+        since: int,
+        until: int,
+        bucket_ms: int,
+    ) -> list[BucketRow]:
+        """Minute aggregates with since <= minute < until folded into buckets from ``since``.
+
+        As ``read_point_buckets``, from ``history_minutes``: ``since`` and ``bucket_ms`` are whole
+        minutes, so no minute straddles two buckets.
+        """
         ...
 
     async def set_property(
