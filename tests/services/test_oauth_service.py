@@ -13,6 +13,7 @@ from pinbase.services.bus import Bus
 from pinbase.services.changes import OAuthClientRemoved
 from pinbase.services.directory import Directory
 from pinbase.services.oauth import (
+    ClientGone,
     OAuth,
     RefreshRaceLost,
     create_client,
@@ -255,3 +256,16 @@ async def test_a_token_whose_client_the_directory_lost_is_refused(store: SqlStor
     assert await delete_client(store, client.client_id)
     directory.remove_oauth_client(client.client_id)
     assert await service.authenticate("a") is None
+
+
+async def test_tokens_of_a_client_deleted_meanwhile_are_not_stored(store: SqlStore) -> None:
+    """A client deleted by another process after the token request found it: persisting its
+    tokens raises ``ClientGone`` (the endpoint's ``invalid_client``) and stores nothing."""
+    clock = HandClock()
+    service = oauth(store, clock)
+    client, _secret = await client_in_new_org(store, clock)
+    issued = service.records(client, access="late", refresh="late-refresh")
+    assert await delete_client(store, client.client_id)
+    with pytest.raises(ClientGone):
+        await service.persist(issued)
+    assert await service.authenticate("late") is None

@@ -47,7 +47,13 @@ from starlette.responses import Response
 
 from pinbase.domain.organizations import OAuthClient
 from pinbase.http.responses import JSON
-from pinbase.services.oauth import OAuth, RefreshRaceLost, is_secret_of, new_token_text
+from pinbase.services.oauth import (
+    ClientGone,
+    OAuth,
+    RefreshRaceLost,
+    is_secret_of,
+    new_token_text,
+)
 from pinbase.settings import Settings
 from pinbase.storage.base import StoredToken
 
@@ -251,6 +257,8 @@ class TokenEndpoint:
             await self._oauth.persist(token_request.issued, rotated=token_request.rotated)
         except RefreshRaceLost:
             return token_error("invalid_grant")
+        except ClientGone:
+            return token_error("invalid_client")
         client_id = token_request.client.get_client_id()
         logger.info("oauth.token_issued client_id=%s grant=%s", client_id, params["grant_type"])
         return _json(body, 200)

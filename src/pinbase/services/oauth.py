@@ -92,6 +92,11 @@ class Caller:
         return org_id in self.scope
 
 
+class ClientGone(PinbaseError):
+    """The client was deleted (by another process) after the request found it; nothing was
+    stored. The token endpoint answers as for an unknown client."""
+
+
 class RefreshRaceLost(PinbaseError):
     """Another request used the same refresh token first; nothing was issued."""
 
@@ -197,11 +202,16 @@ class OAuth:
 
         Raises:
             RefreshRaceLost: ``rotated`` was revoked meanwhile; nothing was stored.
+            ClientGone: the client was deleted meanwhile; nothing was stored.
         """
         now = self._clock()
         async with self._store.transaction() as tx:
             if rotated is not None and not await tx.revoke_oauth_token(rotated.token_hash):
                 raise RefreshRaceLost("refresh token already used")
+            # Checked in the transaction that stores the tokens: a client deleted since the
+            # request found it would otherwise fail the insert on its foreign key (a 500).
+            if issued and await tx.find_oauth_client(issued[0].client_id) is None:
+                raise ClientGone("client deleted")
             await tx.add_oauth_tokens(issued)
             if now >= self._next_purge:
                 purged = await tx.delete_expired_oauth_tokens(before=now)
