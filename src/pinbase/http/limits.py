@@ -18,11 +18,12 @@ as an HTML page (its JSON endpoints: ``413`` in the JSON error shape).
 from collections.abc import Callable
 
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pinbase.http.console.app import refusal as console_refusal
 from pinbase.http.oauth import token_error
 from pinbase.http.paths import Family, family_of
+from pinbase.http.replay import replay_body
 from pinbase.http.responses import error_response, text_response
 
 TOO_LARGE = "Request is too large. The maximum is {limit} bytes."
@@ -67,7 +68,7 @@ class RequestSizeLimit:
         if body is None:
             await _too_large(path, limit)(scope, receive, send)
         else:
-            await self._app(scope, _replay(body, receive), send)
+            await self._app(scope, replay_body(body, receive), send)
 
 
 def _too_large(path: str, limit: int) -> Response:
@@ -131,17 +132,3 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands out ``body`` in one message, then defers to ``receive``."""
-    pending = True
-
-    async def replay() -> Message:
-        nonlocal pending
-        if pending:
-            pending = False
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

@@ -29,6 +29,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pinbase.http.paths import CONSOLE_PATH
+from pinbase.http.replay import replay_body
 from pinbase.services.console_caller import ConsoleCaller
 from pinbase.services.console_sessions import ConsoleSession, ConsoleSessions
 from pinbase.settings import Settings
@@ -139,7 +140,7 @@ class ConsoleSessionMiddleware:
             if refused is not None:
                 await self._refusal(scope["path"], refused)(scope, receive, send)
                 return
-            receive = _replay(await request.body(), receive)
+            receive = replay_body(await request.body(), receive)
         if session is None or session.token is None:
             await self._app(scope, receive, send)
             return
@@ -181,17 +182,3 @@ def _is_form(request: Request) -> bool:
 def _field(form: FormData) -> str | None:
     value = form.get(CSRF_FIELD)
     return value if isinstance(value, str) else None
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands out ``body`` again for the route, then defers to ``receive``."""
-    pending = True
-
-    async def replay() -> Message:
-        nonlocal pending
-        if pending:
-            pending = False
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
