@@ -222,10 +222,14 @@ def test_a_template_with_devices_is_not_deleted(
 
 
 @pytest.fixture(scope="module")
-def foreign_template(server: ServerProcess, headers: dict[str, str]) -> dict[str, Any]:
-    """A template of the session pool's organization A, made through the extension."""
+def foreign_template(server: ServerProcess, headers: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """A template of the session pool's organization A, made through the extension and deleted
+    afterwards (the session server's template lists are other modules' expectations)."""
     with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as api:
-        return new_template(api, "Organization A only")
+        template = new_template(api, "Organization A only")
+        yield template
+        deleted = api.delete(TEMPLATE, params={"templateId": template["id"]})
+        assert deleted.status_code < 300, deleted.text
 
 
 CROSS_ORG_CALLS = [
