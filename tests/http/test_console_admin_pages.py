@@ -208,6 +208,8 @@ def test_role_change_and_deletion_end_where_the_rules_say(
         sign_in(staff_http, STAFF)
         sign_in(user_http, USER)
         staff, uma, admin = known(site, STAFF), known(site, USER), known(site, ADMIN)
+        unknown_role = {"role": "9", "csrf_token": csrf}
+        assert http.post(f"/dashboard/users/{staff.id}/role", data=unknown_role).status_code == 400
         changed = http.post(
             f"/dashboard/users/{staff.id}/role", data={"role": "1", "csrf_token": csrf}
         )

@@ -147,14 +147,12 @@ def user_routes(services: Services, settings: Settings) -> list[BaseRoute]:
         if user_id == session.caller.user_id:
             return await show(request, session, error=NOT_YOURSELF, status=400)
         role = form_text(await request.form(), "role")
+        if not is_role(role):
+            return await show(request, session, error=BAD_ROLE, status=400)
         try:
-            if role not in {str(r) for r in ROLES}:
-                raise RoleNotFound(role)
             await users.set_role(session.caller, in_range(user_id), int(role))
         except UserNotFound:
             return await show(request, session, error=GONE, status=404)
-        except RoleNotFound:
-            return await show(request, session, error=BAD_ROLE, status=400)
         return done(USERS_PATH, "role")
 
     async def delete(request: Request) -> Response:
@@ -179,6 +177,11 @@ def user_routes(services: Services, settings: Settings) -> list[BaseRoute]:
     ]
 
 
+def is_role(text: str) -> bool:
+    """Whether a form's role field names one of the predefined roles (its id)."""
+    return text in {str(role_id) for role_id in ROLES}
+
+
 def invitation_error(entered: dict[str, str]) -> str | None:
     """What is wrong with an invitation form (PLT-USR-06's field rules), or None."""
     if not re.fullmatch(NAME, entered["name"]):
@@ -186,7 +189,7 @@ def invitation_error(entered: dict[str, str]) -> str | None:
     email = entered["email"]
     if len(email) > MAX_EMAIL or not re.fullmatch(EMAIL, email):
         return BAD_EMAIL
-    if entered["role"] not in {str(r) for r in ROLES}:
+    if not is_role(entered["role"]):
         return BAD_ROLE
     organization = entered["organization"]
     if organization and not (organization.isascii() and organization.isdigit()):
