@@ -5,6 +5,10 @@ from dataclasses import dataclass
 from pinbase.domain.errors import InvalidDefinition
 from pinbase.domain.ids import OrgId
 
+DESCRIPTION = r"^[^/\\<>\x00]*$"
+"""An organization's description (PLT-ORG-04): no ``/ \\ < >`` and no NUL."""
+MAX_DESCRIPTION = 1000
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Organization:

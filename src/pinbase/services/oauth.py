@@ -43,6 +43,7 @@ from pinbase.services.changes import OAuthClientRemoved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.provisioning import CLIENT_ID_BYTES, CLIENT_SECRET_BYTES, hash_secret
+from pinbase.services.scope import Scoped
 from pinbase.storage.base import Store, StoredToken
 
 logger = logging.getLogger(__name__)
@@ -99,6 +100,14 @@ class ClientGone(PinbaseError):
 
 class RefreshRaceLost(PinbaseError):
     """Another request used the same refresh token first; nothing was issued."""
+
+
+class ClientNotFound(PinbaseError):
+    """No such OAuth client of the caller's organization (the same answer for another's)."""
+
+
+MAX_CLIENT_NAME = 64
+"""Blynk.Console's suggested limit for a client's name (console.md §1.8)."""
 
 
 class OAuth:
@@ -260,6 +269,37 @@ class OAuth:
             return False
         self._bus.publish(OAuthClientRemoved(client_id=client_id))
         return True
+
+    async def clients_of(self, caller: Scoped) -> list[OAuthClient]:
+        """The OAuth clients of the caller's home organization, oldest first (the console's
+        Developer page; a sub-organization's clients belong to its own Admins)."""
+        return [c for c in await list_clients(self._store) if c.org_id == caller.org_id]
+
+    async def add_client(self, caller: Scoped, name: str) -> tuple[OAuthClient, str]:
+        """A new client of the caller's home organization and its secret, returned this once.
+
+        Raises:
+            ClientNotFound: the organization was deleted meanwhile.
+        """
+        created = await create_client(
+            self._store, org_id=caller.org_id, name=name, clock=self._clock
+        )
+        if created is None:
+            raise ClientNotFound(name)
+        logger.info("oauth.client_created org_id=%d", caller.org_id)
+        return created
+
+    async def revoke_client(self, caller: Scoped, client_id: str) -> None:
+        """Delete a client of the caller's home organization with its tokens
+        (``delete_client``): its tokens are refused from the next request on.
+
+        Raises:
+            ClientNotFound: no such client of the caller's organization.
+        """
+        if not any(c.client_id == client_id for c in await self.clients_of(caller)):
+            raise ClientNotFound(client_id)
+        if not await self.delete_client(client_id):
+            raise ClientNotFound(client_id)
 
     def forget_client(self, client_id: str) -> None:
         """Drop the cached tokens of a deleted client. Called by ``CachedState.apply`` only."""

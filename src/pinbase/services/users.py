@@ -2,10 +2,11 @@
 
 Theory of operation. Clients never send passwords, only ``passwordHash`` (see
 ``pinbase.domain.users.password_hash``); what is stored is argon2id of it (``services.passwords``),
-computed before the transaction begins, off the event loop. A caller
-acts within its scope (its home organization and everything below, ``Caller.scope``): a user
-or organization outside it is reported exactly like a missing one. Pinbase sends no e-mail, so
-a registered user is stored ``Pending`` and an invited one ``Invited`` (docs/platform-api.md).
+computed before the transaction begins, off the event loop. A caller (``services.scope.Scoped``:
+the Platform API's OAuth client or a console user) acts within its scope (its home organization
+and everything below): a user or organization outside it is reported exactly like a missing
+one. Pinbase sends no e-mail, so a registered user is stored ``Pending`` and an invited one
+``Invited`` (docs/platform-api.md); the console shows the inviting Admin a link instead.
 
 A user "with its own client organization" (PLT-USR-03, -05) gets a new ``PERSONAL``
 organization below the caller's "Clients" group organization, a direct child of the caller's
@@ -15,7 +16,6 @@ otherwise. The field rules themselves live in ``pinbase.domain.users``.
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import OrgId
@@ -25,11 +25,9 @@ from pinbase.services.changes import OrganizationSaved, UserRemoved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.passwords import hash_password
+from pinbase.services.scope import Scoped
 from pinbase.storage.base import OrganizationProfile, Store, Transaction
 from pinbase.storage.users import EmailTaken, NewUser, StoredUser, UserSort
-
-if TYPE_CHECKING:  # services.oauth imports services.provisioning, which imports this module
-    from pinbase.services.oauth import Caller
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +79,7 @@ class Users:
         self._clock = clock
 
     async def page(
-        self, caller: "Caller", *, include_sub_orgs: bool, offset: int, limit: int
+        self, caller: Scoped, *, include_sub_orgs: bool, offset: int, limit: int
     ) -> tuple[list[StoredUser], int]:
         """A page of the users of the caller's organization (and those below), with the total."""
         org_ids = caller.scope if include_sub_orgs else {caller.org_id}
@@ -93,7 +91,7 @@ class Users:
 
     async def search(
         self,
-        caller: "Caller",
+        caller: Scoped,
         query: str,
         *,
         sort: UserSort,
@@ -108,7 +106,7 @@ class Users:
             )
             return found, await tx.count_matching_users(caller.scope, query)
 
-    async def get(self, caller: "Caller", user_id: int) -> StoredUser:
+    async def get(self, caller: Scoped, user_id: int) -> StoredUser:
         """The user, if in scope.
 
         Raises:
@@ -117,7 +115,7 @@ class Users:
         async with self._store.transaction() as tx:
             return await _user_in_scope(tx, caller, user_id)
 
-    async def set_role(self, caller: "Caller", user_id: int, role_id: int) -> StoredUser:
+    async def set_role(self, caller: Scoped, user_id: int, role_id: int) -> StoredUser:
         """Give a user in scope another role (PLT-USR-09).
 
         Raises:
@@ -130,7 +128,7 @@ class Users:
             return await _update(tx, user, org_id=user.org_id, role_id=role_id, ts=self._clock())
 
     async def transfer(
-        self, caller: "Caller", user_id: int, *, target_org_id: int, role_id: int
+        self, caller: Scoped, user_id: int, *, target_org_id: int, role_id: int
     ) -> StoredUser:
         """Move a user in scope to another organization in scope, with a role (PLT-USR-07).
 
@@ -147,7 +145,7 @@ class Users:
 
     async def create_in_org(
         self,
-        caller: "Caller",
+        caller: Scoped,
         *,
         org_id: int,
         role_id: int,
@@ -178,7 +176,7 @@ class Users:
 
     async def invite(
         self,
-        caller: "Caller",
+        caller: Scoped,
         *,
         org_id: int | None,
         role_id: int,
@@ -207,7 +205,7 @@ class Users:
 
     async def create_with_client_org(
         self,
-        caller: "Caller",
+        caller: Scoped,
         *,
         email: str,
         name: str,
@@ -242,7 +240,7 @@ class Users:
         self._bus.publish(OrganizationSaved(organization=org.organization()))
         return user
 
-    async def delete(self, caller: "Caller", user_id: int) -> None:
+    async def delete(self, caller: Scoped, user_id: int) -> None:
         """Delete a user in scope; the devices and tags it owned lose their owner.
 
         No Platform API endpoint deletes a user (Blynk has none); the console (issue #9) calls
@@ -294,13 +292,13 @@ class Users:
         )
         return org, user
 
-    def _clients_parent(self, caller: "Caller") -> OrgId:
+    def _clients_parent(self, caller: Scoped) -> OrgId:
         """The caller's "Clients" group organization if it has one, else its home organization."""
         children = self._directory.organizations_in(caller.scope)
         clients = [o.id for o in children if o.parent_id == caller.org_id and o.name == CLIENTS]
         return min(clients, default=caller.org_id)
 
-    def _organization_in_scope(self, caller: "Caller", org_id: int) -> OrgId:
+    def _organization_in_scope(self, caller: Scoped, org_id: int) -> OrgId:
         if not caller.can_see(OrgId(org_id)) or self._directory.organization(OrgId(org_id)) is None:
             raise OrganizationNotFound(org_id)
         return OrgId(org_id)
@@ -372,7 +370,7 @@ async def add_member(
     return user
 
 
-async def _user_in_scope(tx: Transaction, caller: "Caller", user_id: int) -> StoredUser:
+async def _user_in_scope(tx: Transaction, caller: Scoped, user_id: int) -> StoredUser:
     user = await tx.find_user(user_id)
     if user is None or not caller.can_see(user.org_id):
         raise UserNotFound(user_id)

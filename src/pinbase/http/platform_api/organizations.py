@@ -9,7 +9,6 @@ refused with ``400 Request with incorrect parameters`` (OP-13) for the caller's 
 organization, a root, and one that still has sub-organizations or devices.
 """
 
-from collections import Counter
 from typing import Annotated, Literal
 
 import orjson
@@ -17,7 +16,6 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
 from pinbase.domain.ids import OrgId
-from pinbase.domain.organizations import Organization
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
 from pinbase.http.platform_api.errors import (
@@ -42,11 +40,12 @@ from pinbase.services.oauth import Caller
 from pinbase.services.organizations import (
     OrganizationNotDeletable,
     OrganizationNotFound,
+    OrganizationSort,
     ParentNotFound,
 )
 from pinbase.services.scope import organization_in_scope
 from pinbase.settings import Settings
-from pinbase.storage.base import OrganizationCounts, OrganizationProfile
+from pinbase.storage.base import OrganizationProfile
 
 SortKey = Literal["Organization Id", "Name", "Device Count", "User Count", "Sub Organizations"]
 """PLT-ORG-03's ``sortBy`` labels (http-api.md §4.4)."""
@@ -59,6 +58,14 @@ SortByQuery = Annotated[
     Query(alias="sortBy", description="a column label, e.g. `Device Count`"),
 ]
 SortOrderQuery = Annotated[Literal["ASC", "DESC"], Query(alias="sortOrder")]
+
+SORT_KEYS: dict[SortKey, OrganizationSort] = {
+    "Organization Id": "id",
+    "Name": "name",
+    "Device Count": "devices",
+    "User Count": "users",
+    "Sub Organizations": "sub_organizations",
+}
 
 
 def organization_info(profile: OrganizationProfile) -> dict[str, object]:
@@ -86,10 +93,12 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
     pagination = page_reader(settings.max_page_size)
     creation = json_body(OrganizationCreate, ids=("parentId",))
 
-    async def profile_of(org_id: OrgId) -> OrganizationProfile | None:
-        async with store.transaction() as tx:
-            found = await tx.load_organization_profiles([org_id])
-        return found[0] if found else None
+    async def profile_of(caller: Caller, org_id: OrgId) -> Response:
+        try:
+            profile = await organizations.profile(caller, org_id)
+        except OrganizationNotFound:  # out of scope, or deleted by another process meanwhile
+            raise organization_by_id_not_found() from None
+        return json_response(organization_info(profile))
 
     @router.get(
         "/profile",
@@ -98,19 +107,13 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
         description="The OAuth client's home organization.",
     )
     async def get_profile(caller: Annotated[Caller, Depends(auth)]) -> Response:
-        profile = await profile_of(caller.org_id)
-        if profile is None:  # deleted by another process meanwhile
-            raise organization_by_id_not_found()
-        return json_response(organization_info(profile))
+        return await profile_of(caller, caller.org_id)
 
     @router.get("", summary="PLT-ORG-02 Organization by id", response_model=OrganizationInfo)
     async def get_organization(
         caller: Annotated[Caller, Depends(auth)], org_id: RequiredOrgIdQuery
     ) -> Response:
-        profile = await profile_of(OrgId(org_id)) if caller.can_see(OrgId(org_id)) else None
-        if profile is None:
-            raise organization_by_id_not_found()
-        return json_response(organization_info(profile))
+        return await profile_of(caller, OrgId(org_id))
 
     @router.get(
         "/search",
@@ -126,34 +129,15 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
         sort_by: SortByQuery = "Organization Id",
         sort_order: SortOrderQuery = "ASC",
     ) -> Response:
-        needle = query.casefold()
-        in_scope = directory.organizations_in(caller.scope)
-        matches = [org for org in in_scope if needle in org.name.casefold()]
-        children = Counter(org.parent_id for org in in_scope)
-        ids = [org.id for org in matches]
-        counts: dict[OrgId, OrganizationCounts] = {}
-        if sort_by in ("Device Count", "User Count"):
-            async with store.transaction() as tx:
-                counts = await tx.count_organization_contents(ids)
-
-        def key(org: Organization) -> int | str:
-            if sort_by == "Name":
-                return org.name.casefold()
-            if sort_by == "Device Count":
-                return counts[org.id].devices
-            if sort_by == "User Count":
-                return counts[org.id].users
-            if sort_by == "Sub Organizations":
-                return children[org.id]
-            return org.id
-
-        ordered = sorted(matches, key=lambda org: org.id)
-        ordered.sort(key=key, reverse=sort_order == "DESC")
-        chosen = [org.id for org in ordered[page.offset : page.offset + page.size]]
-        async with store.transaction() as tx:
-            profiles = {p.id: p for p in await tx.load_organization_profiles(chosen)}
-        content = [organization_info(profiles[i]) for i in chosen if i in profiles]
-        return page_response(content, len(matches))
+        found, total = await organizations.search(
+            caller,
+            query,
+            sort=SORT_KEYS[sort_by],
+            descending=sort_order == "DESC",
+            offset=page.offset,
+            limit=page.size,
+        )
+        return page_response([organization_info(p) for p in found], total)
 
     @router.post(
         "/create",

@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from pinbase.domain import organizations, users
 from pinbase.domain.values import INT32_MAX, INT32_MIN
 from pinbase.services.properties import KNOWN_PROPERTIES
 
@@ -303,7 +304,7 @@ OrganizationType = Literal[
 ]
 """Organization types of PLT-ORG-04 (data-model.md §1.2)."""
 
-ORGANIZATION_NAME = r"^(?:[^\W_]|[ .'-]){3,100}$"
+ORGANIZATION_NAME = users.ORGANIZATION_NAME
 """3..100 letters, digits, spaces, dots, hyphens and apostrophes."""
 
 NO_NUL = r"^[^\x00]*$"
@@ -320,8 +321,8 @@ class OrganizationCreate(_Body):
     )
     description: StrictStr | None = Field(
         None,
-        max_length=1000,
-        pattern=r"^[^/\\<>\x00]*$",
+        max_length=organizations.MAX_DESCRIPTION,
+        pattern=organizations.DESCRIPTION,
         description="≤ 1000 chars, no / \\ < > or NUL",
     )
     type: OrganizationType = Field(description="forced to PERSONAL under a PERSONAL parent")
