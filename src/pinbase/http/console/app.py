@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from pinbase.http.console.device_tabs import device_tab_routes
 from pinbase.http.console.devices import device_routes, sign_in_first
 from pinbase.http.console.pages import (
     STATIC_DIR,
@@ -24,7 +25,11 @@ from pinbase.http.console.pages import (
     error_page,
     signed_in_page,
 )
-from pinbase.http.console.session import ConsoleSessionMiddleware, console_session
+from pinbase.http.console.session import (
+    ConsoleSessionMiddleware,
+    console_caller,
+    console_session,
+)
 from pinbase.http.console.sign_in import INVITE_PATH, LOGIN_PATH, sign_in_routes
 from pinbase.http.paths import CONSOLE_PATH, Family, family_of
 from pinbase.http.responses import error_response
@@ -102,6 +107,7 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         Mount(STATIC_PATH, ConsoleFiles(directory=STATIC_DIR)),
         *sign_in_routes(services, settings),
         *device_routes(services, settings),
+        *device_tab_routes(services, settings, console_caller),
         # ── The other console modules' routes join here ──────────────────────────────────
         # Each module exports a factory called as ``factory(services, settings,
         # console_caller)`` (``console_caller`` from http.console.session), returning its
