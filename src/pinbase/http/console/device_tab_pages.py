@@ -15,6 +15,7 @@ import orjson
 
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.templates import Metafield
+from pinbase.http.responses import dump_json
 from pinbase.services.clock import DAY_MS
 from pinbase.services.console_caller import ConsoleCaller
 from pinbase.services.container import Services
@@ -102,10 +103,11 @@ def paging(page: int, total: int) -> Paging:
 
 
 def shown(value: object) -> str:
-    """A JSON value as the tables show it: strings as they are, others as JSON."""
+    """A JSON value as the tables show it: strings as they are, others as JSON (a DOUBLE with
+    the digits of its decimals pattern, as API reads answer it)."""
     if value is None:
         return ""
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
+    return value if isinstance(value, str) else dump_json(value).decode()
 
 
 def pin_label(datastream: Datastream) -> str:
