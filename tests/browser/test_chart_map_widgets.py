@@ -14,12 +14,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import orjson
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from asgi_routing import ORIGIN, Browsing
+from playwright.sync_api import Browser, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse
@@ -35,7 +34,6 @@ from pinbase.http.console.chart_data import chart_routes
 from pinbase.services.oauth import Caller
 
 SCREENSHOTS = Path(tempfile.gettempdir()) / "pinbase-screenshots"
-ORIGIN = "http://pinbase.test"
 SESSION = "browser-session"
 STATIC = Path(pinbase.http.console.__file__).parent / "static"
 MINUTE_MS = 60_000
@@ -141,27 +139,6 @@ class Site:
         )
         return HTMLResponse(PAGE.format(title="Map widget", script=script))
 
-    def forward(self, route: Route) -> None:
-        """Answer a browser request from the application, in process."""
-        request = route.request
-        headers = request.all_headers()
-
-        async def send() -> httpx.Response:
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=self.app), base_url=ORIGIN
-            ) as client:
-                return await client.request(
-                    request.method, request.url, headers=headers, content=request.post_data_buffer
-                )
-
-        answer: httpx.Response = self.server.run(send)
-        kept = {
-            k: v
-            for k, v in answer.headers.items()
-            if k not in {"content-encoding", "content-length"}
-        }
-        route.fulfill(status=answer.status_code, headers=kept, body=answer.content)
-
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
@@ -170,29 +147,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(server)
 
 
-class Browsing:
-    """A signed-in page whose requests go to the site, and the foreign hosts it tried."""
-
-    def __init__(self, context: BrowserContext, site: Site) -> None:
-        self.foreign: list[str] = []
-        self.page = context.new_page()
-
-        def route(route: Route) -> None:
-            if urlsplit(route.request.url).hostname == "pinbase.test":
-                site.forward(route)
-            else:
-                self.foreign.append(route.request.url)
-                route.abort("internetdisconnected")
-
-        context.route("**/*", route)
-
-
 @pytest.fixture
 def browsing(browser: Browser, site: Site) -> Iterator[Browsing]:
     """A fresh context, 1280 px wide, with the session cookie."""
     context = browser.new_context(base_url=ORIGIN, viewport={"width": 1280, "height": 900})
     context.add_cookies([{"name": "session", "value": SESSION, "url": ORIGIN}])
-    yield Browsing(context, site)
+    yield Browsing(context, site.app, site.server.run)
     context.close()
 
 

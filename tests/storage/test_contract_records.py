@@ -112,6 +112,29 @@ async def test_timeline_pages_newest_first_by_type(store: Store) -> None:
         assert await tx.count_timeline(DeviceId(999), event_type=None) == 0
 
 
+async def test_timeline_and_actions_from_a_time_on(store: Store) -> None:
+    """``since`` keeps the events and actions logged at that time or later, counts included."""
+    (device,) = await add_devices(store, 1)
+    overheat, _ = EVENTS
+    old, new = action(device, 1), action(device, 10)
+    async with store.transaction() as tx:
+        await tx.add_device_event(device.id, overheat, description="old", ts=T0)
+        recent = await tx.add_device_event(device.id, overheat, description="new", ts=T0 + 10)
+        await tx.add_device_actions([old, new])
+    async with store.transaction() as tx:
+        page = await tx.read_timeline_page(
+            device.id, event_type=None, offset=0, limit=10, since=T0 + 10
+        )
+        assert page == [recent]
+        assert await tx.count_timeline(device.id, event_type=None, since=T0 + 10) == 1
+        assert await tx.count_timeline(device.id, event_type=None, since=T0) == 2
+        assert await tx.read_device_actions_page(device.id, offset=0, limit=5, since=T0 + 10) == [
+            new
+        ]
+        assert await tx.count_device_actions(device.id, since=T0 + 10) == 1
+        assert await tx.count_device_actions(device.id, since=T0 + 11) == 0
+
+
 async def test_actions_round_trip_newest_first(store: Store) -> None:
     """Entries come back with every field, newest first, one device at a time."""
     first, second = await add_devices(store, 2)

@@ -45,6 +45,18 @@ class HistoryEntry:
     value: object
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatastreamState:
+    """A datastream of a device with its value now (Developer Tools → Datastreams): the JSON
+    value (the default when none was stored, None when neither), when it was stored (None for a
+    default), and the stored widget properties."""
+
+    datastream: Datastream
+    value: object
+    updated_at: int | None
+    properties: dict[str, PropertyValue]
+
+
 class DatastreamValues:
     """Reads and writes datastream values, properties and history of devices in scope."""
 
@@ -107,6 +119,28 @@ class DatastreamValues:
         ]
         ts = await self._telemetry.record(bound.device, writes, origin=origin)
         await self._actions.values_written(bound.device, writes, ts=ts)
+
+    async def states(self, caller: Scoped, device_id: int) -> list[DatastreamState]:
+        """Every datastream of the device's template, in template order, with its value now.
+
+        Raises:
+            DeviceNotFound.
+        """
+        bound = await device_in_scope(self._directory, caller, device_id)
+        device = bound.device.id
+        states = []
+        for datastream in bound.template.datastreams:
+            point = self._telemetry.current(device, datastream)
+            value = self._telemetry.effective(device, datastream)
+            states.append(
+                DatastreamState(
+                    datastream=datastream,
+                    value=None if value is None else read_json(datastream, value),
+                    updated_at=None if point is None else point.ts,
+                    properties=self._properties.of_datastream(device, datastream.id),
+                )
+            )
+        return states
 
     async def import_points(
         self,

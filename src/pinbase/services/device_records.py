@@ -82,18 +82,26 @@ class DeviceRecords:
             return await tx.list_device_tags(bound.device.id)
 
     async def timeline(
-        self, caller: Scoped, device_id: int, *, event_type: str | None, offset: int, limit: int
+        self,
+        caller: Scoped,
+        device_id: int,
+        *,
+        event_type: str | None,
+        offset: int,
+        limit: int,
+        since: int = 0,
     ) -> tuple[BoundDevice, Page[StoredEvent]]:
-        """A page of logged events newest first (of one type when given), with the device.
+        """A page of events logged at ``since`` or later, newest first (of one type when given),
+        with the device.
 
         Raises:
             DeviceNotFound.
         """
         bound = await device_in_scope(self._directory, caller, device_id)
         async with self._store.transaction() as tx:
-            total = await tx.count_timeline(bound.device.id, event_type=event_type)
+            total = await tx.count_timeline(bound.device.id, event_type=event_type, since=since)
             events = await tx.read_timeline_page(
-                bound.device.id, event_type=event_type, offset=offset, limit=limit
+                bound.device.id, event_type=event_type, offset=offset, limit=limit, since=since
             )
         return bound, Page(items=events, total=total)
 
@@ -112,15 +120,18 @@ class DeviceRecords:
         return await self._events.log(bound.device, event, description)
 
     async def actions(
-        self, caller: Scoped, device_id: int, *, offset: int, limit: int
+        self, caller: Scoped, device_id: int, *, offset: int, limit: int, since: int = 0
     ) -> Page[DeviceAction]:
-        """A page of the device's actions log, newest first.
+        """A page of the device's actions log from ``since`` on, newest first.
 
         Raises:
             DeviceNotFound.
         """
         bound = await device_in_scope(self._directory, caller, device_id)
+        device = bound.device.id
         async with self._store.transaction() as tx:
-            total = await tx.count_device_actions(bound.device.id)
-            actions = await tx.read_device_actions_page(bound.device.id, offset=offset, limit=limit)
+            total = await tx.count_device_actions(device, since=since)
+            actions = await tx.read_device_actions_page(
+                device, offset=offset, limit=limit, since=since
+            )
         return Page(items=actions, total=total)

@@ -105,7 +105,7 @@ class Metadata:
             if key == DEVICE_NAME:
                 raise MetafieldReadOnly(key)
             raise MetafieldNotFound(key)
-        if _kind(metafield.type) not in WRITABLE_TYPES:
+        if not is_writable(metafield):
             raise MetafieldReadOnly(key)
         checked = checked_value(metafield, value)
         device_id = bound.device.id
@@ -127,6 +127,11 @@ class Metadata:
         current = self._directory.by_id(bound.device.id)
         device = current.device if current is not None else bound.device
         self._bus.publish(DeviceSaved(device=replace(device, hardware_info=info)))
+
+
+def is_writable(metafield: Metafield) -> bool:
+    """Whether a value of ``metafield`` may be written (DEV-10's writable kinds)."""
+    return _kind(metafield.type) in WRITABLE_TYPES
 
 
 def _kind(type_literal: str) -> str:

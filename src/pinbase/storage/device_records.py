@@ -55,26 +55,37 @@ class DeviceRecordsRepository(Protocol):
         """Every tag put on any of ``device_ids``, once per device, by tag id then device id."""
         ...
 
-    async def count_timeline(self, device_id: DeviceId, *, event_type: str | None) -> int:
-        """How many events the device logged (of ``event_type`` only, when given)."""
+    async def count_timeline(
+        self, device_id: DeviceId, *, event_type: str | None, since: int = 0
+    ) -> int:
+        """How many events the device logged at ``since`` or later (of ``event_type`` only,
+        when given)."""
         ...
 
     async def read_timeline_page(
-        self, device_id: DeviceId, *, event_type: str | None, offset: int, limit: int
+        self,
+        device_id: DeviceId,
+        *,
+        event_type: str | None,
+        offset: int,
+        limit: int,
+        since: int = 0,
     ) -> list[StoredEvent]:
-        """A page of the device's events (of ``event_type`` only, when given), newest first."""
+        """A page of the device's events logged at ``since`` or later (of ``event_type`` only,
+        when given), newest first."""
         ...
 
     async def add_device_actions(self, actions: Sequence[DeviceAction]) -> None:
         """Append entries to actions logs."""
         ...
 
-    async def count_device_actions(self, device_id: DeviceId) -> int:
-        """How many entries the device's actions log holds."""
+    async def count_device_actions(self, device_id: DeviceId, *, since: int = 0) -> int:
+        """How many entries the device's actions log holds from ``since`` on."""
         ...
 
     async def read_device_actions_page(
-        self, device_id: DeviceId, *, offset: int, limit: int
+        self, device_id: DeviceId, *, offset: int, limit: int, since: int = 0
     ) -> list[DeviceAction]:
-        """A page of the device's actions log, newest first (ties: latest entry first)."""
+        """A page of the device's actions log from ``since`` on, newest first (ties: latest
+        entry first)."""
         ...

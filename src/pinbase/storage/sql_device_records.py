@@ -53,20 +53,30 @@ class SqlDeviceRecords:
             found.extend(TagLink(device_id=DeviceId(row.device_id), tag=_tag(row)) for row in rows)
         return sorted(found, key=lambda link: (link.tag.id, link.device_id))
 
-    async def count_timeline(self, device_id: DeviceId, *, event_type: str | None) -> int:
-        """How many events the device logged (of ``event_type`` only, when given)."""
+    async def count_timeline(
+        self, device_id: DeviceId, *, event_type: str | None, since: int = 0
+    ) -> int:
+        """How many events the device logged at ``since`` or later (of ``event_type`` only,
+        when given)."""
         count = await self._db.scalar(
-            select(func.count()).where(*_timeline_filter(device_id, event_type))
+            select(func.count()).where(*_timeline_filter(device_id, event_type, since))
         )
         return int(count or 0)
 
     async def read_timeline_page(
-        self, device_id: DeviceId, *, event_type: str | None, offset: int, limit: int
+        self,
+        device_id: DeviceId,
+        *,
+        event_type: str | None,
+        offset: int,
+        limit: int,
+        since: int = 0,
     ) -> list[StoredEvent]:
-        """A page of the device's events (of ``event_type`` only, when given), newest first."""
+        """A page of the device's events logged at ``since`` or later (of ``event_type`` only,
+        when given), newest first."""
         rows = await self._db.execute(
             select(_EVENTS)
-            .where(*_timeline_filter(device_id, event_type))
+            .where(*_timeline_filter(device_id, event_type, since))
             .order_by(_EVENTS.c.ts.desc(), _EVENTS.c.id.desc())
             .offset(offset)
             .limit(limit)
@@ -94,18 +104,23 @@ class SqlDeviceRecords:
             ],
         )
 
-    async def count_device_actions(self, device_id: DeviceId) -> int:
-        """How many entries the device's actions log holds."""
-        count = await self._db.scalar(select(func.count()).where(_ACTIONS.c.device_id == device_id))
+    async def count_device_actions(self, device_id: DeviceId, *, since: int = 0) -> int:
+        """How many entries the device's actions log holds from ``since`` on."""
+        count = await self._db.scalar(
+            select(func.count()).where(
+                _ACTIONS.c.device_id == device_id, _ACTIONS.c.created_at >= since
+            )
+        )
         return int(count or 0)
 
     async def read_device_actions_page(
-        self, device_id: DeviceId, *, offset: int, limit: int
+        self, device_id: DeviceId, *, offset: int, limit: int, since: int = 0
     ) -> list[DeviceAction]:
-        """A page of the device's actions log, newest first (ties: latest entry first)."""
+        """A page of the device's actions log from ``since`` on, newest first (ties: latest
+        entry first)."""
         rows = await self._db.execute(
             select(_ACTIONS)
-            .where(_ACTIONS.c.device_id == device_id)
+            .where(_ACTIONS.c.device_id == device_id, _ACTIONS.c.created_at >= since)
             .order_by(_ACTIONS.c.created_at.desc(), _ACTIONS.c.id.desc())
             .offset(offset)
             .limit(limit)
@@ -113,8 +128,10 @@ class SqlDeviceRecords:
         return [_action(row) for row in rows]
 
 
-def _timeline_filter(device_id: DeviceId, event_type: str | None) -> list[ColumnElement[bool]]:
-    conditions = [_EVENTS.c.device_id == device_id]
+def _timeline_filter(
+    device_id: DeviceId, event_type: str | None, since: int
+) -> list[ColumnElement[bool]]:
+    conditions = [_EVENTS.c.device_id == device_id, _EVENTS.c.ts >= since]
     if event_type is not None:
         conditions.append(_EVENTS.c.type == event_type)
     return conditions

@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from pinbase.http.console.developer_pages import developer_routes
+from pinbase.http.console.device_tabs import device_tab_routes
 from pinbase.http.console.devices import device_routes, sign_in_first
 from pinbase.http.console.organizations_pages import organization_routes
 from pinbase.http.console.pages import (
@@ -26,7 +27,11 @@ from pinbase.http.console.pages import (
     error_page,
     signed_in_page,
 )
-from pinbase.http.console.session import ConsoleSessionMiddleware, console_session
+from pinbase.http.console.session import (
+    ConsoleSessionMiddleware,
+    console_caller,
+    console_session,
+)
 from pinbase.http.console.sign_in import INVITE_PATH, LOGIN_PATH, sign_in_routes
 from pinbase.http.console.users_pages import user_routes
 from pinbase.http.paths import CONSOLE_PATH, Family, family_of
@@ -105,6 +110,7 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         *organization_routes(services, settings),
         *user_routes(services, settings),
         *developer_routes(services, settings),
+        *device_tab_routes(services, settings, console_caller),
         # ── The other console modules' routes join here ──────────────────────────────────
         # Each module exports a factory called as ``factory(services, settings,
         # console_caller)`` (``console_caller`` from http.console.session), returning its

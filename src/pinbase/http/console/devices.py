@@ -1,19 +1,22 @@
 """The Devices page (the console's landing page, console.md §1.3) and the device page's shell.
 
 Search and the status filter run on the server from the query string, so the page works without
-scripts. The device page shows its tab list; phase B of issue #9 fills the tabs.
+scripts. The device page shows its tab list; each tab's content comes from its own module
+(``device_tab_pages`` for every tab but Dashboard).
 """
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from pinbase.http.console.device_tab_pages import device_tab_context
 from pinbase.http.console.pages import error_page, signed_in_page
 from pinbase.http.console.session import console_session
 from pinbase.http.console.sign_in import LOGIN_PATH
 from pinbase.http.paths import CONSOLE_PATH
 from pinbase.services.console_devices import StatusFilter
 from pinbase.services.container import Services
+from pinbase.services.scope import DeviceNotFound
 from pinbase.settings import Settings
 
 DEVICES_PATH = f"{CONSOLE_PATH}/devices"
@@ -83,6 +86,11 @@ def device_routes(services: Services, settings: Settings) -> list[BaseRoute]:
             "tab": tab,
             "tab_label": labels[tab],
         }
+        query = request.query_params
+        try:
+            context.update(await device_tab_context(services, session.caller, bound, tab, query))
+        except DeviceNotFound:  # deleted meanwhile
+            return error_page(NOT_FOUND, 404)
         return signed_in_page(session, "device.html", context, section="devices")
 
     return [

@@ -1,0 +1,275 @@
+"""What the device page's tabs besides Dashboard show (console.md §1.4): Timeline, Info &
+Metadata, and Developer Tools' Datastreams and Actions Log.
+
+``devices.device_page`` has already found the device for a caller allowed to see it; each tab
+reads through the services the Platform API shares (``DeviceRecords``, ``DatastreamValues``), so
+the console applies the same scope rules. Ranges and pages come from the query string: every tab
+is a plain page that works without scripts; ``static/device_tabs.js`` only adds live entries.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from pinbase.domain.datastreams import Datastream
+from pinbase.domain.templates import Metafield
+from pinbase.http.responses import dump_json
+from pinbase.services.clock import DAY_MS
+from pinbase.services.console_caller import ConsoleCaller
+from pinbase.services.container import Services
+from pinbase.services.datastream_values import DatastreamState
+from pinbase.services.directory import BoundDevice
+from pinbase.services.metadata import MAX_VALUE_CHARS, MetaValue, is_writable
+from pinbase.services.scope import user_in_scope
+
+HOUR_MS = 3_600_000
+
+TIMELINE_RANGES = {
+    "1d": ("1 Day", DAY_MS),
+    "1w": ("1 Week", 7 * DAY_MS),
+    "1mo": ("1 Month", 30 * DAY_MS),
+}
+"""The timeline's time ranges (console.md §3.1, ``PROF/timeline.md``); the first is the default."""
+
+ACTION_RANGES = {
+    "1h": ("1h", HOUR_MS),
+    "6h": ("6h", 6 * HOUR_MS),
+    "1d": ("1d", DAY_MS),
+    "1w": ("1w", 7 * DAY_MS),
+    "1mo": ("1mo", 30 * DAY_MS),
+    "3mo": ("3mo", 90 * DAY_MS),
+}
+"""The actions log's time ranges (console.md §3.1, ``actions-log.md``)."""
+
+DEFAULT_ACTION_RANGE = "1d"
+
+PAGE_SIZE = 50
+"""Rows per page of the timeline, the actions log and a raw history."""
+
+MAX_PAGE = 100_000
+"""A page number past any log a device keeps (5 million rows); larger ones read as the last."""
+
+CLIENT_WEB = "Web"
+CLIENT_API = "HTTPS API"
+"""The actions log's clients (``actions-log.md``): the console's users write as "Web"; a Platform
+API caller is an OAuth client without an e-mail address (``services.actions``)."""
+
+METADATA_OUTCOMES = {
+    "saved": "Saved.",
+    "invalid": "That value does not fit the field's type or is too long.",
+    "readonly": "This field cannot be changed here.",
+}
+"""Messages after a metadata form (``device_tabs``), chosen by a key: the query never carries
+text to show."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Paging:
+    """Where a page sits in a list: its number, whether older rows follow or newer precede."""
+
+    page: int
+    pages: int
+    has_newer: bool
+    has_older: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetadataRow:
+    """A metadata field with the device's value, and whether the viewer may change it here."""
+
+    field: Metafield
+    value: MetaValue
+    editable: bool
+
+
+def page_number(query: Mapping[str, str]) -> int:
+    """The ``page`` asked for, 1 when missing or not a number."""
+    text = query.get("page", "")
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_PAGE)):
+        return 1
+    return min(max(int(text), 1), MAX_PAGE)
+
+
+def paging(page: int, total: int) -> Paging:
+    """The position of ``page`` among ``total`` rows."""
+    return Paging(
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        has_newer=page > 1,
+        has_older=page * PAGE_SIZE < total,
+    )
+
+
+def shown(value: object) -> str:
+    """A JSON value as the tables show it: strings as they are, others as JSON (a DOUBLE with
+    the digits of its decimals pattern, as API reads answer it)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else dump_json(value).decode()
+
+
+def pin_label(datastream: Datastream) -> str:
+    """``V1``, as Blynk writes pins."""
+    return datastream.pin.name.upper()
+
+
+async def device_tab_context(
+    services: Services,
+    caller: ConsoleCaller,
+    bound: BoundDevice,
+    tab: str,
+    query: Mapping[str, str],
+) -> dict[str, Any]:
+    """The template and values of ``tab`` (none for Dashboard, which has its own)."""
+    if tab == "timeline":
+        return await _timeline(services, caller, bound, query)
+    if tab == "info":
+        return await _info(services, caller, bound, query)
+    if tab == "developer":
+        if query.get("tool") == "actions":
+            return await _actions(services, caller, bound, query)
+        return await _datastreams(services, caller, bound, query)
+    return {}
+
+
+async def _timeline(
+    services: Services, caller: ConsoleCaller, bound: BoundDevice, query: Mapping[str, str]
+) -> dict[str, Any]:
+    chosen = query.get("range", "")
+    chosen = chosen if chosen in TIMELINE_RANGES else next(iter(TIMELINE_RANGES))
+    page = page_number(query)
+    since = services.clock() - TIMELINE_RANGES[chosen][1]
+    _, events = await services.device_records.timeline(
+        caller,
+        bound.device.id,
+        event_type=None,
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        since=since,
+    )
+    names = {event.code: event.name for event in bound.template.events}
+    return {
+        "tab_template": "device_tab_timeline.html",
+        "ranges": [(key, label) for key, (label, _) in TIMELINE_RANGES.items()],
+        "range": chosen,
+        "since": since,
+        "entries": [(entry, names.get(entry.code, entry.code)) for entry in events.items],
+        "paging": paging(page, events.total),
+    }
+
+
+async def _info(
+    services: Services, caller: ConsoleCaller, bound: BoundDevice, query: Mapping[str, str]
+) -> dict[str, Any]:
+    device = bound.device
+    owner = None
+    if device.owner_user_id is not None:
+        owner = await user_in_scope(services.store, caller, device.owner_user_id)
+    editable = caller.can_edit_device(device)
+    fields = await services.device_records.metadata(caller, device.id)
+    outcome = query.get("outcome", "")
+    return {
+        "tab_template": "device_tab_info.html",
+        "presence_changed_at": services.presence.changed_at(device.id),
+        "owner": owner,
+        "hardware": device.hardware_info,
+        "metadata": [
+            MetadataRow(field=field, value=value, editable=editable and is_writable(field))
+            for field, value in fields
+        ],
+        "max_meta_chars": MAX_VALUE_CHARS,
+        "outcome_field": query.get("field", ""),
+        "outcome": METADATA_OUTCOMES.get(outcome, ""),
+        "outcome_failed": outcome in METADATA_OUTCOMES and outcome != "saved",
+    }
+
+
+async def _datastreams(
+    services: Services, caller: ConsoleCaller, bound: BoundDevice, query: Mapping[str, str]
+) -> dict[str, Any]:
+    states = await services.datastream_values.states(caller, bound.device.id)
+    context: dict[str, Any] = {
+        "tab_template": "device_tab_developer.html",
+        "tool": "datastreams",
+        "tool_template": "device_tab_datastreams.html",
+        "rows": [_datastream_row(state) for state in states],
+        "chosen": None,
+    }
+    wanted = query.get("datastream", "")
+    chosen = next((s.datastream for s in states if str(s.datastream.id) == wanted), None)
+    if chosen is not None:
+        page = page_number(query)
+        entries, total = await services.datastream_values.history(
+            caller,
+            bound.device.id,
+            chosen.pin,
+            since=None,
+            until=None,
+            offset=(page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+        )
+        context.update(
+            chosen=chosen,
+            chosen_pin=pin_label(chosen),
+            history=[(entry.ts, shown(entry.value)) for entry in entries],
+            paging=paging(page, total),
+        )
+    return context
+
+
+def _datastream_row(state: DatastreamState) -> dict[str, Any]:
+    """A row of Developer Tools → Datastreams, its cells as text."""
+    datastream = state.datastream
+    return {
+        "id": datastream.id,
+        "label": datastream.label,
+        "pin": pin_label(datastream),
+        "value": shown(state.value),
+        "units": datastream.units or "",
+        "updated_at": state.updated_at,
+        "type": datastream.type.value.title(),
+        "properties": ", ".join(
+            f"{name}: {shown(value)}" for name, value in sorted(state.properties.items())
+        ),
+    }
+
+
+async def _actions(
+    services: Services, caller: ConsoleCaller, bound: BoundDevice, query: Mapping[str, str]
+) -> dict[str, Any]:
+    chosen = query.get("range", "")
+    chosen = chosen if chosen in ACTION_RANGES else DEFAULT_ACTION_RANGE
+    page = page_number(query)
+    found = await services.device_records.actions(
+        caller,
+        bound.device.id,
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        since=services.clock() - ACTION_RANGES[chosen][1],
+    )
+    by_pin = {datastream.pin: datastream for datastream in bound.template.datastreams}
+    rows = []
+    for action in found.items:
+        datastream = by_pin.get(action.pin)
+        pin = action.pin.name.upper()
+        rows.append(
+            {
+                "at": action.created_at,
+                "user": action.trigger_user_email,
+                "client": CLIENT_WEB if action.trigger_user_email else CLIENT_API,
+                "datastream": pin if datastream is None else f"{datastream.label} ({pin})",
+                "property": action.property,
+                "value": shown(orjson.loads(action.value)),
+            }
+        )
+    return {
+        "tab_template": "device_tab_developer.html",
+        "tool": "actions",
+        "tool_template": "device_tab_actions.html",
+        "ranges": [(key, label) for key, (label, _) in ACTION_RANGES.items()],
+        "range": chosen,
+        "actions": rows,
+        "paging": paging(page, found.total),
+    }

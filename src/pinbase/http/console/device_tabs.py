@@ -1,0 +1,210 @@
+"""What the device page's tabs and toolbox change, and the Terminal's recent lines.
+
+- ``POST /dashboard/devices/{id}/metadata/{fieldId}``: a metadata value from the Info & Metadata
+  tab, under the device API's rules (DEV-10, as PLT-DEV-16: ``DeviceRecords.write_metadata``),
+  then back to the tab with the outcome (post, redirect, get).
+- ``/dashboard/devices/{id}/rename|erase|delete``: the toolbox (console.md §1.4). ``GET`` shows
+  a form that asks for the new name or for confirmation; ``POST`` acts through
+  ``DeviceAdmin`` (PLT-DEV-10, 12, 11).
+- ``GET /dashboard/api/devices/{id}/datastreams/{dsId}/recent``: the datastream's last
+  ``RECENT_VALUES`` stored values, oldest first, so a Terminal shows its recent lines after a
+  reload (console.md §2.3's recommendation, read from raw history).
+
+Every route first finds the device for a caller allowed to see it (``ConsoleDevices.find``: a
+device outside the scope, or not the User role's own, is a plain 404); changes then need
+``can_edit_device`` (Admin and Staff), else 403. The CSRF rule is the session middleware's.
+"""
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from pinbase.domain.devices import MAX_DEVICE_NAME_CHARS
+from pinbase.http.console.devices import DEVICES_PATH, MAX_DEVICE_ID, NOT_FOUND, sign_in_first
+from pinbase.http.console.pages import error_page, signed_in_page
+from pinbase.http.console.session import console_session
+from pinbase.http.paths import CONSOLE_PATH
+from pinbase.http.platform_api.device_schemas import DEVICE_NAME
+from pinbase.http.responses import error_response, json_response
+from pinbase.services.console_caller import ConsoleCaller
+from pinbase.services.container import Services
+from pinbase.services.directory import BoundDevice
+from pinbase.services.metadata import InvalidMetaValue, MetafieldNotFound, MetafieldReadOnly
+from pinbase.services.scope import DatastreamNotFound, DeviceNotFound, datastream_by_id
+from pinbase.settings import Settings
+
+CallerOf = Callable[[HTTPConnection], Awaitable[ConsoleCaller | None]]
+
+RECENT_VALUES = 100
+"""Lines a Terminal shows after a reload (console.md §2.3: "the last 100 writes")."""
+
+NOT_ALLOWED = "Your role may not change this device."
+
+ACTIONS = {
+    "rename": {"heading": "Rename {name}", "button": "Rename"},
+    "erase": {
+        "heading": "Erase the data of {name}?",
+        "button": "Erase data",
+        "explanation": (
+            "Every stored value, its history and the widget properties of this device are "
+            "deleted. The device, its token and its metadata stay. This cannot be undone."
+        ),
+    },
+    "delete": {
+        "heading": "Delete {name}?",
+        "button": "Delete device",
+        "explanation": (
+            "The device is deleted with everything it stored; its token stops working at once "
+            "and a connected device is disconnected. This cannot be undone."
+        ),
+    },
+}
+"""The toolbox's actions and what their confirmation page says."""
+
+BAD_NAME = (
+    f"A name is 1 to {MAX_DEVICE_NAME_CHARS} letters, digits, spaces, apostrophes, underscores "
+    "or hyphens."
+)
+
+
+def is_device_name(name: str) -> bool:
+    """Whether ``name`` passes the Platform API's device name rule (PLT-DEV-09, 10)."""
+    return len(name) <= MAX_DEVICE_NAME_CHARS and re.fullmatch(DEVICE_NAME, name) is not None
+
+
+def device_tab_routes(
+    services: Services, settings: Settings, caller_of: CallerOf
+) -> list[BaseRoute]:
+    """The routes in the module docstring. ``settings`` is unused: every console route factory
+    takes it."""
+    del settings
+    devices = services.console_devices
+    admin = services.device_admin
+
+    async def visible(caller: ConsoleCaller, device_id: int) -> BoundDevice | None:
+        return None if device_id > MAX_DEVICE_ID else await devices.find(caller, device_id)
+
+    async def save_metadata(request: Request) -> Response:
+        caller = await caller_of(request)
+        if caller is None:
+            return sign_in_first()
+        bound = await visible(caller, request.path_params["device_id"])
+        if bound is None:
+            return error_page(NOT_FOUND, 404)
+        if not caller.can_edit_device(bound.device):
+            return error_page(NOT_ALLOWED, 403)
+        field_id: int = request.path_params["field_id"]
+        value = (await request.form()).get("value")
+        outcome = "saved"
+        try:
+            if not isinstance(value, str):
+                raise InvalidMetaValue("no value")
+            await services.device_records.write_metadata(caller, bound.device.id, field_id, value)
+        except (DeviceNotFound, MetafieldNotFound):
+            return error_page(NOT_FOUND, 404)
+        except MetafieldReadOnly:
+            outcome = "readonly"
+        except InvalidMetaValue:
+            outcome = "invalid"
+        where = f"{DEVICES_PATH}/{bound.device.id}?tab=info&field={field_id}&outcome={outcome}"
+        return RedirectResponse(where, status_code=303)
+
+    async def device_action(request: Request) -> Response:
+        session = await console_session(request)
+        action = request.path_params["action"]
+        if session is None:
+            return sign_in_first()
+        bound = await visible(session.caller, request.path_params["device_id"])
+        if bound is None or action not in ACTIONS:
+            return error_page(NOT_FOUND, 404)
+        if not session.caller.can_edit_device(bound.device):
+            return error_page(NOT_ALLOWED, 403)
+        device = bound.device
+        name, problem = device.name, ""
+        if request.method == "POST":
+            if action == "rename":
+                field = (await request.form()).get("name")
+                name = field.strip() if isinstance(field, str) else ""
+                problem = "" if is_device_name(name) else BAD_NAME
+            if not problem:
+                try:
+                    return await act(session.caller, action, device.id, name)
+                except DeviceNotFound:
+                    return error_page(NOT_FOUND, 404)
+        words = ACTIONS[action]
+        context: dict[str, Any] = {
+            "device": device,
+            "action": action,
+            "heading": words["heading"].format(name=device.name),
+            "button": words["button"],
+            "explanation": words.get("explanation", ""),
+            "name": name,
+            "max_name": MAX_DEVICE_NAME_CHARS,
+            "problem": problem,
+        }
+        status = 400 if problem else 200
+        return signed_in_page(
+            session, "device_action.html", context, section="devices", status=status
+        )
+
+    async def act(caller: ConsoleCaller, action: str, device_id: int, name: str) -> Response:
+        """Carry out a confirmed toolbox action; where the browser goes next.
+
+        Raises:
+            DeviceNotFound: deleted meanwhile.
+        """
+        page = f"{DEVICES_PATH}/{device_id}"
+        if action == "rename":
+            await admin.rename(caller, device_id, name)
+        elif action == "erase":
+            await admin.erase_data(caller, device_id)
+        else:
+            await admin.delete(caller, device_id)
+            page = DEVICES_PATH
+        return RedirectResponse(page, status_code=303)
+
+    async def recent(request: Request) -> Response:
+        caller = await caller_of(request)
+        if caller is None:
+            return error_response("Sign in first", 401)
+        device_id: int = request.path_params["device_id"]
+        bound = await visible(caller, device_id)
+        missing = error_response(f"Device {device_id} not found", 404)
+        if bound is None:
+            return missing
+        try:
+            datastream = datastream_by_id(bound, request.path_params["datastream_id"])
+            entries, _ = await services.datastream_values.history(
+                caller,
+                device_id,
+                datastream.pin,
+                since=None,
+                until=None,
+                offset=0,
+                limit=RECENT_VALUES,
+            )
+        except DatastreamNotFound:
+            return error_response(
+                f"Datastream {request.path_params['datastream_id']} not found", 404
+            )
+        except DeviceNotFound:
+            return missing
+        values = [{"ts": entry.ts, "value": entry.value} for entry in reversed(entries)]
+        response = json_response({"values": values})
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    device = f"{DEVICES_PATH}/{{device_id:int}}"
+    return [
+        Route(f"{device}/metadata/{{field_id:int}}", save_metadata, methods=["POST"]),
+        Route(f"{device}/{{action}}", device_action, methods=["GET", "POST"]),
+        Route(
+            f"{CONSOLE_PATH}/api/devices/{{device_id:int}}/datastreams/{{datastream_id:int}}/recent",
+            recent,
+            methods=["GET"],
+        ),
+    ]

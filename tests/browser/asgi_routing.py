@@ -1,0 +1,55 @@
+"""Answering a browser's requests from an ASGI application in the test process.
+
+Fixture pages of widget tests are served by a small Starlette app over in-process services
+(tests/inprocess.py); Playwright's request routing hands each request to it (no socket), and
+every other host is unreachable, as on a server without internet.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from playwright.sync_api import BrowserContext, Route
+
+Run = Callable[[Callable[[], Awaitable[Any]]], Any]
+"""``InProcessServer.run``: a coroutine function run on the services' event loop."""
+
+ORIGIN = "http://pinbase.test"
+
+
+def forward(route: Route, app: Any, run: Run) -> None:
+    """Answer ``route``'s request from ``app``; ``run`` runs a coroutine on the app's loop."""
+    request = route.request
+    headers = request.all_headers()
+
+    async def send() -> httpx.Response:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=ORIGIN
+        ) as client:
+            return await client.request(
+                request.method, request.url, headers=headers, content=request.post_data_buffer
+            )
+
+    answer: httpx.Response = run(send)
+    kept = {
+        k: v for k, v in answer.headers.items() if k not in {"content-encoding", "content-length"}
+    }
+    route.fulfill(status=answer.status_code, headers=kept, body=answer.content)
+
+
+class Browsing:
+    """A page whose requests to ``ORIGIN`` go to ``app``, and the foreign hosts it tried."""
+
+    def __init__(self, context: BrowserContext, app: Any, run: Run) -> None:
+        self.foreign: list[str] = []
+        self.page = context.new_page()
+
+        def route(route: Route) -> None:
+            if urlsplit(route.request.url).hostname == urlsplit(ORIGIN).hostname:
+                forward(route, app, run)
+            else:
+                self.foreign.append(route.request.url)
+                route.abort("internetdisconnected")
+
+        context.route("**/*", route)
