@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from pinbase.http.console.devices import device_routes, sign_in_first
+from pinbase.http.console.new_device import new_device_routes
 from pinbase.http.console.pages import (
     STATIC_DIR,
     STATIC_PATH,
@@ -26,6 +27,7 @@ from pinbase.http.console.pages import (
 )
 from pinbase.http.console.session import ConsoleSessionMiddleware, console_session
 from pinbase.http.console.sign_in import INVITE_PATH, LOGIN_PATH, sign_in_routes
+from pinbase.http.console.templates_pages import template_routes
 from pinbase.http.paths import CONSOLE_PATH, Family, family_of
 from pinbase.http.responses import error_response
 from pinbase.services.console_caller import Permission
@@ -39,7 +41,6 @@ NOT_FOUND = "There is nothing here."
 NOT_ALLOWED = "This page does not accept that request."
 
 SECTIONS = {
-    "templates": ("Templates", Permission.TEMPLATES_VIEW),
     "organizations": ("Organizations", Permission.ORGANIZATIONS_VIEW),
     "users": ("Users", Permission.USERS_VIEW),
     "developer": ("Developer", Permission.DEVELOPER),
@@ -102,6 +103,8 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         Mount(STATIC_PATH, ConsoleFiles(directory=STATIC_DIR)),
         *sign_in_routes(services, settings),
         *device_routes(services, settings),
+        *new_device_routes(services, settings),
+        *template_routes(services, settings),
         # ── The other console modules' routes join here ──────────────────────────────────
         # Each module exports a factory called as ``factory(services, settings,
         # console_caller)`` (``console_caller`` from http.console.session), returning its
