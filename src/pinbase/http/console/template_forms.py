@@ -145,7 +145,7 @@ def _whole(value: str) -> int | None:
     return None if not value else int(value)
 
 
-def _plain(number: float | None) -> str:
+def plain_number(number: float | None) -> str:
     """A number as a person types it: ``1`` rather than ``1.0``."""
     if number is None:
         return ""
@@ -184,15 +184,15 @@ def datastream_state(datastream: Datastream | None) -> FormState:
         "type": datastream.type.value,
         "units": datastream.units or "",
         "default": "" if default_json is None else _json_text(default_json),
-        "min": _plain(datastream.min),
-        "max": _plain(datastream.max),
+        "min": plain_number(datastream.min),
+        "max": plain_number(datastream.max),
         "decimals": datastream.decimals or "",
         "color": datastream.color or "",
         "invalidate_after": "" if after is None else str(after),
         "unit": unit,
         "policy": datastream.invalidate_policy.value,
-        "wait_confirmation": _plain(datastream.wait_confirmation),
-        "fallback": _plain(datastream.fallback_value),
+        "wait_confirmation": plain_number(datastream.wait_confirmation),
+        "fallback": plain_number(datastream.fallback_value),
         **{name: "on" for name, on in checks.items() if on},
     }
     rows = [
