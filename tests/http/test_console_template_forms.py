@@ -242,3 +242,36 @@ def test_only_roles_that_edit_devices_create_them(http: httpx.Client) -> None:
     )
     assert answer.status_code == 400
     assert field_error(answer.text, "template") == "Choose one of the templates offered."
+
+
+ODD = ("²", "nan", "NaN", "-1", "99999999999999999999", "1e400", "\x00", " ", "x" * 5000)
+
+
+def test_odd_form_values_never_answer_5xx(http: httpx.Client) -> None:
+    """Every field of every form, given odd text (superscript digits, NaN, huge numbers, NUL,
+    very long), is answered without a server error."""
+    csrf = sign_in(http, ADMIN)
+    editor = new_template(http, csrf, "Odd Values")
+    http.post(f"{editor}/datastreams", data={**DATASTREAM, "csrf_token": csrf})
+    enum = {**DATASTREAM, "type": "ENUM", "min": "", "max": "", "enum_rows": "1"}
+    widget = {"widgets": "1", "w0_id": "w1", "w0_type": "SWITCH", "w0_datastream": "1"}
+    widget |= {"w0_x": "0", "w0_y": "0", "w0_w": "2", "w0_h": "1", "w0_onValue": "1"}
+    forms: list[tuple[str, dict[str, str], list[str]]] = [
+        ("/dashboard/templates", {"name": "N"}, ["name", "description"]),
+        (f"{editor}/info", {"name": "N"}, ["name", "description"]),
+        (f"{editor}/datastreams/1", DATASTREAM, [*DATASTREAM, "default", "decimals", "color"]),
+        (f"{editor}/datastreams", enum, ["enum_rows", "enum_0_value", "fallback", "default"]),
+        (
+            f"{editor}/events",
+            {"code": "c", "name": "n", "type": "INFORMATION"},
+            ["code", "description"],
+        ),
+        (f"{editor}/metadata", {"name": "m", "type": "Number"}, ["name", "type", "default"]),
+        (f"{editor}/dashboard", widget, [*widget, "new_widget", "new_w"]),
+        ("/dashboard/devices/new", {"template": "TMPLx", "name": "d"}, ["template", "name"]),
+    ]
+    for path, base, fields in forms:
+        for name in fields:
+            for odd in ODD:
+                answer = http.post(path, data={**base, name: odd, "csrf_token": csrf})
+                assert answer.status_code < 500, (path, name, odd)

@@ -10,6 +10,7 @@ of a stored layout are kept as they are. ``static/dashboard_editor.js`` adds the
 keyboard moves and resizes, which only change the inputs: the form remains the editor.
 """
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,11 @@ from starlette.datastructures import FormData
 from pinbase.domain.dashboards import GRID_COLUMNS, WIDGETS, Dashboard
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.ids import DatastreamId
-from pinbase.http.console.template_forms import text
+from pinbase.http.console.template_forms import is_count, text
+
+MAX_EXACT = 2**53
+"""Whole numbers up to here are kept as integers in a widget's settings (exact in JSON and in a
+browser's numbers); beyond, as floating point."""
 
 MAX_FORM_WIDGETS = 100
 """``domain.dashboards.MAX_WIDGETS_PER_TAB``: rows a posted form is read for."""
@@ -185,7 +190,7 @@ def posted_form(form: FormData, stored: Dashboard | None) -> LayoutForm:
 
 
 def _count(value: str) -> int:
-    return int(value) if value.isdigit() else 0
+    return int(value) if is_count(value) else 0
 
 
 def _row(form: FormData, prefix: str, *, widget_id: str, kind: str) -> WidgetRow:
@@ -211,7 +216,7 @@ def next_place(rows: Sequence[WidgetRow]) -> tuple[int, int]:
     """Where a new widget goes: the left edge, under every widget (x, y)."""
     bottom = 0
     for row in rows:
-        if row.y.isdigit() and row.h.isdigit():
+        if is_count(row.y) and is_count(row.h):
             bottom = max(bottom, int(row.y) + int(row.h))
     return 0, bottom
 
@@ -224,11 +229,11 @@ def layout_of(form: LayoutForm) -> dict[str, Any] | None:
         numbers = {}
         for name in ("x", "y", "w", "h"):
             value = getattr(row, name)
-            if not value.isdigit():
+            if not is_count(value):
                 row.error = f"{name} is a whole number (0 to {GRID_COLUMNS - 1} for x)."
                 break
             numbers[name] = int(value)
-        if not row.datastream.isdigit():
+        if not is_count(row.datastream):
             row.error = row.error or "Choose a datastream."
         if row.error:
             continue
@@ -254,13 +259,23 @@ def _settings(row: WidgetRow) -> dict[str, Any]:
         if setting.kind == "check":
             values[setting.key] = bool(raw)
         elif raw and setting.kind == "number":
-            try:
-                values[setting.key] = float(raw) if "." in raw else int(raw)
-            except ValueError:
+            number = _finite(raw)
+            if number is None:
                 row.error = f"{setting.label} is a number."
+            else:
+                exact = number.is_integer() and abs(number) <= MAX_EXACT
+                values[setting.key] = int(number) if exact else number
         elif raw:
             values[setting.key] = raw
     return values
+
+
+def _finite(raw: str) -> float | None:
+    try:
+        number = float(raw)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 QUOTED = re.compile(r"'([^']+)'")

@@ -249,7 +249,13 @@ def posted_datastream(form: FormData) -> FormState:
 
 
 def _whole_or_zero(value: str) -> int:
-    return int(value) if value.isdigit() else 0
+    return int(value) if is_count(value) else 0
+
+
+def is_count(value: str) -> bool:
+    """Whether ``value`` is plain ASCII digits (``str.isdigit`` also takes ``²``, which ``int``
+    refuses), at most nine: every count and id of a form fits a 32-bit column."""
+    return 0 < len(value) <= 9 and value.isascii() and value.isdigit()
 
 
 def datastream_settings(state: FormState) -> DatastreamSettings | None:
