@@ -3,7 +3,7 @@
 import pytest
 
 from pinbase.domain.datastreams import Datastream, DataType
-from pinbase.domain.devices import Device, new_token
+from pinbase.domain.devices import Device, check_device_name, new_token
 from pinbase.domain.errors import InvalidDefinition, UnknownDatastream
 from pinbase.domain.ids import DatastreamId, DeviceId, EventId, OrgId, TemplateId, Token
 from pinbase.domain.organizations import Organization
@@ -145,3 +145,17 @@ def test_valid_device_keeps_its_fields() -> None:
         id=DeviceId(1), org_id=OrgId(1), template_id=TemplateId(1), name="D", token=token
     )
     assert (device.name, device.token) == ("D", token)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 51, "Relay\n", "a/b", "<b>"])
+def test_bad_new_device_names_are_refused(name: str) -> None:
+    """A new device's name (PLT-DEV-09): letters, digits, spaces, apostrophes, underscores,
+    hyphens, at most 50, not only spaces."""
+    with pytest.raises(InvalidDefinition):
+        check_device_name(name)
+
+
+@pytest.mark.parametrize("name", ["Pump", "Uma's Pump-2", "x" * 50, "Gewächshaus 1"])
+def test_good_new_device_names_pass(name: str) -> None:
+    """Names the Platform API accepts pass the same check."""
+    check_device_name(name)

@@ -158,7 +158,7 @@ def test_dashboard_events_and_metadata(api: httpx.Client) -> None:
     refused = api.post(f"{TEMPLATE}/dashboard", params=ids, json=off_grid)
     assert (refused.status_code, refused.json()) == (
         400,
-        error("SLIDER width must be an integer in 2..2"),
+        error("widget 'w1': SLIDER width must be an integer in 2..2"),
     )
     event = created(
         api.post(f"{TEMPLATE}/event/create", json=ids | {"eventCode": "hot", "name": "Hot"})

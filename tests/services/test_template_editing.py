@@ -128,8 +128,9 @@ async def test_a_deleted_datastream_takes_its_values_along(settings: Settings) -
 
 
 async def test_bad_edits_are_refused_and_change_nothing(settings: Settings) -> None:
-    """A taken pin, a default of the wrong type and a layout naming an unknown datastream are
-    refused; the template stays as it was."""
+    """A taken pin, a default of the wrong type, an enum fallback past 32 bits (the column's
+    size on PostgreSQL) and a layout naming an unknown datastream are refused; the template
+    stays as it was."""
     async with running_services(settings) as services:
         created = await provisioned(services)
         caller = caller_of(services, created["organization"]["id"])
@@ -138,6 +139,9 @@ async def test_bad_edits_are_refused_and_change_nothing(settings: Settings) -> N
         taken = DatastreamSettings(label="Other", pin=Pin(PinType.VIRTUAL, 1), type=DataType.INT)
         wrong = DatastreamSettings(
             label="Text", pin=Pin(PinType.VIRTUAL, 9), type=DataType.INT, default_value="high"
+        )
+        huge = DatastreamSettings(
+            label="Mode", pin=Pin(PinType.VIRTUAL, 9), type=DataType.ENUM, fallback_value=2**40
         )
         layout = {
             "tabs": [
@@ -155,6 +159,7 @@ async def test_bad_edits_are_refused_and_change_nothing(settings: Settings) -> N
         for edit in (
             services.templates.add_datastream(caller, template_id, taken),
             services.templates.add_datastream(caller, template_id, wrong),
+            services.templates.add_datastream(caller, template_id, huge),
             services.templates.set_dashboard(caller, template_id, layout),
         ):
             with pytest.raises(InvalidDefinition):

@@ -217,10 +217,11 @@ def _widget(data: object, datastreams: Mapping[DatastreamId, Datastream]) -> Wid
     if not isinstance(kind_name, str) or kind_name not in WIDGETS:
         raise InvalidDefinition(f"unknown widget type {kind_name!r}")
     kind = WIDGETS[kind_name]
-    x = _int(widget.get("x"), "widget x", low=0, high=GRID_COLUMNS - 1)
-    y = _int(widget.get("y"), "widget y", low=0, high=MAX_ROWS - 1)
-    w = _int(widget.get("w"), f"{kind_name} width", low=kind.min_w, high=GRID_COLUMNS - x)
-    h = _int(widget.get("h"), f"{kind_name} height", low=kind.min_h, high=MAX_ROWS - y)
+    at = f"widget {widget_id!r}"  # so an editor can show the message on that widget
+    x = _int(widget.get("x"), f"{at}: x", low=0, high=GRID_COLUMNS - 1)
+    y = _int(widget.get("y"), f"{at}: y", low=0, high=MAX_ROWS - 1)
+    w = _int(widget.get("w"), f"{at}: {kind_name} width", low=kind.min_w, high=GRID_COLUMNS - x)
+    h = _int(widget.get("h"), f"{at}: {kind_name} height", low=kind.min_h, high=MAX_ROWS - y)
     ids = widget.get("dataStreamIds")
     if not isinstance(ids, list) or not ids or not all(_is_int(i) for i in ids):
         raise InvalidDefinition(f"widget {widget_id!r} needs a list of dataStreamIds")
@@ -233,9 +234,9 @@ def _widget(data: object, datastreams: Mapping[DatastreamId, Datastream]) -> Wid
                 f"widget {widget_id!r}: a {kind_name} cannot show a {datastream.type.value} "
                 "datastream"
             )
-    settings = _object(widget.get("settings", {}), "widget settings")
+    settings = _object(widget.get("settings", {}), f"{at}: settings")
     if len(orjson.dumps(settings)) > MAX_SETTINGS_BYTES:
-        raise InvalidDefinition(f"widget settings exceed {MAX_SETTINGS_BYTES} bytes")
+        raise InvalidDefinition(f"{at}: settings exceed {MAX_SETTINGS_BYTES} bytes")
     return Widget(
         id=widget_id,
         type=kind_name,

@@ -1,6 +1,7 @@
 """Devices: an instance of a template with its own token (data-model.md §1.10)."""
 
 import base64
+import re
 import secrets
 from dataclasses import dataclass, field
 
@@ -12,6 +13,25 @@ TOKEN_BYTES = 24
 
 MAX_DEVICE_NAME_CHARS = 50
 """Platform API rule for device names (data-model.md §5.22)."""
+
+DEVICE_NAME = r"^[\w '-]*[\w'-][\w '-]*$"
+"""Letters, digits, spaces, apostrophes, underscores, hyphens (http-api.md PLT-DEV-09); not
+only spaces. The Platform API's schema and the console's New Device form both apply it."""
+_DEVICE_NAME = re.compile(DEVICE_NAME)
+
+
+def check_device_name(name: str) -> None:
+    """A name given to a new or renamed device (PLT-DEV-09, PLT-DEV-10).
+
+    Raises:
+        InvalidDefinition: it breaks the rule of ``DEVICE_NAME`` or is longer than
+            ``MAX_DEVICE_NAME_CHARS``.
+    """
+    if len(name) > MAX_DEVICE_NAME_CHARS or not _DEVICE_NAME.fullmatch(name):
+        raise InvalidDefinition(
+            f"a device name has 1..{MAX_DEVICE_NAME_CHARS} letters, digits, spaces, "
+            "apostrophes, underscores or hyphens"
+        )
 
 
 def new_token() -> Token:

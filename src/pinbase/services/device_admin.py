@@ -15,7 +15,7 @@ needs an activated (``Active``) account.
 import logging
 from dataclasses import replace
 
-from pinbase.domain.devices import Device, new_token
+from pinbase.domain.devices import Device, check_device_name, new_token
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import OrgId
 from pinbase.domain.users import ACTIVE
@@ -87,8 +87,10 @@ class DeviceAdmin:
         ``activatedAt`` is its creation time.
 
         Raises:
-            OrganizationNotUsable, TemplateNotUsable, OwnerNotFound: checked in this order.
+            InvalidDefinition, OrganizationNotUsable, TemplateNotUsable, OwnerNotFound: checked
+                in this order (the name rule of PLT-DEV-09 first).
         """
+        check_device_name(name)
         target = caller.org_id if org_id is None else OrgId(org_id)
         directory = self._directory
         if not caller.can_see(target) or directory.organization(target) is None:

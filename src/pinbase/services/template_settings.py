@@ -100,6 +100,11 @@ class DatastreamSettings:
         is_enum = self.type is DataType.ENUM
         if not is_enum and (self.enum_options or self.fallback_value is not None):
             raise InvalidDefinition("only ENUM datastreams have enum rows and a fallback value")
+        incoming = [option.value for option in self.enum_options]
+        if self.fallback_value is not None:
+            incoming.append(self.fallback_value)
+        if not all(-(2**31) <= value < 2**31 for value in incoming):
+            raise InvalidDefinition("enum values and the fallback value are 32-bit integers")
         if len({option.value for option in self.enum_options}) != len(self.enum_options):
             raise InvalidDefinition("two enum rows share an incoming value")
         datastream = Datastream(

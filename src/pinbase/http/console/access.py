@@ -2,7 +2,7 @@
 fields, absolute links and the notices shown after a change.
 
 A page or form of a section the role may not open answers exactly like a page that does not
-exist (``404``, as ``app.section_routes``), so a Staff or User learns nothing from the URL.
+exist (``404``, as for a page that does not exist), so a Staff or User learns nothing from the URL.
 Changes answer ``303`` to their page with a ``notice`` key (Post/Redirect/Get: reloading does
 not repeat them); the key picks a fixed sentence, so no text of the URL reaches the page. The
 two answers that carry a secret shown once (an invitation link, a client secret) render the page

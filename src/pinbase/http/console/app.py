@@ -13,30 +13,29 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from pinbase.http.console.developer_pages import developer_routes
 from pinbase.http.console.device_tabs import device_tab_routes
-from pinbase.http.console.devices import device_routes, sign_in_first
+from pinbase.http.console.devices import device_routes
+from pinbase.http.console.new_device import new_device_routes
 from pinbase.http.console.organizations_pages import organization_routes
 from pinbase.http.console.pages import (
     STATIC_DIR,
     STATIC_PATH,
     error_page,
-    signed_in_page,
 )
 from pinbase.http.console.session import (
     ConsoleSessionMiddleware,
     console_caller,
-    console_session,
 )
 from pinbase.http.console.sign_in import INVITE_PATH, LOGIN_PATH, sign_in_routes
+from pinbase.http.console.templates_pages import template_routes
 from pinbase.http.console.users_pages import user_routes
-from pinbase.http.paths import CONSOLE_PATH, Family, family_of
+from pinbase.http.paths import Family, family_of
 from pinbase.http.responses import error_response
-from pinbase.services.console_caller import Permission
 from pinbase.services.container import Services
 from pinbase.settings import Settings
 
@@ -45,11 +44,6 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 NOT_FOUND = "There is nothing here."
 NOT_ALLOWED = "This page does not accept that request."
-
-SECTIONS = {
-    "templates": ("Templates", Permission.TEMPLATES_VIEW),
-}
-"""The menu's other sections (pages.MENU); phase B of issue #9 replaces each page."""
 
 
 class ConsoleFiles(StaticFiles):
@@ -85,22 +79,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return refusal(request.url.path, NOT_FOUND, 404)
 
 
-def section_routes() -> list[BaseRoute]:
-    """The menu's sections not built yet, each shown only to a role that may open it."""
-
-    async def section(request: Request) -> Response:
-        session = await console_session(request)
-        if session is None:
-            return sign_in_first()
-        found = SECTIONS.get(request.path_params["section"])
-        if found is None or not session.caller.can(found[1]):
-            return error_page(NOT_FOUND, 404)
-        key = request.path_params["section"]
-        return signed_in_page(session, "section.html", {"title": found[0]}, section=key)
-
-    return [Route(f"{CONSOLE_PATH}/{{section}}", section, methods=["GET"])]
-
-
 def create_console_app(services: Services, settings: Settings) -> Starlette:
     """The console of one server instance."""
     routes: list[BaseRoute] = [
@@ -111,6 +89,8 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         *user_routes(services, settings),
         *developer_routes(services, settings),
         *device_tab_routes(services, settings, console_caller),
+        *new_device_routes(services, settings),
+        *template_routes(services, settings),
         # ── The other console modules' routes join here ──────────────────────────────────
         # Each module exports a factory called as ``factory(services, settings,
         # console_caller)`` (``console_caller`` from http.console.session), returning its
@@ -118,7 +98,6 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         # ``/dashboard/ws``), chart data (chart_data.py, under ``/dashboard/api/``), and the
         # pages of phase B. JSON endpoints live under ``/dashboard/api/`` (JSON errors).
         # ─────────────────────────────────────────────────────────────────────────────────────
-        *section_routes(),  # last: ``/dashboard/{section}`` would shadow the routes above
     ]
     app = Starlette(
         routes=routes,

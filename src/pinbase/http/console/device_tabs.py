@@ -15,7 +15,6 @@ device outside the scope, or not the User role's own, is a plain 404); changes t
 ``can_edit_device`` (Admin and Staff), else 403. The CSRF rule is the session middleware's.
 """
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,12 +22,12 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from pinbase.domain.devices import MAX_DEVICE_NAME_CHARS
+from pinbase.domain.devices import MAX_DEVICE_NAME_CHARS, check_device_name
+from pinbase.domain.errors import InvalidDefinition
 from pinbase.http.console.devices import DEVICES_PATH, MAX_DEVICE_ID, NOT_FOUND, sign_in_first
 from pinbase.http.console.pages import error_page, signed_in_page
 from pinbase.http.console.session import console_session
 from pinbase.http.paths import CONSOLE_PATH
-from pinbase.http.platform_api.device_schemas import DEVICE_NAME
 from pinbase.http.responses import error_response, json_response
 from pinbase.services.console_caller import ConsoleCaller
 from pinbase.services.container import Services
@@ -73,7 +72,11 @@ BAD_NAME = (
 
 def is_device_name(name: str) -> bool:
     """Whether ``name`` passes the Platform API's device name rule (PLT-DEV-09, 10)."""
-    return len(name) <= MAX_DEVICE_NAME_CHARS and re.fullmatch(DEVICE_NAME, name) is not None
+    try:
+        check_device_name(name)
+    except InvalidDefinition:
+        return False
+    return True
 
 
 def device_tab_routes(

@@ -5,12 +5,8 @@ from typing import Annotated
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictStr
 
-from pinbase.domain.devices import MAX_DEVICE_NAME_CHARS
+from pinbase.domain.devices import DEVICE_NAME, MAX_DEVICE_NAME_CHARS
 from pinbase.http.platform_api.schemas import DeviceSummary, Id
-
-DEVICE_NAME = r"^[\w '-]*[\w'-][\w '-]*$"
-"""Letters, digits, spaces, apostrophes, underscores, hyphens (http-api.md PLT-DEV-09); not
-only spaces."""
 
 DeviceName = Annotated[
     StrictStr,
