@@ -17,14 +17,21 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from pinbase.http.console.chart_data import chart_routes
 from pinbase.http.console.devices import device_routes, sign_in_first
+from pinbase.http.console.live_socket import live_routes
 from pinbase.http.console.pages import (
     STATIC_DIR,
     STATIC_PATH,
     error_page,
     signed_in_page,
 )
-from pinbase.http.console.session import ConsoleSessionMiddleware, console_session
+from pinbase.http.console.session import (
+    ConsoleSessionMiddleware,
+    console_caller,
+    console_session,
+    current_session,
+)
 from pinbase.http.console.sign_in import INVITE_PATH, LOGIN_PATH, sign_in_routes
 from pinbase.http.paths import CONSOLE_PATH, Family, family_of
 from pinbase.http.responses import error_response
@@ -109,6 +116,8 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         # ``/dashboard/ws``), chart data (chart_data.py, under ``/dashboard/api/``), and the
         # pages of phase B. JSON endpoints live under ``/dashboard/api/`` (JSON errors).
         # ─────────────────────────────────────────────────────────────────────────────────────
+        *live_routes(services, settings, current_session),
+        *chart_routes(services, settings, console_caller),
         *section_routes(),  # last: ``/dashboard/{section}`` would shadow the routes above
     ]
     app = Starlette(
