@@ -1,13 +1,16 @@
-"""The Devices page (the console's landing page, console.md §1.3) and the device page's shell.
+"""The Devices page (the console's landing page, console.md §1.3) and the device page.
 
 Search and the status filter run on the server from the query string, so the page works without
-scripts. The device page shows its tab list; phase B of issue #9 fills the tabs.
+scripts. The device page shows its tab list and the chosen tab's own template,
+``device_tab_<key>.html``; the Dashboard tab's layout comes from ``dashboard_view``, its values
+from the live socket (static/dashboard.js).
 """
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from pinbase.http.console.dashboard_view import dashboard_json
 from pinbase.http.console.pages import error_page, signed_in_page
 from pinbase.http.console.session import console_session
 from pinbase.http.console.sign_in import LOGIN_PATH
@@ -83,6 +86,9 @@ def device_routes(services: Services, settings: Settings) -> list[BaseRoute]:
             "tab": tab,
             "tab_label": labels[tab],
         }
+        if tab == "dashboard":
+            context["dashboard"] = dashboard_json(bound.template, session.caller.role_id)
+            context["map_tile_url"] = settings.map_tile_url
         return signed_in_page(session, "device.html", context, section="devices")
 
     return [
