@@ -266,12 +266,31 @@ def test_dragging_the_slider_sends_while_dragging_and_the_final_value(
         assert sent[-1] == "100", sent
         assert 2 <= len(sent) <= dragged_s * COMMANDS_PER_S + 2, sent
         assert [int(value) for value in sent] == sorted(int(value) for value in sent)
+        print(f"\nslider: {len(sent)} writes in a {dragged_s:.2f} s drag: {sent}")
         expect(slider).to_have_attribute("aria-valuetext", "100 %")
         slider.focus()
         page.keyboard.press("ArrowLeft")
         device.expect("write", pin=2, values=["99"])
         page.keyboard.press("Home")
         device.expect("write", pin=2, values=["0"])
+
+
+def test_the_number_input_steps_and_takes_a_typed_value(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    """Increase writes min + step (0.1 for "#.#"); a typed value is snapped to the step and
+    written on Enter; the arrow key steps down."""
+    open_dashboard(page, site, "Pump 1")
+    with site.device("Pump 1", tmp_path) as device:
+        setpoint = page.get_by_role("spinbutton", name="Setpoint")
+        page.get_by_role("button", name="Increase").click()
+        device.expect("write", pin=3, values=["0.1"])
+        setpoint.fill("12.34")
+        setpoint.press("Enter")
+        device.expect("write", pin=3, values=["12.3"])
+        expect(setpoint).to_have_attribute("aria-valuetext", "12.3 °C")
+        setpoint.press("ArrowDown")
+        device.expect("write", pin=3, values=["12.2"])
 
 
 def test_a_property_set_over_the_device_api_changes_the_widget_live(page: Page, site: Site) -> None:

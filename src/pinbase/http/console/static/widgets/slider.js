@@ -20,6 +20,7 @@ export function mount(host, ctx) {
   const releaseOnly = ctx.settings.sendOnReleaseOnly === true;
   let dragging = false;
   let known = false;
+  let handed = null; // the last value given to ctx.send, which always sends it in the end
 
   const input = element("input", { type: "range", class: "slider-control" });
   const output = element("output", { class: "slider-value", "aria-hidden": "true" });
@@ -44,10 +45,16 @@ export function mount(host, ctx) {
     return Number(input.value);
   }
 
+  function send() {
+    if (current() === handed) return; // release after a drag: that value is on its way
+    handed = current();
+    ctx.send(handed);
+  }
+
   function sendNow() {
     known = true;
     render();
-    ctx.send(current());
+    send();
   }
 
   input.addEventListener("pointerdown", () => {
@@ -60,7 +67,7 @@ export function mount(host, ctx) {
     if (frame.disabled()) return;
     known = true;
     render();
-    if (!releaseOnly && dragging) ctx.send(current());
+    if (!releaseOnly && dragging) send();
   });
   input.addEventListener("change", () => {
     if (frame.disabled()) return;
@@ -79,6 +86,7 @@ export function mount(host, ctx) {
     if (dragging) return;
     known = numberOf(value) !== null;
     input.value = String(known ? numberOf(value) : range.min);
+    handed = null; // the device's value: the next move sends, even back to the last sent one
     render();
   }
 
