@@ -29,7 +29,6 @@ from rich.console import Console
 from rich.table import Table
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
-from starlette.routing import Mount
 
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
@@ -117,9 +116,7 @@ async def run(options: argparse.Namespace, console: Console) -> dict[str, Any]:
             async def caller_of(conn: HTTPConnection) -> Caller:
                 return caller
 
-            app = Starlette(
-                routes=[Mount("/dashboard", routes=chart_routes(services, settings, caller_of))]
-            )
+            app = Starlette(routes=chart_routes(services, settings, caller_of))
             ids = ",".join(str(n) for n in range(1, SERIES + 1))
             figures = {}
             async with httpx.AsyncClient(

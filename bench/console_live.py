@@ -15,12 +15,8 @@ viewer, none coalesced away.
    page ``Origin``, session cookie): the server's CPU again, and each value's latency from the
    write's answer (and from its sending) to each viewer's frame, p50 and p99.
 
-Sign-in. ``--auth bench`` (default) starts bench/console_server.py, Pinbase's application with
-the live channel mounted and a test-only caller behind a cookie of the benchmark's choosing
-(the console's sign-in is another helper's work, not merged here). ``--auth login`` starts
-``pinbase serve`` instead, provisions a user and signs in through ``/dashboard/login``
-(fields ``email``, ``password`` and, when the form carries one, ``csrf_token``) for the session
-cookie: the run to use once sign-in and the live channel are both in ``pinbase serve``.
+Sign-in. The server is ``pinbase serve``; the provisioned Admin signs in through
+``/dashboard/login`` as a browser does, and every viewer uses that session's cookie.
 
 Targets (printed, never asserted), on 2 cores: p99 < 50 ms from the write's answer to the
 viewer's frame, viewers costing < 20 % extra server CPU.
@@ -29,7 +25,6 @@ Run: ``.venv/bin/python bench/console_live.py --help``.
 
 import argparse
 import json
-import os
 import re
 import secrets
 import subprocess
@@ -43,14 +38,12 @@ from rich.console import Console
 from rich.table import Table
 
 from console_load import RESULT_MARKER
-from pinbase.testing import ServerProcess, free_port
+from pinbase.testing import ServerProcess
 from processes import (
     child_process,
     exit_with,
     log_problems,
     parse_marked,
-    stop_gracefully,
-    wait_ready,
 )
 from report import machine, print_log_problems, provisioned, write_json
 
@@ -58,13 +51,10 @@ TARGET_P99_MS = 50.0
 TARGET_EXTRA_CPU = 0.20
 BENCH_DIR = Path(__file__).resolve().parent
 LOAD_SCRIPT = BENCH_DIR / "console_load.py"
-SERVER_SCRIPT = BENCH_DIR / "console_server.py"
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "console_live.json"
 UNLIMITED_HTTP_ENV = {"PINBASE_DEVICE_REQUESTS_PER_SECOND": "0"}
 """Each device gets rate / devices updates a second; with fewer devices that passes the Device
 HTTPS API's 50/s per device, so the benchmark's server turns the limit off."""
-BENCH_COOKIE = "pinbase-bench-caller"
-"""bench/console_server.py's test-only session cookie."""
 USER_EMAIL = "viewer@example.com"
 USER_PASSWORD = secrets.token_urlsafe(12)
 CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -140,32 +130,14 @@ def run(options: argparse.Namespace) -> int:
             "duration_s": options.duration,
             "http_connections": options.http_connections,
         }
-        if options.auth == "bench":
-            port, secret = free_port(), secrets.token_urlsafe(24)
-            command = [sys.executable, str(SERVER_SCRIPT), str(ready.data_dir), str(port), secret]
-            log_path = ready.work_dir / "server.log"
-            with (
-                log_path.open("w") as log,
-                child_process(command, stdout=log, stderr=subprocess.STDOUT, env=_env()) as server,
-            ):
-                wait_ready(f"http://127.0.0.1:{port}/healthz", server)
-                plan = {**base, "port": port, "server_pid": server.pid}
-                report |= measure(options, {**plan, "cookie": f"{BENCH_COOKIE}={secret}"})
-                report["server"] = {"exit_code": stop_gracefully(server)}
-            report["server"]["log_problems"] = log_problems(log_path.read_text())
-        else:
-            with ServerProcess(ready.data_dir, env=UNLIMITED_HTTP_ENV) as served:
-                plan = {**base, "port": served.port, "server_pid": served.pid}
-                cookie = login_cookie(served.base_url)
-                report |= measure(options, {**plan, "cookie": cookie})
-                report["server"] = {"log_problems": log_problems(served.log())}
+        with ServerProcess(ready.data_dir, env=UNLIMITED_HTTP_ENV) as served:
+            plan = {**base, "port": served.port, "server_pid": served.pid}
+            cookie = login_cookie(served.base_url)
+            report |= measure(options, {**plan, "cookie": cookie})
+            report["server"] = {"log_problems": log_problems(served.log())}
     print_report(console, report)
     write_json(console, report, options.output)
     return 0
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, **UNLIMITED_HTTP_ENV}
 
 
 def print_report(console: Console, report: dict[str, Any]) -> None:
@@ -214,7 +186,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=1_000.0, help="device writes/s in all")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of writes per run")
     parser.add_argument("--http-connections", type=int, default=16)
-    parser.add_argument("--auth", choices=("bench", "login"), default="bench")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     return parser.parse_args(argv)
 

@@ -51,7 +51,6 @@ from pinbase.services.templates import Templates
 from pinbase.services.unknown_tokens import UnknownTokens
 from pinbase.services.uploads import Uploads
 from pinbase.services.users import Users
-from pinbase.services.value_writes import ValueWrites
 from pinbase.settings import Settings
 from pinbase.storage.availability import ensure_reachable, prepare_data_folder
 from pinbase.storage.data_folder import DEMO, REPORTS, UPLOADS, secure_data_folder
@@ -226,7 +225,6 @@ async def running_services(
                 properties=properties,
                 events=events,
                 actions=actions,
-                value_writes=ValueWrites(directory, telemetry, actions),
                 live=live,
                 metadata=metadata,
                 reports=reports,

@@ -106,9 +106,7 @@ class Site:
 
         self.app = Starlette(
             routes=[
-                Mount(
-                    "/dashboard", routes=chart_routes(server.services, server.settings, caller_of)
-                ),
+                *chart_routes(server.services, server.settings, caller_of),
                 Mount("/static", app=StaticFiles(directory=STATIC)),
                 StarletteRoute("/fixture/chart", self._chart_page),
                 StarletteRoute("/fixture/map", self._map_page),

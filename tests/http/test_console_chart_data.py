@@ -11,7 +11,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
-from starlette.routing import Mount
 
 from inprocess import BASE_URL, InProcessServer
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
@@ -63,7 +62,7 @@ class Console:
             return caller if conn.cookies.get("session") == SESSION else None
 
         routes = chart_routes(server.services, server.settings, caller_of)
-        self.app = Starlette(routes=[Mount("/dashboard", routes=routes)])
+        self.app = Starlette(routes=routes)
 
     def get(self, path: str, *, signed_in: bool = True) -> httpx.Response:
         """GET ``path`` on the console, on the services' event loop."""

@@ -1,31 +1,25 @@
-"""The whole server in the test process with the console's live channel mounted at
-``/dashboard/ws``: granian on a free HTTP port and the binary device listener on another, over
-``running_services``, on an event loop of their own (an anyio blocking portal).
-
-Until the console's sign-in (helper "console-core") is merged, callers come from a test-only
-cookie this stack hands out (``LiveStack.sign_in``), each a ``TestCaller`` with an explicit scope
-and control permission; once it is, tests sign in through it instead.
+"""The whole server in the test process, as ``pinbase serve`` builds it (the console and its
+live channel at ``/dashboard/ws`` included): granian on a free HTTP port and the binary device
+listener on another, over ``running_services``, on an event loop of their own (an anyio blocking
+portal). Callers sign in as a browser does, through ``/dashboard/login``.
 """
 
 import asyncio
-import secrets
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from granian.constants import Interfaces
 from granian.server.embed import Server
-from starlette.requests import HTTPConnection
-from starlette.routing import Mount
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from pinbase.domain.ids import OrgId
 from pinbase.http.app import create_app
-from pinbase.http.console.live_socket import LiveCaller, live_routes
 from pinbase.runtime import running_services
 from pinbase.services.container import Services
 from pinbase.settings import Settings
@@ -35,47 +29,47 @@ from pinbase.transports.tcp import DeviceListeners
 
 T = TypeVar("T")
 
-COOKIE = "pinbase-test-caller"
+COOKIE = "pinbase_session"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 READY_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TestCaller:
-    """A signed-in console caller as the live channel sees one (``LiveCaller``)."""
+class SignedIn:
+    """A console session: its cookie value and the CSRF token its page shows."""
 
     email: str
+    session: str
     csrf_token: str
-    scope: frozenset[OrgId]
-    control: bool
-
-    def can_see(self, org_id: OrgId) -> bool:
-        return org_id in self.scope
-
-    def can_control(self, org_id: OrgId) -> bool:
-        return self.control and org_id in self.scope
 
 
 @dataclass(kw_only=True)
 class LiveStack:
-    """The running server: its services, ports and the callers signed in so far."""
+    """The running server: its services and ports."""
 
     services: Services
     http_port: int
     hardware_port: int
     portal: BlockingPortal
-    callers: dict[str, TestCaller] = field(default_factory=dict)
 
-    def sign_in(self, *orgs: int, control: bool = True) -> tuple[str, TestCaller]:
-        """A session cookie value for a new caller who sees ``orgs``."""
-        caller = TestCaller(
-            email=f"user{len(self.callers)}@example.com",
-            csrf_token=secrets.token_urlsafe(16),
-            scope=frozenset(OrgId(org) for org in orgs),
-            control=control,
-        )
-        session = secrets.token_urlsafe(16)
-        self.callers[session] = caller
-        return session, caller
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def sign_in(self, email: str, password: str) -> SignedIn:
+        """Sign in through the console's form; the session and the page's CSRF token."""
+        with httpx.Client(base_url=self.base_url) as http:
+            answer = http.post("/dashboard/login", data={"email": email, "password": password})
+            assert answer.status_code == 303, answer.text
+            found = CSRF.search(http.get("/dashboard").text)
+            assert found is not None
+            return SignedIn(email=email, session=http.cookies[COOKIE], csrf_token=found[1])
+
+    def sign_out(self, signed_in: SignedIn) -> None:
+        """Press Sign out on a page of that session."""
+        with httpx.Client(base_url=self.base_url, cookies={COOKIE: signed_in.session}) as http:
+            answer = http.post("/dashboard/logout", data={"csrf_token": signed_in.csrf_token})
+            assert answer.status_code == 303, answer.text
 
     def connect(self, session: str | None, *, origin: str | None = None) -> ClientConnection:
         """A WebSocket to ``/dashboard/ws`` with the session cookie, from the page's origin
@@ -92,10 +86,6 @@ class LiveStack:
     def run(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run ``work`` on the server's event loop."""
         return self.portal.call(work)
-
-    async def caller_of(self, conn: HTTPConnection) -> LiveCaller | None:
-        """The caller of the test cookie, as ``console_caller`` will resolve a session."""
-        return self.callers.get(conn.cookies.get(COOKIE, ""))
 
 
 @contextmanager
@@ -125,10 +115,6 @@ async def _serving(settings: Settings, portal: BlockingPortal) -> AsyncIterator[
             portal=portal,
         )
         app = create_app(services, settings)
-        # What the console's app.py will mount (helper "console-core"): /dashboard/ws.
-        app.router.routes.insert(
-            0, Mount("/dashboard", routes=live_routes(services, settings, live.caller_of))
-        )
         server = Server(
             app,
             address="127.0.0.1",

@@ -1,5 +1,6 @@
 """The console's live channel over real sockets: a ``blynklib`` device's values reach a
-subscribed WebSocket without polling, and a console write reaches the connected device."""
+subscribed WebSocket without polling, a console write reaches the connected device, and what a
+signed-in user sees and writes follows its role and session."""
 
 import json
 from collections.abc import Iterator
@@ -8,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_live_stack import LiveStack, live_stack
+from console_live_stack import LiveStack, SignedIn, live_stack
 from interop_driver import BLYNKLIB, DeviceClient
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 
 from pinbase.testing import provision
@@ -18,6 +19,11 @@ from testspec import load_spec
 
 COUNTER = 1
 """Datastream id of the "ESP32 QA" template's Counter (V1, INT 0..100)."""
+PASSWORD = "correct horse battery"
+ADMIN = "admin@mine.test"
+USER = "user@mine.test"
+"""A User role: it sees and controls only the device it owns, the sixth."""
+OTHER = "admin@theirs.test"
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +33,19 @@ def live_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def devices(live_dir: Path) -> dict[str, Any]:
-    """Two organizations: "Test Org" with six devices ("mine"), "Other Org" with one."""
+    """Two organizations: "Test Org" with an Admin, a User and seven devices ("mine"), the
+    sixth owned by the User; "Other Org" with an Admin and one device."""
+    mine = load_spec(7)
+    mine["users"] = [
+        {"email": ADMIN, "name": "Ada", "roleId": 1, "password": PASSWORD},
+        {"email": USER, "name": "Uma", "roleId": 3, "password": PASSWORD},
+    ]
+    mine["devices"][5]["owner"] = USER
     other = load_spec(1)
     other["organization"]["name"] = "Other Org"
+    other["users"] = [{"email": OTHER, "name": "Olga", "roleId": 1, "password": PASSWORD}]
     return {
-        "mine": provision(load_spec(6), data_dir=live_dir),
+        "mine": provision(mine, data_dir=live_dir),
         "theirs": provision(other, data_dir=live_dir),
     }
 
@@ -54,13 +68,10 @@ def receive(socket: ClientConnection, kind: str, *, within: float = 5.0) -> dict
 
 @contextmanager
 def subscribed(
-    stack: LiveStack, device: dict[str, Any], **sign_in: Any
+    stack: LiveStack, device: dict[str, Any], email: str = ADMIN
 ) -> Iterator[ClientConnection]:
-    """A socket of a new caller of the device's organization, subscribed to the device."""
-    bound = stack.services.directory.by_id(device["id"])
-    assert bound is not None
-    session, _ = stack.sign_in(bound.device.org_id, **sign_in)
-    with stack.connect(session) as socket:
+    """A socket of a newly signed-in user, subscribed to the device."""
+    with stack.connect(stack.sign_in(email, PASSWORD).session) as socket:
         socket.send(json.dumps({"type": "subscribe", "deviceIds": [device["id"]]}))
         yield socket
 
@@ -95,14 +106,12 @@ def test_a_console_write_reaches_the_connected_device(
 ) -> None:
     """A write with the CSRF token is pushed to the device at once and echoed to the page."""
     device = devices["mine"]["devices"][1]
-    bound = stack.services.directory.by_id(device["id"])
-    assert bound is not None
-    session, caller = stack.sign_in(bound.device.org_id)
+    caller = stack.sign_in(ADMIN, PASSWORD)
     with (
         DeviceClient(
             BLYNKLIB, device["token"], port=stack.hardware_port, log_dir=client_logs
         ).started() as client,
-        stack.connect(session) as socket,
+        stack.connect(caller.session) as socket,
     ):
         socket.send(json.dumps({"type": "subscribe", "deviceIds": [device["id"]]}))
         receive(socket, "snapshot")
@@ -121,31 +130,32 @@ def test_a_console_write_reaches_the_connected_device(
 
 
 @pytest.mark.parametrize(
-    ("sign_in", "message", "code"),
+    ("email", "message", "code"),
     [
-        pytest.param({"control": False}, {}, "forbidden", id="no-control-permission"),
-        pytest.param({}, {"csrf": "wrong"}, "csrf", id="wrong-csrf"),
-        pytest.param({}, {"csrf": None}, "csrf", id="no-csrf"),
-        pytest.param({}, {"value": 1000.5}, "invalid_value", id="not-an-int"),
-        pytest.param({}, {"dataStreamId": 99}, "not_found", id="unknown-datastream"),
+        pytest.param(USER, {}, "not_found", id="a-user-role-on-a-device-it-does-not-own"),
+        pytest.param(ADMIN, {"csrf": "wrong"}, "csrf", id="wrong-csrf"),
+        pytest.param(ADMIN, {"csrf": None}, "csrf", id="no-csrf"),
+        pytest.param(ADMIN, {"value": 1000.5}, "invalid_value", id="not-an-int"),
+        pytest.param(ADMIN, {"dataStreamId": 99}, "not_found", id="unknown-datastream"),
     ],
 )
 def test_a_refused_write_stores_nothing(
     stack: LiveStack,
     devices: dict[str, Any],
-    sign_in: dict[str, Any],
+    email: str,
     message: dict[str, Any],
     code: str,
 ) -> None:
-    """A write without control permission, without the right CSRF token or with a bad value
-    or datastream is answered with an error frame and changes nothing."""
+    """A write to a device the user's role may not see (a User's device is only its own),
+    without the right CSRF token or with a bad value or datastream is answered with an error
+    frame and changes nothing."""
     device = devices["mine"]["devices"][2]
     bound = stack.services.directory.by_id(device["id"])
     assert bound is not None
-    session, caller = stack.sign_in(bound.device.org_id, **sign_in)
+    caller = stack.sign_in(email, PASSWORD)
     write = {"type": "write", "deviceId": device["id"], "dataStreamId": COUNTER, "value": 9}
     write = {"csrf": caller.csrf_token, "ref": "w1", **write, **message}
-    with stack.connect(session) as socket:
+    with stack.connect(caller.session) as socket:
         socket.send(json.dumps({key: value for key, value in write.items() if value is not None}))
         error = receive(socket, "error")
     assert (error["code"], error["ref"]) == (code, "w1")
@@ -158,10 +168,8 @@ def test_another_organizations_device_is_missing_and_unwritable(
 ) -> None:
     """A device outside the caller's scope is listed missing and a write to it is not found."""
     theirs = devices["theirs"]["devices"][0]
-    mine = stack.services.directory.by_id(devices["mine"]["devices"][3]["id"])
-    assert mine is not None
-    session, caller = stack.sign_in(mine.device.org_id)
-    with stack.connect(session) as socket:
+    caller = stack.sign_in(ADMIN, PASSWORD)
+    with stack.connect(caller.session) as socket:
         socket.send(json.dumps({"type": "subscribe", "deviceIds": [theirs["id"]]}))
         assert receive(socket, "snapshot") == {
             "type": "snapshot",
@@ -186,8 +194,8 @@ def test_the_handshake_is_refused(
 ) -> None:
     """A page of another origin (cross-site WebSocket hijacking) or a caller without a
     session gets HTTP 403."""
-    org = devices["mine"]["organization"]["id"]
-    session = stack.sign_in(org)[0] if signed_in else None
+    del devices  # provisioned: the users exist
+    session = stack.sign_in(ADMIN, PASSWORD).session if signed_in else None
     with pytest.raises(InvalidStatus) as refused, stack.connect(session, origin=origin):
         pass
     assert refused.value.response.status_code == 403
@@ -205,3 +213,53 @@ def test_a_malformed_message_is_answered_and_the_socket_stays(
             assert receive(socket, "error")["code"] == "bad_request"
         socket.send(json.dumps({"type": "subscribe", "deviceIds": [device["id"]]}))
         assert receive(socket, "snapshot")["devices"][0]["deviceId"] == device["id"]
+
+
+def test_a_user_role_sees_and_writes_only_its_own_device(
+    stack: LiveStack, devices: dict[str, Any]
+) -> None:
+    """A User's subscription shows the device it owns and lists another of its organization
+    missing; its write to its own device is stored under its e-mail address."""
+    own, other = devices["mine"]["devices"][5], devices["mine"]["devices"][3]
+    caller = stack.sign_in(USER, PASSWORD)
+    with stack.connect(caller.session) as socket:
+        socket.send(json.dumps({"type": "subscribe", "deviceIds": [own["id"], other["id"]]}))
+        snapshot = receive(socket, "snapshot")
+        assert [shown["deviceId"] for shown in snapshot["devices"]] == [own["id"]]
+        assert snapshot["missing"] == [other["id"]]
+        write = {"deviceId": own["id"], "dataStreamId": COUNTER, "value": 5}
+        socket.send(json.dumps({"type": "write", **write, "csrf": caller.csrf_token}))
+        values = receive(socket, "values")["values"]
+        assert [(v["value"], v["origin"]) for v in values] == [(5, "console")]
+
+
+def test_a_signed_out_session_cannot_write_and_its_socket_closes(
+    stack: LiveStack, devices: dict[str, Any]
+) -> None:
+    """After Sign out on another tab, the open socket's next write closes it (policy, 1008)
+    and stores nothing."""
+    device = devices["mine"]["devices"][6]
+    caller = stack.sign_in(ADMIN, PASSWORD)
+    with subscribed_as(stack, caller, device) as socket:
+        stack.sign_out(caller)
+        write = {"deviceId": device["id"], "dataStreamId": COUNTER, "value": 3}
+        socket.send(json.dumps({"type": "write", **write, "csrf": caller.csrf_token}))
+        with pytest.raises(ConnectionClosed) as closed:
+            receive(socket, "values")
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1008
+    bound = stack.services.directory.by_id(device["id"])
+    assert bound is not None
+    counter = bound.template.datastream(COUNTER)
+    assert stack.services.telemetry.current(bound.device.id, counter) is None
+
+
+@contextmanager
+def subscribed_as(
+    stack: LiveStack, caller: SignedIn, device: dict[str, Any]
+) -> Iterator[ClientConnection]:
+    """A socket of ``caller``'s session, subscribed to the device, past its snapshot."""
+    with stack.connect(caller.session) as socket:
+        socket.send(json.dumps({"type": "subscribe", "deviceIds": [device["id"]]}))
+        receive(socket, "snapshot")
+        yield socket

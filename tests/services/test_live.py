@@ -42,7 +42,7 @@ class World:
 
     def viewer(self, *orgs: OrgId) -> Viewer:
         scope = frozenset(orgs or (self.mine.device.org_id,))
-        return self.services.live.open(scope.__contains__)
+        return self.services.live.open(lambda device: device.org_id in scope)
 
     async def record(self, device: Device, label: str, *values: Value) -> None:
         datastream = self.datastream(label)
@@ -166,7 +166,7 @@ async def test_a_viewer_that_falls_behind_is_disconnected(world: World) -> None:
         max_pending=8,
     )
     try:
-        viewer = hub.open(lambda org_id: org_id == device.org_id)
+        viewer = hub.open(lambda seen: seen.org_id == device.org_id)
         await viewer.subscribe([device.id])
         await viewer.next_update()
         await world.record(device, "Message", *(f"line {n}" for n in range(9)))

@@ -29,7 +29,6 @@ from pinbase.services.telemetry import Telemetry
 from pinbase.services.templates import Templates
 from pinbase.services.uploads import Uploads
 from pinbase.services.users import Users
-from pinbase.services.value_writes import ValueWrites
 from pinbase.storage.base import Store
 
 
@@ -47,8 +46,6 @@ class Services:
     properties: Properties
     events: EventLog
     actions: ActionsLog
-    value_writes: ValueWrites
-    """People's value writes (Platform API, console): the pipeline, then the actions log."""
     live: LiveHub
     """Fans values, properties, presence and timeline entries out to console viewers."""
     metadata: Metadata

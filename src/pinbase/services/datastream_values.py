@@ -5,13 +5,22 @@ Writes go through the one value pipeline (``Telemetry.record`` and ``import_poin
 clamped, stored in history, announced on the bus with the writer's ``origin``. Value writes and
 property changes (not imports) are then logged in the device's actions log (``services.actions``,
 PLT-DEV-20). Every write is all-or-nothing and checks, in order: the device (``DeviceNotFound``),
-the datastreams (``DatastreamNotFound``), the values (``ValueMismatch``, ``ValueTooLong``).
+the caller's right to control it (``WriteNotAllowed``), the datastreams (``DatastreamNotFound``),
+the values (``ValueMismatch``, ``ValueTooLong``).
+
+``write`` is the one use case behind every person's write: the Platform API's (an OAuth client,
+which controls every device of its scope) and the console's controls (a signed-in user, whose role
+decides: a User sees and controls only the devices it owns, ``ConsoleCaller``). The caller says
+what it may do (``Controller``); the origin tells the writers apart on the bus, and a device
+receives both alike.
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from pinbase.domain.datastreams import Datastream
+from pinbase.domain.devices import Device
 from pinbase.domain.errors import PinbaseError, UnknownDatastream
 from pinbase.domain.pins import Pin
 from pinbase.domain.points import Point
@@ -20,13 +29,35 @@ from pinbase.services.actions import ActionsLog
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.properties import Properties, PropertyValue, check_property
-from pinbase.services.scope import Scoped, datastream_at, datastream_by_id, device_in_scope
+from pinbase.services.scope import (
+    DeviceNotFound,
+    Scoped,
+    datastream_at,
+    datastream_by_id,
+    device_in_scope,
+)
 from pinbase.services.telemetry import Telemetry
 from pinbase.storage.base import Store
 from pinbase.storage.codec import history_value
 
 FAR_FUTURE_MS = 2**62
 """Default upper bound of a history read: imports may be dated up to a month ahead."""
+
+
+class WriteNotAllowed(PinbaseError):
+    """The caller may see the device but not control it; ``args[0]`` is the device id."""
+
+
+class Controller(Scoped, Protocol):
+    """A caller that writes values: what it may see and control, device by device."""
+
+    def can_view_device(self, device: Device) -> bool:
+        """Whether the device is the caller's to see (else it is answered as missing)."""
+        ...
+
+    def can_control_device(self, device: Device) -> bool:
+        """Whether the caller may write the device's values."""
+        ...
 
 
 class BatchTooLarge(PinbaseError):
@@ -103,22 +134,35 @@ class DatastreamValues:
         return self._telemetry.values_by_pin(bound.device.id, datastreams)
 
     async def write(
-        self, caller: Scoped, device_id: int, values: Mapping[int, object], *, origin: str
-    ) -> None:
+        self,
+        caller: Controller,
+        device_id: int,
+        values: Mapping[int, object],
+        *,
+        origin: str,
+        user_email: str | None = None,
+    ) -> int:
         """Store JSON values by datastream id under one timestamp, push them to the device and
-        log them as actions.
+        log them as actions of ``user_email`` (None: an OAuth client); return the timestamp.
 
         Raises:
-            DeviceNotFound, DatastreamNotFound, ValueMismatch, ValueTooLong: nothing stored.
+            DeviceNotFound, WriteNotAllowed, DatastreamNotFound, ValueMismatch, ValueTooLong:
+                nothing stored.
+            StorageUnavailable: the value could not be stored.
         """
         bound = await device_in_scope(self._directory, caller, device_id)
+        if not caller.can_view_device(bound.device):
+            raise DeviceNotFound(device_id)
+        if not caller.can_control_device(bound.device):
+            raise WriteNotAllowed(device_id)
         datastreams = [datastream_by_id(bound, datastream_id) for datastream_id in values]
         writes = [
             (datastream, parse_json(datastream, raw))
             for datastream, raw in zip(datastreams, values.values(), strict=True)
         ]
         ts = await self._telemetry.record(bound.device, writes, origin=origin)
-        await self._actions.values_written(bound.device, writes, ts=ts)
+        await self._actions.values_written(bound.device, writes, ts=ts, user_email=user_email)
+        return ts
 
     async def states(self, caller: Scoped, device_id: int) -> list[DatastreamState]:
         """Every datastream of the device's template, in template order, with its value now.

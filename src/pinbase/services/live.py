@@ -1,8 +1,9 @@
 """Live console updates: a hub fanning bus messages out to viewers, one per browser tab.
 
-Theory of operation (console.md §4). A viewer subscribes to the devices its page shows; the
-caller's scope is a predicate over organization ids, so a device outside it is answered exactly
-like a missing one and never delivered. Subscribing replaces the viewer's devices and queues a
+Theory of operation (console.md §4). A viewer subscribes to the devices its page shows; what
+the caller may see is a predicate over devices (``ConsoleCaller.can_view_device``: its scope, and
+for a User role only the devices it owns), so a device it may not see is answered exactly like a
+missing one and never delivered. Subscribing replaces the viewer's devices and queues a
 ``Snapshot`` (current values with their time, properties, online status) ahead of any change, so
 the page starts from the full state after every (re)connection, then receives ``LiveUpdate``
 deltas.
@@ -30,7 +31,8 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
-from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
+from pinbase.domain.devices import Device
+from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.value_types import Value
 from pinbase.services.bus import (
     Bus,
@@ -62,8 +64,8 @@ device-protocols.md §1.12) one device's Terminal fills this in over three minut
 tab, and at the bench's 1,000 String writes/s in four seconds. Each entry is about 200 bytes
 beside its string (≤ 1 KB), so a full queue holds at most ~5 MB."""
 
-OrgPredicate = Callable[[OrgId], bool]
-"""Whether the caller may see objects of an organization (its scope, ``Caller.can_see``)."""
+DevicePredicate = Callable[[Device], bool]
+"""Whether the caller may see a device (``ConsoleCaller.can_view_device``)."""
 
 PropertyValue = str | tuple[str, ...]
 
@@ -126,9 +128,9 @@ class LiveUpdate:
 class Viewer:
     """One browser tab's subscription and its bounded queue; built by ``LiveHub.open``."""
 
-    def __init__(self, hub: "LiveHub", may_see: OrgPredicate, *, max_pending: int) -> None:
+    def __init__(self, hub: "LiveHub", may_view: DevicePredicate, *, max_pending: int) -> None:
         self._hub = hub
-        self._may_see = may_see
+        self._may_view = may_view
         self._max_pending = max_pending
         self.devices: frozenset[DeviceId] = frozenset()
         self._snapshot: Snapshot | None = None
@@ -141,9 +143,9 @@ class Viewer:
         self._last_flush = 0.0
         self._closed: str | None = None
 
-    def may_see(self, org_id: OrgId) -> bool:
-        """Whether the viewer's caller may see objects of ``org_id``."""
-        return self._may_see(org_id)
+    def may_view(self, device: Device) -> bool:
+        """Whether the viewer's caller may see ``device``."""
+        return self._may_view(device)
 
     async def subscribe(self, device_ids: Collection[DeviceId]) -> None:
         """Watch exactly ``device_ids`` from now on; the next ``next_update`` is their snapshot.
@@ -296,9 +298,10 @@ class LiveHub:
             bus.subscribe(DeviceRemoved, self._on_device_removed),
         )
 
-    def open(self, may_see: OrgPredicate) -> Viewer:
-        """A new viewer for a caller who may see the organizations ``may_see`` accepts."""
-        return Viewer(self, may_see, max_pending=self._max_pending)
+    def open(self, may_view: DevicePredicate) -> Viewer:
+        """A new viewer for a caller who may see the devices ``may_view`` accepts (asked again
+        at each subscription and each change of a watched device, so it may change)."""
+        return Viewer(self, may_view, max_pending=self._max_pending)
 
     def close(self) -> None:
         """Stop listening to the bus (at shutdown)."""
@@ -322,7 +325,7 @@ class LiveHub:
         missing: list[DeviceId] = []
         for device_id in dict.fromkeys(device_ids):
             bound = self._directory.by_id(device_id)
-            if bound is None or not viewer.may_see(bound.device.org_id):
+            if bound is None or not viewer.may_view(bound.device):
                 missing.append(device_id)
                 continue
             self._watching.setdefault(device_id, set()).add(viewer)
@@ -386,10 +389,10 @@ class LiveHub:
             viewer.add_timeline(entry)
 
     def _on_device_saved(self, saved: DeviceSaved) -> None:
-        """A device moved out of a viewer's scope (transfer) stops being delivered to it."""
+        """A device moved out of a viewer's sight (transfer, new owner) stops being delivered."""
         device = saved.device
         for viewer in tuple(self._watching.get(device.id, ())):
-            if not viewer.may_see(device.org_id):
+            if not viewer.may_view(device):
                 self._forget(viewer, device.id)
 
     def _on_device_removed(self, removed: DeviceRemoved) -> None:

@@ -35,6 +35,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from pinbase.domain.devices import Device
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import OrgId
 from pinbase.domain.organizations import OAuthClient
@@ -91,6 +92,14 @@ class Caller:
     def can_see(self, org_id: OrgId) -> bool:
         """Whether an object of ``org_id`` is within the caller's scope."""
         return org_id in self.scope
+
+    def can_view_device(self, device: Device) -> bool:
+        """Every device of the scope: a client acts for its organization, not for a person."""
+        return self.can_see(device.org_id)
+
+    def can_control_device(self, device: Device) -> bool:
+        """Every device of the scope (PLT-DS-02, 03 write to any of them)."""
+        return self.can_see(device.org_id)
 
 
 class ClientGone(PinbaseError):

@@ -17,9 +17,11 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from pinbase.http.console.chart_data import chart_routes
 from pinbase.http.console.developer_pages import developer_routes
 from pinbase.http.console.device_tabs import device_tab_routes
 from pinbase.http.console.devices import device_routes
+from pinbase.http.console.live_socket import live_routes
 from pinbase.http.console.new_device import new_device_routes
 from pinbase.http.console.organizations_pages import organization_routes
 from pinbase.http.console.pages import (
@@ -30,6 +32,7 @@ from pinbase.http.console.pages import (
 from pinbase.http.console.session import (
     ConsoleSessionMiddleware,
     console_caller,
+    current_session,
 )
 from pinbase.http.console.sign_in import INVITE_PATH, LOGIN_PATH, sign_in_routes
 from pinbase.http.console.templates_pages import template_routes
@@ -98,6 +101,8 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         # ``/dashboard/ws``), chart data (chart_data.py, under ``/dashboard/api/``), and the
         # pages of phase B. JSON endpoints live under ``/dashboard/api/`` (JSON errors).
         # ─────────────────────────────────────────────────────────────────────────────────────
+        *live_routes(services, settings, current_session),
+        *chart_routes(services, settings, console_caller),
     ]
     app = Starlette(
         routes=routes,

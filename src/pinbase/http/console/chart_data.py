@@ -15,8 +15,10 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from pinbase.domain.devices import Device
 from pinbase.domain.errors import PinbaseError
-from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
+from pinbase.domain.ids import DatastreamId, DeviceId
+from pinbase.http.paths import CONSOLE_API_PREFIX
 from pinbase.http.responses import error_response, json_response
 from pinbase.services.charts import MAX_SERIES, Chart, ChartRange
 from pinbase.services.container import Services
@@ -29,10 +31,10 @@ RANGES = ", ".join(r.value for r in ChartRange)
 
 
 class ScopedCaller(Protocol):
-    """What this endpoint needs of the signed-in console caller: its organization scope."""
+    """What this endpoint needs of the signed-in console caller: which devices it may see."""
 
-    def can_see(self, org_id: OrgId) -> bool:
-        """Whether an object of ``org_id`` is within the caller's scope."""
+    def can_view_device(self, device: Device) -> bool:
+        """Whether the device is the caller's to see (a User role: only its own)."""
         ...
 
 
@@ -41,7 +43,7 @@ CallerOf = Callable[[HTTPConnection], Awaitable[ScopedCaller | None]]
 
 
 def chart_routes(services: Services, settings: Settings, caller_of: CallerOf) -> list[BaseRoute]:
-    """The chart endpoint, relative to the console's mount point (``/dashboard``).
+    """The chart endpoint, ``/dashboard/api/devices/{deviceId}/chart``.
 
     ``settings`` is unused today; it is taken so every console route factory has one signature.
     """
@@ -54,7 +56,7 @@ def chart_routes(services: Services, settings: Settings, caller_of: CallerOf) ->
         device_text = request.path_params["deviceId"]
         device_id = _parse_id(device_text)
         bound = await services.directory.find_by_id(DeviceId(device_id)) if device_id else None
-        if bound is None or not caller.can_see(bound.device.org_id):
+        if bound is None or not caller.can_view_device(bound.device):
             return error_response(f"Device {device_text} not found", 404)
         try:
             chart_range = ChartRange(request.query_params.get("range", ""))
@@ -75,7 +77,7 @@ def chart_routes(services: Services, settings: Settings, caller_of: CallerOf) ->
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    return [Route("/api/devices/{deviceId}/chart", chart, methods=["GET"])]
+    return [Route(f"{CONSOLE_API_PREFIX}devices/{{deviceId}}/chart", chart, methods=["GET"])]
 
 
 def _parse_id(text: str) -> int:

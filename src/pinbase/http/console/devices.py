@@ -1,14 +1,17 @@
-"""The Devices page (the console's landing page, console.md §1.3) and the device page's shell.
+"""The Devices page (the console's landing page, console.md §1.3) and the device page.
 
 Search and the status filter run on the server from the query string, so the page works without
-scripts. The device page shows its tab list; each tab's content comes from its own module
-(``device_tab_pages`` for every tab but Dashboard).
+scripts. The device page shows its tab list and the chosen tab's own template,
+``device_tab_<key>.html``: the Dashboard tab's layout comes from ``dashboard_view``, its
+values from the live socket (static/dashboard.js); every other tab's content from
+``device_tab_pages``.
 """
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from pinbase.http.console.dashboard_view import dashboard_json
 from pinbase.http.console.device_tab_pages import device_tab_context
 from pinbase.http.console.pages import error_page, signed_in_page
 from pinbase.http.console.session import console_session
@@ -91,6 +94,10 @@ def device_routes(services: Services, settings: Settings) -> list[BaseRoute]:
             context.update(await device_tab_context(services, session.caller, bound, tab, query))
         except DeviceNotFound:  # deleted meanwhile
             return error_page(NOT_FOUND, 404)
+        if tab == "dashboard":
+            context["dashboard"] = dashboard_json(bound.template, session.caller.role_id)
+            context["map_tile_url"] = settings.map_tile_url
+            context["tab_template"] = "device_tab_dashboard.html"
         return signed_in_page(session, "device.html", context, section="devices")
 
     return [

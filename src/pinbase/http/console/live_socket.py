@@ -2,18 +2,24 @@
 
 Theory of operation. The handshake is refused (HTTP 403) unless the ``Origin`` header names the
 host the request was sent to (a page of another site must not open a socket riding on the
-console's session cookie: cross-site WebSocket hijacking) and ``caller_of`` finds a signed-in
-caller. The socket then runs two tasks: one reads the client's JSON messages (subscribe, write),
-one sends what the caller's ``services.live.Viewer`` hands over (the snapshot, then updates at
-most every 50 ms). Either ending ends the other. A viewer that falls behind is closed by the hub
-and the socket with code 1013 (try again later); so is a socket whose frame the browser does not
-take within ``MAX_SEND_WAIT_S``. The page reconnects and gets a fresh snapshot.
+console's session cookie: cross-site WebSocket hijacking) and ``session_of`` finds a signed-in
+session. The socket then runs three tasks: one reads the client's JSON messages (subscribe,
+write), one sends what the caller's ``services.live.Viewer`` hands over (the snapshot, then
+updates at most every 50 ms), one reads the session again every ``SESSION_CHECK_S`` and closes
+the socket (code 1008) once it has ended: signed out, expired, or its user deleted. Every write
+reads the session first too, so a signed-out page cannot write even once. Any task
+ending ends the others. A viewer that falls behind is closed by the hub and the socket with code
+1013 (try again later); so is a socket whose frame the browser does not take within
+``MAX_SEND_WAIT_S``. The page reconnects and gets a fresh snapshot.
 
-A write is a person's write (``services.value_writes``): the value pipeline with origin
-``console``, then the actions log. It needs the session's CSRF token in the message, as every
-state-changing console request does, and the caller's control permission; its echo reaches every
-viewer of the device, the writer's own page included. The protocol is documented in
-docs/console.md.
+What the socket shows and accepts is decided device by device by the session's
+``ConsoleCaller`` (``can_view_device``, ``can_control_device``: a User role sees and controls
+only its own devices), read from the latest check, so a changed role applies within
+``SESSION_CHECK_S``. A write is a person's write, ``services.datastream_values.write`` (the use
+case of the Platform API's PLT-DS-02): the value pipeline with origin ``console``, then the
+actions log under the user's e-mail. It needs the session's CSRF secret in the message, as every
+state-changing console request does; its echo reaches every viewer of the device, the writer's
+own page included. The protocol is documented in docs/console.md.
 """
 
 import asyncio
@@ -21,7 +27,7 @@ import contextlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeGuard
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import orjson
@@ -29,26 +35,30 @@ from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from pinbase.domain.errors import UnknownDatastream, ValueMismatch, ValueTooLong
-from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.domain.devices import Device
+from pinbase.domain.errors import ValueMismatch, ValueTooLong
+from pinbase.domain.ids import DeviceId
 from pinbase.domain.values import MAX_STRING_BYTES, to_json
+from pinbase.http.paths import CONSOLE_SOCKET_PATH
+from pinbase.services.console_sessions import ConsoleSession
 from pinbase.services.container import Services
+from pinbase.services.datastream_values import WriteNotAllowed
 from pinbase.services.group_commit import StorageUnavailable
 from pinbase.services.live import (
     MAX_VIEWED_DEVICES,
     LiveUpdate,
     Snapshot,
     TooManyDevices,
-    Viewer,
     ViewerDisconnected,
 )
-from pinbase.services.value_writes import CONSOLE_ORIGIN, DeviceNotFound, WriteNotAllowed
+from pinbase.services.scope import DatastreamNotFound, DeviceNotFound
 from pinbase.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-LIVE_PATH = "/ws"
-"""Below the console's mount point: ``/dashboard/ws``."""
+
+ORIGIN = "console"
+"""The bus origin of values written here (Blynk's actions-log client "Web")."""
 
 MAX_MESSAGE_BYTES = 64 * 1024
 """A client message: a subscription of ``MAX_VIEWED_DEVICES`` ids is under 20 KB, a write of the
@@ -57,41 +67,28 @@ longest string value (1 KB, escaped at most six-fold) under 8 KB."""
 MAX_SEND_WAIT_S = 10.0
 """A browser that takes no frame for this long is not following the page: its socket closes."""
 
+SESSION_CHECK_S = 30.0
+"""How often an open socket reads its session again: a signed-out or deleted user's page stops
+receiving within this, at one session read per socket per 30 s (200 open pages: ~7 reads/s)."""
+
 MAX_ID = 2**63 - 1
 """Ids are 64-bit in storage; a larger number names nothing."""
 
 CLOSE_POLICY = 1008
-"""RFC 6455 §7.4.1 "policy violation": a message that breaks the protocol."""
+"""RFC 6455 §7.4.1 "policy violation": a message that breaks the protocol, or a session that
+ended."""
 CLOSE_TRY_AGAIN = 1013
 """RFC 6455 registry "Try Again Later": the viewer fell behind; reconnect for a snapshot."""
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
-
-class LiveCaller(Protocol):
-    """What the live channel needs of a signed-in console caller (``ConsoleCaller`` has it)."""
-
-    @property
-    def email(self) -> str:
-        """The user's e-mail, for the actions log."""
-        ...
-
-    @property
-    def csrf_token(self) -> str:
-        """The session's CSRF token, which every write must carry."""
-        ...
-
-    def can_see(self, org_id: OrgId) -> bool:
-        """Whether objects of ``org_id`` are within the caller's scope."""
-        ...
-
-    def can_control(self, org_id: OrgId) -> bool:
-        """Whether the caller's role may write values to devices of ``org_id``."""
-        ...
+SessionOf = Callable[[HTTPConnection], Awaitable[ConsoleSession | None]]
+"""The signed-in session of a socket as it is now, None when there is none
+(``session.current_session``)."""
 
 
-CallerOf = Callable[[HTTPConnection], Awaitable[LiveCaller | None]]
-"""The signed-in caller of a request or socket, None when there is none (``console_caller``)."""
+class SessionEnded(Exception):
+    """The socket's session is no longer valid: the socket closes."""
 
 
 class ClientError(Exception):
@@ -102,27 +99,31 @@ class ClientError(Exception):
         self.code = code
 
 
-def live_routes(services: Services, settings: Settings, caller_of: CallerOf) -> list[BaseRoute]:
-    """The live WebSocket route, to be mounted under ``/dashboard``."""
+def live_routes(services: Services, settings: Settings, session_of: SessionOf) -> list[BaseRoute]:
+    """The live WebSocket route, ``/dashboard/ws``.
+
+    Unlike the other console route factories this one takes the session, not only its caller:
+    writes need the session's CSRF secret, and the socket outlives the request that opened it,
+    so it asks ``session_of`` again to learn that the session ended.
+    """
     del settings  # no setting applies yet; the signature is every console route module's
 
     async def live(websocket: WebSocket) -> None:
         if not is_same_origin(websocket.headers.get("origin"), websocket.headers.get("host")):
             await websocket.close(code=CLOSE_POLICY)  # before accept: the handshake gets 403
             return
-        caller = await caller_of(websocket)
-        if caller is None:
+        session = await session_of(websocket)
+        if session is None:
             await websocket.close(code=CLOSE_POLICY)
             return
         await websocket.accept()
-        viewer = services.live.open(caller.can_see)
-        channel = _Channel(websocket, services, caller, viewer)
+        channel = _Channel(websocket, services, session, session_of)
         try:
             await channel.run()
         finally:
-            viewer.close()
+            channel.viewer.close()
 
-    return [WebSocketRoute(LIVE_PATH, live)]
+    return [WebSocketRoute(CONSOLE_SOCKET_PATH, live)]
 
 
 def is_same_origin(origin: str | None, host: str | None) -> bool:
@@ -143,24 +144,34 @@ def is_same_origin(origin: str | None, host: str | None) -> bool:
 
 
 class _Channel:
-    """One socket's two tasks and the lock that keeps their frames whole and in order."""
+    """One socket's tasks and the lock that keeps their frames whole and in order."""
 
     def __init__(
-        self, websocket: WebSocket, services: Services, caller: LiveCaller, viewer: Viewer
+        self,
+        websocket: WebSocket,
+        services: Services,
+        session: ConsoleSession,
+        session_of: SessionOf,
     ) -> None:
         self._websocket = websocket
         self._services = services
-        self._caller = caller
-        self._viewer = viewer
+        self._session = session
+        self._session_of = session_of
+        self.viewer = services.live.open(self._may_view)
         self._sending = asyncio.Lock()
 
+    def _may_view(self, device: Device) -> bool:
+        return self._session.caller.can_view_device(device)
+
     async def run(self) -> None:
-        """Receive and send until the client leaves or the viewer falls behind."""
-        receiving = asyncio.create_task(self._receive(), name="live-receive")
-        sending = asyncio.create_task(self._send_updates(), name="live-send")
-        done, pending = await asyncio.wait(
-            (receiving, sending), return_when=asyncio.FIRST_COMPLETED
+        """Receive and send until the client leaves, the viewer falls behind or the session
+        ends."""
+        tasks = (
+            asyncio.create_task(self._receive(), name="live-receive"),
+            asyncio.create_task(self._send_updates(), name="live-send"),
+            asyncio.create_task(self._check_session(), name="live-session"),
         )
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -169,6 +180,28 @@ class _Channel:
         if close is not None:
             with contextlib.suppress(Exception):  # the socket may be gone already
                 await self._websocket.close(code=close)
+
+    async def _check_session(self) -> int:
+        """Read the session again every ``SESSION_CHECK_S``; the close code once it ended."""
+        try:
+            while True:
+                await asyncio.sleep(SESSION_CHECK_S)
+                await self._refresh_session()
+        except SessionEnded:
+            return CLOSE_POLICY
+
+    async def _refresh_session(self) -> ConsoleSession:
+        """The session as it is now (role, CSRF secret), kept for the next messages.
+
+        Raises:
+            SessionEnded: it was signed out, expired, or its user deleted.
+        """
+        session = await self._session_of(self._websocket)
+        if session is None:
+            logger.info("live.session_ended")
+            raise SessionEnded
+        self._session = session
+        return session
 
     async def _receive(self) -> int | None:
         """Handle client messages until it disconnects (None) or breaks the protocol."""
@@ -183,6 +216,8 @@ class _Channel:
                 await self._handle(text)
         except (WebSocketDisconnect, ViewerDisconnected):
             return None
+        except SessionEnded:
+            return CLOSE_POLICY
 
     async def _handle(self, text: str) -> None:
         ref: object = None
@@ -208,37 +243,37 @@ class _Channel:
         if not isinstance(ids, list) or not all(_is_id(item) for item in ids):
             raise ClientError("bad_request", "deviceIds is a list of device ids.")
         try:
-            await self._viewer.subscribe([DeviceId(item) for item in ids])
+            await self.viewer.subscribe([DeviceId(item) for item in ids])
         except TooManyDevices:
             raise ClientError(
                 "bad_request", f"At most {MAX_VIEWED_DEVICES} devices per subscription."
             ) from None
 
     async def _write(self, data: dict[str, Any]) -> None:
+        # A write is a person acting now: it must not outlive a sign-out by SESSION_CHECK_S.
+        session = await self._refresh_session()
         token = data.get("csrf")
         if not isinstance(token, str) or not hmac.compare_digest(
-            token.encode(), self._caller.csrf_token.encode()
+            token.encode(), session.csrf_token.encode()
         ):
             raise ClientError("csrf", "The CSRF token is missing or wrong; reload the page.")
         device_id, datastream_id = data.get("deviceId"), data.get("dataStreamId")
         if not _is_id(device_id) or not _is_id(datastream_id) or "value" not in data:
             raise ClientError("bad_request", "A write names deviceId, dataStreamId and value.")
-        caller = self._caller
+        caller = session.caller
         try:
-            await self._services.value_writes.write_json(
-                device_id=DeviceId(device_id),
-                datastream_id=datastream_id,
-                raw=data["value"],
-                may_see=caller.can_see,
-                may_control=caller.can_control,
-                origin=CONSOLE_ORIGIN,
+            await self._services.datastream_values.write(
+                caller,
+                device_id,
+                {datastream_id: data["value"]},
+                origin=ORIGIN,
                 user_email=caller.email,
             )
         except DeviceNotFound:
             raise ClientError("not_found", f"Device {device_id} not found.") from None
         except WriteNotAllowed:
             raise ClientError("forbidden", "Your role may not control this device.") from None
-        except UnknownDatastream:
+        except DatastreamNotFound:
             raise ClientError("not_found", f"Datastream {datastream_id} not found.") from None
         except ValueTooLong:
             raise ClientError(
@@ -253,7 +288,7 @@ class _Channel:
         """Send the viewer's snapshot and updates until it falls behind or closes."""
         try:
             while True:
-                update = await self._viewer.next_update()
+                update = await self.viewer.next_update()
                 for frame in _frames(update):
                     await self._send(frame)
         except ViewerDisconnected:

@@ -67,11 +67,17 @@ async def console_session(conn: HTTPConnection) -> ConsoleSession | None:
     state = conn.scope.setdefault("state", {})
     found = state.get(_STATE_KEY, _UNRESOLVED)
     if found is _UNRESOLVED:
-        sessions: ConsoleSessions = conn.app.state.console_sessions
-        token = conn.cookies.get(COOKIE, "")
-        found = await sessions.resolve(token) if 0 < len(token) <= MAX_TOKEN_CHARS else None
+        found = await current_session(conn)
         state[_STATE_KEY] = found
     return found if isinstance(found, ConsoleSession) else None
+
+
+async def current_session(conn: HTTPConnection) -> ConsoleSession | None:
+    """The session of the connection's cookie as it is now, read again on every call: a
+    long-lived socket asks it to learn that its session ended (signed out, user deleted)."""
+    sessions: ConsoleSessions = conn.app.state.console_sessions
+    token = conn.cookies.get(COOKIE, "")
+    return await sessions.resolve(token) if 0 < len(token) <= MAX_TOKEN_CHARS else None
 
 
 async def console_caller(conn: HTTPConnection) -> ConsoleCaller | None:

@@ -1,15 +1,16 @@
 // The device page's Timeline and Developer Tools → Datastreams, kept live (console.md §1.4:
 // "every value on the page updates live").
 //
-// This module opens no socket. The page's live module (static/live.js, which owns the one
-// /dashboard/ws socket of the page and subscribes it to the device) dispatches every message it
-// receives as a DOM event on `document`:
+// The page's one socket is static/live.js's (opened here for this device); it dispatches every
+// message it receives as a DOM event on `document`:
 //
 //   document.dispatchEvent(new CustomEvent("pinbase:live", {detail: {type, ...message}}))
 //
 // with the message exactly as docs/console.md describes it ("timeline", "values", …). Here,
 // "timeline" entries of this device join the top of the timeline (first page only, newest
 // first, each entry once), and "values" update the Value and Updated at cells of the table.
+
+import { openLive } from "./live.js";
 
 const EVENT = "pinbase:live";
 
@@ -96,4 +97,5 @@ if (panel) {
     if (message.type === "timeline") addTimelineEntries(message.entries || []);
     else if (message.type === "values") updateValues(message.values || []);
   });
+  openLive([deviceId]);
 }

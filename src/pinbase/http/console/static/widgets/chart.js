@@ -7,6 +7,7 @@
 // for uPlot; undefined, where another series has a point, is joined across).
 
 import uPlot from "../vendor/uplot-1.6.32/uPlot.esm.js";
+import { isTrue, textOf } from "./common.js";
 
 const STYLESHEET = new URL("../vendor/uplot-1.6.32/uPlot.min.css", import.meta.url).href;
 
@@ -299,5 +300,47 @@ export function mountChart(host, options) {
       if (plot) plot.destroy();
       host.replaceChildren();
     },
+  };
+}
+
+/**
+ * The Chart as a dashboard widget (the widget module contract, docs/console.md "Dashboard"):
+ * every datastream of the widget is a series; values pushed live are appended. The range starts
+ * at the widget's setting `range`, else 1d. Properties: label (the caption), isHidden.
+ */
+export function mount(host, ctx) {
+  const datastreams = ctx.datastreams || [ctx.datastream];
+  const title = () => host.dataset.title || ctx.settings.title || datastreams.map((ds) => ds.label).join(", ");
+  const chart = mountChart(host, {
+    url: ctx.device.chartUrl,
+    title: title(),
+    range: ctx.settings.range || "1d",
+    series: datastreams.map((ds) => ({
+      dataStreamId: ds.id,
+      label: ds.label,
+      units: ds.units || undefined,
+      decimals: ds.decimals || undefined,
+      ...(ds.color ? { color: ds.color } : {}),
+    })),
+  });
+  function setProperty(name, value) {
+    if (name === "isHidden") host.classList.toggle("widget-hidden", isTrue(value));
+    if (name === "label") {
+      host.dataset.title = textOf(value);
+      const caption = host.querySelector("figcaption");
+      if (caption) caption.textContent = title();
+    }
+  }
+  for (const [name, value] of Object.entries(ctx.properties || {})) setProperty(name, value);
+  return {
+    update(value, ts, dataStreamId = datastreams[0].id) {
+      chart.appendLive(dataStreamId, ts ?? Date.now(), value);
+    },
+    setProperty,
+    setOnline() {},
+    get ready() {
+      return chart.ready;
+    },
+    destroy: () => chart.destroy(),
   };
 }

@@ -5,6 +5,7 @@
 // Points are [ts, longitude, latitude]: longitude first, as Blynk stores locations.
 
 import * as L from "../vendor/leaflet-1.9.4/leaflet-src.esm.js";
+import { isTrue, textOf } from "./common.js";
 
 const STYLESHEET = new URL("../vendor/leaflet-1.9.4/leaflet.css", import.meta.url).href;
 const LISTED = 10; // points in the text list, newest first
@@ -127,5 +128,40 @@ export function mountMap(host, options) {
       if (map) map.remove();
       host.replaceChildren();
     },
+  };
+}
+
+/**
+ * The Map as a dashboard widget (the widget module contract, docs/console.md "Dashboard"): the
+ * device's Location datastream, its value ([lon, lat]) appended as a point whenever it changes.
+ * Properties: label (the title), isHidden.
+ */
+export function mount(host, ctx) {
+  const datastream = ctx.datastream;
+  const first = Array.isArray(ctx.value) ? [[ctx.updatedAt ?? Date.now(), ctx.value[0], ctx.value[1]]] : [];
+  const map = mountMap(host, {
+    title: ctx.settings.title || datastream.label,
+    tileUrl: ctx.device.tileUrl || "",
+    points: first,
+    color: ctx.settings.color || datastream.color || undefined,
+  });
+  function setProperty(name, value) {
+    if (name === "isHidden") host.classList.toggle("widget-hidden", isTrue(value));
+    if (name === "label") {
+      const heading = host.querySelector("h3");
+      if (heading) heading.textContent = textOf(value) || datastream.label;
+    }
+  }
+  for (const [name, value] of Object.entries(ctx.properties || {})) setProperty(name, value);
+  return {
+    update(value, ts) {
+      if (Array.isArray(value)) map.appendPoint(ts ?? Date.now(), value[0], value[1]);
+    },
+    setProperty,
+    setOnline() {},
+    get ready() {
+      return map.ready;
+    },
+    destroy: () => map.destroy(),
   };
 }
