@@ -192,7 +192,10 @@ def test_chart_shows_stored_history_with_ranges_and_a_data_table(
     chart.get_by_role("button", name="Show data table").click()
     table = chart.get_by_role("table", name="Tank levels, 1h")
     expect(table.get_by_role("columnheader", name="Level Avg")).to_be_visible()
-    expect(body_rows(page)).to_have_count(60)  # the window is 60 whole minutes
+    expect(body_rows(page).first).to_be_visible()
+    # The window is 60 whole minutes ending with the current one, which holds no point once the
+    # clock has passed the minute the history was stored in.
+    assert body_rows(page).count() in (59, 60)
     # Level is the minute of the hour at every point of that minute, so Avg = Min = Max.
     first = body_rows(page).first.get_by_role("cell")
     expect(first.nth(0)).to_have_text(re.compile(r"^\d{1,2}\.00 %$"))
