@@ -28,8 +28,8 @@ run: $(STAMP)
 	$(PY) -m pinbase serve --data $(DATA) $(LISTEN)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff format --check src tests bench
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench scripts
+	$(VENV)/bin/ruff check src tests bench scripts
 
 types: $(STAMP)
 	$(VENV)/bin/mypy

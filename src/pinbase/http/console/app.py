@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from pinbase.http.console.devices import device_routes, sign_in_first
+from pinbase.http.console.install import install_routes
 from pinbase.http.console.pages import (
     STATIC_DIR,
     STATIC_PATH,
@@ -102,6 +103,7 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         Mount(STATIC_PATH, ConsoleFiles(directory=STATIC_DIR)),
         *sign_in_routes(services, settings),
         *device_routes(services, settings),
+        *install_routes(),
         # ── The other console modules' routes join here ──────────────────────────────────
         # Each module exports a factory called as ``factory(services, settings,
         # console_caller)`` (``console_caller`` from http.console.session), returning its
