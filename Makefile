@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(PY) bench/history.py
 	$(PY) bench/platform_api.py
 	$(PY) bench/console_live.py
+	$(PY) bench/console_render.py
 
 bench-tcp: $(STAMP)
 	$(PY) bench/device_tcp.py

@@ -17,10 +17,11 @@ viewer, none coalesced away.
 
 Sign-in. ``--auth bench`` (default) starts bench/console_server.py, Pinbase's application with
 the live channel mounted and a test-only caller behind a cookie of the benchmark's choosing
-(the console's sign-in is another helper's work, not merged here). ``--auth login`` starts
-``pinbase serve`` instead, provisions a user and signs in through ``/dashboard/login``
-(fields ``email``, ``password`` and, when the form carries one, ``csrf_token``) for the session
-cookie: the run to use once sign-in and the live channel are both in ``pinbase serve``.
+(``pinbase serve`` does not mount the live channel in this branch). ``--auth login`` starts
+``pinbase serve`` instead, provisions an Admin with a password and signs in as a browser does
+(``POST /dashboard/login`` with ``email`` and ``password``: bench/console_sign_in.py) for the
+``pinbase_session`` cookie the viewers send: the run to use once ``pinbase serve`` mounts the
+live channel.
 
 Targets (printed, never asserted), on 2 cores: p99 < 50 ms from the write's answer to the
 viewer's frame, viewers costing < 20 % extra server CPU.
@@ -30,7 +31,6 @@ Run: ``.venv/bin/python bench/console_live.py --help``.
 import argparse
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -38,11 +38,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
 from console_load import RESULT_MARKER
+from console_sign_in import session_cookie
 from pinbase.testing import ServerProcess, free_port
 from processes import (
     child_process,
@@ -67,7 +67,6 @@ BENCH_COOKIE = "pinbase-bench-caller"
 """bench/console_server.py's test-only session cookie."""
 USER_EMAIL = "viewer@example.com"
 USER_PASSWORD = secrets.token_urlsafe(12)
-CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def bench_spec(devices: int) -> dict[str, Any]:
@@ -79,21 +78,6 @@ def bench_spec(devices: int) -> dict[str, Any]:
         "templates": [{"name": "Bench Live", "datastreams": [stream]}],
         "devices": [{"name": f"Bench {n}", "template": "Bench Live"} for n in range(devices)],
     }
-
-
-def login_cookie(base_url: str) -> str:
-    """The session cookies ``/dashboard/login`` sets for the provisioned user, as a header."""
-    with httpx.Client(base_url=base_url, timeout=10) as client:
-        form = {"email": USER_EMAIL, "password": USER_PASSWORD}
-        page = client.get("/dashboard/login")
-        if page.status_code != 200:
-            raise RuntimeError(f"/dashboard/login answered {page.status_code}: no sign-in yet")
-        if found := CSRF_FIELD.search(page.text):
-            form["csrf_token"] = found.group(1)
-        answer = client.post("/dashboard/login", data=form)
-        if answer.status_code >= 400 or not client.cookies:
-            raise RuntimeError(f"signing in failed ({answer.status_code})")
-        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
 def run_load(plan: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
@@ -156,7 +140,7 @@ def run(options: argparse.Namespace) -> int:
         else:
             with ServerProcess(ready.data_dir, env=UNLIMITED_HTTP_ENV) as served:
                 plan = {**base, "port": served.port, "server_pid": served.pid}
-                cookie = login_cookie(served.base_url)
+                cookie = session_cookie(served.base_url, USER_EMAIL, USER_PASSWORD)
                 report |= measure(options, {**plan, "cookie": cookie})
                 report["server"] = {"log_problems": log_problems(served.log())}
     print_report(console, report)
