@@ -28,8 +28,8 @@ run: $(STAMP)
 	$(PY) -m pinbase serve --data $(DATA) $(LISTEN)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff format --check src tests bench
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench scripts
+	$(VENV)/bin/ruff check src tests bench scripts
 
 types: $(STAMP)
 	$(VENV)/bin/mypy
@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(PY) bench/history.py
 	$(PY) bench/platform_api.py
 	$(PY) bench/console_live.py
+	$(PY) bench/console_render.py
 
 bench-tcp: $(STAMP)
 	$(PY) bench/device_tcp.py

@@ -16,7 +16,8 @@ viewer, none coalesced away.
    write's answer (and from its sending) to each viewer's frame, p50 and p99.
 
 Sign-in. The server is ``pinbase serve``; the provisioned Admin signs in through
-``/dashboard/login`` as a browser does, and every viewer uses that session's cookie.
+``/dashboard/login`` as a browser does (bench/console_sign_in.py), and every viewer uses
+that session's cookie.
 
 Targets (printed, never asserted), on 2 cores: p99 < 50 ms from the write's answer to the
 viewer's frame, viewers costing < 20 % extra server CPU.
@@ -25,7 +26,6 @@ Run: ``.venv/bin/python bench/console_live.py --help``.
 
 import argparse
 import json
-import re
 import secrets
 import subprocess
 import sys
@@ -33,11 +33,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
 from console_load import RESULT_MARKER
+from console_sign_in import session_cookie
 from pinbase.testing import ServerProcess
 from processes import (
     child_process,
@@ -57,7 +57,6 @@ UNLIMITED_HTTP_ENV = {"PINBASE_DEVICE_REQUESTS_PER_SECOND": "0"}
 HTTPS API's 50/s per device, so the benchmark's server turns the limit off."""
 USER_EMAIL = "viewer@example.com"
 USER_PASSWORD = secrets.token_urlsafe(12)
-CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def bench_spec(devices: int) -> dict[str, Any]:
@@ -69,21 +68,6 @@ def bench_spec(devices: int) -> dict[str, Any]:
         "templates": [{"name": "Bench Live", "datastreams": [stream]}],
         "devices": [{"name": f"Bench {n}", "template": "Bench Live"} for n in range(devices)],
     }
-
-
-def login_cookie(base_url: str) -> str:
-    """The session cookies ``/dashboard/login`` sets for the provisioned user, as a header."""
-    with httpx.Client(base_url=base_url, timeout=10) as client:
-        form = {"email": USER_EMAIL, "password": USER_PASSWORD}
-        page = client.get("/dashboard/login")
-        if page.status_code != 200:
-            raise RuntimeError(f"/dashboard/login answered {page.status_code}: no sign-in yet")
-        if found := CSRF_FIELD.search(page.text):
-            form["csrf_token"] = found.group(1)
-        answer = client.post("/dashboard/login", data=form)
-        if answer.status_code >= 400 or not client.cookies:
-            raise RuntimeError(f"signing in failed ({answer.status_code})")
-        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
 def run_load(plan: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
@@ -132,7 +116,7 @@ def run(options: argparse.Namespace) -> int:
         }
         with ServerProcess(ready.data_dir, env=UNLIMITED_HTTP_ENV) as served:
             plan = {**base, "port": served.port, "server_pid": served.pid}
-            cookie = login_cookie(served.base_url)
+            cookie = session_cookie(served.base_url, USER_EMAIL, USER_PASSWORD)
             report |= measure(options, {**plan, "cookie": cookie})
             report["server"] = {"log_problems": log_problems(served.log())}
     print_report(console, report)

@@ -21,6 +21,7 @@ from pinbase.http.console.chart_data import chart_routes
 from pinbase.http.console.developer_pages import developer_routes
 from pinbase.http.console.device_tabs import device_tab_routes
 from pinbase.http.console.devices import device_routes
+from pinbase.http.console.install import install_routes
 from pinbase.http.console.live_socket import live_routes
 from pinbase.http.console.new_device import new_device_routes
 from pinbase.http.console.organizations_pages import organization_routes
@@ -88,6 +89,7 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         Mount(STATIC_PATH, ConsoleFiles(directory=STATIC_DIR)),
         *sign_in_routes(services, settings),
         *device_routes(services, settings),
+        *install_routes(),
         *organization_routes(services, settings),
         *user_routes(services, settings),
         *developer_routes(services, settings),

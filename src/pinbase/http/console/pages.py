@@ -25,6 +25,9 @@ TEMPLATES_DIR = HERE / "templates"
 STATIC_DIR = HERE / "static"
 STATIC_PATH = f"{CONSOLE_PATH}/static"
 
+THEME_COLOUR = "#1a5fc8"
+"""``--accent`` of app.css, for the browser's own chrome (``theme-color``, the manifest)."""
+
 NO_STORE = "no-store"
 """Pages show one user's data: no shared cache keeps them, and Back after signing out refetches."""
 
@@ -110,6 +113,7 @@ def environment() -> Environment:
     )
     env.globals["static"] = static_url
     env.globals["console_path"] = CONSOLE_PATH
+    env.globals["theme_colour"] = THEME_COLOUR
     env.filters["moment"] = moment
     env.filters["iso_moment"] = iso_moment
     return env
