@@ -14,6 +14,11 @@ const COMMAND_INTERVAL_MS = 50;
 const CLOSE_POLICY = 1008; // the session ended (signed out), or a broken message
 const NOTICE_MS = 6_000;
 
+/** Tell the page (static/device_tabs.js, static/pwa.js) a message or the socket's state. */
+function announce(detail) {
+  document.dispatchEvent(new CustomEvent("pinbase:live", { detail }));
+}
+
 function csrfToken() {
   const meta = document.querySelector('meta[name="csrf-token"]');
   return meta ? meta.content : "";
@@ -56,6 +61,7 @@ export function openLive(deviceIds, handlers = {}) {
     });
     socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
     socket.addEventListener("close", (event) => {
+      announce({ type: "connection", connected: false });
       handlers.connection?.(false);
       if (closed) return;
       if (event.code === CLOSE_POLICY) sessionEnded = true;
@@ -72,12 +78,13 @@ export function openLive(deviceIds, handlers = {}) {
 
   function receive(frame) {
     // Every message also goes to whoever listens on the page (static/device_tabs.js).
-    document.dispatchEvent(new CustomEvent("pinbase:live", { detail: frame }));
+    announce(frame);
     switch (frame.type) {
       case "snapshot":
         attempt = 0;
         sessionEnded = false;
         say("");
+        announce({ type: "connection", connected: true });
         handlers.connection?.(true);
         handlers.snapshot?.(frame);
         break;

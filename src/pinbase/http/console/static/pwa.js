@@ -39,7 +39,9 @@ if (offlinePage) {
 }
 window.addEventListener("offline", showConnection);
 document.addEventListener("pinbase:live", (event) => {
-  socketConnected = Boolean(event.detail && event.detail.connected);
+  // static/live.js announces its state as {type: "connection", connected}; other messages pass.
+  if (!event.detail || !("connected" in event.detail)) return;
+  socketConnected = Boolean(event.detail.connected);
   showConnection();
 });
 showConnection();
