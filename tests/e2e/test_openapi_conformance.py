@@ -147,10 +147,13 @@ def _operations(document: dict[str, Any]) -> set[tuple[str, str, str]]:
 
 def _served(routes: list[BaseRoute]) -> set[tuple[str, str]]:
     """``(method, path)`` of the outer app's API routes (device, legacy, health), not of the
-    pages that document them (``/docs`` and its files, http/docs.py)."""
+    pages that document them (``/docs`` and its files, http/docs.py) nor of ``/``, which
+    sends a browser to the console."""
     served = set()
     for route in routes:
-        if isinstance(route, Mount) or (isinstance(route, Route) and route.path == DOCS_PATH):
+        if isinstance(route, Mount) or (
+            isinstance(route, Route) and route.path in (DOCS_PATH, "/")
+        ):
             continue
         inner = route._route if isinstance(route, ModernPathsExcluded) else route
         assert isinstance(inner, Route), inner
