@@ -19,6 +19,7 @@ import signal
 import subprocess
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Self
 
@@ -26,6 +27,7 @@ import pytest
 from sqlalchemy import NullPool, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from pinbase.settings import Settings
 from pinbase.testing import free_port
 
 BINARIES = Path("/usr/lib/postgresql")
@@ -236,6 +238,24 @@ def session_url(config: pytest.Config) -> str:
         config.add_cleanup(server.stop)
         config.stash[_SERVER] = server
     return server.url
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+"""The ``params`` of a fixture whose tests run on each engine (``empty_database``)."""
+
+
+@contextlib.asynccontextmanager
+async def empty_database(request: pytest.FixtureRequest, data_dir: Path) -> AsyncIterator[Settings]:
+    """Settings naming an empty database of the engine ``request.param`` names (``BACKENDS``):
+    a SQLite file in ``data_dir``, or a new PostgreSQL database, dropped afterwards."""
+    if request.param == "sqlite":
+        yield Settings(data_dir=data_dir, database_url=None)  # not even from PINBASE_*
+        return
+    database_url = await create_database(request.getfixturevalue("postgres_url"))
+    try:
+        yield Settings(data_dir=data_dir, database_url=database_url)
+    finally:
+        await drop_database(database_url)
 
 
 async def create_database(url: str) -> str:

@@ -5,17 +5,21 @@ Fixture pages of widget tests are served by a small Starlette app over in-proces
 every other host is unreachable, as on a server without internet.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from playwright.sync_api import BrowserContext, Route
+from playwright.sync_api import Browser, BrowserContext, Route
 
 Run = Callable[[Callable[[], Awaitable[Any]]], Any]
 """``InProcessServer.run``: a coroutine function run on the services' event loop."""
 
 ORIGIN = "http://pinbase.test"
+
+SESSION = "browser-session"
+"""The session cookie of ``signed_in``: a fixture app's own session check accepts it."""
 
 
 def forward(route: Route, app: Any, run: Run) -> None:
@@ -53,3 +57,14 @@ class Browsing:
                 route.abort("internetdisconnected")
 
         context.route("**/*", route)
+
+
+@contextmanager
+def signed_in(browser: Browser, app: Any, run: Run, *, height: int) -> Iterator[Browsing]:
+    """A fresh context, 1280 px wide and ``height`` tall, with the ``SESSION`` cookie."""
+    context = browser.new_context(base_url=ORIGIN, viewport={"width": 1280, "height": height})
+    context.add_cookies([{"name": "session", "value": SESSION, "url": ORIGIN}])
+    try:
+        yield Browsing(context, app, run)
+    finally:
+        context.close()

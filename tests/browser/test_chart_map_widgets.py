@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import pytest
-from asgi_routing import ORIGIN, Browsing
+from asgi_routing import SESSION, Browsing, signed_in
 from playwright.sync_api import Browser, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
@@ -34,7 +34,6 @@ from pinbase.http.console.chart_data import chart_routes
 from pinbase.services.oauth import Caller
 
 SCREENSHOTS = Path(tempfile.gettempdir()) / "pinbase-screenshots"
-SESSION = "browser-session"
 STATIC = Path(pinbase.http.console.__file__).parent / "static"
 MINUTE_MS = 60_000
 TRACK = [(-73.9870 + n * 0.002, 40.7250 + n * 0.001) for n in range(5)]
@@ -148,10 +147,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture
 def browsing(browser: Browser, site: Site) -> Iterator[Browsing]:
     """A fresh context, 1280 px wide, with the session cookie."""
-    context = browser.new_context(base_url=ORIGIN, viewport={"width": 1280, "height": 900})
-    context.add_cookies([{"name": "session", "value": SESSION, "url": ORIGIN}])
-    yield Browsing(context, site.app, site.server.run)
-    context.close()
+    with signed_in(browser, site.app, site.server.run, height=900) as browsing:
+        yield browsing
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import orjson
 import pytest
-from asgi_routing import ORIGIN, Browsing
+from asgi_routing import SESSION, Browsing, signed_in
 from playwright.sync_api import Browser, Page, expect
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
@@ -31,7 +31,6 @@ from pinbase.http.console.device_tabs import device_tab_routes
 from pinbase.services.console_caller import ConsoleCaller, permissions_of
 
 SCREENSHOTS = Path(tempfile.gettempdir()) / "pinbase-screenshots"
-SESSION = "browser-session"
 STATIC = Path(pinbase.http.console.__file__).parent / "static"
 
 SPEC = {
@@ -137,10 +136,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture
 def browsing(browser: Browser, site: Site) -> Iterator[Browsing]:
     """A fresh context, 1280 px wide, with the session cookie."""
-    context = browser.new_context(base_url=ORIGIN, viewport={"width": 1280, "height": 800})
-    context.add_cookies([{"name": "session", "value": SESSION, "url": ORIGIN}])
-    yield Browsing(context, site.app, site.server.run)
-    context.close()
+    with signed_in(browser, site.app, site.server.run, height=800) as browsing:
+        yield browsing
 
 
 def open_widget(browsing: Browsing, module: str, ctx: dict[str, Any]) -> Page:

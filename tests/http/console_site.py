@@ -1,13 +1,20 @@
 """A provisioned site for the console tests: two organizations, users of each role, devices.
 
+``acme_and_other`` is the in-process application with both provisioned.
+
 ``sign_in`` posts the sign-in form as a browser does and returns the session's CSRF token (read
 from the page, as a script would).
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+from inprocess import InProcessServer, in_process_server
 
 PASSWORD = "correct horse battery"
 ADMIN = "admin@acme.test"
@@ -51,6 +58,15 @@ def other_spec() -> dict[str, Any]:
         "templates": [{"name": "Boiler", "datastreams": []}],
         "devices": [{"name": "Boiler Room", "template": "Boiler"}],
     }
+
+
+@contextmanager
+def acme_and_other(data_dir: Path) -> Iterator[InProcessServer]:
+    """An in-process application on ``data_dir`` with Acme and Other Corp provisioned."""
+    with in_process_server(data_dir) as server:
+        server.provision(acme_spec())
+        server.provision(other_spec())
+        yield server
 
 
 def sign_in(http: httpx.Client, email: str, password: str = PASSWORD) -> str:

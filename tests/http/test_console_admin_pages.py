@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from console_site import ADMIN, OTHER, STAFF, USER, acme_spec, other_spec, sign_in
+from console_site import ADMIN, OTHER, STAFF, USER, acme_and_other, sign_in
 
-from inprocess import InProcessServer, in_process_server
+from inprocess import InProcessServer
 from pinbase.domain.ids import OrgId
 from pinbase.storage.users import StoredUser
 
@@ -23,9 +23,7 @@ CLIENT_ID = re.compile(r'id="client-id" value="([^"]+)"')
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[InProcessServer]:
     """Acme (Admin, Staff, User, devices) and Other Corp, on a fresh application."""
-    with in_process_server(tmp_path) as server:
-        server.provision(acme_spec())
-        server.provision(other_spec())
+    with acme_and_other(tmp_path) as server:
         yield server
 
 

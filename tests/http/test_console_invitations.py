@@ -5,9 +5,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from console_site import ADMIN, OTHER, PASSWORD, USER, acme_spec, other_spec, sign_in
+from console_site import (
+    ADMIN,
+    OTHER,
+    PASSWORD,
+    USER,
+    acme_and_other,
+    sign_in,
+)
 
-from inprocess import InProcessServer, in_process_server
+from inprocess import InProcessServer
 from pinbase.domain.ids import OrgId
 from pinbase.domain.users import ACTIVE, INVITED
 from pinbase.services.console_caller import ConsoleCaller, permissions_of
@@ -22,9 +29,7 @@ NEWCOMER = "newcomer@acme.test"
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[InProcessServer]:
     """Acme and Other Corp, with a user invited to Acme through the Platform API's use case."""
-    with in_process_server(tmp_path) as server:
-        server.provision(acme_spec())
-        server.provision(other_spec())
+    with acme_and_other(tmp_path) as server:
         admin = user(server, ADMIN)
         org = OrgId(admin.org_id)
         caller = Caller(client_id="test", org_id=org, scope=frozenset({org}))

@@ -7,7 +7,16 @@ from typing import Any
 
 import httpx
 import pytest
-from console_site import ADMIN, CSRF, OTHER, PASSWORD, USER, acme_spec, other_spec, sign_in
+from console_site import (
+    ADMIN,
+    CSRF,
+    OTHER,
+    PASSWORD,
+    USER,
+    acme_and_other,
+    acme_spec,
+    sign_in,
+)
 
 from inprocess import InProcessServer, in_process_server
 from pinbase.domain.ids import OrgId
@@ -30,9 +39,7 @@ class HandClock:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     """One application with Acme and Other Corp provisioned."""
-    with in_process_server(tmp_path_factory.mktemp("console")) as server:
-        server.provision(acme_spec())
-        server.provision(other_spec())
+    with acme_and_other(tmp_path_factory.mktemp("console")) as server:
         yield server
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from console_site import ADMIN, OTHER, STAFF, USER, acme_spec, other_spec, sign_in
+from console_site import ADMIN, OTHER, STAFF, USER, acme_and_other, sign_in
 
-from inprocess import InProcessServer, in_process_server
+from inprocess import InProcessServer
 
 DATASTREAM = {
     "label": "Relay",
@@ -28,9 +28,7 @@ DATASTREAM = {
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     """Acme (Admin, Staff, User) and Other Corp."""
-    with in_process_server(tmp_path_factory.mktemp("templates")) as server:
-        server.provision(acme_spec())
-        server.provision(other_spec())
+    with acme_and_other(tmp_path_factory.mktemp("templates")) as server:
         yield server
 
 

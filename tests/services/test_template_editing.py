@@ -20,9 +20,7 @@ from pinbase.services.scope import OrganizationOutOfScope, TemplateNotFound
 from pinbase.services.template_settings import DatastreamSettings, EventSettings, MetafieldSettings
 from pinbase.services.templates import DatastreamNotInTemplate, TemplateInUse
 from pinbase.settings import Settings
-from postgres import create_database, drop_database
-
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+from postgres import BACKENDS, empty_database
 
 SPEC = {
     "organization": {"name": "Acme"},
@@ -59,14 +57,8 @@ THERMOSTAT = DatastreamSettings(
 @pytest.fixture(params=BACKENDS)
 async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
     """Settings naming an empty database: a SQLite file in ``tmp_path``, or a new PostgreSQL one."""
-    if request.param == "sqlite":
-        yield Settings(data_dir=tmp_path, database_url=None)
-        return
-    database_url = await create_database(request.getfixturevalue("postgres_url"))
-    try:
-        yield Settings(data_dir=tmp_path, database_url=database_url)
-    finally:
-        await drop_database(database_url)
+    async with empty_database(request, tmp_path) as settings:
+        yield settings
 
 
 def caller_of(services: Services, org_id: int) -> Caller:

@@ -16,9 +16,8 @@ from pinbase.services.oauth import Caller
 from pinbase.services.provisioning import parse_spec, provision
 from pinbase.services.users import UserNotFound, Users
 from pinbase.settings import Settings
-from postgres import create_database, drop_database
+from postgres import BACKENDS, empty_database
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 SPEC = {
     "organization": {"name": "Acme"},
     "oauthClients": [{"name": "console"}],
@@ -37,14 +36,8 @@ SPEC = {
 @pytest.fixture(params=BACKENDS)
 async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
     """Settings naming an empty database: a SQLite file in ``tmp_path``, or a new PostgreSQL one."""
-    if request.param == "sqlite":
-        yield Settings(data_dir=tmp_path, database_url=None)
-        return
-    database_url = await create_database(request.getfixturevalue("postgres_url"))
-    try:
-        yield Settings(data_dir=tmp_path, database_url=database_url)
-    finally:
-        await drop_database(database_url)
+    async with empty_database(request, tmp_path) as settings:
+        yield settings
 
 
 async def owners(http: httpx.AsyncClient, client: dict[str, Any]) -> dict[str, int | None]:

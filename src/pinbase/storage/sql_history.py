@@ -12,7 +12,7 @@ three months reads 90 rows per series instead of 129,600 minute rows: the bucket
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, func, literal, select
+from sqlalchemy import BigInteger, Column, ColumnElement, Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pinbase.domain.ids import DatastreamId, DeviceId
@@ -148,20 +148,15 @@ class SqlHistoryQueries:
     ) -> list[BucketRow]:
         """Raw points with since <= ts < until folded into buckets starting at ``since``."""
         table = schema.history
-        inner = select(
-            table.c.datastream_id,
-            _bucket(table.c.ts, since, bucket_ms),
-            literal(1).label("count"),
-            table.c.num.label("low"),
-            table.c.num.label("high"),
-            table.c.num.label("total"),
-        ).where(
-            table.c.device_id == device_id,
-            table.c.datastream_id.in_(datastream_ids),
-            table.c.ts >= since,
-            table.c.ts < until,
-            table.c.num.is_not(None),
-        )
+        inner = _bucketed(
+            table.c.ts,
+            (literal(1), table.c.num, table.c.num, table.c.num),
+            device_id,
+            datastream_ids,
+            since=since,
+            until=until,
+            bucket_ms=bucket_ms,
+        ).where(table.c.num.is_not(None))
         return await self._fold_buckets(inner, since, bucket_ms)
 
     async def read_minute_buckets(
@@ -175,20 +170,15 @@ class SqlHistoryQueries:
     ) -> list[BucketRow]:
         """Minute aggregates with since <= minute < until folded into buckets from ``since``."""
         table = schema.history_minutes
-        inner = select(
-            table.c.datastream_id,
-            _bucket(table.c.minute, since, bucket_ms),
-            table.c.num_count.label("count"),
-            table.c.min.label("low"),
-            table.c.max.label("high"),
-            table.c.sum.label("total"),
-        ).where(
-            table.c.device_id == device_id,
-            table.c.datastream_id.in_(datastream_ids),
-            table.c.minute >= since,
-            table.c.minute < until,
-            table.c.num_count > 0,
-        )
+        inner = _bucketed(
+            table.c.minute,
+            (table.c.num_count, table.c.min, table.c.max, table.c.sum),
+            device_id,
+            datastream_ids,
+            since=since,
+            until=until,
+            bucket_ms=bucket_ms,
+        ).where(table.c.num_count > 0)
         return await self._fold_buckets(inner, since, bucket_ms)
 
     async def _fold_buckets(
@@ -221,10 +211,34 @@ class SqlHistoryQueries:
         ]
 
 
-def _bucket(ts: ColumnElement[int], since: int, bucket_ms: int) -> ColumnElement[int]:
-    """The bucket number of ``ts`` (>= ``since``), labelled ``bucket``."""
+def _bucketed(
+    ts: Column[int],
+    measures: tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]],
+    device_id: DeviceId,
+    datastream_ids: Sequence[DatastreamId],
+    *,
+    since: int,
+    until: int,
+    bucket_ms: int,
+) -> Select[Any]:
+    """The rows of ``ts``'s table with since <= ts < until, as the (datastream, bucket, count,
+    low, high, total) that ``_fold_buckets`` groups; ``measures`` are the last four."""
+    table = ts.table
     origin, width = literal(since, BigInteger), literal(bucket_ms, BigInteger)
-    return ((ts - origin) // width).label("bucket")
+    count, low, high, total = measures
+    return select(
+        table.c.datastream_id,
+        ((ts - origin) // width).label("bucket"),
+        count.label("count"),
+        low.label("low"),
+        high.label("high"),
+        total.label("total"),
+    ).where(
+        table.c.device_id == device_id,
+        table.c.datastream_id.in_(datastream_ids),
+        ts >= since,
+        ts < until,
+    )
 
 
 def _history_rows(rows: Iterable[tuple[int, int, float | None, str | None]]) -> list[HistoryRow]:

@@ -57,6 +57,10 @@ NOT_FOUND = "There is no such template, or you may not see it."
 READ_ONLY = "Your role may look at templates but not change them."
 NOT_SAVED = "Nothing was saved: correct the field marked below."
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+TemplateHandler = Callable[[Request, ConsoleSession, Template], Awaitable[Response]]
+"""A page about one template, given the signed-in session and that template."""
+
 
 @dataclass(frozen=True, slots=True)
 class Child:
@@ -78,6 +82,13 @@ def _posted_datastream(form: FormData) -> tuple[FormState, Any]:
     if template_forms.text(form, "action") == "add_row":
         return state, None  # only one more enum row: show the form again, store nothing
     return state, template_forms.datastream_settings(state)
+
+
+def _posted_info(form: FormData) -> FormState:
+    """The Info form as posted: a template's name and description."""
+    return template_forms.blank(
+        {name: template_forms.text(form, name) for name in ("name", "description")}
+    )
 
 
 def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
@@ -144,6 +155,21 @@ def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
         except TemplateNotFound:
             return None
 
+    def on_template(handler: TemplateHandler, *, edit: bool) -> Endpoint:
+        """The endpoint of a page about the template in the URL: ``handler`` runs once the
+        session may open (``edit``: change) templates and that template is in its scope."""
+
+        async def endpoint(request: Request) -> Response:
+            session = await opened(request, edit=edit)
+            if isinstance(session, Response):
+                return session
+            template = await found(request, session)
+            if template is None:
+                return error_page(NOT_FOUND, 404)
+            return await handler(request, session, template)
+
+        return endpoint
+
     def list_page(
         session: ConsoleSession, rows: list[Any], form: FormState, status: int = 200
     ) -> Response:
@@ -207,10 +233,7 @@ def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
         session = await opened(request, edit=True)
         if isinstance(session, Response):
             return session
-        form = await request.form()
-        state = template_forms.blank(
-            {name: template_forms.text(form, name) for name in ("name", "description")}
-        )
+        state = _posted_info(await request.form())
         try:
             created = await templates.create(
                 session.caller,
@@ -224,13 +247,9 @@ def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
             return list_page(session, rows, state, status=400)
         return back_to(created, "datastreams")
 
-    async def template_page(request: Request) -> Response:
-        session = await opened(request, edit=False)
-        if isinstance(session, Response):
-            return session
-        template = await found(request, session)
-        if template is None:
-            return error_page(NOT_FOUND, 404)
+    async def template_page(
+        request: Request, session: ConsoleSession, template: Template
+    ) -> Response:
         tab = request.query_params.get("tab", "info")
         tab = tab if tab in dict(TABS) else "info"
         editing = request.query_params.get("edit", "")
@@ -238,17 +257,10 @@ def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
             editing = ""
         return editor(session, template, tab=tab, editing=editing)
 
-    async def change_info(request: Request) -> Response:
-        session = await opened(request, edit=True)
-        if isinstance(session, Response):
-            return session
-        template = await found(request, session)
-        if template is None:
-            return error_page(NOT_FOUND, 404)
-        form = await request.form()
-        state = template_forms.blank(
-            {name: template_forms.text(form, name) for name in ("name", "description")}
-        )
+    async def change_info(
+        request: Request, session: ConsoleSession, template: Template
+    ) -> Response:
+        state = _posted_info(await request.form())
         try:
             changed = await templates.describe(
                 session.caller,
@@ -263,13 +275,9 @@ def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
             return editor(session, template, tab="info", form=state, status=400)
         return back_to(changed, "info")
 
-    async def delete_template(request: Request) -> Response:
-        session = await opened(request, edit=True)
-        if isinstance(session, Response):
-            return session
-        template = await found(request, session)
-        if template is None:
-            return error_page(NOT_FOUND, 404)
+    async def delete_template(
+        request: Request, session: ConsoleSession, template: Template
+    ) -> Response:
         try:
             await templates.delete(session.caller, template.id)
         except TemplateNotFound:
@@ -285,13 +293,9 @@ def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
             return editor(session, template, tab="info", form=state, status=400)
         return RedirectResponse(TEMPLATES_PATH, status_code=303)
 
-    async def save_child(request: Request, kind: Child) -> Response:
-        session = await opened(request, edit=True)
-        if isinstance(session, Response):
-            return session
-        template = await found(request, session)
-        if template is None:
-            return error_page(NOT_FOUND, 404)
+    async def save_child(
+        request: Request, session: ConsoleSession, template: Template, kind: Child
+    ) -> Response:
         child_id: int | None = request.path_params.get("child_id")
         editing = "new" if child_id is None else str(child_id)
         state, child_settings = kind.posted(await request.form())
@@ -312,26 +316,18 @@ def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
             return editor(session, template, tab=kind.tab, editing=editing, form=state, status=400)
         return back_to(template, kind.tab)
 
-    async def delete_child(request: Request, kind: Child) -> Response:
-        session = await opened(request, edit=True)
-        if isinstance(session, Response):
-            return session
-        template = await found(request, session)
-        if template is None:
-            return error_page(NOT_FOUND, 404)
+    async def delete_child(
+        request: Request, session: ConsoleSession, template: Template, kind: Child
+    ) -> Response:
         try:
             await kind.delete(session.caller, template.id, request.path_params["child_id"])
         except (TemplateNotFound, kind.missing):
             return error_page(NOT_FOUND, 404)
         return back_to(template, kind.tab)
 
-    async def save_dashboard(request: Request) -> Response:
-        session = await opened(request, edit=True)
-        if isinstance(session, Response):
-            return session
-        template = await found(request, session)
-        if template is None:
-            return error_page(NOT_FOUND, 404)
+    async def save_dashboard(
+        request: Request, session: ConsoleSession, template: Template
+    ) -> Response:
         layout = dashboard_form.posted_form(await request.form(), template.dashboard)
         data = dashboard_form.layout_of(layout)
         if data is None:
@@ -348,26 +344,29 @@ def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
     one = f"{TEMPLATES_PATH}/{{template_id:int}}"
 
     def child_routes(kind: Child) -> list[BaseRoute]:
-        async def save(request: Request) -> Response:
-            return await save_child(request, kind)
+        async def save(request: Request, session: ConsoleSession, template: Template) -> Response:
+            return await save_child(request, session, template, kind)
 
-        async def remove(request: Request) -> Response:
-            return await delete_child(request, kind)
+        async def remove(request: Request, session: ConsoleSession, template: Template) -> Response:
+            return await delete_child(request, session, template, kind)
 
         path = f"{one}/{kind.tab}"
+        save_endpoint = on_template(save, edit=True)
         return [
-            Route(path, save, methods=["POST"]),
-            Route(f"{path}/{{child_id:int}}", save, methods=["POST"]),
-            Route(f"{path}/{{child_id:int}}/delete", remove, methods=["POST"]),
+            Route(path, save_endpoint, methods=["POST"]),
+            Route(f"{path}/{{child_id:int}}", save_endpoint, methods=["POST"]),
+            Route(
+                f"{path}/{{child_id:int}}/delete", on_template(remove, edit=True), methods=["POST"]
+            ),
         ]
 
     return [
         Route(TEMPLATES_PATH, template_list, methods=["GET"]),
         Route(TEMPLATES_PATH, create_template, methods=["POST"]),
-        Route(one, template_page, methods=["GET"]),
-        Route(f"{one}/info", change_info, methods=["POST"]),
-        Route(f"{one}/delete", delete_template, methods=["POST"]),
-        Route(f"{one}/dashboard", save_dashboard, methods=["POST"]),
+        Route(one, on_template(template_page, edit=False), methods=["GET"]),
+        Route(f"{one}/info", on_template(change_info, edit=True), methods=["POST"]),
+        Route(f"{one}/delete", on_template(delete_template, edit=True), methods=["POST"]),
+        Route(f"{one}/dashboard", on_template(save_dashboard, edit=True), methods=["POST"]),
         *(route for kind in kinds.values() for route in child_routes(kind)),
     ]
 

@@ -112,7 +112,21 @@ export function card(host, ctx, kind) {
   };
 }
 
-// Apply the properties a widget was mounted with through its own `setProperty`.
-export function applyProperties(ctx, setProperty) {
+/**
+ * Finish mounting a card widget: apply the properties and show the value it was mounted with,
+ * through its own `setProperty` and `update`, and return the handle dashboard.js drives.
+ * Cards have nothing to show offline (the dashboard greys the page), and are gone once `host`
+ * is emptied.
+ */
+export function start(host, ctx, { update, setProperty }) {
   for (const [name, value] of Object.entries(ctx.properties || {})) setProperty(name, value);
+  update(ctx.value);
+  return {
+    update,
+    setProperty,
+    setOnline() {},
+    destroy() {
+      host.replaceChildren();
+    },
+  };
 }

@@ -3,7 +3,7 @@
 // units printed under it. An empty arc and "--" before any value (§2.4). Properties: label,
 // color, isHidden, min, max.
 
-import { applyProperties, card, element, formatNumber, numberOf } from "./common.js";
+import { card, element, formatNumber, numberOf, start } from "./common.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const ARC = "M 10 60 A 50 50 0 0 1 110 60";
@@ -57,14 +57,5 @@ export function mount(host, ctx) {
   }
 
   frame.onChange(render);
-  applyProperties(ctx, setProperty);
-  update(ctx.value);
-  return {
-    update,
-    setProperty,
-    setOnline() {},
-    destroy() {
-      host.replaceChildren();
-    },
-  };
+  return start(host, ctx, { update, setProperty });
 }

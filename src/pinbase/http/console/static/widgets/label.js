@@ -2,7 +2,7 @@
 // its decimals and units; an Enum value by its option's label and colour, a Location as
 // latitude, longitude. "--" before any value (§2.4). Properties: label, color, isHidden.
 
-import { applyProperties, card, element, formatNumber } from "./common.js";
+import { card, element, formatNumber, start } from "./common.js";
 
 export function mount(host, ctx) {
   const datastream = ctx.datastream;
@@ -34,14 +34,5 @@ export function mount(host, ctx) {
     else text.style.removeProperty("--value-color");
   }
 
-  applyProperties(ctx, (name, value) => frame.setProperty(name, value));
-  update(ctx.value);
-  return {
-    update,
-    setProperty: (name, value) => frame.setProperty(name, value),
-    setOnline() {},
-    destroy() {
-      host.replaceChildren();
-    },
-  };
+  return start(host, ctx, { update, setProperty: (name, value) => frame.setProperty(name, value) });
 }

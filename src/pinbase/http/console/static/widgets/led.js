@@ -3,7 +3,7 @@
 // with "on"/"off" in its name, never colour alone; an outline and "no data" before any value.
 // Properties: label, color, isHidden.
 
-import { applyProperties, card, element, numberOf } from "./common.js";
+import { card, element, numberOf, start } from "./common.js";
 
 export function mount(host, ctx) {
   const datastream = ctx.datastream;
@@ -31,14 +31,5 @@ export function mount(host, ctx) {
   }
 
   frame.onChange(render);
-  applyProperties(ctx, (name, value) => frame.setProperty(name, value));
-  update(ctx.value);
-  return {
-    update,
-    setProperty: (name, value) => frame.setProperty(name, value),
-    setOnline() {},
-    destroy() {
-      host.replaceChildren();
-    },
-  };
+  return start(host, ctx, { update, setProperty: (name, value) => frame.setProperty(name, value) });
 }

@@ -4,7 +4,7 @@
 // to min/max and snapped to the step, then written on Enter or when the field is left. Arrow
 // keys step. Properties: label, color, isDisabled, isHidden, min, max, step.
 
-import { applyProperties, card, element, formatNumber, numberOf } from "./common.js";
+import { card, element, formatNumber, numberOf, start } from "./common.js";
 
 export function mount(host, ctx) {
   const datastream = ctx.datastream;
@@ -107,14 +107,5 @@ export function mount(host, ctx) {
   }
 
   frame.onChange(render);
-  applyProperties(ctx, setProperty);
-  update(ctx.value);
-  return {
-    update,
-    setProperty,
-    setOnline() {},
-    destroy() {
-      host.replaceChildren();
-    },
-  };
+  return start(host, ctx, { update, setProperty });
 }

@@ -5,7 +5,7 @@
 // PageUp/PageDown ten, Home/End to min/max. A value from the device moves the handle unless the
 // person is dragging it. Properties: label, color, isDisabled, isHidden, min, max, step.
 
-import { applyProperties, card, element, formatNumber, numberOf } from "./common.js";
+import { card, element, formatNumber, numberOf, start } from "./common.js";
 
 const PAGE_STEPS = 10;
 
@@ -97,21 +97,12 @@ export function mount(host, ctx) {
     render();
   }
 
-  frame.onChange(render);
-  render();
-  applyProperties(ctx, setProperty);
-  update(ctx.value);
   // A disabled range input would leave the tab order: keys are refused here, the pointer by
   // the stylesheet (.widget-disabled controls take no pointer events).
   input.addEventListener("keydown", (event) => {
     if (frame.disabled() && event.key !== "Tab") event.preventDefault();
   });
-  return {
-    update,
-    setProperty,
-    setOnline() {},
-    destroy() {
-      host.replaceChildren();
-    },
-  };
+  frame.onChange(render);
+  render();
+  return start(host, ctx, { update, setProperty });
 }

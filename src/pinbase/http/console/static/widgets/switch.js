@@ -3,7 +3,7 @@
 // press flips it and writes ON VALUE or OFF VALUE once; any value other than ON VALUE shows off.
 // Properties: label, color, isDisabled, isHidden, onLabel, offLabel.
 
-import { applyProperties, card, element, textOf } from "./common.js";
+import { card, element, start, textOf } from "./common.js";
 
 export function mount(host, ctx) {
   const datastream = ctx.datastream;
@@ -56,14 +56,5 @@ export function mount(host, ctx) {
   }
 
   frame.onChange(render);
-  applyProperties(ctx, setProperty);
-  update(ctx.value);
-  return {
-    update,
-    setProperty,
-    setOnline() {},
-    destroy() {
-      host.replaceChildren();
-    },
-  };
+  return start(host, ctx, { update, setProperty });
 }
