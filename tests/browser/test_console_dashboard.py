@@ -6,7 +6,6 @@ render of a ten-widget page with a day of history (printed, not asserted)."""
 
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from console_flow import log_in, open_dashboard, shoot
 from playwright.sync_api import Browser, Page, expect
 
 from pinbase.testing import ServerProcess, free_port, provision
@@ -22,7 +22,6 @@ from pinbase.testing import ServerProcess, free_port, provision
 sys.path.append(str(Path(__file__).parents[1] / "interop"))
 from interop_driver import BLYNKLIB, DeviceClient
 
-SCREENSHOTS = Path(tempfile.gettempdir()) / "pinbase-screenshots"
 PASSWORD = "correct horse battery"
 ADMIN = "admin@plant.test"
 RIVAL = "admin@rival.test"
@@ -172,29 +171,9 @@ def page(browser: Browser, site: Site) -> Iterator[Page]:
     """A desktop-sized page signed in as Plant's Admin."""
     context = browser.new_context(base_url=site.server.base_url, viewport=DESKTOP)
     page = context.new_page()
-    log_in(page, ADMIN)
+    log_in(page, ADMIN, PASSWORD)
     yield page
     context.close()
-
-
-def log_in(page: Page, email: str) -> None:
-    page.goto("/dashboard/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log In").click()
-    expect(page.get_by_role("heading", name="Devices")).to_be_visible()
-
-
-def open_dashboard(page: Page, site: Site, name: str) -> None:
-    """Open the device page and wait until its widgets hold the live snapshot."""
-    page.goto(site.page_of(name))
-    expect(page.locator("[data-dashboard][data-live='ready']")).to_have_count(1)
-    expect(page.locator("[data-dashboard][data-mounted='true']")).to_have_count(1)
-
-
-def shoot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
 
 def writes(client: DeviceClient, pin: int, *, quiet_s: float = 1.0) -> list[str]:
@@ -211,7 +190,7 @@ def writes(client: DeviceClient, pin: int, *, quiet_s: float = 1.0) -> list[str]
 def test_a_device_value_shows_without_a_reload(page: Page, site: Site, tmp_path: Path) -> None:
     """Values the blynklib device writes appear in the Gauge, Label and LED live, and the
     status turns Online."""
-    open_dashboard(page, site, "Pump 1")
+    open_dashboard(page, site.page_of("Pump 1"))
     with site.device("Pump 1", tmp_path) as device:
         expect(page.locator("[data-device-status]")).to_have_text("Online")
         device.command("write", pin=5, values=["21.5"])
@@ -231,7 +210,7 @@ def test_a_device_value_shows_without_a_reload(page: Page, site: Site, tmp_path:
 def test_flipping_the_switch_reaches_the_device(page: Page, site: Site, tmp_path: Path) -> None:
     """The Switch named after its datastream is found by role; a press (and Space) sends 1
     then 0 to the device's handler."""
-    open_dashboard(page, site, "Pump 1")
+    open_dashboard(page, site.page_of("Pump 1"))
     with site.device("Pump 1", tmp_path) as device:
         relay = page.get_by_role("switch", name="Relay")
         relay.click()
@@ -248,7 +227,7 @@ def test_dragging_the_slider_sends_while_dragging_and_the_final_value(
 ) -> None:
     """Dragging the Slider from one end to the other sends values on the way, no more than
     20 a second, and the final one (100) last; arrow keys then step it."""
-    open_dashboard(page, site, "Pump 1")
+    open_dashboard(page, site.page_of("Pump 1"))
     with site.device("Pump 1", tmp_path) as device:
         slider = page.get_by_role("slider", name="Speed")
         box = slider.bounding_box()
@@ -280,7 +259,7 @@ def test_the_number_input_steps_and_takes_a_typed_value(
 ) -> None:
     """Increase writes min + step (0.1 for "#.#"); a typed value is snapped to the step and
     written on Enter; the arrow key steps down."""
-    open_dashboard(page, site, "Pump 1")
+    open_dashboard(page, site.page_of("Pump 1"))
     with site.device("Pump 1", tmp_path) as device:
         setpoint = page.get_by_role("spinbutton", name="Setpoint")
         page.get_by_role("button", name="Increase").click()
@@ -295,7 +274,7 @@ def test_the_number_input_steps_and_takes_a_typed_value(
 
 def test_a_property_set_over_the_device_api_changes_the_widget_live(page: Page, site: Site) -> None:
     """``/external/api/update/property`` renames the Switch and disables the Slider at once."""
-    open_dashboard(page, site, "Pump 1")
+    open_dashboard(page, site.page_of("Pump 1"))
     token = site.devices["Pump 1"]["token"]
     with httpx.Client(base_url=site.server.base_url) as http:
         for query in ("pin=v1&label=Main pump", "pin=v2&isDisabled=true"):
@@ -310,7 +289,7 @@ def test_a_template_without_a_dashboard_shows_one_widget_per_datastream(
 ) -> None:
     """Sensor has no designed dashboard: a Switch for the INT 0..1, a Gauge and a Chart for
     the number, a Label for the string and a Map for the location."""
-    open_dashboard(page, site, "Sensor 1")
+    open_dashboard(page, site.page_of("Sensor 1"))
     expect(page.get_by_role("switch", name="Power")).to_be_visible()
     expect(page.get_by_role("meter", name="Humidity")).to_be_visible()
     expect(page.get_by_role("figure")).to_contain_text("Humidity")
@@ -325,7 +304,7 @@ def test_another_organizations_user_cannot_subscribe_to_the_device(
     device lists it missing, with no values."""
     context = browser.new_context(base_url=site.server.base_url, viewport=DESKTOP)
     page = context.new_page()
-    log_in(page, RIVAL)
+    log_in(page, RIVAL, PASSWORD)
     device_id = site.devices["Pump 1"]["id"]
     answer = page.goto(f"/dashboard/devices/{device_id}")
     assert answer is not None

@@ -7,19 +7,25 @@ Staff views without editing; another organization gets 404. Screenshots at 1280 
 """
 
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from console_flow import (
+    add_datastream,
+    create_device,
+    create_template,
+    log_in,
+    shoot,
+    snippet_token,
+)
 from playwright.sync_api import Browser, Page, expect
 
 from interop.interop_driver import BLYNKLIB, DeviceClient, eventually
 from pinbase.testing import ServerProcess, free_port, provision
 
-SCREENSHOTS = Path(tempfile.gettempdir()) / "pinbase-screenshots"
 PASSWORD = "correct horse battery"
 ADMIN = "admin@acme.test"
 STAFF = "staff@acme.test"
@@ -70,38 +76,6 @@ def new_page(browser: Browser, site: Site, viewport: dict[str, int] = DESKTOP) -
     return browser.new_context(base_url=site.server.base_url, viewport=viewport).new_page()
 
 
-def shoot(page: Page, name: str) -> None:
-    """Keep what the page looks like now, outside the repository."""
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
-
-
-def log_in(page: Page, email: str) -> None:
-    """Sign in through the form."""
-    page.goto("/dashboard/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log In").click()
-    expect(page.get_by_role("heading", name="Devices")).to_be_visible()
-
-
-def add_datastream(page: Page, name: str, pin: int, kind: str, **fields: str) -> None:
-    """Fill the New datastream form on the Datastreams tab and save it."""
-    page.get_by_role("link", name="New datastream").click()
-    page.get_by_label("Name", exact=True).fill(name)
-    page.get_by_label("Pin number").fill(str(pin))
-    page.get_by_label("Data type").select_option(kind)
-    for label, value in fields.items():
-        control = page.get_by_label(label, exact=True)
-        if label == "Decimals (Double)":
-            control.select_option(value)
-        else:
-            control.fill(value)
-    page.get_by_role("button", name="Save datastream").click()
-    table = page.get_by_role("table", name="Datastreams")
-    expect(table.get_by_role("rowheader", name=name)).to_be_visible()
-
-
 def value_of(site: Site, token: str, pin: str) -> str | None:
     """``GET /external/api/get`` of a pin, or None when it has no value yet."""
     answer = httpx.get(f"{site.server.base_url}/external/api/get?token={token}&{pin}")
@@ -113,13 +87,8 @@ def test_template_device_and_blynklib_flow(browser: Browser, site: Site, tmp_pat
     device from it, read the token from the snippet, connect blynklib with it: its writes are
     stored; add Humidity (V3) in the editor and the connected device's write to V3 is stored."""
     page = new_page(browser, site)
-    log_in(page, ADMIN)
-    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Templates").click()
-    expect(page.get_by_role("heading", name="Templates", exact=True)).to_be_visible()
-    page.get_by_label("Template name").fill("Relay Board")
-    page.get_by_label("Description").fill("A relay and a thermometer")
-    page.get_by_role("button", name="Create template").click()
-    expect(page.get_by_role("heading", name="Relay Board")).to_be_visible()
+    log_in(page, ADMIN, PASSWORD)
+    create_template(page, "Relay Board", "A relay and a thermometer")
     site.editor = page.url.split("?")[0].removeprefix(site.server.base_url)
     add_datastream(page, "Relay", 1, "INT", Min="0", Max="1")
     add_datastream(page, "Temperature", 2, "DOUBLE", Units="°C", **{"Decimals (Double)": "#.#"})
@@ -129,17 +98,8 @@ def test_template_device_and_blynklib_flow(browser: Browser, site: Site, tmp_pat
     expect(firmware).to_contain_text('#define BLYNK_TEMPLATE_NAME "Relay Board"')
     shoot(page, "console-templates-info-1280")
 
-    page.get_by_role("link", name="Devices", exact=True).click()
-    page.get_by_role("link", name="New Device").click()
-    choice = page.get_by_label("Template").locator("option", has_text="Relay Board")
-    page.get_by_label("Template").select_option(choice.get_attribute("value"))
-    page.get_by_label("Device name").fill("Bench Relay")
-    page.get_by_role("button", name="Create device").click()
-    snippet = page.get_by_label("Firmware snippet")
-    expect(snippet).to_contain_text("#define BLYNK_AUTH_TOKEN")
-    text = snippet.inner_text()
-    token = re.search(r'#define BLYNK_AUTH_TOKEN "([^"]+)"', text)
-    assert token is not None
+    text = create_device(page, "Relay Board", "Bench Relay")
+    token = snippet_token(text)
     begin = f'Blynk.begin(BLYNK_AUTH_TOKEN, ssid, pass, "127.0.0.1", {site.hardware_port});'
     assert begin in text
     assert 'BLYNK_TEMPLATE_ID "TMPL' in text
@@ -149,20 +109,20 @@ def test_template_device_and_blynklib_flow(browser: Browser, site: Site, tmp_pat
     shoot(page, "console-new-device-token-1280")
 
     with DeviceClient(
-        BLYNKLIB, token.group(1), port=site.hardware_port, log_dir=tmp_path
+        BLYNKLIB, token, port=site.hardware_port, log_dir=tmp_path
     ).started() as device:
         device.command("write", pin=2, values=["21.5"])
         device.command("write", pin=1, values=["1"])
-        assert eventually(lambda: value_of(site, token.group(1), "v2") == "21.5")
-        assert value_of(site, token.group(1), "v1") == "1"
+        assert eventually(lambda: value_of(site, token, "v2") == "21.5")
+        assert value_of(site, token, "v1") == "1"
         page.goto(f"{site.editor}?tab=datastreams")
         add_datastream(page, "Humidity", 3, "DOUBLE", Units="%")
         device.command("write", pin=3, values=["40"])
-        assert eventually(lambda: value_of(site, token.group(1), "v3") in ("40", "40.0"))
+        assert eventually(lambda: value_of(site, token, "v3") in ("40", "40.0"))
     listing = page.goto("/dashboard/devices")
     assert listing is not None
     expect(page.get_by_role("link", name="Bench Relay")).to_be_visible()
-    assert token.group(1) not in page.content()
+    assert token not in page.content()
     page.context.close()
 
 
@@ -173,7 +133,7 @@ def test_dashboard_layout_editor_by_keyboard(browser: Browser, site: Site) -> No
     if not site.editor:
         pytest.skip("needs the template of the flow test")
     page = new_page(browser, site)
-    log_in(page, ADMIN)
+    log_in(page, ADMIN, PASSWORD)
     page.goto(f"{site.editor}?tab=dashboard")
     page.get_by_label("Widget and datastream").select_option(label="Switch — Relay (V1)")
     page.get_by_role("button", name="Save layout").click()
@@ -206,7 +166,7 @@ def test_staff_views_and_another_organization_gets_404(browser: Browser, site: S
     if not site.editor:
         pytest.skip("needs the template of the flow test")
     page = new_page(browser, site)
-    log_in(page, STAFF)
+    log_in(page, STAFF, PASSWORD)
     page.goto(f"{site.editor}?tab=datastreams")
     expect(page.get_by_text("View only")).to_be_visible()
     expect(page.get_by_role("link", name="New datastream")).to_have_count(0)
@@ -214,7 +174,7 @@ def test_staff_views_and_another_organization_gets_404(browser: Browser, site: S
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
     page.context.close()
     page = new_page(browser, site)
-    log_in(page, OTHER)
+    log_in(page, OTHER, PASSWORD)
     page.goto("/dashboard/templates")
     expect(page.get_by_text("Relay Board")).to_have_count(0)
     answer = page.goto(site.editor)
@@ -228,7 +188,7 @@ def test_phone_width_screens(browser: Browser, site: Site) -> None:
     if not site.editor:
         pytest.skip("needs the template of the flow test")
     page = new_page(browser, site, PHONE)
-    log_in(page, ADMIN)
+    log_in(page, ADMIN, PASSWORD)
     for path, name in (
         ("/dashboard/templates", "console-templates-list-375"),
         (f"{site.editor}?tab=info", "console-templates-info-375"),
@@ -247,7 +207,7 @@ def test_phone_width_screens(browser: Browser, site: Site) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.context.close()
     desktop = new_page(browser, site)
-    log_in(desktop, ADMIN)
+    log_in(desktop, ADMIN, PASSWORD)
     desktop.goto("/dashboard/templates")
     shoot(desktop, "console-templates-list-1280")
     desktop.goto(f"{site.editor}?tab=events&edit=new")
