@@ -40,10 +40,12 @@ def template(**fields: object) -> Template:
         {"label": "a+b"},
         {"min": float("nan")},
         {"max": float("inf")},
+        {"units": "u" * 51},
     ],
 )
 def test_bad_datastream_definitions_are_refused(settings: dict[str, object]) -> None:
-    """Empty or over-long labels, MQTT wildcards and non-finite bounds are refused."""
+    """Empty or over-long labels, MQTT wildcards, non-finite bounds and over-long units are
+    refused."""
     label = settings.pop("label", None)
     with pytest.raises(InvalidDefinition):
         Datastream(

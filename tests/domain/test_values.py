@@ -208,3 +208,10 @@ def test_text_parsing_only_ever_raises_value_mismatch(items: list[str]) -> None:
     for kind in DataType:
         with contextlib.suppress(ValueMismatch):
             parse_text(stream(kind), items)
+
+
+def test_number_text_is_a_value_keyed_by_its_text() -> None:
+    """Equal texts are equal and hash alike (a set holds one), and the repr shows the text."""
+    assert {NumberText("21.50"), NumberText("21.50")} == {NumberText("21.50")}
+    assert NumberText("21.50") != "21.50"
+    assert repr(NumberText("21.50")) == "NumberText('21.50')"
