@@ -185,8 +185,10 @@ def double_text(datastream: Datastream, value: float) -> str:
 def read_json(datastream: Datastream, value: Value) -> object:
     """The JSON form of a value in an API read: a DOUBLE as the number ``double_text`` writes,
     anything else as ``to_json``. Stored values and history keep their full precision."""
-    if datastream.type is DataType.DOUBLE and isinstance(value, float):
-        return NumberText(double_text(datastream, value))
+    if datastream.type is DataType.DOUBLE and isinstance(value, float) and datastream.decimals:
+        return NumberText(format_decimals(value, datastream.decimals))
+    # Without a pattern the float itself: orjson writes the shortest text that reads back as
+    # it, the number ``repr`` gives, with no per-value call into Python (bench/history.py).
     return to_json(value)
 
 
