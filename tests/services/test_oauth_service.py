@@ -22,6 +22,7 @@ from pinbase.services.oauth import (
     is_secret_of,
     new_token_text,
 )
+from pinbase.services.provisioning import new_client_id
 from pinbase.services.rate_limit import RateLimiter
 from pinbase.settings import Settings
 from pinbase.storage.base import Catalog
@@ -269,3 +270,11 @@ async def test_tokens_of_a_client_deleted_meanwhile_are_not_stored(store: SqlSto
     with pytest.raises(ClientGone):
         await service.persist(issued)
     assert await service.authenticate("late") is None
+
+
+def test_client_ids_never_start_with_a_dash() -> None:
+    """A client id is typed on command lines (``pinbase oauth delete-client ID``), where a
+    leading ``-`` reads as an option; one random id in 64 used to start with one."""
+    ids = [new_client_id() for _ in range(2_000)]
+    assert not [client_id for client_id in ids if client_id.startswith("-")]
+    assert {len(client_id) for client_id in ids} == {20}

@@ -43,7 +43,7 @@ from pinbase.services.bus import Bus
 from pinbase.services.changes import OAuthClientRemoved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
-from pinbase.services.provisioning import CLIENT_ID_BYTES, CLIENT_SECRET_BYTES, hash_secret
+from pinbase.services.provisioning import CLIENT_SECRET_BYTES, hash_secret, new_client_id
 from pinbase.services.scope import Scoped
 from pinbase.storage.base import Store, StoredToken
 
@@ -353,7 +353,7 @@ async def create_client(
         client = await tx.add_oauth_client(
             org_id=org_id,
             name=name,
-            client_id=secrets.token_urlsafe(CLIENT_ID_BYTES),
+            client_id=new_client_id(),
             secret_hash=hash_secret(secret),
             created_at=clock(),
         )

@@ -146,6 +146,14 @@ class ProvisioningError(PinbaseError):
     """The provisioning file is malformed or breaks a rule; nothing was created."""
 
 
+def new_client_id() -> str:
+    """A fresh public OAuth client id: 20 URL-safe characters, never starting with ``-`` (a
+    command line would take such an id for an option: ``pinbase oauth delete-client``)."""
+    while (client_id := secrets.token_urlsafe(CLIENT_ID_BYTES)).startswith("-"):
+        pass
+    return client_id
+
+
 def hash_secret(secret: str) -> str:
     """Hash an OAuth client secret for storage.
 
@@ -239,7 +247,7 @@ async def _add_client(
     client = await tx.add_oauth_client(
         org_id=org_id,
         name=name,
-        client_id=secrets.token_urlsafe(CLIENT_ID_BYTES),
+        client_id=new_client_id(),
         secret_hash=hash_secret(secret),
         created_at=now,
     )
