@@ -24,7 +24,7 @@ from pinbase.services.changes import OrganizationRemoved, OrganizationSaved, Use
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.scope import Scoped
-from pinbase.storage.base import OrganizationCounts, OrganizationProfile, Store
+from pinbase.storage.base import OrganizationCounts, OrganizationProfile, Store, StoredTag
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,17 @@ class Organizations:
         if not found:
             raise OrganizationNotFound(org_id)
         return found[0]
+
+    async def tags(self, caller: Scoped, org_id: OrgId) -> list[StoredTag]:
+        """The tags of an organization of the caller's scope (PLT-ORG-06).
+
+        Raises:
+            OrganizationNotFound: out of scope.
+        """
+        if not caller.can_see(org_id):
+            raise OrganizationNotFound(org_id)
+        async with self._store.transaction() as tx:
+            return await tx.list_tags(org_id)
 
     async def search(
         self,

@@ -88,7 +88,6 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
     """The organization endpoints of §4.4."""
     router = APIRouter(prefix="/api/v1/organization", tags=["Organizations"], responses=ERRORS)
     directory = services.directory
-    store = services.store
     organizations = services.organizations
     pagination = page_reader(settings.max_page_size)
     creation = json_body(OrganizationCreate, ids=("parentId",))
@@ -187,8 +186,7 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
         caller: Annotated[Caller, Depends(auth)], org_id: OrgIdQuery = None
     ) -> Response:
         target = organization_in_scope(directory, caller, org_id)
-        async with store.transaction() as tx:
-            tags = await tx.list_tags(target)
+        tags = await organizations.tags(caller, target)
         return json_response(
             [{"id": t.id, "name": t.name, "ownerUserId": t.owner_user_id} for t in tags]
         )
