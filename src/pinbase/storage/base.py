@@ -20,6 +20,7 @@ from pinbase.storage.console_sessions import ConsoleSessionRepository
 from pinbase.storage.device_admin import DeviceAdminRepository
 from pinbase.storage.device_logs import DeviceLogsRepository
 from pinbase.storage.device_records import DeviceRecordsRepository
+from pinbase.storage.notifications import NotificationRepository
 from pinbase.storage.oauth import OAuthRepository
 from pinbase.storage.organizations import OrganizationRepository
 from pinbase.storage.retention import RetentionRepository
@@ -186,6 +187,7 @@ class Transaction(
     RetentionRepository,
     ConsoleSessionRepository,
     TemplateRepository,
+    NotificationRepository,
     Protocol,
 ):
     """Reads and writes inside one database transaction."""
