@@ -387,3 +387,34 @@ async def test_a_short_disconnect_notifies_nothing_and_a_long_one_notifies(world
     assert [(m.device_id, m.ts) for m in first] == [(device, T0)]
     statuses = {r.status for r in await world.log_rows() if r.source == "LIFECYCLE"}
     assert statuses == {"CANCELLED", "SENT"}
+
+
+async def test_legacy_calls_mail_the_address_or_the_owner_and_push_the_owner(
+    world: World,
+) -> None:
+    """``Blynk.email`` with an address mails it, without one the owner; ``Blynk.notify`` pushes
+    to the owner titled "{PRODUCT_NAME} Notification"; all LEGACY and under the 5 s rule."""
+    bound = world.services.directory.by_id(world.device_id())
+    assert bound is not None
+    legacy = world.services.legacy_messages
+    await legacy.email(bound.device, to="boss@acme.io", subject="Hi", body="Line 1\nLine <2>")
+    await legacy.notify(bound.device, "Door open")
+    world.clock.now += 5_000
+    await legacy.email(bound.device, to=None, subject="Owner", body="x")
+    await legacy.email(bound.device, to=None, subject="Too soon", body="x")
+    await world.services.outbox.run_due()
+    emails = world.recorder.of(DeliveryKind.EMAIL)
+    assert [(e["to"], e["subject"]) for e in emails] == [
+        ("boss@acme.io", "Hi"),
+        ("owner@acme.io", "Owner"),
+    ]
+    assert emails[0]["html"] == "<p>Line 1</p><p>Line &lt;2&gt;</p>"
+    (push,) = world.recorder.of(DeliveryKind.PUSH)
+    assert (push["title"], push["body"], push["kind"]) == (
+        "Freezer Notification",
+        "Door open",
+        "legacy",
+    )
+    rows = await world.log_rows()
+    assert {r.source for r in rows} == {"LEGACY"}
+    assert [r.reason for r in rows if r.status == "SUPPRESSED"] == ["MIN_INTERVAL"]
