@@ -418,3 +418,13 @@ async def test_legacy_calls_mail_the_address_or_the_owner_and_push_the_owner(
     rows = await world.log_rows()
     assert {r.source for r in rows} == {"LEGACY"}
     assert [r.reason for r in rows if r.status == "SUPPRESSED"] == ["MIN_INTERVAL"]
+
+
+async def test_the_sweep_drops_rows_past_their_retention(world: World) -> None:
+    """Rows older than 30 days go; younger ones stay."""
+    await world.log("too_warm")
+    world.clock.now += 20 * 86_400_000
+    await world.log("too_warm")
+    world.clock.now += 11 * 86_400_000
+    assert await world.services.notifications.sweep() == 4
+    assert len(await world.log_rows()) == 4
