@@ -22,6 +22,7 @@ from pinbase.storage.device_logs import DeviceLogsRepository
 from pinbase.storage.device_records import DeviceRecordsRepository
 from pinbase.storage.oauth import OAuthRepository
 from pinbase.storage.organizations import OrganizationRepository
+from pinbase.storage.push_subscriptions import PushSubscriptionRepository
 from pinbase.storage.retention import RetentionRepository
 from pinbase.storage.templates import TemplateRepository
 from pinbase.storage.users import UserRepository
@@ -186,6 +187,7 @@ class Transaction(
     RetentionRepository,
     ConsoleSessionRepository,
     TemplateRepository,
+    PushSubscriptionRepository,
     Protocol,
 ):
     """Reads and writes inside one database transaction."""

@@ -37,6 +37,7 @@ from pinbase.storage.sql_device_records import SqlDeviceRecords
 from pinbase.storage.sql_history import SqlHistoryQueries
 from pinbase.storage.sql_oauth import SqlOAuthQueries
 from pinbase.storage.sql_organizations import SqlOrganizationQueries
+from pinbase.storage.sql_push_subscriptions import SqlPushSubscriptions
 from pinbase.storage.sql_retention import SqlRetentionQueries
 from pinbase.storage.sql_templates import SqlTemplateQueries
 from pinbase.storage.sql_users import SqlUserQueries
@@ -112,6 +113,7 @@ class SqlTransaction(
     SqlRetentionQueries,
     SqlConsoleSessions,
     SqlTemplateQueries,
+    SqlPushSubscriptions,
 ):
     """A ``Transaction`` bound to one connection inside ``SqlStore.transaction``."""
 
