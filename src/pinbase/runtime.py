@@ -43,6 +43,8 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
+from pinbase.services.reactions.push_subscriptions import PushSubscriptions
+from pinbase.services.reactions.vapid import VapidKeys, new_vapid_pem
 from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
 from pinbase.services.state import CachedState
@@ -53,7 +55,14 @@ from pinbase.services.uploads import Uploads
 from pinbase.services.users import Users
 from pinbase.settings import Settings
 from pinbase.storage.availability import ensure_reachable, prepare_data_folder
-from pinbase.storage.data_folder import DEMO, REPORTS, UPLOADS, secure_data_folder
+from pinbase.storage.data_folder import (
+    DEMO,
+    REPORTS,
+    UPLOADS,
+    VAPID_KEY,
+    read_or_create_secret,
+    secure_data_folder,
+)
 from pinbase.storage.engines import create_engine, database_url, sqlite_file
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
@@ -110,7 +119,7 @@ def data_folder(settings: Settings) -> DataFolder | None:
     return DataFolder(
         root=settings.data_dir,
         database=database,
-        kept=(UPLOADS, DEMO),
+        kept=(UPLOADS, DEMO, VAPID_KEY),
         derived=(REPORTS,),
     )
 
@@ -207,6 +216,12 @@ async def running_services(
             kept_per_device=settings.kept_uploads_per_device,
             per_day=settings.uploads_per_day,
         )
+        vapid = VapidKeys.from_pem(
+            read_or_create_secret(settings.data_dir / VAPID_KEY, new_vapid_pem),
+            subject=settings.vapid_subject(),
+        )
+        push_subscriptions = PushSubscriptions(store, clock, vapid=vapid)
+        await push_subscriptions.load()
         loop = asyncio.get_running_loop()
         upkeep = [
             loop.create_task(_checkpoints(store), name="checkpoints"),
@@ -272,6 +287,7 @@ async def running_services(
                     ttl_ms=round(settings.invitation_days * DAY_MS),
                 ),
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
+                push_subscriptions=push_subscriptions,
             )
         finally:
             for task in upkeep:
