@@ -24,6 +24,7 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
+from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
@@ -75,3 +76,5 @@ class Services:
     """The console's device table and device lookups."""
     push_subscriptions: PushSubscriptions
     """Browsers that receive users' Web Push notifications; the planner's ``PushTargets``."""
+    outbox: Outbox
+    """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""
