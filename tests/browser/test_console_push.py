@@ -3,7 +3,7 @@
 service worker shows a pushed message as a notification and opens its link on a click.
 
 Headless Chromium has no push service to subscribe to (``PushManager.subscribe`` needs Google's
-servers), so the subscription itself is tested by tests/services/test_channels_web_push.py,
+servers), so the subscription itself is tested by tests/http/test_channels_web_push.py,
 which plays the browser. Here the push is delivered to the worker through the DevTools protocol
 (``ServiceWorker.deliverPushMessage``), which runs the worker's real ``push`` handler.
 """
