@@ -43,6 +43,7 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
+from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
 from pinbase.services.reactions.vapid import VapidKeys, new_vapid_pem
@@ -296,6 +297,7 @@ async def running_services(
                 ),
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
                 push_subscriptions=push_subscriptions,
+                inbox=NotificationInbox(store),
                 outbox=outbox,
             )
         finally:

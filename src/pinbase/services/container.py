@@ -24,6 +24,7 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
+from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
 from pinbase.services.reports import Reports
@@ -76,5 +77,7 @@ class Services:
     """The console's device table and device lookups."""
     push_subscriptions: PushSubscriptions
     """Browsers that receive users' Web Push notifications; the planner's ``PushTargets``."""
+    inbox: NotificationInbox
+    """A user's notification list (the console's Notifications page)."""
     outbox: Outbox
     """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""

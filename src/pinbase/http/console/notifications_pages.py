@@ -1,5 +1,6 @@
 """The Notifications page (automations.md §5.3): this browser's Web Push switch and the
-signed-in user's notifications.
+signed-in user's notifications (``services.reactions.inbox``), newest first, 50 a page with an
+"Older" link (``?before=<id>``).
 
 "Enable notifications on this device" (``static/notifications.js``) asks the browser for
 permission, subscribes its ``PushManager`` with the server's VAPID key and posts the
@@ -19,6 +20,9 @@ from pinbase.http.console.session import console_session
 from pinbase.services.container import Services
 from pinbase.settings import Settings
 
+MAX_ID_DIGITS = 9
+"""Log ids are 32-bit columns: nine digits always fit; a longer ``before`` is ignored."""
+
 
 def notification_routes(services: Services, settings: Settings) -> list[BaseRoute]:
     """``/dashboard/notifications``."""
@@ -29,8 +33,18 @@ def notification_routes(services: Services, settings: Settings) -> list[BaseRout
         session = await console_session(request)
         if session is None:
             return sign_in_first()
-        browsers = await subscriptions.subscriptions_of(session.caller.user_id)
+        caller = session.caller
+        browsers = await subscriptions.subscriptions_of(caller.user_id)
+        before = request.query_params.get("before", "")
+        page = await services.inbox.page(
+            caller.user_id,
+            caller.scope,
+            before=int(before) if before.isdigit() and len(before) <= MAX_ID_DIGITS else None,
+        )
         context = {
+            "entries": page.entries,
+            "older": page.older,
+            "paged": bool(before),
             "browsers": len(browsers),
             "push_key_url": PUSH_KEY_PATH,
             "push_subscriptions_url": PUSH_SUBSCRIPTIONS_PATH,
