@@ -117,3 +117,21 @@ def test_a_push_shows_a_notification_that_opens_its_link(
             "requireInteraction": True,
         }
     ]
+
+
+def test_the_page_fits_a_phone(browser: Browser, server: ServerProcess) -> None:
+    """At 375 px the Notifications page does not scroll sideways and its control is
+    touch-sized (44 px)."""
+    context = browser.new_context(
+        base_url=server.base_url, viewport={"width": 375, "height": 740}, has_touch=True
+    )
+    try:
+        page = notifications_page(context)
+        button = page.get_by_role("button", name="Enable notifications on this device")
+        expect(button).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        box = button.bounding_box()
+        assert box is not None
+        assert box["height"] >= 44
+    finally:
+        context.close()
