@@ -44,6 +44,7 @@ from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
 from pinbase.services.reactions.inbox import NotificationInbox
+from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
 from pinbase.services.reactions.vapid import VapidKeys, new_vapid_pem
@@ -192,6 +193,7 @@ async def running_services(
             clock,
             points_ms=round(settings.history_retention_days * DAY_MS),
             minutes_ms=round(settings.aggregate_retention_days * DAY_MS),
+            deliveries_ms=round(settings.outbox_retention_days * DAY_MS),
         )
         console_sessions = ConsoleSessions(
             store,
@@ -235,6 +237,12 @@ async def running_services(
             loop.create_task(reports.sweep_forever(), name="report_sweep"),
             loop.create_task(retention.sweep_forever(), name="retention_sweep"),
         ]
+        outbound = OutboundHttp(
+            allowed_networks=settings.outbound_allowed_networks,
+            allowed_hosts=settings.outbound_allowed_hosts,
+            connect_timeout_s=settings.outbound_connect_timeout_s,
+            total_timeout_s=settings.outbound_total_timeout_s,
+        )
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
         try:
@@ -299,9 +307,11 @@ async def running_services(
                 push_subscriptions=push_subscriptions,
                 inbox=NotificationInbox(store),
                 outbox=outbox,
+                outbound=outbound,
             )
         finally:
             await outbox.stop()
+            await outbound.close()
             for task in upkeep:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -25,6 +25,7 @@ from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reactions.inbox import NotificationInbox
+from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
 from pinbase.services.reports import Reports
@@ -81,3 +82,5 @@ class Services:
     """A user's notification list (the console's Notifications page)."""
     outbox: Outbox
     """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""
+    outbound: OutboundHttp
+    """The one HTTP client for calls leaving Pinbase, behind the SSRF guard (§5.5)."""
