@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from granian.constants import Interfaces
 from granian.server.embed import Server
 
+from pinbase.domain.deliveries import DeliveryKind
 from pinbase.http.access_log import AccessLog
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
@@ -43,11 +44,13 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
+from pinbase.services.reactions.email import EmailSender, SmtpConfig
 from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
 from pinbase.services.reactions.vapid import VapidKeys, new_vapid_pem
+from pinbase.services.reactions.web_push import WebPushSender
 from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
 from pinbase.services.state import CachedState
@@ -243,6 +246,14 @@ async def running_services(
             connect_timeout_s=settings.outbound_connect_timeout_s,
             total_timeout_s=settings.outbound_total_timeout_s,
         )
+        upkeep += _register_channels(
+            outbox,
+            settings,
+            outbound=outbound,
+            push_subscriptions=push_subscriptions,
+            vapid=vapid,
+            clock=clock,
+        )
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
         try:
@@ -322,6 +333,30 @@ async def running_services(
             await writer.stop()
     finally:
         await store.close()
+
+
+def _register_channels(
+    outbox: Outbox,
+    settings: Settings,
+    *,
+    outbound: OutboundHttp,
+    push_subscriptions: PushSubscriptions,
+    vapid: VapidKeys,
+    clock: Clock,
+) -> list[asyncio.Task[None]]:
+    """Register the e-mail sender (when ``smtp_host`` is set) and the Web Push sender with the
+    outbox (automations.md §5.2, §5.3); the start-up SMTP check's task, if any."""
+    outbox.register(
+        DeliveryKind.PUSH,
+        WebPushSender(push_subscriptions, vapid=vapid, client=outbound, clock=clock).send,
+    )
+    smtp = SmtpConfig.from_settings(settings)
+    if smtp is None:
+        logger.info("smtp.off reason=no_smtp_host")
+        return []
+    sender = EmailSender(smtp, guard=outbound, clock=clock)
+    outbox.register(DeliveryKind.EMAIL, sender.send)
+    return [asyncio.get_running_loop().create_task(sender.check_connection(), name="smtp_check")]
 
 
 async def _checkpoints(store: SqlStore) -> None:
