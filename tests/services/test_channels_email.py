@@ -364,3 +364,37 @@ def test_addresses_are_masked_for_logs() -> None:
     """A log line shows the first letter and the domain only."""
     assert mask_address("ann@example.org") == "a***@example.org"
     assert mask_address("nonsense") == "***"
+
+
+async def test_the_start_up_check_logs_without_secrets(
+    tmp_path: Path, mailbox: Mailbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The start-up NOOP logs ``smtp.ready`` after logging in, and ``smtp.unavailable`` with the
+    reason when the server is down; neither line holds the user name or password."""
+    cert, key = self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    controller = smtp_server(
+        mailbox, tls_context=server_tls, require_starttls=True, authenticator=mailbox.authenticate
+    )
+    trust = ssl.create_default_context(cafile=str(cert))
+    guard = OutboundHttp(allowed_networks=LOOPBACK)
+    smtp = config(controller.port, security="starttls", username=LOGIN[0], password=LOGIN[1])
+    caplog.set_level("INFO", logger="pinbase.services.reactions.email")
+    try:
+        await EmailSender(
+            smtp, guard=guard, clock=HandClock(), tls_context=trust
+        ).check_connection()
+    finally:
+        controller.stop()
+    await EmailSender(
+        replace(smtp, port=free_port()), guard=guard, clock=HandClock()
+    ).check_connection()
+    await guard.close()
+    ready, down = (r.getMessage() for r in caplog.records if r.name.startswith("pinbase"))
+    assert ready == f"smtp.ready host=127.0.0.1 port={controller.port} security=starttls login=yes"
+    assert down.startswith("smtp.unavailable host=127.0.0.1")
+    assert mailbox.logins == ["mailer"]
+    for line in (ready, down):
+        assert LOGIN[0] not in line
+        assert LOGIN[1] not in line
