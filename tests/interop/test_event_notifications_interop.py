@@ -1,14 +1,18 @@
 """A real ``blynk-library-python`` device logs an event against ``pinbase serve`` and its
 notifications are committed to the outbox with the occurrence (automations.md §1.8 step 8,
-§2.2, §2.3): one e-mail and one push for the owner, with the rendered payloads. (No sender is
-registered here: the rows stay queued; the channels' own tests deliver them.)"""
+§2.2, §2.3): one e-mail and one push for the owner, with the rendered payloads. The e-mail
+arrives at a real SMTP server (``aiosmtpd``) and the log row turns SENT; the owner enabled no
+browser, so the push is logged ``NO_PUSH_TARGET``."""
 
 import json
 from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from interop_driver import BLYNK_LIBRARY_PYTHON, DeviceClient, InteropServer, eventually
 
 from pinbase.testing import ServerProcess, free_port, provision
@@ -38,15 +42,52 @@ SPEC: dict[str, Any] = {
 }
 
 
+class Mailbox:
+    """An aiosmtpd handler keeping each message it takes."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 Message accepted"
+
+
 @pytest.fixture(scope="module")
-def boiler_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InteropServer]:
-    """A server with the plain binary listener and one owned boiler whose event notifies."""
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on loopback and what it received."""
+    received = Mailbox()
+    controller = Controller(received, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    received.port = controller.port
+    try:
+        yield received
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def boiler_server(
+    tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox
+) -> Iterator[InteropServer]:
+    """A server with the plain binary listener, SMTP to ``mailbox`` (loopback allowed) and one
+    owned boiler whose event notifies."""
     data_dir = tmp_path_factory.mktemp("event-notifications")
     created = provision(SPEC, data_dir=data_dir)
     port = free_port()
     options = [f"--hardware-port={port}", "--hardware-tls-port=0", "--mqtt-port=0"]
     options += ["--mqtt-tls-port=0"]
-    with ServerProcess(data_dir, *options) as process:
+    env = {
+        "PINBASE_SMTP_HOST": "127.0.0.1",
+        "PINBASE_SMTP_PORT": str(mailbox.port),
+        "PINBASE_SMTP_SECURITY": "none",
+        "PINBASE_SMTP_FROM_ADDRESS": "pinbase@acme.test",
+        "PINBASE_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
+    }
+    with ServerProcess(data_dir, *options, env=env) as process:
         yield InteropServer(
             process=process,
             hardware_port=port,
@@ -58,35 +99,34 @@ def boiler_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InteropS
         )
 
 
-def test_a_logged_event_commits_its_email_and_push(
-    boiler_server: InteropServer, tmp_path: Path
+def test_a_logged_event_mails_the_owner(
+    boiler_server: InteropServer, mailbox: Mailbox, tmp_path: Path
 ) -> None:
-    """``log_event('overheat', 'too hot')``: an EMAIL and a PUSH outbox row for the owner with
-    the rendered payloads, both logged QUEUED with their outbox ids."""
+    """``log_event('overheat', 'too hot')``: an EMAIL outbox row for the owner with the rendered
+    payload, delivered to the SMTP server (subject, recipient, ``X-Pinbase-Occurrence``,
+    ``Message-ID`` from the delivery id) and logged SENT; the push is NO_PUSH_TARGET."""
     device = boiler_server.devices[0]
-    outbox = "SELECT id, kind, source, payload FROM outbox ORDER BY kind"
+    outbox = "SELECT id, kind, source, payload FROM outbox"
+    log = "SELECT channel, source, status, reason, outbox_id FROM notification_log ORDER BY id"
     with DeviceClient(
         BLYNK_LIBRARY_PYTHON, device["token"], port=boiler_server.hardware_port, log_dir=tmp_path
     ).started() as client:
         client.command("log_event", code="overheat", description="too hot")
-        assert eventually(lambda: len(boiler_server.rows(outbox)) == 2)
-    (email_id, email_kind, source, email_text), (push_id, push_kind, _, push_text) = (
-        boiler_server.rows(outbox)
-    )
-    assert (email_kind, push_kind, source) == ("EMAIL", "PUSH", "EVENT")
-    email, push = json.loads(email_text), json.loads(push_text)
-    assert email["to"] == OWNER
-    assert email["subject"] == "Warning: Boiler 1: Overheat"
+        assert eventually(lambda: len(boiler_server.rows(outbox)) == 1)
+        assert eventually(lambda: boiler_server.rows(log)[0][2] == "SENT", within=10)
+    ((email_id, kind, source, payload),) = boiler_server.rows(outbox)
+    assert (kind, source) == ("EMAIL", "EVENT")
+    email = json.loads(payload)
+    assert (email["to"], email["subject"]) == (OWNER, "Warning: Boiler 1: Overheat")
     assert "too hot" in email["text"]
-    assert email["headers"]["X-Pinbase-Occurrence"].isdigit()
-    assert (push["title"], push["body"], push["severity"]) == (
-        "Boiler 1",
-        "Overheat: too hot",
-        "WARNING",
-    )
-    assert push["userId"] == device["ownerUserId"]
-    log = "SELECT channel, source, status, outbox_id FROM notification_log ORDER BY id"
     assert boiler_server.rows(log) == [
-        ("EMAIL", "EVENT", "QUEUED", email_id),
-        ("PUSH", "EVENT", "QUEUED", push_id),
+        ("EMAIL", "EVENT", "SENT", None, email_id),
+        ("PUSH", "EVENT", "SUPPRESSED", "NO_PUSH_TARGET", None),
     ]
+    (message,) = mailbox.messages
+    assert (message["To"], message["Subject"]) == (OWNER, "Warning: Boiler 1: Overheat")
+    assert message["X-Pinbase-Occurrence"] == email["headers"]["X-Pinbase-Occurrence"]
+    assert email_id in message["Message-ID"]
+    text = message.get_body(("plain",))
+    assert text is not None
+    assert "too hot" in text.get_content()

@@ -335,6 +335,24 @@ device_actions = Table(
     Index("ix_device_actions_device_created", "device_id", "created_at"),
 )
 
+push_subscriptions = Table(
+    "push_subscriptions",
+    metadata,
+    # A browser that lets a console user receive Web Push notifications (automations.md §5.3,
+    # migration 0012); ``p256dh`` and ``auth`` are the subscription's keys, base64url.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("endpoint", NulFreeString(1024), nullable=False),
+    Column("p256dh", NulFreeString(128), nullable=False),
+    Column("auth", NulFreeString(64), nullable=False),
+    Column("user_agent", NulFreeString(255), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_success_at", BigInteger, nullable=True),
+    UniqueConstraint("endpoint", name="uq_push_subscriptions_endpoint"),
+    Index("ix_push_subscriptions_user", "user_id"),
+    sqlite_autoincrement=True,
+)
+
 outbox = Table(
     "outbox",
     metadata,
