@@ -34,11 +34,19 @@ SPEC: dict[str, Any] = {
                         "email": [{"kind": "DEVICE_OWNER"}],
                         "push": [{"kind": "DEVICE_OWNER"}],
                     },
-                }
+                },
+                {
+                    "eventCode": "sys_offline",
+                    "name": "Offline",
+                    "notifications": {"enabled": True, "email": [{"kind": "DEVICE_OWNER"}]},
+                },
             ],
         }
     ],
-    "devices": [{"name": "Boiler 1", "template": "Boiler", "owner": OWNER}],
+    "devices": [
+        {"name": "Boiler 1", "template": "Boiler", "owner": OWNER},
+        {"name": "Boiler 2", "template": "Boiler", "owner": OWNER},
+    ],
 }
 
 
@@ -86,6 +94,8 @@ def boiler_server(
         "PINBASE_SMTP_SECURITY": "none",
         "PINBASE_SMTP_FROM_ADDRESS": "pinbase@acme.test",
         "PINBASE_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
+        # Offline notifications go out at the disconnect, so the test waits for nothing.
+        "PINBASE_OFFLINE_NOTIFICATION_DELAY_S": "0",
     }
     with ServerProcess(data_dir, *options, env=env) as process:
         yield InteropServer(
@@ -106,8 +116,11 @@ def test_a_logged_event_mails_the_owner(
     payload, delivered to the SMTP server (subject, recipient, ``X-Pinbase-Occurrence``,
     ``Message-ID`` from the delivery id) and logged SENT; the push is NO_PUSH_TARGET."""
     device = boiler_server.devices[0]
-    outbox = "SELECT id, kind, source, payload FROM outbox"
-    log = "SELECT channel, source, status, reason, outbox_id FROM notification_log ORDER BY id"
+    outbox = "SELECT id, kind, source, payload FROM outbox WHERE source = 'EVENT'"
+    log = (
+        "SELECT channel, source, status, reason, outbox_id FROM notification_log"
+        " WHERE source = 'EVENT' ORDER BY id"
+    )
     with DeviceClient(
         BLYNK_LIBRARY_PYTHON, device["token"], port=boiler_server.hardware_port, log_dir=tmp_path
     ).started() as client:
@@ -123,10 +136,32 @@ def test_a_logged_event_mails_the_owner(
         ("EMAIL", "EVENT", "SENT", None, email_id),
         ("PUSH", "EVENT", "SUPPRESSED", "NO_PUSH_TARGET", None),
     ]
-    (message,) = mailbox.messages
+    (message,) = [m for m in mailbox.messages if m["Subject"] == "Warning: Boiler 1: Overheat"]
     assert (message["To"], message["Subject"]) == (OWNER, "Warning: Boiler 1: Overheat")
     assert message["X-Pinbase-Occurrence"] == email["headers"]["X-Pinbase-Occurrence"]
     assert email_id in message["Message-ID"]
     text = message.get_body(("plain",))
     assert text is not None
     assert "too hot" in text.get_content()
+
+
+def test_a_device_that_goes_away_mails_its_owner_offline(
+    boiler_server: InteropServer, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    """A device that connects and leaves: the owner gets "Boiler 2 is Offline" (§2.2
+    Lifecycle; the delay is 0 on this server)."""
+    device = boiler_server.devices[1]
+    with DeviceClient(
+        BLYNK_LIBRARY_PYTHON, device["token"], port=boiler_server.hardware_port, log_dir=tmp_path
+    ).started():
+        pass
+
+    def offline_mail() -> list[EmailMessage]:
+        return [m for m in mailbox.messages if m["Subject"] == "Boiler 2 is Offline"]
+
+    assert eventually(lambda: len(offline_mail()) == 1, within=10)
+    (message,) = offline_mail()
+    assert message["To"] == OWNER
+    text = message.get_body(("plain",))
+    assert text is not None
+    assert "Your Boiler 2 went offline." in text.get_content()
