@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from granian.constants import Interfaces
 from granian.server.embed import Server
 
+from pinbase.domain.deliveries import DeliveryKind
 from pinbase.http.access_log import AccessLog
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
@@ -43,8 +44,17 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
+from pinbase.services.reactions.email import EmailSender, SmtpConfig
+from pinbase.services.reactions.inbox import NotificationInbox
+from pinbase.services.reactions.legacy_messages import LegacyMessages
+from pinbase.services.reactions.lifecycle import Lifecycle
+from pinbase.services.reactions.messages import EMAIL, PUSH
+from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
-from pinbase.services.reactions.outbox import Outbox
+from pinbase.services.reactions.outbox import FinalHook, Outbox
+from pinbase.services.reactions.push_subscriptions import PushSubscriptions
+from pinbase.services.reactions.vapid import VapidKeys, new_vapid_pem
+from pinbase.services.reactions.web_push import WebPushSender
 from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
 from pinbase.services.state import CachedState
@@ -55,7 +65,14 @@ from pinbase.services.uploads import Uploads
 from pinbase.services.users import Users
 from pinbase.settings import Settings
 from pinbase.storage.availability import ensure_reachable, prepare_data_folder
-from pinbase.storage.data_folder import DEMO, REPORTS, UPLOADS, secure_data_folder
+from pinbase.storage.data_folder import (
+    DEMO,
+    REPORTS,
+    UPLOADS,
+    VAPID_KEY,
+    read_or_create_secret,
+    secure_data_folder,
+)
 from pinbase.storage.engines import create_engine, database_url, sqlite_file
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
@@ -112,7 +129,7 @@ def data_folder(settings: Settings) -> DataFolder | None:
     return DataFolder(
         root=settings.data_dir,
         database=database,
-        kept=(UPLOADS, DEMO),
+        kept=(UPLOADS, DEMO, VAPID_KEY),
         derived=(REPORTS,),
     )
 
@@ -199,13 +216,42 @@ async def running_services(
             ),
             ttl_ms=round(settings.console_session_days * DAY_MS),
         )
+        vapid = VapidKeys.from_pem(
+            read_or_create_secret(settings.data_dir / VAPID_KEY, new_vapid_pem),
+            subject=settings.vapid_subject(),
+        )
+        push_subscriptions = PushSubscriptions(store, clock, vapid=vapid)
+        await push_subscriptions.load()
+        notifications = Notifications(
+            store,
+            directory,
+            clock,
+            push_targets=push_subscriptions,
+            # Without an SMTP host, e-mails are logged CHANNEL_DISABLED (automations.md §2.4).
+            channels=(EMAIL, PUSH) if settings.smtp_host else (PUSH,),
+            min_interval_ms=round(settings.notification_min_interval_s * 1000),
+            messages_per_hour=settings.automation_messages_per_hour,
+            console_url=settings.public_url or "",
+            log_retention_ms=round(settings.notification_log_days * DAY_MS),
+        )
         events = EventLog(
             store,
             clock,
             bus=bus,
             per_day=settings.events_per_day,
             max_description_chars=settings.max_event_description_chars,
+            notifications=notifications,
+            wake=outbox.wake,
         )
+        lifecycle = Lifecycle(
+            store,
+            directory,
+            bus,
+            notifications,
+            wake=outbox.wake,
+            offline_delay_ms=round(settings.offline_notification_delay_s * 1000),
+        )
+        lifecycle.start()
         metadata = Metadata(store, directory, bus)
         uploads = Uploads(
             store,
@@ -220,12 +266,22 @@ async def running_services(
             loop.create_task(_checkpoints(store), name="checkpoints"),
             loop.create_task(reports.sweep_forever(), name="report_sweep"),
             loop.create_task(retention.sweep_forever(), name="retention_sweep"),
+            loop.create_task(notifications.sweep_forever(), name="notification_sweep"),
         ]
         outbound = OutboundHttp(
             allowed_networks=settings.outbound_allowed_networks,
             allowed_hosts=settings.outbound_allowed_hosts,
             connect_timeout_s=settings.outbound_connect_timeout_s,
             total_timeout_s=settings.outbound_total_timeout_s,
+        )
+        upkeep += _register_channels(
+            outbox,
+            settings,
+            outbound=outbound,
+            push_subscriptions=push_subscriptions,
+            vapid=vapid,
+            clock=clock,
+            on_final=notifications.on_final,
         )
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
@@ -288,10 +344,16 @@ async def running_services(
                     ttl_ms=round(settings.invitation_days * DAY_MS),
                 ),
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
+                push_subscriptions=push_subscriptions,
+                inbox=NotificationInbox(store),
                 outbox=outbox,
+                notifications=notifications,
+                legacy_messages=LegacyMessages(store, directory, notifications, wake=outbox.wake),
+                lifecycle=lifecycle,
                 outbound=outbound,
             )
         finally:
+            await lifecycle.stop()
             await outbox.stop()
             await outbound.close()
             for task in upkeep:
@@ -304,6 +366,33 @@ async def running_services(
             await writer.stop()
     finally:
         await store.close()
+
+
+def _register_channels(
+    outbox: Outbox,
+    settings: Settings,
+    *,
+    outbound: OutboundHttp,
+    push_subscriptions: PushSubscriptions,
+    vapid: VapidKeys,
+    clock: Clock,
+    on_final: FinalHook,
+) -> list[asyncio.Task[None]]:
+    """Register the e-mail sender (when ``smtp_host`` is set) and the Web Push sender with the
+    outbox (automations.md §5.2, §5.3), each delivery's end recorded in the notification log by
+    ``on_final``; the start-up SMTP check's task, if any."""
+    outbox.register(
+        DeliveryKind.PUSH,
+        WebPushSender(push_subscriptions, vapid=vapid, client=outbound, clock=clock).send,
+        on_final=on_final,
+    )
+    smtp = SmtpConfig.from_settings(settings)
+    if smtp is None:
+        logger.info("smtp.off reason=no_smtp_host")
+        return []
+    sender = EmailSender(smtp, guard=outbound, clock=clock)
+    outbox.register(DeliveryKind.EMAIL, sender.send, on_final=on_final)
+    return [asyncio.get_running_loop().create_task(sender.check_connection(), name="smtp_check")]
 
 
 async def _checkpoints(store: SqlStore) -> None:

@@ -21,9 +21,11 @@ from pinbase.storage.console_sessions import ConsoleSessionRepository
 from pinbase.storage.device_admin import DeviceAdminRepository
 from pinbase.storage.device_logs import DeviceLogsRepository
 from pinbase.storage.device_records import DeviceRecordsRepository
+from pinbase.storage.notifications import NotificationRepository
 from pinbase.storage.oauth import OAuthRepository
 from pinbase.storage.organizations import OrganizationRepository
 from pinbase.storage.outbox import OutboxRepository
+from pinbase.storage.push_subscriptions import PushSubscriptionRepository
 from pinbase.storage.retention import RetentionRepository
 from pinbase.storage.templates import TemplateRepository
 from pinbase.storage.users import UserRepository
@@ -188,7 +190,9 @@ class Transaction(
     RetentionRepository,
     ConsoleSessionRepository,
     TemplateRepository,
+    PushSubscriptionRepository,
     OutboxRepository,
+    NotificationRepository,
     Protocol,
 ):
     """Reads and writes inside one database transaction."""
