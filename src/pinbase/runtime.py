@@ -46,8 +46,11 @@ from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
 from pinbase.services.reactions.email import EmailSender, SmtpConfig
 from pinbase.services.reactions.inbox import NotificationInbox
+from pinbase.services.reactions.legacy_messages import LegacyMessages
+from pinbase.services.reactions.lifecycle import Lifecycle
+from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
-from pinbase.services.reactions.outbox import Outbox
+from pinbase.services.reactions.outbox import FinalHook, Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
 from pinbase.services.reactions.vapid import VapidKeys, new_vapid_pem
 from pinbase.services.reactions.web_push import WebPushSender
@@ -212,13 +215,39 @@ async def running_services(
             ),
             ttl_ms=round(settings.console_session_days * DAY_MS),
         )
+        vapid = VapidKeys.from_pem(
+            read_or_create_secret(settings.data_dir / VAPID_KEY, new_vapid_pem),
+            subject=settings.vapid_subject(),
+        )
+        push_subscriptions = PushSubscriptions(store, clock, vapid=vapid)
+        await push_subscriptions.load()
+        notifications = Notifications(
+            store,
+            directory,
+            clock,
+            min_interval_ms=round(settings.notification_min_interval_s * 1000),
+            messages_per_hour=settings.automation_messages_per_hour,
+            console_url=settings.public_url or "",
+            log_retention_ms=round(settings.notification_log_days * DAY_MS),
+        )
         events = EventLog(
             store,
             clock,
             bus=bus,
             per_day=settings.events_per_day,
             max_description_chars=settings.max_event_description_chars,
+            notifications=notifications,
+            wake=outbox.wake,
         )
+        lifecycle = Lifecycle(
+            store,
+            directory,
+            bus,
+            notifications,
+            wake=outbox.wake,
+            offline_delay_ms=round(settings.offline_notification_delay_s * 1000),
+        )
+        lifecycle.start()
         metadata = Metadata(store, directory, bus)
         uploads = Uploads(
             store,
@@ -228,17 +257,12 @@ async def running_services(
             kept_per_device=settings.kept_uploads_per_device,
             per_day=settings.uploads_per_day,
         )
-        vapid = VapidKeys.from_pem(
-            read_or_create_secret(settings.data_dir / VAPID_KEY, new_vapid_pem),
-            subject=settings.vapid_subject(),
-        )
-        push_subscriptions = PushSubscriptions(store, clock, vapid=vapid)
-        await push_subscriptions.load()
         loop = asyncio.get_running_loop()
         upkeep = [
             loop.create_task(_checkpoints(store), name="checkpoints"),
             loop.create_task(reports.sweep_forever(), name="report_sweep"),
             loop.create_task(retention.sweep_forever(), name="retention_sweep"),
+            loop.create_task(notifications.sweep_forever(), name="notification_sweep"),
         ]
         outbound = OutboundHttp(
             allowed_networks=settings.outbound_allowed_networks,
@@ -253,6 +277,7 @@ async def running_services(
             push_subscriptions=push_subscriptions,
             vapid=vapid,
             clock=clock,
+            on_final=notifications.on_final,
         )
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
@@ -319,8 +344,12 @@ async def running_services(
                 inbox=NotificationInbox(store),
                 outbox=outbox,
                 outbound=outbound,
+                notifications=notifications,
+                legacy_messages=LegacyMessages(store, directory, notifications, wake=outbox.wake),
+                lifecycle=lifecycle,
             )
         finally:
+            await lifecycle.stop()
             await outbox.stop()
             await outbound.close()
             for task in upkeep:
@@ -343,19 +372,22 @@ def _register_channels(
     push_subscriptions: PushSubscriptions,
     vapid: VapidKeys,
     clock: Clock,
+    on_final: FinalHook,
 ) -> list[asyncio.Task[None]]:
     """Register the e-mail sender (when ``smtp_host`` is set) and the Web Push sender with the
-    outbox (automations.md §5.2, §5.3); the start-up SMTP check's task, if any."""
+    outbox (automations.md §5.2, §5.3), each delivery's end reported to ``on_final`` (the
+    notification log); the start-up SMTP check's task, if any."""
     outbox.register(
         DeliveryKind.PUSH,
         WebPushSender(push_subscriptions, vapid=vapid, client=outbound, clock=clock).send,
+        on_final=on_final,
     )
     smtp = SmtpConfig.from_settings(settings)
     if smtp is None:
         logger.info("smtp.off reason=no_smtp_host")
         return []
     sender = EmailSender(smtp, guard=outbound, clock=clock)
-    outbox.register(DeliveryKind.EMAIL, sender.send)
+    outbox.register(DeliveryKind.EMAIL, sender.send, on_final=on_final)
     return [asyncio.get_running_loop().create_task(sender.check_connection(), name="smtp_check")]
 
 

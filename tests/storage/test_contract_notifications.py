@@ -172,3 +172,39 @@ async def test_last_message_times_and_quota_uses_are_kept_and_purged(store: SqlS
     async with store.transaction() as tx:
         assert await tx.count_quota_uses(org, since=0) == 1
         assert len(await tx.list_notification_records(org, limit=5)) == 1
+
+
+async def test_presence_is_remembered_with_the_first_connection(store: SqlStore) -> None:
+    """The first record finds nothing before; later ones find the last status and keep the
+    first connection time."""
+    (device,) = await add_devices(store, 1)
+    async with store.transaction() as tx:
+        first = await tx.record_presence(device.id, online=True, ts=T0)
+        assert (first.was_online, first.first_connected_at) == (None, T0)
+        second = await tx.record_presence(device.id, online=False, ts=T0 + 5)
+        assert (second.was_online, second.first_connected_at) == (True, T0)
+    async with store.transaction() as tx:
+        third = await tx.record_presence(device.id, online=True, ts=T0 + 9)
+    assert (third.was_online, third.first_connected_at) == (False, T0)
+
+
+async def test_cancelling_marks_only_queued_rows_of_the_reference(store: SqlStore) -> None:
+    """Queued rows of the reference become CANCELLED; finished and other rows stay."""
+    (device,) = await add_devices(store, 1)
+    org = device.org_id
+    async with store.transaction() as tx:
+        await tx.add_notification_records(
+            [
+                record(org, device.id, source_ref="status:1"),
+                record(org, device.id, source_ref="status:1", status="SENT"),
+                record(org, device.id, source_ref="status:2"),
+            ]
+        )
+        assert await tx.cancel_notification_records("status:1") == 1
+    async with store.transaction() as tx:
+        rows = await tx.list_notification_records(org, limit=5)
+    assert [(r.source_ref, r.status) for r in rows] == [
+        ("status:2", "QUEUED"),
+        ("status:1", "SENT"),
+        ("status:1", "CANCELLED"),
+    ]

@@ -88,6 +88,15 @@ SYSTEM_EVENTS = {
 """The built-in definitions a template has until it stores its own (only Online and Offline may
 be stored, to set their notifications). Negative ids never clash with stored ones."""
 
+DAILY_LIMIT_EVENT = TemplateEvent(
+    id=EventId(-4),
+    code="sys_daily_limit",
+    name="Daily event limit reached",
+    description="Daily event limit reached",
+)
+"""The Info entry a device's timeline gets at the day's first event over the daily limit
+(automations.md §1.8 step 5); no device logs it by code."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Metafield:

@@ -25,6 +25,9 @@ from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reactions.inbox import NotificationInbox
+from pinbase.services.reactions.legacy_messages import LegacyMessages
+from pinbase.services.reactions.lifecycle import Lifecycle
+from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
@@ -84,3 +87,9 @@ class Services:
     """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""
     outbound: OutboundHttp
     """The one HTTP client for calls leaving Pinbase, behind the SSRF guard (§5.5)."""
+    notifications: Notifications
+    """The notification planner: ``queue_message`` and the notification log (issue #10)."""
+    legacy_messages: LegacyMessages
+    """Legacy ``notify`` / ``email`` calls of devices, through the planner."""
+    lifecycle: Lifecycle
+    """Online/Offline notifications and first connections, from presence changes."""

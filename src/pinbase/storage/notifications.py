@@ -38,6 +38,15 @@ class NotificationRecord:
     body: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PresenceChange:
+    """What recording a presence found: the status before (None: never connected) and when the
+    device first connected."""
+
+    was_online: bool | None
+    first_connected_at: int
+
+
 class NotificationRepository(Protocol):
     """Notification-log and limit-state queries inside one transaction."""
 
@@ -92,6 +101,16 @@ class NotificationRepository(Protocol):
 
     async def add_quota_use(self, org_id: OrgId, *, ts: int) -> None:
         """Count one automation message action of the organization at ``ts``."""
+        ...
+
+    async def cancel_notification_records(self, source_ref: str) -> int:
+        """Mark the still ``QUEUED`` rows of ``source_ref`` ``CANCELLED``; return how many."""
+        ...
+
+    async def record_presence(
+        self, device_id: DeviceId, *, online: bool, ts: int
+    ) -> PresenceChange:
+        """Store the device's presence; return what was stored before."""
         ...
 
     async def purge_notifications(self, *, log_before: int, quota_before: int) -> int:

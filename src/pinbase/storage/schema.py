@@ -389,7 +389,7 @@ notification_log = Table(
     Column("org_id", Integer, nullable=False),
     Column("device_id", Integer, nullable=True),
     Column("source", NulFreeString(16), nullable=False),
-    Column("source_ref", NulFreeString(64), nullable=True),
+    Column("source_ref", NulFreeString(255), nullable=True),
     Column("channel", NulFreeString(8), nullable=False),
     # A masked e-mail address or ``user:<id>``; the user id again for a user's inbox.
     Column("recipient", NulFreeString(255), nullable=True),
@@ -434,4 +434,16 @@ notification_quota = Table(
     Column("org_id", Integer, nullable=False),
     Column("ts", BigInteger, nullable=False),
     Index("ix_notification_quota_org_ts", "org_id", "ts"),
+)
+
+device_status = Table(
+    "device_status",
+    metadata,
+    # The last presence the lifecycle notifications saw, kept across restarts: a device that was
+    # online when the server stopped reconnects without an Online notification, and the first
+    # connection ever is known (``firstConnectTime``).
+    Column("device_id", Integer, primary_key=True),
+    Column("online", Boolean, nullable=False),
+    Column("changed_at", BigInteger, nullable=False),
+    Column("first_connected_at", BigInteger, nullable=False),
 )

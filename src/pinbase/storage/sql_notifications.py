@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.domain.notifications import LimitState
 from pinbase.storage import schema
-from pinbase.storage.notifications import NotificationRecord
+from pinbase.storage.notifications import NotificationRecord, PresenceChange
 
 _LOG = schema.notification_log
 
@@ -121,6 +121,35 @@ class SqlNotificationQueries:
     async def add_quota_use(self, org_id: OrgId, *, ts: int) -> None:
         """Count one automation message action of the organization at ``ts``."""
         await self._db.execute(schema.notification_quota.insert(), {"org_id": org_id, "ts": ts})
+
+    async def cancel_notification_records(self, source_ref: str) -> int:
+        """Mark the still ``QUEUED`` rows of ``source_ref`` ``CANCELLED``; return how many."""
+        result = await self._db.execute(
+            update(_LOG)
+            .where(_LOG.c.source_ref == source_ref, _LOG.c.status == "QUEUED")
+            .values(status="CANCELLED")
+        )
+        return int(result.rowcount)
+
+    async def record_presence(
+        self, device_id: DeviceId, *, online: bool, ts: int
+    ) -> PresenceChange:
+        """Store the device's presence; return what was stored before."""
+        table = schema.device_status
+        row = (await self._db.execute(select(table).where(table.c.device_id == device_id))).first()
+        first = ts if row is None else row.first_connected_at
+        await self._db.execute(
+            self._upsert(table, ["device_id"]),
+            {
+                "device_id": device_id,
+                "online": online,
+                "changed_at": ts,
+                "first_connected_at": first,
+            },
+        )
+        return PresenceChange(
+            was_online=None if row is None else row.online, first_connected_at=first
+        )
 
     async def purge_notifications(self, *, log_before: int, quota_before: int) -> int:
         """Delete old log rows and quota uses; return how many log rows went."""

@@ -5,10 +5,11 @@ Template events gain their notification settings (automations.md §1.2, JSON tex
 always shown). New tables: ``notification_log`` (one row per planner decision and final delivery
 outcome, §5.4), ``notification_limits`` (the Event Counter and Limit Period state per device and
 event, §1.4), ``notification_last_message`` (the 5 s minimum interval per device and channel,
-§1.7) and ``notification_quota`` (automation messages per organization over a rolling hour).
+§1.7), ``notification_quota`` (automation messages per organization over a rolling hour) and
+``device_status`` (the last presence seen and the first connection, for lifecycle notifications).
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -43,7 +44,7 @@ def upgrade() -> None:
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),
-        sa.Column("source_ref", sa.String(length=64), nullable=True),
+        sa.Column("source_ref", sa.String(length=255), nullable=True),
         sa.Column("channel", sa.String(length=8), nullable=False),
         sa.Column("recipient", sa.String(length=255), nullable=True),
         sa.Column("user_id", sa.Integer(), nullable=True),
@@ -81,9 +82,26 @@ def upgrade() -> None:
         sa.Column("ts", sa.BigInteger(), nullable=False),
     )
     op.create_index("ix_notification_quota_org_ts", "notification_quota", ["org_id", "ts"])
+    op.create_table(
+        "device_status",
+        sa.Column("device_id", sa.Integer(), primary_key=True),
+        sa.Column("online", sa.Boolean(), nullable=False),
+        sa.Column("changed_at", sa.BigInteger(), nullable=False),
+        sa.Column("first_connected_at", sa.BigInteger(), nullable=False),
+    )
+    # Devices that show they connected before (firmware facts, or values) are taken as online
+    # and long known: upgrading must not announce a first connection or an Online notification
+    # for each of them when they reconnect to the upgraded server.
+    op.execute(
+        "INSERT INTO device_status (device_id, online, changed_at, first_connected_at) "
+        "SELECT id, true, created_at, created_at FROM devices "
+        "WHERE hardware_info IS NOT NULL "
+        "OR id IN (SELECT device_id FROM current_values)"
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("device_status")
     op.drop_index("ix_notification_quota_org_ts", table_name="notification_quota")
     op.drop_table("notification_quota")
     op.drop_table("notification_last_message")
