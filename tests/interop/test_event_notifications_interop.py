@@ -8,6 +8,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -107,11 +108,18 @@ def boiler_server(
         )
 
 
-def subscribe_owner(server: InteropServer, browser: Browser, endpoint: str) -> None:
-    """Sign in as the owner and subscribe ``browser``, as the Notifications page does."""
+@contextmanager
+def owner_console(server: InteropServer) -> Iterator[httpx.Client]:
+    """A client signed in to the console as the owner."""
     with httpx.Client(base_url=server.process.base_url) as http:
         signed_in = http.post("/dashboard/login", data={"email": OWNER, "password": PASSWORD})
         assert signed_in.status_code == 303
+        yield http
+
+
+def subscribe_owner(server: InteropServer, browser: Browser, endpoint: str) -> None:
+    """Sign in as the owner and subscribe ``browser``, as the Notifications page does."""
+    with owner_console(server) as http:
         found = CSRF.search(http.get("/dashboard").text)
         assert found is not None
         answer = http.post(
@@ -130,7 +138,7 @@ def test_a_logged_event_reaches_the_owner_by_email_and_push(
 ) -> None:
     """``log_event('overheat', 'too hot')``: an EMAIL and a PUSH outbox row for the owner with
     the rendered payloads; the mail arrives, the push arrives and decrypts to the same message,
-    and both log rows end SENT."""
+    both log rows end SENT, and the owner's Notifications page lists it."""
     box, _ = mailbox
     pushed = threading.Event()
 
@@ -181,3 +189,7 @@ def test_a_logged_event_reaches_the_owner_by_email_and_push(
             == [("EMAIL", "EVENT", "SENT", email_id), ("PUSH", "EVENT", "SENT", push_id)]
         )
     ), boiler_server.rows(log)
+    with owner_console(boiler_server) as http:
+        inbox = http.get("/dashboard/notifications").text
+    assert "Boiler 1" in inbox
+    assert "Overheat: too hot" in inbox
