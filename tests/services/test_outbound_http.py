@@ -237,3 +237,27 @@ def test_the_allowed_networks_must_be_networks() -> None:
     """A malformed allow-list entry is refused when the client is built."""
     with pytest.raises(ValueError, match="does not appear"):
         OutboundHttp(allowed_networks=["127.0.0.1/33"])
+
+
+async def test_the_next_vetted_address_is_tried_when_one_refuses(local: Receiver) -> None:
+    """A host whose first address takes no connection is reached on its next one."""
+
+    async def two(host: str, port: int) -> Sequence[str]:
+        return ["::1", "127.0.0.1"]
+
+    http = OutboundHttp(allowed_networks=[*LOOPBACK, "::1/128"], resolver=two)
+    try:
+        answer = await http.request("GET", f"http://receiver.test:{local.port}/")
+    finally:
+        await http.close()
+    assert answer.status == 200
+    assert local.received[0].headers["host"] == f"receiver.test:{local.port}"
+
+
+async def test_check_host_returns_the_address_to_connect_to(client: OutboundHttp) -> None:
+    """For SMTP: an allowed literal or name comes back as the vetted address; no host is an
+    error."""
+    assert await client.check_host("127.0.0.1", 25) == "127.0.0.1"
+    assert await client.check_host("[::ffff:127.0.0.1]", 25) == "::ffff:7f00:1"
+    with pytest.raises(OutboundError, match="no host"):
+        await client.check_host(" ", 25)
