@@ -48,6 +48,7 @@ from pinbase.services.reactions.email import EmailSender, SmtpConfig
 from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.legacy_messages import LegacyMessages
 from pinbase.services.reactions.lifecycle import Lifecycle
+from pinbase.services.reactions.messages import EMAIL, PUSH
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import FinalHook, Outbox
@@ -225,6 +226,9 @@ async def running_services(
             store,
             directory,
             clock,
+            push_targets=push_subscriptions,
+            # Without an SMTP host, e-mails are logged CHANNEL_DISABLED (automations.md §2.4).
+            channels=(EMAIL, PUSH) if settings.smtp_host else (PUSH,),
             min_interval_ms=round(settings.notification_min_interval_s * 1000),
             messages_per_hour=settings.automation_messages_per_hour,
             console_url=settings.public_url or "",
@@ -343,10 +347,10 @@ async def running_services(
                 push_subscriptions=push_subscriptions,
                 inbox=NotificationInbox(store),
                 outbox=outbox,
-                outbound=outbound,
                 notifications=notifications,
                 legacy_messages=LegacyMessages(store, directory, notifications, wake=outbox.wake),
                 lifecycle=lifecycle,
+                outbound=outbound,
             )
         finally:
             await lifecycle.stop()
@@ -375,8 +379,8 @@ def _register_channels(
     on_final: FinalHook,
 ) -> list[asyncio.Task[None]]:
     """Register the e-mail sender (when ``smtp_host`` is set) and the Web Push sender with the
-    outbox (automations.md §5.2, §5.3), each delivery's end reported to ``on_final`` (the
-    notification log); the start-up SMTP check's task, if any."""
+    outbox (automations.md §5.2, §5.3), each delivery's end recorded in the notification log by
+    ``on_final``; the start-up SMTP check's task, if any."""
     outbox.register(
         DeliveryKind.PUSH,
         WebPushSender(push_subscriptions, vapid=vapid, client=outbound, clock=clock).send,

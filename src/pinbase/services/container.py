@@ -85,11 +85,11 @@ class Services:
     """A user's notification list (the console's Notifications page)."""
     outbox: Outbox
     """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""
-    outbound: OutboundHttp
-    """The one HTTP client for calls leaving Pinbase, behind the SSRF guard (§5.5)."""
     notifications: Notifications
     """The notification planner: ``queue_message`` and the notification log (issue #10)."""
     legacy_messages: LegacyMessages
     """Legacy ``notify`` / ``email`` calls of devices, through the planner."""
     lifecycle: Lifecycle
     """Online/Offline notifications and first connections, from presence changes."""
+    outbound: OutboundHttp
+    """The one HTTP client for calls leaving Pinbase, behind the SSRF guard (§5.5)."""
