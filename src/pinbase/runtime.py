@@ -266,6 +266,7 @@ async def running_services(
             loop.create_task(_checkpoints(store), name="checkpoints"),
             loop.create_task(reports.sweep_forever(), name="report_sweep"),
             loop.create_task(retention.sweep_forever(), name="retention_sweep"),
+            loop.create_task(push_subscriptions.refresh_forever(), name="push_refresh"),
             loop.create_task(notifications.sweep_forever(), name="notification_sweep"),
         ]
         outbound = OutboundHttp(

@@ -99,14 +99,18 @@ def test_a_push_shows_a_notification_that_opens_its_link(
         "ts": 1717000000000,
     }
     [found] = [r for r in versions if r["scopeURL"] == registration]
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": server.base_url,
-            "registrationId": found["registrationId"],
-            "data": json.dumps(message),
-        },
-    )
+
+    def deliver(payload: dict[str, Any]) -> None:
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": server.base_url,
+                "registrationId": found["registrationId"],
+                "data": json.dumps(payload),
+            },
+        )
+
+    deliver(message)
     page.wait_for_function(f"({SHOWN})().then((shown) => shown.length > 0)")
     assert page.evaluate(SHOWN) == [
         {
@@ -117,6 +121,12 @@ def test_a_push_shows_a_notification_that_opens_its_link(
             "requireInteraction": True,
         }
     ]
+    # Another site's link is never opened: the notification links to the Notifications page.
+    deliver({**message, "tag": "elsewhere", "alert": False, "url": "https://example.com/x"})
+    page.wait_for_function(f"({SHOWN})().then((shown) => shown.length > 1)")
+    shown = {n["tag"]: n for n in page.evaluate(SHOWN)}
+    assert shown["elsewhere"]["url"] == f"{server.base_url}/dashboard/notifications"
+    assert shown["elsewhere"]["requireInteraction"] is False
 
 
 def test_the_page_fits_a_phone(browser: Browser, server: ServerProcess) -> None:

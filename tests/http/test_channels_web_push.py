@@ -5,19 +5,15 @@ endpoint; a PUSH delivery then reaches it with a VAPID JWT that verifies against
 key for the endpoint's origin, a body that decrypts with ``http_ece`` to the message JSON, and
 the RFC 8030 headers. A 410 deletes the subscription."""
 
-import base64
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import http_ece
 import orjson
 import pytest
 from console_site import ADMIN, USER, acme_and_other, sign_in
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pytest_httpserver import HTTPServer
@@ -30,6 +26,7 @@ from pinbase.services.reactions.outbox import Failed, Retry, Sent
 from pinbase.services.reactions.vapid import VapidKeys
 from pinbase.services.reactions.web_push import WebPushSender
 from pinbase.storage.data_folder import VAPID_KEY
+from push_browser import Browser, unb64url
 
 MESSAGE: dict[str, Any] = {
     "v": 1,
@@ -42,41 +39,6 @@ MESSAGE: dict[str, Any] = {
     "url": "/devices/7/timeline?entry=981",
     "ts": 1717000000000,
 }
-
-
-def b64url(raw: bytes) -> str:
-    """Unpadded base64url."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def unb64url(text: str) -> bytes:
-    """Base64url with or without padding."""
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-@dataclass
-class Browser:
-    """A browser's push subscription keys: what ``PushManager.subscribe`` makes."""
-
-    key: ec.EllipticCurvePrivateKey
-    auth: bytes
-
-    @classmethod
-    def new(cls) -> "Browser":
-        return cls(ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
-
-    def subscription(self, endpoint: str) -> dict[str, Any]:
-        """``PushSubscription.toJSON()``."""
-        point = self.key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-        return {"endpoint": endpoint, "keys": {"p256dh": b64url(point), "auth": b64url(self.auth)}}
-
-    def decrypt(self, body: bytes) -> Any:
-        """The message a push carried (RFC 8291, aes128gcm)."""
-        return orjson.loads(
-            http_ece.decrypt(body, private_key=self.key, auth_secret=self.auth, version="aes128gcm")
-        )
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,13 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from console_site import USER, acme_spec
 from pytest_httpserver import HTTPServer
-from test_channels_web_push import MESSAGE, Browser, push, subscribe, user_id_of
+from test_channels_web_push import MESSAGE, push, subscribe, user_id_of
 from werkzeug import Request, Response
 
 from inprocess import InProcessServer, in_process_server
 from pinbase.domain.deliveries import Delivery, DeliveryKind, new_delivery
 from pinbase.testing import free_port
+from push_browser import Browser
 
 ARRIVAL_S = 10
 """How long a test waits for a message to arrive (a bound, not a measurement)."""

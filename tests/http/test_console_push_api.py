@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from inprocess import InProcessServer, in_process_server
 from pinbase.storage.data_folder import VAPID_KEY
+from pinbase.storage.push_subscriptions import NewPushSubscription
 
 KEY_URL = "/dashboard/api/push/key"
 SUBSCRIPTIONS_URL = "/dashboard/api/push/subscriptions"
@@ -149,3 +150,31 @@ def test_a_data_folder_keeps_its_key(tmp_path: Path) -> None:
         with in_process_server(tmp_path) as server:
             keys.append(server.services.push_subscriptions.public_key)
     assert keys[0] == keys[1]
+
+
+def test_subscriptions_stored_by_another_process_are_read_again(site: InProcessServer) -> None:
+    """A subscription written straight to the database (as another process would) is not a
+    push target until the subscriber set is read again, then it is."""
+    user_id = user_id_of(site, ADMIN)
+    subscriptions = site.services.push_subscriptions
+    body = browser_subscription("https://push.example.com/send/elsewhere")
+    keys = body["keys"]
+    assert isinstance(keys, dict)
+
+    async def store_directly() -> None:
+        async with site.services.store.transaction() as tx:
+            await tx.save_push_subscription(
+                NewPushSubscription(
+                    user_id=user_id,
+                    endpoint=str(body["endpoint"]),
+                    p256dh=keys["p256dh"],
+                    auth=keys["auth"],
+                    user_agent=None,
+                    created_at=0,
+                )
+            )
+
+    site.run(store_directly)
+    assert not subscriptions.has_target(user_id)
+    site.run(subscriptions.load)
+    assert subscriptions.has_target(user_id)

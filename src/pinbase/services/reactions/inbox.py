@@ -11,11 +11,10 @@ those suppressed only because the user has no browser (``NO_PUSH_TARGET``) or pu
 from dataclasses import dataclass
 
 from pinbase.domain.ids import OrgId
+from pinbase.domain.notifications import PUSH, SUPPRESSED
 from pinbase.storage.base import Store
 from pinbase.storage.notifications import NotificationRecord
 
-PUSH = "PUSH"
-SUPPRESSED = "SUPPRESSED"
 LISTED_SUPPRESSIONS = frozenset({"NO_PUSH_TARGET", "CHANNEL_DISABLED"})
 """Suppression reasons whose message still belongs in the list (module docstring)."""
 MAX_PAGE = 50

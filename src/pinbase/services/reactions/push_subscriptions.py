@@ -7,11 +7,13 @@ deletes a subscription its push service says is gone (404/410).
 
 ``PushSubscriptions`` is also the ``PushTargets`` of the notification planner: ``has_target``
 answers from a set of user ids loaded at start and changed only by this service's own writes, so
-the planner asks it without a query. Another process of the same installation subscribing a
-user is not seen until restart; the planner then logs ``NO_PUSH_TARGET`` for that user
-(docs/decisions.md).
+the planner asks it without a query (it runs inside the occurrence's transaction, where a
+second one would wait on SQLite). A user subscribed through another process of the same
+installation is seen within ``REFRESH_S``, when the set is read again; until then the planner
+logs ``NO_PUSH_TARGET`` for that user (docs/decisions.md).
 """
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -35,6 +37,8 @@ P256DH_BYTES = 65
 """An uncompressed P-256 point (RFC 8291 §3.1)."""
 AUTH_BYTES = 16
 """The authentication secret (RFC 8291 §3.2)."""
+REFRESH_S = 60.0
+"""How often the subscriber set is read again, for subscriptions other processes stored."""
 
 
 class InvalidSubscription(PinbaseError):
@@ -99,6 +103,15 @@ class PushSubscriptions:
         """Read which users have a subscription (at start)."""
         async with self._store.transaction() as tx:
             self._subscribers = await tx.push_subscriber_ids()
+
+    async def refresh_forever(self, interval_s: float = REFRESH_S) -> None:
+        """Read the subscriber set again every ``interval_s`` (an upkeep task)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await self.load()
+            except Exception:
+                logger.exception("push.refresh_failed")
 
     def has_target(self, user_id: int) -> bool:
         """Whether a push to ``user_id`` reaches at least one browser (no query)."""

@@ -6,7 +6,7 @@ subscription's public key ``p256dh`` and ``auth`` secret (base64url, RFC 8291), 
 User-Agent to tell devices apart, and the time of its last delivered push.
 
 Revision ID: 0012
-Revises: 0010, 0011 (0009 in the brief; joins the merged outbox and notify migrations)
+Revises: 0011 (0009 in the brief; chained after the merged outbox and notify migrations)
 """
 
 from collections.abc import Sequence
