@@ -29,6 +29,7 @@ from pinbase.storage.point_writes import (
     postgres_arrays,
     sqlite_fold_bounds,
 )
+from pinbase.storage.sql_automations import SqlAutomations
 from pinbase.storage.sql_catalog import SqlCatalogQueries
 from pinbase.storage.sql_console_sessions import SqlConsoleSessions
 from pinbase.storage.sql_device_admin import SqlDeviceAdmin
@@ -101,6 +102,7 @@ class SqlStore:
 
 
 class SqlTransaction(
+    SqlAutomations,
     SqlCatalogQueries,
     SqlOrganizationQueries,
     SqlOAuthQueries,
