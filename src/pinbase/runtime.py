@@ -43,6 +43,9 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
+from pinbase.services.reactions.automation_engine import AutomationEngine
+from pinbase.services.reactions.automation_runs import AutomationRunner
+from pinbase.services.reactions.automations import Automations
 from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
 from pinbase.services.state import CachedState
@@ -207,6 +210,27 @@ async def running_services(
             kept_per_device=settings.kept_uploads_per_device,
             per_day=settings.uploads_per_day,
         )
+        runner = AutomationRunner(
+            store=store, directory=directory, telemetry=telemetry, events=events, clock=clock
+        )
+        automations = Automations(
+            store=store,
+            directory=directory,
+            engine=AutomationEngine(
+                store=store,
+                bus=bus,
+                directory=directory,
+                telemetry=telemetry,
+                runner=runner,
+                clock=clock,
+                catchup_window_ms=settings.automations_catchup_window_s * 1000,
+            ),
+            runner=runner,
+            clock=clock,
+            max_per_org=settings.automations_max_per_org,
+            max_actions=settings.automations_max_actions,
+        )
+        await automations.start()
         loop = asyncio.get_running_loop()
         upkeep = [
             loop.create_task(_checkpoints(store), name="checkpoints"),
@@ -272,12 +296,14 @@ async def running_services(
                     ttl_ms=round(settings.invitation_days * DAY_MS),
                 ),
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
+                automations=automations,
             )
         finally:
             for task in upkeep:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await automations.stop()
             live.close()
             state.close()
             await actions.stop()
