@@ -1,0 +1,324 @@
+"""The automation engine and use cases (``services.reactions``) over the real write pipeline, on
+SQLite and PostgreSQL, with a hand clock: the §3.4 vectors end to end, the Limit Period, a
+Europe/Berlin schedule in the DST gap, a WAIT that survives a restart, disable, scope, limits,
+and an automation switched off when its device goes."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hand_clock import HandClock
+
+from pinbase.domain.automations import InvalidAutomation
+from pinbase.domain.devices import Device
+from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.runtime import running_services
+from pinbase.services.container import Services
+from pinbase.services.oauth import Caller
+from pinbase.services.provisioning import parse_spec, provision
+from pinbase.services.reactions.automations import AutomationNotFound, NotAScene
+from pinbase.settings import Settings
+from postgres import BACKENDS, empty_database
+
+SPEC = {
+    "organization": {"name": "Acme"},
+    "templates": [
+        {
+            "name": "Boiler",
+            "datastreams": [
+                {"id": 1, "label": "Temperature", "pin": 1, "type": "DOUBLE", "decimals": "#.0"},
+                {"id": 2, "label": "Relay", "pin": 2, "type": "INT", "min": 0, "max": 1},
+            ],
+            "events": [{"eventCode": "hot", "name": "Too hot"}],
+        }
+    ],
+    "devices": [{"name": "Cellar", "template": "Boiler"}, {"name": "Attic", "template": "Boiler"}],
+}
+MINUTE = 60_000
+
+
+@dataclass(frozen=True)
+class Editor:
+    """A console-like caller: a user of ``org_id`` who sees and controls its devices."""
+
+    org_id: OrgId
+    scope: frozenset[OrgId]
+    user_id: int | None = 7
+
+    def can_see(self, org_id: OrgId) -> bool:
+        """Whether ``org_id`` is in scope."""
+        return org_id in self.scope
+
+    def can_view_device(self, device: Device) -> bool:
+        """Every device of the scope."""
+        return self.can_see(device.org_id)
+
+    def can_control_device(self, device: Device) -> bool:
+        """Every device of the scope."""
+        return self.can_see(device.org_id)
+
+
+@pytest.fixture(params=BACKENDS)
+async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Settings naming an empty database on each engine."""
+    async with empty_database(request, tmp_path) as settings:
+        yield settings
+
+
+@dataclass
+class World:
+    """What ``SPEC`` created, with an editor of its organization."""
+
+    editor: Editor
+    cellar: int
+    attic: int
+
+
+async def setup(services: Services) -> World:
+    """Provision ``SPEC`` into the running services."""
+    created = await provision(
+        services.store, parse_spec(SPEC), clock=services.clock, bus=services.bus
+    )
+    org = OrgId(created["organization"]["id"])
+    editor = Editor(org_id=org, scope=services.directory.subtree(org))
+    return World(
+        editor=editor, cellar=created["devices"][0]["id"], attic=created["devices"][1]["id"]
+    )
+
+
+async def write(
+    services: Services, device_id: int, values: dict[int, Any], origin: str = "platform_api"
+) -> None:
+    """Write values through the value pipeline as an observed writer, and let rules settle."""
+    bound = services.directory.by_id(DeviceId(device_id))
+    assert bound is not None
+    writes = [(bound.template.datastream(ds), value) for ds, value in values.items()]
+    await services.telemetry.record(bound.device, writes, origin=origin)
+    await services.automations._engine.settle()
+
+
+def relay(services: Services, device_id: int) -> object:
+    """The current value of a device's Relay (V2)."""
+    bound = services.directory.by_id(DeviceId(device_id))
+    assert bound is not None
+    point = services.telemetry.current(bound.device.id, bound.template.datastream(2))
+    return None if point is None else point.value
+
+
+def when(world: World, operator: str, operand: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A Device State automation on the cellar's temperature that sets the attic relay to 1."""
+    condition: dict[str, Any] = {
+        "kind": "DEVICE_STATE",
+        "deviceId": world.cellar,
+        "dataStreamId": 1,
+        "operator": operator,
+    }
+    if operand is not None:
+        condition["operand"] = operand
+    return {
+        "name": f"{operator} {operand}",
+        "condition": condition,
+        "actions": [
+            {"kind": "CONTROL_DEVICE", "deviceId": world.attic, "dataStreamId": 2, "value": "1"}
+        ],
+        **extra,
+    }
+
+
+async def statuses(
+    services: Services, world: World, automation_id: int
+) -> list[tuple[str, str | None]]:
+    """(status, reason) of each run, oldest first."""
+    runs = await services.automations.runs(world.editor, automation_id)
+    return [(log.run.status, log.run.reason) for log in reversed(runs)]
+
+
+async def test_gt_vector_switches_the_relay_edge_triggered(settings: Settings) -> None:
+    """GT 40 over 39, 41, 45, 38, 42 runs twice; each run writes the relay, logged OK."""
+    async with running_services(settings, clock=HandClock()) as services:
+        world = await setup(services)
+        automation = await services.automations.create(world.editor, when(world, "GT", "40"))
+        for value in (39.0, 41.0, 45.0, 38.0, 42.0):
+            await write(services, world.attic, {2: 0})
+            await write(services, world.cellar, {1: value})
+            if value == 41.0:
+                assert relay(services, world.attic) == 1
+        assert await statuses(services, world, automation.id) == [("OK", None), ("OK", None)]
+        [latest, _] = await services.automations.runs(world.editor, automation.id)
+        assert latest.run.trigger_value == "42.0"
+        assert [(a.type, a.status, a.value) for a in latest.actions] == [
+            ("CONTROL_DEVICE", "OK", "1")
+        ]
+
+
+async def test_limit_period_skips_and_automation_writes_are_not_observed(
+    settings: Settings,
+) -> None:
+    """GT 40 with a 1 h limit: the second firing within the hour is skipped and logged; an
+    automation's own write neither fires nor re-arms a rule."""
+    clock = HandClock()
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        automation = await services.automations.create(
+            world.editor, when(world, "GT", "40", limitPeriodSec=3600)
+        )
+        start = clock.now
+        for value, minutes in ((41.0, 0), (39.0, 10), (41.0, 20), (39.0, 65), (41.0, 70)):
+            clock.now = start + minutes * MINUTE
+            await write(services, world.cellar, {1: value})
+        # An automation write of a low value would re-arm the rule if it were observed.
+        await write(services, world.cellar, {1: 10.0}, origin="automation")
+        await write(services, world.cellar, {1: 50.0})
+        assert await statuses(services, world, automation.id) == [
+            ("OK", None),
+            ("SKIPPED", "AUTOMATION_LIMIT_PERIOD"),
+            ("OK", None),
+        ]
+
+
+async def test_a_schedule_in_the_dst_gap_runs_once_across_a_restart(settings: Settings) -> None:
+    """A Europe/Berlin 02:30 schedule on 2026-03-29 runs once, at 03:00 CEST, and a restart
+    after it does not run it again."""
+    clock = HandClock(now=int(datetime(2026, 3, 28, 12, tzinfo=UTC).timestamp() * 1000))
+    schedule = {
+        "kind": "SCHEDULE",
+        "time": "02:30",
+        "tz": "Europe/Berlin",
+        "repeat": {"type": "ONCE", "date": "2026-03-29"},
+    }
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        body = when(world, "IS_ANY") | {"condition": schedule}
+        automation = await services.automations.create(world.editor, body)
+        clock.now = int(datetime(2026, 3, 29, 0, 59, tzinfo=UTC).timestamp() * 1000)
+        await services.automations._engine.run_due()
+        assert relay(services, world.attic) is None
+        clock.now = int(datetime(2026, 3, 29, 1, 0, tzinfo=UTC).timestamp() * 1000)
+        await services.automations._engine.run_due()
+        await services.automations._engine.run_due()
+        assert relay(services, world.attic) == 1
+    clock.now += 5 * MINUTE
+    async with running_services(replace_catchup(settings, 3600), clock=clock) as services:
+        await services.automations._engine.run_due()
+        assert await statuses(services, world, automation.id) == [("OK", None)]
+
+
+def replace_catchup(settings: Settings, seconds: int) -> Settings:
+    """``settings`` with a catch-up window."""
+    return settings.model_copy(update={"automations_catchup_window_s": seconds})
+
+
+async def test_a_wait_continuation_survives_a_restart(settings: Settings) -> None:
+    """A scene sets the relay, waits 60 s, resets it: the reset runs after a restart."""
+    clock = HandClock()
+    scene: dict[str, Any] = {
+        "name": "Pulse",
+        "condition": {"kind": "SCENE"},
+        "actions": [],
+    }
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        set_relay = {"kind": "CONTROL_DEVICE", "deviceId": world.attic, "dataStreamId": 2}
+        scene["actions"] = [
+            set_relay | {"value": "1"},
+            {"kind": "WAIT", "seconds": 60},
+            set_relay | {"value": 0},
+        ]
+        automation = await services.automations.create(world.editor, scene)
+        await services.automations.execute(world.editor, automation.id)
+        assert relay(services, world.attic) == 1
+        assert await statuses(services, world, automation.id) == [("RUNNING", None)]
+    clock.now += 61_000
+    async with running_services(settings, clock=clock) as services:
+        await services.automations._engine.run_due()
+        assert relay(services, world.attic) == 0
+        [log] = await services.automations.runs(world.editor, automation.id)
+        assert log.run.status == "OK"
+        assert [a.type for a in log.actions] == ["CONTROL_DEVICE", "WAIT", "CONTROL_DEVICE"]
+
+
+async def test_disable_cancels_pending_continuations(settings: Settings) -> None:
+    """Disabling an automation cancels its WAIT; enabling it again does not resume it."""
+    clock = HandClock()
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        body = {
+            "name": "Later",
+            "condition": {"kind": "SCENE"},
+            "actions": [
+                {"kind": "WAIT", "seconds": 10},
+                {
+                    "kind": "CONTROL_DEVICE",
+                    "deviceId": world.attic,
+                    "dataStreamId": 2,
+                    "value": "1",
+                },
+            ],
+        }
+        automation = await services.automations.create(world.editor, body)
+        await services.automations.execute(world.editor, automation.id)
+        await services.automations.set_active(world.editor, automation.id, active=False)
+        await services.automations.set_active(world.editor, automation.id, active=True)
+        clock.now += 20_000
+        await services.automations._engine.run_due()
+        assert relay(services, world.attic) is None
+        assert await statuses(services, world, automation.id) == [("CANCELLED", None)]
+        await services.automations.execute(world.editor, automation.id)
+        assert await services.automations.stop_runs(world.editor, automation.id) == 1
+
+
+async def test_scope_limits_and_validation(settings: Settings) -> None:
+    """Another organization sees nothing; limits and type checks refuse bad automations."""
+    async with running_services(replace_limits(settings), clock=HandClock()) as services:
+        world = await setup(services)
+        stranger = Editor(org_id=OrgId(9999), scope=frozenset({OrgId(9999)}))
+        with pytest.raises(InvalidAutomation, match=r"device \d+ is not found"):
+            await services.automations.create(stranger, when(world, "GT", "40"), org_id=None)
+        with pytest.raises(InvalidAutomation, match="operand must be a number"):
+            await services.automations.create(world.editor, when(world, "GT", "warm"))
+        bad_value = when(world, "IS_ANY")
+        bad_value["actions"][0]["value"] = "on"
+        with pytest.raises(InvalidAutomation, match="value does not fit"):
+            await services.automations.create(world.editor, bad_value)
+        automation = await services.automations.create(world.editor, when(world, "GT", "40"))
+        with pytest.raises(InvalidAutomation, match=r"^Automations limit reached$"):
+            await services.automations.create(world.editor, when(world, "GT", "41"))
+        with pytest.raises(AutomationNotFound):
+            await services.automations.get(stranger, automation.id)
+        with pytest.raises(AutomationNotFound):
+            await services.automations.list_automations(world.editor, org_id=9999)
+        with pytest.raises(NotAScene):
+            await services.automations.execute(world.editor, automation.id)
+        listed = await services.automations.list_automations(world.editor)
+        assert [a.id for a in listed] == [automation.id]
+        updated = await services.automations.update(
+            world.editor, automation.id, when(world, "LT", "5")
+        )
+        assert updated.spec.name == "LT 5"
+        await services.automations.delete(world.editor, automation.id)
+        assert await services.automations.list_in_scope(world.editor) == []
+
+
+def replace_limits(settings: Settings) -> Settings:
+    """``settings`` allowing one automation per organization."""
+    return settings.model_copy(update={"automations_max_per_org": 1})
+
+
+async def test_a_deleted_device_switches_its_automations_off(settings: Settings) -> None:
+    """Deleting a device an automation uses makes it inactive, with a log row."""
+    async with running_services(settings, clock=HandClock()) as services:
+        world = await setup(services)
+        automation = await services.automations.create(world.editor, when(world, "IS_ANY"))
+        await services.device_admin.delete(admin_caller(world), world.attic)
+        await services.automations._engine.settle()
+        reread = await services.automations.get(world.editor, automation.id)
+        assert reread.spec.is_active is False
+        assert await statuses(services, world, automation.id) == [("SKIPPED", "DEVICE_DELETED")]
+
+
+def admin_caller(world: World) -> Caller:
+    """The Platform API caller of the world's organization."""
+    return Caller(client_id="test", org_id=world.editor.org_id, scope=world.editor.scope)
