@@ -16,6 +16,7 @@ from pinbase.domain.automations import InvalidAutomation
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.runtime import running_services
+from pinbase.services.bus import ValuesChanged
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
 from pinbase.services.provisioning import parse_spec, provision
@@ -141,6 +142,8 @@ async def test_gt_vector_switches_the_relay_edge_triggered(settings: Settings) -
     async with running_services(settings, clock=HandClock()) as services:
         world = await setup(services)
         automation = await services.automations.create(world.editor, when(world, "GT", "40"))
+        seen: list[ValuesChanged] = []
+        services.bus.subscribe(ValuesChanged, seen.append)
         for value in (39.0, 41.0, 45.0, 38.0, 42.0):
             await write(services, world.attic, {2: 0})
             await write(services, world.cellar, {1: value})

@@ -25,6 +25,7 @@ from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reactions.automations import Automations
+from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.templates import Templates
@@ -75,3 +76,5 @@ class Services:
     """The console's device table and device lookups."""
     automations: Automations
     """Automations: the use cases, and the engine that evaluates and schedules them."""
+    outbox: Outbox
+    """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""

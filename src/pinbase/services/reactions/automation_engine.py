@@ -333,6 +333,7 @@ class AutomationEngine:
             datastream_id=int(datastream_id),
             value=read_text_plain(value),
             display=self._display(change.device_id, datastream_id, value),
+            hops=change.hops,
         )
         if skipped:
             await self._runner.skip(automation, trigger, reason="AUTOMATION_LIMIT_PERIOD")

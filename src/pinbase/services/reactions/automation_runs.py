@@ -57,6 +57,9 @@ class Trigger:
     datastream_id: int | None = None
     value: str | None = None
     display: str | None = None
+    hops: int = 0
+    """Rule steps that led to the triggering write (``ValuesChanged.hops``); writes of the run
+    carry one more, so a chain of rules ends (issue #10)."""
 
     def to_json(self) -> dict[str, Any]:
         """The trigger as a continuation keeps it."""
@@ -66,6 +69,7 @@ class Trigger:
             "dataStreamId": self.datastream_id,
             "value": self.value,
             "display": self.display,
+            "hops": self.hops,
         }
 
     @classmethod
@@ -77,6 +81,7 @@ class Trigger:
             datastream_id=data.get("dataStreamId"),
             value=data.get("value"),
             display=data.get("display"),
+            hops=int(data.get("hops") or 0),
         )
 
 
@@ -245,7 +250,13 @@ class AutomationRunner:
                 value = forward_value(trigger.value or "", datastream)
         except (InvalidAutomation, ValueMismatch) as error:
             return _with(target, status="FAILED", reason=f"VALUE_MISMATCH: {error}")
-        await self._telemetry.record(bound.device, [(datastream, value)], origin=AUTOMATION_ORIGIN)
+        await self._telemetry.record(
+            bound.device,
+            [(datastream, value)],
+            origin=AUTOMATION_ORIGIN,
+            origin_id=automation.id,
+            hops=trigger.hops + 1,
+        )
         return _with(target, status="OK", value=str(value))
 
     async def _message(
