@@ -19,7 +19,7 @@ from pinbase.runtime import running_services
 from pinbase.services.bus import ValuesChanged
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
-from pinbase.services.provisioning import parse_spec, provision
+from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
 from pinbase.services.reactions.automations import AutomationNotFound, NotAScene
 from pinbase.settings import Settings
 from postgres import BACKENDS, empty_database
@@ -325,3 +325,56 @@ async def test_a_deleted_device_switches_its_automations_off(settings: Settings)
 def admin_caller(world: World) -> Caller:
     """The Platform API caller of the world's organization."""
     return Caller(client_id="test", org_id=world.editor.org_id, scope=world.editor.scope)
+
+
+async def test_the_provisioning_file_creates_working_automations(settings: Settings) -> None:
+    """An ``automations`` section naming devices of the file creates automations the running
+    engine uses at once; a bad one creates nothing at all."""
+    rule = {
+        "name": "Hot cellar",
+        "condition": {
+            "kind": "DEVICE_STATE",
+            "device": "Cellar",
+            "dataStreamId": 1,
+            "operator": "GT",
+            "operand": "40",
+        },
+        "actions": [{"kind": "CONTROL_DEVICE", "device": "Attic", "dataStreamId": 2, "value": "1"}],
+    }
+    async with running_services(settings, clock=HandClock()) as services:
+        bad = SPEC | {
+            "organization": {"name": "Broken"},
+            "automations": [
+                rule
+                | {
+                    "actions": [
+                        {
+                            "kind": "CONTROL_DEVICE",
+                            "device": "Garage",
+                            "dataStreamId": 2,
+                            "value": "1",
+                        }
+                    ]
+                }
+            ],
+        }
+        with pytest.raises(ProvisioningError, match="unknown device 'Garage'"):
+            await provision(services.store, parse_spec(bad), clock=services.clock, bus=services.bus)
+        async with services.store.transaction() as tx:
+            assert await tx.list_automations(None) == []
+        created = await provision(
+            services.store,
+            parse_spec(SPEC | {"automations": [rule]}),
+            clock=services.clock,
+            bus=services.bus,
+        )
+        [made] = created["automations"]
+        assert made["name"] == "Hot cellar"
+        await services.automations._engine.settle()
+        cellar, attic = (d["id"] for d in created["devices"])
+        await write(services, cellar, {1: 45.0})
+        assert relay(services, attic) == 1
+        org = OrgId(created["organization"]["id"])
+        editor = Editor(org_id=org, scope=frozenset({org}))
+        [listed] = await services.automations.list_automations(editor)
+        assert (listed.id, listed.owner_id) == (made["id"], None)

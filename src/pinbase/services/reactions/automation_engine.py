@@ -41,6 +41,7 @@ from pinbase.domain.automations import (
     DeviceState,
     Schedule,
     Sun,
+    parse_automation,
     referenced_datastreams,
     referenced_devices,
 )
@@ -57,6 +58,7 @@ from pinbase.services.reactions.automation_runs import (
     Trigger,
 )
 from pinbase.services.telemetry import Telemetry
+from pinbase.storage.automations import StoredAutomation
 from pinbase.storage.base import Store
 
 logger = logging.getLogger(__name__)
@@ -67,8 +69,19 @@ clock that jumped, are noticed within it."""
 
 CONTINUATIONS_PER_PASS = 100
 
+MAX_STORED_ACTIONS = 1_000_000
+"""Reading back what was stored never applies the (changeable) save-time limit."""
+
 Key = tuple[int, int]
 """(device id, datastream id)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutomationsProvisioned:
+    """Automations were stored by the provisioning file (``services.provisioning``), committed;
+    a running engine loads them. A bus message of plain ids."""
+
+    automation_ids: tuple[int, ...]
 
 
 @dataclass(slots=True)
@@ -130,6 +143,7 @@ class AutomationEngine:
             self._bus.subscribe(ValuesChanged, self._on_values),
             self._bus.subscribe(DeviceRemoved, self._queue.put_nowait),
             self._bus.subscribe(DatastreamErased, self._queue.put_nowait),
+            self._bus.subscribe(AutomationsProvisioned, self._queue.put_nowait),
         ]
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -274,6 +288,8 @@ class AutomationEngine:
                 elif isinstance(message, DeviceRemoved):
                     device = int(message.device_id)
                     await self._referenced_gone(devices={device}, reason="DEVICE_DELETED")
+                elif isinstance(message, AutomationsProvisioned):
+                    await self._load(message.automation_ids)
                 elif isinstance(message, DatastreamErased):
                     pairs = {(int(d), int(message.datastream_id)) for d in message.device_ids}
                     await self._referenced_gone(pairs=pairs, reason="DATASTREAM_DELETED")
@@ -281,6 +297,13 @@ class AutomationEngine:
                 logger.exception("automation.evaluation_failed")
             finally:
                 self._queue.task_done()
+
+    async def _load(self, automation_ids: tuple[int, ...]) -> None:
+        for automation_id in automation_ids:
+            async with self._store.transaction() as tx:
+                stored = await tx.find_automation(automation_id)
+            if stored is not None:
+                self.put(read_stored(stored), armed=stored.armed)
 
     async def _observe(self, change: ValuesChanged) -> None:
         for write in change.writes:
@@ -390,3 +413,16 @@ class AutomationEngine:
 
 def _key(condition: DeviceState) -> Key:
     return (condition.device_id, condition.datastream_id)
+
+
+def read_stored(row: StoredAutomation) -> Automation:
+    """The automation a stored row holds."""
+    spec = parse_automation(row.spec, max_actions=MAX_STORED_ACTIONS)
+    return Automation(
+        id=row.id,
+        org_id=row.org_id,
+        owner_id=row.owner_id,
+        spec=replace(spec, is_active=row.is_active),
+        created_at=row.created_at,
+        last_executed_at=row.last_executed_at,
+    )

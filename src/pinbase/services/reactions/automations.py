@@ -15,35 +15,33 @@ The model is the spec §3.1 JSON (``domain.automations``); ``AutomationView.to_j
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from pinbase.domain.automation_rules import check_condition, check_value
+from pinbase.domain.automation_checks import check_automation_references
 from pinbase.domain.automations import (
     Automation,
     AutomationSpec,
-    ControlDevice,
-    DeviceState,
-    ForwardDeviceData,
     InvalidAutomation,
-    LogEvent,
     Scene,
     automation_json,
     check_count,
     parse_automation,
+    referenced_devices,
     spec_json,
 )
-from pinbase.domain.datastreams import Datastream, DataType
-from pinbase.domain.errors import PinbaseError, UnknownDatastream
+from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.domain.templates import Template
 from pinbase.services.clock import Clock
 from pinbase.services.datastream_values import Controller
 from pinbase.services.directory import BoundDevice, Directory
-from pinbase.services.reactions.automation_engine import AutomationEngine, RuleState
+from pinbase.services.reactions.automation_engine import (
+    AutomationEngine,
+    RuleState,
+    read_stored,
+)
 from pinbase.services.reactions.automation_runs import AutomationRunner, Trigger
 from pinbase.services.scope import Scoped
-from pinbase.storage.automations import ActionLogEntry, AutomationRun, StoredAutomation
+from pinbase.storage.automations import ActionLogEntry, AutomationRun
 from pinbase.storage.base import Store
-
-MAX_STORED_ACTIONS = 1_000_000
-"""Reading back what was stored never applies the (changeable) save-time limit."""
 
 MAX_RUNS_PAGE = 1_000
 
@@ -317,28 +315,13 @@ class Automations:
     async def _check_references(
         self, caller: Controller, spec: AutomationSpec, org_id: OrgId
     ) -> None:
-        """Refuse devices, datastreams, operands and values the automation cannot use."""
+        """Refuse devices the caller may not use, and datastreams, operands and values that do
+        not fit them (``domain.automation_checks``)."""
         subtree = self._directory.subtree(org_id)
-        condition = spec.condition
-        if isinstance(condition, DeviceState):
-            bound = await self._device(caller, condition.device_id, subtree)
-            datastream = _datastream(bound, condition.datastream_id)
-            check_condition(condition, datastream)
-        for action in spec.actions:
-            if isinstance(action, ControlDevice):
-                bound = await self._device(caller, action.device_id, subtree)
-                check_value(action, _datastream(bound, action.datastream_id))
-            elif isinstance(action, ForwardDeviceData):
-                bound = await self._device(caller, action.device_id, subtree)
-                target = _datastream(bound, action.datastream_id)
-                if target.type not in (DataType.INT, DataType.DOUBLE, DataType.STRING):
-                    raise InvalidAutomation(
-                        "FORWARD_DEVICE_DATA targets integer, double or string datastreams"
-                    )
-            elif isinstance(action, LogEvent) and action.device_id is not None:
-                bound = await self._device(caller, action.device_id, subtree)
-                if bound.template.event(action.event_code) is None:
-                    raise InvalidAutomation(f"event {action.event_code!r} is not found")
+        templates: dict[int, Template] = {}
+        for device_id in referenced_devices(spec):
+            templates[device_id] = (await self._device(caller, device_id, subtree)).template
+        check_automation_references(spec, templates.__getitem__)
 
     async def _device(
         self, caller: Controller, device_id: int, subtree: frozenset[OrgId]
@@ -353,26 +336,6 @@ class Automations:
         return bound
 
 
-def read_stored(row: StoredAutomation) -> Automation:
-    """The automation a stored row holds."""
-    spec = parse_automation(row.spec, max_actions=MAX_STORED_ACTIONS)
-    return Automation(
-        id=row.id,
-        org_id=row.org_id,
-        owner_id=row.owner_id,
-        spec=replace(spec, is_active=row.is_active),
-        created_at=row.created_at,
-        last_executed_at=row.last_executed_at,
-    )
-
-
 def to_json(automation: Automation) -> dict[str, Any]:
     """The spec §3.1 JSON of an automation (the console's and provisioning's model)."""
     return automation_json(automation)
-
-
-def _datastream(bound: BoundDevice, datastream_id: int) -> Datastream:
-    try:
-        return bound.template.datastream(datastream_id)
-    except UnknownDatastream:
-        raise InvalidAutomation(f"datastream {datastream_id} is not found") from None
