@@ -202,8 +202,8 @@ async def provision(
         ``{"organization": {"id", "name"}, "oauthClients": [{"name", "clientId",
         "clientSecret"}], "users": [{"id", "email", "orgId"}], "templates": [{"id",
         "templateId", "name"}], "devices": [{"id", "name", "token", "templateId",
-        "ownerUserId"}], "automations": [{"id", "name"}]}``; client secrets appear here and
-        nowhere else. Automations are checked as the console checks them (model, operand and
+        "ownerUserId"}]}``, plus ``"automations": [{"id", "name"}]`` when the file has some;
+        client secrets appear here and nowhere else. Automations are checked as the console checks them (model, operand and
         values against the datastreams, at most ``max_actions`` actions) and have no owner.
 
     Raises:
@@ -243,7 +243,7 @@ async def provision(
         if automations:
             ids = tuple(automation_id for automation_id, _ in automations)
             bus.publish(AutomationsProvisioned(automation_ids=ids))
-    return {
+    answer: dict[str, Any] = {
         "organization": {"id": org.id, "name": org.name},
         "oauthClients": [
             {"name": client.name, "clientId": client.client_id, "clientSecret": secret}
@@ -261,8 +261,10 @@ async def provision(
             }
             for d in devices
         ],
-        "automations": [{"id": i, "name": name} for i, name in automations],
     }
+    if spec.automations:
+        answer["automations"] = [{"id": i, "name": name} for i, name in automations]
+    return answer
 
 
 async def _add_client(
