@@ -378,3 +378,38 @@ async def test_the_provisioning_file_creates_working_automations(settings: Setti
         editor = Editor(org_id=org, scope=frozenset({org}))
         [listed] = await services.automations.list_automations(editor)
         assert (listed.id, listed.owner_id) == (made["id"], None)
+
+
+async def test_message_actions_go_through_the_planner_with_placeholders(settings: Settings) -> None:
+    """A SEND_EMAIL action queues a rendered e-mail (placeholders expanded, the trigger value
+    with the datastream's decimals) as an AUTOMATION message; one within 5 s is suppressed."""
+    clock = HandClock()
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        body = when(world, "IS_ANY")
+        body["actions"] = [
+            {
+                "kind": "SEND_EMAIL",
+                "recipients": [{"email": "ops@example.com"}],
+                "subject": "{DEVICE_NAME} of {ORG_NAME} ({PRODUCT_NAME})",
+                "body": "now {TRIGGER_VALUE} {UNKNOWN}",
+            }
+        ]
+        automation = await services.automations.create(world.editor, body)
+        await write(services, world.cellar, {1: 41.26})
+        clock.now += 1_000
+        await write(services, world.cellar, {1: 42.0})
+        async with services.store.transaction() as tx:
+            records = await tx.list_notification_records(world.editor.org_id, limit=10)
+        queued = [r for r in records if r.status == "QUEUED"]
+        assert [(r.source, r.source_ref, r.channel) for r in queued] == [
+            ("AUTOMATION", str(automation.id), "EMAIL")
+        ]
+        assert queued[0].title == "Cellar of Acme (Boiler)"
+        assert queued[0].body is not None
+        assert "now 41.2 {UNKNOWN}" in queued[0].body
+        logs = await services.automations.runs(world.editor, automation.id)
+        assert [(log.actions[0].status, log.actions[0].reason) for log in logs] == [
+            ("SKIPPED", "SUPPRESSED"),
+            ("OK", None),
+        ]

@@ -5,7 +5,7 @@ last schedule slot handled); ``automation_runs`` and ``automation_action_log`` a
 automations.md §3.7; ``automation_continuations`` holds what a run does after a WAIT.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
