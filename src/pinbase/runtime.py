@@ -259,6 +259,7 @@ async def running_services(
                 runner=runner,
                 clock=clock,
                 catchup_window_ms=settings.automations_catchup_window_s * 1000,
+                log_retention_ms=round(settings.automation_log_days * DAY_MS),
             ),
             runner=runner,
             clock=clock,

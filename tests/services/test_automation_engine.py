@@ -413,3 +413,31 @@ async def test_message_actions_go_through_the_planner_with_placeholders(settings
             ("SKIPPED", "SUPPRESSED"),
             ("OK", None),
         ]
+
+
+async def test_a_polar_day_logs_no_sun_event_and_old_runs_are_purged(settings: Settings) -> None:
+    """A sunset rule in Longyearbyen at midsummer logs NO_SUN_EVENT at local noon, once; the
+    run log forgets finished runs after its retention."""
+    clock = HandClock(now=int(datetime(2026, 6, 20, 12, tzinfo=UTC).timestamp() * 1000))
+    sunset = {
+        "kind": "SUN",
+        "event": "SUNSET",
+        "offsetMin": 0,
+        "days": [],
+        "lat": 78.22,
+        "lon": 15.65,
+        "tz": "Arctic/Longyearbyen",
+    }
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        automation = await services.automations.create(
+            world.editor, when(world, "IS_ANY") | {"condition": sunset}
+        )
+        clock.now = int(datetime(2026, 6, 21, 10, 0, tzinfo=UTC).timestamp() * 1000)  # 12:00 CEST
+        await services.automations._engine.run_due()
+        await services.automations._engine.run_due()
+        assert await statuses(services, world, automation.id) == [("SKIPPED", "NO_SUN_EVENT")]
+        assert relay(services, world.attic) is None
+        clock.now += 91 * 86_400_000
+        assert await services.automations._engine.purge_log() == 1
+        assert await statuses(services, world, automation.id) == []

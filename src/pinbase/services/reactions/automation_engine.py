@@ -69,6 +69,9 @@ clock that jumped, are noticed within it."""
 
 CONTINUATIONS_PER_PASS = 100
 
+PURGE_EVERY_MS = 3_600_000
+"""How often the run log is trimmed to its retention."""
+
 MAX_STORED_ACTIONS = 1_000_000
 """Reading back what was stored never applies the (changeable) save-time limit."""
 
@@ -113,6 +116,7 @@ class AutomationEngine:
         runner: AutomationRunner,
         clock: Clock,
         catchup_window_ms: int = 0,
+        log_retention_ms: int = 90 * 86_400_000,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -121,6 +125,8 @@ class AutomationEngine:
         self._runner = runner
         self._clock = clock
         self._catchup_ms = catchup_window_ms
+        self._log_retention_ms = log_retention_ms
+        self._purged_at: int | None = None
         self._rules: dict[int, Automation] = {}
         self._states: dict[int, RuleState] = {}
         self._watch: dict[Key, set[int]] = {}
@@ -392,10 +398,19 @@ class AutomationEngine:
                 inactive, Trigger(kind=automation.spec.condition.kind.value), reason=reason
             )
 
+    async def purge_log(self) -> int:
+        """Drop finished runs older than the log retention (spec §5.6: 90 days); how many."""
+        async with self._store.transaction() as tx:
+            return await tx.delete_automation_runs_before(self._clock() - self._log_retention_ms)
+
     async def _schedule(self) -> None:
         while True:
             try:
                 await self.run_due()
+                now = self._clock()
+                if self._purged_at is None or now - self._purged_at >= PURGE_EVERY_MS:
+                    self._purged_at = now
+                    await self.purge_log()
             except Exception:
                 logger.exception("automation.scheduler_failed")
             delay = POLL_S
