@@ -15,12 +15,19 @@ from hand_clock import HandClock
 from pinbase.domain.automations import InvalidAutomation
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.domain.users import ADMIN
 from pinbase.runtime import running_services
 from pinbase.services.bus import ValuesChanged
+from pinbase.services.console_caller import ConsoleCaller, permissions_of
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
 from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
-from pinbase.services.reactions.automations import AutomationNotFound, NotAScene
+from pinbase.services.reactions.automations import (
+    AutomationCaller,
+    AutomationNotFound,
+    NotAScene,
+    to_json,
+)
 from pinbase.settings import Settings
 from postgres import BACKENDS, empty_database
 
@@ -441,3 +448,27 @@ async def test_a_polar_day_logs_no_sun_event_and_old_runs_are_purged(settings: S
         clock.now += 91 * 86_400_000
         assert await services.automations._engine.purge_log() == 1
         assert await statuses(services, world, automation.id) == []
+
+
+async def test_a_console_user_owns_what_it_creates(settings: Settings) -> None:
+    """A signed-in console user is an ``AutomationCaller``: it becomes the owner; the device
+    page lists the automations using a device."""
+    async with running_services(settings, clock=HandClock()) as services:
+        world = await setup(services)
+        user = ConsoleCaller(
+            user_id=42,
+            email="ada@example.com",
+            name="Ada",
+            role_id=ADMIN,
+            org_id=world.editor.org_id,
+            scope=world.editor.scope,
+            permissions=permissions_of(ADMIN),
+        )
+        caller: AutomationCaller = user
+        automation = await services.automations.create(caller, when(world, "IS_ANY"))
+        assert automation.owner_id == 42
+        assert to_json(automation)["ownerId"] == 42
+        assert [a.id for a in await services.automations.using_device(user, world.attic)] == [
+            automation.id
+        ]
+        assert await services.automations.using_device(user, 12345) == []

@@ -160,6 +160,15 @@ class Automations:
         async with self._store.transaction() as tx:
             return [read_stored(row) for row in await tx.list_automations(caller.scope)]
 
+    async def using_device(self, caller: Scoped, device_id: int) -> list[Automation]:
+        """The automations of the caller's scope whose condition or actions name the device
+        (the device page's AUTOMATIONS list, spec §3.7), by id."""
+        return [
+            automation
+            for automation in await self.list_in_scope(caller)
+            if device_id in referenced_devices(automation.spec)
+        ]
+
     async def get(self, caller: Scoped, automation_id: int) -> Automation:
         """One automation.
 
