@@ -472,3 +472,34 @@ async def test_a_console_user_owns_what_it_creates(settings: Settings) -> None:
             automation.id
         ]
         assert await services.automations.using_device(user, 12345) == []
+
+
+async def test_a_deleted_organization_takes_its_schedules_along(settings: Settings) -> None:
+    """A sub-organization's daily schedule stops when the organization is deleted."""
+    clock = HandClock()
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        child = await services.organizations.create(
+            admin_caller(world),
+            parent_id=None,
+            name="Branch",
+            description=None,
+            type=None,
+            tz=None,
+            unit_system=None,
+            phone_number=None,
+        )
+        branch = Editor(org_id=child.id, scope=frozenset({child.id}))
+        daily = {"kind": "SCHEDULE", "time": "08:00", "tz": "UTC", "repeat": {"type": "DAILY"}}
+        body = {"name": "Morning", "condition": daily, "actions": [{"kind": "WAIT", "seconds": 5}]}
+        await services.automations.create(branch, body)
+        assert len(services.automations._engine._slots) == 1
+        parent = world.editor.org_id
+        root = Caller(client_id="t", org_id=parent, scope=services.directory.subtree(parent))
+        await services.organizations.delete(root, child.id)
+        await services.automations._engine.settle()
+        assert services.automations._engine._slots == {}
+        clock.now += 2 * 86_400_000
+        await services.automations._engine.run_due()
+        async with services.store.transaction() as tx:
+            assert await tx.list_automations(None) == []

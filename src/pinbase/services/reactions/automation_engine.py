@@ -49,7 +49,7 @@ from pinbase.domain.errors import UnknownDatastream
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.value_types import Value
 from pinbase.services.bus import Bus, Unsubscribe, ValuesChanged
-from pinbase.services.changes import DatastreamErased, DeviceRemoved
+from pinbase.services.changes import DatastreamErased, DeviceRemoved, OrganizationRemoved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.reactions.automation_runs import (
@@ -150,6 +150,7 @@ class AutomationEngine:
             self._bus.subscribe(DeviceRemoved, self._queue.put_nowait),
             self._bus.subscribe(DatastreamErased, self._queue.put_nowait),
             self._bus.subscribe(AutomationsProvisioned, self._queue.put_nowait),
+            self._bus.subscribe(OrganizationRemoved, self._queue.put_nowait),
         ]
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -294,6 +295,11 @@ class AutomationEngine:
                 elif isinstance(message, DeviceRemoved):
                     device = int(message.device_id)
                     await self._referenced_gone(devices={device}, reason="DEVICE_DELETED")
+                elif isinstance(message, OrganizationRemoved):
+                    # Its automations went in the deleting transaction (storage).
+                    for automation in list(self._rules.values()):
+                        if automation.org_id == message.org_id:
+                            self.forget(automation.id)
                 elif isinstance(message, AutomationsProvisioned):
                     await self._load(message.automation_ids)
                 elif isinstance(message, DatastreamErased):
