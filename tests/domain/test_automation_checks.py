@@ -7,6 +7,7 @@ import pytest
 
 from pinbase.domain.automation_checks import check_automation_references
 from pinbase.domain.automations import InvalidAutomation, parse_automation
+from pinbase.domain.datastream_automation import AutomationSetting, AutomationType
 from pinbase.domain.datastreams import Datastream, DataType
 from pinbase.domain.ids import DatastreamId, EventId, OrgId, TemplateId
 from pinbase.domain.pins import parse_pin
@@ -21,6 +22,13 @@ TEMPLATE = Template(
         Datastream(id=DatastreamId(1), label="T", pin=parse_pin("V1"), type=DataType.DOUBLE),
         Datastream(id=DatastreamId(2), label="R", pin=parse_pin("V2"), type=DataType.INT),
         Datastream(id=DatastreamId(3), label="S", pin=parse_pin("V3"), type=DataType.BOOL),
+        Datastream(
+            id=DatastreamId(4),
+            label="Sensor",
+            pin=parse_pin("V4"),
+            type=DataType.DOUBLE,
+            automation=AutomationSetting(type=AutomationType.SENSOR),
+        ),
     ),
     events=(TemplateEvent(id=EventId(1), code="hot", name="Hot"),),
 )
@@ -68,6 +76,11 @@ def test_a_fitting_automation_passes() -> None:
         ),
         (GT, {"kind": "FORWARD_DEVICE_DATA", "deviceId": 1, "dataStreamId": 3}, "integer, double"),
         (GT, {"kind": "LOG_EVENT", "eventCode": "cold", "deviceId": 1}, "event 'cold'"),
+        (
+            GT,
+            {"kind": "FORWARD_DEVICE_DATA", "deviceId": 1, "dataStreamId": 4},
+            "not an automation action",
+        ),
     ],
 )
 def test_what_does_not_fit_is_refused(

@@ -13,8 +13,11 @@ import pytest
 from hand_clock import HandClock
 
 from pinbase.domain.automations import InvalidAutomation
+from pinbase.domain.datastream_automation import AutomationSetting, AutomationType
+from pinbase.domain.datastreams import DataType
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.domain.pins import Pin, PinType
 from pinbase.domain.users import ADMIN
 from pinbase.runtime import running_services
 from pinbase.services.bus import ValuesChanged
@@ -28,6 +31,7 @@ from pinbase.services.reactions.automations import (
     NotAScene,
     to_json,
 )
+from pinbase.services.template_settings import DatastreamSettings
 from pinbase.settings import Settings
 from postgres import BACKENDS, empty_database
 
@@ -503,3 +507,34 @@ async def test_a_deleted_organization_takes_its_schedules_along(settings: Settin
         await services.automations._engine.run_due()
         async with services.store.transaction() as tx:
             assert await tx.list_automations(None) == []
+
+
+async def test_the_datastream_automation_setting_is_kept_and_enforced(settings: Settings) -> None:
+    """A provisioned §3.2 setting survives an edit that leaves it out (the console's form) and
+    decides what an automation may do with the datastream."""
+    sensor = {"type": "SENSOR"}
+    boiler = SPEC["templates"][0]  # type: ignore[index]
+    temperature = boiler["datastreams"][0] | {"automation": sensor}
+    relay_stream = boiler["datastreams"][1] | {"automation": {"type": "SWITCH", "asAction": False}}
+    spec = SPEC | {"templates": [boiler | {"datastreams": [temperature, relay_stream]}]}
+    async with running_services(settings, clock=HandClock()) as services:
+        created = await provision(
+            services.store, parse_spec(spec), clock=services.clock, bus=services.bus
+        )
+        org = OrgId(created["organization"]["id"])
+        world = World(
+            editor=Editor(org_id=org, scope=frozenset({org})),
+            cellar=created["devices"][0]["id"],
+            attic=created["devices"][1]["id"],
+        )
+        with pytest.raises(InvalidAutomation, match="not an automation action"):
+            await services.automations.create(world.editor, when(world, "GT", "40"))
+        with pytest.raises(InvalidAutomation, match="operator IS_ON does not apply"):
+            await services.automations.create(world.editor, when(world, "IS_ON"))
+        template_id = created["templates"][0]["id"]
+        caller = Caller(client_id="t", org_id=org, scope=frozenset({org}))
+        edit = DatastreamSettings(
+            label="Temperature", pin=Pin(PinType.VIRTUAL, 1), type=DataType.DOUBLE
+        )
+        updated = await services.templates.update_datastream(caller, template_id, 1, edit)
+        assert updated.automation == AutomationSetting(type=AutomationType.SENSOR)

@@ -9,7 +9,7 @@ of a device it may use and raises ``InvalidAutomation`` for any other.
 
 from collections.abc import Callable
 
-from pinbase.domain.automation_rules import check_condition, check_value
+from pinbase.domain.automation_rules import check_action_target, check_condition, check_value
 from pinbase.domain.automations import (
     AutomationSpec,
     ControlDevice,
@@ -43,8 +43,9 @@ def check_automation_references(
             template = template_of(action.device_id)
             check_value(action, _datastream(template, action.datastream_id))
         elif isinstance(action, ForwardDeviceData):
-            template = template_of(action.device_id)
-            if _datastream(template, action.datastream_id).type not in FORWARD_TYPES:
+            target = _datastream(template_of(action.device_id), action.datastream_id)
+            check_action_target(target)
+            if target.type not in FORWARD_TYPES:
                 raise InvalidAutomation(
                     "FORWARD_DEVICE_DATA targets integer, double or string datastreams"
                 )

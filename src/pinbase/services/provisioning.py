@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pinbase.domain.automation_checks import check_automation_references
 from pinbase.domain.automations import InvalidAutomation, parse_automation, spec_json
+from pinbase.domain.datastream_automation import parse_automation_setting
 from pinbase.domain.datastreams import Datastream, DataType, EnumOption
 from pinbase.domain.devices import Device, new_token
 from pinbase.domain.errors import InvalidDefinition, PinbaseError
@@ -75,6 +76,9 @@ class DatastreamSpec(_Spec):
     sync_with_latest: bool = Field(default=False, alias="syncWithLatest")
     enum_values: list[EnumOptionSpec] = Field(default_factory=list, alias="enumValues")
     fallback_value: int | None = Field(default=None, alias="fallbackValue")
+    automation: dict[str, Any] | None = Field(
+        default=None, description="how the datastream takes part in automations (§3.2)"
+    )
 
 
 class EventSpec(_Spec):
@@ -366,6 +370,7 @@ def _datastream(spec: DatastreamSpec) -> Datastream:
             EnumOption(value=o.value, label=o.label, color=o.color) for o in spec.enum_values
         ),
         fallback_value=spec.fallback_value,
+        automation=parse_automation_setting(spec.automation),
     )
     if spec.default_value is None:
         return datastream

@@ -96,6 +96,8 @@ datastreams = Table(
     Column("invalidate_after", Integer, nullable=True),
     Column("invalidate_policy", NulFreeString(16), nullable=False, server_default="NOTHING"),
     Column("wait_confirmation", Integer, nullable=True),
+    # How the datastream takes part in automations (automations.md §3.2), JSON; migration 0013.
+    Column("automation", NulFreeText, nullable=True),
 )
 
 template_events = Table(

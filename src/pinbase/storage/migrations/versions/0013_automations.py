@@ -2,7 +2,8 @@
 
 ``automations`` keeps each automation's spec §3.1 JSON with the engine's state (arming, last run,
 last schedule slot handled); ``automation_runs`` and ``automation_action_log`` are the log of
-automations.md §3.7; ``automation_continuations`` holds what a run does after a WAIT.
+automations.md §3.7; ``automation_continuations`` holds what a run does after a WAIT. Datastreams
+gain their automation setting (§3.2, JSON text; empty: the datastream takes part by its type).
 
 Revision ID: 0013
 Revises: 0011
@@ -20,6 +21,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("datastreams") as batch_op:
+        batch_op.add_column(sa.Column("automation", sa.Text(), nullable=True))
     op.create_table(
         "automations",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -86,3 +89,5 @@ def downgrade() -> None:
     op.drop_table("automation_runs")
     op.drop_index("ix_automations_org", table_name="automations")
     op.drop_table("automations")
+    with op.batch_alter_table("datastreams") as batch_op:
+        batch_op.drop_column("automation")
