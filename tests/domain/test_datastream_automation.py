@@ -60,6 +60,7 @@ def test_the_setting_round_trips() -> None:
         ({"type": "RANGE", "step": "1"}, "step must be a number"),
         ({"type": "RANGE", "step": True}, "step must be a number"),
         ({"type": "RANGE", "step": 0}, "positive number"),
+        ({"type": "RANGE", "step": 10**400}, "too large"),
         ({"type": "SWITCH", "asAction": 1}, "asAction must be true or false"),
         ({"type": "SENSOR", "asAction": True}, "SENSOR datastream cannot be an automation action"),
     ],

@@ -572,7 +572,7 @@ def _coordinate(body: Mapping[str, Any], name: str, bound: float) -> float:
     value = body.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidAutomation(f"{name} must be a number")
-    if not math.isfinite(value) or abs(value) > bound:
+    if abs(value) > bound or not math.isfinite(value):
         raise InvalidAutomation(f"{name} must be within ±{bound}")
     return float(value)
 
@@ -592,6 +592,9 @@ def _operand(body: Mapping[str, Any], name: str) -> str | None:
 def _number_text(value: float) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidAutomation("numbers must be finite")
+    if isinstance(value, int) and abs(value) >= 2**63:
+        # Past any datastream's range, and ``str`` refuses ints of more than 4,300 digits.
+        raise InvalidAutomation("numbers must fit in 64 bits")
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return str(value)

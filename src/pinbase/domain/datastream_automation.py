@@ -71,6 +71,9 @@ def parse_automation_setting(data: object) -> AutomationSetting | None:
     step = data.get("step")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int | float)):
         raise InvalidDefinition("automation.step must be a number")
+    if isinstance(step, int) and abs(step) >= 2**53:
+        # Exact as a float only up to 2**53, and ``float`` overflows past 1e308.
+        raise InvalidDefinition("automation.step is too large")
     flags = {}
     for name, default in (("asCondition", True), ("asAction", False)):
         value = data.get(name, default)
