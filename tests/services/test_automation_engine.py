@@ -538,3 +538,31 @@ async def test_the_datastream_automation_setting_is_kept_and_enforced(settings: 
         )
         updated = await services.templates.update_datastream(caller, template_id, 1, edit)
         assert updated.automation == AutomationSetting(type=AutomationType.SENSOR)
+
+
+async def test_a_device_switched_out_neither_triggers_nor_is_acted_on(settings: Settings) -> None:
+    """Switched out, the cellar does not trigger and the attic's action is SKIPPED; switched
+    back in, both take part again."""
+    async with running_services(settings, clock=HandClock()) as services:
+        world = await setup(services)
+        automation = await services.automations.create(world.editor, when(world, "IS_ANY"))
+        await services.automations.set_participation(
+            world.editor, automation.id, world.cellar, participates=False
+        )
+        await write(services, world.cellar, {1: 1.0})
+        assert await statuses(services, world, automation.id) == []
+        await services.automations.set_participation(
+            world.editor, automation.id, world.cellar, participates=True
+        )
+        switched = await services.automations.set_participation(
+            world.editor, automation.id, world.attic, participates=False
+        )
+        assert to_json(switched)["optedOutDeviceIds"] == [world.attic]
+        await write(services, world.cellar, {1: 2.0})
+        [log] = await services.automations.runs(world.editor, automation.id)
+        assert [(a.status, a.reason) for a in log.actions] == [("SKIPPED", "DEVICE_OPTED_OUT")]
+        assert relay(services, world.attic) is None
+        with pytest.raises(InvalidAutomation, match="does not use device"):
+            await services.automations.set_participation(
+                world.editor, automation.id, 999, participates=False
+            )

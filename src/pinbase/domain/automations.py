@@ -230,6 +230,9 @@ class Automation:
     spec: AutomationSpec
     created_at: int
     last_executed_at: int | None = None
+    opted_out: frozenset[int] = frozenset()
+    """Devices switched out of this automation on their device page (spec §3.7): they neither
+    trigger it nor are acted on."""
 
 
 def parse_automation(data: object, *, max_actions: int) -> AutomationSpec:
@@ -292,6 +295,8 @@ def automation_json(automation: Automation) -> dict[str, Any]:
     }
     if spec.legacy:
         answer["legacy"] = True
+    if automation.opted_out:
+        answer["optedOutDeviceIds"] = sorted(automation.opted_out)
     return answer
 
 

@@ -407,6 +407,14 @@ automation_continuations = Table(
     Index("ix_automation_continuations_automation", "automation_id"),
 )
 
+automation_opt_outs = Table(
+    "automation_opt_outs",
+    metadata,
+    # Devices switched out of an automation on their device page (automations.md §3.7).
+    Column("automation_id", Integer, primary_key=True, autoincrement=False),
+    Column("device_id", Integer, primary_key=True, autoincrement=False),
+)
+
 outbox = Table(
     "outbox",
     metadata,

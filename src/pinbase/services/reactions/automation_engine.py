@@ -171,14 +171,19 @@ class AutomationEngine:
     def put(self, automation: Automation, *, armed: bool = True) -> None:
         """Watch or schedule ``automation`` as now saved (created, edited or enabled): armed,
         its next slot after now. An inactive one is forgotten."""
+        last = self._states.get(automation.id)
         self.forget(automation.id)
         if automation.spec.is_active:
-            last = self._states.get(automation.id)
             state = RuleState(
                 armed=armed, last_fired_at=None if last is None else last.last_fired_at
             )
             self._add(automation, state, after=self._clock())
             self._wake.set()
+
+    def participation_changed(self, automation: Automation) -> None:
+        """Take the automation's new opt-outs, keeping its arming and next slot."""
+        if automation.id in self._rules:
+            self._rules[automation.id] = automation
 
     def forget(self, automation_id: int) -> None:
         """Stop watching and scheduling an automation (disabled or deleted)."""
@@ -342,6 +347,8 @@ class AutomationEngine:
         state = self._states.get(automation_id)
         if automation is None or state is None:
             return
+        if int(change.device_id) in automation.opted_out:
+            return  # A device switched out does not trigger it (spec §3.7).
         condition = automation.spec.condition
         assert isinstance(condition, DeviceState)
         verdict = evaluate(condition, value=value, previous=previous, armed=state.armed)
@@ -446,4 +453,5 @@ def read_stored(row: StoredAutomation) -> Automation:
         spec=replace(spec, is_active=row.is_active),
         created_at=row.created_at,
         last_executed_at=row.last_executed_at,
+        opted_out=row.opted_out,
     )

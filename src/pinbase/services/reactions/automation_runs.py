@@ -286,6 +286,8 @@ class AutomationRunner:
     def _reachable(
         self, automation: Automation, device_id: int
     ) -> tuple[BoundDevice | None, tuple[str, str]]:
+        if device_id in automation.opted_out:
+            return None, ("SKIPPED", "DEVICE_OPTED_OUT")
         bound = self._directory.by_id(DeviceId(device_id))
         if bound is None:
             return None, ("FAILED", "DEVICE_NOT_FOUND")

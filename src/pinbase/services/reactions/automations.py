@@ -255,6 +255,32 @@ class Automations:
         self._engine.put(updated)
         return updated
 
+    async def set_participation(
+        self, caller: Controller, automation_id: int, device_id: int, *, participates: bool
+    ) -> Automation:
+        """Switch a device out of an automation, or back in (the device page's AUTOMATIONS
+        list, spec §3.7): a device switched out neither triggers it nor is acted on (its
+        actions are logged ``SKIPPED`` / ``DEVICE_OPTED_OUT``).
+
+        Raises:
+            AutomationNotFound; InvalidAutomation: the automation does not use the device, or
+                the caller cannot see it.
+        """
+        current = await self.get(caller, automation_id)
+        if device_id not in referenced_devices(current.spec):
+            raise InvalidAutomation(f"the automation does not use device {device_id}")
+        bound = await self._directory.find_by_id(DeviceId(device_id))
+        if bound is None or not caller.can_view_device(bound.device):
+            raise InvalidAutomation(f"device {device_id} is not found")
+        async with self._store.transaction() as tx:
+            await tx.set_automation_opt_out(automation_id, device_id, opted_out=not participates)
+        opted = (
+            current.opted_out | {device_id} if not participates else current.opted_out - {device_id}
+        )
+        updated = replace(current, opted_out=frozenset(opted))
+        self._engine.participation_changed(updated)
+        return updated
+
     async def delete(self, caller: Scoped, automation_id: int) -> None:
         """Delete an automation with its log and pending continuations.
 

@@ -81,9 +81,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_automation_continuations_automation", "automation_continuations", ["automation_id"]
     )
+    op.create_table(
+        "automation_opt_outs",
+        sa.Column("automation_id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("device_id", sa.Integer(), primary_key=True, autoincrement=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("automation_opt_outs")
     op.drop_table("automation_continuations")
     op.drop_table("automation_action_log")
     op.drop_table("automation_runs")
