@@ -162,7 +162,7 @@ async def test_devices_switched_out_of_an_automation(store: SqlStore) -> None:
         assert found is not None
         assert found.opted_out == {7}
         listed = await tx.list_automations([acme])
-        assert [(a.id, a.opted_out) for a in listed] == [(first, {7}), (second, {9})]
+        assert [(a.id, set(a.opted_out)) for a in listed] == [(first, {7}), (second, {9})]
         assert await tx.list_automation_opt_outs(None) == [(first, 7), (second, 9)]
         await tx.delete_automation(first)
         assert await tx.list_automation_opt_outs(None) == [(second, 9)]
