@@ -44,6 +44,9 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
+from pinbase.services.reactions.automation_engine import AutomationEngine
+from pinbase.services.reactions.automation_runs import AutomationRunner
+from pinbase.services.reactions.automations import Automations
 from pinbase.services.reactions.email import EmailSender, SmtpConfig
 from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.legacy_messages import LegacyMessages
@@ -261,6 +264,34 @@ async def running_services(
             kept_per_device=settings.kept_uploads_per_device,
             per_day=settings.uploads_per_day,
         )
+        runner = AutomationRunner(
+            store=store,
+            directory=directory,
+            telemetry=telemetry,
+            events=events,
+            clock=clock,
+            notifications=notifications,
+            wake_outbox=outbox.wake,
+        )
+        automations = Automations(
+            store=store,
+            directory=directory,
+            engine=AutomationEngine(
+                store=store,
+                bus=bus,
+                directory=directory,
+                telemetry=telemetry,
+                runner=runner,
+                clock=clock,
+                catchup_window_ms=settings.automations_catchup_window_s * 1000,
+                log_retention_ms=round(settings.automation_log_days * DAY_MS),
+            ),
+            runner=runner,
+            clock=clock,
+            max_per_org=settings.automations_max_per_org,
+            max_actions=settings.automations_max_actions,
+        )
+        await automations.start()
         loop = asyncio.get_running_loop()
         upkeep = [
             loop.create_task(_checkpoints(store), name="checkpoints"),
@@ -347,6 +378,7 @@ async def running_services(
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
                 push_subscriptions=push_subscriptions,
                 inbox=NotificationInbox(store),
+                automations=automations,
                 outbox=outbox,
                 notifications=notifications,
                 legacy_messages=LegacyMessages(store, directory, notifications, wake=outbox.wake),
@@ -361,6 +393,7 @@ async def running_services(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await automations.stop()
             live.close()
             state.close()
             await actions.stop()

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     import_window_ms: int = 31 * 86_400_000
     events_per_day: int = 100
     max_event_description_chars: int = 300
+    automations_max_per_org: int = Field(default=50, ge=0)
+    """Automations per organization (automations.md §3.8; Blynk's PRO plan allows 50)."""
+    automations_max_actions: int = Field(default=50, ge=1)
+    """Actions per automation (§3.8)."""
+    automations_catchup_window_s: int = Field(default=0, ge=0)
+    """Schedule and sun runs missed while the server was down run at start when they were due
+    within this many seconds; older ones are skipped (§3.3). 0: none is caught up."""
+    automation_log_days: float = Field(default=90, gt=0, le=3650)
+    """How long the automation run log is kept (§5.6)."""
     notification_min_interval_s: float = Field(default=5.0, ge=0, le=3600)
     """Minimum gap between notification messages of one device on one channel (automations.md
     §1.7); a message inside it is logged ``MIN_INTERVAL`` and dropped."""

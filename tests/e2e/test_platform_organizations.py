@@ -345,7 +345,7 @@ def test_static_tokens_are_an_empty_page(
 def test_tags_and_automations_are_empty_lists(
     http: httpx.Client, headers: dict[str, str], org_a: int, child: dict[str, Any]
 ) -> None:
-    """An organization nobody tagged has no tags; Pinbase has no automations.
+    """An organization nobody tagged has no tags; nobody made automations here either.
 
     (Organization A's tags are not checked: the device-records tests tag its devices.)
     """

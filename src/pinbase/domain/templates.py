@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pinbase.domain.dashboards import Dashboard
+from pinbase.domain.datastream_automation import AutomationType
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.errors import InvalidDefinition, UnknownDatastream
 from pinbase.domain.ids import DatastreamId, EventId, MetafieldId, OrgId, TemplateId
@@ -47,6 +48,14 @@ def check_children(datastreams: Sequence[Datastream], events: Sequence["Template
             raise InvalidDefinition(f"two datastreams of one template share {what}")
     if len({event.code for event in events}) != len(events):
         raise InvalidDefinition("two events of one template share a code")
+    power = [
+        ds
+        for ds in datastreams
+        if ds.automation is not None and ds.automation.type is AutomationType.POWER_SWITCH
+    ]
+    if len(power) > 1:
+        # automations.md §3.2: at most one Power Switch per product.
+        raise InvalidDefinition("a template has at most one POWER_SWITCH datastream")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

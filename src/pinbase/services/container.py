@@ -24,6 +24,7 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
+from pinbase.services.reactions.automations import Automations
 from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.legacy_messages import LegacyMessages
 from pinbase.services.reactions.lifecycle import Lifecycle
@@ -83,6 +84,8 @@ class Services:
     """Browsers that receive users' Web Push notifications; the planner's ``PushTargets``."""
     inbox: NotificationInbox
     """A user's notification list (the console's Notifications page)."""
+    automations: Automations
+    """Automations: the use cases, and the engine that evaluates and schedules them."""
     outbox: Outbox
     """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""
     notifications: Notifications

@@ -9,7 +9,9 @@ or client edits, so a template stored before a rule existed still loads.
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Final
 
+from pinbase.domain.datastream_automation import parse_automation_setting
 from pinbase.domain.datastreams import Datastream, DataType, EnumOption, InvalidatePolicy
 from pinbase.domain.errors import InvalidDefinition, PinbaseError
 from pinbase.domain.ids import DatastreamId, EventId, MetafieldId
@@ -64,6 +66,10 @@ ADDRESS_METAFIELDS = frozenset({"DeviceOwner", "Contact", "Email"})
 """Metafield types an event may notify (automations.md §1.3)."""
 
 
+KEEP_AUTOMATION: Final = object()
+"""``DatastreamSettings.automation`` when the editor leaves the automation setting alone."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DatastreamSettings:
     """Every setting of a datastream an editor sets; ``default_value`` is JSON, checked
@@ -86,6 +92,10 @@ class DatastreamSettings:
     wait_confirmation: int | None = None
     enum_options: tuple[EnumOption, ...] = ()
     fallback_value: int | None = None
+    automation: object = KEEP_AUTOMATION
+    """The JSON of automations.md §3.2, checked here; None: the datastream takes part by type;
+    ``KEEP_AUTOMATION`` (an editor without the setting, such as the console's form): a changed
+    datastream keeps the setting it had, a new one has none."""
 
     def datastream(self, datastream_id: DatastreamId) -> Datastream:
         """The datastream these settings describe.
@@ -128,6 +138,11 @@ class DatastreamSettings:
             invalidate_after=self.invalidate_after,
             invalidate_policy=self.invalidate_policy,
             wait_confirmation=self.wait_confirmation,
+            automation=(
+                None
+                if self.automation is KEEP_AUTOMATION
+                else parse_automation_setting(self.automation)
+            ),
         )
         if self.default_value is None:
             return datastream

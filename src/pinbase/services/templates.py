@@ -45,6 +45,7 @@ from pinbase.services.scope import (
     template_in_scope,
 )
 from pinbase.services.template_settings import (
+    KEEP_AUTOMATION,
     DatastreamSettings,
     EventSettings,
     MetafieldSettings,
@@ -173,17 +174,21 @@ class Templates:
         Raises:
             TemplateNotFound, DatastreamNotInTemplate, InvalidDefinition.
         """
-        updated = settings.datastream(DatastreamId(datastream_id))
+        checked = settings.datastream(DatastreamId(datastream_id))
+        updated = [checked]
 
         def update(template: Template) -> Template:
             _find(template.datastreams, datastream_id, DatastreamNotInTemplate)
+            if settings.automation is KEEP_AUTOMATION:
+                old = next(ds for ds in template.datastreams if ds.id == datastream_id)
+                updated[0] = replace(checked, automation=old.automation)
             datastreams = tuple(
-                updated if ds.id == updated.id else ds for ds in template.datastreams
+                updated[0] if ds.id == checked.id else ds for ds in template.datastreams
             )
             return replace(template, datastreams=datastreams)
 
         await self._change(caller, template_id, update)
-        return updated
+        return updated[0]
 
     async def delete_datastream(self, caller: Scoped, template_id: int, datastream_id: int) -> None:
         """Remove a datastream with what devices stored for it; widgets left without a

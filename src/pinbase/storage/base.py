@@ -16,6 +16,7 @@ from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
 from pinbase.domain.organizations import OAuthClient, Organization
 from pinbase.domain.points import Point
 from pinbase.domain.templates import Template
+from pinbase.storage.automations import AutomationRepository
 from pinbase.storage.catalog import CatalogRepository
 from pinbase.storage.console_sessions import ConsoleSessionRepository
 from pinbase.storage.device_admin import DeviceAdminRepository
@@ -180,6 +181,7 @@ class StoredTag:
 
 
 class Transaction(
+    AutomationRepository,
     UserRepository,
     CatalogRepository,
     OrganizationRepository,

@@ -96,6 +96,8 @@ datastreams = Table(
     Column("invalidate_after", Integer, nullable=True),
     Column("invalidate_policy", NulFreeString(16), nullable=False, server_default="NOTHING"),
     Column("wait_confirmation", Integer, nullable=True),
+    # How the datastream takes part in automations (automations.md §3.2), JSON; migration 0013.
+    Column("automation", NulFreeText, nullable=True),
 )
 
 template_events = Table(
@@ -351,6 +353,84 @@ push_subscriptions = Table(
     UniqueConstraint("endpoint", name="uq_push_subscriptions_endpoint"),
     Index("ix_push_subscriptions_user", "user_id"),
     sqlite_autoincrement=True,
+)
+
+automations = Table(
+    "automations",
+    metadata,
+    # Automations (automations.md §3): the editable model is kept as the spec §3.1 JSON text in
+    # ``spec``; name and is_active are columns too, for PLT-ORG-07 and the engine's start.
+    Column("id", Integer, primary_key=True),
+    Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
+    Column("owner_id", Integer, nullable=True),
+    Column("name", NulFreeString(100), nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("spec", NulFreeText, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_executed_at", BigInteger, nullable=True),
+    # The engine's state, so a restart neither re-fires nor forgets (services.reactions):
+    # the edge-trigger arming, the last run (Limit Period) and the last schedule or sun slot
+    # handled (a slot is run or skipped exactly once).
+    Column("armed", Boolean, nullable=False, server_default=true()),
+    Column("last_fired_at", BigInteger, nullable=True),
+    Column("last_slot_at", BigInteger, nullable=True),
+    Index("ix_automations_org", "org_id"),
+    sqlite_autoincrement=True,
+)
+
+automation_runs = Table(
+    "automation_runs",
+    metadata,
+    # One row per run or skipped firing (spec §3.7); kept 90 days.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("automation_id", Integer, nullable=False),
+    Column("org_id", Integer, nullable=False),
+    Column("trigger_kind", NulFreeString(16), nullable=False),
+    Column("trigger_device_id", Integer, nullable=True),
+    Column("trigger_datastream_id", Integer, nullable=True),
+    Column("trigger_value", NulFreeText, nullable=True),
+    Column("started_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger, nullable=True),
+    Column("status", NulFreeString(16), nullable=False),
+    Column("reason", NulFreeString(64), nullable=True),
+    Index("ix_automation_runs_automation_started", "automation_id", "started_at"),
+)
+
+automation_action_log = Table(
+    "automation_action_log",
+    metadata,
+    # One row per action of a run (spec §3.7): OK, FAILED or SKIPPED with the reason.
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("type", NulFreeString(32), nullable=False),
+    Column("device_id", Integer, nullable=True),
+    Column("datastream_id", Integer, nullable=True),
+    Column("value", NulFreeText, nullable=True),
+    Column("status", NulFreeString(16), nullable=False),
+    Column("reason", NulFreeText, nullable=True),
+    Column("ts", BigInteger, nullable=False),
+)
+
+automation_continuations = Table(
+    "automation_continuations",
+    metadata,
+    # What a run still has to do after a WAIT (spec §3.5): durable, so a restart resumes it.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("automation_id", Integer, nullable=False),
+    Column("run_id", Integer, nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("context", NulFreeText, nullable=False),
+    Index("ix_automation_continuations_due", "due_at"),
+    Index("ix_automation_continuations_automation", "automation_id"),
+)
+
+automation_opt_outs = Table(
+    "automation_opt_outs",
+    metadata,
+    # Devices switched out of an automation on their device page (automations.md §3.7).
+    Column("automation_id", Integer, primary_key=True, autoincrement=False),
+    Column("device_id", Integer, primary_key=True, autoincrement=False),
 )
 
 outbox = Table(

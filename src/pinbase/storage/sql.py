@@ -31,6 +31,7 @@ from pinbase.storage.point_writes import (
     postgres_arrays,
     sqlite_fold_bounds,
 )
+from pinbase.storage.sql_automations import SqlAutomations
 from pinbase.storage.sql_catalog import SqlCatalogQueries
 from pinbase.storage.sql_console_sessions import SqlConsoleSessions
 from pinbase.storage.sql_device_admin import SqlDeviceAdmin
@@ -114,6 +115,7 @@ class SqlStore:
 
 
 class SqlTransaction(
+    SqlAutomations,
     SqlCatalogQueries,
     SqlOrganizationQueries,
     SqlOAuthQueries,

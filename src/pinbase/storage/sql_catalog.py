@@ -11,6 +11,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pinbase.domain.dashboards import Dashboard, parse_dashboard
+from pinbase.domain.datastream_automation import parse_automation_setting
 from pinbase.domain.datastreams import Datastream, DataType, EnumOption, InvalidatePolicy
 from pinbase.domain.devices import Device, HardwareInfo
 from pinbase.domain.ids import (
@@ -262,6 +263,7 @@ def _datastream_row(template_id: TemplateId, ds: Datastream) -> dict[str, Any]:
         "invalidate_after": ds.invalidate_after,
         "invalidate_policy": ds.invalidate_policy.value,
         "wait_confirmation": ds.wait_confirmation,
+        "automation": None if ds.automation is None else dump_json(ds.automation.to_json()),
     }
 
 
@@ -287,6 +289,11 @@ def _datastream(row: Row[Any]) -> Datastream:
         invalidate_after=row.invalidate_after,
         invalidate_policy=InvalidatePolicy(row.invalidate_policy),
         wait_confirmation=row.wait_confirmation,
+        automation=(
+            None
+            if row.automation is None
+            else parse_automation_setting(orjson.loads(row.automation))
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from pinbase.domain.ids import OrgId
 from pinbase.domain.organizations import Organization
 from pinbase.storage import schema
 from pinbase.storage.base import OrganizationCounts, OrganizationProfile, StoredTag
+from pinbase.storage.sql_automations import delete_org_automations
 from pinbase.storage.sql_console_sessions import delete_user_credentials
 
 
@@ -167,6 +168,7 @@ class SqlOrganizationQueries:
         )
         await self._db.execute(delete(tags).where(tags.c.org_id == org_id))
         await delete_user_credentials(self._db, org_users)
+        await delete_org_automations(self._db, org_id)
         await self._db.execute(delete(users).where(users.c.org_id == org_id))
         for child in (schema.datastreams, schema.template_events, schema.metafields):
             await self._db.execute(delete(child).where(child.c.template_id.in_(org_templates)))

@@ -3,8 +3,9 @@ PLT-ORG-05 static tokens, PLT-ORG-06 tags, PLT-ORG-07 automations, PLT-ORG-08 de
 (http-api.md §4.4).
 
 A caller sees its home organization and every organization below it; any other is answered
-exactly like a missing one. Pinbase keeps no static tokens and no automations: PLT-ORG-05 and
-PLT-ORG-07 answer empty lists for an organization in scope (docs/platform-api.md). Deleting is
+exactly like a missing one. Pinbase keeps no static tokens: PLT-ORG-05 answers an empty list for
+an organization in scope (docs/platform-api.md); PLT-ORG-07 lists the organization's automations
+(``services.reactions.automations``). Deleting is
 refused with ``400 Request with incorrect parameters`` (OP-13) for the caller's own
 organization, a root, and one that still has sub-organizations or devices.
 """
@@ -195,13 +196,26 @@ def organization_router(services: Services, settings: Settings, auth: BearerAuth
         "/automations",
         summary="PLT-ORG-07 Organization automations",
         response_model=list[AutomationInfo],
-        description="Always empty: Pinbase has no automations.",
+        description="The automations of the organization (`orgId`, default the caller's own); "
+        "`ownerId` is the user who created one (null for one made by the provisioning file or "
+        "an OAuth client), `isActive` its enable switch.",
     )
     async def get_automations(
         caller: Annotated[Caller, Depends(auth)], org_id: OrgIdQuery = None
     ) -> Response:
-        organization_in_scope(directory, caller, org_id)
-        return json_response([])
+        org = organization_in_scope(directory, caller, org_id)
+        listed = await services.automations.list_automations(caller, org_id=org)
+        return json_response(
+            [
+                {
+                    "id": automation.id,
+                    "name": automation.spec.name,
+                    "ownerId": automation.owner_id,
+                    "isActive": automation.spec.is_active,
+                }
+                for automation in listed
+            ]
+        )
 
     @router.delete(
         "",

@@ -398,9 +398,9 @@ class TagInfo(BaseModel):
 
 
 class AutomationInfo(BaseModel):
-    """One automation of PLT-ORG-07 (Pinbase has none)."""
+    """One automation of PLT-ORG-07."""
 
     id: int
     name: str
-    ownerId: int
+    ownerId: int | None
     isActive: bool

@@ -82,6 +82,7 @@ def datastream_settings(datastream: Datastream) -> dict[str, object]:
             {"value": o.value, "label": o.label, "color": o.color} for o in datastream.enum_options
         ],
         "fallbackValue": datastream.fallback_value,
+        "automation": None if datastream.automation is None else datastream.automation.to_json(),
     }
 
 

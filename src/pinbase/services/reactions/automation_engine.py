@@ -1,0 +1,457 @@
+"""The automation engine: Device State evaluation, the scheduler, and WAIT continuations
+(automations.md §3.3 to §3.5, §3.7).
+
+Theory of operation.
+
+* **Device State.** The bus callback runs inside a device's write, so it only looks the written
+  (device, datastream) pairs up in a dict and queues the message when a rule watches one; a task
+  of its own drains the queue and evaluates (``domain.automation_rules.evaluate``) in write order.
+  Writes whose origin is ``automation`` update the remembered previous value but are never
+  evaluated (§3.4); back-dated imports are not announced on the bus at all. The arming and the
+  last run are persisted, so a restart neither re-fires an ``IS_ON`` rule nor forgets its Limit
+  Period.
+* **Schedules and sun events.** Each active time rule has its next slot in memory
+  (``domain.automation_times``). ``run_due`` runs the slots whose time came (a polar day's sun
+  slot is logged ``NO_SUN_EVENT``) and records ``last_slot_at`` in the same step, so a slot runs
+  at most once across restarts. At start, the next slot is searched after the later of the last
+  slot handled and ``now - catchup_window``: runs missed while the server was down are skipped
+  unless the catch-up window covers them.
+* **Continuations** are rows (``automation_continuations``); ``run_due`` claims each due row by
+  deleting it, then resumes the run. A late one runs at once.
+
+The scheduler task wakes at the next due time (at most every ``POLL_S``), or when told to; tests
+with a hand clock call ``run_due`` and ``settle`` instead of sleeping.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Set
+from dataclasses import dataclass, replace
+
+from pinbase.domain.automation_rules import (
+    evaluate,
+    read_text_plain,
+    trigger_text,
+    within_limit_period,
+)
+from pinbase.domain.automation_times import next_schedule, next_sun
+from pinbase.domain.automations import (
+    Automation,
+    DeviceState,
+    Schedule,
+    Sun,
+    parse_automation,
+    referenced_datastreams,
+    referenced_devices,
+)
+from pinbase.domain.errors import UnknownDatastream
+from pinbase.domain.ids import DatastreamId, DeviceId
+from pinbase.domain.value_types import Value
+from pinbase.services.bus import Bus, Unsubscribe, ValuesChanged
+from pinbase.services.changes import DatastreamErased, DeviceRemoved, OrganizationRemoved
+from pinbase.services.clock import Clock
+from pinbase.services.directory import Directory
+from pinbase.services.reactions.automation_runs import (
+    AUTOMATION_ORIGIN,
+    AutomationRunner,
+    Trigger,
+)
+from pinbase.services.telemetry import Telemetry
+from pinbase.storage.automations import StoredAutomation
+from pinbase.storage.base import Store
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 30.0
+"""The scheduler looks again at least this often: continuations another process stored, and a
+clock that jumped, are noticed within it."""
+
+CONTINUATIONS_PER_PASS = 100
+
+PURGE_EVERY_MS = 3_600_000
+"""How often the run log is trimmed to its retention."""
+
+MAX_STORED_ACTIONS = 1_000_000
+"""Reading back what was stored never applies the (changeable) save-time limit."""
+
+Key = tuple[int, int]
+"""(device id, datastream id)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutomationsProvisioned:
+    """Automations were stored by the provisioning file (``services.provisioning``), committed;
+    a running engine loads them. A bus message of plain ids."""
+
+    automation_ids: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class RuleState:
+    """The engine's state of one rule; persisted in ``automations``."""
+
+    armed: bool
+    last_fired_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """The next time a time rule is due; ``sunless`` marks a polar day."""
+
+    at: int
+    sunless: bool = False
+
+
+class AutomationEngine:
+    """Evaluates and schedules the active automations of every organization."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        bus: Bus,
+        directory: Directory,
+        telemetry: Telemetry,
+        runner: AutomationRunner,
+        clock: Clock,
+        catchup_window_ms: int = 0,
+        log_retention_ms: int = 90 * 86_400_000,
+    ) -> None:
+        self._store = store
+        self._bus = bus
+        self._directory = directory
+        self._telemetry = telemetry
+        self._runner = runner
+        self._clock = clock
+        self._catchup_ms = catchup_window_ms
+        self._log_retention_ms = log_retention_ms
+        self._purged_at: int | None = None
+        self._rules: dict[int, Automation] = {}
+        self._states: dict[int, RuleState] = {}
+        self._watch: dict[Key, set[int]] = {}
+        self._previous: dict[Key, Value] = {}
+        self._slots: dict[int, Slot] = {}
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._turn = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._unsubscribe: list[Unsubscribe] = []
+
+    async def start(self, automations: list[tuple[Automation, RuleState, int | None]]) -> None:
+        """Take the stored automations (with their state and last slot) and start the tasks."""
+        now = self._clock()
+        for automation, state, last_slot in automations:
+            if automation.spec.is_active:
+                after = max(last_slot or automation.created_at, now - self._catchup_ms - 1)
+                self._add(automation, state, after=after)
+        self._unsubscribe = [
+            self._bus.subscribe(ValuesChanged, self._on_values),
+            self._bus.subscribe(DeviceRemoved, self._queue.put_nowait),
+            self._bus.subscribe(DatastreamErased, self._queue.put_nowait),
+            self._bus.subscribe(AutomationsProvisioned, self._queue.put_nowait),
+            self._bus.subscribe(OrganizationRemoved, self._queue.put_nowait),
+        ]
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._consume(), name="automation_states"),
+            loop.create_task(self._schedule(), name="automation_scheduler"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop listening and end the tasks (an evaluation in progress is cancelled; its run
+        log shows what was done)."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def put(self, automation: Automation, *, armed: bool = True) -> None:
+        """Watch or schedule ``automation`` as now saved (created, edited or enabled): armed,
+        its next slot after now. An inactive one is forgotten."""
+        last = self._states.get(automation.id)
+        self.forget(automation.id)
+        if automation.spec.is_active:
+            state = RuleState(
+                armed=armed, last_fired_at=None if last is None else last.last_fired_at
+            )
+            self._add(automation, state, after=self._clock())
+            self._wake.set()
+
+    def participation_changed(self, automation: Automation) -> None:
+        """Take the automation's new opt-outs, keeping its arming and next slot."""
+        if automation.id in self._rules:
+            self._rules[automation.id] = automation
+
+    def forget(self, automation_id: int) -> None:
+        """Stop watching and scheduling an automation (disabled or deleted)."""
+        automation = self._rules.pop(automation_id, None)
+        self._slots.pop(automation_id, None)
+        self._states.pop(automation_id, None)
+        if automation is not None and isinstance(automation.spec.condition, DeviceState):
+            key = _key(automation.spec.condition)
+            watchers = self._watch.get(key, set())
+            watchers.discard(automation_id)
+            if not watchers:
+                self._watch.pop(key, None)
+
+    def wake(self) -> None:
+        """Look for due work now (a continuation was stored)."""
+        self._wake.set()
+
+    async def settle(self) -> None:
+        """Return once every queued write has been evaluated (tests, shutdown)."""
+        await self._queue.join()
+
+    async def run_due(self) -> None:
+        """Run every slot and continuation due now."""
+        async with self._turn:
+            now = self._clock()
+            for automation_id, slot in sorted(self._slots.items(), key=lambda item: item[1].at):
+                if slot.at <= now:
+                    await self._run_slot(automation_id, slot)
+            while True:
+                async with self._store.transaction() as tx:
+                    due = await tx.due_continuations(now, limit=CONTINUATIONS_PER_PASS)
+                    claimed = [c for c in due if await tx.delete_continuation(c.id)]
+                for continuation in claimed:
+                    automation = self._rules.get(continuation.automation_id)
+                    if automation is None:
+                        async with self._store.transaction() as tx:
+                            await tx.finish_automation_run(
+                                continuation.run_id, status="CANCELLED", finished_at=now
+                            )
+                        continue
+                    await self._runner.resume(
+                        automation,
+                        continuation.run_id,
+                        Trigger.from_json(continuation.context.get("trigger", {})),
+                        step=continuation.step,
+                        failed=bool(continuation.context.get("failed")),
+                    )
+                if len(due) < CONTINUATIONS_PER_PASS:
+                    break
+
+    async def _run_slot(self, automation_id: int, slot: Slot) -> None:
+        automation = self._rules[automation_id]
+        condition = automation.spec.condition
+        async with self._store.transaction() as tx:
+            await tx.save_automation_state(automation_id, last_slot_at=slot.at)
+        self._plan(automation, after=slot.at)
+        trigger = Trigger(kind=condition.kind.value)
+        if slot.sunless:
+            await self._runner.skip(automation, trigger, reason="NO_SUN_EVENT")
+        else:
+            await self._runner.start(automation, trigger)
+
+    def _add(self, automation: Automation, state: RuleState, *, after: int) -> None:
+        self._rules[automation.id] = automation
+        self._states[automation.id] = state
+        condition = automation.spec.condition
+        if isinstance(condition, DeviceState):
+            key = _key(condition)
+            self._watch.setdefault(key, set()).add(automation.id)
+            if key not in self._previous:
+                current = self._current(key)
+                if current is not None:
+                    self._previous[key] = current
+        self._plan(automation, after=after)
+
+    def _plan(self, automation: Automation, *, after: int) -> None:
+        condition = automation.spec.condition
+        self._slots.pop(automation.id, None)
+        if isinstance(condition, Schedule):
+            at = next_schedule(condition, after)
+            if at is not None:
+                self._slots[automation.id] = Slot(at)
+        elif isinstance(condition, Sun):
+            slot = next_sun(condition, after)
+            if slot.at is None:
+                self._slots[automation.id] = Slot(slot.day_at, sunless=True)
+            else:
+                self._slots[automation.id] = Slot(slot.at)
+
+    def _current(self, key: Key) -> Value | None:
+        bound = self._directory.by_id(DeviceId(key[0]))
+        if bound is None:
+            return None
+        try:
+            datastream = bound.template.datastream(key[1])
+        except UnknownDatastream:
+            return None
+        point = self._telemetry.current(bound.device.id, datastream)
+        return None if point is None else point.value
+
+    def _on_values(self, change: ValuesChanged) -> None:
+        # On the write path: a dict lookup per value, nothing more when no rule watches it.
+        for write in change.writes:
+            if (change.device_id, write.datastream_id) in self._watch:
+                self._queue.put_nowait(change)
+                return
+
+    async def _consume(self) -> None:
+        while True:
+            message = await self._queue.get()
+            try:
+                if isinstance(message, ValuesChanged):
+                    await self._observe(message)
+                elif isinstance(message, DeviceRemoved):
+                    device = int(message.device_id)
+                    await self._referenced_gone(devices={device}, reason="DEVICE_DELETED")
+                elif isinstance(message, OrganizationRemoved):
+                    # Its automations went in the deleting transaction (storage).
+                    for automation in list(self._rules.values()):
+                        if automation.org_id == message.org_id:
+                            self.forget(automation.id)
+                elif isinstance(message, AutomationsProvisioned):
+                    await self._load(message.automation_ids)
+                elif isinstance(message, DatastreamErased):
+                    pairs = {(int(d), int(message.datastream_id)) for d in message.device_ids}
+                    await self._referenced_gone(pairs=pairs, reason="DATASTREAM_DELETED")
+            except Exception:
+                logger.exception("automation.evaluation_failed")
+            finally:
+                self._queue.task_done()
+
+    async def _load(self, automation_ids: tuple[int, ...]) -> None:
+        for automation_id in automation_ids:
+            async with self._store.transaction() as tx:
+                stored = await tx.find_automation(automation_id)
+            if stored is not None:
+                self.put(read_stored(stored), armed=stored.armed)
+
+    async def _observe(self, change: ValuesChanged) -> None:
+        for write in change.writes:
+            key = (int(change.device_id), int(write.datastream_id))
+            watchers = self._watch.get(key)
+            if not watchers:
+                continue
+            previous = self._previous.get(key)
+            self._previous[key] = write.value
+            if change.origin == AUTOMATION_ORIGIN:
+                continue  # Automation writes are not observed (spec §3.4).
+            for automation_id in sorted(watchers):
+                await self._fire(automation_id, change, write.datastream_id, write.value, previous)
+
+    async def _fire(
+        self,
+        automation_id: int,
+        change: ValuesChanged,
+        datastream_id: DatastreamId,
+        value: Value,
+        previous: Value | None,
+    ) -> None:
+        automation = self._rules.get(automation_id)
+        state = self._states.get(automation_id)
+        if automation is None or state is None:
+            return
+        if int(change.device_id) in automation.opted_out:
+            return  # A device switched out does not trigger it (spec §3.7).
+        condition = automation.spec.condition
+        assert isinstance(condition, DeviceState)
+        verdict = evaluate(condition, value=value, previous=previous, armed=state.armed)
+        fires = verdict.fires
+        skipped = fires and within_limit_period(
+            automation.spec.limit_period_s, last_fired_at=state.last_fired_at, now=change.ts
+        )
+        changed_arming = verdict.armed != state.armed
+        state.armed = verdict.armed
+        if fires and not skipped:
+            state.last_fired_at = change.ts
+        if changed_arming or (fires and not skipped):
+            async with self._store.transaction() as tx:
+                await tx.save_automation_state(
+                    automation_id,
+                    armed=state.armed,
+                    last_fired_at=state.last_fired_at if fires and not skipped else None,
+                )
+        if not fires:
+            return
+        trigger = Trigger(
+            kind=condition.kind.value,
+            device_id=int(change.device_id),
+            datastream_id=int(datastream_id),
+            value=read_text_plain(value),
+            display=self._display(change.device_id, datastream_id, value),
+            hops=change.hops,
+        )
+        if skipped:
+            await self._runner.skip(automation, trigger, reason="AUTOMATION_LIMIT_PERIOD")
+        else:
+            await self._runner.start(automation, trigger)
+
+    def _display(self, device_id: DeviceId, datastream_id: DatastreamId, value: Value) -> str:
+        bound = self._directory.by_id(device_id)
+        if bound is not None:
+            with contextlib.suppress(UnknownDatastream):
+                return trigger_text(bound.template.datastream(datastream_id), value)
+        return read_text_plain(value)
+
+    async def _referenced_gone(
+        self, *, reason: str, devices: Set[int] = frozenset(), pairs: Set[Key] = frozenset()
+    ) -> None:
+        """Switch off every automation naming a deleted device or datastream, with a log row
+        (spec §3.7)."""
+        now = self._clock()
+        gone = [
+            automation
+            for automation in self._rules.values()
+            if referenced_devices(automation.spec) & devices
+            or referenced_datastreams(automation.spec) & pairs
+        ]
+        for automation in gone:
+            async with self._store.transaction() as tx:
+                await tx.set_automation_active(automation.id, active=False)
+                await tx.cancel_continuations(automation.id, finished_at=now)
+            self.forget(automation.id)
+            inactive = replace(automation, spec=replace(automation.spec, is_active=False))
+            await self._runner.skip(
+                inactive, Trigger(kind=automation.spec.condition.kind.value), reason=reason
+            )
+
+    async def purge_log(self) -> int:
+        """Drop finished runs older than the log retention (spec §5.6: 90 days); how many."""
+        async with self._store.transaction() as tx:
+            return await tx.delete_automation_runs_before(self._clock() - self._log_retention_ms)
+
+    async def _schedule(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+                now = self._clock()
+                if self._purged_at is None or now - self._purged_at >= PURGE_EVERY_MS:
+                    self._purged_at = now
+                    await self.purge_log()
+            except Exception:
+                logger.exception("automation.scheduler_failed")
+            delay = POLL_S
+            async with self._store.transaction() as tx:
+                next_continuation = await tx.next_continuation_due()
+            upcoming = [slot.at for slot in self._slots.values()]
+            if next_continuation is not None:
+                upcoming.append(next_continuation)
+            if upcoming:
+                delay = min(delay, max(0.0, (min(upcoming) - self._clock()) / 1000))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+
+def _key(condition: DeviceState) -> Key:
+    return (condition.device_id, condition.datastream_id)
+
+
+def read_stored(row: StoredAutomation) -> Automation:
+    """The automation a stored row holds."""
+    spec = parse_automation(row.spec, max_actions=MAX_STORED_ACTIONS)
+    return Automation(
+        id=row.id,
+        org_id=row.org_id,
+        owner_id=row.owner_id,
+        spec=replace(spec, is_active=row.is_active),
+        created_at=row.created_at,
+        last_executed_at=row.last_executed_at,
+        opted_out=row.opted_out,
+    )

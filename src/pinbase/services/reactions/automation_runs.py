@@ -1,0 +1,333 @@
+"""Running an automation's actions, in list order, with a log row per action (automations.md
+§3.5, §3.7).
+
+A run starts with a ``automation_runs`` row (``RUNNING``) and logs each action ``OK``, ``FAILED``
+or ``SKIPPED`` with a reason; a failed action does not stop the rest. A ``WAIT`` ends the step:
+the rest of the run is stored as a continuation (``automation_continuations``) due when the wait
+ends, so a restart resumes it; the engine's scheduler picks it up (``run_continuation``). When the
+last action ran, the run closes ``OK``, or ``FAILED`` when any action failed.
+
+Writes go through the value pipeline (``Telemetry.record``) with origin ``automation``: stored,
+announced, pushed to a connected device like any console write, and not observed by Device State
+rules (§3.4). Actions reach only devices of the automation's organization and below, checked when
+they run (``NO_ACCESS``).
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pinbase.domain.automation_rules import check_value, forward_value
+from pinbase.domain.automation_text import PlaceholderValues, expand
+from pinbase.domain.automation_times import wait_until
+from pinbase.domain.automations import (
+    Action,
+    ActionKind,
+    Automation,
+    ControlDevice,
+    ForwardDeviceData,
+    InvalidAutomation,
+    LogEvent,
+    SendMessage,
+    Wait,
+)
+from pinbase.domain.errors import PinbaseError, UnknownDatastream, ValueMismatch
+from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.services.clock import Clock
+from pinbase.services.directory import BoundDevice, Directory
+from pinbase.services.events import EventLog
+from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
+from pinbase.services.reactions.notifications import Notifications
+from pinbase.services.telemetry import Telemetry
+from pinbase.storage.automations import ActionLogEntry
+from pinbase.storage.base import Store, Transaction
+
+logger = logging.getLogger(__name__)
+
+AUTOMATION_ORIGIN = "automation"
+"""The ``ValuesChanged.origin`` of automation writes; Device State rules ignore it (§3.4)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trigger:
+    """What fired a run: ``kind`` is the condition kind; a Device State trigger names its
+    device, datastream and value (``value`` as plain text for forwarding, ``display`` with the
+    datastream's decimals or enum label for ``{TRIGGER_VALUE}``)."""
+
+    kind: str
+    device_id: int | None = None
+    datastream_id: int | None = None
+    value: str | None = None
+    display: str | None = None
+    hops: int = 0
+    """Rule steps that led to the triggering write (``ValuesChanged.hops``); writes of the run
+    carry one more, so a chain of rules ends (issue #10)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The trigger as a continuation keeps it."""
+        return {
+            "kind": self.kind,
+            "deviceId": self.device_id,
+            "dataStreamId": self.datastream_id,
+            "value": self.value,
+            "display": self.display,
+            "hops": self.hops,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Trigger":
+        """Read back ``to_json``."""
+        return cls(
+            kind=str(data.get("kind", "")),
+            device_id=data.get("deviceId"),
+            datastream_id=data.get("dataStreamId"),
+            value=data.get("value"),
+            display=data.get("display"),
+            hops=int(data.get("hops") or 0),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """How one action ended, as its log row says."""
+
+    status: str
+    reason: str | None = None
+    device_id: int | None = None
+    datastream_id: int | None = None
+    value: str | None = None
+
+
+class AutomationRunner:
+    """Runs actions and logs them."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        directory: Directory,
+        telemetry: Telemetry,
+        events: EventLog,
+        clock: Clock,
+        notifications: Notifications | None = None,
+        wake_outbox: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._telemetry = telemetry
+        self._events = events
+        self._clock = clock
+        self._notifications = notifications
+        self._wake_outbox = wake_outbox
+
+    async def start(self, automation: Automation, trigger: Trigger) -> int:
+        """Log a new run and run its actions up to the first WAIT; return the run's id."""
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            run_id = await tx.add_automation_run(
+                automation_id=automation.id,
+                org_id=automation.org_id,
+                trigger_kind=trigger.kind,
+                trigger_device_id=trigger.device_id,
+                trigger_datastream_id=trigger.datastream_id,
+                trigger_value=trigger.display,
+                started_at=now,
+                status="RUNNING",
+            )
+        await self.resume(automation, run_id, trigger, step=0, failed=False)
+        return run_id
+
+    async def skip(self, automation: Automation, trigger: Trigger, *, reason: str) -> None:
+        """Log a firing that does not run (Limit Period, no sun event)."""
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            await tx.add_automation_run(
+                automation_id=automation.id,
+                org_id=automation.org_id,
+                trigger_kind=trigger.kind,
+                trigger_device_id=trigger.device_id,
+                trigger_datastream_id=trigger.datastream_id,
+                trigger_value=trigger.display,
+                started_at=now,
+                finished_at=now,
+                status="SKIPPED",
+                reason=reason,
+            )
+        logger.info("automation.skipped id=%d reason=%s", automation.id, reason)
+
+    async def resume(
+        self, automation: Automation, run_id: int, trigger: Trigger, *, step: int, failed: bool
+    ) -> None:
+        """Run actions from ``step`` on until a WAIT (stored as a continuation) or the end."""
+        actions = automation.spec.actions
+        for seq in range(step, len(actions)):
+            action = actions[seq]
+            if isinstance(action, Wait):
+                due = wait_until(action, self._clock())
+                async with self._store.transaction() as tx:
+                    await self._log(tx, run_id, seq, action, Outcome(status="OK", value=str(due)))
+                    await tx.add_continuation(
+                        automation_id=automation.id,
+                        run_id=run_id,
+                        step=seq + 1,
+                        due_at=due,
+                        context={"trigger": trigger.to_json(), "failed": failed},
+                    )
+                return
+            outcome = await self._guarded(automation, run_id, seq, action, trigger)
+            failed = failed or outcome.status == "FAILED"
+        async with self._store.transaction() as tx:
+            await tx.finish_automation_run(
+                run_id, status="FAILED" if failed else "OK", finished_at=self._clock()
+            )
+
+    async def _guarded(
+        self, automation: Automation, run_id: int, seq: int, action: Action, trigger: Trigger
+    ) -> Outcome:
+        """Run one action and log it; an unexpected error is a FAILED row, never a lost run.
+
+        Writes and events commit through their own use cases first (a transaction must not be
+        open meanwhile: SQLite's store serializes them), then the log row; a message is queued
+        in the same transaction as its log row.
+        """
+        try:
+            if isinstance(action, SendMessage):
+                async with self._store.transaction() as tx:
+                    outcome = await self._message(tx, automation, action, trigger)
+                    await self._log(tx, run_id, seq, action, outcome)
+                if outcome.status == "OK" and self._wake_outbox is not None:
+                    self._wake_outbox()
+                return outcome
+            if isinstance(action, LogEvent):
+                outcome = await self._log_event(automation, action, trigger)
+            else:
+                assert not isinstance(action, Wait)
+                outcome = await self._write(automation, action, trigger)
+        except Exception:
+            logger.exception("automation.action_failed id=%d seq=%d", automation.id, seq)
+            outcome = Outcome(status="FAILED", reason="INTERNAL_ERROR")
+        async with self._store.transaction() as tx:
+            await self._log(tx, run_id, seq, action, outcome)
+        return outcome
+
+    async def _write(
+        self, automation: Automation, action: ControlDevice | ForwardDeviceData, trigger: Trigger
+    ) -> Outcome:
+        target = Outcome(status="", device_id=action.device_id, datastream_id=action.datastream_id)
+        bound, refusal = self._reachable(automation, action.device_id)
+        if bound is None:
+            return _with(target, status=refusal[0], reason=refusal[1])
+        try:
+            datastream = bound.template.datastream(action.datastream_id)
+        except UnknownDatastream:
+            return _with(target, status="FAILED", reason="DATASTREAM_NOT_FOUND")
+        try:
+            if isinstance(action, ControlDevice):
+                value = check_value(action, datastream)
+            else:
+                value = forward_value(trigger.value or "", datastream)
+        except (InvalidAutomation, ValueMismatch) as error:
+            return _with(target, status="FAILED", reason=f"VALUE_MISMATCH: {error}")
+        await self._telemetry.record(
+            bound.device,
+            [(datastream, value)],
+            origin=AUTOMATION_ORIGIN,
+            origin_id=automation.id,
+            hops=trigger.hops + 1,
+        )
+        return _with(target, status="OK", value=str(value))
+
+    async def _message(
+        self, tx: Transaction, automation: Automation, action: SendMessage, trigger: Trigger
+    ) -> Outcome:
+        """Queue the rendered message through the notification planner (it applies recipients,
+        channel, the 5 s gap and the hourly quota, and logs what it suppressed and why)."""
+        if self._notifications is None:
+            return Outcome(status="FAILED", reason="CHANNEL_DISABLED")
+        values = self._placeholders(automation, trigger)
+        legacy = automation.spec.legacy
+        message = OutgoingMessage(
+            org_id=automation.org_id,
+            device_id=trigger.device_id,
+            channel=EMAIL if action.kind is ActionKind.SEND_EMAIL else PUSH,
+            user_ids=tuple(r.user_id for r in action.recipients if r.user_id is not None),
+            addresses=tuple(r.address for r in action.recipients if r.address is not None),
+            subject=expand(action.subject, values, legacy=legacy),
+            body=expand(action.body, values, legacy=legacy),
+            source="AUTOMATION",
+            source_ref=str(automation.id),
+            hourly_quota=True,
+        )
+        deliveries = await self._notifications.queue_message(tx, message)
+        if not deliveries:
+            # Why is in the notification log (``MIN_INTERVAL``, ``HOURLY_QUOTA``, routing).
+            return Outcome(status="SKIPPED", reason="SUPPRESSED", device_id=trigger.device_id)
+        return Outcome(status="OK", device_id=trigger.device_id, value=f"{len(deliveries)} queued")
+
+    async def _log_event(
+        self, automation: Automation, action: LogEvent, trigger: Trigger
+    ) -> Outcome:
+        device_id = action.device_id or trigger.device_id
+        if device_id is None:
+            return Outcome(status="FAILED", reason="NO_DEVICE")
+        bound, refusal = self._reachable(automation, device_id)
+        if bound is None:
+            return Outcome(status=refusal[0], reason=refusal[1], device_id=device_id)
+        event = bound.template.event(action.event_code)
+        if event is None:
+            return Outcome(status="FAILED", reason="EVENT_NOT_FOUND", device_id=device_id)
+        try:
+            await self._events.log(bound.device, event, action.description)
+        except PinbaseError as error:
+            return Outcome(status="FAILED", reason=str(error)[:200], device_id=device_id)
+        return Outcome(status="OK", device_id=device_id, value=action.event_code)
+
+    def _reachable(
+        self, automation: Automation, device_id: int
+    ) -> tuple[BoundDevice | None, tuple[str, str]]:
+        if device_id in automation.opted_out:
+            return None, ("SKIPPED", "DEVICE_OPTED_OUT")
+        bound = self._directory.by_id(DeviceId(device_id))
+        if bound is None:
+            return None, ("FAILED", "DEVICE_NOT_FOUND")
+        if bound.device.org_id not in self._directory.subtree(OrgId(automation.org_id)):
+            return None, ("SKIPPED", "NO_ACCESS")
+        return bound, ("OK", "")
+
+    def _placeholders(self, automation: Automation, trigger: Trigger) -> PlaceholderValues:
+        org = self._directory.organization(OrgId(automation.org_id))
+        bound = (
+            None
+            if trigger.device_id is None
+            else self._directory.by_id(DeviceId(trigger.device_id))
+        )
+        return PlaceholderValues(
+            org_name=None if org is None else org.name,
+            product_name=None if bound is None else bound.template.name,
+            device_name=None if bound is None else bound.device.name,
+            trigger_value=trigger.display,
+        )
+
+    async def _log(
+        self, tx: Transaction, run_id: int, seq: int, action: Action, outcome: Outcome
+    ) -> None:
+        await tx.add_action_log(
+            [
+                ActionLogEntry(
+                    run_id=run_id,
+                    seq=seq,
+                    type=action.kind.value,
+                    device_id=outcome.device_id,
+                    datastream_id=outcome.datastream_id,
+                    value=outcome.value,
+                    status=outcome.status,
+                    reason=outcome.reason,
+                    ts=self._clock(),
+                )
+            ]
+        )
+
+
+def _with(outcome: Outcome, **changes: Any) -> Outcome:
+    return replace(outcome, **changes)
