@@ -1,6 +1,7 @@
 """The webhook model's rules (automations.md §4.1, §4.4)."""
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ DEVICE_TRIGGER = Trigger(
 )
 
 
-def spec(**changes: object) -> WebhookSpec:
+def spec(**changes: Any) -> WebhookSpec:
     base = WebhookSpec(name="Particle LED", trigger=DEVICE_TRIGGER, url="https://example.com/x")
     return replace(base, **changes)
 
