@@ -25,6 +25,7 @@ from pinbase.storage.organizations import OrganizationRepository
 from pinbase.storage.retention import RetentionRepository
 from pinbase.storage.templates import TemplateRepository
 from pinbase.storage.users import UserRepository
+from pinbase.storage.webhooks import WebhookRepository
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,6 +187,7 @@ class Transaction(
     RetentionRepository,
     ConsoleSessionRepository,
     TemplateRepository,
+    WebhookRepository,
     Protocol,
 ):
     """Reads and writes inside one database transaction."""
