@@ -43,6 +43,7 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
+from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
 from pinbase.services.state import CachedState
@@ -132,8 +133,13 @@ async def running_services(
             ),
         )
         writer = HistoryWriter(store)
+        outbox = Outbox(store, clock)
         telemetry = Telemetry(
-            writer, bus, clock, import_points_per_day=settings.import_points_per_day
+            writer,
+            bus,
+            clock,
+            import_points_per_day=settings.import_points_per_day,
+            wake_outbox=outbox.wake,
         )
         properties = Properties(store, bus, clock)
         async with store.transaction() as tx:
@@ -213,6 +219,8 @@ async def running_services(
             loop.create_task(reports.sweep_forever(), name="report_sweep"),
             loop.create_task(retention.sweep_forever(), name="retention_sweep"),
         ]
+        # After the writers, stopped before them: a continuation's send writes values.
+        outbox.start()
         try:
             yield Services(
                 store=store,
@@ -272,8 +280,10 @@ async def running_services(
                     ttl_ms=round(settings.invitation_days * DAY_MS),
                 ),
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
+                outbox=outbox,
             )
         finally:
+            await outbox.stop()
             for task in upkeep:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from pinbase.domain.deliveries import Delivery
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.runtime import open_store
@@ -21,9 +22,11 @@ class CountingStore:
         self.store = store
         self.groups: list[int] = []
 
-    async def append_points(self, points: list[Point], *, current: list[Point]) -> None:
+    async def append_points(
+        self, points: list[Point], *, current: list[Point], deliveries: list[Delivery]
+    ) -> None:
         self.groups.append(len(points))
-        await self.store.append_points(points, current=current)
+        await self.store.append_points(points, current=current, deliveries=deliveries)
 
 
 def point(device: int, ts: int, value: int) -> Point:
@@ -65,7 +68,9 @@ async def test_huge_backlog_is_split_into_bounded_groups(
 
 
 class FailingStore:
-    async def append_points(self, points: list[Point], *, current: list[Point]) -> None:
+    async def append_points(
+        self, points: list[Point], *, current: list[Point], deliveries: list[Delivery]
+    ) -> None:
         raise OSError("disk full")
 
 

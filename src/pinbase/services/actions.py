@@ -96,7 +96,7 @@ class ActionsLog:
         """
         await self._groups.submit(actions)
 
-    async def _commit(self, actions: list[DeviceAction]) -> None:
+    async def _commit(self, actions: list[DeviceAction], _extras: list[None]) -> None:
         async with self._store.transaction() as tx:
             await tx.add_device_actions(actions)
 

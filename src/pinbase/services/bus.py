@@ -44,12 +44,17 @@ class WrittenValue(NamedTuple):
 class ValuesChanged:
     """Values of one device were stored; all share ``ts``. ``origin`` says who wrote them
     (``device_tcp``, ``device_mqtt``, ``device_http``, ``legacy_http``, ``platform_api``,
-    ``console``)."""
+    ``console``, ``automation``, ``webhook``); ``origin_id`` is the automation's or webhook's id
+    when it wrote them, and ``hops`` how many automation or webhook steps led to this write
+    since a person or a device last wrote, so that rules writing datastreams cannot loop
+    forever (issue #10)."""
 
     device_id: DeviceId
     writes: tuple[WrittenValue, ...]
     ts: int
     origin: str
+    origin_id: int | None = None
+    hops: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,6 +24,7 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
+from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.templates import Templates
@@ -72,3 +73,5 @@ class Services:
     """Invitation links that let a user set its password."""
     console_devices: ConsoleDevices
     """The console's device table and device lookups."""
+    outbox: Outbox
+    """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""

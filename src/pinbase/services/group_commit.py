@@ -8,9 +8,9 @@ next accumulates, so under load a group grows to hundreds of requests and the co
 request and adds no waiting. ``stop`` commits whatever is pending before the task ends, so a
 clean shutdown loses nothing that was submitted.
 
-Two writers use it: ``HistoryWriter`` (points and current values) and ``ActionsLog`` (PLT-DEV-20
-entries, which used to cost one transaction per Platform API write: ~500 writes/s,
-bench/platform_api.py).
+Two writers use it: ``HistoryWriter`` (points and current values, plus the outbox deliveries the
+points caused, which travel as the group's extras) and ``ActionsLog`` (PLT-DEV-20 entries, which
+used to cost one transaction per Platform API write: ~500 writes/s, bench/platform_api.py).
 """
 
 import asyncio
@@ -21,26 +21,36 @@ from typing import Generic, TypeVar
 logger = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
+Extra = TypeVar("Extra")
+
+
+_Pending = tuple[Sequence[Item], Sequence[Extra], asyncio.Future[None]]
+"""One caller's submission: its items, its extras and the future it waits on."""
 
 
 class StorageUnavailable(Exception):
     """The database refused a group; its callers get an error and nothing was acknowledged."""
 
 
-class GroupCommit(Generic[Item]):
+class GroupCommit(Generic[Item, Extra]):
     """Commits the items of concurrent callers together, at most ``max_items`` per transaction.
 
     One caller's items always travel in one group, so a single call larger than ``max_items``
-    makes a group of its own.
+    makes a group of its own. A caller's extras travel in the same group as its items and do
+    not count toward ``max_items``.
     """
 
     def __init__(
-        self, commit: Callable[[list[Item]], Awaitable[None]], *, name: str, max_items: int
+        self,
+        commit: Callable[[list[Item], list[Extra]], Awaitable[None]],
+        *,
+        name: str,
+        max_items: int,
     ) -> None:
         self._commit_items = commit
         self._name = name
         self.max_items = max_items
-        self._pending: list[tuple[Sequence[Item], asyncio.Future[None]]] = []
+        self._pending: list[_Pending[Item, Extra]] = []
         self._pending_items = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -57,8 +67,9 @@ class GroupCommit(Generic[Item]):
         if self._task is not None:
             await self._task
 
-    async def submit(self, items: Sequence[Item]) -> None:
-        """Store ``items`` and return once they are committed.
+    async def submit(self, items: Sequence[Item], extras: Sequence[Extra] = ()) -> None:
+        """Store ``items`` (and ``extras``, in the same transaction) and return once they are
+        committed.
 
         Raises:
             StorageUnavailable: the group holding these items failed to commit, or the writer is
@@ -67,7 +78,7 @@ class GroupCommit(Generic[Item]):
         if self._stopping:
             raise StorageUnavailable(f"the {self._name} is stopping")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((items, future))
+        self._pending.append((items, extras, future))
         self._pending_items += len(items)
         self._wake.set()
         await future
@@ -81,31 +92,32 @@ class GroupCommit(Generic[Item]):
             if self._stopping:
                 return
 
-    def _take_group(self) -> list[tuple[Sequence[Item], asyncio.Future[None]]]:
+    def _take_group(self) -> list[_Pending[Item, Extra]]:
         if self._pending_items <= self.max_items:
             group, self._pending, self._pending_items = self._pending, [], 0
             return group
         size = 0
-        for cut, (items, _) in enumerate(self._pending):
+        for cut, (items, _, _) in enumerate(self._pending):
             size += len(items)
             if size > self.max_items and cut:
                 break
         else:
             cut = len(self._pending)
         group, self._pending = self._pending[:cut], self._pending[cut:]
-        self._pending_items -= sum(len(items) for items, _ in group)
+        self._pending_items -= sum(len(items) for items, _, _ in group)
         return group
 
-    async def _commit(self, group: list[tuple[Sequence[Item], asyncio.Future[None]]]) -> None:
-        items = [item for batch, _ in group for item in batch]
+    async def _commit(self, group: list[_Pending[Item, Extra]]) -> None:
+        items = [item for batch, _, _ in group for item in batch]
+        extras = [extra for _, batch, _ in group for extra in batch]
         try:
-            await self._commit_items(items)
+            await self._commit_items(items, extras)
         except Exception as error:
             logger.exception("group_commit.failed writer=%s items=%d", self._name, len(items))
-            for _, future in group:
+            for _, _, future in group:
                 if not future.done():
                     future.set_exception(StorageUnavailable(str(error)))
             return
-        for _, future in group:
+        for _, _, future in group:
             if not future.done():
                 future.set_result(None)

@@ -2,11 +2,13 @@
 
 Every value write goes through ``write``, which returns once the points are committed together
 with those of every concurrent request (``services.group_commit``), so an acknowledged value
-survives ``kill -9`` (tests/e2e/test_durability.py).
+survives ``kill -9`` (tests/e2e/test_durability.py). Outbox deliveries the points caused (a
+webhook call per write, automations.md §5.1) commit in the same transaction as the points.
 """
 
 from collections.abc import Sequence
 
+from pinbase.domain.deliveries import Delivery
 from pinbase.domain.points import Point
 from pinbase.services.group_commit import GroupCommit, StorageUnavailable
 from pinbase.storage.base import Store
@@ -32,20 +34,23 @@ class HistoryWriter:
         """Commit everything pending, then end the writer task."""
         await self._groups.stop()
 
-    async def write(self, points: Sequence[Point]) -> None:
-        """Store ``points`` and return once they are committed.
+    async def write(self, points: Sequence[Point], deliveries: Sequence[Delivery] = ()) -> None:
+        """Store ``points`` and ``deliveries`` in one transaction; return once committed.
 
         Raises:
             StorageUnavailable: the group holding these points failed to commit.
         """
-        await self._groups.submit(points)
+        await self._groups.submit(points, deliveries)
 
-    async def _commit(self, points: list[Point]) -> None:
-        """One group: every point in history, the newest of each datastream as current value."""
+    async def _commit(self, points: list[Point], deliveries: list[Delivery]) -> None:
+        """One group: every point in history, the newest of each datastream as current value,
+        and the group's deliveries in the outbox."""
         newest: dict[tuple[int, int], Point] = {}
         for point in points:
             key = (point.device_id, point.datastream_id)
             known = newest.get(key)
             if known is None or point.ts >= known.ts:
                 newest[key] = point
-        await self._store.append_points(points, current=list(newest.values()))
+        await self._store.append_points(
+            points, current=list(newest.values()), deliveries=deliveries
+        )

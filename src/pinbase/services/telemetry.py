@@ -4,10 +4,11 @@ Parsing, enum mapping, clamping and size checks are domain rules (``domain.value
 resolve datastreams and parse first, then hand typed values here. This service assigns the server
 timestamp, makes the points durable through the group-commit writer, raises the in-memory current
 values and publishes ``ValuesChanged`` on the bus, in that order, so nothing is announced or
-served before it is stored.
+served before it is stored. The outbox deliveries a write causes (``WriteTriggers``: webhook
+calls) are committed in the same group transaction as its points.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.devices import Device
@@ -19,6 +20,7 @@ from pinbase.domain.values import read_json
 from pinbase.services.bus import Bus, ValuesChanged, WrittenValue
 from pinbase.services.clock import DAY_MS, Clock
 from pinbase.services.history_writer import HistoryWriter
+from pinbase.services.reactions.triggers import NoTriggers, WriteTriggers
 
 
 class ImportQuotaExceeded(PinbaseError):
@@ -33,9 +35,18 @@ class Telemetry:
     """Records values and answers what a device's datastreams hold now."""
 
     def __init__(
-        self, writer: HistoryWriter, bus: Bus, clock: Clock, *, import_points_per_day: int
+        self,
+        writer: HistoryWriter,
+        bus: Bus,
+        clock: Clock,
+        *,
+        import_points_per_day: int,
+        triggers: WriteTriggers | None = None,
+        wake_outbox: Callable[[], None] | None = None,
     ) -> None:
         self._writer = writer
+        self._triggers: WriteTriggers = NoTriggers() if triggers is None else triggers
+        self._wake_outbox = wake_outbox
         self._bus = bus
         self._clock = clock
         self._current: dict[tuple[DeviceId, DatastreamId], Point] = {}
@@ -55,23 +66,37 @@ class Telemetry:
         *,
         origin: str,
         ts: int | None = None,
+        origin_id: int | None = None,
+        hops: int = 0,
     ) -> int:
         """Store values of one device under one timestamp; return that timestamp.
 
         All values of one call share the timestamp (batch update). ``ts`` is for writes that
         share a timestamp across calls, such as a device's ``beginGroup``/``endGroup``
-        (device-protocols.md §1.10.5); it defaults to the server's clock. Returns after the
-        points are committed.
+        (device-protocols.md §1.10.5); it defaults to the server's clock. ``origin_id`` and
+        ``hops`` name the automation or webhook that wrote and how many rule steps led here
+        (``ValuesChanged``). Returns after the points and the deliveries they cause are
+        committed.
         """
         if ts is None:
             ts = self._clock()
         points = [Point(device.id, ds.id, ts, value) for ds, value in writes]
-        await self._writer.write(points)
+        deliveries = self._triggers.deliveries_for(device, writes, ts=ts, origin=origin)
+        await self._writer.write(points, deliveries)
+        if deliveries and self._wake_outbox is not None:
+            self._wake_outbox()
         for point in points:
             self._raise_current(point)
         announced = tuple([WrittenValue(ds.id, ds.pin, ds.label, value) for ds, value in writes])
         self._bus.publish(
-            ValuesChanged(device_id=device.id, writes=announced, ts=ts, origin=origin)
+            ValuesChanged(
+                device_id=device.id,
+                writes=announced,
+                ts=ts,
+                origin=origin,
+                origin_id=origin_id,
+                hops=hops,
+            )
         )
         return ts
 

@@ -10,6 +10,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from pinbase.domain.deliveries import Delivery
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
 from pinbase.domain.organizations import OAuthClient, Organization
@@ -22,6 +23,7 @@ from pinbase.storage.device_logs import DeviceLogsRepository
 from pinbase.storage.device_records import DeviceRecordsRepository
 from pinbase.storage.oauth import OAuthRepository
 from pinbase.storage.organizations import OrganizationRepository
+from pinbase.storage.outbox import OutboxRepository
 from pinbase.storage.retention import RetentionRepository
 from pinbase.storage.templates import TemplateRepository
 from pinbase.storage.users import UserRepository
@@ -188,6 +190,7 @@ class Transaction(
     ConsoleSessionRepository,
     TemplateRepository,
     WebhookRepository,
+    OutboxRepository,
     Protocol,
 ):
     """Reads and writes inside one database transaction."""
@@ -296,8 +299,15 @@ class Store(Protocol):
         """Open a transaction that commits on a clean exit."""
         ...
 
-    async def append_points(self, points: Sequence[Point], *, current: Sequence[Point]) -> None:
-        """Append history points and raise current values, in one committed transaction.
+    async def append_points(
+        self,
+        points: Sequence[Point],
+        *,
+        current: Sequence[Point],
+        deliveries: Sequence[Delivery] = (),
+    ) -> None:
+        """Append history points, raise current values and add outbox deliveries (as
+        ``Transaction.add_deliveries``), in one committed transaction.
 
         The group-commit writer's only call: backends make it as cheap as they can.
         """

@@ -383,3 +383,28 @@ webhook_log = Table(
     Index("ix_webhook_log_webhook_created", "webhook_id", "created_at"),
     Index("ix_webhook_log_created", "created_at"),
 )
+
+outbox = Table(
+    "outbox",
+    metadata,
+    # The durable outbox of automations.md §5.1: one row per message to send, stored in the
+    # transaction of its cause (domain/deliveries.py, services/reactions/outbox.py).
+    Column("id", NulFreeString(32), primary_key=True),
+    Column("kind", NulFreeString(32), nullable=False),
+    Column("payload", NulFreeText, nullable=False),
+    Column("dedupe_key", NulFreeString(255), nullable=False, unique=True),
+    Column("state", NulFreeString(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    # When the dispatcher looks at the row next: its due time, its retry time, the end of its
+    # lease while IN_FLIGHT; once final, when it ended (retention ages final rows by it).
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("last_error", NulFreeText, nullable=True),
+    Column("source", NulFreeString(32), nullable=False),
+    Column("source_ref", NulFreeString(255), nullable=True),
+    # No foreign key: a delivery outlives nothing it names, and must not block deleting them.
+    Column("org_id", Integer, nullable=True),
+    Index("ix_outbox_due", "kind", "state", "next_attempt_at"),
+    Index("ix_outbox_source", "source_ref"),
+)

@@ -4,7 +4,7 @@ Dialect differences are limited to the upsert construct, so the writes that upse
 current values, properties, metafield values) live here beside ``_upsert``; every other query is
 portable Core SQL in a mixin module, one concept each: ``sql_catalog``, ``sql_organizations``,
 ``sql_oauth``, ``sql_device_logs``, ``sql_device_admin``, ``sql_device_records``, ``sql_history``,
-``sql_retention``, ``sql_users``, ``sql_console_sessions`` and ``sql_webhooks``.
+``sql_retention``, ``sql_users``, ``sql_console_sessions``, ``sql_outbox`` and ``sql_webhooks``.
 """
 
 from collections.abc import AsyncIterator, Sequence
@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from pinbase.domain.deliveries import Delivery
 from pinbase.domain.errors import TextHoldsNul
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
@@ -37,6 +38,7 @@ from pinbase.storage.sql_device_records import SqlDeviceRecords
 from pinbase.storage.sql_history import SqlHistoryQueries
 from pinbase.storage.sql_oauth import SqlOAuthQueries
 from pinbase.storage.sql_organizations import SqlOrganizationQueries
+from pinbase.storage.sql_outbox import SqlOutbox
 from pinbase.storage.sql_retention import SqlRetentionQueries
 from pinbase.storage.sql_templates import SqlTemplateQueries
 from pinbase.storage.sql_users import SqlUserQueries
@@ -88,10 +90,18 @@ class SqlStore:
                     raise error.orig from None
                 raise
 
-    async def append_points(self, points: Sequence[Point], *, current: Sequence[Point]) -> None:
-        """Append history points and raise current values, in one committed transaction."""
+    async def append_points(
+        self,
+        points: Sequence[Point],
+        *,
+        current: Sequence[Point],
+        deliveries: Sequence[Delivery] = (),
+    ) -> None:
+        """Append history points, raise current values and add deliveries, in one committed
+        transaction."""
         async with self.transaction() as tx:
             await tx.append_points(points, current=current)
+            await tx.add_deliveries(deliveries)
 
     async def checkpoint(self) -> None:
         """Nothing to do: PostgreSQL checkpoints on its own."""
@@ -114,6 +124,7 @@ class SqlTransaction(
     SqlConsoleSessions,
     SqlTemplateQueries,
     SqlWebhooks,
+    SqlOutbox,
 ):
     """A ``Transaction`` bound to one connection inside ``SqlStore.transaction``."""
 

@@ -34,11 +34,13 @@ from sqlalchemy import Engine
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from pinbase.domain.deliveries import Delivery
 from pinbase.domain.points import Point
 from pinbase.storage.codec import dump_value, history_columns
 from pinbase.storage.engines import sqlite_pragmas
 from pinbase.storage.point_writes import SQLITE_FOLD, SQLITE_INSERT_HISTORY, sqlite_fold_bounds
 from pinbase.storage.sql import SqlStore, SqlTransaction
+from pinbase.storage.sql_outbox import delivery_row, insert_deliveries
 
 # Each group travels as one JSON array bound to one parameter: one statement step per table
 # instead of one per row, each of which would release and retake the GIL.
@@ -69,23 +71,35 @@ class SqliteStore(SqlStore):
         async with self._turn, super().transaction() as tx:
             yield tx
 
-    async def append_points(self, points: Sequence[Point], *, current: Sequence[Point]) -> None:
-        """Append history points and raise current values, in one committed transaction."""
+    async def append_points(
+        self,
+        points: Sequence[Point],
+        *,
+        current: Sequence[Point],
+        deliveries: Sequence[Delivery] = (),
+    ) -> None:
+        """Append history points, raise current values and add deliveries, in one committed
+        transaction."""
         history_rows = orjson.dumps(
             [(p.device_id, p.datastream_id, p.ts, *history_columns(p.value)) for p in points]
         ).decode()
         current_rows = orjson.dumps(
             [(p.device_id, p.datastream_id, p.ts, dump_value(p.value)) for p in current]
         ).decode()
+        outbox_rows = [delivery_row(delivery) for delivery in deliveries]
         async with self._turn:
-            self._commit_group(history_rows, current_rows)
+            self._commit_group(history_rows, current_rows, outbox_rows)
 
-    def _commit_group(self, history_rows: str, current_rows: str) -> None:
+    def _commit_group(
+        self, history_rows: str, current_rows: str, outbox_rows: list[dict[str, object]]
+    ) -> None:
         with self._writer.begin() as connection:
             raw = connection.exec_driver_sql(SQLITE_INSERT_HISTORY, (history_rows,))
             bounds = sqlite_fold_bounds(raw.lastrowid, raw.rowcount)
             connection.exec_driver_sql(SQLITE_FOLD, bounds)
             connection.exec_driver_sql(_UPSERT_CURRENT, (current_rows,))
+            if outbox_rows:  # deliveries are rare beside points: no statement when none
+                connection.execute(insert_deliveries("sqlite"), outbox_rows)
 
     async def checkpoint(self) -> None:
         """Copy the WAL back into the database file without blocking writers or the loop."""
