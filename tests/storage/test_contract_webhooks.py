@@ -134,10 +134,23 @@ async def test_log_rows_are_upserted_read_newest_first_and_aged(store: SqlStore)
         )
         await tx.save_webhook_log(done)
         await tx.save_webhook_log(log_entry(replace(hook, id=hook.id + 9), "z", at=T0))
+        assert await tx.finish_webhook_log(
+            "b", status=LogStatus.FAILED, reason="GAVE_UP", error="503", finished_at=T0 + 30
+        )
+        assert not await tx.finish_webhook_log(
+            "z", status=LogStatus.OK, reason=None, error=None, finished_at=T0
+        )
     async with store.transaction() as tx:
         rows = await tx.read_webhook_log(hook.id, since=T0, until=T0 + 20, offset=0, limit=10)
         assert [r.delivery_id for r in rows] == ["b", "a"]
         assert rows[1] == done
+        assert (rows[0].status, rows[0].reason, rows[0].error, rows[0].finished_at) == (
+            LogStatus.FAILED,
+            "GAVE_UP",
+            "503",
+            T0 + 30,
+        )
+        assert rows[0].attempts == 1
         page = await tx.read_webhook_log(hook.id, since=0, until=T0 + 99, offset=1, limit=1)
         assert [r.delivery_id for r in page] == ["b"]
         assert await tx.delete_webhook_log_before(T0 + 10) == 1

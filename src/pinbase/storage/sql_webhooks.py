@@ -128,6 +128,23 @@ class SqlWebhooks:
         if not result.rowcount:
             await self._db.execute(_LOG.insert().values(delivery_id=entry.delivery_id, **values))
 
+    async def finish_webhook_log(
+        self,
+        delivery_id: str,
+        *,
+        status: LogStatus,
+        reason: str | None,
+        error: str | None,
+        finished_at: int,
+    ) -> bool:
+        """Set the final state of a delivery's row, keeping what its last attempt recorded."""
+        result = await self._db.execute(
+            update(_LOG)
+            .where(_LOG.c.delivery_id == delivery_id)
+            .values(status=status.value, reason=reason, error=error, finished_at=finished_at)
+        )
+        return bool(result.rowcount)
+
     async def read_webhook_log(
         self, webhook_id: int, *, since: int, until: int, offset: int, limit: int
     ) -> list[WebhookLogEntry]:

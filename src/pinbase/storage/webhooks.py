@@ -99,6 +99,19 @@ class WebhookRepository(Protocol):
         happens when the webhook is gone."""
         ...
 
+    async def finish_webhook_log(
+        self,
+        delivery_id: str,
+        *,
+        status: LogStatus,
+        reason: str | None,
+        error: str | None,
+        finished_at: int,
+    ) -> bool:
+        """Set the final state of a delivery's row, keeping what its last attempt recorded;
+        False when there is no such row."""
+        ...
+
     async def read_webhook_log(
         self, webhook_id: int, *, since: int, until: int, offset: int, limit: int
     ) -> list[WebhookLogEntry]:
