@@ -25,6 +25,7 @@ from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reactions.outbox import Outbox
+from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.templates import Templates
@@ -75,3 +76,5 @@ class Services:
     """The console's device table and device lookups."""
     outbox: Outbox
     """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""
+    webhooks: Webhooks
+    """Webhook use cases: edit, test, read the log (automations.md §4)."""
