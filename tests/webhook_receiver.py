@@ -51,6 +51,7 @@ class Receiver:
     port: int = 0
     _server: asyncio.Server | None = None
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    _tasks: set["asyncio.Task[None]"] = field(default_factory=set)
     _arrived: asyncio.Condition | None = None
 
     @property
@@ -74,6 +75,9 @@ class Receiver:
         self._server.close()
         for writer in list(self._writers):
             writer.close()
+        # Closed connections end their tasks (readline answers EOF); cancelling one instead
+        # makes asyncio's stream callback raise CancelledError into the loop's handler.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._server.wait_closed()
 
     async def wait_for(self, count: int) -> None:
@@ -91,6 +95,9 @@ class Receiver:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
         try:
             while True:
                 line = await reader.readline()
@@ -119,6 +126,7 @@ class Receiver:
             return
         finally:
             self._writers.discard(writer)
+            self._tasks.discard(task)
             writer.close()
 
 
