@@ -33,7 +33,7 @@ from pinbase.domain.webhooks import (
 from pinbase.runtime import running_services
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
-from pinbase.services.provisioning import parse_spec, provision
+from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
 from pinbase.services.reactions.webhook_json import webhook_json
 from pinbase.services.reactions.webhooks import TooManyTests, WebhookNotFound
 from pinbase.settings import Settings
@@ -402,3 +402,54 @@ async def test_edits_mask_secrets_and_other_organizations_see_nothing(world: Wor
     await world.write(1.0)
     await world.services.outbox.run_due()
     assert world.receiver.received == []
+
+
+async def test_provisioning_creates_webhooks_by_name(tmp_path: Path) -> None:
+    """A provisioning file's ``webhooks`` name their template or device and recipients by name;
+    a webhook naming nothing of the file creates nothing."""
+    async with Receiver() as receiver:
+        async for world in start(tmp_path, receiver):
+            spec = {
+                **SPEC,
+                "organization": {"name": "Provisioned"},
+                "users": [{"email": "p@acme.io", "name": "P", "roleId": 1, "password": "pw"}],
+                "webhooks": [
+                    {
+                        "name": "Level",
+                        "trigger": {
+                            "kind": "TEMPLATE_DATASTREAM",
+                            "template": "Tank",
+                            "dataStreamId": 1,
+                        },
+                        "url": f"{receiver.url}/prov?v=/pin/",
+                        "method": "GET",
+                        "failureRecipients": ["p@acme.io"],
+                    }
+                ],
+            }
+            created = await provision(
+                world.services.store, parse_spec(spec), clock=world.clock, bus=world.services.bus
+            )
+            [hook] = created["webhooks"]
+            assert hook["name"] == "Level"
+            bound = world.services.directory.by_id(DeviceId(created["devices"][0]["id"]))
+            assert bound is not None
+            ds = bound.template.datastream(1)
+            await world.services.telemetry.record(bound.device, [(ds, 3.5)], origin="device_tcp")
+            await world.services.outbox.run_due()
+            assert [r.target for r in receiver.received] == ["/prov?v=3.5"]
+            for trigger in (
+                {"kind": "TEMPLATE_DATASTREAM", "template": "Nope", "dataStreamId": 1},
+                {"kind": "DEVICE_DATASTREAM", "device": "Nope", "dataStreamId": 1},
+                {"kind": "TEMPLATE_DATASTREAM", "template": "Tank", "dataStreamId": 9},
+            ):
+                bad = {
+                    **spec,
+                    "organization": {"name": "Bad"},
+                    "users": [],
+                    "webhooks": [
+                        {**spec["webhooks"][0], "trigger": trigger, "failureRecipients": []}
+                    ],
+                }
+                with pytest.raises(ProvisioningError):
+                    await provision(world.services.store, parse_spec(bad), clock=world.clock)

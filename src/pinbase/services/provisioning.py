@@ -27,10 +27,13 @@ from pinbase.domain.templates import (
 )
 from pinbase.domain.users import ACTIVE, EMAIL, MAX_EMAIL, NAME, password_hash
 from pinbase.domain.values import parse_json
+from pinbase.domain.webhooks import Webhook
 from pinbase.services.bus import Bus
 from pinbase.services.changes import DeviceSaved, OrganizationSaved, TemplateSaved
 from pinbase.services.clock import Clock
 from pinbase.services.passwords import hash_password
+from pinbase.services.reactions.webhook_changes import WebhookSaved
+from pinbase.services.reactions.webhook_json import parse_webhook_json
 from pinbase.services.users import Profile, add_member
 from pinbase.storage.base import Store, Transaction
 from pinbase.storage.users import StoredUser
@@ -140,6 +143,12 @@ class ProvisionSpec(_Spec):
     users: list[UserSpec] = Field(default_factory=list)
     templates: list[TemplateSpec] = Field(default_factory=list)
     devices: list[DeviceSpec] = Field(default_factory=list)
+    webhooks: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="webhooks in the JSON of automations.md §4.1; the trigger names a template "
+        "(``template``: name or TMPL code) or a device (``device``: name) of this file, and "
+        "``failureRecipients`` may list e-mails of this file's users",
+    )
 
 
 class ProvisioningError(PinbaseError):
@@ -187,7 +196,8 @@ async def provision(
         ``{"organization": {"id", "name"}, "oauthClients": [{"name", "clientId",
         "clientSecret"}], "users": [{"id", "email", "orgId"}], "templates": [{"id",
         "templateId", "name"}], "devices": [{"id", "name", "token", "templateId",
-        "ownerUserId"}]}``; client secrets appear here and nowhere else.
+        "ownerUserId"}], "webhooks": [{"id", "name"}]}``; client secrets appear here and
+        nowhere else.
 
     Raises:
         ProvisioningError: a definition breaks a rule; nothing was created.
@@ -211,6 +221,10 @@ async def provision(
             ]
             templates = [await _add_template(tx, org.id, t, now) for t in spec.templates]
             devices = [await _add_device(tx, org.id, templates, d, now) for d in spec.devices]
+            webhooks = [
+                await _add_webhook(tx, org.id, templates, devices, users, w, now)
+                for w in spec.webhooks
+            ]
     except PinbaseError as error:
         raise ProvisioningError(str(error)) from None
     if bus is not None:
@@ -219,6 +233,8 @@ async def provision(
             bus.publish(TemplateSaved(template=template))
         for device in devices:
             bus.publish(DeviceSaved(device=device))
+        for webhook in webhooks:
+            bus.publish(WebhookSaved(webhook=webhook))
     return {
         "organization": {"id": org.id, "name": org.name},
         "oauthClients": [
@@ -237,6 +253,7 @@ async def provision(
             }
             for d in devices
         ],
+        "webhooks": [{"id": w.id, "name": w.spec.name} for w in webhooks],
     }
 
 
@@ -356,4 +373,56 @@ async def _add_device(
         token=token,
         created_at=now,
         owner_user_id=None if owner is None else owner.id,
+    )
+
+
+async def _add_webhook(
+    tx: Transaction,
+    org_id: OrgId,
+    templates: list[Template],
+    devices: list[Device],
+    users: list[StoredUser],
+    data: dict[str, Any],
+    now: int,
+) -> Webhook:
+    """A webhook whose trigger and failure recipients may name this file's things by name."""
+    data = dict(data)
+    trigger = data.get("trigger")
+    if isinstance(trigger, dict):
+        trigger = dict(trigger)
+        template_name = trigger.pop("template", None)
+        device_name = trigger.pop("device", None)
+        if template_name is not None:
+            template = next((t for t in templates if template_name in (t.name, t.code)), None)
+            if template is None:
+                raise InvalidDefinition(f"a webhook names an unknown template {template_name!r}")
+            trigger["templateId"] = template.id
+        if device_name is not None:
+            device = next((d for d in devices if d.name == device_name), None)
+            if device is None:
+                raise InvalidDefinition(f"a webhook names an unknown device {device_name!r}")
+            trigger["deviceId"] = device.id
+        data["trigger"] = trigger
+    recipients = data.get("failureRecipients")
+    if isinstance(recipients, list):
+        by_email = {u.email.lower(): u.id for u in users}
+        data["failureRecipients"] = [
+            by_email.get(r.lower(), -1) if isinstance(r, str) else r for r in recipients
+        ]
+    spec = parse_webhook_json(data)
+    scope = spec.trigger
+    template_of = {t.id: t for t in templates}
+    scoped = template_of.get(scope.template_id) if scope.template_id is not None else None
+    if scope.device_id is not None:
+        device = next((d for d in devices if d.id == scope.device_id), None)
+        scoped = None if device is None else template_of.get(device.template_id)
+    if scope.kind.is_datastream:
+        if scoped is None:
+            raise InvalidDefinition("a webhook's trigger names no template or device of this file")
+        scoped.datastream(scope.datastream_id or 0)
+    own = {u.id for u in users}
+    if any(r not in own for r in spec.failure_recipients):
+        raise InvalidDefinition("a webhook's failure recipients must be users of this file")
+    return await tx.add_webhook(
+        Webhook(id=0, org_id=org_id, spec=spec, created_at=now, updated_at=now)
     )
