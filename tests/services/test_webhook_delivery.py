@@ -152,9 +152,7 @@ async def test_the_request_is_built_per_section_4_3(world: World) -> None:
     assert parse_qs(query) == {"t": [world.token], "pin": ["V1"]}
     assert request.header("X-Source") == "pinbase Tank A"
     assert request.header("Content-Type") == "application/json"
-    assert request.header(
-        "User-Agent",
-    ).startswith("Pinbase-Webhook/")  # type: ignore[union-attr]
+    assert (request.header("User-Agent") or "").startswith("Pinbase-Webhook/")
     expected = "Basic " + base64.b64encode(b"user:s3cret").decode()
     assert request.header("Authorization") == expected
     assert json.loads(request.body) == {"v": 21.5, "name": "Tank A", "s": 'x"y'}
@@ -409,23 +407,18 @@ async def test_provisioning_creates_webhooks_by_name(tmp_path: Path) -> None:
     a webhook naming nothing of the file creates nothing."""
     async with Receiver() as receiver:
         async for world in start(tmp_path, receiver):
-            spec = {
+            hook_spec: dict[str, Any] = {
+                "name": "Level",
+                "trigger": {"kind": "TEMPLATE_DATASTREAM", "template": "Tank", "dataStreamId": 1},
+                "url": f"{receiver.url}/prov?v=/pin/",
+                "method": "GET",
+                "failureRecipients": ["p@acme.io"],
+            }
+            spec: dict[str, Any] = {
                 **SPEC,
                 "organization": {"name": "Provisioned"},
                 "users": [{"email": "p@acme.io", "name": "P", "roleId": 1, "password": "pw"}],
-                "webhooks": [
-                    {
-                        "name": "Level",
-                        "trigger": {
-                            "kind": "TEMPLATE_DATASTREAM",
-                            "template": "Tank",
-                            "dataStreamId": 1,
-                        },
-                        "url": f"{receiver.url}/prov?v=/pin/",
-                        "method": "GET",
-                        "failureRecipients": ["p@acme.io"],
-                    }
-                ],
+                "webhooks": [hook_spec],
             }
             created = await provision(
                 world.services.store, parse_spec(spec), clock=world.clock, bus=world.services.bus
@@ -447,9 +440,7 @@ async def test_provisioning_creates_webhooks_by_name(tmp_path: Path) -> None:
                     **spec,
                     "organization": {"name": "Bad"},
                     "users": [],
-                    "webhooks": [
-                        {**spec["webhooks"][0], "trigger": trigger, "failureRecipients": []}
-                    ],
+                    "webhooks": [{**hook_spec, "trigger": trigger, "failureRecipients": []}],
                 }
                 with pytest.raises(ProvisioningError):
                     await provision(world.services.store, parse_spec(bad), clock=world.clock)
