@@ -44,6 +44,9 @@ from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
+from pinbase.services.reactions.legacy_messages import LegacyMessages
+from pinbase.services.reactions.lifecycle import Lifecycle
+from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.webhook_sender import WebhookSender
@@ -247,13 +250,33 @@ async def running_services(
             ),
             ttl_ms=round(settings.console_session_days * DAY_MS),
         )
+        notifications = Notifications(
+            store,
+            directory,
+            clock,
+            min_interval_ms=round(settings.notification_min_interval_s * 1000),
+            messages_per_hour=settings.automation_messages_per_hour,
+            console_url=settings.public_url or "",
+            log_retention_ms=round(settings.notification_log_days * DAY_MS),
+        )
         events = EventLog(
             store,
             clock,
             bus=bus,
             per_day=settings.events_per_day,
             max_description_chars=settings.max_event_description_chars,
+            notifications=notifications,
+            wake=outbox.wake,
         )
+        lifecycle = Lifecycle(
+            store,
+            directory,
+            bus,
+            notifications,
+            wake=outbox.wake,
+            offline_delay_ms=round(settings.offline_notification_delay_s * 1000),
+        )
+        lifecycle.start()
         metadata = Metadata(store, directory, bus)
         uploads = Uploads(
             store,
@@ -268,6 +291,7 @@ async def running_services(
             loop.create_task(_checkpoints(store), name="checkpoints"),
             loop.create_task(reports.sweep_forever(), name="report_sweep"),
             loop.create_task(retention.sweep_forever(), name="retention_sweep"),
+            loop.create_task(notifications.sweep_forever(), name="notification_sweep"),
         ]
         webhooks.start()
         webhook_triggers.start(store)
@@ -335,8 +359,12 @@ async def running_services(
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
                 outbox=outbox,
                 webhooks=webhooks,
+                notifications=notifications,
+                legacy_messages=LegacyMessages(store, directory, notifications, wake=outbox.wake),
+                lifecycle=lifecycle,
             )
         finally:
+            await lifecycle.stop()
             await outbox.stop()
             await webhooks.stop()
             await webhook_triggers.stop()

@@ -16,6 +16,7 @@ from pinbase.domain.datastreams import Datastream, DataType, EnumOption
 from pinbase.domain.devices import Device, new_token
 from pinbase.domain.errors import InvalidDefinition, PinbaseError
 from pinbase.domain.ids import DatastreamId, EventId, MetafieldId, OrgId, Token
+from pinbase.domain.notifications import SYSTEM_OTA, parse_notifications
 from pinbase.domain.organizations import OAuthClient
 from pinbase.domain.pins import Pin, PinType
 from pinbase.domain.templates import (
@@ -81,6 +82,11 @@ class EventSpec(_Spec):
     name: str | None = None
     type: str = "INFORMATION"
     description: str | None = None
+    notifications: dict[str, Any] | None = Field(
+        default=None, description="automations.md §1.2, as the Platform API's event definitions"
+    )
+    show_on_timeline: bool = Field(default=True, alias="showOnTimeline")
+    send_to_notifications_tab: bool = Field(default=True, alias="sendToNotificationsTab")
 
 
 class MetafieldSpec(_Spec):
@@ -303,9 +309,14 @@ async def _add_template(tx: Transaction, org_id: OrgId, spec: TemplateSpec, now:
             name=event.name or event.code,
             type=event.type.upper(),
             description=event.description,
+            notifications=parse_notifications(event.notifications),
+            show_on_timeline=event.show_on_timeline,
+            send_to_notifications_tab=event.send_to_notifications_tab,
         )
         for number, event in enumerate(spec.events, start=1)
     ]
+    if any(event.code == SYSTEM_OTA for event in events):
+        raise InvalidDefinition(f"{SYSTEM_OTA} is a system event and cannot be defined")
     metafields = [
         Metafield(id=MetafieldId(number), name=m.name, type=m.type, default_value=m.default_value)
         for number, m in enumerate(spec.metafields, start=1)

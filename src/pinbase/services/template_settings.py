@@ -8,11 +8,12 @@ or client edits, so a template stored before a rule existed still loads.
 """
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from pinbase.domain.datastreams import Datastream, DataType, EnumOption, InvalidatePolicy
 from pinbase.domain.errors import InvalidDefinition, PinbaseError
 from pinbase.domain.ids import DatastreamId, EventId, MetafieldId
+from pinbase.domain.notifications import METAFIELD, SYSTEM_OTA, EventNotifications
 from pinbase.domain.pins import Pin
 from pinbase.domain.templates import Metafield, Template, TemplateEvent
 from pinbase.domain.value_types import Value
@@ -59,6 +60,8 @@ METAFIELD_TYPES = frozenset(
     }
 )
 """The type literals of data-model.md §1.6, PascalCase without spaces."""
+ADDRESS_METAFIELDS = frozenset({"DeviceOwner", "Contact", "Email"})
+"""Metafield types an event may notify (automations.md §1.3)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,6 +142,9 @@ class EventSettings:
     name: str
     type: str = "INFORMATION"
     description: str | None = None
+    notifications: EventNotifications = field(default_factory=EventNotifications)
+    show_on_timeline: bool = True
+    send_to_notifications_tab: bool = True
 
     def event(self, event_id: EventId) -> TemplateEvent:
         """The event these settings describe.
@@ -154,12 +160,17 @@ class EventSettings:
             raise InvalidDefinition(
                 f"an event description has at most {MAX_EVENT_DESCRIPTION} characters"
             )
+        if self.code == SYSTEM_OTA:
+            raise InvalidDefinition(f"{SYSTEM_OTA} is a system event and cannot be defined")
         return TemplateEvent(
             id=event_id,
             code=self.code,
             name=self.name,
             type=self.type,
             description=self.description,
+            notifications=self.notifications,
+            show_on_timeline=self.show_on_timeline,
+            send_to_notifications_tab=self.send_to_notifications_tab,
         )
 
 
@@ -226,6 +237,14 @@ def check_template(template: Template) -> None:
         raise InvalidDefinition("a template has at most one LOCATION datastream")
     if len({event.name for event in template.events}) != len(template.events):
         raise InvalidDefinition("two events of one template share a name")
+    addressed = {m.id for m in template.metafields if m.type in ADDRESS_METAFIELDS}
+    for event in template.events:
+        for recipient in (*event.notifications.email, *event.notifications.push):
+            if recipient.kind == METAFIELD and recipient.metafield_id not in addressed:
+                raise InvalidDefinition(
+                    f"event {event.code!r}: recipient metafield {recipient.metafield_id} is not "
+                    "a Device Owner, Contact or Email field of the template"
+                )
     if len({m.name for m in template.metafields}) != len(template.metafields):
         raise InvalidDefinition("two metadata fields of one template share a name")
 

@@ -26,7 +26,7 @@ from dataclasses import replace
 
 from pinbase.domain.dashboards import Dashboard, parse_dashboard
 from pinbase.domain.datastreams import Datastream
-from pinbase.domain.errors import PinbaseError
+from pinbase.domain.errors import InvalidDefinition, PinbaseError
 from pinbase.domain.ids import DatastreamId, EventId, MetafieldId, OrgId, TemplateId
 from pinbase.domain.templates import Metafield, Template, TemplateEvent, new_template_code
 from pinbase.services.bus import Bus
@@ -244,6 +244,10 @@ class Templates:
 
         def remove(template: Template) -> Template:
             _find(template.events, event_id, EventNotInTemplate)
+            found = next(e for e in template.events if e.id == event_id)
+            if found.is_system:
+                # Online and Offline are always present (automations.md §1.6).
+                raise InvalidDefinition(f"{found.code} is a system event and cannot be deleted")
             return replace(template, events=tuple(e for e in template.events if e.id != event_id))
 
         await self._change(caller, template_id, remove)

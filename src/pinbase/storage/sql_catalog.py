@@ -22,6 +22,7 @@ from pinbase.domain.ids import (
     TemplateId,
     Token,
 )
+from pinbase.domain.notifications import EventNotifications, parse_notifications
 from pinbase.domain.organizations import Organization
 from pinbase.domain.pins import Pin, PinType
 from pinbase.domain.points import Point
@@ -207,6 +208,9 @@ class SqlCatalogQueries:
                     name=r.name,
                     type=r.type,
                     description=r.description,
+                    notifications=_notifications(r.notifications),
+                    show_on_timeline=r.show_on_timeline,
+                    send_to_notifications_tab=r.send_to_notifications_tab,
                 )
                 for r in event_rows
             ),
@@ -286,6 +290,15 @@ def _datastream(row: Row[Any]) -> Datastream:
     )
 
 
+def _notifications(text: str | None) -> EventNotifications:
+    """Stored settings; they were checked when saved."""
+    return EventNotifications() if text is None else parse_notifications(orjson.loads(text))
+
+
+def _notifications_text(settings: EventNotifications) -> str | None:
+    return None if settings == EventNotifications() else orjson.dumps(settings.to_json()).decode()
+
+
 def _dashboard(text: str | None, datastreams: Sequence[Datastream]) -> Dashboard | None:
     """The stored layout; it was checked against these datastreams when saved."""
     return None if text is None else parse_dashboard(orjson.loads(text), datastreams)
@@ -319,6 +332,9 @@ async def insert_children(
                     "name": e.name,
                     "type": e.type,
                     "description": e.description,
+                    "notifications": _notifications_text(e.notifications),
+                    "show_on_timeline": e.show_on_timeline,
+                    "send_to_notifications_tab": e.send_to_notifications_tab,
                 }
                 for e in events
             ],

@@ -93,6 +93,9 @@ def event_settings(event: TemplateEvent) -> dict[str, object]:
         "name": event.name,
         "type": event.type,
         "description": event.description,
+        "notifications": event.notifications.to_json(),
+        "showOnTimeline": event.show_on_timeline,
+        "sendToNotificationsTab": event.send_to_notifications_tab,
     }
 
 

@@ -6,7 +6,7 @@ delivery (status, code, masked request URL, the delivery id, the version used, u
 the response with a truncated flag), aged out after 90 days.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
