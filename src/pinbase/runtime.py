@@ -49,6 +49,7 @@ from pinbase.services.reactions.lifecycle import Lifecycle
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
+from pinbase.services.reactions.webhook_failures import queue_failure_mail
 from pinbase.services.reactions.webhook_sender import WebhookSender
 from pinbase.services.reactions.webhook_triggers import RenderLimits, WebhookTriggers
 from pinbase.services.reactions.webhooks import Webhooks
@@ -184,6 +185,10 @@ async def running_services(
             clock,
             outbound,
             find=webhook_triggers.webhook,
+            # Notifications is built below; the lambda binds it when a failure happens.
+            failure_mail=lambda tx, notice: queue_failure_mail(
+                notifications, tx, notice, console_url=settings.public_url or ""
+            ),
             disable_after_failures=settings.webhooks_disable_after_failures,
             wake_outbox=outbox.wake,
         )

@@ -316,7 +316,7 @@ async def test_failure_streak_mails_once_and_disables(tmp_path: Path) -> None:
         async for world in start(tmp_path, receiver, webhooks_disable_after_failures=3):
             receiver.script = [Reply(400)] * 5
             webhook = await world.services.webhooks.create(
-                world.caller, world.spec(failure_threshold=2)
+                world.caller, world.spec(failure_threshold=2, failure_recipients=(world.user_id,))
             )
             for value in range(4):
                 await world.write(float(value))
@@ -325,6 +325,14 @@ async def test_failure_streak_mails_once_and_disables(tmp_path: Path) -> None:
             assert stored.webhook.spec.status is Status.DISABLED
             assert stored.failure_streak == 3
             assert len(receiver.received) == 3
+            async with world.services.store.transaction() as tx:
+                notices = await tx.list_notification_records(world.caller.org_id, limit=50)
+            mails = [n for n in notices if n.source == "WEBHOOK_FAILURE"]
+            assert [(n.source_ref, n.user_id, n.channel) for n in mails] == [
+                (str(webhook.id), world.user_id, "EMAIL")
+            ] * 2
+            assert "disabled after 3 failures" in (mails[0].title or "")
+            assert "failed 2 times in a row" in (mails[1].title or "")
             enabled = await world.services.webhooks.enable(world.caller, webhook.id)
             assert enabled.is_enabled
             receiver.script = []
