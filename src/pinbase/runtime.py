@@ -49,6 +49,7 @@ from pinbase.services.reactions.lifecycle import Lifecycle
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
+from pinbase.services.reactions.webhook_events import WebhookEvents
 from pinbase.services.reactions.webhook_failures import queue_failure_mail
 from pinbase.services.reactions.webhook_sender import WebhookSender
 from pinbase.services.reactions.webhook_triggers import RenderLimits, WebhookTriggers
@@ -300,6 +301,12 @@ async def running_services(
         ]
         webhooks.start()
         webhook_triggers.start(store)
+        webhook_events = None
+        if settings.webhooks_enterprise_triggers:
+            webhook_events = WebhookEvents(
+                bus, store, directory, webhook_triggers, wake_outbox=outbox.wake
+            )
+            webhook_events.start()
         upkeep.append(loop.create_task(webhooks.sweep_forever(), name="webhook_log_sweep"))
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
@@ -371,6 +378,8 @@ async def running_services(
         finally:
             await lifecycle.stop()
             await outbox.stop()
+            if webhook_events is not None:
+                await webhook_events.stop()
             await webhooks.stop()
             await webhook_triggers.stop()
             await outbound.close()

@@ -4,6 +4,7 @@ request built per §4.3, retries, the rate bucket, the response cap, the SSRF gu
 the failure streak and the test action. The outbox's own task is stopped: each test sends with
 ``run_due`` on a hand clock, so nothing depends on timing."""
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -51,6 +52,7 @@ SPEC = {
                 {"id": 1, "label": "Level", "pin": 1, "type": "DOUBLE"},
                 {"id": 17, "label": "Items", "pin": 17, "type": "STRING"},
             ],
+            "events": [{"eventCode": "too_high", "name": "Too high", "type": "WARNING"}],
         }
     ],
     "devices": [{"name": "Tank A", "template": "Tank"}],
@@ -452,3 +454,43 @@ async def test_provisioning_creates_webhooks_by_name(tmp_path: Path) -> None:
                 }
                 with pytest.raises(ProvisioningError):
                     await provision(world.services.store, parse_spec(bad), clock=world.clock)
+
+
+async def test_enterprise_triggers_fire_from_the_bus(tmp_path: Path) -> None:
+    """With webhooks.enterprise_triggers, a logged event fires PRODUCT_LOG_EVENT webhooks with
+    the event placeholders and a first connection fires DEVICE_FIRST_CONNECTED, each once."""
+    async with Receiver() as receiver:
+        async for world in start(tmp_path, receiver, webhooks_enterprise_triggers=True):
+            webhooks = world.services.webhooks
+            await webhooks.create(
+                world.caller,
+                world.spec(
+                    trigger=Trigger(kind=TriggerKind.PRODUCT_LOG_EVENT),
+                    url=f"{receiver.url}/event",
+                    body='{"code": "{event_code}", "name": "{event_name}", "d": "{device_name}"}',
+                ),
+            )
+            await webhooks.create(
+                world.caller,
+                world.spec(
+                    trigger=Trigger(kind=TriggerKind.DEVICE_FIRST_CONNECTED),
+                    url=f"{receiver.url}/first?d={{device_id}}",
+                ),
+            )
+            bound = world.services.directory.by_id(world.device_id)
+            assert bound is not None
+            event = bound.template.event("too_high")
+            assert event is not None
+            await world.services.events.log(bound.device, event, "hot")
+            world.services.presence.mark_online(world.device_id)
+            async with asyncio.timeout(10):
+                while len(receiver.received) < 2:
+                    await world.services.outbox.run_due()
+                    await asyncio.sleep(0.01)
+            by_path = {r.target.split("?")[0]: r for r in receiver.received}
+            assert json.loads(by_path["/event"].body) == {
+                "code": "too_high",
+                "name": "Too high",
+                "d": "Tank A",
+            }
+            assert by_path["/first"].target == f"/first?d={world.device_id}"

@@ -31,7 +31,7 @@ from pinbase.domain.deliveries import Delivery, DeliveryKind, new_delivery
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DatastreamId, DeviceId, TemplateId
 from pinbase.domain.value_types import Value
-from pinbase.domain.webhook_requests import RequestRefused, build_request, mask_url
+from pinbase.domain.webhook_requests import Placeholders, RequestRefused, build_request, mask_url
 from pinbase.domain.webhooks import TriggerKind, Webhook
 from pinbase.services.bus import Bus
 from pinbase.services.clock import Clock
@@ -239,20 +239,16 @@ class WebhookTriggers:
         bucket.tokens -= 1
         return True
 
-    def _fire(
-        self,
-        webhook: Webhook,
-        device: Device,
-        written: tuple[Datastream, Value],
-        writes: Sequence[tuple[Datastream, Value]],
-        ts: int,
-        origin: str,
+    def enabled(self, kind: TriggerKind) -> list[Webhook]:
+        """The enabled webhooks of one trigger kind (the non-datastream triggers)."""
+        return [w for w in self._webhooks.values() if w.is_enabled and w.spec.trigger.kind is kind]
+
+    def delivery(
+        self, webhook: Webhook, data: Placeholders, *, secrets: tuple[str, ...], ts: int
     ) -> Delivery | None:
-        bound = self._directory.by_id(device.id)
-        if bound is None:
-            return None
-        template = bound.template
-        secrets = (device.token, *webhook.spec.auth.secrets)
+        """The delivery one trigger of ``webhook`` makes, or None when its rate bucket is empty
+        (reported ``RATE_LIMITED``). A request over a limit is queued marked refused."""
+        secrets = (*secrets, *webhook.spec.auth.secrets)
         now = self._clock()
         if not self._take_token(webhook.id, now):
             self._report(
@@ -269,27 +265,6 @@ class WebhookTriggers:
                 )
             )
             return None
-        written_now = {ds.id: value for ds, value in writes}
-        current: dict[int, str] = {}
-        for datastream in template.datastreams:
-            value = written_now.get(datastream.id)
-            if value is None:
-                value = self._current(device.id, datastream)
-            if value is not None:
-                current[datastream.id] = value_text(datastream, value)
-        organization = self._directory.organization(device.org_id)
-        tags, owner_email = self.facts(device.id)
-        data = device_placeholders(
-            device,
-            template,
-            org_name="" if organization is None else organization.name,
-            ts=ts,
-            origin=origin,
-            written=written,
-            current=current,
-            tags=tags,
-            owner_email=owner_email,
-        )
         payload: dict[str, object] = {
             "webhookId": webhook.id,
             "version": webhook.version,
@@ -317,3 +292,53 @@ class WebhookTriggers:
             source_ref=str(webhook.id),
             org_id=webhook.org_id,
         )
+
+    def device_data(
+        self,
+        device: Device,
+        *,
+        ts: int,
+        origin: str,
+        written: tuple[Datastream, Value] | None = None,
+        writes: Sequence[tuple[Datastream, Value]] = (),
+    ) -> Placeholders | None:
+        """The placeholders of a trigger about ``device``: its current values (``writes``
+        included, as they are not in ``Telemetry`` yet), names, tags; None when it is gone."""
+        bound = self._directory.by_id(device.id)
+        if bound is None:
+            return None
+        written_now = {ds.id: value for ds, value in writes}
+        current: dict[int, str] = {}
+        for datastream in bound.template.datastreams:
+            value = written_now.get(datastream.id)
+            if value is None:
+                value = self._current(device.id, datastream)
+            if value is not None:
+                current[datastream.id] = value_text(datastream, value)
+        organization = self._directory.organization(device.org_id)
+        tags, owner_email = self.facts(device.id)
+        return device_placeholders(
+            device,
+            bound.template,
+            org_name="" if organization is None else organization.name,
+            ts=ts,
+            origin=origin,
+            written=written,
+            current=current,
+            tags=tags,
+            owner_email=owner_email,
+        )
+
+    def _fire(
+        self,
+        webhook: Webhook,
+        device: Device,
+        written: tuple[Datastream, Value],
+        writes: Sequence[tuple[Datastream, Value]],
+        ts: int,
+        origin: str,
+    ) -> Delivery | None:
+        data = self.device_data(device, ts=ts, origin=origin, written=written, writes=writes)
+        if data is None:
+            return None
+        return self.delivery(webhook, data, secrets=(device.token,), ts=ts)
