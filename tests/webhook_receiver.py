@@ -39,6 +39,8 @@ class Reply:
     status: int = 200
     body: bytes = b"ok"
     headers: tuple[tuple[str, str], ...] = ()
+    stall: bool = False
+    """Never answer (until the client gives up): a slow receiver."""
 
 
 @dataclass
@@ -118,6 +120,9 @@ class Receiver:
                 assert self._arrived is not None
                 async with self._arrived:
                     self._arrived.notify_all()
+                if reply.stall:
+                    await reader.read()  # until the client closes the connection
+                    return
                 head = [f"HTTP/1.1 {reply.status} X", f"Content-Length: {len(reply.body)}"]
                 head += [f"{k}: {v}" for k, v in reply.headers]
                 writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + reply.body)

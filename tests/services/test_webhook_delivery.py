@@ -494,3 +494,20 @@ async def test_enterprise_triggers_fire_from_the_bus(tmp_path: Path) -> None:
                 "d": "Tank A",
             }
             assert by_path["/first"].target == f"/first?d={world.device_id}"
+
+
+async def test_a_slow_receiver_times_out_and_retries(tmp_path: Path) -> None:
+    """A receiver that never answers fails the attempt with a timeout, which is retried."""
+    async with Receiver() as receiver:
+        async for world in start(tmp_path, receiver, outbound_total_timeout_s=0.2):
+            receiver.script = [Reply(stall=True)]
+            webhook = await world.services.webhooks.create(world.caller, world.spec())
+            await world.write(1.0)
+            await world.services.outbox.run_due()
+            [row] = await world.log(webhook)
+            assert (row.status, row.reason, row.code) == (LogStatus.WAITING, "NETWORK_ERROR", None)
+            assert "Timeout" in (row.error or "")
+            world.clock.now += 13_000
+            await world.services.outbox.run_due()
+            [row] = await world.log(webhook)
+            assert (row.status, row.code, row.attempts) == (LogStatus.OK, 200, 2)
