@@ -2,7 +2,8 @@
 
 Theory of operation. ``WebhookTriggers`` is the ``WriteTriggers`` that ``Telemetry.record``
 asks on every write. It keeps an index from (template, datastream) and (device, datastream) to
-the enabled webhooks that watch them, so a write nobody watches costs one dictionary lookup per
+the enabled webhooks that watch them, and the sets of watched templates and devices, so a write
+of a device nobody watches costs two set lookups, and a watched one a dictionary lookup per
 written value. For a match it renders the request (placeholders from the device, the written
 value and the current values ``Telemetry`` holds) and returns a ``WEBHOOK`` delivery, which the
 history writer commits with the write's points: a committed value never loses its call.
@@ -101,6 +102,9 @@ class WebhookTriggers:
         self._webhooks: dict[int, Webhook] = {}
         self._by_template: dict[tuple[TemplateId, DatastreamId], tuple[Webhook, ...]] = {}
         self._by_device: dict[tuple[DeviceId, DatastreamId], tuple[Webhook, ...]] = {}
+        # The first test of every write: is anything of this template or device watched?
+        self._watched_templates: frozenset[TemplateId] = frozenset()
+        self._watched_devices: frozenset[DeviceId] = frozenset()
         self._buckets: dict[int, _Bucket] = {}
         self._facts: dict[DeviceId, _Facts] = {}
         self._stale = asyncio.Event()
@@ -137,13 +141,16 @@ class WebhookTriggers:
     ) -> list[Delivery]:
         """The webhook calls a write causes (``WriteTriggers``); [] at once when none watch."""
         deliveries: list[Delivery] = []
-        by_template, by_device = self._by_template, self._by_device
-        if not by_template and not by_device:
+        template_id, device_id = device.template_id, device.id
+        if template_id not in self._watched_templates and device_id not in self._watched_devices:
             return deliveries
+        by_template, by_device = self._by_template, self._by_device
         for datastream, value in writes:
-            template_hooks = by_template.get((device.template_id, datastream.id), ())
-            device_hooks = by_device.get((device.id, datastream.id), ())
-            for webhook in template_hooks + device_hooks:
+            hooks = by_template.get((template_id, datastream.id), ())
+            more = by_device.get((device_id, datastream.id))
+            if more:
+                hooks += more
+            for webhook in hooks:
                 delivery = self._fire(webhook, device, (datastream, value), writes, ts, origin)
                 if delivery is not None:
                     deliveries.append(delivery)
@@ -172,7 +179,7 @@ class WebhookTriggers:
 
     async def refresh_facts(self, store: Store) -> None:
         """Copy the tag names and owner e-mails of every watched device into memory."""
-        device_ids = self._watched_devices()
+        device_ids = self._devices_to_describe()
         tags: dict[DeviceId, list[str]] = {}
         owners: dict[DeviceId, str] = {}
         async with store.transaction() as tx:
@@ -190,7 +197,7 @@ class WebhookTriggers:
             for device_id in device_ids
         }
 
-    def _watched_devices(self) -> list[DeviceId]:
+    def _devices_to_describe(self) -> list[DeviceId]:
         watched: set[DeviceId] = {device_id for device_id, _ in self._by_device}
         for template_id, _ in self._by_template:
             watched.update(b.device.id for b in self._directory.devices_of_template(template_id))
@@ -224,6 +231,8 @@ class WebhookTriggers:
                 by_device.setdefault(key_d, []).append(webhook)
         self._by_template = {key: tuple(hooks) for key, hooks in by_template.items()}
         self._by_device = {key: tuple(hooks) for key, hooks in by_device.items()}
+        self._watched_templates = frozenset(template_id for template_id, _ in by_template)
+        self._watched_devices = frozenset(device_id for device_id, _ in by_device)
 
     def _take_token(self, webhook_id: int, now: int) -> bool:
         rate = self._limits.rate_per_minute
