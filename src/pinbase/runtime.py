@@ -175,8 +175,8 @@ async def running_services(
             properties.load(await tx.load_all_properties())
             webhook_triggers.load(stored.webhook for stored in await tx.list_webhooks(None))
         outbound = OutboundHttp(
-            allowed_networks=settings.outbound_allowed_networks.split(","),
-            allowed_hosts=settings.outbound_allowed_hosts.split(","),
+            allowed_networks=settings.outbound_allowed_networks,
+            allowed_hosts=settings.outbound_allowed_hosts,
             connect_timeout_s=settings.outbound_connect_timeout_s,
             total_timeout_s=settings.outbound_total_timeout_s,
         )
@@ -241,6 +241,7 @@ async def running_services(
             clock,
             points_ms=round(settings.history_retention_days * DAY_MS),
             minutes_ms=round(settings.aggregate_retention_days * DAY_MS),
+            deliveries_ms=round(settings.outbox_retention_days * DAY_MS),
         )
         console_sessions = ConsoleSessions(
             store,
@@ -371,6 +372,7 @@ async def running_services(
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
                 outbox=outbox,
                 webhooks=webhooks,
+                outbound=outbound,
                 notifications=notifications,
                 legacy_messages=LegacyMessages(store, directory, notifications, wake=outbox.wake),
                 lifecycle=lifecycle,
