@@ -27,13 +27,18 @@ from testspec import UNTHROTTLED, load_spec
 from webhook_receiver import Receiver, threaded_receiver
 
 CLIENTS = 8
-LOAD_SECONDS = 1.5
+BURST = 200
+"""Acknowledged writes before the kill; the burst goes on while the server dies."""
+MAX_LOAD_SECONDS = 30
 ARRIVAL_TIMEOUT_S = LEASE_MS / 1000 + 60
 """Rows in flight at the kill wait for their lease to end after the restart."""
 
 
-async def write_counter(base_url: str, token: str, acknowledged: list[int]) -> None:
-    """Write 1, 2, 3… to v2 until the server goes away; record each value answered 200."""
+async def write_counter(
+    base_url: str, token: str, acknowledged: list[int], count: list[int], burst: asyncio.Event
+) -> None:
+    """Write 1, 2, 3… to v2 until the server goes away; record each value answered 200, and
+    set ``burst`` once all clients together have ``BURST`` of them."""
     async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
         value = 0
         while True:
@@ -44,15 +49,21 @@ async def write_counter(base_url: str, token: str, acknowledged: list[int]) -> N
                 return
             if answer.status_code == 200:
                 acknowledged.append(value)
+                count[0] += 1
+                if count[0] >= BURST:
+                    burst.set()
 
 
 async def load_then_kill(server: ServerProcess, devices: list[dict[str, Any]]) -> list[list[int]]:
     acknowledged: list[list[int]] = [[] for _ in devices]
+    count, burst = [0], asyncio.Event()
     tasks = [
-        asyncio.create_task(write_counter(server.base_url, d["token"], acks))
+        asyncio.create_task(write_counter(server.base_url, d["token"], acks, count, burst))
         for d, acks in zip(devices, acknowledged, strict=True)
     ]
-    await asyncio.sleep(LOAD_SECONDS)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(MAX_LOAD_SECONDS):
+            await burst.wait()
     await asyncio.to_thread(server.kill)
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
@@ -100,7 +111,8 @@ def test_every_acknowledged_write_reaches_the_webhook_after_kill_9(tmp_path: Pat
             for device, acks in zip(devices, acknowledged, strict=True)
             for value in acks
         }
-        assert len(expected) > 50, "the load did not get going"
+        assert len(expected) >= BURST, "the load did not get going"
+        before_restart = len(receiver.received)
         with ServerProcess(tmp_path, env=env):
             deadline = time.monotonic() + ARRIVAL_TIMEOUT_S
             while not expected <= arrived(receiver) and time.monotonic() < deadline:
@@ -110,4 +122,7 @@ def test_every_acknowledged_write_reaches_the_webhook_after_kill_9(tmp_path: Pat
         deliveries = Counter(r.header("X-Pinbase-Delivery") for r in receiver.received)
         duplicates = sum(count - 1 for count in deliveries.values())
         assert duplicates <= MAX_IN_FLIGHT[DeliveryKind.WEBHOOK], f"{duplicates} duplicates"
-        print(f"acknowledged={len(expected)} received={len(receiver.received)} dups={duplicates}")
+        print(
+            f"acknowledged={len(expected)} before restart={before_restart} "
+            f"received={len(receiver.received)} duplicates={duplicates}"
+        )
