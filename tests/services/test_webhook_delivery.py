@@ -17,6 +17,7 @@ import pytest
 
 from pinbase.domain.errors import InvalidDefinition
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId, TemplateId
+from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
 from pinbase.domain.webhooks import (
     SECRET_MASK,
@@ -511,3 +512,22 @@ async def test_a_slow_receiver_times_out_and_retries(tmp_path: Path) -> None:
             await world.services.outbox.run_due()
             [row] = await world.log(webhook)
             assert (row.status, row.code, row.attempts) == (LogStatus.OK, 200, 2)
+
+
+async def test_automation_writes_and_equal_values_fire_imports_do_not(world: World) -> None:
+    """Every accepted write fires, an equal value and an automation's write included
+    (``{device_clientType}`` says who wrote); a back-dated import does not (§4.2)."""
+    await world.services.webhooks.create(
+        world.caller, world.spec(body='{"by": "{device_clientType}", "v": {device_pinValue}}')
+    )
+    bound = world.services.directory.by_id(world.device_id)
+    assert bound is not None
+    ds = bound.template.datastream(1)
+    await world.write(5.0)
+    await world.services.telemetry.record(bound.device, [(ds, 5.0)], origin="automation")
+    await world.services.telemetry.import_points(
+        bound.device, [Point(world.device_id, ds.id, T0 - 60_000, 7.0)]
+    )
+    await world.services.outbox.run_due()
+    bodies = [json.loads(r.body) for r in world.receiver.received]
+    assert bodies == [{"by": "Device", "v": 5.0}, {"by": "Automation", "v": 5.0}]
