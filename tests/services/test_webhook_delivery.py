@@ -37,7 +37,7 @@ from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
 from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
 from pinbase.services.reactions.webhook_json import webhook_json
-from pinbase.services.reactions.webhooks import TooManyTests, WebhookNotFound
+from pinbase.services.reactions.webhooks import TooManyTests, WebhookLimitReached, WebhookNotFound
 from pinbase.settings import Settings
 from pinbase.storage.webhooks import LogStatus, WebhookLogEntry
 from services.hand_clock import T0, HandClock
@@ -531,3 +531,20 @@ async def test_automation_writes_and_equal_values_fire_imports_do_not(world: Wor
     await world.services.outbox.run_due()
     bodies = [json.loads(r.body) for r in world.receiver.received]
     assert bodies == [{"by": "Device", "v": 5.0}, {"by": "Automation", "v": 5.0}]
+
+
+async def test_per_org_limit_and_log_retention(tmp_path: Path) -> None:
+    """An organization has at most webhooks.max_per_org webhooks; log rows go after 90 days."""
+    async with Receiver() as receiver:
+        async for world in start(tmp_path, receiver, webhooks_max_per_org=1):
+            webhook = await world.services.webhooks.create(world.caller, world.spec())
+            with pytest.raises(WebhookLimitReached):
+                await world.services.webhooks.create(world.caller, world.spec(name="Second"))
+            await world.write(1.0)
+            await world.services.outbox.run_due()
+            assert len(await world.log(webhook)) == 1
+            world.clock.now += 89 * 86_400_000
+            assert await world.services.webhooks.sweep_log() == 0
+            world.clock.now += 2 * 86_400_000
+            assert await world.services.webhooks.sweep_log() == 1
+            assert await world.log(webhook) == []
