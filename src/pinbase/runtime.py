@@ -58,6 +58,11 @@ from pinbase.services.reactions.outbox import FinalHook, Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
 from pinbase.services.reactions.vapid import VapidKeys, new_vapid_pem
 from pinbase.services.reactions.web_push import WebPushSender
+from pinbase.services.reactions.webhook_events import WebhookEvents
+from pinbase.services.reactions.webhook_failures import queue_failure_mail
+from pinbase.services.reactions.webhook_sender import WebhookSender
+from pinbase.services.reactions.webhook_triggers import RenderLimits, WebhookTriggers
+from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
 from pinbase.services.state import CachedState
@@ -155,11 +160,28 @@ async def running_services(
         )
         writer = HistoryWriter(store)
         outbox = Outbox(store, clock)
+        webhook_limits = RenderLimits(
+            legacy_placeholders=settings.webhooks_legacy_placeholders,
+            max_body_bytes=settings.webhooks_max_body_bytes,
+            max_url_chars=settings.webhooks_max_url_chars,
+            rate_per_minute=settings.webhooks_rate_per_minute,
+        )
+        # The trigger index reads current values from Telemetry, which asks it on every write:
+        # the lambdas bind the two once both exist.
+        webhook_triggers = WebhookTriggers(
+            bus,
+            directory,
+            clock,
+            current=lambda device_id, datastream: telemetry.effective(device_id, datastream),
+            report=lambda entry: webhooks.report(entry),
+            limits=webhook_limits,
+        )
         telemetry = Telemetry(
             writer,
             bus,
             clock,
             import_points_per_day=settings.import_points_per_day,
+            triggers=webhook_triggers,
             wake_outbox=outbox.wake,
         )
         properties = Properties(store, bus, clock)
@@ -167,6 +189,38 @@ async def running_services(
             directory.load(await tx.load_catalog())
             telemetry.load(await tx.load_current_values())
             properties.load(await tx.load_all_properties())
+            webhook_triggers.load(stored.webhook for stored in await tx.list_webhooks(None))
+        outbound = OutboundHttp(
+            allowed_networks=settings.outbound_allowed_networks,
+            allowed_hosts=settings.outbound_allowed_hosts,
+            connect_timeout_s=settings.outbound_connect_timeout_s,
+            total_timeout_s=settings.outbound_total_timeout_s,
+        )
+        webhook_sender = WebhookSender(
+            store,
+            bus,
+            clock,
+            outbound,
+            find=webhook_triggers.webhook,
+            # Notifications is built below; the lambda binds it when a failure happens.
+            failure_mail=lambda tx, notice: queue_failure_mail(
+                notifications, tx, notice, console_url=settings.public_url or ""
+            ),
+            disable_after_failures=settings.webhooks_disable_after_failures,
+            wake_outbox=outbox.wake,
+        )
+        outbox.register(DeliveryKind.WEBHOOK, webhook_sender.send, on_final=webhook_sender.on_final)
+        webhooks = Webhooks(
+            store,
+            directory,
+            bus,
+            clock,
+            sender=webhook_sender,
+            current=telemetry.effective,
+            limits=webhook_limits,
+            max_per_org=settings.webhooks_max_per_org,
+            enterprise_triggers=settings.webhooks_enterprise_triggers,
+        )
         writer.start()
         presence = Presence(bus, clock)
         actions = ActionsLog(store, presence, clock)
@@ -300,12 +354,6 @@ async def running_services(
             loop.create_task(push_subscriptions.refresh_forever(), name="push_refresh"),
             loop.create_task(notifications.sweep_forever(), name="notification_sweep"),
         ]
-        outbound = OutboundHttp(
-            allowed_networks=settings.outbound_allowed_networks,
-            allowed_hosts=settings.outbound_allowed_hosts,
-            connect_timeout_s=settings.outbound_connect_timeout_s,
-            total_timeout_s=settings.outbound_total_timeout_s,
-        )
         upkeep += _register_channels(
             outbox,
             settings,
@@ -315,6 +363,15 @@ async def running_services(
             clock=clock,
             on_final=notifications.on_final,
         )
+        webhooks.start()
+        webhook_triggers.start(store)
+        webhook_events = None
+        if settings.webhooks_enterprise_triggers:
+            webhook_events = WebhookEvents(
+                bus, store, directory, webhook_triggers, wake_outbox=outbox.wake
+            )
+            webhook_events.start()
+        upkeep.append(loop.create_task(webhooks.sweep_forever(), name="webhook_log_sweep"))
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
         try:
@@ -384,10 +441,15 @@ async def running_services(
                 legacy_messages=LegacyMessages(store, directory, notifications, wake=outbox.wake),
                 lifecycle=lifecycle,
                 outbound=outbound,
+                webhooks=webhooks,
             )
         finally:
             await lifecycle.stop()
             await outbox.stop()
+            if webhook_events is not None:
+                await webhook_events.stop()
+            await webhooks.stop()
+            await webhook_triggers.stop()
             await outbound.close()
             for task in upkeep:
                 task.cancel()

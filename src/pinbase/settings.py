@@ -250,6 +250,25 @@ class Settings(BaseSettings):
             return "mailto:" + self.smtp_from_address
         return DEFAULT_VAPID_SUBJECT
 
+    # Webhooks (automations.md §4, §5.6; docs/webhooks.md).
+    webhooks_max_per_org: int = Field(default=100, ge=0)
+    """Webhooks one organization may have (limits.md: 100 on PRO)."""
+    webhooks_rate_per_minute: int = Field(default=10, ge=0)
+    """Requests per webhook per minute (token bucket); excess is dropped and logged
+    ``RATE_LIMITED``. 0: no limit."""
+    webhooks_max_body_bytes: int = Field(default=5120, ge=1, le=1_048_576)
+    """Largest request body after substitution (``BODY_TOO_LARGE``)."""
+    webhooks_max_url_chars: int = Field(default=1024, ge=16, le=8192)
+    """Longest request URL after substitution (``URL_TOO_LONG``)."""
+    webhooks_disable_after_failures: int = Field(default=0, ge=0)
+    """Consecutive failed deliveries after which a webhook is disabled (its failure receivers
+    are told); 0: never."""
+    webhooks_legacy_placeholders: bool = True
+    """Expand Blynk 1.0's ``/pin/``, ``/pin[N]/``, ``%s``, ``/datetime_iso/`` and
+    ``device_owner_email`` next to the ``{…}`` placeholders (§4.6)."""
+    webhooks_enterprise_triggers: bool = False
+    """Offer the triggers beyond datastream updates (first connection, product log event, user
+    and organization lifecycle; §4.2)."""
     outbox_retention_days: float = Field(default=7, ge=0, le=36_500)
     """How long outbox deliveries that ended (sent, failed, cancelled) are kept (0: forever);
     the notification and webhook logs keep their outcome longer (automations.md §5.6)."""

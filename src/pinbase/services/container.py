@@ -32,6 +32,7 @@ from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
+from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.templates import Templates
@@ -88,6 +89,8 @@ class Services:
     """Automations: the use cases, and the engine that evaluates and schedules them."""
     outbox: Outbox
     """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""
+    webhooks: Webhooks
+    """Webhook use cases: edit, test, read the log (automations.md §4)."""
     notifications: Notifications
     """The notification planner: ``queue_message`` and the notification log (issue #10)."""
     legacy_messages: LegacyMessages

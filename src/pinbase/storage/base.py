@@ -30,6 +30,7 @@ from pinbase.storage.push_subscriptions import PushSubscriptionRepository
 from pinbase.storage.retention import RetentionRepository
 from pinbase.storage.templates import TemplateRepository
 from pinbase.storage.users import UserRepository
+from pinbase.storage.webhooks import WebhookRepository
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,6 +194,7 @@ class Transaction(
     ConsoleSessionRepository,
     TemplateRepository,
     PushSubscriptionRepository,
+    WebhookRepository,
     OutboxRepository,
     NotificationRepository,
     Protocol,
