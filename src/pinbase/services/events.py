@@ -21,6 +21,11 @@ from pinbase.services.reactions.notifications import Notifications
 from pinbase.storage.base import Store, StoredEvent
 
 MIN_EVENT_GAP_MS = 1_000
+DROP_LOG_INTERVAL_MS = {RATE_1S: 1_000, DAILY_QUOTA: 60_000}
+"""At most one notification-log row per (device, code, reason) per interval: a device that
+keeps logging past a limit must not grow the log by a row per attempt (a flood of 20 messages a
+second would write 1.7 million rows a day). The intervals match what an accepted stream of the
+same code could write."""
 
 
 class EventRejected(PinbaseError):
@@ -53,6 +58,7 @@ class EventLog:
         self._notifications = notifications
         self._wake = wake
         self._last: dict[tuple[int, str], int] = {}
+        self._dropped: dict[tuple[int, str, str], int] = {}
 
     async def log(
         self, device: Device, event: TemplateEvent, description: str | None
@@ -110,6 +116,11 @@ class EventLog:
         return stored
 
     async def _drop(self, device: Device, event: TemplateEvent, reason: str, now: int) -> None:
+        key = (device.id, event.code, reason)
+        last = self._dropped.get(key)
+        if last is not None and now - last < DROP_LOG_INTERVAL_MS[reason]:
+            return
+        self._dropped[key] = now
         if self._notifications is not None:
             async with self._store.transaction() as tx:
                 await self._notifications.record_drop(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pinbase.domain.devices import Device
 from pinbase.domain.notifications import cut
@@ -168,14 +169,21 @@ def message_notice(
     )
 
 
-def email_payload(notice: Notice, address: str) -> dict[str, Any]:
-    """The EMAIL delivery payload for one address."""
+def email_payload(notice: Notice, address: str, *, tz: str | None = None) -> dict[str, Any]:
+    """The EMAIL delivery payload for one address; a recipient with a time zone (a user's
+    profile) reads the time in it before the UTC one (§2.2)."""
     headers = {"X-Pinbase-Occurrence": notice.occurrence} if notice.occurrence else {}
+    text, html = notice.text, notice.html
+    local = _local(notice.ts, tz)
+    if local is not None:
+        utc = f"Time: {_iso(notice.ts)}"
+        text = text.replace(utc, f"{utc} ({local})", 1)
+        html = html.replace(utc, escape(f"{utc} ({local})"), 1)
     return {
         "to": address,
         "subject": notice.subject,
-        "text": notice.text,
-        "html": notice.html,
+        "text": text,
+        "html": html,
         "fromName": notice.from_name,
         "headers": headers,
     }
@@ -195,6 +203,17 @@ def push_payload(notice: Notice, user_id: int) -> dict[str, Any]:
         "url": notice.url,
         "ts": notice.ts,
     }
+
+
+def _local(ts: int, tz: str | None) -> str | None:
+    """``2026-07-21 16:05 CEST`` in ``tz``, or None without a known zone."""
+    if not tz:
+        return None
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return datetime.fromtimestamp(ts / 1000, tz=zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _iso(ts: int) -> str:

@@ -492,5 +492,5 @@ def _row(
 
 def _payload(notice: Notice, channel: str, target: Target) -> dict[str, object]:
     if channel == EMAIL and target.address is not None:
-        return email_payload(notice, target.address)
+        return email_payload(notice, target.address, tz=target.tz)
     return push_payload(notice, target.user_id or 0)

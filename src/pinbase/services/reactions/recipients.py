@@ -49,6 +49,8 @@ class Target:
 
     address: str | None = None
     user_id: int | None = None
+    tz: str | None = None
+    """The user's time zone, for the time in an e-mail."""
 
     @property
     def label(self) -> str:
@@ -160,7 +162,7 @@ def printable(text: str) -> str:
 def _add_users(resolved: Resolved, channel: str, users: Iterable[StoredUser]) -> None:
     for user in users:
         if channel == EMAIL:
-            resolved.add(Target(address=user.email, user_id=user.id))
+            resolved.add(Target(address=user.email, user_id=user.id, tz=user.tz))
         else:
             resolved.add(Target(user_id=user.id))
 
