@@ -103,17 +103,29 @@ class OutboundHttp:
         self._total_timeout_s = total_timeout_s
         self._max_response_bytes = max_response_bytes
         self._resolve = resolver
-        self._client = httpx.AsyncClient(
-            trust_env=False,
-            follow_redirects=False,
-            verify=verify,
-            timeout=httpx.Timeout(total_timeout_s, connect=connect_timeout_s),
-            limits=httpx.Limits(max_keepalive_connections=0),
-        )
+        self._verify = verify
+        self._timeout = httpx.Timeout(total_timeout_s, connect=connect_timeout_s)
+        self._opened: httpx.AsyncClient | None = None
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """The httpx client, made on first use: loading the CA store costs a server that
+        never calls out."""
+        if self._opened is None:
+            self._opened = httpx.AsyncClient(
+                trust_env=False,
+                follow_redirects=False,
+                verify=self._verify,
+                timeout=self._timeout,
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
+        return self._opened
 
     async def close(self) -> None:
         """Close the client's connections."""
-        await self._client.aclose()
+        if self._opened is not None:
+            await self._opened.aclose()
+            self._opened = None
 
     async def check_host(self, host: str, port: int) -> str:
         """Vet a host for a connection Pinbase makes itself (SMTP) and return the address to

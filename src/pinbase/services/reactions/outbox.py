@@ -177,6 +177,7 @@ class Outbox:
         if kind in self._routes:
             raise ValueError(f"{kind} deliveries already have a sender")
         self._routes[kind] = _Route(sender, on_final)
+        self._wake.set()  # stored deliveries of the kind may be due
 
     def start(self) -> None:
         """Start the dispatcher task on the running loop; it looks for due rows at once."""
@@ -211,7 +212,8 @@ class Outbox:
     async def _run(self) -> None:
         while True:
             try:
-                async with asyncio.timeout(self._poll_s):
+                # Nobody registered: nothing to claim, so no poll until a wake.
+                async with asyncio.timeout(self._poll_s if self._routes else None):
                     await self._wake.wait()
             except TimeoutError:
                 pass
