@@ -158,7 +158,9 @@ class PushSubscriptions:
     async def expired(self, subscription: StoredPushSubscription) -> None:
         """Delete a subscription its push service no longer knows (404/410)."""
         async with self._store.transaction() as tx:
-            await tx.delete_push_subscription(subscription.endpoint)
+            # Only while it is still that user's: the browser may have subscribed for another
+            # user since, with new keys the push service has not refused.
+            await tx.delete_push_subscription(subscription.endpoint, user_id=subscription.user_id)
             subscribers = await tx.push_subscriber_ids()
         self._subscribers = subscribers
         logger.info(
