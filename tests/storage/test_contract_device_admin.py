@@ -9,8 +9,10 @@ from test_contract import EVENTS, T0, add_device, add_devices
 
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
+from pinbase.domain.notifications import LimitState
 from pinbase.domain.points import Point
 from pinbase.storage import schema
+from pinbase.storage.notifications import NotificationRecord
 from pinbase.storage.sql import SqlStore
 
 TABLES = [table for table in schema.metadata.sorted_tables if "device_id" in table.c]
@@ -41,6 +43,22 @@ async def fill(store: SqlStore, device: Device) -> None:
                 created_at=T0,
             )
         )  # fmt: skip
+        # The notification planner's rows of the device (migration 0011).
+        await tx.add_notification_records(
+            [
+                NotificationRecord(
+                    created_at=T0,
+                    org_id=device.org_id,
+                    device_id=device.id,
+                    source="EVENT",
+                    channel="EMAIL",
+                    status="QUEUED",
+                )
+            ]
+        )
+        await tx.save_limit_state(device.id, 1, limits_key="1:0", state=LimitState(count=1))
+        await tx.set_last_message_at(device.id, "EMAIL", ts=T0)
+        await tx.record_presence(device.id, online=True, ts=T0)
 
 
 async def rows(store: SqlStore, device_id: DeviceId) -> dict[str, int]:

@@ -72,6 +72,12 @@ MENU = (
         MenuItem(label="Developer", href=f"{CONSOLE_PATH}/developer", section="developer"),
         Permission.DEVELOPER,
     ),
+    (
+        MenuItem(
+            label="Notifications", href=f"{CONSOLE_PATH}/notifications", section="notifications"
+        ),
+        None,
+    ),
 )
 """Menu sections and the permission each needs (console.md §1.1: sections appear only if the
 role allows them); every role sees Devices (at least its own)."""
