@@ -444,9 +444,9 @@ webhooks = Table(
     Column("name", NulFreeString(80), nullable=False),
     Column("status", NulFreeString(16), nullable=False),
     Column("trigger_kind", NulFreeString(32), nullable=False),
-    Column("template_id", Integer, nullable=True),
-    Column("device_id", Integer, nullable=True),
-    Column("datastream_id", Integer, nullable=True),
+    Column("trigger_template_id", Integer, nullable=True),
+    Column("trigger_device_id", Integer, nullable=True),
+    Column("trigger_datastream_id", Integer, nullable=True),
     Column("config", NulFreeText, nullable=False),
     Column("version", Integer, nullable=False),
     # Every HTTP attempt, real or test (webhooks.md's Attempts), and the consecutive failed
