@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from granian.constants import Interfaces
 from granian.server.embed import Server
 
+from pinbase.domain.deliveries import DeliveryKind
 from pinbase.http.access_log import AccessLog
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
@@ -46,7 +47,11 @@ from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
 from pinbase.services.reactions.automation_engine import AutomationEngine
 from pinbase.services.reactions.automation_runs import AutomationRunner
 from pinbase.services.reactions.automations import Automations
+from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
+from pinbase.services.reactions.webhook_sender import WebhookSender
+from pinbase.services.reactions.webhook_triggers import RenderLimits, WebhookTriggers
+from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
 from pinbase.services.state import CachedState
@@ -137,11 +142,28 @@ async def running_services(
         )
         writer = HistoryWriter(store)
         outbox = Outbox(store, clock)
+        webhook_limits = RenderLimits(
+            legacy_placeholders=settings.webhooks_legacy_placeholders,
+            max_body_bytes=settings.webhooks_max_body_bytes,
+            max_url_chars=settings.webhooks_max_url_chars,
+            rate_per_minute=settings.webhooks_rate_per_minute,
+        )
+        # The trigger index reads current values from Telemetry, which asks it on every write:
+        # the lambdas bind the two once both exist.
+        webhook_triggers = WebhookTriggers(
+            bus,
+            directory,
+            clock,
+            current=lambda device_id, datastream: telemetry.effective(device_id, datastream),
+            report=lambda entry: webhooks.report(entry),
+            limits=webhook_limits,
+        )
         telemetry = Telemetry(
             writer,
             bus,
             clock,
             import_points_per_day=settings.import_points_per_day,
+            triggers=webhook_triggers,
             wake_outbox=outbox.wake,
         )
         properties = Properties(store, bus, clock)
@@ -149,6 +171,34 @@ async def running_services(
             directory.load(await tx.load_catalog())
             telemetry.load(await tx.load_current_values())
             properties.load(await tx.load_all_properties())
+            webhook_triggers.load(stored.webhook for stored in await tx.list_webhooks(None))
+        outbound = OutboundHttp(
+            allowed_networks=settings.outbound_allowed_networks.split(","),
+            allowed_hosts=settings.outbound_allowed_hosts.split(","),
+            connect_timeout_s=settings.outbound_connect_timeout_s,
+            total_timeout_s=settings.outbound_total_timeout_s,
+        )
+        webhook_sender = WebhookSender(
+            store,
+            bus,
+            clock,
+            outbound,
+            find=webhook_triggers.webhook,
+            disable_after_failures=settings.webhooks_disable_after_failures,
+            wake_outbox=outbox.wake,
+        )
+        outbox.register(DeliveryKind.WEBHOOK, webhook_sender.send, on_final=webhook_sender.on_final)
+        webhooks = Webhooks(
+            store,
+            directory,
+            bus,
+            clock,
+            sender=webhook_sender,
+            current=telemetry.effective,
+            limits=webhook_limits,
+            max_per_org=settings.webhooks_max_per_org,
+            enterprise_triggers=settings.webhooks_enterprise_triggers,
+        )
         writer.start()
         presence = Presence(bus, clock)
         actions = ActionsLog(store, presence, clock)
@@ -243,6 +293,9 @@ async def running_services(
             loop.create_task(reports.sweep_forever(), name="report_sweep"),
             loop.create_task(retention.sweep_forever(), name="retention_sweep"),
         ]
+        webhooks.start()
+        webhook_triggers.start(store)
+        upkeep.append(loop.create_task(webhooks.sweep_forever(), name="webhook_log_sweep"))
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
         try:
@@ -306,9 +359,13 @@ async def running_services(
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
                 automations=automations,
                 outbox=outbox,
+                webhooks=webhooks,
             )
         finally:
             await outbox.stop()
+            await webhooks.stop()
+            await webhook_triggers.stop()
+            await outbound.close()
             for task in upkeep:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -150,6 +150,35 @@ class Settings(BaseSettings):
     mqtt_max_packet: int = Field(default=1024, ge=64, le=268_435_455)
     """Largest MQTT packet accepted from a device, header included (§2.6); larger closes it."""
 
+    # Webhooks (automations.md §4, §5.6; docs/webhooks.md).
+    webhooks_max_per_org: int = Field(default=100, ge=0)
+    """Webhooks one organization may have (limits.md: 100 on PRO)."""
+    webhooks_rate_per_minute: int = Field(default=10, ge=0)
+    """Requests per webhook per minute (token bucket); excess is dropped and logged
+    ``RATE_LIMITED``. 0: no limit."""
+    webhooks_max_body_bytes: int = Field(default=5120, ge=1, le=1_048_576)
+    """Largest request body after substitution (``BODY_TOO_LARGE``)."""
+    webhooks_max_url_chars: int = Field(default=1024, ge=16, le=8192)
+    """Longest request URL after substitution (``URL_TOO_LONG``)."""
+    webhooks_disable_after_failures: int = Field(default=0, ge=0)
+    """Consecutive failed deliveries after which a webhook is disabled (its failure receivers
+    are told); 0: never."""
+    webhooks_legacy_placeholders: bool = True
+    """Expand Blynk 1.0's ``/pin/``, ``/pin[N]/``, ``%s``, ``/datetime_iso/`` and
+    ``device_owner_email`` next to the ``{…}`` placeholders (§4.6)."""
+    webhooks_enterprise_triggers: bool = False
+    """Offer the triggers beyond datastream updates (first connection, product log event, user
+    and organization lifecycle; §4.2)."""
+    outbound_allowed_networks: str = ""
+    """Comma-separated CIDRs outbound calls (webhooks, token URLs, Web Push) may reach although
+    they are loopback, private or link-local (§5.5); empty by default."""
+    outbound_allowed_hosts: str = ""
+    """Comma-separated host names allowed the same way."""
+    outbound_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    """Connect timeout of outbound calls."""
+    outbound_total_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """Whole-request timeout of outbound calls."""
+
     @model_validator(mode="after")
     def _aggregates_outlive_points(self) -> Self:
         """Refuse aggregates kept shorter than raw points: reports fold whole minutes from the

@@ -26,6 +26,7 @@ from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reactions.automations import Automations
 from pinbase.services.reactions.outbox import Outbox
+from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.templates import Templates
@@ -78,3 +79,5 @@ class Services:
     """Automations: the use cases, and the engine that evaluates and schedules them."""
     outbox: Outbox
     """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""
+    webhooks: Webhooks
+    """Webhook use cases: edit, test, read the log (automations.md §4)."""

@@ -28,6 +28,7 @@ from pinbase.storage.outbox import OutboxRepository
 from pinbase.storage.retention import RetentionRepository
 from pinbase.storage.templates import TemplateRepository
 from pinbase.storage.users import UserRepository
+from pinbase.storage.webhooks import WebhookRepository
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,6 +191,7 @@ class Transaction(
     RetentionRepository,
     ConsoleSessionRepository,
     TemplateRepository,
+    WebhookRepository,
     OutboxRepository,
     Protocol,
 ):

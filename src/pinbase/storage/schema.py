@@ -401,6 +401,59 @@ automation_continuations = Table(
     Index("ix_automation_continuations_automation", "automation_id"),
 )
 
+webhooks = Table(
+    "webhooks",
+    metadata,
+    # Webhooks (automations.md §4, migration 0014). The trigger's scope has columns of its own so
+    # the trigger index loads without parsing; the rest of the spec is JSON (storage.sql_webhooks),
+    # secrets included: write-only in every answer, never in a log (§4.4).
+    Column("id", Integer, primary_key=True),
+    Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
+    Column("name", NulFreeString(80), nullable=False),
+    Column("status", NulFreeString(16), nullable=False),
+    Column("trigger_kind", NulFreeString(32), nullable=False),
+    Column("template_id", Integer, nullable=True),
+    Column("device_id", Integer, nullable=True),
+    Column("datastream_id", Integer, nullable=True),
+    Column("config", NulFreeText, nullable=False),
+    Column("version", Integer, nullable=False),
+    # Every HTTP attempt, real or test (webhooks.md's Attempts), and the consecutive failed
+    # deliveries that decide the failure e-mail and auto-disable (§4.8).
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("failure_streak", Integer, nullable=False, server_default=text("0")),
+    Column("last_triggered_at", BigInteger, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_webhooks_org", "org_id"),
+    # Ids are never handed out twice (migration 0006); PostgreSQL sequences never are.
+    sqlite_autoincrement=True,
+)
+
+webhook_log = Table(
+    "webhook_log",
+    metadata,
+    # One row per real delivery (§4.9): WAITING while queued or retrying, then OK or FAILED; the
+    # delivery id is the outbox id and the X-Pinbase-Delivery header. Kept 90 days (§5.6).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id"), nullable=False),
+    Column("delivery_id", NulFreeString(64), nullable=False, unique=True),
+    Column("version", Integer, nullable=False),
+    Column("status", NulFreeString(16), nullable=False),
+    Column("code", Integer, nullable=True),
+    Column("reason", NulFreeString(32), nullable=True),
+    Column("error", NulFreeText, nullable=True),
+    Column("request_url", NulFreeText, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger, nullable=True),
+    Column("content_type", NulFreeString(255), nullable=True),
+    Column("retry_after", NulFreeString(64), nullable=True),
+    Column("response_body", NulFreeText, nullable=True),
+    Column("truncated", Boolean, nullable=False, server_default=false()),
+    Index("ix_webhook_log_webhook_created", "webhook_id", "created_at"),
+    Index("ix_webhook_log_created", "created_at"),
+)
+
 outbox = Table(
     "outbox",
     metadata,

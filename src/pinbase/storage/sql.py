@@ -4,7 +4,7 @@ Dialect differences are limited to the upsert construct, so the writes that upse
 current values, properties, metafield values) live here beside ``_upsert``; every other query is
 portable Core SQL in a mixin module, one concept each: ``sql_catalog``, ``sql_organizations``,
 ``sql_oauth``, ``sql_device_logs``, ``sql_device_admin``, ``sql_device_records``, ``sql_history``,
-``sql_retention``, ``sql_users``, ``sql_console_sessions`` and ``sql_outbox``.
+``sql_retention``, ``sql_users``, ``sql_console_sessions``, ``sql_outbox`` and ``sql_webhooks``.
 """
 
 from collections.abc import AsyncIterator, Sequence
@@ -43,6 +43,7 @@ from pinbase.storage.sql_outbox import SqlOutbox
 from pinbase.storage.sql_retention import SqlRetentionQueries
 from pinbase.storage.sql_templates import SqlTemplateQueries
 from pinbase.storage.sql_users import SqlUserQueries
+from pinbase.storage.sql_webhooks import SqlWebhooks
 
 _HISTORY_KEYS = ("device_id", "datastream_id", "ts", "num", "text")
 
@@ -124,6 +125,7 @@ class SqlTransaction(
     SqlRetentionQueries,
     SqlConsoleSessions,
     SqlTemplateQueries,
+    SqlWebhooks,
     SqlOutbox,
 ):
     """A ``Transaction`` bound to one connection inside ``SqlStore.transaction``."""

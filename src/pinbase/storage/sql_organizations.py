@@ -14,6 +14,7 @@ from pinbase.storage import schema
 from pinbase.storage.base import OrganizationCounts, OrganizationProfile, StoredTag
 from pinbase.storage.sql_automations import delete_org_automations
 from pinbase.storage.sql_console_sessions import delete_user_credentials
+from pinbase.storage.sql_webhooks import delete_org_webhooks
 
 
 class SqlOrganizationQueries:
@@ -144,8 +145,8 @@ class SqlOrganizationQueries:
     async def delete_organization(self, org_id: OrgId) -> tuple[int, ...] | None:
         """Delete an organization that has no sub-organizations and no devices, with its users,
         their console sessions and invitation links, tags, templates, OAuth clients and their
-        tokens; devices elsewhere owned by its users lose their owner. Return the ids of the
-        deleted users; None when it does not exist.
+        tokens, webhooks and their logs; devices elsewhere owned by its users lose their owner.
+        Return the ids of the deleted users; None when it does not exist.
         """
         orgs, tags, users = schema.organizations, schema.tags, schema.users
         templates, clients, tokens = schema.templates, schema.oauth_clients, schema.oauth_tokens
@@ -177,6 +178,7 @@ class SqlOrganizationQueries:
             delete(tokens).where(tokens.c.client_id.in_(org_clients) | (tokens.c.org_id == org_id))
         )
         await self._db.execute(delete(clients).where(clients.c.org_id == org_id))
+        await delete_org_webhooks(self._db, org_id)
         result = await self._db.execute(delete(orgs).where(orgs.c.id == org_id))
         return user_ids if result.rowcount else None
 

@@ -32,6 +32,10 @@ from pinbase.http.platform_api.template_editing import (
 from pinbase.http.platform_api.template_editing import template_editing_router
 from pinbase.http.platform_api.templates import template_router
 from pinbase.http.platform_api.users import user_router
+from pinbase.http.platform_api.webhooks import OPENAPI_SCHEMAS as WEBHOOK_SCHEMAS
+from pinbase.http.platform_api.webhooks import TAG as WEBHOOKS
+from pinbase.http.platform_api.webhooks import TAG_DESCRIPTION as WEBHOOKS_DESCRIPTION
+from pinbase.http.platform_api.webhooks import webhook_router
 from pinbase.services.container import Services
 from pinbase.settings import Settings
 
@@ -77,6 +81,7 @@ TAGS = [
         ("Legacy API", "Blynk 1.0 `/{token}/…`, plain-text errors (http-api.md §5)."),
         ("Server", "Operations endpoints."),
         (TEMPLATE_EDITING, TEMPLATE_EDITING_DESCRIPTION),
+        (WEBHOOKS, WEBHOOKS_DESCRIPTION),
     )
 ]
 """Tags with a description; FastAPI's Platform tags (Devices, …) follow in route order."""
@@ -145,6 +150,7 @@ def create_platform_app(services: Services, settings: Settings) -> FastAPI:
         template_editing_router(services, auth),
         organization_router(services, settings, auth),
         user_router(services, settings, auth),
+        webhook_router(services, auth),
     ):
         app.router.routes.extend(router.routes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -167,6 +173,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             operation.get("responses", {}).pop("422", None)
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 schemas.update(media.get("schema", {}).pop("$defs", {}))
+    schemas.update(WEBHOOK_SCHEMAS)
     components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
     document["security"] = [{"bearer": []}]
     # The plain Starlette routes served before this app (http/app.py), described by hand.
