@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from pinbase.http.console.automation_pages import automation_routes
 from pinbase.http.console.chart_data import chart_routes
 from pinbase.http.console.developer_pages import developer_routes
 from pinbase.http.console.device_tabs import device_tab_routes
@@ -96,6 +97,7 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         *device_tab_routes(services, settings, console_caller),
         *new_device_routes(services, settings),
         *template_routes(services, settings),
+        *automation_routes(services, settings),
         # ── The other console modules' routes join here ──────────────────────────────────
         # Each module exports a factory called as ``factory(services, settings,
         # console_caller)`` (``console_caller`` from http.console.session), returning its

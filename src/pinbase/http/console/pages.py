@@ -72,6 +72,10 @@ MENU = (
         MenuItem(label="Developer", href=f"{CONSOLE_PATH}/developer", section="developer"),
         Permission.DEVELOPER,
     ),
+    (
+        MenuItem(label="Webhooks", href=f"{CONSOLE_PATH}/webhooks", section="webhooks"),
+        Permission.WEBHOOKS,
+    ),
 )
 """Menu sections and the permission each needs (console.md §1.1: sections appear only if the
 role allows them); every role sees Devices (at least its own)."""
