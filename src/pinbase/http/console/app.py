@@ -39,6 +39,7 @@ from pinbase.http.console.session import (
 from pinbase.http.console.sign_in import INVITE_PATH, LOGIN_PATH, sign_in_routes
 from pinbase.http.console.templates_pages import template_routes
 from pinbase.http.console.users_pages import user_routes
+from pinbase.http.console.webhook_pages import webhook_routes
 from pinbase.http.paths import Family, family_of
 from pinbase.http.responses import error_response
 from pinbase.services.container import Services
@@ -98,6 +99,7 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         *new_device_routes(services, settings),
         *template_routes(services, settings),
         *automation_routes(services, settings),
+        *webhook_routes(services, settings),
         # ── The other console modules' routes join here ──────────────────────────────────
         # Each module exports a factory called as ``factory(services, settings,
         # console_caller)`` (``console_caller`` from http.console.session), returning its
