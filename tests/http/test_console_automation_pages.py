@@ -210,6 +210,7 @@ def test_roles_see_only_what_their_permissions_allow(site: InProcessServer) -> N
     with site.client() as staff:
         token = sign_in(staff, STAFF)
         assert staff.get("/dashboard/automations").status_code == 200
+        assert 'href="/dashboard/automations"' in staff.get("/dashboard/devices").text
         assert staff.get("/dashboard/automations/new").status_code == 404
         refused = staff.post("/dashboard/automations", data=scene_form(token, target=target))
         assert refused.status_code == 404

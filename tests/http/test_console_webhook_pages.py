@@ -13,6 +13,7 @@ from console_site import ADMIN, OTHER, STAFF, acme_spec, other_spec, sign_in
 
 from inprocess import InProcessServer, in_process_server
 from pinbase.domain.ids import OrgId
+from pinbase.services.clock import system_clock
 from webhook_receiver import Receiver, threaded_receiver
 
 SECRET = "hunter2-very-secret"
@@ -25,10 +26,28 @@ def receiver() -> Iterator[Receiver]:
         yield started
 
 
+class HandClock:
+    """A clock a test moves by hand (the 2 s between tests, §4.8)."""
+
+    def __init__(self) -> None:
+        self.now = system_clock()
+
+    def __call__(self) -> int:
+        return self.now
+
+
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[InProcessServer]:
+def clock() -> HandClock:
+    """The site's clock."""
+    return HandClock()
+
+
+@pytest.fixture
+def site(tmp_path: Path, clock: HandClock) -> Iterator[InProcessServer]:
     """Acme and Other Corp; outbound calls to 127.0.0.1 allowed (the receiver)."""
-    with in_process_server(tmp_path, outbound_allowed_networks="127.0.0.1/32") as server:
+    with in_process_server(
+        tmp_path, clock=clock, outbound_allowed_networks="127.0.0.1/32"
+    ) as server:
         server.provision(acme_spec())
         server.provision(other_spec())
         yield server
@@ -75,10 +94,11 @@ def created_id(answer: httpx.Response) -> int:
 
 
 def test_a_webhook_made_in_the_form_tests_against_the_receiver(
-    site: InProcessServer, receiver: Receiver
+    site: InProcessServer, receiver: Receiver, clock: HandClock
 ) -> None:
     """Create, then Test from the list: the receiver gets the request with Basic auth, the
-    page shows status 200, and the password never appears in any page."""
+    page shows status 200, and the password never appears in any page; Test webhook in the
+    form works unsaved, not twice within 2 s (429)."""
     with site.client() as http:
         csrf = sign_in(http, ADMIN)
         form = hook_form(csrf, temperature(site), f"{receiver.url}/hook")
@@ -87,6 +107,15 @@ def test_a_webhook_made_in_the_form_tests_against_the_receiver(
         assert tested.status_code == 200
         assert re.search(r'id="test-status">200<', tested.text)
         [request] = receiver.received
+        too_soon = http.post("/dashboard/webhooks", data={**form, "op": "test"})
+        assert too_soon.status_code == 429
+        assert "wait 2 seconds" in too_soon.text
+        clock.now += 3000
+        unsaved = http.post("/dashboard/webhooks", data={**form, "op": "test", "name": "Draft"})
+        assert unsaved.status_code == 200
+        assert re.search(r'id="test-status">200<', unsaved.text)
+        assert len(receiver.received) == 2
+        assert "Draft" not in http.get("/dashboard/webhooks").text
         assert request.header("Authorization") is not None
         assert request.header("X-Source") == "pinbase"
         for page in ("", "?tab=info", "?tab=logs"):

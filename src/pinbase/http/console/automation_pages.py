@@ -96,7 +96,7 @@ def automation_routes(services: Services, settings: Settings) -> list[BaseRoute]
         targets = [
             (
                 f"{bound.device.id}:{ds.id}",
-                f"{bound.device.name} · {ds.label} ({ds.pin.name})",
+                f"{bound.device.name} · {ds.label} ({ds.pin.name.upper()})",
             )
             for bound in devices
             for ds in bound.template.datastreams

@@ -59,6 +59,10 @@ MENU = (
         Permission.TEMPLATES_VIEW,
     ),
     (
+        MenuItem(label="Automations", href=f"{CONSOLE_PATH}/automations", section="automations"),
+        Permission.AUTOMATIONS_VIEW,
+    ),
+    (
         MenuItem(
             label="Organizations", href=f"{CONSOLE_PATH}/organizations", section="organizations"
         ),

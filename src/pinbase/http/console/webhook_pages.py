@@ -91,12 +91,12 @@ def webhook_routes(services: Services, settings: Settings) -> list[BaseRoute]:
         templates = directory.templates_in(caller.scope)
         return {
             "device_targets": [
-                (f"{b.device.id}:{ds.id}", f"{b.device.name} · {ds.label} ({ds.pin.name})")
+                (f"{b.device.id}:{ds.id}", f"{b.device.name} · {ds.label} ({ds.pin.name.upper()})")
                 for b in devices
                 for ds in b.template.datastreams
             ],
             "template_targets": [
-                (f"{t.id}:{ds.id}", f"{t.name} · {ds.label} ({ds.pin.name})")
+                (f"{t.id}:{ds.id}", f"{t.name} · {ds.label} ({ds.pin.name.upper()})")
                 for t in templates
                 for ds in t.datastreams
             ],
