@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from pinbase.testing import ServerProcess, provision
 from webhook_receiver import Receiver, threaded_receiver
@@ -17,8 +17,8 @@ from webhook_receiver import Receiver, threaded_receiver
 SCREENSHOTS = Path(tempfile.gettempdir()) / "pinbase-screenshots"
 PASSWORD = "correct horse battery"
 ADMIN = "admin@acme.test"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 740}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 375, "height": 740}
 
 ACME: dict[str, Any] = {
     "organization": {"name": "Acme"},
