@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from test_console_pwa import audit
 
+from pinbase.http.console.automation_form import ACTION_LABELS
 from pinbase.testing import ServerProcess, provision
 from webhook_receiver import Receiver, threaded_receiver
 
@@ -204,3 +206,23 @@ def test_a_webhook_is_made_and_tested_against_the_receiver(page: Page, receiver:
     expect(page.get_by_text("The webhook is disabled")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="Farm feed")).to_contain_text("Disabled")
     shoot(page, "webhooks")
+
+
+def test_the_editors_fit_a_phone(page: Page) -> None:
+    """At 375 px the automation editor with one action of each kind, the automation list and
+    log, and the webhook editor, list and tabs pass the console's phone audit (no sideways
+    scrolling, 44 px targets, readable text)."""
+    page.set_viewport_size(PHONE)
+    page.goto("/dashboard/automations/new")
+    for kind in ACTION_LABELS.values():
+        add_action(page, kind)
+    problems = audit(page, "automation-editor")
+    for path in ("/dashboard/automations", "/dashboard/automations/1", "/dashboard/webhooks/new"):
+        page.goto(path)
+        problems += audit(page, path.replace("/", "-").strip("-"))
+    for tab in ("", "?tab=info", "?tab=logs"):
+        page.goto(f"/dashboard/webhooks/1{tab}")
+        problems += audit(page, f"webhook{tab.replace('?tab=', '-')}")
+    page.goto("/dashboard/webhooks")
+    problems += audit(page, "webhooks")
+    assert problems == [], "\n".join(problems)

@@ -36,7 +36,7 @@ from pinbase.http.console.automation_form import (
     posted_state,
     state_of,
 )
-from pinbase.http.console.pages import error_page, signed_in_page
+from pinbase.http.console.pages import error_page, moment, signed_in_page
 from pinbase.http.paths import CONSOLE_PATH
 from pinbase.services.console_caller import ConsoleCaller, Permission
 from pinbase.services.console_sessions import ConsoleSession
@@ -349,6 +349,13 @@ def _limit_periods(current: str) -> list[tuple[str, str]]:
     return periods
 
 
+def _shown_value(kind: str, value: str | None) -> str:
+    """A WAIT row's value is the time it waits until (epoch ms): shown as a time."""
+    if kind == "WAIT" and value is not None and value.isdecimal() and len(value) < 16:
+        return "until " + moment(int(value))
+    return value or ""
+
+
 def log_rows(
     log: list[RunLog], targets: dict[str, str], devices: list[tuple[str, str]]
 ) -> list[dict[str, Any]]:
@@ -392,7 +399,7 @@ def log_rows(
                     if action.device_id is not None
                     else "",
                     "datastream": target.partition(" · ")[2],
-                    "value": action.value or "",
+                    "value": _shown_value(action.type, action.value),
                     "type": LOG_TYPES.get(action.type, action.type),
                     "status": action.status,
                     "reason": action.reason or "",
