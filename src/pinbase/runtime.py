@@ -47,6 +47,9 @@ from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
 from pinbase.services.reactions.automation_engine import AutomationEngine
 from pinbase.services.reactions.automation_runs import AutomationRunner
 from pinbase.services.reactions.automations import Automations
+from pinbase.services.reactions.legacy_messages import LegacyMessages
+from pinbase.services.reactions.lifecycle import Lifecycle
+from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.webhook_sender import WebhookSender
@@ -250,13 +253,33 @@ async def running_services(
             ),
             ttl_ms=round(settings.console_session_days * DAY_MS),
         )
+        notifications = Notifications(
+            store,
+            directory,
+            clock,
+            min_interval_ms=round(settings.notification_min_interval_s * 1000),
+            messages_per_hour=settings.automation_messages_per_hour,
+            console_url=settings.public_url or "",
+            log_retention_ms=round(settings.notification_log_days * DAY_MS),
+        )
         events = EventLog(
             store,
             clock,
             bus=bus,
             per_day=settings.events_per_day,
             max_description_chars=settings.max_event_description_chars,
+            notifications=notifications,
+            wake=outbox.wake,
         )
+        lifecycle = Lifecycle(
+            store,
+            directory,
+            bus,
+            notifications,
+            wake=outbox.wake,
+            offline_delay_ms=round(settings.offline_notification_delay_s * 1000),
+        )
+        lifecycle.start()
         metadata = Metadata(store, directory, bus)
         uploads = Uploads(
             store,
@@ -267,7 +290,13 @@ async def running_services(
             per_day=settings.uploads_per_day,
         )
         runner = AutomationRunner(
-            store=store, directory=directory, telemetry=telemetry, events=events, clock=clock
+            store=store,
+            directory=directory,
+            telemetry=telemetry,
+            events=events,
+            clock=clock,
+            notifications=notifications,
+            wake_outbox=outbox.wake,
         )
         automations = Automations(
             store=store,
@@ -280,6 +309,7 @@ async def running_services(
                 runner=runner,
                 clock=clock,
                 catchup_window_ms=settings.automations_catchup_window_s * 1000,
+                log_retention_ms=round(settings.automation_log_days * DAY_MS),
             ),
             runner=runner,
             clock=clock,
@@ -292,6 +322,7 @@ async def running_services(
             loop.create_task(_checkpoints(store), name="checkpoints"),
             loop.create_task(reports.sweep_forever(), name="report_sweep"),
             loop.create_task(retention.sweep_forever(), name="retention_sweep"),
+            loop.create_task(notifications.sweep_forever(), name="notification_sweep"),
         ]
         webhooks.start()
         webhook_triggers.start(store)
@@ -360,8 +391,12 @@ async def running_services(
                 automations=automations,
                 outbox=outbox,
                 webhooks=webhooks,
+                notifications=notifications,
+                legacy_messages=LegacyMessages(store, directory, notifications, wake=outbox.wake),
+                lifecycle=lifecycle,
             )
         finally:
+            await lifecycle.stop()
             await outbox.stop()
             await webhooks.stop()
             await webhook_triggers.stop()

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     automations_catchup_window_s: int = Field(default=0, ge=0)
     """Schedule and sun runs missed while the server was down run at start when they were due
     within this many seconds; older ones are skipped (§3.3). 0: none is caught up."""
+    automation_log_days: float = Field(default=90, gt=0, le=3650)
+    """How long the automation run log is kept (§5.6)."""
+    notification_min_interval_s: float = Field(default=5.0, ge=0, le=3600)
+    """Minimum gap between notification messages of one device on one channel (automations.md
+    §1.7); a message inside it is logged ``MIN_INTERVAL`` and dropped."""
+    automation_messages_per_hour: int = Field(default=20, ge=0)
+    """Automation e-mails and pushes per organization per rolling hour (§1.7)."""
+    offline_notification_delay_s: float = Field(default=60.0, ge=0, le=86_400)
+    """How long a device stays disconnected before its Offline notification goes out; a
+    reconnect within it cancels both Offline and Online notifications (§1.6)."""
+    notification_log_days: float = Field(default=30, gt=0, le=3650)
+    """How long notification-log rows are kept (§5.4)."""
     max_upload_bytes: int = 5 * MB
     kept_uploads_per_device: int = 10
     uploads_per_day: int = 1_000

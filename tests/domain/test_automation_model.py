@@ -365,6 +365,15 @@ def state(**fields: Any) -> dict[str, Any]:
             bad(condition={"kind": "SUN", "event": "SUNSET", "lat": 91, "lon": 1, "tz": "UTC"}),
             "lat must be within",
         ),
+        (bad(condition={"kind": "SUN", "event": "SUNSET", "lat": 10**400, "lon": 1}), "lat must"),
+        (
+            bad(
+                actions=[
+                    {"kind": "CONTROL_DEVICE", "deviceId": 1, "dataStreamId": 1, "value": 10**5000}
+                ]
+            ),
+            "64 bits",
+        ),
         (bad(condition=state(operator="ABOUT")), "operator is not one of"),
         (bad(condition=state(operator="GT")), "needs an operand"),
         (bad(condition=state(operator="BETWEEN", operand="1")), "needs operand2"),

@@ -109,6 +109,7 @@ def test_every_datastream_setting_round_trips(api: httpx.Client) -> None:
             {"value": 1, "label": "On", "color": "#FF0000"},
         ],
         "fallbackValue": 0,
+        "automation": {"type": "ENUM", "asCondition": True, "asAction": True},
     }
     answer = created(
         api.post(f"{DATASTREAM}/create", json={"templateId": template["id"]} | settings)
@@ -116,11 +117,18 @@ def test_every_datastream_setting_round_trips(api: httpx.Client) -> None:
     assert answer == {"id": 1} | settings
     changed = settings | {"type": "INT", "enumValues": [], "fallbackValue": None, "min": 0}
     changed |= {"max": 3, "defaultValue": 2}
+    changed["automation"] = {"type": "RANGE", "step": 1.0, "asCondition": True, "asAction": True}
     body = {"templateId": template["id"], "dataStreamId": 1} | changed
     updated = api.post(f"{DATASTREAM}/update", json=body)
     assert (updated.status_code, updated.json()) == (200, {"id": 1} | changed)
     listed = api.get(f"{TEMPLATE}/datastreams?templateId={template['id']}").json()
     assert [(d["label"], d["type"], d["min"], d["max"]) for d in listed] == [("Mode", "INT", 0, 3)]
+    # A body without the automation setting (a client that predates it) keeps it; null drops it.
+    del body["automation"]
+    kept = api.post(f"{DATASTREAM}/update", json=body).json()
+    assert kept["automation"] == changed["automation"]
+    dropped = api.post(f"{DATASTREAM}/update", json=body | {"automation": None}).json()
+    assert dropped["automation"] is None
 
 
 def test_a_bad_setting_is_a_400_naming_the_rule(api: httpx.Client) -> None:
@@ -131,6 +139,12 @@ def test_a_bad_setting_is_a_400_naming_the_rule(api: httpx.Client) -> None:
     taken = api.post(f"{DATASTREAM}/create", json=first | {"label": "B"})
     assert taken.status_code == 400
     assert "share a pin" in taken.json()["error"]["message"]
+    sensor = first | {"label": "S", "pin": 3, "automation": {"type": "SENSOR", "asAction": True}}
+    refused = api.post(f"{DATASTREAM}/create", json=sensor)
+    assert (refused.status_code, refused.json()) == (
+        400,
+        error("a SENSOR datastream cannot be an automation action"),
+    )
     wrong = first | {"label": "C", "pin": 2, "defaultValue": "high"}
     answer = api.post(f"{DATASTREAM}/create", json=wrong)
     assert (answer.status_code, answer.json()) == (

@@ -13,14 +13,25 @@ import pytest
 from hand_clock import HandClock
 
 from pinbase.domain.automations import InvalidAutomation
+from pinbase.domain.datastream_automation import AutomationSetting, AutomationType
+from pinbase.domain.datastreams import DataType
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.domain.pins import Pin, PinType
+from pinbase.domain.users import ADMIN
 from pinbase.runtime import running_services
 from pinbase.services.bus import ValuesChanged
+from pinbase.services.console_caller import ConsoleCaller, permissions_of
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
-from pinbase.services.provisioning import parse_spec, provision
-from pinbase.services.reactions.automations import AutomationNotFound, NotAScene
+from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
+from pinbase.services.reactions.automations import (
+    AutomationCaller,
+    AutomationNotFound,
+    NotAScene,
+    to_json,
+)
+from pinbase.services.template_settings import DatastreamSettings
 from pinbase.settings import Settings
 from postgres import BACKENDS, empty_database
 
@@ -325,3 +336,233 @@ async def test_a_deleted_device_switches_its_automations_off(settings: Settings)
 def admin_caller(world: World) -> Caller:
     """The Platform API caller of the world's organization."""
     return Caller(client_id="test", org_id=world.editor.org_id, scope=world.editor.scope)
+
+
+async def test_the_provisioning_file_creates_working_automations(settings: Settings) -> None:
+    """An ``automations`` section naming devices of the file creates automations the running
+    engine uses at once; a bad one creates nothing at all."""
+    rule = {
+        "name": "Hot cellar",
+        "condition": {
+            "kind": "DEVICE_STATE",
+            "device": "Cellar",
+            "dataStreamId": 1,
+            "operator": "GT",
+            "operand": "40",
+        },
+        "actions": [{"kind": "CONTROL_DEVICE", "device": "Attic", "dataStreamId": 2, "value": "1"}],
+    }
+    async with running_services(settings, clock=HandClock()) as services:
+        bad = SPEC | {
+            "organization": {"name": "Broken"},
+            "automations": [
+                rule
+                | {
+                    "actions": [
+                        {
+                            "kind": "CONTROL_DEVICE",
+                            "device": "Garage",
+                            "dataStreamId": 2,
+                            "value": "1",
+                        }
+                    ]
+                }
+            ],
+        }
+        with pytest.raises(ProvisioningError, match="unknown device 'Garage'"):
+            await provision(services.store, parse_spec(bad), clock=services.clock, bus=services.bus)
+        async with services.store.transaction() as tx:
+            assert await tx.list_automations(None) == []
+        created = await provision(
+            services.store,
+            parse_spec(SPEC | {"automations": [rule]}),
+            clock=services.clock,
+            bus=services.bus,
+        )
+        [made] = created["automations"]
+        assert made["name"] == "Hot cellar"
+        await services.automations._engine.settle()
+        cellar, attic = (d["id"] for d in created["devices"])
+        await write(services, cellar, {1: 45.0})
+        assert relay(services, attic) == 1
+        org = OrgId(created["organization"]["id"])
+        editor = Editor(org_id=org, scope=frozenset({org}))
+        [listed] = await services.automations.list_automations(editor)
+        assert (listed.id, listed.owner_id) == (made["id"], None)
+
+
+async def test_message_actions_go_through_the_planner_with_placeholders(settings: Settings) -> None:
+    """A SEND_EMAIL action queues a rendered e-mail (placeholders expanded, the trigger value
+    with the datastream's decimals) as an AUTOMATION message; one within 5 s is suppressed."""
+    clock = HandClock()
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        body = when(world, "IS_ANY")
+        body["actions"] = [
+            {
+                "kind": "SEND_EMAIL",
+                "recipients": [{"email": "ops@example.com"}],
+                "subject": "{DEVICE_NAME} of {ORG_NAME} ({PRODUCT_NAME})",
+                "body": "now {TRIGGER_VALUE} {UNKNOWN}",
+            }
+        ]
+        automation = await services.automations.create(world.editor, body)
+        await write(services, world.cellar, {1: 41.26})
+        clock.now += 1_000
+        await write(services, world.cellar, {1: 42.0})
+        async with services.store.transaction() as tx:
+            records = await tx.list_notification_records(world.editor.org_id, limit=10)
+        queued = [r for r in records if r.status == "QUEUED"]
+        assert [(r.source, r.source_ref, r.channel) for r in queued] == [
+            ("AUTOMATION", str(automation.id), "EMAIL")
+        ]
+        assert queued[0].title == "Cellar of Acme (Boiler)"
+        assert queued[0].body is not None
+        assert "now 41.2 {UNKNOWN}" in queued[0].body
+        logs = await services.automations.runs(world.editor, automation.id)
+        assert [(log.actions[0].status, log.actions[0].reason) for log in logs] == [
+            ("SKIPPED", "SUPPRESSED"),
+            ("OK", None),
+        ]
+
+
+async def test_a_polar_day_logs_no_sun_event_and_old_runs_are_purged(settings: Settings) -> None:
+    """A sunset rule in Longyearbyen at midsummer logs NO_SUN_EVENT at local noon, once; the
+    run log forgets finished runs after its retention."""
+    clock = HandClock(now=int(datetime(2026, 6, 20, 12, tzinfo=UTC).timestamp() * 1000))
+    sunset = {
+        "kind": "SUN",
+        "event": "SUNSET",
+        "offsetMin": 0,
+        "days": [],
+        "lat": 78.22,
+        "lon": 15.65,
+        "tz": "Arctic/Longyearbyen",
+    }
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        automation = await services.automations.create(
+            world.editor, when(world, "IS_ANY") | {"condition": sunset}
+        )
+        clock.now = int(datetime(2026, 6, 21, 10, 0, tzinfo=UTC).timestamp() * 1000)  # 12:00 CEST
+        await services.automations._engine.run_due()
+        await services.automations._engine.run_due()
+        assert await statuses(services, world, automation.id) == [("SKIPPED", "NO_SUN_EVENT")]
+        assert relay(services, world.attic) is None
+        clock.now += 91 * 86_400_000
+        assert await services.automations._engine.purge_log() == 1
+        assert await statuses(services, world, automation.id) == []
+
+
+async def test_a_console_user_owns_what_it_creates(settings: Settings) -> None:
+    """A signed-in console user is an ``AutomationCaller``: it becomes the owner; the device
+    page lists the automations using a device."""
+    async with running_services(settings, clock=HandClock()) as services:
+        world = await setup(services)
+        user = ConsoleCaller(
+            user_id=42,
+            email="ada@example.com",
+            name="Ada",
+            role_id=ADMIN,
+            org_id=world.editor.org_id,
+            scope=world.editor.scope,
+            permissions=permissions_of(ADMIN),
+        )
+        caller: AutomationCaller = user
+        automation = await services.automations.create(caller, when(world, "IS_ANY"))
+        assert automation.owner_id == 42
+        assert to_json(automation)["ownerId"] == 42
+        assert [a.id for a in await services.automations.using_device(user, world.attic)] == [
+            automation.id
+        ]
+        assert await services.automations.using_device(user, 12345) == []
+
+
+async def test_a_deleted_organization_takes_its_schedules_along(settings: Settings) -> None:
+    """A sub-organization's daily schedule stops when the organization is deleted."""
+    clock = HandClock()
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        child = await services.organizations.create(
+            admin_caller(world),
+            parent_id=None,
+            name="Branch",
+            description=None,
+            type=None,
+            tz=None,
+            unit_system=None,
+            phone_number=None,
+        )
+        branch = Editor(org_id=child.id, scope=frozenset({child.id}))
+        daily = {"kind": "SCHEDULE", "time": "08:00", "tz": "UTC", "repeat": {"type": "DAILY"}}
+        body = {"name": "Morning", "condition": daily, "actions": [{"kind": "WAIT", "seconds": 5}]}
+        await services.automations.create(branch, body)
+        assert len(services.automations._engine._slots) == 1
+        parent = world.editor.org_id
+        root = Caller(client_id="t", org_id=parent, scope=services.directory.subtree(parent))
+        await services.organizations.delete(root, child.id)
+        await services.automations._engine.settle()
+        assert services.automations._engine._slots == {}
+        clock.now += 2 * 86_400_000
+        await services.automations._engine.run_due()
+        async with services.store.transaction() as tx:
+            assert await tx.list_automations(None) == []
+
+
+async def test_the_datastream_automation_setting_is_kept_and_enforced(settings: Settings) -> None:
+    """A provisioned §3.2 setting survives an edit that leaves it out (the console's form) and
+    decides what an automation may do with the datastream."""
+    sensor = {"type": "SENSOR"}
+    boiler = SPEC["templates"][0]  # type: ignore[index]
+    temperature = boiler["datastreams"][0] | {"automation": sensor}
+    relay_stream = boiler["datastreams"][1] | {"automation": {"type": "SWITCH", "asAction": False}}
+    spec = SPEC | {"templates": [boiler | {"datastreams": [temperature, relay_stream]}]}
+    async with running_services(settings, clock=HandClock()) as services:
+        created = await provision(
+            services.store, parse_spec(spec), clock=services.clock, bus=services.bus
+        )
+        org = OrgId(created["organization"]["id"])
+        world = World(
+            editor=Editor(org_id=org, scope=frozenset({org})),
+            cellar=created["devices"][0]["id"],
+            attic=created["devices"][1]["id"],
+        )
+        with pytest.raises(InvalidAutomation, match="not an automation action"):
+            await services.automations.create(world.editor, when(world, "GT", "40"))
+        with pytest.raises(InvalidAutomation, match="operator IS_ON does not apply"):
+            await services.automations.create(world.editor, when(world, "IS_ON"))
+        template_id = created["templates"][0]["id"]
+        caller = Caller(client_id="t", org_id=org, scope=frozenset({org}))
+        edit = DatastreamSettings(
+            label="Temperature", pin=Pin(PinType.VIRTUAL, 1), type=DataType.DOUBLE
+        )
+        updated = await services.templates.update_datastream(caller, template_id, 1, edit)
+        assert updated.automation == AutomationSetting(type=AutomationType.SENSOR)
+
+
+async def test_a_device_switched_out_neither_triggers_nor_is_acted_on(settings: Settings) -> None:
+    """Switched out, the cellar does not trigger and the attic's action is SKIPPED; switched
+    back in, both take part again."""
+    async with running_services(settings, clock=HandClock()) as services:
+        world = await setup(services)
+        automation = await services.automations.create(world.editor, when(world, "IS_ANY"))
+        await services.automations.set_participation(
+            world.editor, automation.id, world.cellar, participates=False
+        )
+        await write(services, world.cellar, {1: 1.0})
+        assert await statuses(services, world, automation.id) == []
+        await services.automations.set_participation(
+            world.editor, automation.id, world.cellar, participates=True
+        )
+        switched = await services.automations.set_participation(
+            world.editor, automation.id, world.attic, participates=False
+        )
+        assert to_json(switched)["optedOutDeviceIds"] == [world.attic]
+        await write(services, world.cellar, {1: 2.0})
+        [log] = await services.automations.runs(world.editor, automation.id)
+        assert [(a.status, a.reason) for a in log.actions] == [("SKIPPED", "DEVICE_OPTED_OUT")]
+        assert relay(services, world.attic) is None
+        with pytest.raises(InvalidAutomation, match="does not use device"):
+            await services.automations.set_participation(
+                world.editor, automation.id, 999, participates=False
+            )

@@ -140,3 +140,31 @@ async def test_an_organization_takes_its_automations_along(store: SqlStore) -> N
         assert await tx.delete_organization(acme) is not None
     async with store.transaction() as tx:
         assert await tx.list_automations(None) == []
+
+
+async def test_devices_switched_out_of_an_automation(store: SqlStore) -> None:
+    """Opt-outs read back with the automation, switch back in, and go with it."""
+    acme = await add_org(store, "Acme")
+    async with store.transaction() as tx:
+        first = await tx.add_automation(
+            org_id=acme, owner_id=None, name="A", is_active=True, spec=SPEC, created_at=T0
+        )
+        second = await tx.add_automation(
+            org_id=acme, owner_id=None, name="B", is_active=True, spec=SPEC, created_at=T0
+        )
+        await tx.set_automation_opt_out(first, 7, opted_out=True)
+        await tx.set_automation_opt_out(first, 7, opted_out=True)
+        await tx.set_automation_opt_out(first, 8, opted_out=True)
+        await tx.set_automation_opt_out(second, 9, opted_out=True)
+        await tx.set_automation_opt_out(first, 8, opted_out=False)
+    async with store.transaction() as tx:
+        found = await tx.find_automation(first)
+        assert found is not None
+        assert found.opted_out == {7}
+        listed = await tx.list_automations([acme])
+        assert [(a.id, set(a.opted_out)) for a in listed] == [(first, {7}), (second, {9})]
+        assert await tx.list_automation_opt_outs(None) == [(first, 7), (second, 9)]
+        await tx.delete_automation(first)
+        assert await tx.list_automation_opt_outs(None) == [(second, 9)]
+        await tx.delete_organization(acme)
+        assert await tx.list_automation_opt_outs(None) == []

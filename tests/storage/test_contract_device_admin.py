@@ -9,8 +9,11 @@ from test_contract import EVENTS, T0, add_device, add_devices
 
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
+from pinbase.domain.notifications import LimitState
 from pinbase.domain.points import Point
 from pinbase.storage import schema
+from pinbase.storage.automations import ActionLogEntry
+from pinbase.storage.notifications import NotificationRecord
 from pinbase.storage.sql import SqlStore
 
 TABLES = [table for table in schema.metadata.sorted_tables if "device_id" in table.c]
@@ -41,6 +44,30 @@ async def fill(store: SqlStore, device: Device) -> None:
                 created_at=T0,
             )
         )  # fmt: skip
+        automation = await tx.add_automation(
+            org_id=device.org_id, owner_id=None, name="A", is_active=True, spec={}, created_at=T0
+        )
+        await tx.set_automation_opt_out(automation, device.id, opted_out=True)
+        await tx.add_action_log(
+            [
+                ActionLogEntry(
+                    run_id=automation, seq=0, type="CONTROL_DEVICE", device_id=device.id,
+                    datastream_id=1, value="1", status="OK", reason=None, ts=T0,
+                )
+            ]
+        )  # fmt: skip
+        # The notification tables of issue #10 (migration 0011).
+        await tx.record_presence(device.id, online=True, ts=T0)
+        await tx.set_last_message_at(device.id, "EMAIL", ts=T0)
+        await tx.save_limit_state(device.id, 1, limits_key="k", state=LimitState(count=1))
+        await tx.add_notification_records(
+            [
+                NotificationRecord(
+                    created_at=T0, org_id=device.org_id, device_id=device.id, source="EVENT",
+                    channel="EMAIL", status="QUEUED",
+                )
+            ]
+        )  # fmt: skip
 
 
 async def rows(store: SqlStore, device_id: DeviceId) -> dict[str, int]:
@@ -65,7 +92,8 @@ async def test_delete_removes_the_device_and_every_row_of_it(store: SqlStore) ->
         await fill(store, device)
     before = await rows(store, kept.id)
     # history_minutes is filled by the group commit where the backend maintains it
-    assert all(count for name, count in before.items() if name != "history_minutes")
+    empty = [name for name, count in before.items() if not count and name != "history_minutes"]
+    assert empty == []
     async with store.transaction() as tx:
         assert await tx.delete_device(doomed.id)
     assert set((await rows(store, doomed.id)).values()) == {0}

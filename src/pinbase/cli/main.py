@@ -141,7 +141,12 @@ async def _provision(settings: Settings, spec: object) -> dict[str, Any]:
     """Open the database, create what ``spec`` describes, close the database."""
     store = await runtime.open_store(settings)
     try:
-        return await provision(store, parse_spec(spec), clock=system_clock)
+        return await provision(
+            store,
+            parse_spec(spec),
+            clock=system_clock,
+            max_actions=settings.automations_max_actions,
+        )
     finally:
         await store.close()
 

@@ -21,6 +21,7 @@ from pinbase.domain.automations import (
     InvalidAutomation,
     Operator,
 )
+from pinbase.domain.datastream_automation import AutomationType
 from pinbase.domain.datastreams import Datastream, DataType
 from pinbase.domain.errors import ValueMismatch
 from pinbase.domain.value_types import Value
@@ -85,21 +86,40 @@ def evaluate(rule: DeviceState, *, value: Value, previous: Value | None, armed: 
     return Verdict(fires=False, armed=True)
 
 
+def operators_for(datastream: Datastream) -> frozenset[Operator]:
+    """The operators a Device State condition on ``datastream`` may use (spec §3.4's table):
+    by its automation type when it has the §3.2 setting, else by its data type."""
+    kind = datastream.type
+    setting = datastream.automation
+    by_type = setting.type if setting is not None else None
+    if by_type in (AutomationType.POWER_SWITCH, AutomationType.SWITCH):
+        return ALWAYS_OPERATORS | SWITCH_OPERATORS
+    if by_type is AutomationType.RANGE:
+        return ALWAYS_OPERATORS | NUMERIC_OPERATORS
+    if by_type is AutomationType.COLOR:
+        return ALWAYS_OPERATORS | STRING_OPERATORS
+    if kind is DataType.ENUM or by_type is AutomationType.ENUM:
+        return ALWAYS_OPERATORS | {Operator.EQ, Operator.NEQ}
+    if kind in (DataType.INT, DataType.DOUBLE, DataType.BOOL):
+        if by_type is AutomationType.SENSOR:
+            return ALWAYS_OPERATORS | NUMERIC_OPERATORS
+        return ALWAYS_OPERATORS | SWITCH_OPERATORS | NUMERIC_OPERATORS
+    if kind is DataType.STRING:
+        return ALWAYS_OPERATORS | STRING_OPERATORS
+    return ALWAYS_OPERATORS
+
+
 def check_condition(rule: DeviceState, datastream: Datastream) -> None:
-    """Refuse an operator or operand that does not fit the datastream's type (spec §3.4 table).
+    """Refuse a datastream not enabled as a condition, and an operator or operand that does not
+    fit it (spec §3.4 table).
 
     Raises:
         InvalidAutomation: the message names the operator or the operand.
     """
     kind = datastream.type
-    allowed = set(ALWAYS_OPERATORS)
-    if kind in (DataType.INT, DataType.DOUBLE, DataType.BOOL):
-        allowed |= SWITCH_OPERATORS | NUMERIC_OPERATORS
-    elif kind is DataType.ENUM:
-        allowed |= {Operator.EQ, Operator.NEQ}
-    elif kind is DataType.STRING:
-        allowed |= STRING_OPERATORS
-    if rule.operator not in allowed:
+    if datastream.automation is not None and not datastream.automation.as_condition:
+        raise InvalidAutomation(f"datastream {datastream.id} is not an automation condition")
+    if rule.operator not in operators_for(datastream):
         raise InvalidAutomation(
             f"operator {rule.operator} does not apply to a {kind.value} datastream"
         )
@@ -113,12 +133,23 @@ def check_condition(rule: DeviceState, datastream: Datastream) -> None:
             raise InvalidAutomation("operand must be a key of the enum")
 
 
+def check_action_target(datastream: Datastream) -> None:
+    """Refuse a datastream that is not enabled as an automation action (§3.2).
+
+    Raises:
+        InvalidAutomation.
+    """
+    if datastream.automation is not None and not datastream.automation.as_action:
+        raise InvalidAutomation(f"datastream {datastream.id} is not an automation action")
+
+
 def check_value(action: ControlDevice, datastream: Datastream) -> Value:
     """The typed value a Control Device action writes (type, min/max and enum applied).
 
     Raises:
         InvalidAutomation: the value does not parse as the datastream's type.
     """
+    check_action_target(datastream)
     if datastream.type is DataType.LOCATION:
         raise InvalidAutomation("a location datastream cannot be an action")
     try:

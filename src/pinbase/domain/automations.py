@@ -230,6 +230,9 @@ class Automation:
     spec: AutomationSpec
     created_at: int
     last_executed_at: int | None = None
+    opted_out: frozenset[int] = frozenset()
+    """Devices switched out of this automation on their device page (spec §3.7): they neither
+    trigger it nor are acted on."""
 
 
 def parse_automation(data: object, *, max_actions: int) -> AutomationSpec:
@@ -292,6 +295,8 @@ def automation_json(automation: Automation) -> dict[str, Any]:
     }
     if spec.legacy:
         answer["legacy"] = True
+    if automation.opted_out:
+        answer["optedOutDeviceIds"] = sorted(automation.opted_out)
     return answer
 
 
@@ -572,7 +577,7 @@ def _coordinate(body: Mapping[str, Any], name: str, bound: float) -> float:
     value = body.get(name)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidAutomation(f"{name} must be a number")
-    if not math.isfinite(value) or abs(value) > bound:
+    if abs(value) > bound or not math.isfinite(value):
         raise InvalidAutomation(f"{name} must be within ±{bound}")
     return float(value)
 
@@ -592,6 +597,9 @@ def _operand(body: Mapping[str, Any], name: str) -> str | None:
 def _number_text(value: float) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidAutomation("numbers must be finite")
+    if isinstance(value, int) and abs(value) >= 2**63:
+        # Past any datastream's range, and ``str`` refuses ints of more than 4,300 digits.
+        raise InvalidAutomation("numbers must fit in 64 bits")
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     return str(value)

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
+from pinbase.domain.datastream_automation import AutomationSetting, AutomationType
 from pinbase.domain.errors import InvalidDefinition
 from pinbase.domain.ids import DatastreamId
 from pinbase.domain.pins import Pin
@@ -107,6 +108,8 @@ class Datastream:
     invalidate_policy: InvalidatePolicy = InvalidatePolicy.NOTHING
     wait_confirmation: int | None = None
     """Seconds a control waits for the device to echo a value (data-model.md §2.13); None: off."""
+    automation: AutomationSetting | None = None
+    """How the datastream takes part in automations (automations.md §3.2); None: by type."""
 
     def __post_init__(self) -> None:
         if self.id < 0:
@@ -130,6 +133,13 @@ class Datastream:
             raise InvalidDefinition("datastream color must be an HTML colour code such as #23C48E")
         _check_seconds("invalidate_after", self.invalidate_after, MAX_INVALIDATE_S)
         _check_seconds("wait_confirmation", self.wait_confirmation, MAX_WAIT_S)
+        if (
+            self.type is DataType.LOCATION
+            and self.automation is not None
+            and self.automation.type is not AutomationType.SENSOR
+        ):
+            # OP-A15: a location is only ever a Sensor condition (IS_ANY, HAS_CHANGED).
+            raise InvalidDefinition("a LOCATION datastream takes part in automations as SENSOR")
 
 
 def _check_seconds(name: str, value: int | None, limit: int) -> None:

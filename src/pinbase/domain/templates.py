@@ -10,9 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pinbase.domain.dashboards import Dashboard
+from pinbase.domain.datastream_automation import AutomationType
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.errors import InvalidDefinition, UnknownDatastream
 from pinbase.domain.ids import DatastreamId, EventId, MetafieldId, OrgId, TemplateId
+from pinbase.domain.notifications import (
+    SYSTEM_OFFLINE,
+    SYSTEM_ONLINE,
+    SYSTEM_OTA,
+    EventNotifications,
+)
 from pinbase.domain.pins import Pin
 
 TEMPLATE_CODE_PREFIX = "TMPL"
@@ -41,6 +48,14 @@ def check_children(datastreams: Sequence[Datastream], events: Sequence["Template
             raise InvalidDefinition(f"two datastreams of one template share {what}")
     if len({event.code for event in events}) != len(events):
         raise InvalidDefinition("two events of one template share a code")
+    power = [
+        ds
+        for ds in datastreams
+        if ds.automation is not None and ds.automation.type is AutomationType.POWER_SWITCH
+    ]
+    if len(power) > 1:
+        # automations.md §3.2: at most one Power Switch per product.
+        raise InvalidDefinition("a template has at most one POWER_SWITCH datastream")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,10 +67,44 @@ class TemplateEvent:
     name: str
     type: str = "INFORMATION"
     description: str | None = None
+    notifications: EventNotifications = field(default_factory=EventNotifications)
+    """Who is notified of an occurrence, and the limits (automations.md §1.2, §1.4)."""
+    show_on_timeline: bool = True
+    """Pinbase keeps ``true`` as the default (docs/decisions.md): templates made before the
+    setting existed showed every event."""
+    send_to_notifications_tab: bool = True
 
     def __post_init__(self) -> None:
         if not _EVENT_CODE_SHAPE.fullmatch(self.code):
             raise InvalidDefinition("event code: 1..50 letters, digits, spaces or underscores")
+
+    @property
+    def is_system(self) -> bool:
+        """One of the lifecycle and OTA events every template has (automations.md §1.6)."""
+        return self.code in SYSTEM_EVENTS
+
+
+SYSTEM_EVENTS = {
+    SYSTEM_ONLINE: TemplateEvent(id=EventId(-1), code=SYSTEM_ONLINE, name="Online"),
+    SYSTEM_OFFLINE: TemplateEvent(id=EventId(-2), code=SYSTEM_OFFLINE, name="Offline"),
+    SYSTEM_OTA: TemplateEvent(
+        id=EventId(-3),
+        code=SYSTEM_OTA,
+        name="Firmware OTA update status",
+        description="OTA started",
+    ),
+}
+"""The built-in definitions a template has until it stores its own (only Online and Offline may
+be stored, to set their notifications). Negative ids never clash with stored ones."""
+
+DAILY_LIMIT_EVENT = TemplateEvent(
+    id=EventId(-4),
+    code="sys_daily_limit",
+    name="Daily event limit reached",
+    description="Daily event limit reached",
+)
+"""The Info entry a device's timeline gets at the day's first event over the daily limit
+(automations.md §1.8 step 5); no device logs it by code."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,8 +167,10 @@ class Template:
             raise UnknownDatastream(str(datastream_id)) from None
 
     def event(self, code: str) -> TemplateEvent | None:
-        """The event definition with ``code``, or None."""
-        return next((event for event in self.events if event.code == code), None)
+        """The event definition with ``code`` (a stored one, else a built-in system one), or
+        None."""
+        stored = next((event for event in self.events if event.code == code), None)
+        return stored if stored is not None else SYSTEM_EVENTS.get(code)
 
     def metafield(self, key: str) -> Metafield | None:
         """The metafield whose id (as decimal text) or exact, case-sensitive name is ``key``."""

@@ -96,6 +96,17 @@ class TimelineEntryAdded:
     ts: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceFirstConnected:
+    """A device connected for the first time ever (automations.md §1.6, ``firstConnectTime``);
+    published once per device, after the fact is committed. Feeds the webhooks' "First-Time
+    Device Connection" trigger (§4.2)."""
+
+    device_id: DeviceId
+    org_id: int
+    ts: int
+
+
 class Bus:
     """Typed publish/subscribe; ``subscribe`` returns the function that undoes it."""
 

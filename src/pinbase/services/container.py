@@ -25,6 +25,9 @@ from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reactions.automations import Automations
+from pinbase.services.reactions.legacy_messages import LegacyMessages
+from pinbase.services.reactions.lifecycle import Lifecycle
+from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
@@ -81,3 +84,9 @@ class Services:
     """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""
     webhooks: Webhooks
     """Webhook use cases: edit, test, read the log (automations.md §4)."""
+    notifications: Notifications
+    """The notification planner: ``queue_message`` and the notification log (issue #10)."""
+    legacy_messages: LegacyMessages
+    """Legacy ``notify`` / ``email`` calls of devices, through the planner."""
+    lifecycle: Lifecycle
+    """Online/Offline notifications and first connections, from presence changes."""

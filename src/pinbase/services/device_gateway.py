@@ -25,6 +25,7 @@ from pinbase.services.events import EventLog, EventRejected
 from pinbase.services.history_writer import StorageUnavailable
 from pinbase.services.metadata import Metadata
 from pinbase.services.properties import PROPERTY_NAME, Properties, check_property
+from pinbase.services.reactions.legacy_messages import LegacyMessages
 from pinbase.services.telemetry import Telemetry
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class DeviceGateway:
         metadata: Metadata,
         clock: Clock,
         group_window_ms: int,
+        legacy: LegacyMessages | None = None,
     ) -> None:
         """Bind the services.
 
@@ -74,6 +76,7 @@ class DeviceGateway:
         self._metadata = metadata
         self._clock = clock
         self._group_window_ms = group_window_ms
+        self._legacy = legacy
 
     async def authenticate(self, token: str) -> BoundDevice | None:
         """The device owning ``token``, or None for a token nobody owns."""
@@ -186,22 +189,21 @@ class DeviceGateway:
             return False
         return True
 
-    def accept_notification(self, bound: BoundDevice, text: str) -> bool:
-        """A legacy NOTIFY: checked as the legacy server did and written to the server log.
-
-        Pinbase has no push transport yet (docs/decisions.md, LEG-08): a 200 keeps firmware
-        running, and the operator sees the message.
-        """
+    async def accept_notification(self, bound: BoundDevice, text: str) -> bool:
+        """A legacy NOTIFY: checked as the legacy server did, then a push to the device's owner
+        through the notification planner (its 5 s rule applies; the answer is OK either way)."""
         if len(text.encode("utf-16-le")) // 2 > MAX_NOTIFICATION_CHARS:
             return False
-        logger.info("device.notify_logged device_id=%d body=%r", bound.device.id, text)
+        if self._legacy is not None:
+            await self._legacy.notify(bound.device, text)
         return True
 
-    def accept_email(self, bound: BoundDevice, to: str | None, subject: str) -> None:
-        """A legacy EMAIL: written to the server log, as the legacy API's LEG-09 does."""
-        logger.info(
-            "device.email_logged device_id=%d to=%r subject=%r", bound.device.id, to, subject
-        )
+    async def accept_email(
+        self, bound: BoundDevice, to: str | None, subject: str, body: str
+    ) -> None:
+        """A legacy EMAIL: an e-mail to ``to`` (the owner when None) through the planner."""
+        if self._legacy is not None:
+            await self._legacy.email(bound.device, to=to, subject=subject, body=body)
 
     async def record_info(self, bound: BoundDevice, fields: Sequence[tuple[str, str]]) -> None:
         """Keep what the info message tells about the firmware as the device's hardware info

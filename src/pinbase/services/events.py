@@ -2,14 +2,22 @@
 
 Limits (blynk.console/limits.md): 100 events per device per day, at least one second between two
 events with the same code. Over-long descriptions are refused rather than cut (data-model §5.19).
-Each logged entry is announced (``TimelineEntryAdded``) once committed, for live timelines.
+A dropped occurrence leaves a notification-log row (``RATE_1S``, ``DAILY_QUOTA``), and the day's
+first drop over the daily limit leaves one Info entry on the timeline (automations.md §1.8).
+An accepted occurrence is stored and its notifications planned in one transaction, so its
+outbox rows commit with it (§5.1); the outbox is woken after the commit. Each logged entry is
+announced (``TimelineEntryAdded``) once committed, for live timelines.
 """
+
+from collections.abc import Callable
 
 from pinbase.domain.devices import Device
 from pinbase.domain.errors import PinbaseError
-from pinbase.domain.templates import TemplateEvent
+from pinbase.domain.notifications import DAILY_QUOTA, RATE_1S
+from pinbase.domain.templates import DAILY_LIMIT_EVENT, TemplateEvent
 from pinbase.services.bus import Bus, TimelineEntryAdded
 from pinbase.services.clock import Clock, start_of_day
+from pinbase.services.reactions.notifications import Notifications
 from pinbase.storage.base import Store, StoredEvent
 
 MIN_EVENT_GAP_MS = 1_000
@@ -19,23 +27,37 @@ class EventRejected(PinbaseError):
     """The event breaks a limit; the message says which."""
 
 
+def _nothing() -> None:
+    """No outbox to wake."""
+
+
 class EventLog:
-    """Logs device events on the timeline."""
+    """Logs device events on the timeline and plans their notifications."""
 
     def __init__(
-        self, store: Store, clock: Clock, *, bus: Bus, per_day: int, max_description_chars: int
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        bus: Bus,
+        per_day: int,
+        max_description_chars: int,
+        notifications: Notifications | None = None,
+        wake: Callable[[], None] = _nothing,
     ) -> None:
         self._store = store
         self._bus = bus
         self._clock = clock
         self._per_day = per_day
         self._max_description = max_description_chars
+        self._notifications = notifications
+        self._wake = wake
         self._last: dict[tuple[int, str], int] = {}
 
     async def log(
         self, device: Device, event: TemplateEvent, description: str | None
     ) -> StoredEvent:
-        """Record an occurrence of ``event``.
+        """Record an occurrence of ``event`` and plan its notifications.
 
         Raises:
             EventRejected: the description is too long or holds NUL, or a limit is reached.
@@ -50,14 +72,51 @@ class EventLog:
         now = self._clock()
         key = (device.id, event.code)
         if now - self._last.get(key, -MIN_EVENT_GAP_MS) < MIN_EVENT_GAP_MS:
+            await self._drop(device, event, RATE_1S, now)
             raise EventRejected("Events of one code are limited to one per second.")
+        marker: StoredEvent | None = None
+        planned = False
         async with self._store.transaction() as tx:
-            if await tx.count_device_events(device.id, since=start_of_day(now)) >= self._per_day:
-                raise EventRejected(f"Daily limit of {self._per_day} events reached.")
-            stored = await tx.add_device_event(
-                device.id, event, description=description or event.description, ts=now
-            )
+            logged_today = await tx.count_device_events(device.id, since=start_of_day(now))
+            if logged_today < self._per_day:
+                stored = await tx.add_device_event(
+                    device.id, event, description=description or event.description, ts=now
+                )
+                planned = self._notifications is not None and bool(
+                    await self._notifications.plan_occurrence(
+                        tx,
+                        device,
+                        event,
+                        entry_id=stored.id,
+                        description=stored.description,
+                        ts=now,
+                    )
+                )
+            elif logged_today == self._per_day:
+                # The day's first drop: the marker entry makes the count pass the limit, so
+                # later drops of the day find it over and add none.
+                marker = await tx.add_device_event(
+                    device.id, DAILY_LIMIT_EVENT, description=DAILY_LIMIT_EVENT.description, ts=now
+                )
+        if logged_today >= self._per_day:
+            if marker is not None:
+                self._announce(marker, DAILY_LIMIT_EVENT)
+            await self._drop(device, event, DAILY_QUOTA, now)
+            raise EventRejected(f"Daily limit of {self._per_day} events reached.")
         self._last[key] = now
+        if planned:
+            self._wake()
+        self._announce(stored, event)
+        return stored
+
+    async def _drop(self, device: Device, event: TemplateEvent, reason: str, now: int) -> None:
+        if self._notifications is not None:
+            async with self._store.transaction() as tx:
+                await self._notifications.record_drop(
+                    tx, device, code=event.code, reason=reason, ts=now
+                )
+
+    def _announce(self, stored: StoredEvent, event: TemplateEvent) -> None:
         self._bus.publish(
             TimelineEntryAdded(
                 id=stored.id,
@@ -70,4 +129,3 @@ class EventLog:
                 ts=stored.ts,
             )
         )
-        return stored

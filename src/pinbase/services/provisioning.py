@@ -12,10 +12,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from pinbase.domain.automation_checks import check_automation_references
+from pinbase.domain.automations import InvalidAutomation, parse_automation, spec_json
+from pinbase.domain.datastream_automation import parse_automation_setting
 from pinbase.domain.datastreams import Datastream, DataType, EnumOption
 from pinbase.domain.devices import Device, new_token
 from pinbase.domain.errors import InvalidDefinition, PinbaseError
 from pinbase.domain.ids import DatastreamId, EventId, MetafieldId, OrgId, Token
+from pinbase.domain.notifications import SYSTEM_OTA, parse_notifications
 from pinbase.domain.organizations import OAuthClient
 from pinbase.domain.pins import Pin, PinType
 from pinbase.domain.templates import (
@@ -31,10 +35,13 @@ from pinbase.services.bus import Bus
 from pinbase.services.changes import DeviceSaved, OrganizationSaved, TemplateSaved
 from pinbase.services.clock import Clock
 from pinbase.services.passwords import hash_password
+from pinbase.services.reactions.automation_engine import AutomationsProvisioned
 from pinbase.services.users import Profile, add_member
 from pinbase.storage.base import Store, Transaction
 from pinbase.storage.users import StoredUser
 
+DEFAULT_MAX_ACTIONS = 50
+"""``Settings.automations_max_actions``'s default, for callers without settings."""
 CLIENT_ID_BYTES = 15
 CLIENT_SECRET_BYTES = 32
 
@@ -69,6 +76,9 @@ class DatastreamSpec(_Spec):
     sync_with_latest: bool = Field(default=False, alias="syncWithLatest")
     enum_values: list[EnumOptionSpec] = Field(default_factory=list, alias="enumValues")
     fallback_value: int | None = Field(default=None, alias="fallbackValue")
+    automation: dict[str, Any] | None = Field(
+        default=None, description="how the datastream takes part in automations (§3.2)"
+    )
 
 
 class EventSpec(_Spec):
@@ -78,6 +88,11 @@ class EventSpec(_Spec):
     name: str | None = None
     type: str = "INFORMATION"
     description: str | None = None
+    notifications: dict[str, Any] | None = Field(
+        default=None, description="automations.md §1.2, as the Platform API's event definitions"
+    )
+    show_on_timeline: bool = Field(default=True, alias="showOnTimeline")
+    send_to_notifications_tab: bool = Field(default=True, alias="sendToNotificationsTab")
 
 
 class MetafieldSpec(_Spec):
@@ -140,6 +155,11 @@ class ProvisionSpec(_Spec):
     users: list[UserSpec] = Field(default_factory=list)
     templates: list[TemplateSpec] = Field(default_factory=list)
     devices: list[DeviceSpec] = Field(default_factory=list)
+    automations: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="automations in the JSON model of automations.md §3.1; a device of this "
+        'file is named with "device": "<name>" where the model has "deviceId"',
+    )
 
 
 class ProvisioningError(PinbaseError):
@@ -176,7 +196,12 @@ def parse_spec(data: object) -> ProvisionSpec:
 
 
 async def provision(
-    store: Store, spec: ProvisionSpec, *, clock: Clock, bus: Bus | None = None
+    store: Store,
+    spec: ProvisionSpec,
+    *,
+    clock: Clock,
+    bus: Bus | None = None,
+    max_actions: int = DEFAULT_MAX_ACTIONS,
 ) -> dict[str, Any]:
     """Create what ``spec`` describes in one transaction and describe what was created.
 
@@ -187,7 +212,10 @@ async def provision(
         ``{"organization": {"id", "name"}, "oauthClients": [{"name", "clientId",
         "clientSecret"}], "users": [{"id", "email", "orgId"}], "templates": [{"id",
         "templateId", "name"}], "devices": [{"id", "name", "token", "templateId",
-        "ownerUserId"}]}``; client secrets appear here and nowhere else.
+        "ownerUserId"}]}``, plus ``"automations": [{"id", "name"}]`` when the file has some;
+        client secrets appear here and nowhere else. Automations are checked as the console
+        checks them (model, operand and values against the datastreams, at most
+        ``max_actions`` actions) and have no owner.
 
     Raises:
         ProvisioningError: a definition breaks a rule; nothing was created.
@@ -211,6 +239,10 @@ async def provision(
             ]
             templates = [await _add_template(tx, org.id, t, now) for t in spec.templates]
             devices = [await _add_device(tx, org.id, templates, d, now) for d in spec.devices]
+            automations = [
+                await _add_automation(tx, org.id, devices, templates, a, now, max_actions)
+                for a in spec.automations
+            ]
     except PinbaseError as error:
         raise ProvisioningError(str(error)) from None
     if bus is not None:
@@ -219,7 +251,10 @@ async def provision(
             bus.publish(TemplateSaved(template=template))
         for device in devices:
             bus.publish(DeviceSaved(device=device))
-    return {
+        if automations:
+            ids = tuple(automation_id for automation_id, _ in automations)
+            bus.publish(AutomationsProvisioned(automation_ids=ids))
+    answer: dict[str, Any] = {
         "organization": {"id": org.id, "name": org.name},
         "oauthClients": [
             {"name": client.name, "clientId": client.client_id, "clientSecret": secret}
@@ -238,6 +273,9 @@ async def provision(
             for d in devices
         ],
     }
+    if spec.automations:
+        answer["automations"] = [{"id": i, "name": name} for i, name in automations]
+    return answer
 
 
 async def _add_client(
@@ -286,9 +324,14 @@ async def _add_template(tx: Transaction, org_id: OrgId, spec: TemplateSpec, now:
             name=event.name or event.code,
             type=event.type.upper(),
             description=event.description,
+            notifications=parse_notifications(event.notifications),
+            show_on_timeline=event.show_on_timeline,
+            send_to_notifications_tab=event.send_to_notifications_tab,
         )
         for number, event in enumerate(spec.events, start=1)
     ]
+    if any(event.code == SYSTEM_OTA for event in events):
+        raise InvalidDefinition(f"{SYSTEM_OTA} is a system event and cannot be defined")
     metafields = [
         Metafield(id=MetafieldId(number), name=m.name, type=m.type, default_value=m.default_value)
         for number, m in enumerate(spec.metafields, start=1)
@@ -327,6 +370,7 @@ def _datastream(spec: DatastreamSpec) -> Datastream:
             EnumOption(value=o.value, label=o.label, color=o.color) for o in spec.enum_values
         ),
         fallback_value=spec.fallback_value,
+        automation=parse_automation_setting(spec.automation),
     )
     if spec.default_value is None:
         return datastream
@@ -357,3 +401,53 @@ async def _add_device(
         created_at=now,
         owner_user_id=None if owner is None else owner.id,
     )
+
+
+async def _add_automation(
+    tx: Transaction,
+    org_id: OrgId,
+    devices: list[Device],
+    templates: list[Template],
+    data: dict[str, Any],
+    now: int,
+    max_actions: int,
+) -> tuple[int, str]:
+    """Store one automation of the file; devices are named by ``"device"`` (this file's)."""
+    by_name = {device.name: device for device in devices}
+    resolved = _resolve_devices(data, by_name)
+    spec = parse_automation(resolved, max_actions=max_actions)
+    by_id = {int(device.id): device for device in devices}
+    templates_by_id = {template.id: template for template in templates}
+
+    def bound(device_id: int) -> Template:
+        device = by_id.get(device_id)
+        if device is None:
+            raise InvalidAutomation(f"device {device_id} is not a device of this file")
+        return templates_by_id[device.template_id]
+
+    check_automation_references(spec, bound)
+    automation_id = await tx.add_automation(
+        org_id=org_id,
+        owner_id=None,
+        name=spec.name,
+        is_active=spec.is_active,
+        spec=spec_json(spec),
+        created_at=now,
+    )
+    return automation_id, spec.name
+
+
+def _resolve_devices(data: object, by_name: dict[str, Device]) -> object:
+    """``data`` with every ``"device": name`` replaced by ``"deviceId": id``."""
+    if isinstance(data, list):
+        return [_resolve_devices(item, by_name) for item in data]
+    if not isinstance(data, dict):
+        return data
+    resolved = {key: _resolve_devices(value, by_name) for key, value in data.items()}
+    name = resolved.pop("device", None)
+    if name is not None:
+        device = by_name.get(name) if isinstance(name, str) else None
+        if device is None:
+            raise InvalidAutomation(f"automation names an unknown device {name!r}")
+        resolved["deviceId"] = int(device.id)
+    return resolved

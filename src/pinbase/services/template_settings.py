@@ -8,11 +8,14 @@ or client edits, so a template stored before a rule existed still loads.
 """
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Final
 
+from pinbase.domain.datastream_automation import parse_automation_setting
 from pinbase.domain.datastreams import Datastream, DataType, EnumOption, InvalidatePolicy
 from pinbase.domain.errors import InvalidDefinition, PinbaseError
 from pinbase.domain.ids import DatastreamId, EventId, MetafieldId
+from pinbase.domain.notifications import METAFIELD, SYSTEM_OTA, EventNotifications
 from pinbase.domain.pins import Pin
 from pinbase.domain.templates import Metafield, Template, TemplateEvent
 from pinbase.domain.value_types import Value
@@ -59,6 +62,12 @@ METAFIELD_TYPES = frozenset(
     }
 )
 """The type literals of data-model.md §1.6, PascalCase without spaces."""
+ADDRESS_METAFIELDS = frozenset({"DeviceOwner", "Contact", "Email"})
+"""Metafield types an event may notify (automations.md §1.3)."""
+
+
+KEEP_AUTOMATION: Final = object()
+"""``DatastreamSettings.automation`` when the editor leaves the automation setting alone."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,6 +92,10 @@ class DatastreamSettings:
     wait_confirmation: int | None = None
     enum_options: tuple[EnumOption, ...] = ()
     fallback_value: int | None = None
+    automation: object = KEEP_AUTOMATION
+    """The JSON of automations.md §3.2, checked here; None: the datastream takes part by type;
+    ``KEEP_AUTOMATION`` (an editor without the setting, such as the console's form): a changed
+    datastream keeps the setting it had, a new one has none."""
 
     def datastream(self, datastream_id: DatastreamId) -> Datastream:
         """The datastream these settings describe.
@@ -125,6 +138,11 @@ class DatastreamSettings:
             invalidate_after=self.invalidate_after,
             invalidate_policy=self.invalidate_policy,
             wait_confirmation=self.wait_confirmation,
+            automation=(
+                None
+                if self.automation is KEEP_AUTOMATION
+                else parse_automation_setting(self.automation)
+            ),
         )
         if self.default_value is None:
             return datastream
@@ -139,6 +157,9 @@ class EventSettings:
     name: str
     type: str = "INFORMATION"
     description: str | None = None
+    notifications: EventNotifications = field(default_factory=EventNotifications)
+    show_on_timeline: bool = True
+    send_to_notifications_tab: bool = True
 
     def event(self, event_id: EventId) -> TemplateEvent:
         """The event these settings describe.
@@ -154,12 +175,17 @@ class EventSettings:
             raise InvalidDefinition(
                 f"an event description has at most {MAX_EVENT_DESCRIPTION} characters"
             )
+        if self.code == SYSTEM_OTA:
+            raise InvalidDefinition(f"{SYSTEM_OTA} is a system event and cannot be defined")
         return TemplateEvent(
             id=event_id,
             code=self.code,
             name=self.name,
             type=self.type,
             description=self.description,
+            notifications=self.notifications,
+            show_on_timeline=self.show_on_timeline,
+            send_to_notifications_tab=self.send_to_notifications_tab,
         )
 
 
@@ -226,6 +252,14 @@ def check_template(template: Template) -> None:
         raise InvalidDefinition("a template has at most one LOCATION datastream")
     if len({event.name for event in template.events}) != len(template.events):
         raise InvalidDefinition("two events of one template share a name")
+    addressed = {m.id for m in template.metafields if m.type in ADDRESS_METAFIELDS}
+    for event in template.events:
+        for recipient in (*event.notifications.email, *event.notifications.push):
+            if recipient.kind == METAFIELD and recipient.metafield_id not in addressed:
+                raise InvalidDefinition(
+                    f"event {event.code!r}: recipient metafield {recipient.metafield_id} is not "
+                    "a Device Owner, Contact or Email field of the template"
+                )
     if len({m.name for m in template.metafields}) != len(template.metafields):
         raise InvalidDefinition("two metadata fields of one template share a name")
 

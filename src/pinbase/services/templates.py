@@ -26,7 +26,7 @@ from dataclasses import replace
 
 from pinbase.domain.dashboards import Dashboard, parse_dashboard
 from pinbase.domain.datastreams import Datastream
-from pinbase.domain.errors import PinbaseError
+from pinbase.domain.errors import InvalidDefinition, PinbaseError
 from pinbase.domain.ids import DatastreamId, EventId, MetafieldId, OrgId, TemplateId
 from pinbase.domain.templates import Metafield, Template, TemplateEvent, new_template_code
 from pinbase.services.bus import Bus
@@ -45,6 +45,7 @@ from pinbase.services.scope import (
     template_in_scope,
 )
 from pinbase.services.template_settings import (
+    KEEP_AUTOMATION,
     DatastreamSettings,
     EventSettings,
     MetafieldSettings,
@@ -173,17 +174,21 @@ class Templates:
         Raises:
             TemplateNotFound, DatastreamNotInTemplate, InvalidDefinition.
         """
-        updated = settings.datastream(DatastreamId(datastream_id))
+        checked = settings.datastream(DatastreamId(datastream_id))
+        updated = [checked]
 
         def update(template: Template) -> Template:
             _find(template.datastreams, datastream_id, DatastreamNotInTemplate)
+            if settings.automation is KEEP_AUTOMATION:
+                old = next(ds for ds in template.datastreams if ds.id == datastream_id)
+                updated[0] = replace(checked, automation=old.automation)
             datastreams = tuple(
-                updated if ds.id == updated.id else ds for ds in template.datastreams
+                updated[0] if ds.id == checked.id else ds for ds in template.datastreams
             )
             return replace(template, datastreams=datastreams)
 
         await self._change(caller, template_id, update)
-        return updated
+        return updated[0]
 
     async def delete_datastream(self, caller: Scoped, template_id: int, datastream_id: int) -> None:
         """Remove a datastream with what devices stored for it; widgets left without a
@@ -244,6 +249,10 @@ class Templates:
 
         def remove(template: Template) -> Template:
             _find(template.events, event_id, EventNotInTemplate)
+            found = next(e for e in template.events if e.id == event_id)
+            if found.is_system:
+                # Online and Offline are always present (automations.md §1.6).
+                raise InvalidDefinition(f"{found.code} is a system event and cannot be deleted")
             return replace(template, events=tuple(e for e in template.events if e.id != event_id))
 
         await self._change(caller, template_id, remove)

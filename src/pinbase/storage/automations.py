@@ -26,6 +26,8 @@ class StoredAutomation:
     armed: bool
     last_fired_at: int | None
     last_slot_at: int | None
+    opted_out: frozenset[int] = frozenset()
+    """Devices switched out of it (``find_automation`` and ``list_automations`` fill it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,6 +190,19 @@ class AutomationRepository(Protocol):
     async def cancel_continuations(self, automation_id: int, *, finished_at: int) -> int:
         """Drop an automation's pending continuations and close their runs as ``CANCELLED``;
         how many there were."""
+        ...
+
+    async def set_automation_opt_out(
+        self, automation_id: int, device_id: int, *, opted_out: bool
+    ) -> None:
+        """Switch a device out of (or back into) an automation."""
+        ...
+
+    async def list_automation_opt_outs(
+        self, automation_ids: Collection[int] | None
+    ) -> list[tuple[int, int]]:
+        """(automation id, device id) of every device switched out, of ``automation_ids`` (all
+        when None)."""
         ...
 
     async def delete_automation_runs_before(self, ts: int) -> int:

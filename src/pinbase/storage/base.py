@@ -22,6 +22,7 @@ from pinbase.storage.console_sessions import ConsoleSessionRepository
 from pinbase.storage.device_admin import DeviceAdminRepository
 from pinbase.storage.device_logs import DeviceLogsRepository
 from pinbase.storage.device_records import DeviceRecordsRepository
+from pinbase.storage.notifications import NotificationRepository
 from pinbase.storage.oauth import OAuthRepository
 from pinbase.storage.organizations import OrganizationRepository
 from pinbase.storage.outbox import OutboxRepository
@@ -193,6 +194,7 @@ class Transaction(
     TemplateRepository,
     WebhookRepository,
     OutboxRepository,
+    NotificationRepository,
     Protocol,
 ):
     """Reads and writes inside one database transaction."""

@@ -96,6 +96,8 @@ datastreams = Table(
     Column("invalidate_after", Integer, nullable=True),
     Column("invalidate_policy", NulFreeString(16), nullable=False, server_default="NOTHING"),
     Column("wait_confirmation", Integer, nullable=True),
+    # How the datastream takes part in automations (automations.md §3.2), JSON; migration 0013.
+    Column("automation", NulFreeText, nullable=True),
 )
 
 template_events = Table(
@@ -107,6 +109,10 @@ template_events = Table(
     Column("name", NulFreeString(50), nullable=False),
     Column("type", NulFreeString(16), nullable=False),
     Column("description", NulFreeText, nullable=True),
+    # Notification settings (automations.md §1.2) as JSON text; None: off (migration 0011).
+    Column("notifications", NulFreeText, nullable=True),
+    Column("show_on_timeline", Boolean, nullable=False, server_default=true()),
+    Column("send_to_notifications_tab", Boolean, nullable=False, server_default=true()),
 )
 
 metafields = Table(
@@ -454,6 +460,14 @@ webhook_log = Table(
     Index("ix_webhook_log_created", "created_at"),
 )
 
+automation_opt_outs = Table(
+    "automation_opt_outs",
+    metadata,
+    # Devices switched out of an automation on their device page (automations.md §3.7).
+    Column("automation_id", Integer, primary_key=True, autoincrement=False),
+    Column("device_id", Integer, primary_key=True, autoincrement=False),
+)
+
 outbox = Table(
     "outbox",
     metadata,
@@ -477,4 +491,74 @@ outbox = Table(
     Column("org_id", Integer, nullable=True),
     Index("ix_outbox_due", "kind", "state", "next_attempt_at"),
     Index("ix_outbox_source", "source_ref"),
+)
+
+# Notifications (automations.md §2, §5.4; migration 0011). No foreign keys: device and
+# organization ids are never reused (migration 0006), and the log outlives what it names for its
+# 30 days of retention.
+notification_log = Table(
+    "notification_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("org_id", Integer, nullable=False),
+    Column("device_id", Integer, nullable=True),
+    Column("source", NulFreeString(16), nullable=False),
+    Column("source_ref", NulFreeString(255), nullable=True),
+    Column("channel", NulFreeString(8), nullable=False),
+    # A masked e-mail address or ``user:<id>``; the user id again for a user's inbox.
+    Column("recipient", NulFreeString(255), nullable=True),
+    Column("user_id", Integer, nullable=True),
+    Column("status", NulFreeString(16), nullable=False),
+    Column("reason", NulFreeString(32), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", NulFreeText, nullable=True),
+    Column("outbox_id", NulFreeString(32), nullable=True),
+    Column("title", NulFreeText, nullable=True),
+    Column("body", NulFreeText, nullable=True),
+    Index("ix_notification_log_org", "org_id", "id"),
+    Index("ix_notification_log_device", "device_id", "id"),
+    Index("ix_notification_log_user", "user_id", "id"),
+    Index("ix_notification_log_outbox", "outbox_id"),
+    Index("ix_notification_log_created", "created_at"),
+)
+
+notification_limits = Table(
+    "notification_limits",
+    metadata,
+    Column("device_id", Integer, primary_key=True),
+    Column("event_id", Integer, primary_key=True),
+    # The limits the state was counted under; an edit changes it, which resets the state.
+    Column("limits_key", NulFreeString(32), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("period_started_at", BigInteger, nullable=True),
+)
+
+notification_last_message = Table(
+    "notification_last_message",
+    metadata,
+    Column("device_id", Integer, primary_key=True),
+    Column("channel", NulFreeString(8), primary_key=True),
+    Column("ts", BigInteger, nullable=False),
+)
+
+notification_quota = Table(
+    "notification_quota",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Integer, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Index("ix_notification_quota_org_ts", "org_id", "ts"),
+)
+
+device_status = Table(
+    "device_status",
+    metadata,
+    # The last presence the lifecycle notifications saw, kept across restarts: a device that was
+    # online when the server stopped reconnects without an Online notification, and the first
+    # connection ever is known (``firstConnectTime``).
+    Column("device_id", Integer, primary_key=True),
+    Column("online", Boolean, nullable=False),
+    Column("changed_at", BigInteger, nullable=False),
+    Column("first_connected_at", BigInteger, nullable=False),
 )

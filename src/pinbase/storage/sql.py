@@ -4,7 +4,8 @@ Dialect differences are limited to the upsert construct, so the writes that upse
 current values, properties, metafield values) live here beside ``_upsert``; every other query is
 portable Core SQL in a mixin module, one concept each: ``sql_catalog``, ``sql_organizations``,
 ``sql_oauth``, ``sql_device_logs``, ``sql_device_admin``, ``sql_device_records``, ``sql_history``,
-``sql_retention``, ``sql_users``, ``sql_console_sessions``, ``sql_outbox`` and ``sql_webhooks``.
+``sql_retention``, ``sql_users``, ``sql_console_sessions``, ``sql_outbox``, ``sql_webhooks`` and
+``sql_notifications``.
 """
 
 from collections.abc import AsyncIterator, Sequence
@@ -37,6 +38,7 @@ from pinbase.storage.sql_device_admin import SqlDeviceAdmin
 from pinbase.storage.sql_device_logs import SqlDeviceLogs
 from pinbase.storage.sql_device_records import SqlDeviceRecords
 from pinbase.storage.sql_history import SqlHistoryQueries
+from pinbase.storage.sql_notifications import SqlNotificationQueries
 from pinbase.storage.sql_oauth import SqlOAuthQueries
 from pinbase.storage.sql_organizations import SqlOrganizationQueries
 from pinbase.storage.sql_outbox import SqlOutbox
@@ -127,6 +129,7 @@ class SqlTransaction(
     SqlTemplateQueries,
     SqlWebhooks,
     SqlOutbox,
+    SqlNotificationQueries,
 ):
     """A ``Transaction`` bound to one connection inside ``SqlStore.transaction``."""
 

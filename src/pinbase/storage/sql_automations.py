@@ -20,6 +20,7 @@ _AUTOMATIONS = schema.automations
 _RUNS = schema.automation_runs
 _ACTIONS = schema.automation_action_log
 _CONTINUATIONS = schema.automation_continuations
+_OPT_OUTS = schema.automation_opt_outs
 
 
 class SqlAutomations:
@@ -87,6 +88,7 @@ class SqlAutomations:
         await self._db.execute(
             delete(_CONTINUATIONS).where(_CONTINUATIONS.c.automation_id == automation_id)
         )
+        await self._db.execute(delete(_OPT_OUTS).where(_OPT_OUTS.c.automation_id == automation_id))
         result = await self._db.execute(
             delete(_AUTOMATIONS).where(_AUTOMATIONS.c.id == automation_id)
         )
@@ -96,14 +98,23 @@ class SqlAutomations:
         """One automation, or None."""
         query = select(_AUTOMATIONS).where(_AUTOMATIONS.c.id == automation_id)
         row = (await self._db.execute(query)).first()
-        return None if row is None else _automation(row)
+        if row is None:
+            return None
+        opted_out = await self.list_automation_opt_outs([automation_id])
+        return _automation(row, frozenset(device for _, device in opted_out))
 
     async def list_automations(self, org_ids: Collection[int] | None) -> list[StoredAutomation]:
         """The automations of ``org_ids`` (all when None), by id."""
         query = select(_AUTOMATIONS).order_by(_AUTOMATIONS.c.id)
         if org_ids is not None:
             query = query.where(_AUTOMATIONS.c.org_id.in_(list(org_ids)))
-        return [_automation(row) for row in await self._db.execute(query)]
+        rows = list(await self._db.execute(query))
+        opted: dict[int, set[int]] = {}
+        if rows:
+            ids = None if org_ids is None else [row.id for row in rows]
+            for automation_id, device_id in await self.list_automation_opt_outs(ids):
+                opted.setdefault(automation_id, set()).add(device_id)
+        return [_automation(row, frozenset(opted.get(row.id, ()))) for row in rows]
 
     async def count_automations(self, org_id: int) -> int:
         """How many automations the organization has."""
@@ -300,6 +311,28 @@ class SqlAutomations:
         )
         return int(result.rowcount)
 
+    async def set_automation_opt_out(
+        self, automation_id: int, device_id: int, *, opted_out: bool
+    ) -> None:
+        """Switch a device out of (or back into) an automation."""
+        where = (_OPT_OUTS.c.automation_id == automation_id) & (_OPT_OUTS.c.device_id == device_id)
+        await self._db.execute(delete(_OPT_OUTS).where(where))
+        if opted_out:
+            await self._db.execute(
+                _OPT_OUTS.insert().values(automation_id=automation_id, device_id=device_id)
+            )
+
+    async def list_automation_opt_outs(
+        self, automation_ids: Collection[int] | None
+    ) -> list[tuple[int, int]]:
+        """(automation id, device id) pairs, by automation and device."""
+        query = select(_OPT_OUTS.c.automation_id, _OPT_OUTS.c.device_id).order_by(
+            _OPT_OUTS.c.automation_id, _OPT_OUTS.c.device_id
+        )
+        if automation_ids is not None:
+            query = query.where(_OPT_OUTS.c.automation_id.in_(list(automation_ids)))
+        return [(int(a), int(d)) for a, d in await self._db.execute(query)]
+
     async def delete_automation_runs_before(self, ts: int) -> int:
         """Retention: drop runs (and their actions) started before ``ts``."""
         old = select(_RUNS.c.id).where(_RUNS.c.started_at < ts, _RUNS.c.finished_at.is_not(None))
@@ -317,10 +350,11 @@ async def delete_org_automations(db: AsyncConnection, org_id: int) -> None:
     await db.execute(delete(_ACTIONS).where(_ACTIONS.c.run_id.in_(runs)))
     await db.execute(delete(_RUNS).where(_RUNS.c.automation_id.in_(ids)))
     await db.execute(delete(_CONTINUATIONS).where(_CONTINUATIONS.c.automation_id.in_(ids)))
+    await db.execute(delete(_OPT_OUTS).where(_OPT_OUTS.c.automation_id.in_(ids)))
     await db.execute(delete(_AUTOMATIONS).where(_AUTOMATIONS.c.org_id == org_id))
 
 
-def _automation(row: Row[Any]) -> StoredAutomation:
+def _automation(row: Row[Any], opted_out: frozenset[int] = frozenset()) -> StoredAutomation:
     return StoredAutomation(
         id=row.id,
         org_id=row.org_id,
@@ -333,6 +367,7 @@ def _automation(row: Row[Any]) -> StoredAutomation:
         armed=bool(row.armed),
         last_fired_at=row.last_fired_at,
         last_slot_at=row.last_slot_at,
+        opted_out=opted_out,
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pinbase.domain.dashboards import Dashboard, parse_dashboard
+from pinbase.domain.datastream_automation import parse_automation_setting
 from pinbase.domain.datastreams import Datastream, DataType, EnumOption, InvalidatePolicy
 from pinbase.domain.devices import Device, HardwareInfo
 from pinbase.domain.ids import (
@@ -22,6 +23,7 @@ from pinbase.domain.ids import (
     TemplateId,
     Token,
 )
+from pinbase.domain.notifications import EventNotifications, parse_notifications
 from pinbase.domain.organizations import Organization
 from pinbase.domain.pins import Pin, PinType
 from pinbase.domain.points import Point
@@ -207,6 +209,9 @@ class SqlCatalogQueries:
                     name=r.name,
                     type=r.type,
                     description=r.description,
+                    notifications=_notifications(r.notifications),
+                    show_on_timeline=r.show_on_timeline,
+                    send_to_notifications_tab=r.send_to_notifications_tab,
                 )
                 for r in event_rows
             ),
@@ -258,6 +263,7 @@ def _datastream_row(template_id: TemplateId, ds: Datastream) -> dict[str, Any]:
         "invalidate_after": ds.invalidate_after,
         "invalidate_policy": ds.invalidate_policy.value,
         "wait_confirmation": ds.wait_confirmation,
+        "automation": None if ds.automation is None else dump_json(ds.automation.to_json()),
     }
 
 
@@ -283,7 +289,21 @@ def _datastream(row: Row[Any]) -> Datastream:
         invalidate_after=row.invalidate_after,
         invalidate_policy=InvalidatePolicy(row.invalidate_policy),
         wait_confirmation=row.wait_confirmation,
+        automation=(
+            None
+            if row.automation is None
+            else parse_automation_setting(orjson.loads(row.automation))
+        ),
     )
+
+
+def _notifications(text: str | None) -> EventNotifications:
+    """Stored settings; they were checked when saved."""
+    return EventNotifications() if text is None else parse_notifications(orjson.loads(text))
+
+
+def _notifications_text(settings: EventNotifications) -> str | None:
+    return None if settings == EventNotifications() else orjson.dumps(settings.to_json()).decode()
 
 
 def _dashboard(text: str | None, datastreams: Sequence[Datastream]) -> Dashboard | None:
@@ -319,6 +339,9 @@ async def insert_children(
                     "name": e.name,
                     "type": e.type,
                     "description": e.description,
+                    "notifications": _notifications_text(e.notifications),
+                    "show_on_timeline": e.show_on_timeline,
+                    "send_to_notifications_tab": e.send_to_notifications_tab,
                 }
                 for e in events
             ],

@@ -110,10 +110,10 @@ async def dispatch(
             # Resolving needs a storage operation Pinbase lacks yet; C++ 1.x expects no answer.
             logger.info("tcp.resolve_event_ignored device_id=%d code=%r", bound.device.id, code)
         case Notify(text=text):
-            done = gateway.accept_notification(bound, text)
+            done = await gateway.accept_notification(bound, text)
             answer(Status.OK if done else Status.NOTIFICATION_INVALID_BODY)
-        case Email(to=to, subject=subject):
-            gateway.accept_email(bound, to, subject)
+        case Email(to=to, subject=subject, body=body):
+            await gateway.accept_email(bound, to, subject, body)
             answer(Status.OK)
         case Tweet() | Sms() | BridgeInit() | BridgeWrite():
             answer(Status.NOT_ALLOWED)  # not offered (§1.4, §1.10.7)

@@ -75,6 +75,7 @@ def device_gateway(services: Services, settings: Settings) -> DeviceGateway:
         metadata=services.metadata,
         clock=services.clock,
         group_window_ms=settings.import_window_ms,
+        legacy=services.legacy_messages,
     )
 
 

@@ -1,13 +1,12 @@
-"""LEG-08 ``notify`` and LEG-09 ``email``: accepted, validated and written to the server log.
+"""LEG-08 ``notify`` and LEG-09 ``email``: validated as the legacy server did, then sent through
+the notification planner (``services.reactions.legacy_messages``): a push to the device's owner,
+an e-mail to the given address.
 
-Pinbase has no push-notification or mail transport yet, and a template has no notification or
-e-mail widget whose absence the legacy server reported (``No notification widget.``,
-``No email widget.``). Refusing every call with those messages would break the scripts this API
-exists for, while a ``200`` keeps them running: so the body is checked exactly as the legacy
-server checked it, and a valid message is logged for the operator instead of being delivered.
+A template has no notification or e-mail widget whose absence the legacy server reported
+(``No notification widget.``, ``No email widget.``); refusing every call with those messages
+would break the scripts this API exists for. A message the planner suppresses (the 5 s rule, no
+recipient) is still answered ``200``, as the device cannot act on it; the notification log says.
 """
-
-import logging
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,8 +15,6 @@ from pinbase.http.legacy_api import messages
 from pinbase.http.legacy_api.inputs import authenticate, json_body, parse_error
 from pinbase.http.legacy_api.replies import LegacyError, text_reply
 from pinbase.services.container import Services
-
-logger = logging.getLogger(__name__)
 
 MAX_NOTIFICATION_CHARS = 255
 """The legacy server's push body limit, counted in UTF-16 units as Java counts a String."""
@@ -36,7 +33,7 @@ class NotificationEndpoints:
         text = body["body"]
         if not text or len(text.encode("utf-16-le")) // 2 > MAX_NOTIFICATION_CHARS:
             raise LegacyError(messages.BAD_NOTIFICATION_BODY)
-        logger.info("legacy.notify_logged device_id=%d body=%r", bound.device.id, text)
+        await self._services.legacy_messages.notify(bound.device, text)
         return text_reply()
 
     async def email(self, request: Request) -> Response:
@@ -45,11 +42,8 @@ class NotificationEndpoints:
         bound = await authenticate(self._services, request)
         if not body["to"] or not body["subj"]:
             raise LegacyError(messages.BAD_EMAIL)
-        logger.info(
-            "legacy.email_logged device_id=%d to=%r subject=%r",
-            bound.device.id,
-            body["to"],
-            body["subj"],
+        await self._services.legacy_messages.email(
+            bound.device, to=body["to"], subject=body["subj"], body=body["title"] or ""
         )
         return text_reply()
 

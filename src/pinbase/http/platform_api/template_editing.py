@@ -82,6 +82,7 @@ def datastream_settings(datastream: Datastream) -> dict[str, object]:
             {"value": o.value, "label": o.label, "color": o.color} for o in datastream.enum_options
         ],
         "fallbackValue": datastream.fallback_value,
+        "automation": None if datastream.automation is None else datastream.automation.to_json(),
     }
 
 
@@ -93,6 +94,9 @@ def event_settings(event: TemplateEvent) -> dict[str, object]:
         "name": event.name,
         "type": event.type,
         "description": event.description,
+        "notifications": event.notifications.to_json(),
+        "showOnTimeline": event.show_on_timeline,
+        "sendToNotificationsTab": event.send_to_notifications_tab,
     }
 
 

@@ -41,6 +41,7 @@ from pinbase.domain.automations import (
     DeviceState,
     Schedule,
     Sun,
+    parse_automation,
     referenced_datastreams,
     referenced_devices,
 )
@@ -48,7 +49,7 @@ from pinbase.domain.errors import UnknownDatastream
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.value_types import Value
 from pinbase.services.bus import Bus, Unsubscribe, ValuesChanged
-from pinbase.services.changes import DatastreamErased, DeviceRemoved
+from pinbase.services.changes import DatastreamErased, DeviceRemoved, OrganizationRemoved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.reactions.automation_runs import (
@@ -57,6 +58,7 @@ from pinbase.services.reactions.automation_runs import (
     Trigger,
 )
 from pinbase.services.telemetry import Telemetry
+from pinbase.storage.automations import StoredAutomation
 from pinbase.storage.base import Store
 
 logger = logging.getLogger(__name__)
@@ -67,8 +69,22 @@ clock that jumped, are noticed within it."""
 
 CONTINUATIONS_PER_PASS = 100
 
+PURGE_EVERY_MS = 3_600_000
+"""How often the run log is trimmed to its retention."""
+
+MAX_STORED_ACTIONS = 1_000_000
+"""Reading back what was stored never applies the (changeable) save-time limit."""
+
 Key = tuple[int, int]
 """(device id, datastream id)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutomationsProvisioned:
+    """Automations were stored by the provisioning file (``services.provisioning``), committed;
+    a running engine loads them. A bus message of plain ids."""
+
+    automation_ids: tuple[int, ...]
 
 
 @dataclass(slots=True)
@@ -100,6 +116,7 @@ class AutomationEngine:
         runner: AutomationRunner,
         clock: Clock,
         catchup_window_ms: int = 0,
+        log_retention_ms: int = 90 * 86_400_000,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -108,6 +125,8 @@ class AutomationEngine:
         self._runner = runner
         self._clock = clock
         self._catchup_ms = catchup_window_ms
+        self._log_retention_ms = log_retention_ms
+        self._purged_at: int | None = None
         self._rules: dict[int, Automation] = {}
         self._states: dict[int, RuleState] = {}
         self._watch: dict[Key, set[int]] = {}
@@ -130,6 +149,8 @@ class AutomationEngine:
             self._bus.subscribe(ValuesChanged, self._on_values),
             self._bus.subscribe(DeviceRemoved, self._queue.put_nowait),
             self._bus.subscribe(DatastreamErased, self._queue.put_nowait),
+            self._bus.subscribe(AutomationsProvisioned, self._queue.put_nowait),
+            self._bus.subscribe(OrganizationRemoved, self._queue.put_nowait),
         ]
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -150,14 +171,19 @@ class AutomationEngine:
     def put(self, automation: Automation, *, armed: bool = True) -> None:
         """Watch or schedule ``automation`` as now saved (created, edited or enabled): armed,
         its next slot after now. An inactive one is forgotten."""
+        last = self._states.get(automation.id)
         self.forget(automation.id)
         if automation.spec.is_active:
-            last = self._states.get(automation.id)
             state = RuleState(
                 armed=armed, last_fired_at=None if last is None else last.last_fired_at
             )
             self._add(automation, state, after=self._clock())
             self._wake.set()
+
+    def participation_changed(self, automation: Automation) -> None:
+        """Take the automation's new opt-outs, keeping its arming and next slot."""
+        if automation.id in self._rules:
+            self._rules[automation.id] = automation
 
     def forget(self, automation_id: int) -> None:
         """Stop watching and scheduling an automation (disabled or deleted)."""
@@ -274,6 +300,13 @@ class AutomationEngine:
                 elif isinstance(message, DeviceRemoved):
                     device = int(message.device_id)
                     await self._referenced_gone(devices={device}, reason="DEVICE_DELETED")
+                elif isinstance(message, OrganizationRemoved):
+                    # Its automations went in the deleting transaction (storage).
+                    for automation in list(self._rules.values()):
+                        if automation.org_id == message.org_id:
+                            self.forget(automation.id)
+                elif isinstance(message, AutomationsProvisioned):
+                    await self._load(message.automation_ids)
                 elif isinstance(message, DatastreamErased):
                     pairs = {(int(d), int(message.datastream_id)) for d in message.device_ids}
                     await self._referenced_gone(pairs=pairs, reason="DATASTREAM_DELETED")
@@ -281,6 +314,13 @@ class AutomationEngine:
                 logger.exception("automation.evaluation_failed")
             finally:
                 self._queue.task_done()
+
+    async def _load(self, automation_ids: tuple[int, ...]) -> None:
+        for automation_id in automation_ids:
+            async with self._store.transaction() as tx:
+                stored = await tx.find_automation(automation_id)
+            if stored is not None:
+                self.put(read_stored(stored), armed=stored.armed)
 
     async def _observe(self, change: ValuesChanged) -> None:
         for write in change.writes:
@@ -307,6 +347,8 @@ class AutomationEngine:
         state = self._states.get(automation_id)
         if automation is None or state is None:
             return
+        if int(change.device_id) in automation.opted_out:
+            return  # A device switched out does not trigger it (spec §3.7).
         condition = automation.spec.condition
         assert isinstance(condition, DeviceState)
         verdict = evaluate(condition, value=value, previous=previous, armed=state.armed)
@@ -369,10 +411,19 @@ class AutomationEngine:
                 inactive, Trigger(kind=automation.spec.condition.kind.value), reason=reason
             )
 
+    async def purge_log(self) -> int:
+        """Drop finished runs older than the log retention (spec §5.6: 90 days); how many."""
+        async with self._store.transaction() as tx:
+            return await tx.delete_automation_runs_before(self._clock() - self._log_retention_ms)
+
     async def _schedule(self) -> None:
         while True:
             try:
                 await self.run_due()
+                now = self._clock()
+                if self._purged_at is None or now - self._purged_at >= PURGE_EVERY_MS:
+                    self._purged_at = now
+                    await self.purge_log()
             except Exception:
                 logger.exception("automation.scheduler_failed")
             delay = POLL_S
@@ -390,3 +441,17 @@ class AutomationEngine:
 
 def _key(condition: DeviceState) -> Key:
     return (condition.device_id, condition.datastream_id)
+
+
+def read_stored(row: StoredAutomation) -> Automation:
+    """The automation a stored row holds."""
+    spec = parse_automation(row.spec, max_actions=MAX_STORED_ACTIONS)
+    return Automation(
+        id=row.id,
+        org_id=row.org_id,
+        owner_id=row.owner_id,
+        spec=replace(spec, is_active=row.is_active),
+        created_at=row.created_at,
+        last_executed_at=row.last_executed_at,
+        opted_out=row.opted_out,
+    )

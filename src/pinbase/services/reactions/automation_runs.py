@@ -14,8 +14,9 @@ they run (``NO_ACCESS``).
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from pinbase.domain.automation_rules import check_value, forward_value
 from pinbase.domain.automation_text import PlaceholderValues, expand
@@ -36,6 +37,8 @@ from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.services.clock import Clock
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.events import EventLog
+from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
+from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.telemetry import Telemetry
 from pinbase.storage.automations import ActionLogEntry
 from pinbase.storage.base import Store, Transaction
@@ -96,34 +99,6 @@ class Outcome:
     value: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AutomationMessage:
-    """A rendered e-mail or notification of an automation (spec §3.5); counts toward the
-    organization's hourly quota. Mirrors the notifications contract's ``OutgoingMessage``."""
-
-    org_id: int
-    device_id: int | None
-    channel: str
-    """``EMAIL`` or ``PUSH``."""
-    user_ids: tuple[int, ...]
-    addresses: tuple[str, ...]
-    subject: str
-    body: str
-    source_ref: str
-
-
-class MessageSender(Protocol):
-    """Queues automation messages for delivery (the notifications service, issue #10)."""
-
-    async def queue_automation_message(self, tx: Transaction, message: AutomationMessage) -> None:
-        """Route and queue the message inside ``tx``; the caller commits and wakes the outbox.
-
-        Raises:
-            PinbaseError: the message cannot be queued; its text is the log row's reason.
-        """
-        ...
-
-
 class AutomationRunner:
     """Runs actions and logs them."""
 
@@ -135,14 +110,16 @@ class AutomationRunner:
         telemetry: Telemetry,
         events: EventLog,
         clock: Clock,
-        messages: MessageSender | None = None,
+        notifications: Notifications | None = None,
+        wake_outbox: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._directory = directory
         self._telemetry = telemetry
         self._events = events
         self._clock = clock
-        self._messages = messages
+        self._notifications = notifications
+        self._wake_outbox = wake_outbox
 
     async def start(self, automation: Automation, trigger: Trigger) -> int:
         """Log a new run and run its actions up to the first WAIT; return the run's id."""
@@ -219,6 +196,8 @@ class AutomationRunner:
                 async with self._store.transaction() as tx:
                     outcome = await self._message(tx, automation, action, trigger)
                     await self._log(tx, run_id, seq, action, outcome)
+                if outcome.status == "OK" and self._wake_outbox is not None:
+                    self._wake_outbox()
                 return outcome
             if isinstance(action, LogEvent):
                 outcome = await self._log_event(automation, action, trigger)
@@ -262,25 +241,29 @@ class AutomationRunner:
     async def _message(
         self, tx: Transaction, automation: Automation, action: SendMessage, trigger: Trigger
     ) -> Outcome:
-        if self._messages is None:
+        """Queue the rendered message through the notification planner (it applies recipients,
+        channel, the 5 s gap and the hourly quota, and logs what it suppressed and why)."""
+        if self._notifications is None:
             return Outcome(status="FAILED", reason="CHANNEL_DISABLED")
         values = self._placeholders(automation, trigger)
         legacy = automation.spec.legacy
-        message = AutomationMessage(
+        message = OutgoingMessage(
             org_id=automation.org_id,
             device_id=trigger.device_id,
-            channel="EMAIL" if action.kind is ActionKind.SEND_EMAIL else "PUSH",
+            channel=EMAIL if action.kind is ActionKind.SEND_EMAIL else PUSH,
             user_ids=tuple(r.user_id for r in action.recipients if r.user_id is not None),
             addresses=tuple(r.address for r in action.recipients if r.address is not None),
             subject=expand(action.subject, values, legacy=legacy),
             body=expand(action.body, values, legacy=legacy),
+            source="AUTOMATION",
             source_ref=str(automation.id),
+            hourly_quota=True,
         )
-        try:
-            await self._messages.queue_automation_message(tx, message)
-        except PinbaseError as error:
-            return Outcome(status="FAILED", reason=str(error)[:200])
-        return Outcome(status="OK", device_id=trigger.device_id, value=message.subject or None)
+        deliveries = await self._notifications.queue_message(tx, message)
+        if not deliveries:
+            # Why is in the notification log (``MIN_INTERVAL``, ``HOURLY_QUOTA``, routing).
+            return Outcome(status="SKIPPED", reason="SUPPRESSED", device_id=trigger.device_id)
+        return Outcome(status="OK", device_id=trigger.device_id, value=f"{len(deliveries)} queued")
 
     async def _log_event(
         self, automation: Automation, action: LogEvent, trigger: Trigger
@@ -303,6 +286,8 @@ class AutomationRunner:
     def _reachable(
         self, automation: Automation, device_id: int
     ) -> tuple[BoundDevice | None, tuple[str, str]]:
+        if device_id in automation.opted_out:
+            return None, ("SKIPPED", "DEVICE_OPTED_OUT")
         bound = self._directory.by_id(DeviceId(device_id))
         if bound is None:
             return None, ("FAILED", "DEVICE_NOT_FOUND")

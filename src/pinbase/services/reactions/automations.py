@@ -15,35 +15,33 @@ The model is the spec §3.1 JSON (``domain.automations``); ``AutomationView.to_j
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from pinbase.domain.automation_rules import check_condition, check_value
+from pinbase.domain.automation_checks import check_automation_references
 from pinbase.domain.automations import (
     Automation,
     AutomationSpec,
-    ControlDevice,
-    DeviceState,
-    ForwardDeviceData,
     InvalidAutomation,
-    LogEvent,
     Scene,
     automation_json,
     check_count,
     parse_automation,
+    referenced_devices,
     spec_json,
 )
-from pinbase.domain.datastreams import Datastream, DataType
-from pinbase.domain.errors import PinbaseError, UnknownDatastream
+from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.domain.templates import Template
 from pinbase.services.clock import Clock
 from pinbase.services.datastream_values import Controller
 from pinbase.services.directory import BoundDevice, Directory
-from pinbase.services.reactions.automation_engine import AutomationEngine, RuleState
+from pinbase.services.reactions.automation_engine import (
+    AutomationEngine,
+    RuleState,
+    read_stored,
+)
 from pinbase.services.reactions.automation_runs import AutomationRunner, Trigger
 from pinbase.services.scope import Scoped
-from pinbase.storage.automations import ActionLogEntry, AutomationRun, StoredAutomation
+from pinbase.storage.automations import ActionLogEntry, AutomationRun
 from pinbase.storage.base import Store
-
-MAX_STORED_ACTIONS = 1_000_000
-"""Reading back what was stored never applies the (changeable) save-time limit."""
 
 MAX_RUNS_PAGE = 1_000
 
@@ -162,6 +160,15 @@ class Automations:
         async with self._store.transaction() as tx:
             return [read_stored(row) for row in await tx.list_automations(caller.scope)]
 
+    async def using_device(self, caller: Scoped, device_id: int) -> list[Automation]:
+        """The automations of the caller's scope whose condition or actions name the device
+        (the device page's AUTOMATIONS list, spec §3.7), by id."""
+        return [
+            automation
+            for automation in await self.list_in_scope(caller)
+            if device_id in referenced_devices(automation.spec)
+        ]
+
     async def get(self, caller: Scoped, automation_id: int) -> Automation:
         """One automation.
 
@@ -248,6 +255,32 @@ class Automations:
         self._engine.put(updated)
         return updated
 
+    async def set_participation(
+        self, caller: Controller, automation_id: int, device_id: int, *, participates: bool
+    ) -> Automation:
+        """Switch a device out of an automation, or back in (the device page's AUTOMATIONS
+        list, spec §3.7): a device switched out neither triggers it nor is acted on (its
+        actions are logged ``SKIPPED`` / ``DEVICE_OPTED_OUT``).
+
+        Raises:
+            AutomationNotFound; InvalidAutomation: the automation does not use the device, or
+                the caller cannot see it.
+        """
+        current = await self.get(caller, automation_id)
+        if device_id not in referenced_devices(current.spec):
+            raise InvalidAutomation(f"the automation does not use device {device_id}")
+        bound = await self._directory.find_by_id(DeviceId(device_id))
+        if bound is None or not caller.can_view_device(bound.device):
+            raise InvalidAutomation(f"device {device_id} is not found")
+        async with self._store.transaction() as tx:
+            await tx.set_automation_opt_out(automation_id, device_id, opted_out=not participates)
+        opted = (
+            current.opted_out | {device_id} if not participates else current.opted_out - {device_id}
+        )
+        updated = replace(current, opted_out=frozenset(opted))
+        self._engine.participation_changed(updated)
+        return updated
+
     async def delete(self, caller: Scoped, automation_id: int) -> None:
         """Delete an automation with its log and pending continuations.
 
@@ -317,28 +350,13 @@ class Automations:
     async def _check_references(
         self, caller: Controller, spec: AutomationSpec, org_id: OrgId
     ) -> None:
-        """Refuse devices, datastreams, operands and values the automation cannot use."""
+        """Refuse devices the caller may not use, and datastreams, operands and values that do
+        not fit them (``domain.automation_checks``)."""
         subtree = self._directory.subtree(org_id)
-        condition = spec.condition
-        if isinstance(condition, DeviceState):
-            bound = await self._device(caller, condition.device_id, subtree)
-            datastream = _datastream(bound, condition.datastream_id)
-            check_condition(condition, datastream)
-        for action in spec.actions:
-            if isinstance(action, ControlDevice):
-                bound = await self._device(caller, action.device_id, subtree)
-                check_value(action, _datastream(bound, action.datastream_id))
-            elif isinstance(action, ForwardDeviceData):
-                bound = await self._device(caller, action.device_id, subtree)
-                target = _datastream(bound, action.datastream_id)
-                if target.type not in (DataType.INT, DataType.DOUBLE, DataType.STRING):
-                    raise InvalidAutomation(
-                        "FORWARD_DEVICE_DATA targets integer, double or string datastreams"
-                    )
-            elif isinstance(action, LogEvent) and action.device_id is not None:
-                bound = await self._device(caller, action.device_id, subtree)
-                if bound.template.event(action.event_code) is None:
-                    raise InvalidAutomation(f"event {action.event_code!r} is not found")
+        templates: dict[int, Template] = {}
+        for device_id in referenced_devices(spec):
+            templates[device_id] = (await self._device(caller, device_id, subtree)).template
+        check_automation_references(spec, templates.__getitem__)
 
     async def _device(
         self, caller: Controller, device_id: int, subtree: frozenset[OrgId]
@@ -353,26 +371,6 @@ class Automations:
         return bound
 
 
-def read_stored(row: StoredAutomation) -> Automation:
-    """The automation a stored row holds."""
-    spec = parse_automation(row.spec, max_actions=MAX_STORED_ACTIONS)
-    return Automation(
-        id=row.id,
-        org_id=row.org_id,
-        owner_id=row.owner_id,
-        spec=replace(spec, is_active=row.is_active),
-        created_at=row.created_at,
-        last_executed_at=row.last_executed_at,
-    )
-
-
 def to_json(automation: Automation) -> dict[str, Any]:
     """The spec §3.1 JSON of an automation (the console's and provisioning's model)."""
     return automation_json(automation)
-
-
-def _datastream(bound: BoundDevice, datastream_id: int) -> Datastream:
-    try:
-        return bound.template.datastream(datastream_id)
-    except UnknownDatastream:
-        raise InvalidAutomation(f"datastream {datastream_id} is not found") from None

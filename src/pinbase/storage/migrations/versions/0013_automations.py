@@ -2,10 +2,11 @@
 
 ``automations`` keeps each automation's spec §3.1 JSON with the engine's state (arming, last run,
 last schedule slot handled); ``automation_runs`` and ``automation_action_log`` are the log of
-automations.md §3.7; ``automation_continuations`` holds what a run does after a WAIT.
+automations.md §3.7; ``automation_continuations`` holds what a run does after a WAIT. Datastreams
+gain their automation setting (§3.2, JSON text; empty: the datastream takes part by its type).
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -14,12 +15,14 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("datastreams") as batch_op:
+        batch_op.add_column(sa.Column("automation", sa.Text(), nullable=True))
     op.create_table(
         "automations",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -78,11 +81,19 @@ def upgrade() -> None:
     op.create_index(
         "ix_automation_continuations_automation", "automation_continuations", ["automation_id"]
     )
+    op.create_table(
+        "automation_opt_outs",
+        sa.Column("automation_id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("device_id", sa.Integer(), primary_key=True, autoincrement=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("automation_opt_outs")
     op.drop_table("automation_continuations")
     op.drop_table("automation_action_log")
     op.drop_table("automation_runs")
     op.drop_index("ix_automations_org", table_name="automations")
     op.drop_table("automations")
+    with op.batch_alter_table("datastreams") as batch_op:
+        batch_op.drop_column("automation")

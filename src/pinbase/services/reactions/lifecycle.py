@@ -1,0 +1,119 @@
+"""Lifecycle notifications: a device going online or offline notifies as its template's
+``sys_online`` / ``sys_offline`` events say (automations.md §1.6, §2.1), and its first connection
+ever is announced once (``DeviceFirstConnected``).
+
+Presence changes arrive on the bus; this slow subscriber queues them and handles them in its own
+task, never inside a device's login. An Offline notification is a delivery due at disconnect +
+the offline delay; a reconnect before then cancels it, and then no Online notification goes out
+either (the pair is ignored, as the offline ignore period does, §1.6). The last status seen is
+stored (``device_status``): after a restart, a device that was online reconnects silently.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from pinbase.domain.deliveries import DeliveryKind
+from pinbase.services.bus import Bus, DeviceFirstConnected, PresenceChanged, Unsubscribe
+from pinbase.services.directory import Directory
+from pinbase.services.reactions.notifications import Notifications, status_ref
+from pinbase.storage.base import Store
+
+logger = logging.getLogger(__name__)
+
+OFFLINE_DELAY_MS = 60_000
+"""Default wait before an Offline notification: Blynk's default Online→Offline wait of 1 min
+(data-model.md §4)."""
+MAX_QUEUED = 100_000
+"""Presence changes waiting for the task; past it the oldest are not worth a notification
+anyway, and memory stays bounded when the database stalls."""
+
+
+class Lifecycle:
+    """Turns presence changes into lifecycle notifications and first-connection messages."""
+
+    def __init__(
+        self,
+        store: Store,
+        directory: Directory,
+        bus: Bus,
+        notifications: Notifications,
+        *,
+        wake: Callable[[], None],
+        offline_delay_ms: int = OFFLINE_DELAY_MS,
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._bus = bus
+        self._notifications = notifications
+        self._wake = wake
+        self._delay = offline_delay_ms
+        self._queue: asyncio.Queue[PresenceChanged] = asyncio.Queue(MAX_QUEUED)
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: Unsubscribe | None = None
+
+    def start(self) -> None:
+        """Subscribe to presence changes and start the task that handles them."""
+        self._unsubscribe = self._bus.subscribe(PresenceChanged, self._enqueue)
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="lifecycle")
+
+    async def stop(self) -> None:
+        """Handle what is queued, then end the task."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self._task is not None:
+            await self._queue.join()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def drain(self) -> None:
+        """Wait until every queued change is handled (tests)."""
+        await self._queue.join()
+
+    def _enqueue(self, change: PresenceChanged) -> None:
+        try:
+            self._queue.put_nowait(change)
+        except asyncio.QueueFull:
+            logger.warning("lifecycle.queue_full device_id=%d", change.device_id)
+
+    async def _run(self) -> None:
+        while True:
+            change = await self._queue.get()
+            try:
+                await self.handle(change)
+            except Exception:
+                logger.exception("lifecycle.failed device_id=%d", change.device_id)
+            finally:
+                self._queue.task_done()
+
+    async def handle(self, change: PresenceChanged) -> None:
+        """Store the presence, cancel or plan notifications, announce a first connection."""
+        bound = self._directory.by_id(change.device_id)
+        if bound is None:
+            return
+        device, ref = bound.device, status_ref(change.device_id)
+        planned = []
+        async with self._store.transaction() as tx:
+            before = await tx.record_presence(device.id, online=change.online, ts=change.ts)
+            if change.online:
+                cancelled = 0
+                for kind in (DeliveryKind.EMAIL, DeliveryKind.PUSH):
+                    cancelled += await tx.cancel_deliveries(kind=kind, source_ref=ref)
+                if cancelled:
+                    await tx.cancel_notification_records(ref)
+                elif before.was_online is False:
+                    planned = await self._notifications.plan_status(
+                        tx, device, online=True, due_at=change.ts
+                    )
+            elif before.was_online is not False:
+                planned = await self._notifications.plan_status(
+                    tx, device, online=False, due_at=change.ts + self._delay
+                )
+        if planned:
+            self._wake()
+        if before.was_online is None:
+            self._bus.publish(
+                DeviceFirstConnected(device_id=device.id, org_id=device.org_id, ts=change.ts)
+            )
