@@ -39,6 +39,8 @@ class Reply:
     status: int = 200
     body: bytes = b"ok"
     headers: tuple[tuple[str, str], ...] = ()
+    stall: bool = False
+    """Never answer (until the client gives up): a slow receiver."""
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Receiver:
     port: int = 0
     _server: asyncio.Server | None = None
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    _tasks: set["asyncio.Task[None]"] = field(default_factory=set)
     _arrived: asyncio.Condition | None = None
 
     @property
@@ -74,6 +77,9 @@ class Receiver:
         self._server.close()
         for writer in list(self._writers):
             writer.close()
+        # Closed connections end their tasks (readline answers EOF); cancelling one instead
+        # makes asyncio's stream callback raise CancelledError into the loop's handler.
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._server.wait_closed()
 
     async def wait_for(self, count: int) -> None:
@@ -91,6 +97,9 @@ class Receiver:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
         try:
             while True:
                 line = await reader.readline()
@@ -111,6 +120,9 @@ class Receiver:
                 assert self._arrived is not None
                 async with self._arrived:
                     self._arrived.notify_all()
+                if reply.stall:
+                    await reader.read()  # until the client closes the connection
+                    return
                 head = [f"HTTP/1.1 {reply.status} X", f"Content-Length: {len(reply.body)}"]
                 head += [f"{k}: {v}" for k, v in reply.headers]
                 writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + reply.body)
@@ -119,6 +131,7 @@ class Receiver:
             return
         finally:
             self._writers.discard(writer)
+            self._tasks.discard(task)
             writer.close()
 
 

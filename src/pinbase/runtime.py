@@ -52,6 +52,8 @@ from pinbase.services.reactions.lifecycle import Lifecycle
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
+from pinbase.services.reactions.webhook_events import WebhookEvents
+from pinbase.services.reactions.webhook_failures import queue_failure_mail
 from pinbase.services.reactions.webhook_sender import WebhookSender
 from pinbase.services.reactions.webhook_triggers import RenderLimits, WebhookTriggers
 from pinbase.services.reactions.webhooks import Webhooks
@@ -176,8 +178,8 @@ async def running_services(
             properties.load(await tx.load_all_properties())
             webhook_triggers.load(stored.webhook for stored in await tx.list_webhooks(None))
         outbound = OutboundHttp(
-            allowed_networks=settings.outbound_allowed_networks.split(","),
-            allowed_hosts=settings.outbound_allowed_hosts.split(","),
+            allowed_networks=settings.outbound_allowed_networks,
+            allowed_hosts=settings.outbound_allowed_hosts,
             connect_timeout_s=settings.outbound_connect_timeout_s,
             total_timeout_s=settings.outbound_total_timeout_s,
         )
@@ -187,6 +189,10 @@ async def running_services(
             clock,
             outbound,
             find=webhook_triggers.webhook,
+            # Notifications is built below; the lambda binds it when a failure happens.
+            failure_mail=lambda tx, notice: queue_failure_mail(
+                notifications, tx, notice, console_url=settings.public_url or ""
+            ),
             disable_after_failures=settings.webhooks_disable_after_failures,
             wake_outbox=outbox.wake,
         )
@@ -238,6 +244,7 @@ async def running_services(
             clock,
             points_ms=round(settings.history_retention_days * DAY_MS),
             minutes_ms=round(settings.aggregate_retention_days * DAY_MS),
+            deliveries_ms=round(settings.outbox_retention_days * DAY_MS),
         )
         console_sessions = ConsoleSessions(
             store,
@@ -326,6 +333,12 @@ async def running_services(
         ]
         webhooks.start()
         webhook_triggers.start(store)
+        webhook_events = None
+        if settings.webhooks_enterprise_triggers:
+            webhook_events = WebhookEvents(
+                bus, store, directory, webhook_triggers, wake_outbox=outbox.wake
+            )
+            webhook_events.start()
         upkeep.append(loop.create_task(webhooks.sweep_forever(), name="webhook_log_sweep"))
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
@@ -391,6 +404,7 @@ async def running_services(
                 automations=automations,
                 outbox=outbox,
                 webhooks=webhooks,
+                outbound=outbound,
                 notifications=notifications,
                 legacy_messages=LegacyMessages(store, directory, notifications, wake=outbox.wake),
                 lifecycle=lifecycle,
@@ -398,6 +412,8 @@ async def running_services(
         finally:
             await lifecycle.stop()
             await outbox.stop()
+            if webhook_events is not None:
+                await webhook_events.stop()
             await webhooks.stop()
             await webhook_triggers.stop()
             await outbound.close()

@@ -5,15 +5,17 @@ Sources, strongest first: command-line options, ``PINBASE_*`` environment variab
 """
 
 import difflib
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -181,15 +183,19 @@ class Settings(BaseSettings):
     webhooks_enterprise_triggers: bool = False
     """Offer the triggers beyond datastream updates (first connection, product log event, user
     and organization lifecycle; §4.2)."""
-    outbound_allowed_networks: str = ""
-    """Comma-separated CIDRs outbound calls (webhooks, token URLs, Web Push) may reach although
-    they are loopback, private or link-local (§5.5); empty by default."""
-    outbound_allowed_hosts: str = ""
-    """Comma-separated host names allowed the same way."""
-    outbound_connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    """Connect timeout of outbound calls."""
-    outbound_total_timeout_s: float = Field(default=10.0, gt=0, le=300)
-    """Whole-request timeout of outbound calls."""
+    outbox_retention_days: float = Field(default=7, ge=0, le=36_500)
+    """How long outbox deliveries that ended (sent, failed, cancelled) are kept (0: forever);
+    the notification and webhook logs keep their outcome longer (automations.md §5.6)."""
+    outbound_allowed_networks: Annotated[tuple[str, ...], NoDecode] = ()
+    """CIDRs that calls leaving Pinbase may reach although private, loopback or link-local
+    (automations.md §5.5; comma-separated in the environment). Empty: none (docs/outbound.md)."""
+    outbound_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    """Host names that calls leaving Pinbase may reach whatever their addresses resolve to
+    (comma-separated in the environment). Empty: none."""
+    outbound_connect_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    """How long a webhook, OAuth token or Web Push call may take to connect (§4.7)."""
+    outbound_total_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    """How long such a call may take in all, connecting, sending and reading (§4.7)."""
 
     @model_validator(mode="after")
     def _aggregates_outlive_points(self) -> Self:
@@ -247,6 +253,30 @@ class Settings(BaseSettings):
             "mqtt_tls_port": self.mqtt_tls_port if tls else 0,
         }
         return {name: port for name, port in ports.items() if port}
+
+    @field_validator("outbound_allowed_networks", "outbound_allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("outbound_allowed_networks")
+    @classmethod
+    def _networks(cls, networks: tuple[str, ...]) -> tuple[str, ...]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{network!r} is not a network: use CIDRs such as 192.168.1.0/24 or ::1/128"
+                ) from None
+        return networks
+
+    @field_validator("outbound_allowed_hosts")
+    @classmethod
+    def _hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(host.lower().rstrip(".") for host in hosts)
 
     @field_validator("log_level", mode="before")
     @classmethod

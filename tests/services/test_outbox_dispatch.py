@@ -1,23 +1,35 @@
 """The outbox dispatcher on every backend: sends due deliveries at least once, retries per the
 kind's schedule of automations.md §5.1, gives up, and tells the owner how each delivery ended."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 from hand_clock import T0, HandClock
 
+from pinbase.domain.datastreams import Datastream
 from pinbase.domain.deliveries import Delivery, DeliveryKind, new_delivery
-from pinbase.runtime import open_store
+from pinbase.domain.devices import Device
+from pinbase.domain.value_types import Value
+from pinbase.runtime import open_store, running_services
+from pinbase.services.bus import ValuesChanged
+from pinbase.services.clock import DAY_MS
+from pinbase.services.demo import DEMO_SPEC
+from pinbase.services.provisioning import parse_spec, provision
 from pinbase.services.reactions.outbox import (
     GAVE_UP,
     LEASE_MS,
+    MAX_IN_FLIGHT,
     Failed,
     Outbox,
     Outcome,
     Retry,
     Sent,
 )
+from pinbase.services.retention import Retention
+from pinbase.services.telemetry import Telemetry
+from pinbase.settings import Settings
 from pinbase.storage.sql import SqlStore
 from postgres import BACKENDS, empty_database
 
@@ -190,3 +202,143 @@ def test_a_kind_has_one_sender() -> None:
     outbox.register(DeliveryKind.PUSH, Receiver().send)
     with pytest.raises(ValueError, match="already"):
         outbox.register(DeliveryKind.PUSH, Receiver().send)
+
+
+async def test_no_more_than_four_emails_are_sent_at_once(store: SqlStore) -> None:
+    """Ten due e-mails go out at most four at a time (an SMTP relay's patience), all of them."""
+    clock = HandClock()
+    active, most, sent = 0, 0, 0
+
+    async def slow_smtp(delivery: Delivery) -> Outcome:
+        nonlocal active, most, sent
+        active += 1
+        most = max(most, active)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        active -= 1
+        sent += 1
+        return Sent()
+
+    outbox = Outbox(store, clock, random_source=middle)
+    outbox.register(DeliveryKind.EMAIL, slow_smtp)
+    await add(
+        store,
+        *[new_delivery(DeliveryKind.EMAIL, {}, due_at=T0, source="EVENT") for _ in range(10)],
+    )
+    assert await outbox.run_due() == 10
+    assert (most, sent) == (MAX_IN_FLIGHT[DeliveryKind.EMAIL], 10)
+
+
+async def test_stop_lets_a_started_send_finish_and_claims_nothing_more(store: SqlStore) -> None:
+    """On stop, a send in progress completes and is recorded; a delivery still waiting stays
+    for the next start."""
+    clock = HandClock()
+    entered, release = asyncio.Event(), asyncio.Event()
+    receiver = Receiver()
+
+    async def held(delivery: Delivery) -> Outcome:
+        entered.set()
+        await release.wait()
+        return await receiver.send(delivery)
+
+    outbox = Outbox(store, clock, random_source=middle)
+    outbox.register(DeliveryKind.WEBHOOK, held, on_final=receiver.on_final)
+    first = webhook()
+    await add(store, first)
+    outbox.start()
+    await entered.wait()
+    await add(store, webhook())
+    stopping = asyncio.create_task(outbox.stop())
+    await asyncio.sleep(0)
+    release.set()
+    await stopping
+    assert [d.id for d in receiver.received] == [first.id]
+    assert receiver.final == [(first.id, Sent())]
+    later = Outbox(store, clock, random_source=middle)
+    later.register(DeliveryKind.WEBHOOK, receiver.send)
+    assert await later.run_due() == 1
+
+
+async def test_retention_purges_deliveries_that_ended_long_ago(store: SqlStore) -> None:
+    """The retention sweep deletes deliveries that ended before their age, in batches; those
+    still waiting stay."""
+    clock = HandClock()
+    outbox = Outbox(store, clock, random_source=middle)
+    outbox.register(DeliveryKind.WEBHOOK, Receiver().send)
+    await add(store, *[webhook() for _ in range(3)])
+    await outbox.run_due()
+    await add(store, webhook(due_at=T0 + DAY_MS))
+    clock.now += 7 * DAY_MS
+    sweeper = Retention(
+        store, clock, points_ms=0, minutes_ms=0, deliveries_ms=7 * DAY_MS, max_rows=2
+    )
+    assert (await sweeper.sweep()).deliveries == 0
+    clock.now += 1
+    swept = await sweeper.sweep()
+    assert (swept.deliveries, swept.batches) == (3, 2)
+    clock.now += DAY_MS
+    assert await outbox.run_due() == 1
+
+
+class WebhookOnV1:
+    """Write triggers of one webhook watching the pin ``v1``: a delivery per write of it."""
+
+    def deliveries_for(
+        self,
+        device: Device,
+        writes: Sequence[tuple[Datastream, Value]],
+        *,
+        ts: int,
+        origin: str,
+    ) -> list[Delivery]:
+        return [
+            new_delivery(
+                DeliveryKind.WEBHOOK,
+                {"value": value},
+                dedupe_key=f"webhook:1:{device.id}:{ts}",
+                due_at=ts,
+                source="WEBHOOK",
+                source_ref="1",
+                org_id=device.org_id,
+            )
+            for datastream, value in writes
+            if datastream.pin.name == "v1"
+        ]
+
+
+async def test_a_write_commits_its_deliveries_and_the_outbox_sends_them(tmp_path: Path) -> None:
+    """Telemetry commits the deliveries its triggers return with the points, wakes the outbox,
+    and announces the write with its origin id and hops."""
+    clock = HandClock()
+    async with running_services(Settings(data_dir=tmp_path), clock=clock) as services:
+        created = await provision(
+            services.store, parse_spec(DEMO_SPEC), clock=services.clock, bus=services.bus
+        )
+        bound = await services.directory.by_token(created["devices"][0]["token"])
+        assert bound is not None
+        streams = {ds.pin.name: ds for ds in bound.template.datastreams}
+        telemetry = Telemetry(
+            services.writer,
+            services.bus,
+            clock,
+            import_points_per_day=10,
+            triggers=WebhookOnV1(),
+            wake_outbox=services.outbox.wake,
+        )
+        seen: list[ValuesChanged] = []
+        services.bus.subscribe(ValuesChanged, seen.append)
+        receiver = Receiver()
+        await telemetry.record(
+            bound.device,
+            [(streams["v1"], 5), (streams["v2"], 7)],
+            origin="automation",
+            origin_id=12,
+            hops=2,
+        )
+        async with services.store.transaction() as tx:
+            assert await tx.count_points() == 2
+        services.outbox.register(DeliveryKind.WEBHOOK, receiver.send)
+        while not receiver.received:
+            await services.outbox.run_due()
+        assert [d.payload for d in receiver.received] == [{"value": 5}]
+        assert [(m.origin, m.origin_id, m.hops) for m in seen] == [("automation", 12, 2)]

@@ -4,6 +4,7 @@ request built per §4.3, retries, the rate bucket, the response cap, the SSRF gu
 the failure streak and the test action. The outbox's own task is stopped: each test sends with
 ``run_due`` on a hand clock, so nothing depends on timing."""
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ import pytest
 
 from pinbase.domain.errors import InvalidDefinition
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId, TemplateId
+from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
 from pinbase.domain.webhooks import (
     SECRET_MASK,
@@ -33,9 +35,9 @@ from pinbase.domain.webhooks import (
 from pinbase.runtime import running_services
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
-from pinbase.services.provisioning import parse_spec, provision
+from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
 from pinbase.services.reactions.webhook_json import webhook_json
-from pinbase.services.reactions.webhooks import TooManyTests, WebhookNotFound
+from pinbase.services.reactions.webhooks import TooManyTests, WebhookLimitReached, WebhookNotFound
 from pinbase.settings import Settings
 from pinbase.storage.webhooks import LogStatus, WebhookLogEntry
 from services.hand_clock import T0, HandClock
@@ -51,6 +53,7 @@ SPEC = {
                 {"id": 1, "label": "Level", "pin": 1, "type": "DOUBLE"},
                 {"id": 17, "label": "Items", "pin": 17, "type": "STRING"},
             ],
+            "events": [{"eventCode": "too_high", "name": "Too high", "type": "WARNING"}],
         }
     ],
     "devices": [{"name": "Tank A", "template": "Tank"}],
@@ -152,9 +155,7 @@ async def test_the_request_is_built_per_section_4_3(world: World) -> None:
     assert parse_qs(query) == {"t": [world.token], "pin": ["V1"]}
     assert request.header("X-Source") == "pinbase Tank A"
     assert request.header("Content-Type") == "application/json"
-    assert request.header(
-        "User-Agent",
-    ).startswith("Pinbase-Webhook/")  # type: ignore[union-attr]
+    assert (request.header("User-Agent") or "").startswith("Pinbase-Webhook/")
     expected = "Basic " + base64.b64encode(b"user:s3cret").decode()
     assert request.header("Authorization") == expected
     assert json.loads(request.body) == {"v": 21.5, "name": "Tank A", "s": 'x"y'}
@@ -318,7 +319,7 @@ async def test_failure_streak_mails_once_and_disables(tmp_path: Path) -> None:
         async for world in start(tmp_path, receiver, webhooks_disable_after_failures=3):
             receiver.script = [Reply(400)] * 5
             webhook = await world.services.webhooks.create(
-                world.caller, world.spec(failure_threshold=2)
+                world.caller, world.spec(failure_threshold=2, failure_recipients=(world.user_id,))
             )
             for value in range(4):
                 await world.write(float(value))
@@ -327,6 +328,14 @@ async def test_failure_streak_mails_once_and_disables(tmp_path: Path) -> None:
             assert stored.webhook.spec.status is Status.DISABLED
             assert stored.failure_streak == 3
             assert len(receiver.received) == 3
+            async with world.services.store.transaction() as tx:
+                notices = await tx.list_notification_records(world.caller.org_id, limit=50)
+            mails = [n for n in notices if n.source == "WEBHOOK_FAILURE"]
+            assert [(n.source_ref, n.user_id, n.channel) for n in mails] == [
+                (str(webhook.id), world.user_id, "EMAIL")
+            ] * 2
+            assert "disabled after 3 failures" in (mails[0].title or "")
+            assert "failed 2 times in a row" in (mails[1].title or "")
             enabled = await world.services.webhooks.enable(world.caller, webhook.id)
             assert enabled.is_enabled
             receiver.script = []
@@ -402,3 +411,140 @@ async def test_edits_mask_secrets_and_other_organizations_see_nothing(world: Wor
     await world.write(1.0)
     await world.services.outbox.run_due()
     assert world.receiver.received == []
+
+
+async def test_provisioning_creates_webhooks_by_name(tmp_path: Path) -> None:
+    """A provisioning file's ``webhooks`` name their template or device and recipients by name;
+    a webhook naming nothing of the file creates nothing."""
+    async with Receiver() as receiver:
+        async for world in start(tmp_path, receiver):
+            hook_spec: dict[str, Any] = {
+                "name": "Level",
+                "trigger": {"kind": "TEMPLATE_DATASTREAM", "template": "Tank", "dataStreamId": 1},
+                "url": f"{receiver.url}/prov?v=/pin/",
+                "method": "GET",
+                "failureRecipients": ["p@acme.io"],
+            }
+            spec: dict[str, Any] = {
+                **SPEC,
+                "organization": {"name": "Provisioned"},
+                "users": [{"email": "p@acme.io", "name": "P", "roleId": 1, "password": "pw"}],
+                "webhooks": [hook_spec],
+            }
+            created = await provision(
+                world.services.store, parse_spec(spec), clock=world.clock, bus=world.services.bus
+            )
+            [hook] = created["webhooks"]
+            assert hook["name"] == "Level"
+            bound = world.services.directory.by_id(DeviceId(created["devices"][0]["id"]))
+            assert bound is not None
+            ds = bound.template.datastream(1)
+            await world.services.telemetry.record(bound.device, [(ds, 3.5)], origin="device_tcp")
+            await world.services.outbox.run_due()
+            assert [r.target for r in receiver.received] == ["/prov?v=3.5"]
+            for trigger in (
+                {"kind": "TEMPLATE_DATASTREAM", "template": "Nope", "dataStreamId": 1},
+                {"kind": "DEVICE_DATASTREAM", "device": "Nope", "dataStreamId": 1},
+                {"kind": "TEMPLATE_DATASTREAM", "template": "Tank", "dataStreamId": 9},
+            ):
+                bad = {
+                    **spec,
+                    "organization": {"name": "Bad"},
+                    "users": [],
+                    "webhooks": [{**hook_spec, "trigger": trigger, "failureRecipients": []}],
+                }
+                with pytest.raises(ProvisioningError):
+                    await provision(world.services.store, parse_spec(bad), clock=world.clock)
+
+
+async def test_enterprise_triggers_fire_from_the_bus(tmp_path: Path) -> None:
+    """With webhooks.enterprise_triggers, a logged event fires PRODUCT_LOG_EVENT webhooks with
+    the event placeholders and a first connection fires DEVICE_FIRST_CONNECTED, each once."""
+    async with Receiver() as receiver:
+        async for world in start(tmp_path, receiver, webhooks_enterprise_triggers=True):
+            webhooks = world.services.webhooks
+            await webhooks.create(
+                world.caller,
+                world.spec(
+                    trigger=Trigger(kind=TriggerKind.PRODUCT_LOG_EVENT),
+                    url=f"{receiver.url}/event",
+                    body='{"code": "{event_code}", "name": "{event_name}", "d": "{device_name}"}',
+                ),
+            )
+            await webhooks.create(
+                world.caller,
+                world.spec(
+                    trigger=Trigger(kind=TriggerKind.DEVICE_FIRST_CONNECTED),
+                    url=f"{receiver.url}/first?d={{device_id}}",
+                ),
+            )
+            bound = world.services.directory.by_id(world.device_id)
+            assert bound is not None
+            event = bound.template.event("too_high")
+            assert event is not None
+            await world.services.events.log(bound.device, event, "hot")
+            world.services.presence.mark_online(world.device_id)
+            async with asyncio.timeout(10):
+                while len(receiver.received) < 2:
+                    await world.services.outbox.run_due()
+                    await asyncio.sleep(0.01)
+            by_path = {r.target.split("?")[0]: r for r in receiver.received}
+            assert json.loads(by_path["/event"].body) == {
+                "code": "too_high",
+                "name": "Too high",
+                "d": "Tank A",
+            }
+            assert by_path["/first"].target == f"/first?d={world.device_id}"
+
+
+async def test_a_slow_receiver_times_out_and_retries(tmp_path: Path) -> None:
+    """A receiver that never answers fails the attempt with a timeout, which is retried."""
+    async with Receiver() as receiver:
+        async for world in start(tmp_path, receiver, outbound_total_timeout_s=0.2):
+            receiver.script = [Reply(stall=True)]
+            webhook = await world.services.webhooks.create(world.caller, world.spec())
+            await world.write(1.0)
+            await world.services.outbox.run_due()
+            [row] = await world.log(webhook)
+            assert (row.status, row.reason, row.code) == (LogStatus.WAITING, "NETWORK_ERROR", None)
+            assert "within 0.2 s" in (row.error or "")
+            world.clock.now += 13_000
+            await world.services.outbox.run_due()
+            [row] = await world.log(webhook)
+            assert (row.status, row.code, row.attempts) == (LogStatus.OK, 200, 2)
+
+
+async def test_automation_writes_and_equal_values_fire_imports_do_not(world: World) -> None:
+    """Every accepted write fires, an equal value and an automation's write included
+    (``{device_clientType}`` says who wrote); a back-dated import does not (§4.2)."""
+    await world.services.webhooks.create(
+        world.caller, world.spec(body='{"by": "{device_clientType}", "v": {device_pinValue}}')
+    )
+    bound = world.services.directory.by_id(world.device_id)
+    assert bound is not None
+    ds = bound.template.datastream(1)
+    await world.write(5.0)
+    await world.services.telemetry.record(bound.device, [(ds, 5.0)], origin="automation")
+    await world.services.telemetry.import_points(
+        bound.device, [Point(world.device_id, ds.id, T0 - 60_000, 7.0)]
+    )
+    await world.services.outbox.run_due()
+    bodies = [json.loads(r.body) for r in world.receiver.received]
+    assert bodies == [{"by": "Device", "v": 5.0}, {"by": "Automation", "v": 5.0}]
+
+
+async def test_per_org_limit_and_log_retention(tmp_path: Path) -> None:
+    """An organization has at most webhooks.max_per_org webhooks; log rows go after 90 days."""
+    async with Receiver() as receiver:
+        async for world in start(tmp_path, receiver, webhooks_max_per_org=1):
+            webhook = await world.services.webhooks.create(world.caller, world.spec())
+            with pytest.raises(WebhookLimitReached):
+                await world.services.webhooks.create(world.caller, world.spec(name="Second"))
+            await world.write(1.0)
+            await world.services.outbox.run_due()
+            assert len(await world.log(webhook)) == 1
+            world.clock.now += 89 * 86_400_000
+            assert await world.services.webhooks.sweep_log() == 0
+            world.clock.now += 2 * 86_400_000
+            assert await world.services.webhooks.sweep_log() == 1
+            assert await world.log(webhook) == []

@@ -4,6 +4,7 @@ ignored, claimed with a lease, finished by the attempt that holds it, cancelled 
 Same rules as ``test_contract.py``: each test gets an empty, migrated database.
 """
 
+import pytest
 from sqlalchemy import select
 
 from pinbase.domain.deliveries import Delivery, DeliveryKind, DeliveryState, new_delivery
@@ -158,3 +159,23 @@ async def test_purge_deletes_only_final_rows_that_ended_before_the_cutoff(store:
         assert await tx.purge_deliveries(before=T0 + 150, limit=1) == 1
         assert await tx.purge_deliveries(before=T0 + 150, limit=10) == 1
     assert await states(store) == {"w2": ("SENT", 1), "w3": ("PENDING", 0)}
+
+
+@pytest.mark.parametrize(
+    "settings", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_concurrent_claims_skip_each_others_rows(store: SqlStore) -> None:
+    """On PostgreSQL a second dispatcher's claim skips rows another one is claiming (FOR
+    UPDATE SKIP LOCKED) instead of waiting for it or taking them too."""
+    async with store.transaction() as tx:
+        await tx.add_deliveries([webhook("a", due_at=T0 - 2), webhook("b", due_at=T0 - 1)])
+    async with store.transaction() as first:
+        mine = await first.claim_deliveries(
+            DeliveryKind.WEBHOOK, now=T0, lease_until=T0 + LEASE, limit=1
+        )
+        async with store.transaction() as second:
+            theirs = await second.claim_deliveries(
+                DeliveryKind.WEBHOOK, now=T0, lease_until=T0 + LEASE, limit=2
+            )
+    assert [d.dedupe_key for d in mine] == ["a"]
+    assert [d.dedupe_key for d in theirs] == ["b"]

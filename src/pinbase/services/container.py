@@ -28,6 +28,7 @@ from pinbase.services.reactions.automations import Automations
 from pinbase.services.reactions.legacy_messages import LegacyMessages
 from pinbase.services.reactions.lifecycle import Lifecycle
 from pinbase.services.reactions.notifications import Notifications
+from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
@@ -90,3 +91,5 @@ class Services:
     """Legacy ``notify`` / ``email`` calls of devices, through the planner."""
     lifecycle: Lifecycle
     """Online/Offline notifications and first connections, from presence changes."""
+    outbound: OutboundHttp
+    """The one HTTP client for calls leaving Pinbase, behind the SSRF guard (§5.5)."""

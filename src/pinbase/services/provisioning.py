@@ -31,11 +31,14 @@ from pinbase.domain.templates import (
 )
 from pinbase.domain.users import ACTIVE, EMAIL, MAX_EMAIL, NAME, password_hash
 from pinbase.domain.values import parse_json
+from pinbase.domain.webhooks import Webhook
 from pinbase.services.bus import Bus
 from pinbase.services.changes import DeviceSaved, OrganizationSaved, TemplateSaved
 from pinbase.services.clock import Clock
 from pinbase.services.passwords import hash_password
 from pinbase.services.reactions.automation_engine import AutomationsProvisioned
+from pinbase.services.reactions.webhook_changes import WebhookSaved
+from pinbase.services.reactions.webhook_json import parse_webhook_json
 from pinbase.services.users import Profile, add_member
 from pinbase.storage.base import Store, Transaction
 from pinbase.storage.users import StoredUser
@@ -160,6 +163,12 @@ class ProvisionSpec(_Spec):
         description="automations in the JSON model of automations.md §3.1; a device of this "
         'file is named with "device": "<name>" where the model has "deviceId"',
     )
+    webhooks: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="webhooks in the JSON of automations.md §4.1; the trigger names a template "
+        "(``template``: name or TMPL code) or a device (``device``: name) of this file, and "
+        "``failureRecipients`` may list e-mails of this file's users",
+    )
 
 
 class ProvisioningError(PinbaseError):
@@ -212,10 +221,10 @@ async def provision(
         ``{"organization": {"id", "name"}, "oauthClients": [{"name", "clientId",
         "clientSecret"}], "users": [{"id", "email", "orgId"}], "templates": [{"id",
         "templateId", "name"}], "devices": [{"id", "name", "token", "templateId",
-        "ownerUserId"}]}``, plus ``"automations": [{"id", "name"}]`` when the file has some;
-        client secrets appear here and nowhere else. Automations are checked as the console
-        checks them (model, operand and values against the datastreams, at most
-        ``max_actions`` actions) and have no owner.
+        "ownerUserId"}], "webhooks": [{"id", "name"}]}``, plus ``"automations": [{"id",
+        "name"}]`` when the file has some; client secrets appear here and nowhere else.
+        Automations are checked as the console checks them (model, operand and values
+        against the datastreams, at most ``max_actions`` actions) and have no owner.
 
     Raises:
         ProvisioningError: a definition breaks a rule; nothing was created.
@@ -243,6 +252,10 @@ async def provision(
                 await _add_automation(tx, org.id, devices, templates, a, now, max_actions)
                 for a in spec.automations
             ]
+            webhooks = [
+                await _add_webhook(tx, org.id, templates, devices, users, w, now)
+                for w in spec.webhooks
+            ]
     except PinbaseError as error:
         raise ProvisioningError(str(error)) from None
     if bus is not None:
@@ -254,6 +267,8 @@ async def provision(
         if automations:
             ids = tuple(automation_id for automation_id, _ in automations)
             bus.publish(AutomationsProvisioned(automation_ids=ids))
+        for webhook in webhooks:
+            bus.publish(WebhookSaved(webhook=webhook))
     answer: dict[str, Any] = {
         "organization": {"id": org.id, "name": org.name},
         "oauthClients": [
@@ -272,6 +287,7 @@ async def provision(
             }
             for d in devices
         ],
+        "webhooks": [{"id": w.id, "name": w.spec.name} for w in webhooks],
     }
     if spec.automations:
         answer["automations"] = [{"id": i, "name": name} for i, name in automations]
@@ -451,3 +467,55 @@ def _resolve_devices(data: object, by_name: dict[str, Device]) -> object:
             raise InvalidAutomation(f"automation names an unknown device {name!r}")
         resolved["deviceId"] = int(device.id)
     return resolved
+
+
+async def _add_webhook(
+    tx: Transaction,
+    org_id: OrgId,
+    templates: list[Template],
+    devices: list[Device],
+    users: list[StoredUser],
+    data: dict[str, Any],
+    now: int,
+) -> Webhook:
+    """A webhook whose trigger and failure recipients may name this file's things by name."""
+    data = dict(data)
+    trigger = data.get("trigger")
+    if isinstance(trigger, dict):
+        trigger = dict(trigger)
+        template_name = trigger.pop("template", None)
+        device_name = trigger.pop("device", None)
+        if template_name is not None:
+            template = next((t for t in templates if template_name in (t.name, t.code)), None)
+            if template is None:
+                raise InvalidDefinition(f"a webhook names an unknown template {template_name!r}")
+            trigger["templateId"] = template.id
+        if device_name is not None:
+            device = next((d for d in devices if d.name == device_name), None)
+            if device is None:
+                raise InvalidDefinition(f"a webhook names an unknown device {device_name!r}")
+            trigger["deviceId"] = device.id
+        data["trigger"] = trigger
+    recipients = data.get("failureRecipients")
+    if isinstance(recipients, list):
+        by_email = {u.email.lower(): u.id for u in users}
+        data["failureRecipients"] = [
+            by_email.get(r.lower(), -1) if isinstance(r, str) else r for r in recipients
+        ]
+    spec = parse_webhook_json(data)
+    scope = spec.trigger
+    template_of = {t.id: t for t in templates}
+    scoped = template_of.get(scope.template_id) if scope.template_id is not None else None
+    if scope.device_id is not None:
+        device = next((d for d in devices if d.id == scope.device_id), None)
+        scoped = None if device is None else template_of.get(device.template_id)
+    if scope.kind.is_datastream:
+        if scoped is None:
+            raise InvalidDefinition("a webhook's trigger names no template or device of this file")
+        scoped.datastream(scope.datastream_id or 0)
+    own = {u.id for u in users}
+    if any(r not in own for r in spec.failure_recipients):
+        raise InvalidDefinition("a webhook's failure recipients must be users of this file")
+    return await tx.add_webhook(
+        Webhook(id=0, org_id=org_id, spec=spec, created_at=now, updated_at=now)
+    )

@@ -13,6 +13,9 @@ which retention never touches, so a device that stopped reporting a year ago sti
 last value. The cutoff of aggregates is rounded down to a whole minute, so a minute row goes
 only when every point it sums is past the age; the settings keep aggregates at least as long as
 raw points (``Settings``), so an aggregated report never misses minutes whose raw points remain.
+
+The same sweep purges outbox deliveries that ended (sent, failed or cancelled) longer ago than
+their age (issue #10; a week by default), in batches of ``max_rows`` as well.
 """
 
 import asyncio
@@ -47,6 +50,7 @@ class Swept:
 
     points: int = 0
     minutes: int = 0
+    deliveries: int = 0
     batches: int = 0
 
 
@@ -60,12 +64,14 @@ class Retention:
         *,
         points_ms: int,
         minutes_ms: int,
+        deliveries_ms: int = 0,
         max_rows: int = MAX_RETENTION_ROWS,
         max_series: int = MAX_RETENTION_SERIES,
     ) -> None:
         self._store = store
         self._clock = clock
         self._ages = {Aged.POINTS: points_ms, Aged.MINUTES: minutes_ms}
+        self._deliveries_ms = deliveries_ms
         self._max_rows = max_rows
         self._max_series = max_series
 
@@ -87,7 +93,23 @@ class Retention:
                 deleted[table] += rows
                 batches += 1
                 await asyncio.sleep(0)  # let waiting group commits take their turn
-        return Swept(points=deleted[Aged.POINTS], minutes=deleted[Aged.MINUTES], batches=batches)
+        deliveries = 0
+        while self._deliveries_ms:
+            async with self._store.transaction() as tx:
+                rows = await tx.purge_deliveries(
+                    before=now - self._deliveries_ms, limit=self._max_rows
+                )
+            deliveries += rows
+            batches += 1
+            await asyncio.sleep(0)
+            if rows < self._max_rows:
+                break
+        return Swept(
+            points=deleted[Aged.POINTS],
+            minutes=deleted[Aged.MINUTES],
+            deliveries=deliveries,
+            batches=batches,
+        )
 
     async def _batch(
         self, table: Aged, *, before: int, after: SeriesKey | None
@@ -118,11 +140,12 @@ class Retention:
             except Exception:
                 logger.exception("retention.sweep_failed")
             else:
-                if swept.points or swept.minutes:
+                if swept.points or swept.minutes or swept.deliveries:
                     logger.info(
-                        "retention.deleted points=%d minutes=%d batches=%d",
+                        "retention.deleted points=%d minutes=%d deliveries=%d batches=%d",
                         swept.points,
                         swept.minutes,
+                        swept.deliveries,
                         swept.batches,
                     )
             await asyncio.sleep(SWEEP_INTERVAL_S)

@@ -4,8 +4,8 @@ Dialect differences are limited to the upsert construct, so the writes that upse
 current values, properties, metafield values) live here beside ``_upsert``; every other query is
 portable Core SQL in a mixin module, one concept each: ``sql_catalog``, ``sql_organizations``,
 ``sql_oauth``, ``sql_device_logs``, ``sql_device_admin``, ``sql_device_records``, ``sql_history``,
-``sql_retention``, ``sql_users``, ``sql_console_sessions``, ``sql_outbox``, ``sql_webhooks`` and
-``sql_notifications``.
+``sql_retention``, ``sql_users``, ``sql_console_sessions``, ``sql_outbox``,
+``sql_notifications`` and ``sql_webhooks``.
 """
 
 from collections.abc import AsyncIterator, Sequence

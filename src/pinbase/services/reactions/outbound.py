@@ -1,208 +1,288 @@
-"""``OutboundHttp``: the one HTTP client for calls leaving Pinbase (automations.md §5.5).
+"""The one HTTP client for calls leaving Pinbase: webhooks, OAuth token URLs, Web Push endpoints.
 
-STAND-IN on branch ``webhooks``: helper ``outbox`` owns this module (the shared contract of
-issue #10); this copy implements the same names so the webhook sender can be tested before
-that branch lands, and is replaced by ``outbox``'s at merge.
+Theory of operation (automations.md §5.5). A request names a URL a user typed, so before any
+byte leaves: the scheme must be ``http`` or ``https``; the host is resolved with the loop's
+``getaddrinfo`` and every address is judged (``targets.refusal``; one refused address refuses
+the target unless the allow-list lets it through); then the connection goes to the vetted
+address itself, with the URL's host kept in the ``Host`` header and as the TLS server name
+(SNI and certificate check), so a second DNS answer cannot steer it elsewhere (DNS rebinding).
+Redirects are returned, never followed. The body is read up to ``max_response_bytes`` (16 KB)
+and the rest dropped. Connecting may take ``connect_timeout_s`` (5 s) and the whole exchange
+``total_timeout_s`` (10 s). Proxy variables of the environment are ignored
+(``trust_env=False``): a proxy would connect to the target itself, unchecked.
 
-Resolve the host, refuse it unless every address is public or allow-listed, connect to the
-vetted address keeping ``Host`` and TLS SNI (no DNS rebinding), never follow a redirect, read
-at most ``max_response_bytes``, and ignore proxy settings from the environment.
+Connections are not kept alive: pooled by address, a connection opened for one host name could
+carry a request for another name on the same address, past its own certificate check. The
+calls are rate-limited per webhook (10 a minute, §4.7), so the handshakes cost little.
+
+Nothing here logs a URL's path or query, a header or a body: they may hold secrets (§4.8).
 """
 
 import asyncio
 import ipaddress
+import logging
 import socket
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+import ssl
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import httpx
 
-from pinbase.domain.errors import PinbaseError
+from pinbase.services.reactions.targets import Address, AllowList, refusal
 
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+logger = logging.getLogger(__name__)
 
-_REFUSED: tuple[tuple[str, str], ...] = (
-    ("0.0.0.0/8", "this-network"),
-    ("10.0.0.0/8", "private"),
-    ("100.64.0.0/10", "carrier-grade NAT"),
-    ("127.0.0.0/8", "loopback"),
-    ("169.254.0.0/16", "link-local"),
-    ("172.16.0.0/12", "private"),
-    ("192.168.0.0/16", "private"),
-    ("198.18.0.0/15", "benchmarking"),
-    ("224.0.0.0/4", "multicast"),
-    ("240.0.0.0/4", "reserved"),
-    ("::/128", "unspecified"),
-    ("::1/128", "loopback"),
-    ("fc00::/7", "private"),
-    ("fe80::/10", "link-local"),
-    ("ff00::/8", "multicast"),
-)
-REFUSED_NETWORKS = tuple((ipaddress.ip_network(cidr), rule) for cidr, rule in _REFUSED)
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+MAX_RESPONSE_BYTES = 16 * 1024
+"""How much of a response body is read (§4.7: webhooks.max_response_bytes); the rest is dropped
+and the response marked ``truncated``."""
+
+CONNECT_TIMEOUT_S = 5.0
+TOTAL_TIMEOUT_S = 10.0
+"""The defaults of ``PINBASE_OUTBOUND_CONNECT_TIMEOUT_S`` and ``…_TOTAL_TIMEOUT_S`` (§4.7)."""
+
+SCHEMES = {"http": 80, "https": 443}
+"""The schemes a call may use, with their default ports (§5.5)."""
+
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+"""Resolves a host name and port to address texts."""
 
 
-class BlockedTarget(PinbaseError):
-    """The target resolves to a refused address; ``rule`` names the range."""
+class BlockedTarget(Exception):
+    """The target is refused by the SSRF guard; ``rule`` names why (``loopback``, ``scheme``…).
 
-    def __init__(self, rule: str) -> None:
-        super().__init__(f"blocked target: {rule}")
+    The message names the rule and the host, never the path, query or credentials.
+    """
+
+    def __init__(self, rule: str, message: str | None = None) -> None:
+        super().__init__(message or f"refused target: {rule}")
         self.rule = rule
 
 
-class OutboundError(PinbaseError):
-    """The request failed: name resolution, connection, TLS, timeout or protocol error."""
+class OutboundError(Exception):
+    """The call could not be made or completed: bad URL, DNS, connection, TLS, timeout."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutboundResponse:
-    """An answer: status, headers, at most the cap of the body, and whether more came."""
+    """What came back: ``headers`` with lower-case names (repeated ones joined by ``, ``), and at
+    most ``max_response_bytes`` of the body, ``truncated`` when there was more."""
 
     status: int
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    truncated: bool = False
+    headers: dict[str, str]
+    body: bytes
+    truncated: bool
 
 
-def _embedded_v4(address: IpAddress) -> IpAddress:
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address.ipv4_mapped
-        if address.sixtofour is not None:
-            return address.sixtofour
-        if address in _NAT64:
-            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return address
+async def resolve(host: str, port: int) -> list[str]:
+    """The addresses of ``host`` by the loop's ``getaddrinfo``, in its order, without repeats.
 
-
-def refusal(address: IpAddress) -> str | None:
-    """The rule that refuses ``address``, or None for a public one."""
-    judged = _embedded_v4(address)
-    for network, rule in REFUSED_NETWORKS:
-        if judged.version == network.version and judged in network:
-            return rule
-    if judged.version == 4 and judged == ipaddress.IPv4Address("255.255.255.255"):
-        return "broadcast"
-    return None
+    Raises:
+        OSError: the name does not resolve.
+    """
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 class OutboundHttp:
-    """Makes guarded HTTP requests."""
+    """Makes HTTP calls to user-given URLs behind the SSRF guard."""
 
     def __init__(
         self,
         *,
-        allowed_networks: Sequence[str] = (),
-        allowed_hosts: Sequence[str] = (),
-        connect_timeout_s: float = 5.0,
-        total_timeout_s: float = 10.0,
-        max_response_bytes: int = 16 * 1024,
+        allowed_networks: Iterable[str] = (),
+        allowed_hosts: Iterable[str] = (),
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        total_timeout_s: float = TOTAL_TIMEOUT_S,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        verify: ssl.SSLContext | bool = True,
+        resolver: Resolver = resolve,
     ) -> None:
-        self._networks: tuple[IpNetwork, ...] = tuple(
-            ipaddress.ip_network(n.strip(), strict=False) for n in allowed_networks if n.strip()
-        )
-        self._hosts = frozenset(h.strip().lower() for h in allowed_hosts if h.strip())
-        self._total = total_timeout_s
-        self._cap = max_response_bytes
+        """``verify`` is httpx's: True checks certificates against the bundled CA store (a test
+        passes its own CA's context). ``resolver`` is for tests that need a name resolved."""
+        self._allow = AllowList.parse(allowed_networks, allowed_hosts)
+        self._total_timeout_s = total_timeout_s
+        self._max_response_bytes = max_response_bytes
+        self._resolve = resolver
         self._client = httpx.AsyncClient(
             trust_env=False,
             follow_redirects=False,
+            verify=verify,
             timeout=httpx.Timeout(total_timeout_s, connect=connect_timeout_s),
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     async def close(self) -> None:
-        """Release the connection pool."""
+        """Close the client's connections."""
         await self._client.aclose()
 
-    async def check_host(self, host: str, port: int) -> None:
-        """Refuse ``host`` unless every address it resolves to is public or allow-listed.
+    async def check_host(self, host: str, port: int) -> str:
+        """Vet a host for a connection Pinbase makes itself (SMTP) and return the address to
+        connect to, so the caller pins it as ``request`` does.
 
         Raises:
-            BlockedTarget: an address is refused and not allow-listed.
-            OutboundError: the name does not resolve.
+            BlockedTarget: an address of the host breaks a rule of §5.5.
+            OutboundError: the host does not resolve.
         """
-        await self._vet(host, port)
+        return (await self._vet(host, port))[0]
 
-    async def _vet(self, host: str, port: int) -> str:
-        """Resolve ``host`` and return the vetted address to connect to.
-
-        Raises:
-            BlockedTarget: an address is refused and not allow-listed.
-            OutboundError: the name does not resolve.
-        """
-        allowed_host = host.lower() in self._hosts
+    async def _vet(self, host: str, port: int) -> list[str]:
+        """Every address of ``host``, in resolver order, once all of them passed the guard."""
+        host = host.strip().lower().rstrip(".")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if not host:
+            raise OutboundError("no host given")
         try:
-            literal: IpAddress | None = ipaddress.ip_address(host.strip("[]"))
+            literal: Address | None = ipaddress.ip_address(host)
         except ValueError:
             literal = None
         if literal is not None:
-            addresses = [literal]
+            addresses: list[Address] = [literal]
         else:
             try:
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, port, type=socket.SOCK_STREAM
-                )
-            except OSError as error:
-                raise OutboundError(f"cannot resolve {host}: {error.strerror}") from None
-            addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-        if not addresses:
-            raise OutboundError(f"cannot resolve {host}")
-        for address in addresses:
-            rule = refusal(address)
-            if rule is None or allowed_host:
-                continue
-            if not any(address in network for network in self._networks):
-                raise BlockedTarget(rule)
-        return str(addresses[0])
+                found = await self._resolve(host, port)
+            except (OSError, UnicodeError) as error:
+                raise OutboundError(f"cannot resolve {host}: {_reason(error)}") from None
+            addresses = [ipaddress.ip_address(text.partition("%")[0]) for text in found]
+            if not addresses:
+                raise OutboundError(f"{host} has no address")
+        if not self._allow.allows_host(host):
+            for address in addresses:
+                rule = refusal(address)
+                if rule is not None and not self._allow.allows(address):
+                    logger.info("outbound.blocked host=%s rule=%s", host, rule)
+                    raise BlockedTarget(
+                        rule,
+                        f"{host} resolves to {address}, a {rule} address: refused "
+                        "(PINBASE_OUTBOUND_ALLOWED_NETWORKS can allow it)",
+                    )
+        return [str(address) for address in addresses]
 
     async def request(
         self,
         method: str,
         url: str,
         *,
-        headers: Mapping[str, str],
-        content: bytes,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        content: bytes = b"",
     ) -> OutboundResponse:
-        """One request through the guard.
+        """Make one call and read its answer (any status; redirects are answers too).
 
         Raises:
-            BlockedTarget: the target is refused (the request was not sent).
-            OutboundError: it failed on the way.
+            BlockedTarget: the scheme is not http(s), or an address of the host breaks a rule.
+            OutboundError: the URL is malformed, the host does not resolve, or connecting,
+                TLS, sending or reading failed or timed out.
         """
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise OutboundError("only http and https URLs")
-        host = parts.hostname
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-        address = await self._vet(host, port)
-        literal = f"[{address}]" if ":" in address else address
-        netloc = literal if parts.port is None else f"{literal}:{parts.port}"
-        pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-        sent = {k: v for k, v in headers.items() if k.lower() != "host"}
-        sent["Host"] = parts.netloc.rpartition("@")[2]
-        request = self._client.build_request(
-            method, pinned, headers=sent, content=content, extensions={"sni_hostname": host}
-        )
         try:
-            async with asyncio.timeout(self._total):
-                response = await self._client.send(request, stream=True)
+            target = httpx.URL(url)
+            host = target.raw_host.decode("ascii")
+        except (httpx.InvalidURL, UnicodeError, TypeError):
+            raise OutboundError("malformed URL") from None
+        if target.scheme not in SCHEMES:
+            raise BlockedTarget(
+                "scheme", f"scheme {target.scheme or '(none)'!r}: use http or https"
+            )
+        if not host:
+            raise OutboundError("the URL names no host")
+        port = target.port or SCHEMES[target.scheme]
+        sent = httpx.Headers(headers)
+        sent["Host"] = target.netloc.decode("ascii")
+        # Compressed bodies are refused: 16 KB of gzip can inflate to gigabytes in memory.
+        sent["Accept-Encoding"] = "identity"
+        extensions = {"sni_hostname": host} if target.scheme == "https" else {}
+        try:
+            async with asyncio.timeout(self._total_timeout_s):
+                response = await self._connect(
+                    method,
+                    target,
+                    await self._vet(host, port),
+                    headers=sent,
+                    content=content,
+                    extensions=extensions,
+                )
                 try:
-                    body = bytearray()
-                    truncated = False
-                    async for chunk in response.aiter_raw():
-                        body.extend(chunk)
-                        if len(body) > self._cap:
-                            truncated = True
-                            break
+                    body, truncated = await self._read(response)
                 finally:
                     await response.aclose()
-        except (httpx.HTTPError, TimeoutError) as error:
-            raise OutboundError(type(error).__name__) from None
+        except TimeoutError:
+            raise OutboundError(f"no complete answer within {self._total_timeout_s:g} s") from None
+        except httpx.TimeoutException as error:
+            raise OutboundError(f"{_TIMEOUTS.get(type(error), 'timed out')}") from None
+        except httpx.HTTPError as error:
+            raise OutboundError(f"{type(error).__name__}: {_reason(error)}") from None
+        except (OSError, ssl.SSLError) as error:
+            raise OutboundError(f"{type(error).__name__}: {_reason(error)}") from None
         return OutboundResponse(
             status=response.status_code,
             headers=dict(response.headers.items()),
-            body=bytes(body[: self._cap]),
+            body=body,
             truncated=truncated,
         )
+
+    async def _connect(
+        self,
+        method: str,
+        target: httpx.URL,
+        addresses: list[str],
+        *,
+        headers: httpx.Headers,
+        content: bytes,
+        extensions: dict[str, str],
+    ) -> httpx.Response:
+        """Send the request to the first vetted address that takes a connection (a host may
+        list an IPv6 address it cannot be reached on first), and return the streamed answer."""
+        for address in addresses[:-1]:
+            try:
+                return await self._send(
+                    method, target, address, headers=headers, content=content, ext=extensions
+                )
+            except httpx.ConnectError:
+                continue
+        return await self._send(
+            method, target, addresses[-1], headers=headers, content=content, ext=extensions
+        )
+
+    async def _send(
+        self,
+        method: str,
+        target: httpx.URL,
+        address: str,
+        *,
+        headers: httpx.Headers,
+        content: bytes,
+        ext: dict[str, str],
+    ) -> httpx.Response:
+        request = self._client.build_request(
+            method,
+            target.copy_with(host=address),
+            headers=headers,
+            content=content or None,
+            extensions=ext,
+        )
+        return await self._client.send(request, stream=True)
+
+    async def _read(self, response: httpx.Response) -> tuple[bytes, bool]:
+        """At most ``max_response_bytes`` of the body, and whether more was there."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_raw():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self._max_response_bytes:
+                return b"".join(chunks)[: self._max_response_bytes], True
+        return b"".join(chunks), False
+
+
+_TIMEOUTS = {
+    httpx.ConnectTimeout: "could not connect in time",
+    httpx.ReadTimeout: "no answer in time",
+    httpx.WriteTimeout: "could not send in time",
+    httpx.PoolTimeout: "no connection free in time",
+}
+
+
+def _reason(error: BaseException) -> str:
+    """A short reason for the log and the delivery's error, without the URL: httpx names the
+    request URL in some messages, and a query may hold a token."""
+    text = str(error) or type(error).__name__
+    return text.splitlines()[0][:200]

@@ -3,15 +3,12 @@ it (automations.md §4.5). Pure functions over values the caller already holds: 
 calls ``device_placeholders`` for every matching webhook, so nothing here does I/O.
 """
 
-import orjson
-
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.devices import Device
 from pinbase.domain.templates import Template
 from pinbase.domain.value_types import Value
 from pinbase.domain.values import MULTI_VALUE_SEPARATOR, read_text
 from pinbase.domain.webhook_requests import Placeholders, iso_timestamp
-from pinbase.storage.users import StoredUser
 
 CLIENT_TYPES = {
     "device_tcp": "Device",
@@ -99,49 +96,3 @@ def device_placeholders(
         items=items,
         owner_email=owner_email,
     )
-
-
-def user_placeholders(
-    user: StoredUser, *, org_name: str, role_name: str, ts: int, tags: tuple[str, ...] = ()
-) -> Placeholders:
-    """The placeholders of a user trigger (§4.5: ``user_*``, timestamps)."""
-    address = _address(user.address)
-    obj = {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "orgId": user.org_id,
-        "roleId": user.role_id,
-        "status": user.status,
-        "registeredAt": user.registered_at,
-    }
-    values = {
-        "user_id": str(user.id),
-        "user_email": user.email,
-        "user_name": user.name,
-        "user_orgName": org_name,
-        "user_dateCreated": str(user.registered_at),
-        "user_roleName": role_name,
-        "user_title": user.title or "",
-        "user_nickname": user.nick_name or "",
-        "user_phoneNumber": user.phone_number or "",
-        "user_country": address.get("country", ""),
-        "user_state": address.get("state", ""),
-        "user_zipCode": address.get("zip", ""),
-        "user_object": orjson.dumps(obj).decode(),
-        "user_assignedTags": ",".join(tags),
-        **time_values(ts),
-    }
-    return Placeholders(values=values)
-
-
-def _address(text: str | None) -> dict[str, str]:
-    if not text:
-        return {}
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
-    return {key: str(value) for key, value in data.items() if isinstance(value, str | int)}

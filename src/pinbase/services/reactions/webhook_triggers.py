@@ -2,7 +2,8 @@
 
 Theory of operation. ``WebhookTriggers`` is the ``WriteTriggers`` that ``Telemetry.record``
 asks on every write. It keeps an index from (template, datastream) and (device, datastream) to
-the enabled webhooks that watch them, so a write nobody watches costs one dictionary lookup per
+the enabled webhooks that watch them, and the sets of watched templates and devices, so a write
+of a device nobody watches costs two set lookups, and a watched one a dictionary lookup per
 written value. For a match it renders the request (placeholders from the device, the written
 value and the current values ``Telemetry`` holds) and returns a ``WEBHOOK`` delivery, which the
 history writer commits with the write's points: a committed value never loses its call.
@@ -31,7 +32,7 @@ from pinbase.domain.deliveries import Delivery, DeliveryKind, new_delivery
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DatastreamId, DeviceId, TemplateId
 from pinbase.domain.value_types import Value
-from pinbase.domain.webhook_requests import RequestRefused, build_request, mask_url
+from pinbase.domain.webhook_requests import Placeholders, RequestRefused, build_request, mask_url
 from pinbase.domain.webhooks import TriggerKind, Webhook
 from pinbase.services.bus import Bus
 from pinbase.services.clock import Clock
@@ -101,6 +102,9 @@ class WebhookTriggers:
         self._webhooks: dict[int, Webhook] = {}
         self._by_template: dict[tuple[TemplateId, DatastreamId], tuple[Webhook, ...]] = {}
         self._by_device: dict[tuple[DeviceId, DatastreamId], tuple[Webhook, ...]] = {}
+        # The first test of every write: is anything of this template or device watched?
+        self._watched_templates: frozenset[TemplateId] = frozenset()
+        self._watched_devices: frozenset[DeviceId] = frozenset()
         self._buckets: dict[int, _Bucket] = {}
         self._facts: dict[DeviceId, _Facts] = {}
         self._stale = asyncio.Event()
@@ -137,13 +141,16 @@ class WebhookTriggers:
     ) -> list[Delivery]:
         """The webhook calls a write causes (``WriteTriggers``); [] at once when none watch."""
         deliveries: list[Delivery] = []
-        by_template, by_device = self._by_template, self._by_device
-        if not by_template and not by_device:
+        template_id, device_id = device.template_id, device.id
+        if template_id not in self._watched_templates and device_id not in self._watched_devices:
             return deliveries
+        by_template, by_device = self._by_template, self._by_device
         for datastream, value in writes:
-            template_hooks = by_template.get((device.template_id, datastream.id), ())
-            device_hooks = by_device.get((device.id, datastream.id), ())
-            for webhook in template_hooks + device_hooks:
+            hooks = by_template.get((template_id, datastream.id), ())
+            more = by_device.get((device_id, datastream.id))
+            if more:
+                hooks += more
+            for webhook in hooks:
                 delivery = self._fire(webhook, device, (datastream, value), writes, ts, origin)
                 if delivery is not None:
                     deliveries.append(delivery)
@@ -172,7 +179,7 @@ class WebhookTriggers:
 
     async def refresh_facts(self, store: Store) -> None:
         """Copy the tag names and owner e-mails of every watched device into memory."""
-        device_ids = self._watched_devices()
+        device_ids = self._devices_to_describe()
         tags: dict[DeviceId, list[str]] = {}
         owners: dict[DeviceId, str] = {}
         async with store.transaction() as tx:
@@ -190,7 +197,7 @@ class WebhookTriggers:
             for device_id in device_ids
         }
 
-    def _watched_devices(self) -> list[DeviceId]:
+    def _devices_to_describe(self) -> list[DeviceId]:
         watched: set[DeviceId] = {device_id for device_id, _ in self._by_device}
         for template_id, _ in self._by_template:
             watched.update(b.device.id for b in self._directory.devices_of_template(template_id))
@@ -224,6 +231,8 @@ class WebhookTriggers:
                 by_device.setdefault(key_d, []).append(webhook)
         self._by_template = {key: tuple(hooks) for key, hooks in by_template.items()}
         self._by_device = {key: tuple(hooks) for key, hooks in by_device.items()}
+        self._watched_templates = frozenset(template_id for template_id, _ in by_template)
+        self._watched_devices = frozenset(device_id for device_id, _ in by_device)
 
     def _take_token(self, webhook_id: int, now: int) -> bool:
         rate = self._limits.rate_per_minute
@@ -239,20 +248,16 @@ class WebhookTriggers:
         bucket.tokens -= 1
         return True
 
-    def _fire(
-        self,
-        webhook: Webhook,
-        device: Device,
-        written: tuple[Datastream, Value],
-        writes: Sequence[tuple[Datastream, Value]],
-        ts: int,
-        origin: str,
+    def enabled(self, kind: TriggerKind) -> list[Webhook]:
+        """The enabled webhooks of one trigger kind (the non-datastream triggers)."""
+        return [w for w in self._webhooks.values() if w.is_enabled and w.spec.trigger.kind is kind]
+
+    def delivery(
+        self, webhook: Webhook, data: Placeholders, *, secrets: tuple[str, ...], ts: int
     ) -> Delivery | None:
-        bound = self._directory.by_id(device.id)
-        if bound is None:
-            return None
-        template = bound.template
-        secrets = (device.token, *webhook.spec.auth.secrets)
+        """The delivery one trigger of ``webhook`` makes, or None when its rate bucket is empty
+        (reported ``RATE_LIMITED``). A request over a limit is queued marked refused."""
+        secrets = (*secrets, *webhook.spec.auth.secrets)
         now = self._clock()
         if not self._take_token(webhook.id, now):
             self._report(
@@ -269,27 +274,6 @@ class WebhookTriggers:
                 )
             )
             return None
-        written_now = {ds.id: value for ds, value in writes}
-        current: dict[int, str] = {}
-        for datastream in template.datastreams:
-            value = written_now.get(datastream.id)
-            if value is None:
-                value = self._current(device.id, datastream)
-            if value is not None:
-                current[datastream.id] = value_text(datastream, value)
-        organization = self._directory.organization(device.org_id)
-        tags, owner_email = self.facts(device.id)
-        data = device_placeholders(
-            device,
-            template,
-            org_name="" if organization is None else organization.name,
-            ts=ts,
-            origin=origin,
-            written=written,
-            current=current,
-            tags=tags,
-            owner_email=owner_email,
-        )
         payload: dict[str, object] = {
             "webhookId": webhook.id,
             "version": webhook.version,
@@ -317,3 +301,53 @@ class WebhookTriggers:
             source_ref=str(webhook.id),
             org_id=webhook.org_id,
         )
+
+    def device_data(
+        self,
+        device: Device,
+        *,
+        ts: int,
+        origin: str,
+        written: tuple[Datastream, Value] | None = None,
+        writes: Sequence[tuple[Datastream, Value]] = (),
+    ) -> Placeholders | None:
+        """The placeholders of a trigger about ``device``: its current values (``writes``
+        included, as they are not in ``Telemetry`` yet), names, tags; None when it is gone."""
+        bound = self._directory.by_id(device.id)
+        if bound is None:
+            return None
+        written_now = {ds.id: value for ds, value in writes}
+        current: dict[int, str] = {}
+        for datastream in bound.template.datastreams:
+            value = written_now.get(datastream.id)
+            if value is None:
+                value = self._current(device.id, datastream)
+            if value is not None:
+                current[datastream.id] = value_text(datastream, value)
+        organization = self._directory.organization(device.org_id)
+        tags, owner_email = self.facts(device.id)
+        return device_placeholders(
+            device,
+            bound.template,
+            org_name="" if organization is None else organization.name,
+            ts=ts,
+            origin=origin,
+            written=written,
+            current=current,
+            tags=tags,
+            owner_email=owner_email,
+        )
+
+    def _fire(
+        self,
+        webhook: Webhook,
+        device: Device,
+        written: tuple[Datastream, Value],
+        writes: Sequence[tuple[Datastream, Value]],
+        ts: int,
+        origin: str,
+    ) -> Delivery | None:
+        data = self.device_data(device, ts=ts, origin=origin, written=written, writes=writes)
+        if data is None:
+            return None
+        return self.delivery(webhook, data, secrets=(device.token,), ts=ts)

@@ -161,9 +161,9 @@ class Webhooks:
         Raises:
             WebhookNotFound, InvalidDefinition, DeviceNotFound, TemplateNotFound.
         """
-        await self._check(caller, spec)
         async with self._store.transaction() as tx:
             stored = await self._find(tx, caller, webhook_id)
+            await self._check(caller, spec)
             await self._check_recipients(tx, caller, spec)
             previous = stored.webhook
             spec = replace(spec, auth=spec.auth.keeping_secrets(previous.spec.auth))
@@ -235,11 +235,11 @@ class Webhooks:
                 raise InvalidDefinition("a test needs a webhook id or the webhook's settings")
             webhook = (await self.get(caller, webhook_id)).webhook
         else:
-            await self._check(caller, spec)
             auth = spec.auth
             if webhook_id is not None:
                 saved = (await self.get(caller, webhook_id)).webhook
                 auth = auth.keeping_secrets(saved.spec.auth)
+            await self._check(caller, spec)
             webhook = Webhook(
                 id=webhook_id or 0, org_id=caller.org_id, spec=replace(spec, auth=auth)
             )

@@ -6,7 +6,7 @@ delivery (status, code, masked request URL, the delivery id, the version used, u
 the response with a truncated flag), aged out after 90 days.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0011
 """
 
 from collections.abc import Sequence

@@ -1,0 +1,72 @@
+"""Done-when of issue #10: a webhook configured with Blynk 1.0's ``/pin/`` placeholders receives
+the value a real ``blynklib`` device writes (automations.md §4.6), through ``pinbase serve``."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from interop_driver import BLYNKLIB, DeviceClient, eventually
+
+from pinbase.testing import ServerProcess, free_port, provision
+from testspec import UNTHROTTLED, load_spec
+from webhook_receiver import Receiver, threaded_receiver
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    """The webhook receiver, in a thread of its own."""
+    with threaded_receiver() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def legacy_server(
+    tmp_path_factory: pytest.TempPathFactory, receiver: Receiver
+) -> Iterator[dict[str, Any]]:
+    """A server with a binary listener and two legacy-style webhooks of the test template."""
+    folder: Path = tmp_path_factory.mktemp("webhook-legacy")
+    spec = load_spec(1)
+    template = {"kind": "TEMPLATE_DATASTREAM", "template": "ESP32 QA"}
+    spec["webhooks"] = [
+        {
+            "name": "Legacy value",
+            "trigger": {**template, "dataStreamId": 1},
+            "method": "GET",
+            "url": f"{receiver.url}/legacy?value=/pin/&at=/datetime_iso/",
+        },
+        {
+            "name": "Legacy items",
+            "trigger": {**template, "dataStreamId": 4},
+            "method": "POST",
+            "contentType": "PLAIN_TEXT",
+            "url": f"{receiver.url}/items",
+            "body": "first=/pin[0]/ second=/pin[1]/ all=%s",
+        },
+    ]
+    created = provision(spec, data_dir=folder)
+    port = free_port()
+    env = {**UNTHROTTLED, "PINBASE_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32"}
+    with ServerProcess(folder, f"--hardware-port={port}", env=env):
+        yield {"port": port, "device": created["devices"][0]}
+
+
+def test_a_blynklib_write_reaches_a_legacy_webhook(
+    legacy_server: dict[str, Any], receiver: Receiver, tmp_path: Path
+) -> None:
+    """``virtual_write(1, 42)`` arrives as ``/legacy?value=42`` (the token ``/pin/`` is replaced
+    slashes included, as the legacy server did); a multi-value write to V4 fills ``/pin[0]/`` and
+    ``/pin[1]/``."""
+    token = legacy_server["device"]["token"]
+    with DeviceClient(
+        BLYNKLIB, token, port=legacy_server["port"], log_dir=tmp_path
+    ).started() as client:
+        client.command("write", pin=1, values=["42"])
+        assert eventually(lambda: any(r.target.startswith("/legacy?") for r in receiver.received))
+        client.command("write", pin=4, values=["a b", "c"])
+        assert eventually(lambda: any(r.target == "/items" for r in receiver.received))
+    legacy = next(r for r in receiver.received if r.target.startswith("/legacy?"))
+    assert legacy.method == "GET"
+    assert legacy.target.startswith("/legacy?value=42&at=20")
+    items = next(r for r in receiver.received if r.target == "/items")
+    assert items.body == b"first=a b second=c all=a b,c"
