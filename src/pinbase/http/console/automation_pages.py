@@ -93,18 +93,22 @@ def automation_routes(services: Services, settings: Settings) -> list[BaseRoute]
     def choices(caller: ConsoleCaller) -> dict[str, Any]:
         """Devices and datastreams the caller may pick, by ``"<device>:<datastream>"``."""
         devices = services.console_devices.visible(caller)
-        targets = [
+        every = [
             (
                 f"{bound.device.id}:{ds.id}",
                 f"{bound.device.name} · {ds.label} ({ds.pin.name.upper()})",
+                ds.automation,
             )
             for bound in devices
             for ds in bound.template.datastreams
         ]
         events = sorted({event.code for bound in devices for event in bound.template.events})
+        # A datastream's automation setting (spec §3.2) says whether it may be a condition or
+        # an action; one without the setting is offered for both and checked on save.
         return {
-            "targets": targets,
-            "target_names": dict(targets),
+            "targets": [(v, text) for v, text, a in every if a is None or a.as_condition],
+            "action_targets": [(v, text) for v, text, a in every if a is None or a.as_action],
+            "target_names": {value: text for value, text, _ in every},
             "devices": [(str(b.device.id), b.device.name) for b in devices],
             "events": events,
         }
