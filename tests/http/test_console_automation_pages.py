@@ -243,3 +243,56 @@ def test_a_disabled_scene_does_not_execute(site: InProcessServer) -> None:
     ran = http.post(f"/dashboard/automations/{automation}/execute", data={"csrf_token": csrf})
     assert ran.status_code == 400
     assert "enable it first" in ran.text
+
+
+def test_a_device_is_switched_out_of_an_automation_on_its_page(site: InProcessServer) -> None:
+    """The device's Info tab lists the automations using it with a switch; switching it off
+    records the opt-out (spec §3.7); another organization or a device the automation does not
+    use gets 404."""
+    http, csrf = admin(site)
+    target = relay(site)
+    device = target.split(":")[0]
+    automation = created_id(
+        http.post("/dashboard/automations", data=scene_form(csrf, target=target))
+    )
+    info = http.get(f"/dashboard/devices/{device}?tab=info")
+    assert 'aria-label="Takes part: Lights on"' in info.text
+    switched = http.post(
+        f"/dashboard/automations/{automation}/participation",
+        data={"csrf_token": csrf, "device": device, "participates": "0"},
+    )
+    assert switched.status_code == 303
+    assert switched.headers["location"] == f"/dashboard/devices/{device}?tab=info"
+    again = http.get(f"/dashboard/devices/{device}?tab=info")
+    assert re.search(r'aria-checked="false" aria-label="Takes part: Lights on"', again.text)
+    stored = site.run(lambda: site.services.automations.using_device(_acme(site), int(device)))
+    assert int(device) in stored[0].opted_out
+    for junk in ("999999", "abc", "", "1" * 30):
+        answer = http.post(
+            f"/dashboard/automations/{automation}/participation",
+            data={"csrf_token": csrf, "device": junk, "participates": "1"},
+        )
+        assert answer.status_code == 404, junk
+    with site.client() as other:
+        token = sign_in(other, OTHER)
+        answer = other.post(
+            f"/dashboard/automations/{automation}/participation",
+            data={"csrf_token": token, "device": device, "participates": "1"},
+        )
+        assert answer.status_code == 404
+
+
+def _acme(site: InProcessServer) -> Any:
+    """A caller with Acme's scope and every device right, for reading back."""
+    caller = site.services.directory
+    org = OrgId(1)
+
+    class Everything:
+        org_id = org
+        scope = caller.subtree(org)
+        user_id = None
+
+        def can_see(self, org_id: OrgId) -> bool:
+            return org_id in self.scope
+
+    return Everything()

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from pinbase.domain.automations import Automation, InvalidAutomation, automation_json
@@ -314,6 +314,25 @@ def automation_routes(services: Services, settings: Settings) -> list[BaseRoute]
         await automations.stop_runs(session.caller, automation.id)
         return done(f"{AUTOMATIONS_PATH}/{automation.id}", "stopped")
 
+    async def participation(request: Request, session: ConsoleSession) -> Response:
+        automation = await find(session, request)
+        if automation is None:
+            return error_page(NOT_FOUND, 404)
+        form = await request.form()
+        device = form_text(form, "device")
+        if not device.isdecimal() or len(device) > 9:
+            return error_page(NOT_FOUND, 404)
+        try:
+            await automations.set_participation(
+                session.caller,
+                automation.id,
+                int(device),
+                participates=form_text(form, "participates") == "1",
+            )
+        except (AutomationNotFound, InvalidAutomation):
+            return error_page(NOT_FOUND, 404)
+        return RedirectResponse(f"{CONSOLE_PATH}/devices/{device}?tab=info", status_code=303)
+
     async def delete(request: Request, session: ConsoleSession) -> Response:
         automation = await find(session, request)
         if automation is None:
@@ -336,6 +355,7 @@ def automation_routes(services: Services, settings: Settings) -> list[BaseRoute]
         Route(f"{one}/execute", gated(P.AUTOMATIONS_EXECUTE, execute), methods=["POST"]),
         Route(f"{one}/stop", gated(P.AUTOMATIONS_EXECUTE, stop), methods=["POST"]),
         Route(f"{one}/delete", gated(P.AUTOMATIONS_DELETE, delete), methods=["POST"]),
+        Route(f"{one}/participation", gated(P.AUTOMATIONS_EDIT, participation), methods=["POST"]),
     ]
 
 
