@@ -92,7 +92,8 @@ def add_action(page: Page, kind: str) -> None:
 
 def test_a_device_state_automation_is_made_listed_and_switched_off(page: Page) -> None:
     """When Temperature > 30 set Relay to 1: made through the form, shown as a card with its
-    condition and one action, then switched off with its switch."""
+    condition and one action, switched off with its switch; on the device's Info tab the
+    device is switched out of it."""
     open_section(page, "Automations")
     page.get_by_role("link", name="New automation").click()
     page.get_by_label("Name").fill("Hot greenhouse")
@@ -127,6 +128,16 @@ def test_a_device_state_automation_is_made_listed_and_switched_off(page: Page) -
         "aria-checked", "false"
     )
     shoot(page, "automations")
+
+    page.goto("/dashboard/devices")
+    page.get_by_role("link", name="Greenhouse North").first.click()
+    page.get_by_role("link", name="Info").click()
+    takes_part = page.get_by_role("switch", name="Takes part: Hot greenhouse")
+    expect(takes_part).to_have_attribute("aria-checked", "true")
+    takes_part.click()
+    expect(page.get_by_role("switch", name="Takes part: Hot greenhouse")).to_have_attribute(
+        "aria-checked", "false"
+    )
 
 
 def test_a_scene_is_executed_and_its_run_is_in_the_log(page: Page) -> None:
