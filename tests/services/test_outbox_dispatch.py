@@ -317,13 +317,17 @@ async def test_a_write_commits_its_deliveries_and_the_outbox_sends_them(tmp_path
         bound = await services.directory.by_token(created["devices"][0]["token"])
         assert bound is not None
         streams = {ds.pin.name: ds for ds in bound.template.datastreams}
+        # The server's outbox sends WEBHOOK deliveries with the webhook sender; this test
+        # stops it and sends with an outbox of its own on the same store.
+        await services.outbox.stop()
+        outbox = Outbox(services.store, clock)
         telemetry = Telemetry(
             services.writer,
             services.bus,
             clock,
             import_points_per_day=10,
             triggers=WebhookOnV1(),
-            wake_outbox=services.outbox.wake,
+            wake_outbox=outbox.wake,
         )
         seen: list[ValuesChanged] = []
         services.bus.subscribe(ValuesChanged, seen.append)
@@ -337,8 +341,8 @@ async def test_a_write_commits_its_deliveries_and_the_outbox_sends_them(tmp_path
         )
         async with services.store.transaction() as tx:
             assert await tx.count_points() == 2
-        services.outbox.register(DeliveryKind.WEBHOOK, receiver.send)
+        outbox.register(DeliveryKind.WEBHOOK, receiver.send)
         while not receiver.received:
-            await services.outbox.run_due()
+            await outbox.run_due()
         assert [d.payload for d in receiver.received] == [{"value": 5}]
         assert [(m.origin, m.origin_id, m.hops) for m in seen] == [("automation", 12, 2)]

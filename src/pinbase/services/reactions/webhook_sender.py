@@ -132,7 +132,12 @@ class WebhookSender:
     async def send(self, delivery: Delivery) -> Outcome:
         """One attempt of a ``WEBHOOK`` delivery (the outbox's sender)."""
         payload = delivery.payload
-        webhook = self._find(int(payload["webhookId"]))
+        webhook_id = payload.get("webhookId")
+        if not isinstance(webhook_id, int) or (
+            "request" not in payload and "refused" not in payload
+        ):
+            return Failed("MALFORMED_PAYLOAD", "not a webhook delivery")
+        webhook = self._find(webhook_id)
         if webhook is None:
             return Failed("WEBHOOK_DELETED")
         refused = payload.get("refused")
@@ -164,7 +169,9 @@ class WebhookSender:
 
     async def on_final(self, delivery: Delivery, outcome: Sent | Failed) -> None:
         """Finish the log row and move the failure streak (the outbox's ``on_final``)."""
-        webhook_id = int(delivery.payload["webhookId"])
+        webhook_id = delivery.payload.get("webhookId")
+        if not isinstance(webhook_id, int):
+            return
         ok = isinstance(outcome, Sent)
         now = self._clock()
         disabled: Webhook | None = None
