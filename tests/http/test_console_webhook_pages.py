@@ -231,3 +231,14 @@ def test_disable_and_enable_from_the_list(site: InProcessServer) -> None:
         assert "Disabled" in http.get("/dashboard/webhooks").text
         http.post(f"/dashboard/webhooks/{webhook}/enable", data={"csrf_token": csrf})
         assert "Enabled" in http.get("/dashboard/webhooks").text
+
+
+def test_a_test_to_a_private_network_shows_the_refusal(site: InProcessServer) -> None:
+    """Test webhook aimed at 10.0.0.1 (not allow-listed) shows BLOCKED_TARGET, not a 5xx."""
+    with site.client() as http:
+        csrf = sign_in(http, ADMIN)
+        form = hook_form(csrf, temperature(site), "http://10.0.0.1/hook", op="test")
+        answer = http.post("/dashboard/webhooks", data=form)
+        assert answer.status_code == 200
+        assert "No answer" in answer.text
+        assert "BLOCKED_TARGET" in answer.text
