@@ -18,8 +18,8 @@ from starlette.routing import BaseRoute, Route
 from pinbase.domain.errors import InvalidDefinition
 from pinbase.domain.webhooks import WebhookSpec
 from pinbase.http.console.access import done, form_text, in_range, notice_of, session_with
-from pinbase.http.console.automation_pages import RANGES
 from pinbase.http.console.pages import error_page, signed_in_page
+from pinbase.http.console.run_logs import RANGES
 from pinbase.http.console.webhook_form import (
     AUTH_KINDS,
     CONTENT_TYPES,
