@@ -566,3 +566,25 @@ async def test_a_device_switched_out_neither_triggers_nor_is_acted_on(settings: 
             await services.automations.set_participation(
                 world.editor, automation.id, 999, participates=False
             )
+
+
+async def test_arming_and_the_limit_period_survive_a_restart(settings: Settings) -> None:
+    """After a restart an IS_ON-like edge does not fire again, and the Limit Period still runs."""
+    clock = HandClock()
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        limited = await services.automations.create(
+            world.editor, when(world, "GT", "40", limitPeriodSec=3600)
+        )
+        edge = await services.automations.create(world.editor, when(world, "GT", "50"))
+        await write(services, world.cellar, {1: 55.0})
+    clock.now += 10 * MINUTE
+    async with running_services(settings, clock=clock) as services:
+        await write(services, world.cellar, {1: 56.0})
+        await write(services, world.cellar, {1: 39.0})
+        await write(services, world.cellar, {1: 41.0})
+        assert await statuses(services, world, edge.id) == [("OK", None)]
+        assert await statuses(services, world, limited.id) == [
+            ("OK", None),
+            ("SKIPPED", "AUTOMATION_LIMIT_PERIOD"),
+        ]

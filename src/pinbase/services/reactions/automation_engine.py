@@ -360,12 +360,15 @@ class AutomationEngine:
         state.armed = verdict.armed
         if fires and not skipped:
             state.last_fired_at = change.ts
-        if changed_arming or (fires and not skipped):
+        # The last run matters only to a Limit Period: an IS_ANY rule without one costs no
+        # extra transaction per firing.
+        ran_limited = fires and not skipped and automation.spec.limit_period_s > 0
+        if changed_arming or ran_limited:
             async with self._store.transaction() as tx:
                 await tx.save_automation_state(
                     automation_id,
                     armed=state.armed,
-                    last_fired_at=state.last_fired_at if fires and not skipped else None,
+                    last_fired_at=state.last_fired_at if ran_limited else None,
                 )
         if not fires:
             return
