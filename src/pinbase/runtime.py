@@ -47,11 +47,17 @@ from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
 from pinbase.services.reactions.automation_engine import AutomationEngine
 from pinbase.services.reactions.automation_runs import AutomationRunner
 from pinbase.services.reactions.automations import Automations
+from pinbase.services.reactions.email import EmailSender, SmtpConfig
+from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.legacy_messages import LegacyMessages
 from pinbase.services.reactions.lifecycle import Lifecycle
+from pinbase.services.reactions.messages import EMAIL, PUSH
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
-from pinbase.services.reactions.outbox import Outbox
+from pinbase.services.reactions.outbox import FinalHook, Outbox
+from pinbase.services.reactions.push_subscriptions import PushSubscriptions
+from pinbase.services.reactions.vapid import VapidKeys, new_vapid_pem
+from pinbase.services.reactions.web_push import WebPushSender
 from pinbase.services.reactions.webhook_events import WebhookEvents
 from pinbase.services.reactions.webhook_failures import queue_failure_mail
 from pinbase.services.reactions.webhook_sender import WebhookSender
@@ -67,7 +73,14 @@ from pinbase.services.uploads import Uploads
 from pinbase.services.users import Users
 from pinbase.settings import Settings
 from pinbase.storage.availability import ensure_reachable, prepare_data_folder
-from pinbase.storage.data_folder import DEMO, REPORTS, UPLOADS, secure_data_folder
+from pinbase.storage.data_folder import (
+    DEMO,
+    REPORTS,
+    UPLOADS,
+    VAPID_KEY,
+    read_or_create_secret,
+    secure_data_folder,
+)
 from pinbase.storage.engines import create_engine, database_url, sqlite_file
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
@@ -124,7 +137,7 @@ def data_folder(settings: Settings) -> DataFolder | None:
     return DataFolder(
         root=settings.data_dir,
         database=database,
-        kept=(UPLOADS, DEMO),
+        kept=(UPLOADS, DEMO, VAPID_KEY),
         derived=(REPORTS,),
     )
 
@@ -260,10 +273,19 @@ async def running_services(
             ),
             ttl_ms=round(settings.console_session_days * DAY_MS),
         )
+        vapid = VapidKeys.from_pem(
+            read_or_create_secret(settings.data_dir / VAPID_KEY, new_vapid_pem),
+            subject=settings.vapid_subject(),
+        )
+        push_subscriptions = PushSubscriptions(store, clock, vapid=vapid)
+        await push_subscriptions.load()
         notifications = Notifications(
             store,
             directory,
             clock,
+            push_targets=push_subscriptions,
+            # Without an SMTP host, e-mails are logged CHANNEL_DISABLED (automations.md §2.4).
+            channels=(EMAIL, PUSH) if settings.smtp_host else (PUSH,),
             min_interval_ms=round(settings.notification_min_interval_s * 1000),
             messages_per_hour=settings.automation_messages_per_hour,
             console_url=settings.public_url or "",
@@ -340,6 +362,15 @@ async def running_services(
             )
             webhook_events.start()
         upkeep.append(loop.create_task(webhooks.sweep_forever(), name="webhook_log_sweep"))
+        upkeep += _register_channels(
+            outbox,
+            settings,
+            outbound=outbound,
+            push_subscriptions=push_subscriptions,
+            vapid=vapid,
+            clock=clock,
+            on_final=notifications.on_final,
+        )
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
         try:
@@ -402,6 +433,8 @@ async def running_services(
                 ),
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
                 automations=automations,
+                push_subscriptions=push_subscriptions,
+                inbox=NotificationInbox(store),
                 outbox=outbox,
                 webhooks=webhooks,
                 outbound=outbound,
@@ -428,6 +461,33 @@ async def running_services(
             await writer.stop()
     finally:
         await store.close()
+
+
+def _register_channels(
+    outbox: Outbox,
+    settings: Settings,
+    *,
+    outbound: OutboundHttp,
+    push_subscriptions: PushSubscriptions,
+    vapid: VapidKeys,
+    clock: Clock,
+    on_final: FinalHook,
+) -> list[asyncio.Task[None]]:
+    """Register the e-mail sender (when ``smtp_host`` is set) and the Web Push sender with the
+    outbox (automations.md §5.2, §5.3), each delivery's end recorded in the notification log by
+    ``on_final``; the start-up SMTP check's task, if any."""
+    outbox.register(
+        DeliveryKind.PUSH,
+        WebPushSender(push_subscriptions, vapid=vapid, client=outbound, clock=clock).send,
+        on_final=on_final,
+    )
+    smtp = SmtpConfig.from_settings(settings)
+    if smtp is None:
+        logger.info("smtp.off reason=no_smtp_host")
+        return []
+    sender = EmailSender(smtp, guard=outbound, clock=clock)
+    outbox.register(DeliveryKind.EMAIL, sender.send, on_final=on_final)
+    return [asyncio.get_running_loop().create_task(sender.check_connection(), name="smtp_check")]
 
 
 async def _checkpoints(store: SqlStore) -> None:

@@ -27,11 +27,18 @@ CONFIG_ENV = "PINBASE_CONFIG"
 """Names the TOML file; the one ``PINBASE_*`` variable that is not a setting."""
 DATABASE_SCHEMES = ("postgresql+asyncpg", "sqlite+aiosqlite")
 """The drivers Pinbase ships: an URL naming another one fails at start-up, not on first use."""
-SECRET_SETTINGS = frozenset({"database_url"})
+SECRET_SETTINGS = frozenset({"database_url", "smtp_password"})
 """Settings whose value an error message never repeats (an URL may hold a password)."""
 MAP_TILE_PLACES = ("{z}", "{x}", "{y}")
 """What a tile URL template must hold (Leaflet's ``L.tileLayer`` syntax)."""
 LogLevel = Literal["debug", "info", "warning", "error"]
+SmtpSecurity = Literal["starttls", "tls", "none"]
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+"""Where ``smtp_security = "none"`` may send: mail and a password in clear never leave the host
+(automations.md §5.2). Other ``127.*`` addresses count as well."""
+DEFAULT_VAPID_SUBJECT = "mailto:pinbase@localhost"
+"""The VAPID ``sub`` claim when neither ``push_vapid_subject`` nor ``smtp_from_address`` is set
+(docs/notifications.md): a push service may use it to reach the operator."""
 
 
 class SettingsError(ValueError):
@@ -183,6 +190,85 @@ class Settings(BaseSettings):
     webhooks_enterprise_triggers: bool = False
     """Offer the triggers beyond datastream updates (first connection, product log event, user
     and organization lifecycle; §4.2)."""
+    smtp_host: str = ""
+    """The SMTP server that sends e-mail notifications; empty (the default): no e-mail channel,
+    messages are logged ``CHANNEL_DISABLED`` (automations.md §5.2)."""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: SmtpSecurity = "starttls"
+    """``starttls`` (port 587), ``tls`` (implicit TLS, port 465) or ``none`` (plain, only to a
+    loopback host: ``localhost``, ``127.*``, ``::1``)."""
+    smtp_username: str = ""
+    """Log in with this name when set (with ``smtp_password`` or ``smtp_password_file``)."""
+    smtp_password: str = ""
+    smtp_password_file: Path | None = None
+    """A file holding the SMTP password (its first line), instead of ``smtp_password``."""
+    smtp_from_address: str = ""
+    """The envelope sender and ``From`` address; required when ``smtp_host`` is set."""
+    smtp_from_name: str = ""
+    """The ``From`` display name when a message names none (default: the organization's)."""
+    smtp_reply_to: str = ""
+    """A ``Reply-To`` address for every message; empty: none."""
+    smtp_timeout_s: float = Field(default=10, gt=0, le=600)
+    """Timeout of each SMTP command, connecting included."""
+    smtp_validate_certs: bool = True
+    """Check the SMTP server's TLS certificate and host name (off only for a private relay)."""
+    smtp_max_per_minute: int = Field(default=60, ge=0)
+    """Messages sent per minute at most, whatever their organization (relay protection);
+    further ones wait for the next minute. 0: no limit."""
+    push_vapid_subject: str = ""
+    """The contact a Web Push service sees in the VAPID ``sub`` claim (``mailto:…`` or
+    ``https://…``); empty: ``mailto:`` + ``smtp_from_address``, else
+    ``mailto:pinbase@localhost``."""
+
+    @model_validator(mode="after")
+    def _smtp_complete(self) -> Self:
+        """Refuse SMTP settings that could only fail later, when a notification is due."""
+        if not self.smtp_host:
+            return self
+        if not self.smtp_from_address or "@" not in self.smtp_from_address:
+            raise ValueError(
+                "smtp_from_address must be an e-mail address when smtp_host is set"
+                " (the From of every notification)"
+            )
+        host = self.smtp_host.lower()
+        if self.smtp_security == "none" and not (host in LOOPBACK_HOSTS or host.startswith("127.")):
+            raise ValueError(
+                "smtp_security none sends mail and password in clear: only to localhost;"
+                " use starttls or tls for " + self.smtp_host
+            )
+        if self.smtp_password and self.smtp_password_file:
+            raise ValueError("set smtp_password or smtp_password_file, not both")
+        return self
+
+    @field_validator("smtp_password_file")
+    @classmethod
+    def _readable_password(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError("no such file")
+        return path
+
+    @field_validator("push_vapid_subject")
+    @classmethod
+    def _vapid_contact(cls, subject: str) -> str:
+        if subject and not subject.startswith(("mailto:", "https://")):
+            raise ValueError("a VAPID subject is mailto:you@example.com or an https:// URL")
+        return subject
+
+    def smtp_secret(self) -> str:
+        """The SMTP password: ``smtp_password``, or the first line of ``smtp_password_file``."""
+        if self.smtp_password_file is None:
+            return self.smtp_password
+        lines = self.smtp_password_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+
+    def vapid_subject(self) -> str:
+        """The VAPID ``sub`` claim of Web Push requests (see ``push_vapid_subject``)."""
+        if self.push_vapid_subject:
+            return self.push_vapid_subject
+        if self.smtp_from_address:
+            return "mailto:" + self.smtp_from_address
+        return DEFAULT_VAPID_SUBJECT
+
     outbox_retention_days: float = Field(default=7, ge=0, le=36_500)
     """How long outbox deliveries that ended (sent, failed, cancelled) are kept (0: forever);
     the notification and webhook logs keep their outcome longer (automations.md §5.6)."""

@@ -320,3 +320,58 @@ def test_the_extension_is_marked_in_the_openapi_document(api: httpx.Client) -> N
     assert editing == marked
     tags = {tag["name"]: tag["description"] for tag in document["tags"]}
     assert "Pinbase extension" in tags["Template editing"]
+
+
+def test_event_notification_settings(api: httpx.Client) -> None:
+    """An event's notifications (automations.md §1.2) and timeline switches are stored and read
+    back; bad settings, a non-address metafield recipient and ``sys_ota`` are refused with 400;
+    ``sys_offline`` may be defined but not deleted."""
+    template = new_template(api, "Notifying")
+    ids = {"templateId": template["id"]}
+    mail = created(
+        api.post(f"{TEMPLATE}/metafield/create", json=ids | {"name": "Mail", "type": "Email"})
+    )
+    text = created(api.post(f"{TEMPLATE}/metafield/create", json=ids | {"name": "Room"}))
+    notifications = {
+        "enabled": True,
+        "email": [{"kind": "DEVICE_OWNER"}, {"kind": "METAFIELD", "metaFieldId": mail["id"]}],
+        "push": [{"kind": "ALL_MEMBERS"}, {"kind": "USER", "userId": 1}],
+        "deliverAsAlert": True,
+        "limitPeriodSec": 600,
+        "everyN": 2,
+        "allowUserManagement": False,
+    }
+    body = ids | {"eventCode": "leak", "name": "Leak", "type": "CRITICAL"}
+    event = created(
+        api.post(
+            f"{TEMPLATE}/event/create",
+            json=body | {"notifications": notifications, "showOnTimeline": False},
+        )
+    )
+    assert event["notifications"] == notifications
+    assert (event["showOnTimeline"], event["sendToNotificationsTab"]) == (False, True)
+    changed = api.post(
+        f"{TEMPLATE}/event/update", json=body | {"eventId": event["id"], "name": "Big leak"}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["notifications"]["enabled"] is False
+    for bad, message in (
+        ({"notifications": {"everyN": 0}}, "everyN must be 1..1000000"),
+        ({"notifications": {"push": [{"kind": "NOBODY"}]}}, "recipient kind must be one of"),
+        (
+            {"notifications": {"email": [{"kind": "METAFIELD", "metaFieldId": text["id"]}]}},
+            "is not a Device Owner, Contact or Email field",
+        ),
+        ({"eventCode": "sys_ota"}, "sys_ota is a system event"),
+    ):
+        refused = api.post(f"{TEMPLATE}/event/create", json=body | {"eventCode": "x"} | bad)
+        assert refused.status_code == 400, refused.text
+        assert message in refused.json()["error"]["message"]
+    offline = created(
+        api.post(
+            f"{TEMPLATE}/event/create", json=ids | {"eventCode": "sys_offline", "name": "Offline"}
+        )
+    )
+    kept = api.delete(f"{TEMPLATE}/event", params=ids | {"eventId": offline["id"]})
+    assert kept.status_code == 400
+    assert "cannot be deleted" in kept.json()["error"]["message"]

@@ -73,7 +73,8 @@ def test_set_property_is_stored(
 def test_log_event_and_notify(
     interop_server: InteropServer, fresh: dict[str, Any], client_logs: Path
 ) -> None:
-    """``log_event('overheat', 'too hot')`` lands on the device timeline; ``notify`` in the log."""
+    """``log_event('overheat', 'too hot')`` lands on the device timeline; ``notify`` in the
+    notification log (no owner: NO_RECIPIENT)."""
     with connect(interop_server, fresh["token"], client_logs) as client:
         client.command("log_event", code="overheat", description="too hot")
         client.command("notify", text="hello from BlynkLib")
@@ -81,7 +82,13 @@ def test_log_event_and_notify(
         assert eventually(
             lambda: interop_server.rows(sql, fresh["id"]) == [("overheat", "too hot")]
         )
-        assert eventually(lambda: "hello from BlynkLib" in interop_server.process.log())
+        log = "SELECT channel, reason, body FROM notification_log WHERE device_id = ?"
+        assert eventually(
+            lambda: (
+                interop_server.rows(log, fresh["id"])
+                == [("PUSH", "NO_RECIPIENT", "hello from BlynkLib")]
+            )
+        )
 
 
 def test_heartbeat_keeps_a_live_device_while_a_frozen_one_goes_offline(

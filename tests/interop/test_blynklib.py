@@ -106,13 +106,20 @@ def test_set_property_is_stored(
         assert eventually(lambda: interop_server.rows(sql, fresh["id"]) == [("color", '"#FF0000"')])
 
 
-def test_notify_reaches_the_server_log(
+def test_notify_reaches_the_notification_planner(
     interop_server: InteropServer, fresh: dict[str, Any], client_logs: Path
 ) -> None:
-    """``notify('hi')`` is accepted and written to the server's log (no push transport yet)."""
+    """``notify('hi')`` is accepted and planned as a push to the owner; this device has none,
+    so the notification log says NO_RECIPIENT with the text (automations.md §2.1)."""
+    sql = "SELECT channel, source, reason, body FROM notification_log WHERE device_id = ?"
     with connect(interop_server, fresh["token"], client_logs) as client:
         client.command("notify", text="hello from blynklib")
-        assert eventually(lambda: "hello from blynklib" in interop_server.process.log())
+        assert eventually(
+            lambda: (
+                interop_server.rows(sql, fresh["id"])
+                == [("PUSH", "LEGACY", "NO_RECIPIENT", "hello from blynklib")]
+            )
+        )
 
 
 def test_heartbeat_keeps_a_live_device_while_a_frozen_one_goes_offline(

@@ -2,12 +2,16 @@
 occurrences and ad-hoc messages become outbox deliveries with §2.2/§2.3 payloads, every limit
 suppresses with its reason in the notification log, and intake drops are logged."""
 
+import base64
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hand_clock import T0, HandClock
 
 from pinbase.domain.deliveries import Delivery, DeliveryKind
@@ -18,9 +22,11 @@ from pinbase.services.container import Services
 from pinbase.services.events import EventRejected
 from pinbase.services.provisioning import parse_spec, provision
 from pinbase.services.reactions.messages import OutgoingMessage
-from pinbase.services.reactions.outbox import Failed, Outcome, Sent
+from pinbase.services.reactions.notifications import Notifications
+from pinbase.services.reactions.outbox import Failed, Outbox, Outcome, Sent
 from pinbase.settings import Settings
 from pinbase.storage.notifications import NotificationRecord
+from pinbase.testing import free_port
 
 EVERYONE = {
     "enabled": True,
@@ -115,6 +121,7 @@ class World:
     clock: HandClock
     created: dict[str, Any]
     recorder: Recorder
+    outbox: Outbox
 
     @property
     def org_id(self) -> OrgId:
@@ -133,29 +140,56 @@ class World:
         event = bound.template.event(code)
         assert event is not None
         await self.services.events.log(bound.device, event, description)
-        await self.services.outbox.run_due()
+        await self.outbox.run_due()
 
     async def log_rows(self, **filters: Any) -> list[NotificationRecord]:
         async with self.services.store.transaction() as tx:
             return await tx.list_notification_records(self.org_id, limit=500, **filters)
 
 
+def browser_keys() -> tuple[str, str]:
+    """A browser's subscription keys: a P-256 public point and a 16-byte auth secret."""
+    point = ec.generate_private_key(ec.SECP256R1()).public_key()
+    raw = point.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    encode = base64.urlsafe_b64encode
+    return encode(raw).decode().rstrip("="), encode(os.urandom(16)).decode().rstrip("=")
+
+
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    """Acme with a freezer template, an owned and an owner-less device, two users."""
+    """Acme with a freezer template, an owned and an owner-less device, two users who each
+    enabled push in a browser; SMTP configured (so e-mail is a channel). The senders are the
+    recorder's, on an outbox of the test's own, driven by ``run_due``."""
     clock = HandClock()
-    async with running_services(Settings(data_dir=tmp_path, database_url=None), clock=clock) as (
-        services
-    ):
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=None,
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),
+        smtp_security="none",
+        smtp_from_address="pinbase@acme.io",
+    )
+    async with running_services(settings, clock=clock) as services:
         created = await provision(
             services.store, parse_spec(SPEC), clock=services.clock, bus=services.bus
         )
-        # Only ``run_due`` sends, so a test sees every send finished and recorded.
+        for user in created["users"]:
+            p256dh, auth = browser_keys()
+            await services.push_subscriptions.subscribe(
+                int(user["id"]),
+                endpoint=f"https://push.example/{user['id']}",
+                p256dh=p256dh,
+                auth=auth,
+                user_agent=None,
+            )
+        # The server's own outbox (with the real senders) stands still; this one sends to the
+        # recorder, and only when a test calls ``run_due``.
         await services.outbox.stop()
+        outbox = Outbox(services.store, clock)
         recorder = Recorder()
         for kind in (DeliveryKind.EMAIL, DeliveryKind.PUSH):
-            services.outbox.register(kind, recorder.send, on_final=services.notifications.on_final)
-        yield World(services, clock, created, recorder)
+            outbox.register(kind, recorder.send, on_final=services.notifications.on_final)
+        yield World(services, clock, created, recorder, outbox)
 
 
 async def test_an_occurrence_mails_and_pushes_each_recipient_once(world: World) -> None:
@@ -285,7 +319,7 @@ async def test_a_failed_delivery_is_logged_failed_with_the_reason(world: World) 
                 source="AUTOMATION",
             ),
         )
-    await world.services.outbox.run_due()
+    await world.outbox.run_due()
     (row,) = await world.log_rows()
     assert (row.status, row.reason, row.last_error, row.attempts) == (
         "FAILED",
@@ -318,7 +352,7 @@ async def test_automation_messages_stop_at_twenty_an_hour(world: World) -> None:
         assert len(await world.services.notifications.queue_message(tx, message)) == 2
     rows = await world.log_rows(channel="PUSH")
     assert [r.reason for r in rows if r.status == "SUPPRESSED"] == ["HOURLY_QUOTA"] * 2
-    await world.services.outbox.run_due()
+    await world.outbox.run_due()
     assert world.recorder.of(DeliveryKind.PUSH)[0]["kind"] == "automation"
 
 
@@ -365,18 +399,18 @@ async def test_a_short_disconnect_notifies_nothing_and_a_long_one_notifies(world
     async def presence(online: bool) -> None:
         services.bus.publish(PresenceChanged(device_id=device, online=online, ts=world.clock.now))
         await services.lifecycle.drain()
-        await services.outbox.run_due()
+        await world.outbox.run_due()
 
     await presence(True)
     await presence(False)
     world.clock.now += 30_000
     await presence(True)
     world.clock.now += 60_000
-    await services.outbox.run_due()
+    await world.outbox.run_due()
     assert world.recorder.received == []
     await presence(False)
     world.clock.now += 60_000
-    await services.outbox.run_due()
+    await world.outbox.run_due()
     (offline,) = world.recorder.of(DeliveryKind.EMAIL)
     assert offline["subject"] == "Freezer 1 is Offline"
     assert "Your Freezer 1 went offline." in offline["text"]
@@ -387,3 +421,76 @@ async def test_a_short_disconnect_notifies_nothing_and_a_long_one_notifies(world
     assert [(m.device_id, m.ts) for m in first] == [(device, T0)]
     statuses = {r.status for r in await world.log_rows() if r.source == "LIFECYCLE"}
     assert statuses == {"CANCELLED", "SENT"}
+
+
+async def test_legacy_calls_mail_the_address_or_the_owner_and_push_the_owner(
+    world: World,
+) -> None:
+    """``Blynk.email`` with an address mails it, without one the owner; ``Blynk.notify`` pushes
+    to the owner titled "{PRODUCT_NAME} Notification"; all LEGACY and under the 5 s rule."""
+    bound = world.services.directory.by_id(world.device_id())
+    assert bound is not None
+    legacy = world.services.legacy_messages
+    await legacy.email(bound.device, to="boss@acme.io", subject="Hi", body="Line 1\nLine <2>")
+    await legacy.notify(bound.device, "Door open")
+    world.clock.now += 5_000
+    await legacy.email(bound.device, to=None, subject="Owner", body="x")
+    await legacy.email(bound.device, to=None, subject="Too soon", body="x")
+    await world.outbox.run_due()
+    emails = world.recorder.of(DeliveryKind.EMAIL)
+    assert [(e["to"], e["subject"]) for e in emails] == [
+        ("boss@acme.io", "Hi"),
+        ("owner@acme.io", "Owner"),
+    ]
+    assert emails[0]["html"] == "<p>Line 1</p><p>Line &lt;2&gt;</p>"
+    (push,) = world.recorder.of(DeliveryKind.PUSH)
+    assert (push["title"], push["body"], push["kind"]) == (
+        "Freezer Notification",
+        "Door open",
+        "legacy",
+    )
+    rows = await world.log_rows()
+    assert {r.source for r in rows} == {"LEGACY"}
+    assert [r.reason for r in rows if r.status == "SUPPRESSED"] == ["MIN_INTERVAL"]
+
+
+async def test_the_sweep_drops_rows_past_their_retention(world: World) -> None:
+    """Rows older than 30 days go; younger ones stay."""
+    await world.log("too_warm")
+    world.clock.now += 20 * 86_400_000
+    await world.log("too_warm")
+    world.clock.now += 11 * 86_400_000
+    assert await world.services.notifications.sweep() == 4
+    assert len(await world.log_rows()) == 4
+
+
+async def test_users_without_push_and_servers_without_smtp_are_logged(world: World) -> None:
+    """A user with no browser subscribed: NO_PUSH_TARGET; e-mail on a server without SMTP:
+    CHANNEL_DISABLED (a planner built as the runtime builds it then)."""
+    staff = world.user_id("staff@acme.io")
+    await world.services.push_subscriptions.unsubscribe(staff, f"https://push.example/{staff}")
+    await world.log("too_warm")
+    rows = await world.log_rows(channel="PUSH")
+    assert {(r.user_id, r.status, r.reason) for r in rows} == {
+        (world.user_id("owner@acme.io"), "SENT", None),
+        (staff, "SUPPRESSED", "NO_PUSH_TARGET"),
+    }
+    services = world.services
+    no_smtp = Notifications(services.store, services.directory, services.clock, channels=("PUSH",))
+    message = OutgoingMessage(
+        org_id=world.org_id,
+        device_id=None,
+        channel="EMAIL",
+        addresses=("boss@acme.io",),
+        subject="Hi",
+        body="x",
+        source="WEBHOOK_FAILURE",
+    )
+    async with services.store.transaction() as tx:
+        assert await no_smtp.queue_message(tx, message) == []
+    (row,) = [r for r in await world.log_rows(channel="EMAIL") if r.source == "WEBHOOK_FAILURE"]
+    assert (row.source, row.reason, row.recipient) == (
+        "WEBHOOK_FAILURE",
+        "CHANNEL_DISABLED",
+        "b***@acme.io",
+    )

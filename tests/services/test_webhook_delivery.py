@@ -9,11 +9,14 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from pinbase.domain.errors import InvalidDefinition
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId, TemplateId
@@ -40,6 +43,7 @@ from pinbase.services.reactions.webhook_json import webhook_json
 from pinbase.services.reactions.webhooks import TooManyTests, WebhookLimitReached, WebhookNotFound
 from pinbase.settings import Settings
 from pinbase.storage.webhooks import LogStatus, WebhookLogEntry
+from pinbase.testing import free_port
 from services.hand_clock import T0, HandClock
 from webhook_receiver import Receiver, Reply
 
@@ -548,3 +552,59 @@ async def test_per_org_limit_and_log_retention(tmp_path: Path) -> None:
             world.clock.now += 2 * 86_400_000
             assert await world.services.webhooks.sweep_log() == 1
             assert await world.log(webhook) == []
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping each message."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 Message accepted"
+
+
+async def test_the_failure_email_reaches_the_smtp_server(tmp_path: Path) -> None:
+    """At the threshold the failure recipient gets one e-mail through a real SMTP server: the
+    webhook's name, its URL without the device token, the last error and the count."""
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        async with Receiver() as receiver:
+            smtp = {
+                "smtp_host": "127.0.0.1",
+                "smtp_port": controller.port,
+                "smtp_security": "none",
+                "smtp_from_address": "pinbase@example.com",
+            }
+            async for world in start(tmp_path, receiver, **smtp):
+                receiver.script = [Reply(404), Reply(404)]
+                await world.services.webhooks.create(
+                    world.caller,
+                    world.spec(
+                        url=f"{receiver.url}/hook?t={{device_authToken}}",
+                        failure_threshold=2,
+                        failure_recipients=(world.user_id,),
+                    ),
+                )
+                for value in (1.0, 2.0):
+                    await world.write(value)
+                    await world.services.outbox.run_due()
+                    world.clock.now += 10_000
+                await world.services.outbox.run_due()
+    finally:
+        await asyncio.to_thread(controller.stop)
+    [mail] = mailbox.messages
+    assert mail["To"] == "ops@acme.io"
+    assert mail["Subject"].endswith("Webhook Level hook failed 2 times in a row")
+    text = mail.get_body(("plain",))
+    assert text is not None
+    content = text.get_content()
+    assert "HTTP_ERROR: HTTP 404" in content
+    assert "Consecutive failed deliveries: 2" in content
+    assert "/hook?t=" in content
+    assert world.token not in content

@@ -25,11 +25,13 @@ from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
 from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reactions.automations import Automations
+from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.legacy_messages import LegacyMessages
 from pinbase.services.reactions.lifecycle import Lifecycle
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
+from pinbase.services.reactions.push_subscriptions import PushSubscriptions
 from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
 from pinbase.services.telemetry import Telemetry
@@ -81,6 +83,10 @@ class Services:
     """The console's device table and device lookups."""
     automations: Automations
     """Automations: the use cases, and the engine that evaluates and schedules them."""
+    push_subscriptions: PushSubscriptions
+    """Browsers that receive users' Web Push notifications; the planner's ``PushTargets``."""
+    inbox: NotificationInbox
+    """A user's notification list (the console's Notifications page)."""
     outbox: Outbox
     """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""
     webhooks: Webhooks

@@ -26,6 +26,7 @@ from pinbase.storage.notifications import NotificationRepository
 from pinbase.storage.oauth import OAuthRepository
 from pinbase.storage.organizations import OrganizationRepository
 from pinbase.storage.outbox import OutboxRepository
+from pinbase.storage.push_subscriptions import PushSubscriptionRepository
 from pinbase.storage.retention import RetentionRepository
 from pinbase.storage.templates import TemplateRepository
 from pinbase.storage.users import UserRepository
@@ -193,6 +194,7 @@ class Transaction(
     ConsoleSessionRepository,
     TemplateRepository,
     WebhookRepository,
+    PushSubscriptionRepository,
     OutboxRepository,
     NotificationRepository,
     Protocol,

@@ -15,6 +15,7 @@ Only the names below are touched: the data folder is Pinbase's own, but a folder
 import contextlib
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,6 +32,9 @@ EXPORTS = "legacy_exports"
 """LEG-10 history exports (``http.legacy_api.exports``)."""
 DEMO = "demo.json"
 """The demo organization's credentials, written by ``pinbase demo``."""
+VAPID_KEY = "vapid_private.pem"
+"""The Web Push VAPID private key (P-256, PEM), made at first start (automations.md §5.3).
+Browsers' subscriptions are bound to its public key: losing it ends every subscription."""
 
 SQLITE_FILES = tuple(SQLITE_FILE + suffix for suffix in ("", "-wal", "-shm", "-journal"))
 """The database and the companions SQLite keeps beside it."""
@@ -50,6 +54,23 @@ def create_private_file(path: Path) -> BinaryIO:
     return open(path, "xb", opener=private_opener)
 
 
+def read_or_create_secret(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The content of the private file ``path``, written first from ``make()`` when missing.
+
+    Two processes starting together on one folder agree: the loser of the exclusive create
+    reads the winner's file.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_bytes()
+    content = make()
+    try:
+        with create_private_file(path) as handle:
+            handle.write(content)
+    except FileExistsError:
+        return path.read_bytes()
+    return content
+
+
 def make_private_folder(path: Path) -> None:
     """Create ``path`` and each missing parent 0700 (``mkdir -p`` would give parents 0755)."""
     missing = []
@@ -67,7 +88,7 @@ def secure_data_folder(data_dir: Path, *, sqlite: bool) -> None:
     """
     make_private_folder(data_dir)
     _tighten(data_dir, FOLDER_MODE)
-    for name in (*SQLITE_FILES, DEMO):
+    for name in (*SQLITE_FILES, DEMO, VAPID_KEY):
         _tighten(data_dir / name, FILE_MODE)
     for name in (REPORTS, UPLOADS, EXPORTS):
         for folder, _, files in os.walk(data_dir / name):

@@ -418,9 +418,9 @@ webhooks = Table(
     Column("name", NulFreeString(80), nullable=False),
     Column("status", NulFreeString(16), nullable=False),
     Column("trigger_kind", NulFreeString(32), nullable=False),
-    Column("template_id", Integer, nullable=True),
-    Column("device_id", Integer, nullable=True),
-    Column("datastream_id", Integer, nullable=True),
+    Column("trigger_template_id", Integer, nullable=True),
+    Column("trigger_device_id", Integer, nullable=True),
+    Column("trigger_datastream_id", Integer, nullable=True),
     Column("config", NulFreeText, nullable=False),
     Column("version", Integer, nullable=False),
     # Every HTTP attempt, real or test (webhooks.md's Attempts), and the consecutive failed
@@ -466,6 +466,24 @@ automation_opt_outs = Table(
     # Devices switched out of an automation on their device page (automations.md §3.7).
     Column("automation_id", Integer, primary_key=True, autoincrement=False),
     Column("device_id", Integer, primary_key=True, autoincrement=False),
+)
+
+push_subscriptions = Table(
+    "push_subscriptions",
+    metadata,
+    # A browser that lets a console user receive Web Push notifications (automations.md §5.3,
+    # migration 0012); ``p256dh`` and ``auth`` are the subscription's keys, base64url.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("endpoint", NulFreeString(1024), nullable=False),
+    Column("p256dh", NulFreeString(128), nullable=False),
+    Column("auth", NulFreeString(64), nullable=False),
+    Column("user_agent", NulFreeString(255), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_success_at", BigInteger, nullable=True),
+    UniqueConstraint("endpoint", name="uq_push_subscriptions_endpoint"),
+    Index("ix_push_subscriptions_user", "user_id"),
+    sqlite_autoincrement=True,
 )
 
 outbox = Table(

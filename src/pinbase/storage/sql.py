@@ -42,6 +42,7 @@ from pinbase.storage.sql_notifications import SqlNotificationQueries
 from pinbase.storage.sql_oauth import SqlOAuthQueries
 from pinbase.storage.sql_organizations import SqlOrganizationQueries
 from pinbase.storage.sql_outbox import SqlOutbox
+from pinbase.storage.sql_push_subscriptions import SqlPushSubscriptions
 from pinbase.storage.sql_retention import SqlRetentionQueries
 from pinbase.storage.sql_templates import SqlTemplateQueries
 from pinbase.storage.sql_users import SqlUserQueries
@@ -128,6 +129,7 @@ class SqlTransaction(
     SqlConsoleSessions,
     SqlTemplateQueries,
     SqlWebhooks,
+    SqlPushSubscriptions,
     SqlOutbox,
     SqlNotificationQueries,
 ):

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pinbase.storage import schema
 from pinbase.storage.console_sessions import StoredInvitation, StoredSession
+from pinbase.storage.sql_push_subscriptions import delete_user_push_subscriptions
 
 _SESSIONS = schema.console_sessions
 _INVITATIONS = schema.invitations
@@ -113,10 +114,12 @@ class SqlConsoleSessions:
 
 
 async def delete_user_credentials(db: AsyncConnection, user_ids: Any) -> None:
-    """Delete the sessions and invitation links of ``user_ids`` (ids, or a subquery of them):
-    deleting a user ends its sessions in the same transaction (THREAT_MODEL.md)."""
+    """Delete the sessions, invitation links and push subscriptions of ``user_ids`` (ids, or a
+    subquery of them): deleting a user ends its sessions in the same transaction
+    (THREAT_MODEL.md)."""
     await db.execute(delete(_SESSIONS).where(_SESSIONS.c.user_id.in_(user_ids)))
     await db.execute(delete(_INVITATIONS).where(_INVITATIONS.c.user_id.in_(user_ids)))
+    await delete_user_push_subscriptions(db, user_ids)
 
 
 def _session(row: Row[Any]) -> StoredSession:

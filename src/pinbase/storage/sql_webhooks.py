@@ -2,7 +2,8 @@
 transaction's connection. The spec's settings beyond its name, status and trigger are one JSON
 column, written and read by ``spec_config`` and ``spec_from_row``."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Row, delete, func, select, update
@@ -24,6 +25,7 @@ from pinbase.domain.webhooks import (
 from pinbase.storage import schema
 from pinbase.storage.webhooks import LogStatus, StoredWebhook, WebhookLogEntry
 
+Id = TypeVar("Id")
 _HOOKS = schema.webhooks
 _LOG = schema.webhook_log
 
@@ -205,9 +207,9 @@ def spec_from_row(row: Row[Any]) -> WebhookSpec:
     auth = config["auth"]
     trigger = Trigger(
         kind=TriggerKind(row.trigger_kind),
-        template_id=None if row.template_id is None else TemplateId(row.template_id),
-        device_id=None if row.device_id is None else DeviceId(row.device_id),
-        datastream_id=None if row.datastream_id is None else DatastreamId(row.datastream_id),
+        template_id=_id(TemplateId, row.trigger_template_id),
+        device_id=_id(DeviceId, row.trigger_device_id),
+        datastream_id=_id(DatastreamId, row.trigger_datastream_id),
     )
     return WebhookSpec(
         name=row.name,
@@ -233,15 +235,19 @@ def spec_from_row(row: Row[Any]) -> WebhookSpec:
     )
 
 
+def _id(kind: Callable[[int], Id], value: int | None) -> Id | None:
+    return None if value is None else kind(int(value))
+
+
 def _columns(webhook: Webhook) -> dict[str, Any]:
     spec = webhook.spec
     return {
         "name": spec.name,
         "status": spec.status.value,
         "trigger_kind": spec.trigger.kind.value,
-        "template_id": spec.trigger.template_id,
-        "device_id": spec.trigger.device_id,
-        "datastream_id": spec.trigger.datastream_id,
+        "trigger_template_id": spec.trigger.template_id,
+        "trigger_device_id": spec.trigger.device_id,
+        "trigger_datastream_id": spec.trigger.datastream_id,
         "config": orjson.dumps(spec_config(spec)).decode(),
         "version": webhook.version,
         "updated_at": webhook.updated_at,

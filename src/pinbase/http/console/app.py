@@ -25,12 +25,15 @@ from pinbase.http.console.devices import device_routes
 from pinbase.http.console.install import install_routes
 from pinbase.http.console.live_socket import live_routes
 from pinbase.http.console.new_device import new_device_routes
+from pinbase.http.console.notification_log_pages import notification_log_routes
+from pinbase.http.console.notifications_pages import notification_routes
 from pinbase.http.console.organizations_pages import organization_routes
 from pinbase.http.console.pages import (
     STATIC_DIR,
     STATIC_PATH,
     error_page,
 )
+from pinbase.http.console.push_api import push_routes
 from pinbase.http.console.session import (
     ConsoleSessionMiddleware,
     console_caller,
@@ -95,6 +98,7 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         *organization_routes(services, settings),
         *user_routes(services, settings),
         *developer_routes(services, settings),
+        *notification_log_routes(services),
         *device_tab_routes(services, settings, console_caller),
         *new_device_routes(services, settings),
         *template_routes(services, settings),
@@ -109,6 +113,8 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         # ─────────────────────────────────────────────────────────────────────────────────────
         *live_routes(services, settings, current_session),
         *chart_routes(services, settings, console_caller),
+        *push_routes(services, settings),
+        *notification_routes(services, settings),
     ]
     app = Starlette(
         routes=routes,

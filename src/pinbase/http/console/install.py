@@ -42,6 +42,8 @@ from pinbase.http.paths import CONSOLE_PATH
 MANIFEST_PATH = f"{CONSOLE_PATH}/manifest.webmanifest"
 WORKER_PATH = f"{CONSOLE_PATH}/sw.js"
 OFFLINE_PATH = f"{CONSOLE_PATH}/offline"
+NOTIFICATIONS_PATH = f"{CONSOLE_PATH}/notifications"
+"""The notification list (``notifications_pages``): where a push without its own link opens."""
 
 BACKGROUND_COLOUR = "#f5f6f8"
 """``--bg`` of app.css: the splash screen while the app starts."""
@@ -104,6 +106,9 @@ def worker_script() -> str:
             shell=urls,
             offline_path=OFFLINE_PATH,
             static_prefix=f"{STATIC_PATH}/",
+            console_path=CONSOLE_PATH,
+            inbox_path=NOTIFICATIONS_PATH,
+            icon=static_url("icons/icon-192.png"),
         )
     )
 

@@ -80,6 +80,12 @@ MENU = (
         MenuItem(label="Webhooks", href=f"{CONSOLE_PATH}/webhooks", section="webhooks"),
         Permission.WEBHOOKS,
     ),
+    (
+        MenuItem(
+            label="Notifications", href=f"{CONSOLE_PATH}/notifications", section="notifications"
+        ),
+        None,
+    ),
 )
 """Menu sections and the permission each needs (console.md §1.1: sections appear only if the
 role allows them); every role sees Devices (at least its own)."""

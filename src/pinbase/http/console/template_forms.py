@@ -22,6 +22,16 @@ from pinbase.domain.datastreams import (
     EnumOption,
     InvalidatePolicy,
 )
+from pinbase.domain.errors import InvalidDefinition
+from pinbase.domain.notifications import (
+    ALL_MEMBERS,
+    DEVICE_OWNER,
+    MAX_RECIPIENTS,
+    METAFIELD,
+    USER,
+    EventNotifications,
+    Recipient,
+)
 from pinbase.domain.pins import MAX_PIN, Pin, PinType
 from pinbase.domain.templates import Metafield, TemplateEvent
 from pinbase.domain.values import to_json
@@ -352,30 +362,124 @@ def _default(kind: DataType, typed: str) -> object:
 # ── Events and metadata fields ───────────────────────────────────────────────────────────────
 
 
+EVENT_CHECKS = ("show_on_timeline", "send_to_notifications_tab", "notify", "deliver_as_alert")
+"""The event form's check boxes."""
+EVENT_LISTS = ("email_to", "push_to")
+"""The event form's recipient check boxes: ``owner``, ``members``, ``metafield:<id>`` and
+``user:<id>`` (automations.md §1.2 tagged recipients), one list per channel."""
+
+
+def recipient_token(recipient: Recipient) -> str:
+    """The value of a recipient's check box."""
+    if recipient.kind == DEVICE_OWNER:
+        return "owner"
+    if recipient.kind == ALL_MEMBERS:
+        return "members"
+    if recipient.kind == METAFIELD:
+        return f"metafield:{recipient.metafield_id}"
+    return f"user:{recipient.user_id}"
+
+
+def _recipient(choice: str) -> Recipient:
+    """A recipient from its check box value.
+
+    Raises:
+        InvalidDefinition: not one of the values ``recipient_token`` makes.
+    """
+    if choice == "owner":
+        return Recipient(kind=DEVICE_OWNER)
+    if choice == "members":
+        return Recipient(kind=ALL_MEMBERS)
+    kind, _, number = choice.partition(":")
+    if kind in ("metafield", "user") and number.isdigit() and number.isascii() and len(number) < 10:
+        if kind == "metafield":
+            return Recipient(kind=METAFIELD, metafield_id=int(number))
+        return Recipient(kind=USER, user_id=int(number))
+    raise InvalidDefinition(f"unknown recipient {choice[:40]!r}")
+
+
 def event_state(event: TemplateEvent | None) -> FormState:
-    """The form of an event: the stored one's definition, or an empty Info event."""
+    """The form of an event: the stored one's definition, or an empty Info event shown on the
+    timeline."""
     if event is None:
-        return FormState(values={"type": "INFORMATION"})
+        return FormState(
+            values={
+                "type": "INFORMATION",
+                "show_on_timeline": "on",
+                "send_to_notifications_tab": "on",
+                "limit_period": "0",
+                "every_n": "1",
+            }
+        )
+    notes = event.notifications
+    checks = {
+        "show_on_timeline": event.show_on_timeline,
+        "send_to_notifications_tab": event.send_to_notifications_tab,
+        "notify": notes.enabled,
+        "deliver_as_alert": notes.deliver_as_alert,
+    }
     return FormState(
         values={
             "code": event.code,
             "name": event.name,
             "type": event.type,
             "description": event.description or "",
+            "limit_period": str(notes.limit_period_s),
+            "every_n": str(notes.every_n),
+            "email_to": ",".join(recipient_token(r) for r in notes.email),
+            "push_to": ",".join(recipient_token(r) for r in notes.push),
+            **{name: "on" for name, on in checks.items() if on},
         }
     )
 
 
-def posted_event(form: FormData) -> tuple[FormState, EventSettings]:
-    """The event form as posted, and the settings it holds."""
-    values = {name: text(form, name) for name in ("code", "name", "type", "description")}
+def posted_event(form: FormData) -> tuple[FormState, EventSettings | None]:
+    """The event form as posted, and the settings it holds (None when a field is malformed)."""
+    names = ("code", "name", "type", "description", "limit_period", "every_n")
+    values = {name: text(form, name) for name in names}
+    values.update({name: "on" for name in EVENT_CHECKS if form.get(name)})
+    lists = {
+        name: [v for v in form.getlist(name) if isinstance(v, str)][: MAX_RECIPIENTS + 1]
+        for name in EVENT_LISTS
+    }
+    values.update({name: ",".join(tokens) for name, tokens in lists.items()})
+    state = FormState(values=values)
+    try:
+        notifications = EventNotifications(
+            enabled="notify" in values,
+            email=tuple(_recipient(token) for token in lists["email_to"]),
+            push=tuple(_recipient(token) for token in lists["push_to"]),
+            deliver_as_alert="deliver_as_alert" in values,
+            limit_period_s=_count(values["limit_period"] or "0", "limit_period"),
+            every_n=_count(values["every_n"] or "1", "every_n"),
+        )
+    except InvalidDefinition as refused:
+        words = {"limitPeriodSec": "limit_period", "limit_period": "limit_period"}
+        words |= {"everyN": "every_n", "every_n": "every_n"}
+        field_name = next((f for w, f in words.items() if w in str(refused)), FORM)
+        state.errors[field_name] = str(refused)
+        return state, None
     settings = EventSettings(
         code=values["code"],
         name=values["name"],
         type=values["type"],
         description=_optional(values["description"]),
+        notifications=notifications,
+        show_on_timeline="show_on_timeline" in values,
+        send_to_notifications_tab="send_to_notifications_tab" in values,
     )
-    return FormState(values=values), settings
+    return state, settings
+
+
+def _count(value: str, name: str) -> int:
+    """A whole number typed in a field.
+
+    Raises:
+        InvalidDefinition: naming the field, when it is not one.
+    """
+    if not value.isdigit() or not value.isascii() or len(value) > 9:
+        raise InvalidDefinition(f"{name}: a whole number")
+    return int(value)
 
 
 def metafield_state(metafield: Metafield | None) -> FormState:

@@ -146,7 +146,10 @@ def message_notice(
     ts: int,
     console_url: str,
 ) -> Notice:
-    """An ad-hoc message (automation action, legacy call, webhook failure notice)."""
+    """An ad-hoc message (automation action, legacy call, webhook failure notice); control
+    characters other than line breaks are dropped (no column or header holds NUL)."""
+    subject = "".join(c for c in subject if c.isprintable())
+    body = "".join(c for c in body if c.isprintable() or c == "\n")
     link = device_link(console_url, device.id) if device is not None else f"{console_url}/dashboard"
     title = subject or (device.name if device is not None else org_name)
     return Notice(

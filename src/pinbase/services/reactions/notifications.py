@@ -67,6 +67,8 @@ from pinbase.storage.notifications import NotificationRecord
 logger = logging.getLogger(__name__)
 
 HOUR_MS = 3_600_000
+LOG_PAGE_SIZE = 50
+"""Rows per page of the notification log."""
 SWEEP_INTERVAL_S = 600
 """How often old log rows and quota uses are deleted: both are read by range, so a few extra
 minutes of rows cost nothing."""
@@ -261,6 +263,28 @@ class Notifications:
                 reason=outcome.reason if isinstance(outcome, Failed) else None,
                 attempts=delivery.attempts,
                 error=(outcome.error or None) if isinstance(outcome, Failed) else None,
+            )
+
+    async def log_page(
+        self,
+        org_id: OrgId,
+        *,
+        device_id: int | None = None,
+        before_id: int | None = None,
+        limit: int = LOG_PAGE_SIZE,
+    ) -> list[NotificationRecord]:
+        """A page of the organization's notification log, newest first (for developers, §2.5);
+        ``device_id`` narrows it to one of the organization's devices (another's: nothing)."""
+        if device_id is not None:
+            bound = self._directory.by_id(DeviceId(device_id))
+            if bound is None or bound.device.org_id != org_id:
+                return []
+        async with self._store.transaction() as tx:
+            return await tx.list_notification_records(
+                org_id,
+                device_id=None if device_id is None else DeviceId(device_id),
+                before_id=before_id,
+                limit=limit,
             )
 
     async def sweep(self) -> int:

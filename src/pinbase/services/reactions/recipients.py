@@ -38,8 +38,9 @@ occurrence's fan-out (a larger organization should name its recipients)."""
 
 
 def is_address(text: str) -> bool:
-    """Whether ``text`` is an e-mail address a message may be sent to (no header breaks)."""
-    return len(text) <= MAX_EMAIL and _EMAIL.fullmatch(text) is not None
+    """Whether ``text`` is an e-mail address a message may be sent to: no header breaks, no NUL
+    or other control characters."""
+    return len(text) <= MAX_EMAIL and text.isprintable() and _EMAIL.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +151,12 @@ def metafield_address(device: Device, template: Template, metafield_id: int | No
     return value.strip()
 
 
+def printable(text: str) -> str:
+    """``text`` without NUL and the other control characters, which neither a database column
+    nor a mail header may hold."""
+    return text if text.isprintable() else "".join(c for c in text if c.isprintable() or c == "\n")
+
+
 def _add_users(resolved: Resolved, channel: str, users: Iterable[StoredUser]) -> None:
     for user in users:
         if channel == EMAIL:
@@ -162,7 +169,7 @@ async def _add_address(
     tx: Transaction, resolved: Resolved, channel: str, address: str, *, org_id: OrgId
 ) -> None:
     if not is_address(address):
-        resolved.refuse(mask_address(address), INVALID_ADDRESS)
+        resolved.refuse(mask_address(printable(address)), INVALID_ADDRESS)
     elif channel == EMAIL:
         resolved.add(Target(address=address))
     else:

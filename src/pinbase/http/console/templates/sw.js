@@ -6,10 +6,15 @@
 //   stored); without a network, the offline page, which holds no data.
 // - Everything else (JSON endpoints, the live socket, the manifest, every write): not touched,
 //   so it goes to the network or fails; nothing is queued to be sent later.
+// - Web Push (http/console/push_api.py, services/reactions/web_push.py): a push shows its
+//   message; a click opens its link, a console page of this origin, else the notification list.
 const CACHE = {{ cache_name|tojson }};
 const SHELL = {{ shell|tojson }};
 const OFFLINE_PAGE = {{ offline_path|tojson }};
 const STATIC_PREFIX = {{ static_prefix|tojson }};
+const CONSOLE = {{ console_path|tojson }};
+const INBOX = {{ inbox_path|tojson }};
+const ICON = {{ icon|tojson }};
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -62,4 +67,49 @@ async function page(request) {
     const cache = await caches.open(CACHE);
     return (await cache.match(OFFLINE_PAGE)) || Response.error();
   }
+}
+
+self.addEventListener("push", (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch (error) {
+    message = { body: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(
+    self.registration.showNotification(message.title || "Pinbase", {
+      body: message.body || "",
+      tag: message.tag || undefined,
+      data: { url: consoleUrl(message.url) },
+      requireInteraction: message.alert === true,
+      icon: ICON,
+      timestamp: typeof message.ts === "number" ? message.ts : undefined,
+    }),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = (event.notification.data && event.notification.data.url) || consoleUrl("");
+  event.waitUntil(openWindow(url));
+});
+
+// A message's link as a console URL of this origin: a path outside the console is taken as
+// relative to it ("/devices/7" is "/dashboard/devices/7"); another origin is never opened.
+function consoleUrl(link) {
+  if (typeof link !== "string" || link === "") return new URL(INBOX, self.location.origin).href;
+  const url = new URL(link, self.location.origin);
+  if (url.origin !== self.location.origin) return new URL(INBOX, self.location.origin).href;
+  if (url.pathname !== CONSOLE && !url.pathname.startsWith(CONSOLE + "/")) {
+    url.pathname = CONSOLE + url.pathname;
+  }
+  return url.href;
+}
+
+async function openWindow(url) {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) {
+    if (client.url === url && "focus" in client) return client.focus();
+  }
+  return self.clients.openWindow(url);
 }

@@ -6,7 +6,7 @@ delivery (status, code, masked request URL, the delivery id, the version used, u
 the response with a truncated flag), aged out after 90 days.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 """
 
 from collections.abc import Sequence
@@ -28,9 +28,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("trigger_kind", sa.String(length=32), nullable=False),
-        sa.Column("template_id", sa.Integer(), nullable=True),
-        sa.Column("device_id", sa.Integer(), nullable=True),
-        sa.Column("datastream_id", sa.Integer(), nullable=True),
+        sa.Column("trigger_template_id", sa.Integer(), nullable=True),
+        sa.Column("trigger_device_id", sa.Integer(), nullable=True),
+        sa.Column("trigger_datastream_id", sa.Integer(), nullable=True),
         sa.Column("config", sa.Text(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
