@@ -11,14 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from pinbase.testing import ServerProcess, provision
 
 SCREENSHOTS = tempfile.gettempdir() + "/pinbase-screenshots"
 PASSWORD = "correct horse battery"
 ADMIN = "admin@acme.test"
-PHONE = {"width": 375, "height": 740}
+PHONE: ViewportSize = {"width": 375, "height": 740}
 TOUCH_PX = 44
 MIN_TEXT_PX = 12
 MIN_INPUT_TEXT_PX = 16

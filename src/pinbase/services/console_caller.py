@@ -43,6 +43,16 @@ class Permission(StrEnum):
     """Invite, edit and delete users, and hand out invitation links."""
     DEVELOPER = "developer.oauth"
     """Create and revoke OAuth clients of the Platform API."""
+    AUTOMATIONS_VIEW = "automations.view"
+    """List automations and read one with its run log (automations.md §3.8, View)."""
+    AUTOMATIONS_CREATE = "automations.create"
+    AUTOMATIONS_EDIT = "automations.edit"
+    """Change an automation, enable or disable it."""
+    AUTOMATIONS_DELETE = "automations.delete"
+    AUTOMATIONS_EXECUTE = "automations.execute"
+    """Run a Scene ("Execute automation") and stop pending runs."""
+    WEBHOOKS = "developer.webhooks"
+    """See, edit, test and delete webhooks (Blynk keeps them under Settings → Developers)."""
 
 
 ROLE_PERMISSIONS: dict[int, frozenset[Permission]] = {
@@ -55,6 +65,8 @@ ROLE_PERMISSIONS: dict[int, frozenset[Permission]] = {
             Permission.OWN_DEVICES_VIEW,
             Permission.OWN_DEVICES_CONTROL,
             Permission.TEMPLATES_VIEW,
+            Permission.AUTOMATIONS_VIEW,
+            Permission.AUTOMATIONS_EXECUTE,
         }
     ),
     USER: frozenset({Permission.OWN_DEVICES_VIEW, Permission.OWN_DEVICES_CONTROL}),

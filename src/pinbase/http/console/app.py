@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from pinbase.http.console.automation_pages import automation_routes
 from pinbase.http.console.chart_data import chart_routes
 from pinbase.http.console.developer_pages import developer_routes
 from pinbase.http.console.device_tabs import device_tab_routes
@@ -41,6 +42,7 @@ from pinbase.http.console.session import (
 from pinbase.http.console.sign_in import INVITE_PATH, LOGIN_PATH, sign_in_routes
 from pinbase.http.console.templates_pages import template_routes
 from pinbase.http.console.users_pages import user_routes
+from pinbase.http.console.webhook_pages import webhook_routes
 from pinbase.http.paths import Family, family_of
 from pinbase.http.responses import error_response
 from pinbase.services.container import Services
@@ -100,6 +102,8 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         *device_tab_routes(services, settings, console_caller),
         *new_device_routes(services, settings),
         *template_routes(services, settings),
+        *automation_routes(services, settings),
+        *webhook_routes(services, settings),
         # ── The other console modules' routes join here ──────────────────────────────────
         # Each module exports a factory called as ``factory(services, settings,
         # console_caller)`` (``console_caller`` from http.console.session), returning its

@@ -17,7 +17,7 @@ from pinbase.domain.datastreams import Datastream
 from pinbase.domain.templates import Metafield
 from pinbase.http.responses import dump_json
 from pinbase.services.clock import DAY_MS
-from pinbase.services.console_caller import ConsoleCaller
+from pinbase.services.console_caller import ConsoleCaller, Permission
 from pinbase.services.container import Services
 from pinbase.services.datastream_values import DatastreamState
 from pinbase.services.directory import BoundDevice
@@ -183,7 +183,27 @@ async def _info(
         "outcome_field": query.get("field", ""),
         "outcome": METADATA_OUTCOMES.get(outcome, ""),
         "outcome_failed": outcome in METADATA_OUTCOMES and outcome != "saved",
+        "automations": await _automations_of(services, caller, bound),
+        "may_switch_automations": caller.can(Permission.AUTOMATIONS_EDIT),
     }
+
+
+async def _automations_of(
+    services: Services, caller: ConsoleCaller, bound: BoundDevice
+) -> list[dict[str, Any]]:
+    """The automations using the device, and whether it takes part in each (spec §3.7)."""
+    if not caller.can(Permission.AUTOMATIONS_VIEW):
+        return []
+    device_id = int(bound.device.id)
+    return [
+        {
+            "id": automation.id,
+            "name": automation.spec.name,
+            "active": automation.spec.is_active,
+            "participates": device_id not in automation.opted_out,
+        }
+        for automation in await services.automations.using_device(caller, device_id)
+    ]
 
 
 async def _datastreams(

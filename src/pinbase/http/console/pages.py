@@ -59,6 +59,10 @@ MENU = (
         Permission.TEMPLATES_VIEW,
     ),
     (
+        MenuItem(label="Automations", href=f"{CONSOLE_PATH}/automations", section="automations"),
+        Permission.AUTOMATIONS_VIEW,
+    ),
+    (
         MenuItem(
             label="Organizations", href=f"{CONSOLE_PATH}/organizations", section="organizations"
         ),
@@ -71,6 +75,10 @@ MENU = (
     (
         MenuItem(label="Developer", href=f"{CONSOLE_PATH}/developer", section="developer"),
         Permission.DEVELOPER,
+    ),
+    (
+        MenuItem(label="Webhooks", href=f"{CONSOLE_PATH}/webhooks", section="webhooks"),
+        Permission.WEBHOOKS,
     ),
     (
         MenuItem(
