@@ -221,10 +221,10 @@ async def provision(
         ``{"organization": {"id", "name"}, "oauthClients": [{"name", "clientId",
         "clientSecret"}], "users": [{"id", "email", "orgId"}], "templates": [{"id",
         "templateId", "name"}], "devices": [{"id", "name", "token", "templateId",
-        "ownerUserId"}]}``, plus ``"automations": [{"id", "name"}]`` when the file has some
-        and ``"webhooks": [{"id", "name"}]``; client secrets appear here and nowhere else.
-        Automations are checked as the console checks them (model, operand and values against
-        the datastreams, at most ``max_actions`` actions) and have no owner.
+        "ownerUserId"}]}``, plus ``"automations": [{"id", "name"}]`` and
+        ``"webhooks": [{"id", "name"}]`` when the file has some; client secrets appear here
+        and nowhere else. Automations are checked as the console checks them (model, operand
+        and values against the datastreams, at most ``max_actions`` actions) and have no owner.
 
     Raises:
         ProvisioningError: a definition breaks a rule; nothing was created.
@@ -287,10 +287,11 @@ async def provision(
             }
             for d in devices
         ],
-        "webhooks": [{"id": w.id, "name": w.spec.name} for w in webhooks],
     }
     if spec.automations:
         answer["automations"] = [{"id": i, "name": name} for i, name in automations]
+    if spec.webhooks:
+        answer["webhooks"] = [{"id": w.id, "name": w.spec.name} for w in webhooks]
     return answer
 
 
