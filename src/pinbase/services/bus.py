@@ -83,7 +83,8 @@ class TimelineEntryAdded:
     """A device event was logged on the device's timeline (data-model.md §1.8), committed.
 
     ``id`` is the stored entry's id; ``event_id``, ``code``, ``name`` and ``event_type`` name the
-    template event it is an occurrence of.
+    template event it is an occurrence of. ``visible`` is false when the event's "Show on
+    timeline" is off: webhooks still fire, live timelines leave it out (automations.md §1.10).
     """
 
     id: int
@@ -94,6 +95,7 @@ class TimelineEntryAdded:
     event_type: str
     description: str | None
     ts: int
+    visible: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
