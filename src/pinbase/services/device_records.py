@@ -6,10 +6,12 @@ DEV-09/10, ``services.events`` for DEV-07), so every entry point applies one set
 write checks, in order: the device (``DeviceNotFound``), the field or event code, the value.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pinbase.domain.errors import PinbaseError
+from pinbase.domain.ids import DeviceId
 from pinbase.domain.templates import Metafield
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.events import EventLog
@@ -75,6 +77,14 @@ class DeviceRecords:
         if all(field.id != metafield_id for field in bound.template.metafields):
             raise MetafieldNotFound(metafield_id)
         await self._metadata.write(bound, str(metafield_id), value)
+
+    async def first_connections(self, devices: Collection[BoundDevice]) -> dict[DeviceId, int]:
+        """When each of ``devices`` (already in the caller's scope) first connected, in ms; a
+        device that never connected is absent. One query per 500 devices."""
+        if not devices:
+            return {}
+        async with self._store.transaction() as tx:
+            return await tx.read_first_connections([bound.device.id for bound in devices])
 
     async def tags(self, caller: Scoped, device_id: int) -> list[StoredTag]:
         """The tags on the device.
