@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
-from pinbase.domain.ids import DatastreamId, DeviceId
+from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
 from pinbase.domain.pins import Pin
 from pinbase.domain.value_types import Value
 
@@ -96,6 +96,18 @@ class TimelineEntryAdded:
     description: str | None
     ts: int
     visible: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserSaved:
+    """A user was stored, committed: created (``created``), changed (role, organization), or
+    signed up (``signed_up``: chose its password from an invitation link). Nothing is cached
+    from users; webhook user triggers listen (automations.md §4.2)."""
+
+    user_id: int
+    org_id: OrgId
+    created: bool
+    signed_up: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
