@@ -368,7 +368,7 @@ async def running_services(
         webhook_events = None
         if settings.webhooks_enterprise_triggers:
             webhook_events = WebhookEvents(
-                bus, store, directory, webhook_triggers, wake_outbox=outbox.wake
+                bus, store, directory, webhook_triggers, clock=clock, wake_outbox=outbox.wake
             )
             webhook_events.start()
         upkeep.append(loop.create_task(webhooks.sweep_forever(), name="webhook_log_sweep"))
@@ -431,6 +431,7 @@ async def running_services(
                     console_sessions,
                     clock,
                     ttl_ms=round(settings.invitation_days * DAY_MS),
+                    bus=bus,
                 ),
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
                 push_subscriptions=push_subscriptions,

@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator
 from copy import deepcopy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -120,6 +120,22 @@ async def test_strings_and_timeline_entries_are_never_dropped(world: World) -> N
     assert [value.value for value in update.values] == [f"line {n}" for n in range(30)]
     assert [entry.description for entry in update.timeline] == ["hot 0", "hot 1", "hot 2"]
     assert {entry.name for entry in update.timeline} == {"Overheat"}
+
+
+async def test_hidden_timeline_entries_are_not_sent(world: World) -> None:
+    """An occurrence of an event with "Show on timeline" off never reaches a live timeline."""
+    services, device = world.services, world.mine.device
+    viewer = world.viewer()
+    await viewer.subscribe([device.id])
+    await viewer.next_update()
+    overheat = world.mine.template.event("overheat")
+    assert overheat is not None
+    hidden = replace(overheat, show_on_timeline=False)
+    await services.events.log(device, hidden, "quiet")
+    world.clock.now += 1_000  # one event of a code per second
+    await services.events.log(device, overheat, "shown")
+    update = await update_of(viewer)
+    assert [entry.description for entry in update.timeline] == ["shown"]
 
 
 async def test_property_and_presence_changes_arrive(world: World) -> None:

@@ -188,6 +188,20 @@ async def test_presence_is_remembered_with_the_first_connection(store: SqlStore)
     assert (third.was_online, third.first_connected_at) == (False, T0)
 
 
+async def test_first_connections_are_read_for_many_devices(store: SqlStore) -> None:
+    """Devices that connected answer their first connection time; others are absent."""
+    connected, reconnected, never = await add_devices(store, 3)
+    async with store.transaction() as tx:
+        await tx.record_presence(connected.id, online=True, ts=T0)
+        await tx.record_presence(reconnected.id, online=True, ts=T0 + 1)
+        await tx.record_presence(reconnected.id, online=False, ts=T0 + 2)
+        await tx.record_presence(reconnected.id, online=True, ts=T0 + 3)
+    async with store.transaction() as tx:
+        found = await tx.read_first_connections([connected.id, reconnected.id, never.id])
+        assert found == {connected.id: T0, reconnected.id: T0 + 1}
+        assert await tx.read_first_connections([]) == {}
+
+
 async def test_cancelling_marks_only_queued_rows_of_the_reference(store: SqlStore) -> None:
     """Queued rows of the reference become CANCELLED; finished and other rows stay."""
     (device,) = await add_devices(store, 1)

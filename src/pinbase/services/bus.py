@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
-from pinbase.domain.ids import DatastreamId, DeviceId
+from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
 from pinbase.domain.pins import Pin
 from pinbase.domain.value_types import Value
 
@@ -83,7 +83,8 @@ class TimelineEntryAdded:
     """A device event was logged on the device's timeline (data-model.md §1.8), committed.
 
     ``id`` is the stored entry's id; ``event_id``, ``code``, ``name`` and ``event_type`` name the
-    template event it is an occurrence of.
+    template event it is an occurrence of. ``visible`` is false when the event's "Show on
+    timeline" is off: webhooks still fire, live timelines leave it out (automations.md §1.10).
     """
 
     id: int
@@ -94,6 +95,19 @@ class TimelineEntryAdded:
     event_type: str
     description: str | None
     ts: int
+    visible: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserSaved:
+    """A user was stored, committed: created (``created``), changed (role, organization), or
+    signed up (``signed_up``: chose its password from an invitation link). Nothing is cached
+    from users; webhook user triggers listen (automations.md §4.2)."""
+
+    user_id: int
+    org_id: OrgId
+    created: bool
+    signed_up: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

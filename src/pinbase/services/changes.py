@@ -18,9 +18,10 @@ from pinbase.domain.templates import Template
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrganizationSaved:
-    """An organization was created or changed."""
+    """An organization was created (``created``) or changed."""
 
     organization: Organization
+    created: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,9 +42,14 @@ class OAuthClientRemoved:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserRemoved:
     """A user was deleted with its console sessions and invitation link; the devices it owned
-    have no owner now, and its open console pages must close their live sockets."""
+    have no owner now, and its open console pages must close their live sockets. ``org_id`` is
+    the organization it belonged to, ``email`` and ``name`` what it was called (empty when it
+    went with its organization), for the webhook user triggers (automations.md §4.2)."""
 
     user_id: int
+    org_id: OrgId
+    email: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

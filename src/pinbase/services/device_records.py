@@ -6,10 +6,12 @@ DEV-09/10, ``services.events`` for DEV-07), so every entry point applies one set
 write checks, in order: the device (``DeviceNotFound``), the field or event code, the value.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from pinbase.domain.errors import PinbaseError
+from pinbase.domain.ids import DeviceId
 from pinbase.domain.templates import Metafield
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.events import EventLog
@@ -32,6 +34,11 @@ class Page(Generic[T]):
 
     items: list[T]
     total: int
+
+
+def hidden_event_ids(bound: BoundDevice) -> frozenset[int]:
+    """The ids of the device template's events that stay off its timeline."""
+    return frozenset(event.id for event in bound.template.events if not event.show_on_timeline)
 
 
 class DeviceRecords:
@@ -71,6 +78,14 @@ class DeviceRecords:
             raise MetafieldNotFound(metafield_id)
         await self._metadata.write(bound, str(metafield_id), value)
 
+    async def first_connections(self, devices: Collection[BoundDevice]) -> dict[DeviceId, int]:
+        """When each of ``devices`` (already in the caller's scope) first connected, in ms; a
+        device that never connected is absent. One query per 500 devices."""
+        if not devices:
+            return {}
+        async with self._store.transaction() as tx:
+            return await tx.read_first_connections([bound.device.id for bound in devices])
+
     async def tags(self, caller: Scoped, device_id: int) -> list[StoredTag]:
         """The tags on the device.
 
@@ -94,14 +109,26 @@ class DeviceRecords:
         """A page of events logged at ``since`` or later, newest first (of one type when given),
         with the device.
 
+        Occurrences of template events whose "Show on timeline" is off are stored and counted
+        toward the limits but left out here, for the Platform API and the console alike
+        (automations.md §1.10, OP-A19); the event's current setting decides.
+
         Raises:
             DeviceNotFound.
         """
         bound = await device_in_scope(self._directory, caller, device_id)
+        hidden = hidden_event_ids(bound)
         async with self._store.transaction() as tx:
-            total = await tx.count_timeline(bound.device.id, event_type=event_type, since=since)
+            total = await tx.count_timeline(
+                bound.device.id, event_type=event_type, since=since, hidden_event_ids=hidden
+            )
             events = await tx.read_timeline_page(
-                bound.device.id, event_type=event_type, offset=offset, limit=limit, since=since
+                bound.device.id,
+                event_type=event_type,
+                offset=offset,
+                limit=limit,
+                since=since,
+                hidden_event_ids=hidden,
             )
         return bound, Page(items=events, total=total)
 

@@ -138,5 +138,6 @@ class EventLog:
                 event_type=stored.type,
                 description=stored.description,
                 ts=stored.ts,
+                visible=event.show_on_timeline,
             )
         )

@@ -16,7 +16,8 @@ import logging
 from dataclasses import dataclass
 
 from pinbase.domain.errors import PinbaseError
-from pinbase.domain.users import password_hash
+from pinbase.domain.users import ACTIVE, password_hash
+from pinbase.services.bus import Bus, UserSaved
 from pinbase.services.clock import Clock
 from pinbase.services.console_caller import ConsoleCaller, Permission
 from pinbase.services.console_sessions import (
@@ -66,12 +67,19 @@ class Invitations:
     """Hands out invitation links and redeems them."""
 
     def __init__(
-        self, store: Store, sessions: ConsoleSessions, clock: Clock, *, ttl_ms: int
+        self,
+        store: Store,
+        sessions: ConsoleSessions,
+        clock: Clock,
+        *,
+        ttl_ms: int,
+        bus: Bus | None = None,
     ) -> None:
         self._store = store
         self._sessions = sessions
         self._clock = clock
         self._ttl_ms = ttl_ms
+        self._bus = bus
 
     async def invitation_link(self, caller: ConsoleCaller, user_id: int) -> Invitation:
         """A new link for a user of the caller's scope, replacing the user's previous one.
@@ -135,4 +143,9 @@ class Invitations:
                 raise InvitationNotFound
             await tx.delete_user_sessions(user.id)
         logger.info("console.invitation_accepted user=%d", user.id)
+        if self._bus is not None and user.status != ACTIVE:
+            # An invited or registered user finished signing up (webhook USER_SIGNED_UP).
+            self._bus.publish(
+                UserSaved(user_id=user.id, org_id=user.org_id, created=False, signed_up=True)
+            )
         return await self._sessions.start(user)

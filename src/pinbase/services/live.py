@@ -385,6 +385,8 @@ class LiveHub:
             viewer.add_status(change)
 
     def _on_timeline(self, entry: TimelineEntryAdded) -> None:
+        if not entry.visible:
+            return
         for viewer in tuple(self._watching.get(entry.device_id, ())):
             viewer.add_timeline(entry)
 

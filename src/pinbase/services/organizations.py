@@ -214,7 +214,7 @@ class Organizations:
                 is_active=False,
                 created_at=self._clock(),
             )
-        self._bus.publish(OrganizationSaved(organization=created.organization()))
+        self._bus.publish(OrganizationSaved(organization=created.organization(), created=True))
         logger.info("organization.created org_id=%d parent_id=%d", created.id, parent_id)
         return created
 
@@ -246,5 +246,5 @@ class Organizations:
                 raise OrganizationNotFound(org_id)
         self._bus.publish(OrganizationRemoved(org_id=org_id))
         for user_id in user_ids:
-            self._bus.publish(UserRemoved(user_id=user_id))
+            self._bus.publish(UserRemoved(user_id=user_id, org_id=org_id))
         logger.info("organization.deleted org_id=%d users=%d", org_id, len(user_ids))

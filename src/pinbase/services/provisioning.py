@@ -259,7 +259,7 @@ async def provision(
     except PinbaseError as error:
         raise ProvisioningError(str(error)) from None
     if bus is not None:
-        bus.publish(OrganizationSaved(organization=org))
+        bus.publish(OrganizationSaved(organization=org, created=True))
         for template in templates:
             bus.publish(TemplateSaved(template=template))
         for device in devices:

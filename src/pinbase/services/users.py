@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import OrgId
 from pinbase.domain.users import ACTIVE, ADMIN, INVITED, PENDING, ROLES
-from pinbase.services.bus import Bus
+from pinbase.services.bus import Bus, UserSaved
 from pinbase.services.changes import OrganizationSaved, UserRemoved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
@@ -125,7 +125,9 @@ class Users:
         async with self._store.transaction() as tx:
             user = await _user_in_scope(tx, caller, user_id)
             _check_role(role_id)
-            return await _update(tx, user, org_id=user.org_id, role_id=role_id, ts=self._clock())
+            updated = await _update(tx, user, org_id=user.org_id, role_id=role_id, ts=self._clock())
+        self._announce(updated, created=False)
+        return updated
 
     async def transfer(
         self, caller: Scoped, user_id: int, *, target_org_id: int, role_id: int
@@ -141,7 +143,9 @@ class Users:
         _check_role(role_id)
         async with self._store.transaction() as tx:
             user = await _user_in_scope(tx, caller, user_id)
-            return await _update(tx, user, org_id=target, role_id=role_id, ts=self._clock())
+            moved = await _update(tx, user, org_id=target, role_id=role_id, ts=self._clock())
+        self._announce(moved, created=False)
+        return moved
 
     async def create_in_org(
         self,
@@ -237,7 +241,8 @@ class Users:
                 )
         except EmailTaken:  # by a concurrent request: the same answer, nothing created
             return None
-        self._bus.publish(OrganizationSaved(organization=org.organization()))
+        self._bus.publish(OrganizationSaved(organization=org.organization(), created=True))
+        self._announce(user, created=True)
         return user
 
     async def delete(self, caller: Scoped, user_id: int) -> None:
@@ -250,10 +255,12 @@ class Users:
             UserNotFound: missing or outside the caller's scope.
         """
         async with self._store.transaction() as tx:
-            await _user_in_scope(tx, caller, user_id)
+            user = await _user_in_scope(tx, caller, user_id)
             if not await tx.delete_user(user_id):
                 raise UserNotFound(user_id)
-        self._bus.publish(UserRemoved(user_id=user_id))
+        self._bus.publish(
+            UserRemoved(user_id=user_id, org_id=user.org_id, email=user.email, name=user.name)
+        )
         logger.info("user_deleted id=%s", user_id)
 
     async def _add_client(
@@ -318,7 +325,7 @@ class Users:
             async with self._store.transaction() as tx:
                 if await tx.find_user_by_email(email) is not None:
                     raise EmailInUse(email)
-                return await add_member(
+                user = await add_member(
                     tx,
                     org_id,
                     email=email,
@@ -331,6 +338,12 @@ class Users:
                 )
         except EmailTaken:  # by a concurrent request, between the lookup and the insert
             raise EmailInUse(email) from None
+        self._announce(user, created=True)
+        return user
+
+    def _announce(self, user: StoredUser, *, created: bool) -> None:
+        """Tell the bus a user was stored (committed)."""
+        self._bus.publish(UserSaved(user_id=user.id, org_id=user.org_id, created=created))
 
 
 async def add_member(

@@ -56,10 +56,15 @@ class DeviceRecordsRepository(Protocol):
         ...
 
     async def count_timeline(
-        self, device_id: DeviceId, *, event_type: str | None, since: int = 0
+        self,
+        device_id: DeviceId,
+        *,
+        event_type: str | None,
+        since: int = 0,
+        hidden_event_ids: Collection[int] = (),
     ) -> int:
         """How many events the device logged at ``since`` or later (of ``event_type`` only,
-        when given)."""
+        when given), leaving out occurrences of ``hidden_event_ids``."""
         ...
 
     async def read_timeline_page(
@@ -70,9 +75,10 @@ class DeviceRecordsRepository(Protocol):
         offset: int,
         limit: int,
         since: int = 0,
+        hidden_event_ids: Collection[int] = (),
     ) -> list[StoredEvent]:
         """A page of the device's events logged at ``since`` or later (of ``event_type`` only,
-        when given), newest first."""
+        when given), newest first, leaving out occurrences of ``hidden_event_ids``."""
         ...
 
     async def add_device_actions(self, actions: Sequence[DeviceAction]) -> None:

@@ -4,7 +4,7 @@ and the planner's limit state (§1.4, §1.7), kept in tables so that a restart f
 No SQL here; ``storage.sql_notifications`` implements it.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -111,6 +111,10 @@ class NotificationRepository(Protocol):
         self, device_id: DeviceId, *, online: bool, ts: int
     ) -> PresenceChange:
         """Store the device's presence; return what was stored before."""
+        ...
+
+    async def read_first_connections(self, device_ids: Collection[DeviceId]) -> dict[DeviceId, int]:
+        """When each of ``device_ids`` first connected (ms); never-connected devices are absent."""
         ...
 
     async def purge_notifications(self, *, log_before: int, quota_before: int) -> int:

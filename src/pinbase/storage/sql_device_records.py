@@ -54,12 +54,19 @@ class SqlDeviceRecords:
         return sorted(found, key=lambda link: (link.tag.id, link.device_id))
 
     async def count_timeline(
-        self, device_id: DeviceId, *, event_type: str | None, since: int = 0
+        self,
+        device_id: DeviceId,
+        *,
+        event_type: str | None,
+        since: int = 0,
+        hidden_event_ids: Collection[int] = (),
     ) -> int:
         """How many events the device logged at ``since`` or later (of ``event_type`` only,
-        when given)."""
+        when given), leaving out occurrences of ``hidden_event_ids``."""
         count = await self._db.scalar(
-            select(func.count()).where(*_timeline_filter(device_id, event_type, since))
+            select(func.count()).where(
+                *_timeline_filter(device_id, event_type, since, hidden_event_ids)
+            )
         )
         return int(count or 0)
 
@@ -71,12 +78,13 @@ class SqlDeviceRecords:
         offset: int,
         limit: int,
         since: int = 0,
+        hidden_event_ids: Collection[int] = (),
     ) -> list[StoredEvent]:
         """A page of the device's events logged at ``since`` or later (of ``event_type`` only,
-        when given), newest first."""
+        when given), newest first, leaving out occurrences of ``hidden_event_ids``."""
         rows = await self._db.execute(
             select(_EVENTS)
-            .where(*_timeline_filter(device_id, event_type, since))
+            .where(*_timeline_filter(device_id, event_type, since, hidden_event_ids))
             .order_by(_EVENTS.c.ts.desc(), _EVENTS.c.id.desc())
             .offset(offset)
             .limit(limit)
@@ -129,11 +137,14 @@ class SqlDeviceRecords:
 
 
 def _timeline_filter(
-    device_id: DeviceId, event_type: str | None, since: int
+    device_id: DeviceId, event_type: str | None, since: int, hidden_event_ids: Collection[int]
 ) -> list[ColumnElement[bool]]:
     conditions = [_EVENTS.c.device_id == device_id, _EVENTS.c.ts >= since]
     if event_type is not None:
         conditions.append(_EVENTS.c.type == event_type)
+    if hidden_event_ids:
+        # A template holds at most a few hundred events: one bounded NOT IN list.
+        conditions.append(_EVENTS.c.event_id.not_in(sorted(set(hidden_event_ids))))
     return conditions
 
 

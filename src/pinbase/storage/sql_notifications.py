@@ -4,7 +4,7 @@ The two small state tables are upserted with the dialect's ``ON CONFLICT``; the 
 and writes them in the transaction that stores the occurrence, so a crash keeps both or neither.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -16,6 +16,7 @@ from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.domain.notifications import LimitState
 from pinbase.storage import schema
 from pinbase.storage.notifications import NotificationRecord, PresenceChange
+from pinbase.storage.sql_device_records import MAX_IDS_PER_QUERY
 
 _LOG = schema.notification_log
 
@@ -150,6 +151,20 @@ class SqlNotificationQueries:
         return PresenceChange(
             was_online=None if row is None else row.online, first_connected_at=first
         )
+
+    async def read_first_connections(self, device_ids: Collection[DeviceId]) -> dict[DeviceId, int]:
+        """When each of ``device_ids`` first connected (ms); never-connected devices are absent."""
+        table = schema.device_status
+        wanted = sorted(set(device_ids))
+        found: dict[DeviceId, int] = {}
+        for start in range(0, len(wanted), MAX_IDS_PER_QUERY):
+            rows = await self._db.execute(
+                select(table.c.device_id, table.c.first_connected_at).where(
+                    table.c.device_id.in_(wanted[start : start + MAX_IDS_PER_QUERY])
+                )
+            )
+            found.update((DeviceId(row.device_id), int(row.first_connected_at)) for row in rows)
+        return found
 
     async def purge_notifications(self, *, log_before: int, quota_before: int) -> int:
         """Delete old log rows and quota uses; return how many log rows went."""

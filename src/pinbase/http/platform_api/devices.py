@@ -38,9 +38,10 @@ def device_router(services: Services, auth: BearerAuth) -> APIRouter:
         bound = await device_in_scope(directory, caller, device_id)
         online = services.presence.is_online(bound.device.id)
         stored = services.properties.of_device(bound.device.id)
+        first = await services.device_records.first_connections([bound])
         return json_response(
             {
-                **device_base(bound, online=online),
+                **device_base(bound, online=online, first_connected_at=first.get(bound.device.id)),
                 "dataStreamValues": datastream_values(bound, services.telemetry),
                 "metaFieldValues": metafield_values(bound, services.metadata),
                 "properties": properties_by_datastream(stored),
@@ -52,8 +53,10 @@ def device_router(services: Services, auth: BearerAuth) -> APIRouter:
         caller: Annotated[Caller, Depends(auth)], device_id: DeviceIdQuery
     ) -> Response:
         bound = await device_in_scope(directory, caller, device_id)
+        first = await services.device_records.first_connections([bound])
+        online = services.presence.is_online(bound.device.id)
         return json_response(
-            device_base(bound, online=services.presence.is_online(bound.device.id))
+            device_base(bound, online=online, first_connected_at=first.get(bound.device.id))
         )
 
     @router.get("/online", summary="PLT-DEV-08 Device connection status", response_model=Connected)

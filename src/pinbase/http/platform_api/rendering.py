@@ -1,8 +1,8 @@
 """Device objects in the shapes of http-api.md §4.0: summary, base and full.
 
-Pinbase tracks no connect and disconnect times, IP addresses or locks yet: those fields answer
-``0``, ``null`` and ``false`` (docs/platform-api.md). ``activatedAt`` is the creation time, since a
-provisioned device is active from the start.
+Pinbase tracks no connect and disconnect times (only the first connection), IP addresses or
+locks yet: those fields answer ``0``, ``null`` and ``false`` (docs/platform-api.md).
+``activatedAt`` is the creation time, since a provisioned device is active from the start.
 """
 
 from collections.abc import Mapping
@@ -41,12 +41,14 @@ def device_summary(bound: BoundDevice) -> dict[str, object]:
     }
 
 
-def device_base(bound: BoundDevice, *, online: bool) -> dict[str, object]:
-    """DeviceBase: the summary plus connection facts."""
+def device_base(
+    bound: BoundDevice, *, online: bool, first_connected_at: int | None = None
+) -> dict[str, object]:
+    """DeviceBase: the summary plus connection facts (``firstConnectTime`` 0: never connected)."""
     return {
         **device_summary(bound),
         "lifecycleStatus": {"name": ONLINE if online else OFFLINE},
-        "firstConnectTime": 0,
+        "firstConnectTime": first_connected_at or 0,
         "firmwareUpdatedAt": 0,
         "connectTime": 0,
         "disconnectTime": 0,

@@ -10,23 +10,37 @@ requests and commits the deliveries to the outbox in one transaction, then wakes
 * ``PRODUCT_LOG_EVENT`` from ``TimelineEntryAdded`` (an event occurrence; a webhook naming a
   template fires for that template's devices only), with ``{event_code}``, ``{event_name}``,
   ``{event_type}``, ``{event_description}`` (OP-A7);
+* ``USER_ADDED``, ``USER_METADATA_UPDATED`` (role or organization changed) and
+  ``USER_SIGNED_UP`` (an invited or registered user chose a password) from ``UserSaved``, and
+  ``USER_DELETED`` from ``UserRemoved``, with the ``user_*`` placeholders (§4.5), read from the
+  store when the task handles the message (a user deleted meanwhile fires nothing);
+* ``ORGANIZATION_CREATED`` from ``OrganizationSaved(created=True)``, for the webhooks of the
+  organizations above the new one.
 
-The user and organization triggers have no bus message that names the organization concerned
-(``UserRemoved`` carries only an id, and the user is gone): firing them would tell one
-organization about another's users, so their webhooks can be saved but do not fire yet
-(docs/webhooks.md).
+A webhook fires only for a device, user or organization of its own organization or one below it
+(what the organization may see anyway); a user deleted with its organization fires nothing, as
+that organization has left the tree by the time the task looks.
 """
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 
 from pinbase.domain.deliveries import Delivery
 from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.domain.webhook_requests import Placeholders
 from pinbase.domain.webhooks import TriggerKind, Webhook
-from pinbase.services.bus import Bus, DeviceFirstConnected, TimelineEntryAdded
+from pinbase.services.bus import Bus, DeviceFirstConnected, TimelineEntryAdded, UserSaved
+from pinbase.services.changes import OrganizationSaved, UserRemoved
+from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
+from pinbase.services.reactions.webhook_placeholders import (
+    organization_placeholders,
+    removed_user_placeholders,
+    user_placeholders,
+)
 from pinbase.services.reactions.webhook_triggers import WebhookTriggers
 from pinbase.storage.base import Store
 
@@ -36,7 +50,7 @@ MAX_QUEUED = 10_000
 """Messages waiting for the task; past it they are dropped with a warning (a stuck database
 must not grow memory without bound)."""
 
-Message = DeviceFirstConnected | TimelineEntryAdded
+Message = DeviceFirstConnected | TimelineEntryAdded | UserSaved | UserRemoved | OrganizationSaved
 
 
 class WebhookEvents:
@@ -49,17 +63,22 @@ class WebhookEvents:
         directory: Directory,
         triggers: WebhookTriggers,
         *,
+        clock: Clock,
         wake_outbox: Callable[[], None],
     ) -> None:
         self._store = store
         self._directory = directory
         self._triggers = triggers
+        self._clock = clock
         self._wake = wake_outbox
         self._queue: asyncio.Queue[Message] = asyncio.Queue(MAX_QUEUED)
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe = (
             bus.subscribe(DeviceFirstConnected, self._enqueue),
             bus.subscribe(TimelineEntryAdded, self._enqueue),
+            bus.subscribe(UserSaved, self._enqueue),
+            bus.subscribe(UserRemoved, self._enqueue),
+            bus.subscribe(OrganizationSaved, self._enqueue),
         )
 
     def start(self) -> None:
@@ -81,6 +100,8 @@ class WebhookEvents:
         await self._queue.join()
 
     def _enqueue(self, message: Message) -> None:
+        if isinstance(message, OrganizationSaved) and not message.created:
+            return
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
@@ -90,7 +111,7 @@ class WebhookEvents:
         while True:
             message = await self._queue.get()
             try:
-                deliveries = self.deliveries(message)
+                deliveries = await self.deliveries_of(message)
                 if deliveries:
                     async with self._store.transaction() as tx:
                         await tx.add_deliveries(deliveries)
@@ -100,8 +121,20 @@ class WebhookEvents:
             finally:
                 self._queue.task_done()
 
-    def deliveries(self, message: Message) -> list[Delivery]:
-        """The deliveries one message causes."""
+    async def deliveries_of(self, message: Message) -> list[Delivery]:
+        """The deliveries one message causes (user triggers read the user from the store)."""
+        match message:
+            case UserSaved():
+                return await self._user_saved(message)
+            case UserRemoved():
+                return self._user_removed(message)
+            case OrganizationSaved():
+                return self._organization_created(message)
+            case _:
+                return self.deliveries(message)
+
+    def deliveries(self, message: DeviceFirstConnected | TimelineEntryAdded) -> list[Delivery]:
+        """The deliveries one device message causes."""
         if isinstance(message, DeviceFirstConnected):
             return self._device(
                 TriggerKind.DEVICE_FIRST_CONNECTED, message.device_id, message.ts, {}
@@ -142,3 +175,70 @@ class WebhookEvents:
 
     def _covers(self, webhook: Webhook, org_id: int) -> bool:
         return OrgId(org_id) in self._directory.subtree(webhook.org_id)
+
+    async def _user_saved(self, message: UserSaved) -> list[Delivery]:
+        if message.created:
+            kind = TriggerKind.USER_ADDED
+        elif message.signed_up:
+            kind = TriggerKind.USER_SIGNED_UP
+        else:
+            kind = TriggerKind.USER_METADATA_UPDATED
+        webhooks = self._covering(kind, message.org_id)
+        if not webhooks:
+            return []
+        async with self._store.transaction() as tx:
+            user = await tx.find_user(message.user_id)
+        if user is None or user.org_id != message.org_id:
+            return []  # deleted or moved meanwhile: its own message follows
+        owned = Counter(
+            bound.template.name
+            for bound in self._directory.devices_in(self._directory.subtree(user.org_id))
+            if bound.device.owner_user_id == user.id
+        )
+        data = user_placeholders(
+            user, org_name=self._org_name(user.org_id), ts=self._clock(), devices_by_product=owned
+        )
+        return self._fire(webhooks, data)
+
+    def _user_removed(self, message: UserRemoved) -> list[Delivery]:
+        webhooks = self._covering(TriggerKind.USER_DELETED, message.org_id)
+        if not webhooks:
+            return []
+        data = removed_user_placeholders(
+            user_id=message.user_id,
+            email=message.email,
+            name=message.name,
+            org_name=self._org_name(message.org_id),
+            ts=self._clock(),
+        )
+        return self._fire(webhooks, data)
+
+    def _organization_created(self, message: OrganizationSaved) -> list[Delivery]:
+        organization = message.organization
+        webhooks = [
+            webhook
+            for webhook in self._covering(TriggerKind.ORGANIZATION_CREATED, organization.id)
+            if webhook.org_id != organization.id  # an organization's own hooks came after it
+        ]
+        if not webhooks:
+            return []
+        return self._fire(webhooks, organization_placeholders(organization, ts=self._clock()))
+
+    def _covering(self, kind: TriggerKind, org_id: OrgId) -> list[Webhook]:
+        """The enabled webhooks of ``kind`` whose organization is ``org_id`` or above it."""
+        return [
+            webhook for webhook in self._triggers.enabled(kind) if self._covers(webhook, org_id)
+        ]
+
+    def _fire(self, webhooks: list[Webhook], data: Placeholders) -> list[Delivery]:
+        ts = int(data.values["timestamp_unix"])
+        found = []
+        for webhook in webhooks:
+            delivery = self._triggers.delivery(webhook, data, secrets=(), ts=ts)
+            if delivery is not None:
+                found.append(delivery)
+        return found
+
+    def _org_name(self, org_id: OrgId) -> str:
+        organization = self._directory.organization(org_id)
+        return "" if organization is None else organization.name

@@ -1,14 +1,21 @@
 """What a webhook's placeholders are filled with, from a device, its write and what is known of
-it (automations.md §4.5). Pure functions over values the caller already holds: the write path
-calls ``device_placeholders`` for every matching webhook, so nothing here does I/O.
+it, or from a user or a new organization (automations.md §4.5). Pure functions over values the
+caller already holds: the write path calls ``device_placeholders`` for every matching webhook,
+so nothing here does I/O.
 """
+
+import json
+from collections.abc import Mapping
 
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.devices import Device
+from pinbase.domain.organizations import Organization
 from pinbase.domain.templates import Template
+from pinbase.domain.users import ROLES
 from pinbase.domain.value_types import Value
 from pinbase.domain.values import MULTI_VALUE_SEPARATOR, read_text
 from pinbase.domain.webhook_requests import Placeholders, iso_timestamp
+from pinbase.storage.users import StoredUser
 
 CLIENT_TYPES = {
     "device_tcp": "Device",
@@ -96,3 +103,128 @@ def device_placeholders(
         items=items,
         owner_email=owner_email,
     )
+
+
+def user_placeholders(
+    user: StoredUser,
+    *,
+    org_name: str,
+    ts: int,
+    devices_by_product: Mapping[str, int],
+) -> Placeholders:
+    """The placeholders of a user trigger (§4.5 ``user_*``) about a stored user.
+
+    Args:
+        user: the user the trigger concerns, as stored now.
+        org_name: its organization's name.
+        ts: the trigger time.
+        devices_by_product: how many devices the user owns, by template name.
+    """
+    address = _address(user.address)
+    full = {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "title": user.title,
+        "nickName": user.nick_name,
+        "phoneNumber": user.phone_number,
+        "roleId": user.role_id,
+        "orgId": user.org_id,
+        "tz": user.tz,
+        "locale": user.locale,
+        "status": user.status,
+        "lastModifiedTs": user.last_modified_ts,
+        "lastLoggedAt": user.last_logged_at,
+        "registeredAt": user.registered_at,
+        "isDev": user.is_dev,
+    }
+    values = {
+        "user_id": str(user.id),
+        "user_email": user.email,
+        "user_name": user.name,
+        "user_orgName": org_name,
+        "user_dateCreated": str(user.registered_at),
+        "user_roleName": ROLES.get(user.role_id, ""),
+        "user_title": user.title or "",
+        "user_nickname": user.nick_name or "",
+        "user_phoneNumber": user.phone_number or "",
+        "user_country": address.get("country", ""),
+        "user_state": address.get("state", ""),
+        "user_zipCode": address.get("zip", ""),
+        "user_object": json.dumps(full, ensure_ascii=False, separators=(",", ":")),
+        "user_assignedTags": "",
+        "user_ownDevicesCount": str(sum(devices_by_product.values())),
+        "user_devicesCountByProductName": json.dumps(
+            dict(sorted(devices_by_product.items())), ensure_ascii=False, separators=(",", ":")
+        ),
+        **time_values(ts),
+    }
+    return Placeholders(values=values)
+
+
+def removed_user_placeholders(
+    *, user_id: int, email: str, name: str, org_name: str, ts: int
+) -> Placeholders:
+    """The placeholders of ``USER_DELETED``: what is known of a user that is gone (its other
+    ``user_*`` fields are empty)."""
+    values = dict.fromkeys(_USER_FIELDS, "")
+    values.update(
+        {
+            "user_id": str(user_id),
+            "user_email": email,
+            "user_name": name,
+            "user_orgName": org_name,
+            "user_ownDevicesCount": "0",
+            "user_devicesCountByProductName": "{}",
+            **time_values(ts),
+        }
+    )
+    return Placeholders(values=values)
+
+
+def organization_placeholders(organization: Organization, *, ts: int) -> Placeholders:
+    """The placeholders of ``ORGANIZATION_CREATED`` (a Pinbase choice; §4.5 names none):
+    ``{organization_id}``, ``{organization_name}``, ``{organization_parentId}`` and the times."""
+    return Placeholders(
+        values={
+            "organization_id": str(organization.id),
+            "organization_name": organization.name,
+            "organization_parentId": (
+                "" if organization.parent_id is None else str(organization.parent_id)
+            ),
+            **time_values(ts),
+        }
+    )
+
+
+_USER_FIELDS = (
+    "user_id",
+    "user_email",
+    "user_name",
+    "user_orgName",
+    "user_dateCreated",
+    "user_roleName",
+    "user_title",
+    "user_nickname",
+    "user_phoneNumber",
+    "user_country",
+    "user_state",
+    "user_zipCode",
+    "user_object",
+    "user_assignedTags",
+    "user_ownDevicesCount",
+    "user_devicesCountByProductName",
+)
+
+
+def _address(text: str | None) -> dict[str, str]:
+    """The stored address JSON's text fields; empty when missing or unreadable."""
+    if not text:
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {key: value for key, value in parsed.items() if isinstance(value, str)}

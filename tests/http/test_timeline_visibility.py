@@ -1,0 +1,106 @@
+"""Events whose "Show on timeline" is off (automations.md §1.10, OP-A19), in process: stored and
+counted, but PLT-DEV-18 and the console's Timeline tab leave them out."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from console_site import ADMIN, PASSWORD, sign_in
+
+from inprocess import InProcessServer, in_process_server
+from pinbase.domain.ids import DeviceId
+
+TIMELINE = "/api/v1/organization/device/timeline"
+
+SPEC: dict[str, Any] = {
+    "organization": {"name": "Acme"},
+    "oauthClients": [{"name": "api"}],
+    "users": [{"email": ADMIN, "name": "Ada Admin", "roleId": 1, "password": PASSWORD}],
+    "templates": [
+        {
+            "name": "Greenhouse",
+            "datastreams": [{"id": 1, "label": "Temperature", "pin": 1, "type": "DOUBLE"}],
+            "events": [
+                {"eventCode": "overheat", "name": "Overheat", "type": "WARNING"},
+                {
+                    "eventCode": "heartbeat",
+                    "name": "Quiet Heartbeat",
+                    "type": "INFORMATION",
+                    "showOnTimeline": False,
+                },
+            ],
+        }
+    ],
+    "devices": [{"name": "Greenhouse North", "template": "Greenhouse"}],
+}
+
+
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcessServer, Any]]:
+    """An application whose device logged one hidden and one visible occurrence."""
+    with in_process_server(tmp_path_factory.mktemp("visibility")) as server:
+        created = server.provision(SPEC)
+        device = created["devices"][0]
+        with server.client() as http:
+            answer = http.get(
+                "/external/api/logEvent", params={"token": device["token"], "code": "heartbeat"}
+            )
+            assert answer.status_code == 200, answer.text
+            trigger = http.post(
+                "/api/v1/organization/device/trigger-event",
+                json={"deviceId": device["id"], "eventCode": "overheat"},
+                headers=_bearer(http, created),
+            )
+            assert trigger.status_code == 204, trigger.text
+        yield server, created
+
+
+def _bearer(http: httpx.Client, created: dict[str, Any]) -> dict[str, str]:
+    client = created["oauthClients"][0]
+    answer = http.post(
+        "/oauth2/token",
+        params={"grant_type": "client_credentials"},
+        auth=(client["clientId"], client["clientSecret"]),
+    )
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def test_hidden_occurrences_are_stored_and_counted(logged: tuple[InProcessServer, Any]) -> None:
+    """Occurrences with "Show on timeline" off are stored and count toward the daily limit."""
+    server, created = logged
+    device = DeviceId(int(created["devices"][0]["id"]))
+
+    async def count() -> int:
+        async with server.services.store.transaction() as tx:
+            return int(await tx.count_device_events(device, since=0))
+
+    assert server.run(count) == 2
+
+
+def test_platform_timeline_omits_hidden_occurrences(logged: tuple[InProcessServer, Any]) -> None:
+    """PLT-DEV-18 lists and counts only the occurrences shown on the timeline."""
+    server, created = logged
+    with server.client() as http:
+        answer = http.get(
+            TIMELINE,
+            params={"deviceId": created["devices"][0]["id"], "from": 0, "to": 2**62},
+            headers=_bearer(http, created),
+        )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["totalElements"] == 1
+    assert [entry["eventType"] for entry in body["content"]] == ["WARNING"]
+
+
+def test_console_timeline_omits_hidden_occurrences(logged: tuple[InProcessServer, Any]) -> None:
+    """The console's Timeline tab shows the visible event and not the hidden one."""
+    server, created = logged
+    with server.client() as http:
+        sign_in(http, ADMIN)
+        page = http.get(
+            f"/dashboard/devices/{created['devices'][0]['id']}", params={"tab": "timeline"}
+        )
+    assert page.status_code == 200, page.text
+    assert "Overheat" in page.text
+    assert "Quiet Heartbeat" not in page.text
