@@ -3,12 +3,14 @@
 
 Theory of operation. Two fresh data folders are provisioned alike, one template (v1 INT and
 v2 INT, no bounds) and ``--devices`` devices: the first bare, the second with ``--rules``
-automations and ``--webhooks`` webhooks. Automation i: "when device i's v1 > 30, forward the
-value to its v2" (``DEVICE_STATE``, ``GT``, ``FORWARD_DEVICE_DATA``, no limit period). Webhook j:
-``POST`` ``{"d": {device_id}, "v": {device_pinValue}}`` to a local receiver on every write of
-v1 of device ``rules + j`` (``DEVICE_DATASTREAM``). ``pinbase serve`` (SQLite, loopback, binary
+automations and ``--webhooks`` webhooks, on devices spread evenly over the fleet
+(``fleet_roles``), so their writes, paced in device order, spread over time too rather than come
+in bursts. Each rule device's automation: "when its v1 > 30, forward the value to its v2"
+(``DEVICE_STATE``, ``GT``, ``FORWARD_DEVICE_DATA``, no limit period); each webhook device's
+webhook: ``POST`` ``{"d": {device_id}, "v": {device_pinValue}}`` to a local receiver on every
+write of its v1 (``DEVICE_DATASTREAM``). ``pinbase serve`` (SQLite, loopback, binary
 protocol on) runs on each folder in turn, and the same load process (bench/automations_load.py)
-drives it: the first ``--rules`` devices logged in over the binary protocol, the receiver
+drives it: the rule devices logged in over the binary protocol, the receiver
 listening, and ``--rate`` writes a second in all (``GET /external/api/update``, write n to device
 n mod ``--devices``) for ``--warmup`` + ``--duration`` seconds, over keep-alive connections.
 Values alternate above and below the threshold (each device's writes, in turn), so every other
@@ -59,6 +61,22 @@ it otherwise), and the webhook rate limit (10 a minute per webhook) off, since e
 fires ``rate / devices`` times a second."""
 
 
+def fleet_roles(options: argparse.Namespace) -> tuple[list[int], list[int]]:
+    """The indexes of the rule devices and of the webhook devices: each kind evenly spread over
+    the fleet, the webhooks' half-way between rule devices, no device in both."""
+    devices, rules, webhooks = options.devices, options.rules, options.webhooks
+    rule_devices = [i * devices // rules for i in range(rules)]
+    taken = set(rule_devices)
+    hook_devices = []
+    for j in range(webhooks):
+        k = (j * devices // webhooks + devices // (2 * max(1, rules))) % devices
+        while k in taken:
+            k = (k + 1) % devices
+        taken.add(k)
+        hook_devices.append(k)
+    return rule_devices, hook_devices
+
+
 def bench_spec(options: argparse.Namespace, *, receiver_port: int, rules: bool) -> dict[str, Any]:
     """One organization, one template (v1, v2 INT), the devices, and, with ``rules``, the
     automations and webhooks."""
@@ -73,6 +91,7 @@ def bench_spec(options: argparse.Namespace, *, receiver_port: int, rules: bool) 
     }
     if not rules:
         return spec
+    rule_devices, hook_devices = fleet_roles(options)
     spec["automations"] = [
         {
             "name": f"Bench rule {i}",
@@ -87,7 +106,7 @@ def bench_spec(options: argparse.Namespace, *, receiver_port: int, rules: bool) 
             },
             "actions": [{"kind": "FORWARD_DEVICE_DATA", "device": f"Bench {i}", "dataStreamId": 2}],
         }
-        for i in range(options.rules)
+        for i in rule_devices
     ]
     spec["webhooks"] = [
         {
@@ -95,7 +114,7 @@ def bench_spec(options: argparse.Namespace, *, receiver_port: int, rules: bool) 
             "status": "ENABLED",
             "trigger": {
                 "kind": "DEVICE_DATASTREAM",
-                "device": f"Bench {options.rules + j}",
+                "device": f"Bench {k}",
                 "dataStreamId": 1,
             },
             "method": "POST",
@@ -103,7 +122,7 @@ def bench_spec(options: argparse.Namespace, *, receiver_port: int, rules: bool) 
             "url": f"http://127.0.0.1:{receiver_port}/hook/{j}",
             "body": '{"d": {device_id}, "v": {device_pinValue}}',
         }
-        for j in range(options.webhooks)
+        for j, k in enumerate(hook_devices)
     ]
     return spec
 
@@ -124,6 +143,7 @@ def measure(
         note=f" ({what}) ...",
     ) as ready:
         tokens = [device["token"] for device in ready.created["devices"]]
+        rule_devices, hook_devices = fleet_roles(options)
         hardware_port = free_port()
         server = ServerProcess(
             ready.data_dir,
@@ -139,11 +159,9 @@ def measure(
                 "receiver_port": receiver_port,
                 "server_pid": server.pid,
                 "tokens": tokens,
-                "rule_tokens": tokens[: options.rules],
-                "rule_device_indexes": list(range(options.rules)) if rules else [],
-                "hook_device_indexes": (
-                    list(range(options.rules, options.rules + options.webhooks)) if rules else []
-                ),
+                "rule_tokens": [tokens[i] for i in rule_devices],
+                "rule_device_indexes": rule_devices if rules else [],
+                "hook_device_indexes": hook_devices if rules else [],
                 "rate": options.rate,
                 "warmup_s": options.warmup,
                 "duration_s": options.duration,
