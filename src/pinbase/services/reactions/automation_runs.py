@@ -1,8 +1,13 @@
 """Running an automation's actions, in list order, with a log row per action (automations.md
 §3.5, §3.7).
 
-A run starts with a ``automation_runs`` row (``RUNNING``) and logs each action ``OK``, ``FAILED``
-or ``SKIPPED`` with a reason; a failed action does not stop the rest. A ``WAIT`` ends the step:
+A run has a ``automation_runs`` row and logs each action ``OK``, ``FAILED`` or ``SKIPPED`` with a
+reason; a failed action does not stop the rest. The rows are written with the first transaction
+the run needs anyway: a run without a WAIT or a message writes its row (with start and finish
+times) and its action rows in one transaction once its actions ran; a message is queued in the
+same transaction as the run row (``RUNNING``) and the log rows so far, and a WAIT's
+continuation likewise. So a crash in the middle of a run may lose that run's log (its writes
+were made), never a queued message or a continuation without its run row. A ``WAIT`` ends the step:
 the rest of the run is stored as a continuation (``automation_continuations``) due when the wait
 ends, so a restart resumes it; the engine's scheduler picks it up (``run_continuation``). When the
 last action ran, the run closes ``OK``, or ``FAILED`` when any action failed.
@@ -122,21 +127,14 @@ class AutomationRunner:
         self._wake_outbox = wake_outbox
 
     async def start(self, automation: Automation, trigger: Trigger) -> int:
-        """Log a new run and run its actions up to the first WAIT; return the run's id."""
-        now = self._clock()
-        async with self._store.transaction() as tx:
-            run_id = await tx.add_automation_run(
-                automation_id=automation.id,
-                org_id=automation.org_id,
-                trigger_kind=trigger.kind,
-                trigger_device_id=trigger.device_id,
-                trigger_datastream_id=trigger.datastream_id,
-                trigger_value=trigger.display,
-                started_at=now,
-                status="RUNNING",
-            )
-        await self.resume(automation, run_id, trigger, step=0, failed=False)
-        return run_id
+        """Run a new firing's actions up to the first WAIT, logging it; return the run's id.
+
+        The run row is written lazily (see ``_Run``): a run without a WAIT or a message is
+        logged in one transaction once its actions ran, with its start and finish times."""
+        run = _Run(automation, trigger, started_at=self._clock())
+        await self._steps(run, step=0, failed=False)
+        assert run.id is not None
+        return run.id
 
     async def skip(self, automation: Automation, trigger: Trigger, *, reason: str) -> None:
         """Log a firing that does not run (Limit Period, no sun event)."""
@@ -160,42 +158,79 @@ class AutomationRunner:
         self, automation: Automation, run_id: int, trigger: Trigger, *, step: int, failed: bool
     ) -> None:
         """Run actions from ``step`` on until a WAIT (stored as a continuation) or the end."""
+        run = _Run(automation, trigger, started_at=self._clock(), run_id=run_id)
+        await self._steps(run, step=step, failed=failed)
+
+    async def _steps(self, run: "_Run", *, step: int, failed: bool) -> None:
+        automation = run.automation
         actions = automation.spec.actions
         for seq in range(step, len(actions)):
             action = actions[seq]
             if isinstance(action, Wait):
                 due = wait_until(action, self._clock())
                 async with self._store.transaction() as tx:
-                    await self._log(tx, run_id, seq, action, Outcome(status="OK", value=str(due)))
+                    self._log(run, seq, action, Outcome(status="OK", value=str(due)))
+                    run_id = await self._flush(tx, run)
                     await tx.add_continuation(
                         automation_id=automation.id,
                         run_id=run_id,
                         step=seq + 1,
                         due_at=due,
-                        context={"trigger": trigger.to_json(), "failed": failed},
+                        context={"trigger": run.trigger.to_json(), "failed": failed},
                     )
                 return
-            outcome = await self._guarded(automation, run_id, seq, action, trigger)
+            outcome = await self._guarded(run, seq, action)
             failed = failed or outcome.status == "FAILED"
+        status = "FAILED" if failed else "OK"
         async with self._store.transaction() as tx:
-            await tx.finish_automation_run(
-                run_id, status="FAILED" if failed else "OK", finished_at=self._clock()
-            )
+            if run.id is None:
+                run.id = await self._add_run(tx, run, status=status, finished_at=self._clock())
+            else:
+                await tx.finish_automation_run(run.id, status=status, finished_at=self._clock())
+            await self._flush(tx, run)
 
-    async def _guarded(
-        self, automation: Automation, run_id: int, seq: int, action: Action, trigger: Trigger
-    ) -> Outcome:
-        """Run one action and log it; an unexpected error is a FAILED row, never a lost run.
+    async def _add_run(
+        self, tx: Transaction, run: "_Run", *, status: str, finished_at: int | None
+    ) -> int:
+        trigger = run.trigger
+        return await tx.add_automation_run(
+            automation_id=run.automation.id,
+            org_id=run.automation.org_id,
+            trigger_kind=trigger.kind,
+            trigger_device_id=trigger.device_id,
+            trigger_datastream_id=trigger.datastream_id,
+            trigger_value=trigger.display,
+            started_at=run.started_at,
+            finished_at=finished_at,
+            status=status,
+        )
 
-        Writes and events commit through their own use cases first (a transaction must not be
-        open meanwhile: SQLite's store serializes them), then the log row; a message is queued
-        in the same transaction as its log row.
+    async def _flush(self, tx: Transaction, run: "_Run") -> int:
+        """Write the run row (``RUNNING``) if not yet written and the action rows kept so far,
+        in ``tx``; return the run's id."""
+        if run.id is None:
+            run.id = await self._add_run(tx, run, status="RUNNING", finished_at=None)
+        if run.pending:
+            await tx.add_action_log([replace(entry, run_id=run.id) for entry in run.pending])
+            run.pending.clear()
+        return run.id
+
+    async def _guarded(self, run: "_Run", seq: int, action: Action) -> Outcome:
+        """Run one action and keep its log row (written with the run's next transaction); an
+        unexpected error is a FAILED row, never a lost run.
+
+        Writes and events commit through their own use cases (a transaction must not be open
+        meanwhile: SQLite's store serializes them). A message is queued in a transaction that
+        also writes the run row and the log rows so far, so a queued message always has its
+        run logged; a crash between two transactions loses only log rows, never a message.
         """
+        automation, trigger = run.automation, run.trigger
         try:
             if isinstance(action, SendMessage):
                 async with self._store.transaction() as tx:
                     outcome = await self._message(tx, automation, action, trigger)
-                    await self._log(tx, run_id, seq, action, outcome)
+                    self._log(run, seq, action, outcome)
+                    await self._flush(tx, run)
                 if outcome.status == "OK" and self._wake_outbox is not None:
                     self._wake_outbox()
                 return outcome
@@ -207,8 +242,7 @@ class AutomationRunner:
         except Exception:
             logger.exception("automation.action_failed id=%d seq=%d", automation.id, seq)
             outcome = Outcome(status="FAILED", reason="INTERNAL_ERROR")
-        async with self._store.transaction() as tx:
-            await self._log(tx, run_id, seq, action, outcome)
+        self._log(run, seq, action, outcome)
         return outcome
 
     async def _write(
@@ -309,24 +343,42 @@ class AutomationRunner:
             trigger_value=trigger.display,
         )
 
-    async def _log(
-        self, tx: Transaction, run_id: int, seq: int, action: Action, outcome: Outcome
-    ) -> None:
-        await tx.add_action_log(
-            [
-                ActionLogEntry(
-                    run_id=run_id,
-                    seq=seq,
-                    type=action.kind.value,
-                    device_id=outcome.device_id,
-                    datastream_id=outcome.datastream_id,
-                    value=outcome.value,
-                    status=outcome.status,
-                    reason=outcome.reason,
-                    ts=self._clock(),
-                )
-            ]
+    def _log(self, run: "_Run", seq: int, action: Action, outcome: Outcome) -> None:
+        """Keep an action's log row for the run's next transaction (``_flush``)."""
+        run.pending.append(
+            ActionLogEntry(
+                run_id=run.id or 0,
+                seq=seq,
+                type=action.kind.value,
+                device_id=outcome.device_id,
+                datastream_id=outcome.datastream_id,
+                value=outcome.value,
+                status=outcome.status,
+                reason=outcome.reason,
+                ts=self._clock(),
+            )
         )
+
+
+class _Run:
+    """A run in progress: its row is written with the first transaction the run needs (a
+    message, a WAIT, or the finish), its action rows kept until then."""
+
+    __slots__ = ("automation", "id", "pending", "started_at", "trigger")
+
+    def __init__(
+        self,
+        automation: Automation,
+        trigger: Trigger,
+        *,
+        started_at: int,
+        run_id: int | None = None,
+    ) -> None:
+        self.automation = automation
+        self.trigger = trigger
+        self.started_at = started_at
+        self.id = run_id
+        self.pending: list[ActionLogEntry] = []
 
 
 def _with(outcome: Outcome, **changes: Any) -> Outcome:
