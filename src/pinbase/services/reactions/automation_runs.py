@@ -4,7 +4,8 @@
 A run has a ``automation_runs`` row and logs each action ``OK``, ``FAILED`` or ``SKIPPED`` with a
 reason; a failed action does not stop the rest. The rows are written with the first transaction
 the run needs anyway: a run without a WAIT or a message writes its row (with start and finish
-times) and its action rows in one transaction once its actions ran; a message is queued in the
+times) and its action rows in one transaction once its actions ran, shared with the other runs
+that finished meanwhile (group commit); a message is queued in the
 same transaction as the run row (``RUNNING``) and the log rows so far, and a WAIT's
 continuation likewise. So a crash in the middle of a run may lose that run's log (its writes
 were made), never a queued message or a continuation without its run row. A ``WAIT`` ends the step:
@@ -18,6 +19,7 @@ rules (§3.4). Actions reach only devices of the automation's organization and b
 they run (``NO_ACCESS``).
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -125,6 +127,8 @@ class AutomationRunner:
         self._clock = clock
         self._notifications = notifications
         self._wake_outbox = wake_outbox
+        self._finished: list[tuple[_Run, asyncio.Future[None]]] = []
+        self._finishing: asyncio.Task[None] | None = None
 
     async def start(self, automation: Automation, trigger: Trigger) -> int:
         """Run a new firing's actions up to the first WAIT, logging it; return the run's id.
@@ -181,13 +185,47 @@ class AutomationRunner:
                 return
             outcome = await self._guarded(run, seq, action)
             failed = failed or outcome.status == "FAILED"
-        status = "FAILED" if failed else "OK"
-        async with self._store.transaction() as tx:
-            if run.id is None:
-                run.id = await self._add_run(tx, run, status=status, finished_at=self._clock())
-            else:
-                await tx.finish_automation_run(run.id, status=status, finished_at=self._clock())
-            await self._flush(tx, run)
+        run.status = "FAILED" if failed else "OK"
+        run.finished_at = self._clock()
+        await self._finish(run)
+
+    async def _finish(self, run: "_Run") -> None:
+        """Log a finished run; runs finishing meanwhile share one transaction (group commit)."""
+        done = asyncio.get_running_loop().create_future()
+        self._finished.append((run, done))
+        if self._finishing is None:
+            self._finishing = asyncio.get_running_loop().create_task(
+                self._commit_finished(), name="automation_run_log"
+            )
+        await done
+
+    async def _commit_finished(self) -> None:
+        try:
+            while self._finished:
+                batch, self._finished = self._finished, []
+                try:
+                    async with self._store.transaction() as tx:
+                        for run, _ in batch:
+                            await self._close(tx, run)
+                except Exception as error:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._finishing = None
+
+    async def _close(self, tx: Transaction, run: "_Run") -> None:
+        assert run.status is not None
+        assert run.finished_at is not None
+        if run.id is None:
+            run.id = await self._add_run(tx, run, status=run.status, finished_at=run.finished_at)
+        else:
+            await tx.finish_automation_run(run.id, status=run.status, finished_at=run.finished_at)
+        await self._flush(tx, run)
 
     async def _add_run(
         self, tx: Transaction, run: "_Run", *, status: str, finished_at: int | None
@@ -364,7 +402,7 @@ class _Run:
     """A run in progress: its row is written with the first transaction the run needs (a
     message, a WAIT, or the finish), its action rows kept until then."""
 
-    __slots__ = ("automation", "id", "pending", "started_at", "trigger")
+    __slots__ = ("automation", "finished_at", "id", "pending", "started_at", "status", "trigger")
 
     def __init__(
         self,
@@ -379,6 +417,8 @@ class _Run:
         self.started_at = started_at
         self.id = run_id
         self.pending: list[ActionLogEntry] = []
+        self.status: str | None = None
+        self.finished_at: int | None = None
 
 
 def _with(outcome: Outcome, **changes: Any) -> Outcome:
