@@ -143,19 +143,9 @@ class AutomationRunner:
     async def skip(self, automation: Automation, trigger: Trigger, *, reason: str) -> None:
         """Log a firing that does not run (Limit Period, no sun event)."""
         now = self._clock()
-        async with self._store.transaction() as tx:
-            await tx.add_automation_run(
-                automation_id=automation.id,
-                org_id=automation.org_id,
-                trigger_kind=trigger.kind,
-                trigger_device_id=trigger.device_id,
-                trigger_datastream_id=trigger.datastream_id,
-                trigger_value=trigger.display,
-                started_at=now,
-                finished_at=now,
-                status="SKIPPED",
-                reason=reason,
-            )
+        run = _Run(automation, trigger, started_at=now)
+        run.status, run.reason, run.finished_at = "SKIPPED", reason, now
+        await self._finish(run)
         logger.info("automation.skipped id=%d reason=%s", automation.id, reason)
 
     async def resume(
@@ -222,13 +212,21 @@ class AutomationRunner:
         assert run.status is not None
         assert run.finished_at is not None
         if run.id is None:
-            run.id = await self._add_run(tx, run, status=run.status, finished_at=run.finished_at)
+            run.id = await self._add_run(
+                tx, run, status=run.status, finished_at=run.finished_at, reason=run.reason
+            )
         else:
             await tx.finish_automation_run(run.id, status=run.status, finished_at=run.finished_at)
         await self._flush(tx, run)
 
     async def _add_run(
-        self, tx: Transaction, run: "_Run", *, status: str, finished_at: int | None
+        self,
+        tx: Transaction,
+        run: "_Run",
+        *,
+        status: str,
+        finished_at: int | None,
+        reason: str | None = None,
     ) -> int:
         trigger = run.trigger
         return await tx.add_automation_run(
@@ -241,6 +239,7 @@ class AutomationRunner:
             started_at=run.started_at,
             finished_at=finished_at,
             status=status,
+            reason=reason,
         )
 
     async def _flush(self, tx: Transaction, run: "_Run") -> int:
@@ -402,7 +401,16 @@ class _Run:
     """A run in progress: its row is written with the first transaction the run needs (a
     message, a WAIT, or the finish), its action rows kept until then."""
 
-    __slots__ = ("automation", "finished_at", "id", "pending", "started_at", "status", "trigger")
+    __slots__ = (
+        "automation",
+        "finished_at",
+        "id",
+        "pending",
+        "reason",
+        "started_at",
+        "status",
+        "trigger",
+    )
 
     def __init__(
         self,
@@ -419,6 +427,7 @@ class _Run:
         self.pending: list[ActionLogEntry] = []
         self.status: str | None = None
         self.finished_at: int | None = None
+        self.reason: str | None = None
 
 
 def _with(outcome: Outcome, **changes: Any) -> Outcome:
