@@ -5,7 +5,10 @@ Theory of operation.
 
 * **Device State.** The bus callback runs inside a device's write, so it only looks the written
   (device, datastream) pairs up in a dict and queues the message when a rule watches one; a task
-  of its own drains the queue and evaluates (``domain.automation_rules.evaluate``) in write order.
+  of its own drains the queue in batches and evaluates (``domain.automation_rules.evaluate``) in
+  write order, saves the batch's arming changes in one transaction, then starts the runs as
+  tasks: up to ``CONCURRENT_RUNS`` at once (their writes share group commits), one automation's
+  firings one after the other.
   Writes whose origin is ``automation`` update the remembered previous value but are never
   evaluated (§3.4); back-dated imports are not announced on the bus at all. The arming and the
   last run are persisted, so a restart neither re-fires an ``IS_ON`` rule nor forgets its Limit
