@@ -47,7 +47,7 @@ from pinbase.services.events import EventLog
 from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.telemetry import Telemetry
-from pinbase.storage.automations import ActionLogEntry
+from pinbase.storage.automations import ActionLogEntry, NewAutomationRun
 from pinbase.storage.base import Store, Transaction
 
 logger = logging.getLogger(__name__)
@@ -195,8 +195,7 @@ class AutomationRunner:
                 batch, self._finished = self._finished, []
                 try:
                     async with self._store.transaction() as tx:
-                        for run, _ in batch:
-                            await self._close(tx, run)
+                        await self._close([run for run, _ in batch], tx)
                 except Exception as error:
                     for _, done in batch:
                         if not done.done():
@@ -208,28 +207,31 @@ class AutomationRunner:
         finally:
             self._finishing = None
 
-    async def _close(self, tx: Transaction, run: "_Run") -> None:
-        assert run.status is not None
-        assert run.finished_at is not None
-        if run.id is None:
-            run.id = await self._add_run(
-                tx, run, status=run.status, finished_at=run.finished_at, reason=run.reason
-            )
-        else:
-            await tx.finish_automation_run(run.id, status=run.status, finished_at=run.finished_at)
-        await self._flush(tx, run)
+    async def _close(self, runs: list["_Run"], tx: Transaction) -> None:
+        """Log finished runs in a few statements: new rows in one insert, the finish of rows
+        written earlier (``RUNNING``), and every kept action row in one insert."""
+        new = [run for run in runs if run.id is None]
+        for run in runs:
+            if run.id is not None:
+                assert run.status is not None
+                assert run.finished_at is not None
+                await tx.finish_automation_run(
+                    run.id, status=run.status, finished_at=run.finished_at
+                )
+        ids = await tx.add_automation_runs([self._new_run(run) for run in new])
+        for run, run_id in zip(new, ids, strict=True):
+            run.id = run_id
+        entries = [replace(e, run_id=run.id or 0) for run in runs for e in run.pending]
+        await tx.add_action_log(entries)
+        for run in runs:
+            run.pending.clear()
 
-    async def _add_run(
-        self,
-        tx: Transaction,
-        run: "_Run",
-        *,
-        status: str,
-        finished_at: int | None,
-        reason: str | None = None,
-    ) -> int:
+    @staticmethod
+    def _new_run(run: "_Run", *, status: str | None = None) -> NewAutomationRun:
+        status = status or run.status
+        assert status is not None
         trigger = run.trigger
-        return await tx.add_automation_run(
+        return NewAutomationRun(
             automation_id=run.automation.id,
             org_id=run.automation.org_id,
             trigger_kind=trigger.kind,
@@ -237,16 +239,21 @@ class AutomationRunner:
             trigger_datastream_id=trigger.datastream_id,
             trigger_value=trigger.display,
             started_at=run.started_at,
-            finished_at=finished_at,
+            finished_at=run.finished_at,
             status=status,
-            reason=reason,
+            reason=run.reason,
         )
+
+    async def _add_run(self, tx: Transaction, run: "_Run") -> int:
+        """Write a run's row as ``RUNNING`` (before its message or WAIT); its id."""
+        [run_id] = await tx.add_automation_runs([self._new_run(run, status="RUNNING")])
+        return run_id
 
     async def _flush(self, tx: Transaction, run: "_Run") -> int:
         """Write the run row (``RUNNING``) if not yet written and the action rows kept so far,
         in ``tx``; return the run's id."""
         if run.id is None:
-            run.id = await self._add_run(tx, run, status="RUNNING", finished_at=None)
+            run.id = await self._add_run(tx, run)
         if run.pending:
             await tx.add_action_log([replace(entry, run_id=run.id) for entry in run.pending])
             run.pending.clear()
