@@ -218,3 +218,24 @@ async def test_runs_added_together_keep_their_order(store: SqlStore) -> None:
     assert found_first is not None
     assert found_second is not None
     assert (found_first.last_executed_at, found_second.last_executed_at) == (T0 + 2, T0 + 1)
+
+
+async def test_many_rules_arming_is_saved_at_once(store: SqlStore) -> None:
+    """Saving several rules' arming in one call sets each; no last firing keeps the stored one."""
+    acme = await add_org(store, "Acme")
+    async with store.transaction() as tx:
+        first = await tx.add_automation(
+            org_id=acme, owner_id=None, name="A", is_active=True, spec=SPEC, created_at=T0
+        )
+        second = await tx.add_automation(
+            org_id=acme, owner_id=None, name="B", is_active=True, spec=SPEC, created_at=T0
+        )
+        await tx.save_automation_state(second, last_fired_at=T0)
+        await tx.save_automation_states([])
+        await tx.save_automation_states([(first, False, T0 + 5), (second, False, None)])
+    async with store.transaction() as tx:
+        found = [await tx.find_automation(a) for a in (first, second)]
+    assert [(f.armed, f.last_fired_at) for f in found if f is not None] == [
+        (False, T0 + 5),
+        (False, T0),
+    ]

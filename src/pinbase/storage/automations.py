@@ -144,6 +144,11 @@ class AutomationRepository(Protocol):
         """Persist the engine's state; None leaves a field as it is."""
         ...
 
+    async def save_automation_states(self, states: Sequence[tuple[int, bool, int | None]]) -> None:
+        """Persist the arming of many Device State rules in one statement: (automation id,
+        armed, last fired at); a None last firing leaves it as it is."""
+        ...
+
     async def add_automation_run(
         self,
         *,

@@ -143,6 +143,26 @@ class SqlAutomations:
                 update(_AUTOMATIONS).where(_AUTOMATIONS.c.id == automation_id).values(**values)
             )
 
+    async def save_automation_states(self, states: Sequence[tuple[int, bool, int | None]]) -> None:
+        """Persist the arming of many Device State rules in one statement: (automation id,
+        armed, last fired at); a None last firing leaves it as it is."""
+        if states:
+            await self._db.execute(
+                update(_AUTOMATIONS)
+                .where(_AUTOMATIONS.c.id == bindparam("automation_id"))
+                .values(
+                    armed=bindparam("is_armed"),
+                    last_fired_at=func.coalesce(
+                        bindparam("fired_at", type_=_AUTOMATIONS.c.last_fired_at.type),
+                        _AUTOMATIONS.c.last_fired_at,
+                    ),
+                ),
+                [
+                    {"automation_id": a, "is_armed": armed, "fired_at": fired_at}
+                    for a, armed, fired_at in states
+                ],
+            )
+
     async def add_automation_run(
         self,
         *,

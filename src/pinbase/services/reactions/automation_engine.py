@@ -378,10 +378,9 @@ class AutomationEngine:
         if saved:
             try:
                 async with self._store.transaction() as tx:
-                    for automation_id, (armed, fired_at) in saved.items():
-                        await tx.save_automation_state(
-                            automation_id, armed=armed, last_fired_at=fired_at
-                        )
+                    await tx.save_automation_states(
+                        [(automation_id, *state) for automation_id, state in saved.items()]
+                    )
             except Exception:
                 logger.exception("automation.evaluation_failed")
         for firing in firings:
