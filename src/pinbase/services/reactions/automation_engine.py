@@ -377,10 +377,9 @@ class AutomationEngine:
                 saved[firing.automation.id] = (armed, fired_at)
         if saved:
             try:
-                async with self._store.transaction() as tx:
-                    await tx.save_automation_states(
-                        [(automation_id, *state) for automation_id, state in saved.items()]
-                    )
+                await self._runner.save_states(
+                    [(automation_id, *state) for automation_id, state in saved.items()]
+                )
             except Exception:
                 logger.exception("automation.evaluation_failed")
         for firing in firings:

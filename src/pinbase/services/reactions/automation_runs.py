@@ -21,7 +21,7 @@ they run (``NO_ACCESS``).
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -127,7 +127,9 @@ class AutomationRunner:
         self._clock = clock
         self._notifications = notifications
         self._wake_outbox = wake_outbox
-        self._finished: list[tuple[_Run, asyncio.Future[None]]] = []
+        self._finished: list[_Run] = []
+        self._states: list[tuple[int, bool, int | None]] = []
+        self._waiting: list[asyncio.Future[None]] = []
         self._finishing: asyncio.Task[None] | None = None
 
     async def start(self, automation: Automation, trigger: Trigger) -> int:
@@ -179,10 +181,23 @@ class AutomationRunner:
         run.finished_at = self._clock()
         await self._finish(run)
 
+    async def save_states(self, states: Sequence[tuple[int, bool, int | None]]) -> None:
+        """Persist Device State rules' arming (automation id, armed, last fired at or None to
+        keep it) in the run log's next group commit; return once committed."""
+        await self._commit(states=states)
+
     async def _finish(self, run: "_Run") -> None:
         """Log a finished run; runs finishing meanwhile share one transaction (group commit)."""
+        await self._commit(run=run)
+
+    async def _commit(
+        self, *, run: "_Run | None" = None, states: Sequence[tuple[int, bool, int | None]] = ()
+    ) -> None:
         done = asyncio.get_running_loop().create_future()
-        self._finished.append((run, done))
+        if run is not None:
+            self._finished.append(run)
+        self._states.extend(states)
+        self._waiting.append(done)
         if self._finishing is None:
             self._finishing = asyncio.get_running_loop().create_task(
                 self._commit_finished(), name="automation_run_log"
@@ -190,18 +205,23 @@ class AutomationRunner:
         await done
 
     async def _commit_finished(self) -> None:
+        """Commit what is pending, one transaction at a time, until nothing is: rule states
+        first (in the order given), then the finished runs."""
         try:
-            while self._finished:
-                batch, self._finished = self._finished, []
+            while self._waiting:
+                runs, self._finished = self._finished, []
+                states, self._states = self._states, []
+                waiting, self._waiting = self._waiting, []
                 try:
                     async with self._store.transaction() as tx:
-                        await self._close([run for run, _ in batch], tx)
+                        await tx.save_automation_states(states)
+                        await self._close(runs, tx)
                 except Exception as error:
-                    for _, done in batch:
+                    for done in waiting:
                         if not done.done():
                             done.set_exception(error)
                 else:
-                    for _, done in batch:
+                    for done in waiting:
                         if not done.done():
                             done.set_result(None)
         finally:
