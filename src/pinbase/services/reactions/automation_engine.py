@@ -190,6 +190,7 @@ class AutomationEngine:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._runner.flush()
 
     def put(self, automation: Automation, *, armed: bool = True) -> None:
         """Watch or schedule ``automation`` as now saved (created, edited or enabled): armed,

@@ -181,6 +181,11 @@ class AutomationRunner:
         run.finished_at = self._clock()
         await self._finish(run)
 
+    async def flush(self) -> None:
+        """Return once the pending run log and rule states are committed (shutdown)."""
+        if self._finishing is not None:
+            await asyncio.wait([self._finishing])
+
     async def save_states(self, states: Sequence[tuple[int, bool, int | None]]) -> None:
         """Persist Device State rules' arming (automation id, armed, last fired at or None to
         keep it) in the run log's next group commit; return once committed."""
