@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(PY) bench/platform_api.py
 	$(PY) bench/console_live.py
 	$(PY) bench/console_render.py
+	$(PY) bench/automations.py
 
 bench-tcp: $(STAMP)
 	$(PY) bench/device_tcp.py

@@ -24,7 +24,7 @@ import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from pacing import percentile
+from pacing import paced, percentile
 from processes import process_cpu_s
 from tcp_load import HOST, http_get
 
@@ -90,17 +90,7 @@ async def run(plan: dict[str, Any]) -> dict[str, Any]:
         pool.put_nowait(streams)
 
     server_cpu_before = process_cpu_s(int(plan["server_pid"]))
-    tasks: set[asyncio.Task[None]] = set()
-    started = time.perf_counter()
-    for n in range(total):
-        delay = started + n / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        task = asyncio.create_task(update(n))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    await asyncio.gather(*tasks)
-    seconds = time.perf_counter() - started
+    seconds = await paced(total, rate, update)
     server_cpu = (process_cpu_s(int(plan["server_pid"])) - server_cpu_before) / seconds
     await asyncio.sleep(SETTLE_S)
     for socket in sockets:

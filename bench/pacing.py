@@ -5,7 +5,7 @@ the round trips."""
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -159,3 +159,22 @@ async def stream_batches(
         lost=lost,
         dropped=dropped,
     )
+
+
+async def paced(
+    total: int, rate: float, start: Callable[[int], Coroutine[Any, Any, None]]
+) -> float:
+    """Start ``start(n)`` for n = 0 .. ``total`` - 1 at ``rate`` a second, each n at its own
+    time whether or not the ones before were answered (an open-loop load: a slow server makes
+    requests pile up rather than the rate drop); wait for them all; return the seconds taken."""
+    tasks: set[asyncio.Task[None]] = set()
+    started = time.perf_counter()
+    for n in range(total):
+        delay = started + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(start(n))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - started

@@ -248,17 +248,7 @@ async def push(plan: dict[str, Any]) -> dict[str, Any]:
         statuses[str(status)] = statuses.get(str(status), 0) + 1
         pool.put_nowait(streams)
 
-    tasks: set[asyncio.Task[None]] = set()
-    started = time.perf_counter()
-    for n in range(total):
-        delay = started + n / float(plan["rate"]) - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        task = asyncio.create_task(update(n))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    await asyncio.gather(*tasks)
-    seconds = time.perf_counter() - started
+    seconds = await pacing.paced(total, float(plan["rate"]), update)
     await asyncio.sleep(0.5)  # the last pushes
     close_all([device])
     while not pool.empty():

@@ -43,12 +43,18 @@ def legacy_server(
             "url": f"{receiver.url}/items",
             "body": "first=/pin[0]/ second=/pin[1]/ all=%s",
         },
+        {
+            "name": "Token in the query",
+            "trigger": {**template, "dataStreamId": 2},
+            "method": "GET",
+            "url": f"{receiver.url}/secret?t={{device_authToken}}",
+        },
     ]
     created = provision(spec, data_dir=folder)
     port = free_port()
     env = {**UNTHROTTLED, "PINBASE_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32"}
-    with ServerProcess(folder, f"--hardware-port={port}", env=env):
-        yield {"port": port, "device": created["devices"][0]}
+    with ServerProcess(folder, f"--hardware-port={port}", env=env) as server:
+        yield {"port": port, "device": created["devices"][0], "server": server}
 
 
 def test_a_blynklib_write_reaches_a_legacy_webhook(
@@ -70,3 +76,19 @@ def test_a_blynklib_write_reaches_a_legacy_webhook(
     assert legacy.target.startswith("/legacy?value=42&at=20")
     items = next(r for r in receiver.received if r.target == "/items")
     assert items.body == b"first=a b second=c all=a b,c"
+
+
+def test_the_server_log_holds_no_outbound_url(
+    legacy_server: dict[str, Any], receiver: Receiver, tmp_path: Path
+) -> None:
+    """A webhook URL carrying the device token reaches the receiver, but the server's log does
+    not show it (httpx's per-request INFO line is silenced)."""
+    token = legacy_server["device"]["token"]
+    with DeviceClient(
+        BLYNKLIB, token, port=legacy_server["port"], log_dir=tmp_path
+    ).started() as client:
+        client.command("write", pin=2, values=["7"])
+        assert eventually(lambda: any(r.target == f"/secret?t={token}" for r in receiver.received))
+    log = legacy_server["server"].log()
+    assert "/secret" not in log
+    assert token not in log

@@ -168,6 +168,38 @@ async def test_gt_vector_switches_the_relay_edge_triggered(settings: Settings) -
         ]
 
 
+async def test_a_burst_of_writes_runs_each_rule_in_order_and_saves_its_state(
+    settings: Settings,
+) -> None:
+    """Writes queued faster than rules run: each rule runs once per firing, in write order,
+    logged in full, and its arming and last firing are stored."""
+    clock = HandClock()
+    async with running_services(settings, clock=clock) as services:
+        world = await setup(services)
+        high = await services.automations.create(world.editor, when(world, "GT", "40"))
+        low = await services.automations.create(world.editor, when(world, "LT", "40"))
+        bound = services.directory.by_id(DeviceId(world.cellar))
+        assert bound is not None
+        temperature = bound.template.datastream(1)
+        for value in (41.0, 39.0, 42.0, 38.0, 43.0):
+            clock.now += 1_000
+            await services.telemetry.record(
+                bound.device, [(temperature, value)], origin="platform_api"
+            )
+        await services.automations._engine.settle()
+        for automation, fired in ((high, ["41.0", "42.0", "43.0"]), (low, ["39.0", "38.0"])):
+            logs = await services.automations.runs(world.editor, automation.id)
+            assert [log.run.trigger_value for log in reversed(logs)] == fired
+            assert {(log.run.status, len(log.actions)) for log in logs} == {("OK", 1)}
+        async with services.store.transaction() as tx:
+            stored_high = await tx.find_automation(high.id)
+            stored_low = await tx.find_automation(low.id)
+        assert stored_high is not None
+        assert stored_low is not None
+        assert (stored_high.armed, stored_high.last_fired_at) == (False, clock.now)
+        assert (stored_low.armed, stored_low.last_fired_at) == (True, clock.now - 1_000)
+
+
 async def test_limit_period_skips_and_automation_writes_are_not_observed(
     settings: Settings,
 ) -> None:

@@ -7,7 +7,7 @@ Same rules as ``test_contract.py``: each test gets an empty, migrated database.
 from test_contract import T0
 from test_contract_console_sessions import add_org
 
-from pinbase.storage.automations import ActionLogEntry
+from pinbase.storage.automations import ActionLogEntry, NewAutomationRun
 from pinbase.storage.sql import SqlStore
 
 SPEC = {"name": "Hot", "isActive": True, "condition": {"kind": "SCENE"}, "actions": []}
@@ -168,3 +168,74 @@ async def test_devices_switched_out_of_an_automation(store: SqlStore) -> None:
         assert await tx.list_automation_opt_outs(None) == [(second, 9)]
         await tx.delete_organization(acme)
         assert await tx.list_automation_opt_outs(None) == []
+
+
+async def test_runs_added_together_keep_their_order(store: SqlStore) -> None:
+    """Runs added in one call get ids in order, read back as given, and set each automation's
+    last execution to its latest non-skipped start."""
+    acme = await add_org(store, "Acme")
+    async with store.transaction() as tx:
+        first = await tx.add_automation(
+            org_id=acme, owner_id=None, name="A", is_active=True, spec=SPEC, created_at=T0
+        )
+        second = await tx.add_automation(
+            org_id=acme, owner_id=None, name="B", is_active=True, spec=SPEC, created_at=T0
+        )
+        assert await tx.add_automation_runs([]) == []
+        runs = [
+            NewAutomationRun(
+                automation_id=automation,
+                org_id=acme,
+                trigger_kind="DEVICE_STATE",
+                trigger_device_id=1,
+                trigger_datastream_id=2,
+                trigger_value=str(n),
+                started_at=T0 + n,
+                finished_at=T0 + n + 1,
+                status=status,
+                reason="AUTOMATION_LIMIT_PERIOD" if status == "SKIPPED" else None,
+            )
+            for n, (automation, status) in enumerate(
+                [(first, "OK"), (second, "FAILED"), (first, "OK"), (second, "SKIPPED")]
+            )
+        ]
+        ids = await tx.add_automation_runs(runs)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 4
+    async with store.transaction() as tx:
+        listed = await tx.list_automation_runs(first, since=T0, until=T0 + 10, limit=10)
+        assert [(r.id, r.trigger_value, r.status) for r in listed] == [
+            (ids[2], "2", "OK"),
+            (ids[0], "0", "OK"),
+        ]
+        skipped = await tx.list_automation_runs(second, since=T0, until=T0 + 10, limit=10)
+        assert [(r.id, r.reason, r.finished_at) for r in skipped] == [
+            (ids[3], "AUTOMATION_LIMIT_PERIOD", T0 + 4),
+            (ids[1], None, T0 + 2),
+        ]
+        found_first = await tx.find_automation(first)
+        found_second = await tx.find_automation(second)
+    assert found_first is not None
+    assert found_second is not None
+    assert (found_first.last_executed_at, found_second.last_executed_at) == (T0 + 2, T0 + 1)
+
+
+async def test_many_rules_arming_is_saved_at_once(store: SqlStore) -> None:
+    """Saving several rules' arming in one call sets each; no last firing keeps the stored one."""
+    acme = await add_org(store, "Acme")
+    async with store.transaction() as tx:
+        first = await tx.add_automation(
+            org_id=acme, owner_id=None, name="A", is_active=True, spec=SPEC, created_at=T0
+        )
+        second = await tx.add_automation(
+            org_id=acme, owner_id=None, name="B", is_active=True, spec=SPEC, created_at=T0
+        )
+        await tx.save_automation_state(second, last_fired_at=T0)
+        await tx.save_automation_states([])
+        await tx.save_automation_states([(first, False, T0 + 5), (second, False, None)])
+    async with store.transaction() as tx:
+        found = [await tx.find_automation(a) for a in (first, second)]
+    assert [(f.armed, f.last_fired_at) for f in found if f is not None] == [
+        (False, T0 + 5),
+        (False, T0),
+    ]

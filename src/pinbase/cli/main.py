@@ -106,6 +106,9 @@ def serve(
             access_log=access_log,
         )
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
+    # httpx logs every outbound request's full URL at INFO: a webhook's query may carry a device
+    # token or a secret, a Web Push endpoint is a capability. Webhook logs mask them instead.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     with failures_reported(settings, debug=settings.log_level == "debug"):
         uvloop.run(runtime.serve(settings))
 

@@ -49,6 +49,22 @@ class AutomationRun:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NewAutomationRun:
+    """A run's log row to add (``add_automation_runs``); ``finished_at`` None while running."""
+
+    automation_id: int
+    org_id: int
+    trigger_kind: str
+    trigger_device_id: int | None
+    trigger_datastream_id: int | None
+    trigger_value: str | None
+    started_at: int
+    status: str
+    reason: str | None = None
+    finished_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ActionLogEntry:
     """One action of a run: ``status`` OK, FAILED or SKIPPED, with the reason."""
 
@@ -128,6 +144,11 @@ class AutomationRepository(Protocol):
         """Persist the engine's state; None leaves a field as it is."""
         ...
 
+    async def save_automation_states(self, states: Sequence[tuple[int, bool, int | None]]) -> None:
+        """Persist the arming of many Device State rules in one statement: (automation id,
+        armed, last fired at); a None last firing leaves it as it is."""
+        ...
+
     async def add_automation_run(
         self,
         *,
@@ -143,6 +164,11 @@ class AutomationRepository(Protocol):
         finished_at: int | None = None,
     ) -> int:
         """Start a run's log row; return its id. A run sets the automation's last execution."""
+        ...
+
+    async def add_automation_runs(self, runs: Sequence[NewAutomationRun]) -> list[int]:
+        """Add many runs' log rows in a few statements; their ids, in order. A run that is not
+        skipped sets its automation's last execution (the latest start of the batch)."""
         ...
 
     async def finish_automation_run(self, run_id: int, *, status: str, finished_at: int) -> None:

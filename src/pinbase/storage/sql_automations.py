@@ -5,7 +5,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pinbase.storage import schema
@@ -13,6 +13,7 @@ from pinbase.storage.automations import (
     ActionLogEntry,
     AutomationRun,
     Continuation,
+    NewAutomationRun,
     StoredAutomation,
 )
 
@@ -142,6 +143,26 @@ class SqlAutomations:
                 update(_AUTOMATIONS).where(_AUTOMATIONS.c.id == automation_id).values(**values)
             )
 
+    async def save_automation_states(self, states: Sequence[tuple[int, bool, int | None]]) -> None:
+        """Persist the arming of many Device State rules in one statement: (automation id,
+        armed, last fired at); a None last firing leaves it as it is."""
+        if states:
+            await self._db.execute(
+                update(_AUTOMATIONS)
+                .where(_AUTOMATIONS.c.id == bindparam("automation_id"))
+                .values(
+                    armed=bindparam("is_armed"),
+                    last_fired_at=func.coalesce(
+                        bindparam("fired_at", type_=_AUTOMATIONS.c.last_fired_at.type),
+                        _AUTOMATIONS.c.last_fired_at,
+                    ),
+                ),
+                [
+                    {"automation_id": a, "is_armed": armed, "fired_at": fired_at}
+                    for a, armed, fired_at in states
+                ],
+            )
+
     async def add_automation_run(
         self,
         *,
@@ -177,6 +198,43 @@ class SqlAutomations:
                 .values(last_executed_at=started_at)
             )
         return run_id
+
+    async def add_automation_runs(self, runs: Sequence[NewAutomationRun]) -> list[int]:
+        """Add many runs' log rows in a few statements; their ids, in order. A run that is not
+        skipped sets its automation's last execution (the latest start of the batch)."""
+        if not runs:
+            return []
+        rows = [
+            {
+                "automation_id": r.automation_id,
+                "org_id": r.org_id,
+                "trigger_kind": r.trigger_kind,
+                "trigger_device_id": r.trigger_device_id,
+                "trigger_datastream_id": r.trigger_datastream_id,
+                "trigger_value": r.trigger_value,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "status": r.status,
+                "reason": r.reason,
+            }
+            for r in runs
+        ]
+        result = await self._db.execute(
+            _RUNS.insert().returning(_RUNS.c.id, sort_by_parameter_order=True), rows
+        )
+        ids = [int(row.id) for row in result]
+        executed: dict[int, int] = {}
+        for r in runs:
+            if r.status != "SKIPPED":
+                executed[r.automation_id] = max(r.started_at, executed.get(r.automation_id, 0))
+        if executed:
+            await self._db.execute(
+                update(_AUTOMATIONS)
+                .where(_AUTOMATIONS.c.id == bindparam("automation_id"))
+                .values(last_executed_at=bindparam("executed_at")),
+                [{"automation_id": a, "executed_at": at} for a, at in executed.items()],
+            )
+        return ids
 
     async def finish_automation_run(self, run_id: int, *, status: str, finished_at: int) -> None:
         """Close a run with its outcome."""

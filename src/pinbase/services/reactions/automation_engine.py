@@ -5,7 +5,10 @@ Theory of operation.
 
 * **Device State.** The bus callback runs inside a device's write, so it only looks the written
   (device, datastream) pairs up in a dict and queues the message when a rule watches one; a task
-  of its own drains the queue and evaluates (``domain.automation_rules.evaluate``) in write order.
+  of its own drains the queue in batches and evaluates (``domain.automation_rules.evaluate``) in
+  write order, saves the batch's arming changes in one transaction, then starts the runs as
+  tasks: up to ``CONCURRENT_RUNS`` at once (their writes share group commits), one automation's
+  firings one after the other.
   Writes whose origin is ``automation`` update the remembered previous value but are never
   evaluated (§3.4); back-dated imports are not announced on the bus at all. The arming and the
   last run are persisted, so a restart neither re-fires an ``IS_ON`` rule nor forgets its Limit
@@ -69,6 +72,10 @@ clock that jumped, are noticed within it."""
 
 CONTINUATIONS_PER_PASS = 100
 
+CONCURRENT_RUNS = 32
+"""Device State runs of different automations executing at once (their writes share group
+commits); firings of one automation run one after the other."""
+
 PURGE_EVERY_MS = 3_600_000
 """How often the run log is trimmed to its retention."""
 
@@ -93,6 +100,19 @@ class RuleState:
 
     armed: bool
     last_fired_at: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Firing:
+    """One rule's verdict on one write: the state to save (``save``) and, when it fired, the
+    run to start (``trigger``; ``skipped`` within the Limit Period)."""
+
+    automation: Automation
+    save: bool
+    armed: bool
+    fired_at: int | None
+    trigger: Trigger | None
+    skipped: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +156,9 @@ class AutomationEngine:
         self._wake = asyncio.Event()
         self._turn = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._runs: dict[int, asyncio.Task[None]] = {}
+        self._running: set[asyncio.Task[None]] = set()
+        self._slots_free = asyncio.Semaphore(CONCURRENT_RUNS)
         self._unsubscribe: list[Unsubscribe] = []
 
     async def start(self, automations: list[tuple[Automation, RuleState, int | None]]) -> None:
@@ -163,10 +186,11 @@ class AutomationEngine:
         log shows what was done)."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._running]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._runner.flush()
 
     def put(self, automation: Automation, *, armed: bool = True) -> None:
         """Watch or schedule ``automation`` as now saved (created, edited or enabled): armed,
@@ -202,8 +226,13 @@ class AutomationEngine:
         self._wake.set()
 
     async def settle(self) -> None:
-        """Return once every queued write has been evaluated (tests, shutdown)."""
-        await self._queue.join()
+        """Return once every queued write has been evaluated and the runs it started have
+        ended (tests, shutdown)."""
+        while True:
+            await self._queue.join()
+            if not self._running:
+                return
+            await asyncio.wait(list(self._running))
 
     async def run_due(self) -> None:
         """Run every slot and continuation due now."""
@@ -293,27 +322,103 @@ class AutomationEngine:
 
     async def _consume(self) -> None:
         while True:
-            message = await self._queue.get()
+            batch = [await self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
-                if isinstance(message, ValuesChanged):
-                    await self._observe(message)
-                elif isinstance(message, DeviceRemoved):
-                    device = int(message.device_id)
-                    await self._referenced_gone(devices={device}, reason="DEVICE_DELETED")
-                elif isinstance(message, OrganizationRemoved):
-                    # Its automations went in the deleting transaction (storage).
-                    for automation in list(self._rules.values()):
-                        if automation.org_id == message.org_id:
-                            self.forget(automation.id)
-                elif isinstance(message, AutomationsProvisioned):
-                    await self._load(message.automation_ids)
-                elif isinstance(message, DatastreamErased):
-                    pairs = {(int(d), int(message.datastream_id)) for d in message.device_ids}
-                    await self._referenced_gone(pairs=pairs, reason="DATASTREAM_DELETED")
+                await self._handle(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _handle(self, batch: list[object]) -> None:
+        """Evaluate a batch of queued messages in order: the writes' arming and last-fired
+        changes are saved in one transaction, then their runs are started (``_dispatch``)."""
+        firings: list[_Firing] = []
+        for message in batch:
+            if isinstance(message, ValuesChanged):
+                try:
+                    self._observe(message, firings)
+                except Exception:
+                    logger.exception("automation.evaluation_failed")
+                continue
+            await self._commit(firings)
+            firings = []
+            try:
+                await self._other(message)
             except Exception:
                 logger.exception("automation.evaluation_failed")
-            finally:
-                self._queue.task_done()
+        await self._commit(firings)
+
+    async def _other(self, message: object) -> None:
+        if isinstance(message, DeviceRemoved):
+            device = int(message.device_id)
+            await self._referenced_gone(devices={device}, reason="DEVICE_DELETED")
+        elif isinstance(message, OrganizationRemoved):
+            # Its automations went in the deleting transaction (storage).
+            for automation in list(self._rules.values()):
+                if automation.org_id == message.org_id:
+                    self.forget(automation.id)
+        elif isinstance(message, AutomationsProvisioned):
+            await self._load(message.automation_ids)
+        elif isinstance(message, DatastreamErased):
+            pairs = {(int(d), int(message.datastream_id)) for d in message.device_ids}
+            await self._referenced_gone(pairs=pairs, reason="DATASTREAM_DELETED")
+
+    async def _commit(self, firings: list["_Firing"]) -> None:
+        """Save the batch's state changes in one transaction, then start its runs."""
+        if not firings:
+            return
+        saved: dict[int, tuple[bool, int | None]] = {}
+        for firing in firings:
+            if firing.save:
+                armed, fired_at = firing.armed, firing.fired_at
+                if fired_at is None and firing.automation.id in saved:
+                    fired_at = saved[firing.automation.id][1]
+                saved[firing.automation.id] = (armed, fired_at)
+        if saved:
+            try:
+                await self._runner.save_states(
+                    [(automation_id, *state) for automation_id, state in saved.items()]
+                )
+            except Exception:
+                logger.exception("automation.evaluation_failed")
+        for firing in firings:
+            if firing.trigger is not None:
+                self._dispatch(firing)
+
+    def _dispatch(self, firing: "_Firing") -> None:
+        """Start a firing's run (or its skipped row) as a task: runs of different automations
+        overlap (at most ``CONCURRENT_RUNS``), so their writes share group commits; a firing
+        of an automation waits for its previous one."""
+        automation_id = firing.automation.id
+        before = self._runs.get(automation_id)
+        task = asyncio.get_running_loop().create_task(
+            self._run_firing(firing, before), name=f"automation_run_{automation_id}"
+        )
+        self._runs[automation_id] = task
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        task.add_done_callback(lambda done: self._forget_run(automation_id, done))
+
+    def _forget_run(self, automation_id: int, task: "asyncio.Task[None]") -> None:
+        if self._runs.get(automation_id) is task:
+            del self._runs[automation_id]
+
+    async def _run_firing(self, firing: "_Firing", before: "asyncio.Task[None] | None") -> None:
+        if before is not None:
+            await asyncio.wait([before])  # Its outcome was logged; only its end matters.
+        assert firing.trigger is not None
+        async with self._slots_free:
+            try:
+                if firing.skipped:
+                    await self._runner.skip(
+                        firing.automation, firing.trigger, reason="AUTOMATION_LIMIT_PERIOD"
+                    )
+                else:
+                    await self._runner.start(firing.automation, firing.trigger)
+            except Exception:
+                logger.exception("automation.evaluation_failed")
 
     async def _load(self, automation_ids: tuple[int, ...]) -> None:
         for automation_id in automation_ids:
@@ -322,7 +427,7 @@ class AutomationEngine:
             if stored is not None:
                 self.put(read_stored(stored), armed=stored.armed)
 
-    async def _observe(self, change: ValuesChanged) -> None:
+    def _observe(self, change: ValuesChanged, firings: list["_Firing"]) -> None:
         for write in change.writes:
             key = (int(change.device_id), int(write.datastream_id))
             watchers = self._watch.get(key)
@@ -333,22 +438,27 @@ class AutomationEngine:
             if change.origin == AUTOMATION_ORIGIN:
                 continue  # Automation writes are not observed (spec §3.4).
             for automation_id in sorted(watchers):
-                await self._fire(automation_id, change, write.datastream_id, write.value, previous)
+                firing = self._fire(
+                    automation_id, change, write.datastream_id, write.value, previous
+                )
+                if firing is not None:
+                    firings.append(firing)
 
-    async def _fire(
+    def _fire(
         self,
         automation_id: int,
         change: ValuesChanged,
         datastream_id: DatastreamId,
         value: Value,
         previous: Value | None,
-    ) -> None:
+    ) -> "_Firing | None":
+        """Evaluate one rule on one write, updating its state in memory; what to save and run."""
         automation = self._rules.get(automation_id)
         state = self._states.get(automation_id)
         if automation is None or state is None:
-            return
+            return None
         if int(change.device_id) in automation.opted_out:
-            return  # A device switched out does not trigger it (spec §3.7).
+            return None  # A device switched out does not trigger it (spec §3.7).
         condition = automation.spec.condition
         assert isinstance(condition, DeviceState)
         verdict = evaluate(condition, value=value, previous=previous, armed=state.armed)
@@ -360,30 +470,27 @@ class AutomationEngine:
         state.armed = verdict.armed
         if fires and not skipped:
             state.last_fired_at = change.ts
-        # The last run matters only to a Limit Period: an IS_ANY rule without one costs no
-        # extra transaction per firing.
-        ran_limited = fires and not skipped and automation.spec.limit_period_s > 0
-        if changed_arming or ran_limited:
-            async with self._store.transaction() as tx:
-                await tx.save_automation_state(
-                    automation_id,
-                    armed=state.armed,
-                    last_fired_at=state.last_fired_at if ran_limited else None,
-                )
-        if not fires:
-            return
-        trigger = Trigger(
-            kind=condition.kind.value,
-            device_id=int(change.device_id),
-            datastream_id=int(datastream_id),
-            value=read_text_plain(value),
-            display=self._display(change.device_id, datastream_id, value),
-            hops=change.hops,
+        save = changed_arming or (fires and not skipped)
+        if not save and not fires:
+            return None
+        trigger = None
+        if fires:
+            trigger = Trigger(
+                kind=condition.kind.value,
+                device_id=int(change.device_id),
+                datastream_id=int(datastream_id),
+                value=read_text_plain(value),
+                display=self._display(change.device_id, datastream_id, value),
+                hops=change.hops,
+            )
+        return _Firing(
+            automation=automation,
+            save=save,
+            armed=state.armed,
+            fired_at=state.last_fired_at if fires and not skipped else None,
+            trigger=trigger,
+            skipped=skipped,
         )
-        if skipped:
-            await self._runner.skip(automation, trigger, reason="AUTOMATION_LIMIT_PERIOD")
-        else:
-            await self._runner.start(automation, trigger)
 
     def _display(self, device_id: DeviceId, datastream_id: DatastreamId, value: Value) -> str:
         bound = self._directory.by_id(device_id)

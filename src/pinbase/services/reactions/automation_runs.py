@@ -1,8 +1,14 @@
 """Running an automation's actions, in list order, with a log row per action (automations.md
 §3.5, §3.7).
 
-A run starts with a ``automation_runs`` row (``RUNNING``) and logs each action ``OK``, ``FAILED``
-or ``SKIPPED`` with a reason; a failed action does not stop the rest. A ``WAIT`` ends the step:
+A run has a ``automation_runs`` row and logs each action ``OK``, ``FAILED`` or ``SKIPPED`` with a
+reason; a failed action does not stop the rest. The rows are written with the first transaction
+the run needs anyway: a run without a WAIT or a message writes its row (with start and finish
+times) and its action rows in one transaction once its actions ran, shared with the other runs
+that finished meanwhile (group commit); a message is queued in the
+same transaction as the run row (``RUNNING``) and the log rows so far, and a WAIT's
+continuation likewise. So a crash in the middle of a run may lose that run's log (its writes
+were made), never a queued message or a continuation without its run row. A ``WAIT`` ends the step:
 the rest of the run is stored as a continuation (``automation_continuations``) due when the wait
 ends, so a restart resumes it; the engine's scheduler picks it up (``run_continuation``). When the
 last action ran, the run closes ``OK``, or ``FAILED`` when any action failed.
@@ -13,8 +19,9 @@ rules (§3.4). Actions reach only devices of the automation's organization and b
 they run (``NO_ACCESS``).
 """
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -40,7 +47,7 @@ from pinbase.services.events import EventLog
 from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.telemetry import Telemetry
-from pinbase.storage.automations import ActionLogEntry
+from pinbase.storage.automations import ActionLogEntry, NewAutomationRun
 from pinbase.storage.base import Store, Transaction
 
 logger = logging.getLogger(__name__)
@@ -120,82 +127,179 @@ class AutomationRunner:
         self._clock = clock
         self._notifications = notifications
         self._wake_outbox = wake_outbox
+        self._finished: list[_Run] = []
+        self._states: list[tuple[int, bool, int | None]] = []
+        self._waiting: list[asyncio.Future[None]] = []
+        self._finishing: asyncio.Task[None] | None = None
 
     async def start(self, automation: Automation, trigger: Trigger) -> int:
-        """Log a new run and run its actions up to the first WAIT; return the run's id."""
-        now = self._clock()
-        async with self._store.transaction() as tx:
-            run_id = await tx.add_automation_run(
-                automation_id=automation.id,
-                org_id=automation.org_id,
-                trigger_kind=trigger.kind,
-                trigger_device_id=trigger.device_id,
-                trigger_datastream_id=trigger.datastream_id,
-                trigger_value=trigger.display,
-                started_at=now,
-                status="RUNNING",
-            )
-        await self.resume(automation, run_id, trigger, step=0, failed=False)
-        return run_id
+        """Run a new firing's actions up to the first WAIT, logging it; return the run's id.
+
+        The run row is written lazily (see ``_Run``): a run without a WAIT or a message is
+        logged in one transaction once its actions ran, with its start and finish times."""
+        run = _Run(automation, trigger, started_at=self._clock())
+        await self._steps(run, step=0, failed=False)
+        assert run.id is not None
+        return run.id
 
     async def skip(self, automation: Automation, trigger: Trigger, *, reason: str) -> None:
         """Log a firing that does not run (Limit Period, no sun event)."""
         now = self._clock()
-        async with self._store.transaction() as tx:
-            await tx.add_automation_run(
-                automation_id=automation.id,
-                org_id=automation.org_id,
-                trigger_kind=trigger.kind,
-                trigger_device_id=trigger.device_id,
-                trigger_datastream_id=trigger.datastream_id,
-                trigger_value=trigger.display,
-                started_at=now,
-                finished_at=now,
-                status="SKIPPED",
-                reason=reason,
-            )
+        run = _Run(automation, trigger, started_at=now)
+        run.status, run.reason, run.finished_at = "SKIPPED", reason, now
+        await self._finish(run)
         logger.info("automation.skipped id=%d reason=%s", automation.id, reason)
 
     async def resume(
         self, automation: Automation, run_id: int, trigger: Trigger, *, step: int, failed: bool
     ) -> None:
         """Run actions from ``step`` on until a WAIT (stored as a continuation) or the end."""
+        run = _Run(automation, trigger, started_at=self._clock(), run_id=run_id)
+        await self._steps(run, step=step, failed=failed)
+
+    async def _steps(self, run: "_Run", *, step: int, failed: bool) -> None:
+        automation = run.automation
         actions = automation.spec.actions
         for seq in range(step, len(actions)):
             action = actions[seq]
             if isinstance(action, Wait):
                 due = wait_until(action, self._clock())
                 async with self._store.transaction() as tx:
-                    await self._log(tx, run_id, seq, action, Outcome(status="OK", value=str(due)))
+                    self._log(run, seq, action, Outcome(status="OK", value=str(due)))
+                    run_id = await self._flush(tx, run)
                     await tx.add_continuation(
                         automation_id=automation.id,
                         run_id=run_id,
                         step=seq + 1,
                         due_at=due,
-                        context={"trigger": trigger.to_json(), "failed": failed},
+                        context={"trigger": run.trigger.to_json(), "failed": failed},
                     )
                 return
-            outcome = await self._guarded(automation, run_id, seq, action, trigger)
+            outcome = await self._guarded(run, seq, action)
             failed = failed or outcome.status == "FAILED"
-        async with self._store.transaction() as tx:
-            await tx.finish_automation_run(
-                run_id, status="FAILED" if failed else "OK", finished_at=self._clock()
+        run.status = "FAILED" if failed else "OK"
+        run.finished_at = self._clock()
+        await self._finish(run)
+
+    async def flush(self) -> None:
+        """Return once the pending run log and rule states are committed (shutdown)."""
+        if self._finishing is not None:
+            await asyncio.wait([self._finishing])
+
+    async def save_states(self, states: Sequence[tuple[int, bool, int | None]]) -> None:
+        """Persist Device State rules' arming (automation id, armed, last fired at or None to
+        keep it) in the run log's next group commit; return once committed."""
+        await self._commit(states=states)
+
+    async def _finish(self, run: "_Run") -> None:
+        """Log a finished run; runs finishing meanwhile share one transaction (group commit)."""
+        await self._commit(run=run)
+
+    async def _commit(
+        self, *, run: "_Run | None" = None, states: Sequence[tuple[int, bool, int | None]] = ()
+    ) -> None:
+        done = asyncio.get_running_loop().create_future()
+        if run is not None:
+            self._finished.append(run)
+        self._states.extend(states)
+        self._waiting.append(done)
+        if self._finishing is None:
+            self._finishing = asyncio.get_running_loop().create_task(
+                self._commit_finished(), name="automation_run_log"
             )
+        await done
 
-    async def _guarded(
-        self, automation: Automation, run_id: int, seq: int, action: Action, trigger: Trigger
-    ) -> Outcome:
-        """Run one action and log it; an unexpected error is a FAILED row, never a lost run.
+    async def _commit_finished(self) -> None:
+        """Commit what is pending, one transaction at a time, until nothing is: rule states
+        first (in the order given), then the finished runs."""
+        try:
+            while self._waiting:
+                runs, self._finished = self._finished, []
+                states, self._states = self._states, []
+                waiting, self._waiting = self._waiting, []
+                try:
+                    async with self._store.transaction() as tx:
+                        await tx.save_automation_states(states)
+                        await self._close(runs, tx)
+                except Exception as error:
+                    for done in waiting:
+                        if not done.done():
+                            done.set_exception(error)
+                else:
+                    for done in waiting:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._finishing = None
 
-        Writes and events commit through their own use cases first (a transaction must not be
-        open meanwhile: SQLite's store serializes them), then the log row; a message is queued
-        in the same transaction as its log row.
+    async def _close(self, runs: list["_Run"], tx: Transaction) -> None:
+        """Log finished runs in a few statements: new rows in one insert, the finish of rows
+        written earlier (``RUNNING``), and every kept action row in one insert."""
+        new = [run for run in runs if run.id is None]
+        for run in runs:
+            if run.id is not None:
+                assert run.status is not None
+                assert run.finished_at is not None
+                await tx.finish_automation_run(
+                    run.id, status=run.status, finished_at=run.finished_at
+                )
+        ids = await tx.add_automation_runs([self._new_run(run) for run in new])
+        for run, run_id in zip(new, ids, strict=True):
+            run.id = run_id
+        entries = [replace(e, run_id=run.id or 0) for run in runs for e in run.pending]
+        await tx.add_action_log(entries)
+        for run in runs:
+            run.pending.clear()
+
+    @staticmethod
+    def _new_run(run: "_Run", *, status: str | None = None) -> NewAutomationRun:
+        status = status or run.status
+        assert status is not None
+        trigger = run.trigger
+        return NewAutomationRun(
+            automation_id=run.automation.id,
+            org_id=run.automation.org_id,
+            trigger_kind=trigger.kind,
+            trigger_device_id=trigger.device_id,
+            trigger_datastream_id=trigger.datastream_id,
+            trigger_value=trigger.display,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            status=status,
+            reason=run.reason,
+        )
+
+    async def _add_run(self, tx: Transaction, run: "_Run") -> int:
+        """Write a run's row as ``RUNNING`` (before its message or WAIT); its id."""
+        [run_id] = await tx.add_automation_runs([self._new_run(run, status="RUNNING")])
+        return run_id
+
+    async def _flush(self, tx: Transaction, run: "_Run") -> int:
+        """Write the run row (``RUNNING``) if not yet written and the action rows kept so far,
+        in ``tx``; return the run's id."""
+        if run.id is None:
+            run.id = await self._add_run(tx, run)
+        if run.pending:
+            await tx.add_action_log([replace(entry, run_id=run.id) for entry in run.pending])
+            run.pending.clear()
+        return run.id
+
+    async def _guarded(self, run: "_Run", seq: int, action: Action) -> Outcome:
+        """Run one action and keep its log row (written with the run's next transaction); an
+        unexpected error is a FAILED row, never a lost run.
+
+        Writes and events commit through their own use cases (a transaction must not be open
+        meanwhile: SQLite's store serializes them). A message is queued in a transaction that
+        also writes the run row and the log rows so far, so a queued message always has its
+        run logged; a crash between two transactions loses only log rows, never a message.
         """
+        automation, trigger = run.automation, run.trigger
         try:
             if isinstance(action, SendMessage):
                 async with self._store.transaction() as tx:
                     outcome = await self._message(tx, automation, action, trigger)
-                    await self._log(tx, run_id, seq, action, outcome)
+                    self._log(run, seq, action, outcome)
+                    await self._flush(tx, run)
                 if outcome.status == "OK" and self._wake_outbox is not None:
                     self._wake_outbox()
                 return outcome
@@ -207,8 +311,7 @@ class AutomationRunner:
         except Exception:
             logger.exception("automation.action_failed id=%d seq=%d", automation.id, seq)
             outcome = Outcome(status="FAILED", reason="INTERNAL_ERROR")
-        async with self._store.transaction() as tx:
-            await self._log(tx, run_id, seq, action, outcome)
+        self._log(run, seq, action, outcome)
         return outcome
 
     async def _write(
@@ -309,24 +412,54 @@ class AutomationRunner:
             trigger_value=trigger.display,
         )
 
-    async def _log(
-        self, tx: Transaction, run_id: int, seq: int, action: Action, outcome: Outcome
-    ) -> None:
-        await tx.add_action_log(
-            [
-                ActionLogEntry(
-                    run_id=run_id,
-                    seq=seq,
-                    type=action.kind.value,
-                    device_id=outcome.device_id,
-                    datastream_id=outcome.datastream_id,
-                    value=outcome.value,
-                    status=outcome.status,
-                    reason=outcome.reason,
-                    ts=self._clock(),
-                )
-            ]
+    def _log(self, run: "_Run", seq: int, action: Action, outcome: Outcome) -> None:
+        """Keep an action's log row for the run's next transaction (``_flush``)."""
+        run.pending.append(
+            ActionLogEntry(
+                run_id=run.id or 0,
+                seq=seq,
+                type=action.kind.value,
+                device_id=outcome.device_id,
+                datastream_id=outcome.datastream_id,
+                value=outcome.value,
+                status=outcome.status,
+                reason=outcome.reason,
+                ts=self._clock(),
+            )
         )
+
+
+class _Run:
+    """A run in progress: its row is written with the first transaction the run needs (a
+    message, a WAIT, or the finish), its action rows kept until then."""
+
+    __slots__ = (
+        "automation",
+        "finished_at",
+        "id",
+        "pending",
+        "reason",
+        "started_at",
+        "status",
+        "trigger",
+    )
+
+    def __init__(
+        self,
+        automation: Automation,
+        trigger: Trigger,
+        *,
+        started_at: int,
+        run_id: int | None = None,
+    ) -> None:
+        self.automation = automation
+        self.trigger = trigger
+        self.started_at = started_at
+        self.id = run_id
+        self.pending: list[ActionLogEntry] = []
+        self.status: str | None = None
+        self.finished_at: int | None = None
+        self.reason: str | None = None
 
 
 def _with(outcome: Outcome, **changes: Any) -> Outcome:
