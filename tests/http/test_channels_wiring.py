@@ -34,14 +34,17 @@ def commit(site: InProcessServer, delivery: Delivery) -> None:
 
 def test_an_email_delivery_reaches_the_smtp_server(tmp_path: Path) -> None:
     """With ``smtp_*`` set (loopback allow-listed), the outbox's task sends the message."""
-    with smtp_server() as mailbox, in_process_server(
-        tmp_path,
-        smtp_host="127.0.0.1",
-        smtp_port=mailbox.port,
-        smtp_security="none",
-        smtp_from_address="pinbase@example.com",
-        outbound_allowed_networks=("127.0.0.1/32",),
-    ) as site:
+    with (
+        smtp_server() as mailbox,
+        in_process_server(
+            tmp_path,
+            smtp_host="127.0.0.1",
+            smtp_port=mailbox.port,
+            smtp_security="none",
+            smtp_from_address="pinbase@example.com",
+            outbound_allowed_networks=("127.0.0.1/32",),
+        ) as site,
+    ):
         delivery = new_delivery(
             DeliveryKind.EMAIL,
             {
