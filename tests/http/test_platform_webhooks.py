@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webhook_site import HOOKS, bearer, org_spec, webhook_server
+from webhook_site import HOOKS, org_spec, webhook_server
 
-from inprocess import InProcessServer
+from inprocess import InProcessServer, bearer
 from webhook_receiver import Receiver, threaded_receiver
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from webhook_site import HOOKS, bearer, org_spec, webhook_server
+from webhook_site import HOOKS, org_spec, webhook_server
 
-from inprocess import InProcessServer
+from inprocess import InProcessServer, bearer
 from pinbase.domain.ids import OrgId
 from pinbase.domain.users import password_hash
 from pinbase.services.console_caller import ConsoleCaller, permissions_of

@@ -1,13 +1,10 @@
-"""What the in-process webhook API tests share: an organization to provision, its OAuth
-client's bearer header, and a server that allows loopback targets and leaves sending to the
-test (``outbox.run_due``)."""
+"""What the in-process webhook API tests share: an organization to provision and a server that
+allows loopback targets and leaves sending to the test (``outbox.run_due``)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from inprocess import InProcessServer, in_process_server
 
@@ -25,17 +22,6 @@ def org_spec(name: str) -> dict[str, Any]:
         ],
         "devices": [{"name": f"{name} Tank", "template": "Tank"}],
     }
-
-
-def bearer(http: httpx.Client, created: dict[str, Any]) -> dict[str, str]:
-    """The bearer header of the provisioned organization's first OAuth client."""
-    client = created["oauthClients"][0]
-    answer = http.post(
-        "/oauth2/token",
-        params={"grant_type": "client_credentials"},
-        auth=(client["clientId"], client["clientSecret"]),
-    )
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 @contextmanager
