@@ -130,3 +130,15 @@ def bearer(http: httpx.Client, created: dict[str, Any]) -> dict[str, str]:
         auth=(client["clientId"], client["clientSecret"]),
     )
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def user_id_of(site: InProcessServer, email: str) -> int:
+    """The id of the user with ``email``."""
+
+    async def find() -> int:
+        async with site.services.store.transaction() as tx:
+            user = await tx.find_user_by_email(email)
+        assert user is not None
+        return int(user.id)
+
+    return site.run(find)

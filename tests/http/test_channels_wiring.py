@@ -8,12 +8,12 @@ from pathlib import Path
 
 from console_site import USER, acme_spec
 from pytest_httpserver import HTTPServer
-from test_channels_web_push import MESSAGE, push, subscribe, user_id_of
+from test_channels_web_push import push, subscribe
 from werkzeug import Request, Response
 
-from inprocess import InProcessServer, in_process_server
+from inprocess import InProcessServer, in_process_server, user_id_of
 from pinbase.domain.deliveries import Delivery, DeliveryKind, new_delivery
-from push_browser import Browser
+from push_browser import PUSH_MESSAGE, Browser
 from smtp_mailbox import smtp_server
 
 ARRIVAL_S = 10
@@ -81,4 +81,4 @@ def test_a_push_delivery_reaches_the_push_service(tmp_path: Path, httpserver: HT
         commit(site, push(user_id_of(site, USER)))
         assert arrived.wait(ARRIVAL_S)
     [(request, _)] = httpserver.log
-    assert browser.decrypt(request.get_data()) == MESSAGE
+    assert browser.decrypt(request.get_data()) == PUSH_MESSAGE
