@@ -119,3 +119,26 @@ def in_process_server(
             app=create_app(services, config),
             portal=portal,
         )
+
+
+def bearer(http: httpx.Client, created: dict[str, Any]) -> dict[str, str]:
+    """The bearer header of the first OAuth client ``provision`` created (client credentials)."""
+    client = created["oauthClients"][0]
+    answer = http.post(
+        "/oauth2/token",
+        params={"grant_type": "client_credentials"},
+        auth=(client["clientId"], client["clientSecret"]),
+    )
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def user_id_of(site: InProcessServer, email: str) -> int:
+    """The id of the user with ``email``."""
+
+    async def find() -> int:
+        async with site.services.store.transaction() as tx:
+            user = await tx.find_user_by_email(email)
+        assert user is not None
+        return int(user.id)
+
+    return site.run(find)

@@ -12,6 +12,19 @@ import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+PUSH_MESSAGE: dict[str, Any] = {
+    "v": 1,
+    "kind": "event",
+    "title": "Freezer",
+    "body": "Too warm: 12 °C",
+    "severity": "CRITICAL",
+    "alert": True,
+    "tag": "d7-e3",
+    "url": "/devices/7/timeline?entry=981",
+    "ts": 1717000000000,
+}
+"""A rendered push payload (automations.md §5.7), as the outbox carries it minus ``userId``."""
+
 
 def b64url(raw: bytes) -> str:
     """Unpadded base64url."""

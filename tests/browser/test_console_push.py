@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from pinbase.testing import ServerProcess, provision
+from push_browser import PUSH_MESSAGE
 
 PASSWORD = "correct horse battery"
 ADMIN = "admin@acme.test"
@@ -87,17 +88,6 @@ def test_a_push_shows_a_notification_that_opens_its_link(
     cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: versions.extend(e["registrations"]))
     cdp.send("ServiceWorker.enable")
     page.evaluate("navigator.serviceWorker.ready")  # a round trip: the events above arrive
-    message = {
-        "v": 1,
-        "kind": "event",
-        "title": "Freezer",
-        "body": "Too warm: 12 °C",
-        "severity": "CRITICAL",
-        "alert": True,
-        "tag": "d7-e3",
-        "url": "/devices/7/timeline?entry=981",
-        "ts": 1717000000000,
-    }
     [found] = [r for r in versions if r["scopeURL"] == registration]
 
     def deliver(payload: dict[str, Any]) -> None:
@@ -110,7 +100,7 @@ def test_a_push_shows_a_notification_that_opens_its_link(
             },
         )
 
-    deliver(message)
+    deliver(PUSH_MESSAGE)
     page.wait_for_function(f"({SHOWN})().then((shown) => shown.length > 0)")
     assert page.evaluate(SHOWN) == [
         {
@@ -122,7 +112,7 @@ def test_a_push_shows_a_notification_that_opens_its_link(
         }
     ]
     # Another site's link is never opened: the notification links to the Notifications page.
-    deliver({**message, "tag": "elsewhere", "alert": False, "url": "https://example.com/x"})
+    deliver({**PUSH_MESSAGE, "tag": "elsewhere", "alert": False, "url": "https://example.com/x"})
     page.wait_for_function(f"({SHOWN})().then((shown) => shown.length > 1)")
     shown = {n["tag"]: n for n in page.evaluate(SHOWN)}
     assert shown["elsewhere"]["url"] == f"{server.base_url}/dashboard/notifications"

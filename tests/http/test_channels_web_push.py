@@ -19,26 +19,14 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pytest_httpserver import HTTPServer
 from werkzeug import Request as ReceivedRequest
 
-from inprocess import InProcessServer
+from inprocess import InProcessServer, user_id_of
 from pinbase.domain.deliveries import Delivery, DeliveryKind, new_delivery
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Failed, Retry, Sent
 from pinbase.services.reactions.vapid import VapidKeys
 from pinbase.services.reactions.web_push import WebPushSender
 from pinbase.storage.data_folder import VAPID_KEY
-from push_browser import Browser, unb64url
-
-MESSAGE: dict[str, Any] = {
-    "v": 1,
-    "kind": "event",
-    "title": "Freezer",
-    "body": "Too warm: 12 °C",
-    "severity": "CRITICAL",
-    "alert": True,
-    "tag": "d7-e3",
-    "url": "/devices/7/timeline?entry=981",
-    "ts": 1717000000000,
-}
+from push_browser import PUSH_MESSAGE, Browser, unb64url
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +34,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     """Acme and Other Corp, in process."""
     with acme_and_other(tmp_path_factory.mktemp("web-push")) as server:
         yield server
-
-
-def user_id_of(site: InProcessServer, email: str) -> int:
-    """The id of the user with ``email``."""
-
-    async def find() -> int:
-        async with site.services.store.transaction() as tx:
-            user = await tx.find_user_by_email(email)
-        assert user is not None
-        return int(user.id)
-
-    return site.run(find)
 
 
 def subscribe(site: InProcessServer, email: str, browser: Browser, endpoint: str) -> None:
@@ -91,7 +67,7 @@ def push(user_id: int, **changes: Any) -> Delivery:
     """A PUSH delivery for ``user_id`` as the planner renders it (spec §2.3)."""
     return new_delivery(
         DeliveryKind.PUSH,
-        {"userId": user_id, **MESSAGE, **changes},
+        {"userId": user_id, **PUSH_MESSAGE, **changes},
         due_at=0,
         source="EVENT",
         org_id=1,
@@ -142,7 +118,7 @@ def test_a_push_reaches_the_browser_encrypted_and_signed(
     )
     assert claims["sub"] == "mailto:ops@example.com"
     assert claims["exp"] > site.services.clock() // 1000
-    assert browser.decrypt(request.get_data()) == MESSAGE
+    assert browser.decrypt(request.get_data()) == PUSH_MESSAGE
     assert request.headers["TTL"] == "3600"
     assert request.headers["Urgency"] == "high"
     assert request.headers["Content-Encoding"] == "aes128gcm"

@@ -4,39 +4,20 @@ local push service, both sent by the outbox's own task; without ``smtp_host`` no
 is registered."""
 
 import threading
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
-from aiosmtpd.controller import Controller
 from console_site import USER, acme_spec
 from pytest_httpserver import HTTPServer
-from test_channels_web_push import MESSAGE, push, subscribe, user_id_of
+from test_channels_web_push import push, subscribe
 from werkzeug import Request, Response
 
-from inprocess import InProcessServer, in_process_server
+from inprocess import InProcessServer, in_process_server, user_id_of
 from pinbase.domain.deliveries import Delivery, DeliveryKind, new_delivery
-from pinbase.testing import free_port
-from push_browser import Browser
+from push_browser import PUSH_MESSAGE, Browser
+from smtp_mailbox import smtp_server
 
 ARRIVAL_S = 10
 """How long a test waits for a message to arrive (a bound, not a measurement)."""
-
-
-class Mailbox:
-    """An aiosmtpd handler that signals each message it takes."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        self.arrived.set()
-        return "250 Message accepted"
 
 
 def commit(site: InProcessServer, delivery: Delivery) -> None:
@@ -53,35 +34,32 @@ def commit(site: InProcessServer, delivery: Delivery) -> None:
 
 def test_an_email_delivery_reaches_the_smtp_server(tmp_path: Path) -> None:
     """With ``smtp_*`` set (loopback allow-listed), the outbox's task sends the message."""
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        with in_process_server(
+    with (
+        smtp_server() as mailbox,
+        in_process_server(
             tmp_path,
             smtp_host="127.0.0.1",
-            smtp_port=controller.port,
+            smtp_port=mailbox.port,
             smtp_security="none",
             smtp_from_address="pinbase@example.com",
             outbound_allowed_networks=("127.0.0.1/32",),
-        ) as site:
-            delivery = new_delivery(
-                DeliveryKind.EMAIL,
-                {
-                    "to": "ann@example.org",
-                    "subject": "Freezer: Too warm",
-                    "text": "12 °C",
-                    "html": "<p>12 °C</p>",
-                    "fromName": "Acme",
-                    "headers": {},
-                },
-                due_at=site.services.clock(),
-                source="EVENT",
-            )
-            commit(site, delivery)
-            assert mailbox.arrived.wait(ARRIVAL_S)
-    finally:
-        controller.stop()
+        ) as site,
+    ):
+        delivery = new_delivery(
+            DeliveryKind.EMAIL,
+            {
+                "to": "ann@example.org",
+                "subject": "Freezer: Too warm",
+                "text": "12 °C",
+                "html": "<p>12 °C</p>",
+                "fromName": "Acme",
+                "headers": {},
+            },
+            due_at=site.services.clock(),
+            source="EVENT",
+        )
+        commit(site, delivery)
+        assert mailbox.arrived.wait(ARRIVAL_S)
     [message] = mailbox.messages
     assert message["Message-ID"] == f"<{delivery.id}@example.com>"
     assert message["From"] == "Acme <pinbase@example.com>"
@@ -103,4 +81,4 @@ def test_a_push_delivery_reaches_the_push_service(tmp_path: Path, httpserver: HT
         commit(site, push(user_id_of(site, USER)))
         assert arrived.wait(ARRIVAL_S)
     [(request, _)] = httpserver.log
-    assert browser.decrypt(request.get_data()) == MESSAGE
+    assert browser.decrypt(request.get_data()) == PUSH_MESSAGE

@@ -12,7 +12,7 @@ from console_site import ADMIN, OTHER, USER, acme_and_other, sign_in
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from inprocess import InProcessServer, in_process_server
+from inprocess import InProcessServer, in_process_server, user_id_of
 from pinbase.storage.data_folder import VAPID_KEY
 from pinbase.storage.push_subscriptions import NewPushSubscription
 
@@ -50,18 +50,6 @@ def signed_in(site: InProcessServer, email: str) -> tuple[httpx.Client, dict[str
     """A client signed in as ``email`` and the CSRF header its scripts send."""
     http = site.client()
     return http, {"X-CSRF-Token": sign_in(http, email)}
-
-
-def user_id_of(site: InProcessServer, email: str) -> int:
-    """The id of the user with ``email``."""
-
-    async def find() -> int:
-        async with site.services.store.transaction() as tx:
-            user = await tx.find_user_by_email(email)
-        assert user is not None
-        return int(user.id)
-
-    return site.run(find)
 
 
 def test_the_key_is_the_data_folders_p256_key(site: InProcessServer) -> None:

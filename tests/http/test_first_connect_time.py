@@ -5,10 +5,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
-from inprocess import InProcessServer, in_process_server
+from inprocess import InProcessServer, bearer, in_process_server
 from pinbase.domain.ids import DeviceId
 
 DEVICE = "/api/v1/organization/device"
@@ -45,20 +44,10 @@ def site(
         yield server, clock, server.provision(SPEC)
 
 
-def _bearer(http: httpx.Client, created: dict[str, Any]) -> dict[str, str]:
-    client = created["oauthClients"][0]
-    answer = http.post(
-        "/oauth2/token",
-        params={"grant_type": "client_credentials"},
-        auth=(client["clientId"], client["clientSecret"]),
-    )
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
 def _first_connect_times(server: InProcessServer, created: dict[str, Any], device: int) -> set[int]:
     """``firstConnectTime`` as PLT-DEV-06 and PLT-DEV-07 answer it."""
     with server.client() as http:
-        headers = _bearer(http, created)
+        headers = bearer(http, created)
         answers = [
             http.get(f"{DEVICE}{path}", params={"deviceId": device}, headers=headers)
             for path in ("", "/baseInfo")

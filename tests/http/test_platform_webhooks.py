@@ -6,35 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from webhook_site import HOOKS, org_spec, webhook_server
 
-from inprocess import InProcessServer, in_process_server
+from inprocess import InProcessServer, bearer
 from webhook_receiver import Receiver, threaded_receiver
-
-HOOKS = "/api/v1/organization/webhooks"
-
-
-def bearer(http: httpx.Client, created: dict[str, Any]) -> dict[str, str]:
-    """The bearer header of the provisioned organization's first OAuth client."""
-    client = created["oauthClients"][0]
-    answer = http.post(
-        "/oauth2/token",
-        params={"grant_type": "client_credentials"},
-        auth=(client["clientId"], client["clientSecret"]),
-    )
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-def org(name: str) -> dict[str, Any]:
-    return {
-        "organization": {"name": name},
-        "oauthClients": [{"name": "api"}],
-        "templates": [
-            {"name": "Tank", "datastreams": [{"id": 1, "label": "Level", "pin": 1, "type": "INT"}]}
-        ],
-        "devices": [{"name": "Tank A", "template": "Tank"}],
-    }
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +24,14 @@ def receiver() -> Iterator[Receiver]:
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     """A server of its own with 127.0.0.1 allow-listed."""
     folder: Path = tmp_path_factory.mktemp("webhooks-api")
-    with in_process_server(folder, outbound_allowed_networks="127.0.0.1/32") as server:
-        server.run(server.services.outbox.stop)  # the tests send with run_due
+    with webhook_server(folder) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def acme(app: InProcessServer) -> dict[str, Any]:
     """An organization with a client, a template and a device."""
-    return app.provision(org("Acme"))
+    return app.provision(org_spec("Acme"))
 
 
 def hook_json(receiver: Receiver, device_id: int, **changes: Any) -> dict[str, Any]:
@@ -128,7 +103,7 @@ def test_other_organizations_and_bad_input(
     app: InProcessServer, acme: dict[str, Any], receiver: Receiver
 ) -> None:
     """Another organization's webhook and device are 404; junk is 400 with a message."""
-    other = app.provision(org("Other"))
+    other = app.provision(org_spec("Other"))
     with app.client() as http:
         mine, theirs = bearer(http, acme), bearer(http, other)
         device_id = acme["devices"][0]["id"]

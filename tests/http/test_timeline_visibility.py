@@ -4,11 +4,10 @@ counted, but PLT-DEV-18 and the console's Timeline tab leave them out."""
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from console_site import ADMIN, PASSWORD, sign_in
 
-from inprocess import InProcessServer, in_process_server
+from inprocess import InProcessServer, bearer, in_process_server
 from pinbase.domain.ids import DeviceId
 
 TIMELINE = "/api/v1/organization/device/timeline"
@@ -50,20 +49,10 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcess
             trigger = http.post(
                 "/api/v1/organization/device/trigger-event",
                 json={"deviceId": device["id"], "eventCode": "overheat"},
-                headers=_bearer(http, created),
+                headers=bearer(http, created),
             )
             assert trigger.status_code == 204, trigger.text
         yield server, created
-
-
-def _bearer(http: httpx.Client, created: dict[str, Any]) -> dict[str, str]:
-    client = created["oauthClients"][0]
-    answer = http.post(
-        "/oauth2/token",
-        params={"grant_type": "client_credentials"},
-        auth=(client["clientId"], client["clientSecret"]),
-    )
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 def test_hidden_occurrences_are_stored_and_counted(logged: tuple[InProcessServer, Any]) -> None:
@@ -85,7 +74,7 @@ def test_platform_timeline_omits_hidden_occurrences(logged: tuple[InProcessServe
         answer = http.get(
             TIMELINE,
             params={"deviceId": created["devices"][0]["id"], "from": 0, "to": 2**62},
-            headers=_bearer(http, created),
+            headers=bearer(http, created),
         )
     assert answer.status_code == 200, answer.text
     body = answer.json()

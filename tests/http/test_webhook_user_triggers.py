@@ -7,35 +7,23 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from webhook_site import HOOKS, org_spec, webhook_server
 
-from inprocess import InProcessServer, in_process_server
+from inprocess import InProcessServer, bearer
 from pinbase.domain.ids import OrgId
 from pinbase.domain.users import password_hash
 from pinbase.services.console_caller import ConsoleCaller, permissions_of
 from pinbase.services.oauth import Caller
 from webhook_receiver import Received, Receiver, threaded_receiver
 
-HOOKS = "/api/v1/organization/webhooks"
 USER_BODY = (
     '{"id": "{user_id}", "email": "{user_email}", "name": "{user_name}", '
     '"org": "{user_orgName}", "role": "{user_roleName}", "country": "{user_country}", '
     '"devices": "{user_ownDevicesCount}"}'
 )
-
-
-def org_spec(name: str) -> dict[str, Any]:
-    return {
-        "organization": {"name": name},
-        "oauthClients": [{"name": "api"}],
-        "templates": [
-            {"name": "Tank", "datastreams": [{"id": 1, "label": "Level", "pin": 1, "type": "INT"}]}
-        ],
-        "devices": [{"name": f"{name} Tank", "template": "Tank"}],
-    }
 
 
 @pytest.fixture(scope="module")
@@ -49,21 +37,8 @@ def receiver() -> Iterator[Receiver]:
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
     """A server with the enterprise triggers on and 127.0.0.1 allow-listed."""
     folder: Path = tmp_path_factory.mktemp("user-triggers")
-    with in_process_server(
-        folder, outbound_allowed_networks="127.0.0.1/32", webhooks_enterprise_triggers=True
-    ) as server:
-        server.run(server.services.outbox.stop)  # the tests send with run_due
+    with webhook_server(folder, webhooks_enterprise_triggers=True) as server:
         yield server
-
-
-def bearer(http: httpx.Client, created: dict[str, Any]) -> dict[str, str]:
-    client = created["oauthClients"][0]
-    answer = http.post(
-        "/oauth2/token",
-        params={"grant_type": "client_credentials"},
-        auth=(client["clientId"], client["clientSecret"]),
-    )
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 def add_hook(http: httpx.Client, headers: dict[str, str], kind: str, url: str) -> None:

@@ -10,20 +10,18 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from interop_driver import BLYNK_LIBRARY_PYTHON, DeviceClient, InteropServer, eventually
+from mailed_server import mailed_server
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from pinbase.testing import ServerProcess, free_port, provision
 from push_browser import Browser
+from smtp_mailbox import Mailbox, smtp_server
 
 OWNER = "olivia@acme.test"
 PASSWORD = "correct horse battery"
@@ -54,59 +52,24 @@ ARRIVAL_S = 10
 """How long the test waits for the mail and the push (a bound, not a measurement)."""
 
 
-class Mailbox:
-    """An aiosmtpd handler that keeps each message and signals it."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        self.arrived.set()
-        return "250 Message accepted"
-
-
 @pytest.fixture(scope="module")
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    """A real SMTP server on loopback and its port."""
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield box, controller.port
-    controller.stop()
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on loopback and what it received."""
+    with smtp_server() as box:
+        yield box
 
 
 @pytest.fixture(scope="module")
 def boiler_server(
-    tmp_path_factory: pytest.TempPathFactory, mailbox: tuple[Mailbox, int]
+    tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox
 ) -> Iterator[InteropServer]:
     """A server with the plain binary listener, e-mail through the test's SMTP server, loopback
     allowed as an outbound target, and one owned boiler whose event notifies."""
     data_dir = tmp_path_factory.mktemp("event-notifications")
-    created = provision(SPEC, data_dir=data_dir)
-    port = free_port()
-    options = [f"--hardware-port={port}", "--hardware-tls-port=0", "--mqtt-port=0"]
-    options += ["--mqtt-tls-port=0"]
-    env = {
-        "PINBASE_SMTP_HOST": "127.0.0.1",
-        "PINBASE_SMTP_PORT": str(mailbox[1]),
-        "PINBASE_SMTP_SECURITY": "none",
-        "PINBASE_SMTP_FROM_ADDRESS": "pinbase@example.com",
-        "PINBASE_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
-    }
-    with ServerProcess(data_dir, *options, env=env) as process:
-        yield InteropServer(
-            process=process,
-            hardware_port=port,
-            tls_port=0,
-            mqtt_port=0,
-            mqtt_tls_port=0,
-            cert=data_dir,
-            devices=created["devices"],
-        )
+    with mailed_server(
+        data_dir, SPEC, smtp_port=mailbox.port, from_address="pinbase@example.com"
+    ) as server:
+        yield server
 
 
 @contextmanager
@@ -133,14 +96,14 @@ def subscribe_owner(server: InteropServer, browser: Browser, endpoint: str) -> N
 
 def test_a_logged_event_reaches_the_owner_by_email_and_push(
     boiler_server: InteropServer,
-    mailbox: tuple[Mailbox, int],
+    mailbox: Mailbox,
     httpserver: HTTPServer,
     tmp_path: Path,
 ) -> None:
     """``log_event('overheat', 'too hot')``: an EMAIL and a PUSH outbox row for the owner with
     the rendered payloads; the mail arrives, the push arrives and decrypts to the same message,
     both log rows end SENT, and the owner's Notifications page lists it."""
-    box, _ = mailbox
+    box = mailbox
     pushed = threading.Event()
 
     def push_service(request: Request) -> Response:

@@ -6,16 +6,15 @@ browser, so the push is logged ``NO_PUSH_TARGET``."""
 
 import json
 from collections.abc import Iterator
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from interop_driver import BLYNK_LIBRARY_PYTHON, DeviceClient, InteropServer, eventually
+from mailed_server import mailed_server
 
-from pinbase.testing import ServerProcess, free_port, provision
+from smtp_mailbox import Mailbox, smtp_server
 
 OWNER = "olivia@acme.test"
 SPEC: dict[str, Any] = {
@@ -50,31 +49,11 @@ SPEC: dict[str, Any] = {
 }
 
 
-class Mailbox:
-    """An aiosmtpd handler keeping each message it takes."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.port = 0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 Message accepted"
-
-
 @pytest.fixture(scope="module")
 def mailbox() -> Iterator[Mailbox]:
     """A real SMTP server on loopback and what it received."""
-    received = Mailbox()
-    controller = Controller(received, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    received.port = controller.port
-    try:
+    with smtp_server() as received:
         yield received
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="module")
@@ -84,29 +63,12 @@ def boiler_server(
     """A server with the plain binary listener, SMTP to ``mailbox`` (loopback allowed) and one
     owned boiler whose event notifies."""
     data_dir = tmp_path_factory.mktemp("event-notifications")
-    created = provision(SPEC, data_dir=data_dir)
-    port = free_port()
-    options = [f"--hardware-port={port}", "--hardware-tls-port=0", "--mqtt-port=0"]
-    options += ["--mqtt-tls-port=0"]
-    env = {
-        "PINBASE_SMTP_HOST": "127.0.0.1",
-        "PINBASE_SMTP_PORT": str(mailbox.port),
-        "PINBASE_SMTP_SECURITY": "none",
-        "PINBASE_SMTP_FROM_ADDRESS": "pinbase@acme.test",
-        "PINBASE_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
-        # Offline notifications go out at the disconnect, so the test waits for nothing.
-        "PINBASE_OFFLINE_NOTIFICATION_DELAY_S": "0",
-    }
-    with ServerProcess(data_dir, *options, env=env) as process:
-        yield InteropServer(
-            process=process,
-            hardware_port=port,
-            tls_port=0,
-            mqtt_port=0,
-            mqtt_tls_port=0,
-            cert=data_dir,
-            devices=created["devices"],
-        )
+    # Offline notifications go out at the disconnect, so the test waits for nothing.
+    env = {"PINBASE_OFFLINE_NOTIFICATION_DELAY_S": "0"}
+    with mailed_server(
+        data_dir, SPEC, smtp_port=mailbox.port, from_address="pinbase@acme.test", env=env
+    ) as server:
+        yield server
 
 
 def test_a_logged_event_mails_the_owner(

@@ -65,6 +65,27 @@ def smtp_server(mailbox: Mailbox, **kwargs: Any) -> Controller:
     return controller
 
 
+def tls_pair(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a throwaway certificate for 127.0.0.1, and a client context that
+    trusts it."""
+    cert, key = self_signed(folder)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    return server_tls, ssl.create_default_context(cafile=str(cert))
+
+
+def implicit_tls_login_server(mailbox: Mailbox, server_tls: ssl.SSLContext) -> Controller:
+    """A started implicit-TLS server that takes the mailbox's login.
+
+    aiosmtpd counts only STARTTLS as encryption, so AUTH over implicit TLS needs
+    auth_require_tls off (and then not auth_required, which it warns about); the logins the
+    mailbox records show the sender authenticated.
+    """
+    return smtp_server(
+        mailbox, ssl_context=server_tls, authenticator=mailbox.authenticate, auth_require_tls=False
+    )
+
+
 @pytest.fixture
 def mailbox() -> Mailbox:
     """A mailbox accepting everything."""
@@ -218,9 +239,7 @@ async def test_a_550_fails_at_once(
 async def test_starttls_with_login(store: SqlStore, tmp_path: Path, mailbox: Mailbox) -> None:
     """STARTTLS on port 587's protocol, the certificate checked against the test's CA, then
     AUTH: the message arrives and the server saw the login."""
-    cert, key = self_signed(tmp_path)
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    server_tls, trust = tls_pair(tmp_path)
     controller = smtp_server(
         mailbox,
         tls_context=server_tls,
@@ -229,7 +248,6 @@ async def test_starttls_with_login(store: SqlStore, tmp_path: Path, mailbox: Mai
         auth_required=True,
     )
     try:
-        trust = ssl.create_default_context(cafile=str(cert))
         smtp = config(controller.port, security="starttls", username=LOGIN[0], password=LOGIN[1])
         run = run_with(store, smtp, tls_context=trust)
         await run.deliver(store, email())
@@ -242,17 +260,9 @@ async def test_starttls_with_login(store: SqlStore, tmp_path: Path, mailbox: Mai
 
 async def test_implicit_tls_with_login(store: SqlStore, tmp_path: Path, mailbox: Mailbox) -> None:
     """Implicit TLS (port 465's protocol) with login: the message arrives."""
-    cert, key = self_signed(tmp_path)
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
-    # aiosmtpd counts only STARTTLS as encryption, so AUTH over implicit TLS needs
-    # auth_require_tls off (and then not auth_required, which it warns about); the logins the
-    # mailbox records show the sender authenticated.
-    controller = smtp_server(
-        mailbox, ssl_context=server_tls, authenticator=mailbox.authenticate, auth_require_tls=False
-    )
+    server_tls, trust = tls_pair(tmp_path)
+    controller = implicit_tls_login_server(mailbox, server_tls)
     try:
-        trust = ssl.create_default_context(cafile=str(cert))
         smtp = config(controller.port, security="tls", username=LOGIN[0], password=LOGIN[1])
         run = run_with(store, smtp, tls_context=trust)
         await run.deliver(store, email())
@@ -266,17 +276,9 @@ async def test_a_wrong_password_is_a_permanent_failure(
     store: SqlStore, tmp_path: Path, mailbox: Mailbox
 ) -> None:
     """535 to AUTH is a 5xx reply: the delivery fails without retrying."""
-    cert, key = self_signed(tmp_path)
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
-    # aiosmtpd counts only STARTTLS as encryption, so AUTH over implicit TLS needs
-    # auth_require_tls off (and then not auth_required, which it warns about); the logins the
-    # mailbox records show the sender authenticated.
-    controller = smtp_server(
-        mailbox, ssl_context=server_tls, authenticator=mailbox.authenticate, auth_require_tls=False
-    )
+    server_tls, trust = tls_pair(tmp_path)
+    controller = implicit_tls_login_server(mailbox, server_tls)
     try:
-        trust = ssl.create_default_context(cafile=str(cert))
         smtp = config(controller.port, security="tls", username="mailer", password="wrong")
         run = run_with(store, smtp, tls_context=trust)
         await run.deliver(store, email())
@@ -292,9 +294,7 @@ async def test_an_untrusted_certificate_is_retried(
     store: SqlStore, tmp_path: Path, mailbox: Mailbox
 ) -> None:
     """A certificate the system does not trust fails the TLS handshake: retried, no mail."""
-    cert, key = self_signed(tmp_path)
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    server_tls, _ = tls_pair(tmp_path)
     controller = smtp_server(mailbox, ssl_context=server_tls)
     try:
         run = run_with(store, config(controller.port, security="tls"))
@@ -371,13 +371,10 @@ async def test_the_start_up_check_logs_without_secrets(
 ) -> None:
     """The start-up NOOP logs ``smtp.ready`` after logging in, and ``smtp.unavailable`` with the
     reason when the server is down; neither line holds the user name or password."""
-    cert, key = self_signed(tmp_path)
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    server_tls, trust = tls_pair(tmp_path)
     controller = smtp_server(
         mailbox, tls_context=server_tls, require_starttls=True, authenticator=mailbox.authenticate
     )
-    trust = ssl.create_default_context(cafile=str(cert))
     guard = OutboundHttp(allowed_networks=LOOPBACK)
     smtp = config(controller.port, security="starttls", username=LOGIN[0], password=LOGIN[1])
     caplog.set_level("INFO", logger="pinbase.services.reactions.email")

@@ -3,17 +3,12 @@ receive nothing, allow-listed ones work, redirects come back unfollowed, bodies 
 silent receiver times out, and TLS keeps the URL's host name while connecting to the vetted
 address."""
 
-import datetime
 import socket
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from outbound_receiver import Receiver, Reply, receiver
 
 from pinbase.services.reactions.outbound import (
@@ -22,6 +17,7 @@ from pinbase.services.reactions.outbound import (
     OutboundError,
     OutboundHttp,
 )
+from tls_certs import self_signed
 
 LOOPBACK = ("127.0.0.1/32",)
 
@@ -171,41 +167,12 @@ async def test_a_refused_connection_is_an_outbound_error(client: OutboundHttp) -
         await client.request("GET", f"http://127.0.0.1:{port}/")
 
 
-def certificate(folder: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed certificate valid for the DNS name ``name`` only (no IP address)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 async def test_tls_keeps_the_host_name_while_connecting_to_the_vetted_address(
     tmp_path: Path,
 ) -> None:
     """Over HTTPS the client connects to the address it vetted yet sends the URL's name as
     SNI and Host and checks the certificate against that name (it names no IP address)."""
-    cert, key = certificate(tmp_path, "hooks.pinbase.test")
+    cert, key = self_signed(tmp_path, host="hooks.pinbase.test", address=None)
     server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_side.load_cert_chain(cert, key)
     trusted = ssl.create_default_context(cafile=str(cert))

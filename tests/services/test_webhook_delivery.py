@@ -9,8 +9,6 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -45,6 +43,7 @@ from pinbase.settings import Settings
 from pinbase.storage.webhooks import LogStatus, WebhookLogEntry
 from pinbase.testing import free_port
 from services.hand_clock import T0, HandClock
+from smtp_mailbox import Mailbox
 from webhook_receiver import Receiver, Reply
 
 SPEC = {
@@ -552,19 +551,6 @@ async def test_per_org_limit_and_log_retention(tmp_path: Path) -> None:
             world.clock.now += 2 * 86_400_000
             assert await world.services.webhooks.sweep_log() == 1
             assert await world.log(webhook) == []
-
-
-class Mailbox:
-    """An aiosmtpd handler keeping each message."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 Message accepted"
 
 
 async def test_the_failure_email_reaches_the_smtp_server(tmp_path: Path) -> None:

@@ -37,6 +37,27 @@ CLIENTS = "Clients"
 CLIENT_ORGANIZATION_TYPE = "PERSONAL"
 
 
+def user_full(user: StoredUser) -> dict[str, object]:
+    """The UserFull object of http-api.md §4.0 (PLT-USR-08), also a webhook's ``{user_object}``."""
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "title": user.title,
+        "nickName": user.nick_name,
+        "phoneNumber": user.phone_number,
+        "roleId": user.role_id,
+        "orgId": user.org_id,
+        "tz": user.tz,
+        "locale": user.locale,
+        "status": user.status,
+        "lastModifiedTs": user.last_modified_ts,
+        "lastLoggedAt": user.last_logged_at,
+        "registeredAt": user.registered_at,
+        "isDev": user.is_dev,
+    }
+
+
 class UserError(PinbaseError):
     """A user operation is refused; the HTTP layer picks the endpoint's message."""
 

@@ -37,7 +37,7 @@ from pinbase.http.console.automation_form import (
     state_of,
 )
 from pinbase.http.console.pages import error_page, signed_in_page
-from pinbase.http.console.run_logs import RANGES, log_rows
+from pinbase.http.console.run_logs import RANGES, log_rows, picked_range
 from pinbase.http.paths import CONSOLE_PATH
 from pinbase.services.console_caller import ConsoleCaller, Permission
 from pinbase.services.console_sessions import ConsoleSession
@@ -140,9 +140,7 @@ def automation_routes(services: Services, settings: Settings) -> list[BaseRoute]
     ) -> Response:
         caller = session.caller
         runs: list[dict[str, Any]] = []
-        picked = request.query_params.get("range", "1d")
-        span = dict((key, ms) for key, _, ms in RANGES).get(picked, 86_400_000)
-        picked = picked if picked in {key for key, _, _ in RANGES} else "1d"
+        picked, span = picked_range(request.query_params.get("range"))
         options = choices(caller)
         if automation is not None:
             now = clock()

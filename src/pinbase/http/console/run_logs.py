@@ -15,6 +15,16 @@ RANGES = (
     ("3m", "3 Months", 90 * 86_400_000),
 )
 """The log's ranges (spec §3.7); the log keeps 90 days."""
+DEFAULT_RANGE = "1d"
+_SPANS = {key: ms for key, _, ms in RANGES}
+
+
+def picked_range(asked: str | None) -> tuple[str, int]:
+    """The range a page's ``?range=`` picks and its span in ms: one of ``RANGES``, else 1 day."""
+    key = asked if asked in _SPANS else DEFAULT_RANGE
+    return key, _SPANS[key]
+
+
 LOG_TYPES = {
     "CONTROL_DEVICE": "Device Action",
     "FORWARD_DEVICE_DATA": "Device Action",

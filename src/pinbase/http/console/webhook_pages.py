@@ -19,7 +19,7 @@ from pinbase.domain.errors import InvalidDefinition
 from pinbase.domain.webhooks import WebhookSpec
 from pinbase.http.console.access import done, form_text, in_range, notice_of, session_with
 from pinbase.http.console.pages import error_page, signed_in_page
-from pinbase.http.console.run_logs import RANGES
+from pinbase.http.console.run_logs import RANGES, picked_range
 from pinbase.http.console.webhook_form import (
     AUTH_KINDS,
     CONTENT_TYPES,
@@ -146,13 +146,11 @@ def webhook_routes(services: Services, settings: Settings) -> list[BaseRoute]:
     ) -> Response:
         caller = session.caller
         log: list[dict[str, Any]] = []
-        picked = request.query_params.get("range", "1d")
-        spans = {key: ms for key, _, ms in RANGES}
-        picked = picked if picked in spans else "1d"
+        picked, span = picked_range(request.query_params.get("range"))
         if stored is not None and tab == "logs":
             now = clock()
             entries = await webhooks.log(
-                caller, stored.webhook.id, since=now - spans[picked], until=now + 1, limit=200
+                caller, stored.webhook.id, since=now - span, until=now + 1, limit=200
             )
             log = [
                 {

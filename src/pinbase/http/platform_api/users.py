@@ -39,6 +39,7 @@ from pinbase.services.users import (
     RoleNotFound,
     UserError,
     UserNotFound,
+    user_full,
 )
 from pinbase.settings import Settings
 from pinbase.storage.users import StoredUser, UserSort
@@ -87,27 +88,6 @@ def user_summary(user: StoredUser) -> dict[str, object]:
         "email": user.email,
         "roleId": user.role_id,
         "orgId": user.org_id,
-        "isDev": user.is_dev,
-    }
-
-
-def user_full(user: StoredUser) -> dict[str, object]:
-    """The UserFull object of http-api.md §4.0."""
-    return {
-        "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "title": user.title,
-        "nickName": user.nick_name,
-        "phoneNumber": user.phone_number,
-        "roleId": user.role_id,
-        "orgId": user.org_id,
-        "tz": user.tz,
-        "locale": user.locale,
-        "status": user.status,
-        "lastModifiedTs": user.last_modified_ts,
-        "lastLoggedAt": user.last_logged_at,
-        "registeredAt": user.registered_at,
         "isDev": user.is_dev,
     }
 

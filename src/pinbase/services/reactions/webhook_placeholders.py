@@ -15,6 +15,7 @@ from pinbase.domain.users import ROLES
 from pinbase.domain.value_types import Value
 from pinbase.domain.values import MULTI_VALUE_SEPARATOR, read_text
 from pinbase.domain.webhook_requests import Placeholders, iso_timestamp
+from pinbase.services.users import user_full
 from pinbase.storage.users import StoredUser
 
 CLIENT_TYPES = {
@@ -121,23 +122,6 @@ def user_placeholders(
         devices_by_product: how many devices the user owns, by template name.
     """
     address = _address(user.address)
-    full = {
-        "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "title": user.title,
-        "nickName": user.nick_name,
-        "phoneNumber": user.phone_number,
-        "roleId": user.role_id,
-        "orgId": user.org_id,
-        "tz": user.tz,
-        "locale": user.locale,
-        "status": user.status,
-        "lastModifiedTs": user.last_modified_ts,
-        "lastLoggedAt": user.last_logged_at,
-        "registeredAt": user.registered_at,
-        "isDev": user.is_dev,
-    }
     values = {
         "user_id": str(user.id),
         "user_email": user.email,
@@ -151,7 +135,7 @@ def user_placeholders(
         "user_country": address.get("country", ""),
         "user_state": address.get("state", ""),
         "user_zipCode": address.get("zip", ""),
-        "user_object": json.dumps(full, ensure_ascii=False, separators=(",", ":")),
+        "user_object": json.dumps(user_full(user), ensure_ascii=False, separators=(",", ":")),
         "user_assignedTags": "",
         "user_ownDevicesCount": str(sum(devices_by_product.values())),
         "user_devicesCountByProductName": json.dumps(
