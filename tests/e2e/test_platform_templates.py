@@ -106,7 +106,8 @@ def test_list_templates_of_an_unknown_organization(
 def test_get_template(
     http: httpx.Client, headers: dict[str, str], template: dict[str, Any], pool: Pool
 ) -> None:
-    """The summary plus board, connection, description, logo (null: not modelled) and time."""
+    """The summary plus board, connection, description, logo (null: not modelled), time and
+    the offline ignore period (0: off)."""
     answer = http.get(f"{TEMPLATE}?templateId={template['id']}", headers=headers)
     assert answer.status_code == 200, answer.text
     info = answer.json()
@@ -119,6 +120,7 @@ def test_get_template(
         "connectionType": None,
         "description": None,
         "logoUrl": None,
+        "offlineIgnorePeriod": 0,
     }
 
 

@@ -117,6 +117,49 @@ class Metafield:
     default_value: str | None = None
 
 
+MAX_OFFLINE_IGNORE_PERIOD = 24 * 3600
+"""The longest offline ignore period, 24:00:00 (data-model.md §4.4 gives no bound)."""
+
+
+def check_offline_ignore_period(seconds: int) -> None:
+    """Refuse an offline ignore period outside 0..24 h.
+
+    Raises:
+        InvalidDefinition: out of range.
+    """
+    if not 0 <= seconds <= MAX_OFFLINE_IGNORE_PERIOD:
+        raise InvalidDefinition(
+            "offline ignore period must be 0..86400 seconds (00:00:00..24:00:00)"
+        )
+
+
+def parse_hms(text: str) -> int:
+    """Seconds in ``HH:MM:SS`` (also ``MM:SS`` or ``SS``); minutes and seconds below 60.
+
+    Raises:
+        InvalidDefinition: not that shape, or out of range.
+    """
+    parts = text.strip().split(":")
+    if not 1 <= len(parts) <= 3 or not all(
+        p.isascii() and p.isdigit() and len(p) <= 2 for p in parts
+    ):
+        raise InvalidDefinition("offline ignore period must look like HH:MM:SS")
+    numbers = [int(p) for p in parts]
+    if any(n >= 60 for n in numbers[1:]):
+        raise InvalidDefinition("offline ignore period must look like HH:MM:SS")
+    seconds = 0
+    for number in numbers:
+        seconds = seconds * 60 + number
+    check_offline_ignore_period(seconds)
+    return seconds
+
+
+def format_hms(seconds: int) -> str:
+    """``HH:MM:SS`` for a number of seconds."""
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Template:
     """A device template; its datastreams are indexed by pin and by id for the hot path."""
@@ -130,6 +173,8 @@ class Template:
     events: tuple[TemplateEvent, ...] = ()
     metafields: tuple[Metafield, ...] = ()
     created_at: int = 0
+    offline_ignore_period: int = 0
+    """Seconds a disconnect may last before the Offline notification (DM §4.4); 0: off."""
     dashboard: Dashboard | None = None
     """The web dashboard layout; None until one is designed (the console then shows a default)."""
     _by_pin: dict[Pin, Datastream] = field(init=False, repr=False, compare=False)
@@ -140,6 +185,7 @@ class Template:
             raise InvalidDefinition(f"template code must look like TMPL…, got {self.code!r}")
         if not self.name or len(self.name) > 100:
             raise InvalidDefinition("template name must be 1..100 characters")
+        check_offline_ignore_period(self.offline_ignore_period)
         check_children(self.datastreams, self.events)
         object.__setattr__(self, "_by_pin", {ds.pin: ds for ds in self.datastreams})
         object.__setattr__(self, "_by_id", {ds.id: ds for ds in self.datastreams})

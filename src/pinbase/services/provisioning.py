@@ -23,6 +23,7 @@ from pinbase.domain.notifications import SYSTEM_OTA, parse_notifications
 from pinbase.domain.organizations import OAuthClient
 from pinbase.domain.pins import Pin, PinType
 from pinbase.domain.templates import (
+    MAX_OFFLINE_IGNORE_PERIOD,
     Metafield,
     Template,
     TemplateEvent,
@@ -112,6 +113,13 @@ class TemplateSpec(_Spec):
     name: str
     template_id: str | None = Field(default=None, alias="templateId")
     description: str | None = None
+    offline_ignore_period: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_OFFLINE_IGNORE_PERIOD,
+        alias="offlineIgnorePeriod",
+        description="seconds a disconnect may last before the Offline notification; 0: off",
+    )
     datastreams: list[DatastreamSpec] = Field(default_factory=list)
     events: list[EventSpec] = Field(default_factory=list)
     metafields: list[MetafieldSpec] = Field(default_factory=list)
@@ -363,6 +371,7 @@ async def _add_template(tx: Transaction, org_id: OrgId, spec: TemplateSpec, now:
         events=events,
         metafields=metafields,
         created_at=now,
+        offline_ignore_period=spec.offline_ignore_period,
     )
 
 

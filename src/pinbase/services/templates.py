@@ -28,7 +28,13 @@ from pinbase.domain.dashboards import Dashboard, parse_dashboard
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.errors import InvalidDefinition, PinbaseError
 from pinbase.domain.ids import DatastreamId, EventId, MetafieldId, OrgId, TemplateId
-from pinbase.domain.templates import Metafield, Template, TemplateEvent, new_template_code
+from pinbase.domain.templates import (
+    Metafield,
+    Template,
+    TemplateEvent,
+    check_offline_ignore_period,
+    new_template_code,
+)
 from pinbase.services.bus import Bus
 from pinbase.services.changes import (
     DatastreamErased,
@@ -121,17 +127,33 @@ class Templates:
         return template
 
     async def describe(
-        self, caller: Scoped, template_id: int, *, name: str, description: str | None
+        self,
+        caller: Scoped,
+        template_id: int,
+        *,
+        name: str,
+        description: str | None,
+        offline_ignore_period: int | None = None,
     ) -> Template:
-        """Rename the template and set its description.
+        """Rename the template, set its description and, unless None, its offline ignore period
+        (seconds).
 
         Raises:
             TemplateNotFound, InvalidDefinition.
         """
         check_template_name(name)
-        return await self._change(
-            caller, template_id, lambda t: replace(t, name=name, description=description)
-        )
+        if offline_ignore_period is not None:
+            check_offline_ignore_period(offline_ignore_period)
+
+        def described(template: Template) -> Template:
+            period = template.offline_ignore_period
+            if offline_ignore_period is not None:
+                period = offline_ignore_period
+            return replace(
+                template, name=name, description=description, offline_ignore_period=period
+            )
+
+        return await self._change(caller, template_id, described)
 
     async def delete(self, caller: Scoped, template_id: int) -> None:
         """Delete a template no device uses.

@@ -59,6 +59,7 @@ class CatalogRepository(Protocol):
         events: Sequence[TemplateEvent],
         metafields: Sequence[Metafield],
         created_at: int,
+        offline_ignore_period: int = 0,
     ) -> Template:
         """Create a template with its children."""
         ...

@@ -68,6 +68,8 @@ templates = Table(
     Column("created_at", BigInteger, nullable=False),
     # The web dashboard layout (console.md §3.3) as JSON text; None: not designed (migration 0009).
     Column("dashboard", NulFreeText, nullable=True),
+    # Seconds; 0: off (data-model.md §4.4, migration 0015).
+    Column("offline_ignore_period", Integer, nullable=False, server_default=text("0")),
     # Ids are never handed out twice (migration 0006); PostgreSQL sequences never are.
     sqlite_autoincrement=True,
 )

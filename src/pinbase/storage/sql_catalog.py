@@ -98,6 +98,7 @@ class SqlCatalogQueries:
         events: Sequence[TemplateEvent],
         metafields: Sequence[Metafield],
         created_at: int,
+        offline_ignore_period: int = 0,
     ) -> Template:
         """Create a template with its children."""
         values = {
@@ -106,6 +107,7 @@ class SqlCatalogQueries:
             "name": name,
             "description": description,
             "created_at": created_at,
+            "offline_ignore_period": offline_ignore_period,
         }
         template_id = TemplateId(await self._insert_returning_id(schema.templates, values))
         await insert_children(self._db, template_id, datastreams, events, metafields)
@@ -119,6 +121,7 @@ class SqlCatalogQueries:
             events=tuple(events),
             metafields=tuple(metafields),
             created_at=created_at,
+            offline_ignore_period=offline_ignore_period,
         )
 
     async def add_device(
@@ -200,6 +203,7 @@ class SqlCatalogQueries:
             name=row.name,
             description=row.description,
             created_at=row.created_at,
+            offline_ignore_period=row.offline_ignore_period,
             dashboard=_dashboard(row.dashboard, datastreams),
             datastreams=datastreams,
             events=tuple(

@@ -34,6 +34,7 @@ class SqlTemplateQueries:
             .values(
                 name=template.name,
                 description=template.description,
+                offline_ignore_period=template.offline_ignore_period,
                 dashboard=dashboard_text(template.dashboard),
             )
         )

@@ -33,7 +33,7 @@ from pinbase.domain.notifications import (
     Recipient,
 )
 from pinbase.domain.pins import MAX_PIN, Pin, PinType
-from pinbase.domain.templates import Metafield, TemplateEvent
+from pinbase.domain.templates import Metafield, TemplateEvent, format_hms
 from pinbase.domain.values import to_json
 from pinbase.services.template_settings import (
     EVENT_TYPES,
@@ -114,7 +114,14 @@ EVENT_FIELDS = _field_rule(
     ("code", "code"), ("description", "description"), ("type", "type"), ("name", "name")
 )
 METAFIELD_FIELDS = _field_rule(("default", "default"), ("type", "type"), ("name", "name"))
-INFO_FIELDS = _field_rule(("description", "description"), ("name", "name"))
+INFO_FIELDS = _field_rule(
+    ("ignore period", "offline_ignore_period"), ("description", "description"), ("name", "name")
+)
+
+
+def period_text(seconds: int) -> str:
+    """An offline ignore period as the Info tab shows it: ``HH:MM:SS``, or Off."""
+    return format_hms(seconds) if seconds else "Off"
 
 
 def field_of(message: str, rules: Sequence[tuple[re.Pattern[str], str]]) -> str:

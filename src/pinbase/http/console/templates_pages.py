@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from pinbase.domain.errors import PinbaseError
-from pinbase.domain.templates import Template
+from pinbase.domain.templates import Template, format_hms, parse_hms
 from pinbase.http.console import dashboard_form, template_forms
 from pinbase.http.console.devices import sign_in_first
 from pinbase.http.console.pages import error_page, signed_in_page
@@ -85,10 +85,36 @@ def _posted_datastream(form: FormData) -> tuple[FormState, Any]:
 
 
 def _posted_info(form: FormData) -> FormState:
-    """The Info form as posted: a template's name and description."""
-    return template_forms.blank(
-        {name: template_forms.text(form, name) for name in ("name", "description")}
-    )
+    """The Info form as posted: a template's name, description and offline ignore period."""
+    values = {name: template_forms.text(form, name) for name in ("name", "description")}
+    if PERIOD in form:
+        values[PERIOD] = template_forms.text(form, PERIOD)
+    return template_forms.blank(values)
+
+
+PERIOD = "offline_ignore_period"
+
+
+def _info_values(template: Template) -> dict[str, str]:
+    """The Info form's fields for ``template`` as stored."""
+    return {
+        "name": template.name,
+        "description": template.description or "",
+        PERIOD: format_hms(template.offline_ignore_period),
+    }
+
+
+def _posted_period(state: FormState) -> int | None:
+    """The posted offline ignore period in seconds: None when the form has no such field
+    (keep the stored one), 0 when it is empty.
+
+    Raises:
+        InvalidDefinition: not ``HH:MM:SS`` or out of range.
+    """
+    posted = state.values.get(PERIOD)
+    if posted is None:
+        return None
+    return parse_hms(posted) if posted.strip() else 0
 
 
 def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
@@ -198,9 +224,7 @@ def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
             else:
                 form = kind.state(item)
         if form is None and tab == "info":
-            form = template_forms.blank(
-                {"name": template.name, "description": template.description or ""}
-            )
+            form = template_forms.blank(_info_values(template))
         if layout is None:
             layout = dashboard_form.stored_form(template.dashboard)
         context = {
@@ -267,6 +291,7 @@ def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
                 template.id,
                 name=state.values["name"],
                 description=state.values["description"] or None,
+                offline_ignore_period=_posted_period(state),
             )
         except TemplateNotFound:
             return error_page(NOT_FOUND, 404)
@@ -283,9 +308,7 @@ def template_routes(services: Services, settings: Settings) -> list[BaseRoute]:
         except TemplateNotFound:
             return error_page(NOT_FOUND, 404)
         except TemplateInUse as in_use:
-            state = template_forms.blank(
-                {"name": template.name, "description": template.description or ""}
-            )
+            state = template_forms.blank(_info_values(template))
             state.errors[FORM] = (
                 f"{in_use.args[0]} device(s) use this template: delete them or move them to "
                 "another template first."

@@ -262,6 +262,10 @@ class TemplateInfo(TemplateSummary):
     description: str | None
     logoUrl: str | None
     createdAt: int
+    offlineIgnorePeriod: int = Field(
+        description="Pinbase extension: seconds a disconnect may last before the Offline "
+        "notification (data-model.md §4.4); 0: off"
+    )
 
 
 class TemplateMetafield(BaseModel):

@@ -143,7 +143,11 @@ def template_editing_router(services: Services, auth: BearerAuth) -> APIRouter:
         body: Annotated[TemplateUpdate, Depends(json_body(TemplateUpdate, ids=("templateId",)))],
     ) -> Response:
         changed = await templates.describe(
-            caller, body.template_id, name=body.name, description=body.description
+            caller,
+            body.template_id,
+            name=body.name,
+            description=body.description,
+            offline_ignore_period=body.offline_ignore_period,
         )
         return json_response(template_info(changed))
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from pinbase.domain.datastreams import DataType, EnumOption, InvalidatePolicy
 from pinbase.domain.notifications import parse_notifications
 from pinbase.domain.pins import Pin, PinType
+from pinbase.domain.templates import MAX_OFFLINE_IGNORE_PERIOD
 from pinbase.http.platform_api.schemas import Id
 from pinbase.services.template_settings import (
     KEEP_AUTOMATION,
@@ -34,11 +35,18 @@ class TemplateCreate(_Body):
 
 
 class TemplateUpdate(_Body):
-    """``{"templateId":1,"name":"Thermostat","description":"…"}``."""
+    """``{"templateId":1,"name":"Thermostat","description":"…","offlineIgnorePeriod":300}``."""
 
     template_id: Id = Field(alias="templateId")
     name: Annotated[StrictStr, Field(min_length=1, max_length=100)]
     description: Annotated[StrictStr, Field(max_length=200)] | None = None
+    offline_ignore_period: (
+        Annotated[StrictInt, Field(ge=0, le=MAX_OFFLINE_IGNORE_PERIOD)] | None
+    ) = Field(
+        default=None,
+        alias="offlineIgnorePeriod",
+        description="Pinbase extension: seconds (0: off, ≤ 86400); absent or null: unchanged",
+    )
 
 
 class EnumRow(_Body):

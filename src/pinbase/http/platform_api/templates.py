@@ -55,6 +55,7 @@ def template_info(template: Template) -> dict[str, object]:
         "description": template.description,
         "logoUrl": None,
         "createdAt": template.created_at,
+        "offlineIgnorePeriod": template.offline_ignore_period,
     }
 
 

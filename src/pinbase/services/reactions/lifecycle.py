@@ -4,9 +4,10 @@ ever is announced once (``DeviceFirstConnected``).
 
 Presence changes arrive on the bus; this slow subscriber queues them and handles them in its own
 task, never inside a device's login. An Offline notification is a delivery due at disconnect +
-the offline delay; a reconnect before then cancels it, and then no Online notification goes out
-either (the pair is ignored, as the offline ignore period does, §1.6). The last status seen is
-stored (``device_status``): after a restart, a device that was online reconnects silently.
+max(the server's offline delay, the template's offline ignore period) (§1.6); a reconnect before
+then cancels it, and then no Online notification goes out either (the pair is ignored). The last
+status seen is stored (``device_status``): after a restart, a device that was online reconnects
+silently.
 """
 
 import asyncio
@@ -94,6 +95,7 @@ class Lifecycle:
         if bound is None:
             return
         device, ref = bound.device, status_ref(change.device_id)
+        delay = max(self._delay, bound.template.offline_ignore_period * 1000)
         planned = []
         async with self._store.transaction() as tx:
             before = await tx.record_presence(device.id, online=change.online, ts=change.ts)
@@ -109,7 +111,7 @@ class Lifecycle:
                     )
             elif before.was_online is not False:
                 planned = await self._notifications.plan_status(
-                    tx, device, online=False, due_at=change.ts + self._delay
+                    tx, device, online=False, due_at=change.ts + delay
                 )
         if planned:
             self._wake()
