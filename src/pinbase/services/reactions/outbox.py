@@ -261,8 +261,10 @@ class Outbox:
                         kind, now=now, lease_until=now + LEASE_MS, limit=room
                     )
             except Exception:
-                self._woken.add(kind)  # try it again at the next round
-                raise
+                # The other kinds still go; this one is tried again at the next round.
+                logger.exception("outbox.claim_failed kind=%s", kind.value)
+                self._woken.add(kind)
+                continue
             if len(batch) >= room:
                 self._full.add(kind)
             else:
