@@ -196,6 +196,54 @@ async def test_the_running_task_sends_on_wake_and_stop_finishes(store: SqlStore)
     assert [d.id for d in receiver.received] == [delivery.id]
 
 
+async def test_a_record_step_commits_with_the_finished_row(store: SqlStore) -> None:
+    """An outcome's record step runs in the transaction finishing the row, told that the row
+    was still ours; when it fails the row stays in flight and goes out again after its lease."""
+    clock = HandClock()
+    heard: list[bool] = []
+
+    async def record(_tx: object, finished: bool) -> None:
+        heard.append(finished)
+        if len(heard) == 1:
+            raise RuntimeError("log write failed")
+
+    async def send(_delivery: Delivery) -> Outcome:
+        return Sent("200", record=record)
+
+    outbox = Outbox(store, clock, random_source=middle)
+    outbox.register(DeliveryKind.WEBHOOK, send)
+    await add(store, webhook())
+    assert await outbox.run_due() == 1
+    assert await outbox.run_due() == 0
+    clock.now += LEASE_MS
+    assert await outbox.run_due() == 1
+    clock.now += LEASE_MS
+    assert await outbox.run_due() == 0
+    assert heard == [True, True]
+
+
+async def test_the_task_claims_again_when_a_full_kind_frees_a_worker(store: SqlStore) -> None:
+    """One wake is enough for more deliveries than a kind's workers: each freed worker of a
+    kind whose claim was full looks for the rest, with no poll in between."""
+    clock = HandClock()
+    count = 2 * MAX_IN_FLIGHT[DeliveryKind.WEBHOOK] + 1
+    all_sent = asyncio.Event()
+    receiver = Receiver()
+
+    async def on_final(delivery: Delivery, outcome: Sent | Failed) -> None:
+        await receiver.on_final(delivery, outcome)
+        if len(receiver.final) == count:
+            all_sent.set()
+
+    outbox = Outbox(store, clock, random_source=middle, poll_s=3600)
+    outbox.register(DeliveryKind.WEBHOOK, receiver.send, on_final=on_final)
+    await add(store, *[webhook() for _ in range(count)])
+    outbox.start()
+    await asyncio.wait_for(all_sent.wait(), timeout=60)
+    await outbox.stop()
+    assert len({d.id for d in receiver.received}) == count
+
+
 def test_a_kind_has_one_sender() -> None:
     """Registering a second sender for a kind is refused."""
     outbox = Outbox(None, HandClock())  # type: ignore[arg-type]

@@ -42,7 +42,7 @@ class Telemetry:
         *,
         import_points_per_day: int,
         triggers: WriteTriggers | None = None,
-        wake_outbox: Callable[[], None] | None = None,
+        wake_outbox: Callable[..., None] | None = None,
     ) -> None:
         self._writer = writer
         # No rules: no call at all on the device write path (``NoTriggers`` is the same, slower).
@@ -89,7 +89,7 @@ class Telemetry:
         )
         await self._writer.write(points, deliveries)
         if deliveries and self._wake_outbox is not None:
-            self._wake_outbox()
+            self._wake_outbox(*{delivery.kind for delivery in deliveries})
         for point in points:
             self._raise_current(point)
         announced = tuple([WrittenValue(ds.id, ds.pin, ds.label, value) for ds, value in writes])

@@ -13,19 +13,26 @@ mid-send leaves the row in flight until its lease ends and then sends it again, 
 receivers de-duplicate on the delivery id. ``on_final`` runs once a delivery ended, after that
 was committed, so its owner can log the outcome.
 
-Between wakes the task polls every ``POLL_S`` for rows that became due (retries, waits). On
-``stop`` it claims nothing more and lets every started send finish its row.
+Claims are few: wakes coalesce (one claim round however many came meanwhile), a wake may name
+the kinds it added rows of, and a round claims only the kinds woken, plus a kind whose last
+claim filled its free workers once one of them is free again (more rows may be waiting). A
+kind whose claim came back short has nothing else due until a wake or the poll. A sender may
+hand its outcome a ``record`` step: it runs in the transaction that finishes the row, so a
+sender's own bookkeeping (a log row, a counter) costs no commit of its own.
+
+Between wakes the task polls every ``POLL_S`` for rows that became due (retries, waits), in
+every kind. On ``stop`` it claims nothing more and lets every started send finish its row.
 """
 
 import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pinbase.domain.deliveries import Delivery, DeliveryKind, DeliveryState
 from pinbase.services.clock import Clock
-from pinbase.storage.base import Store
+from pinbase.storage.base import Store, Transaction
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +68,18 @@ SENDER_ERROR = "SENDER_ERROR"
 """The error of an attempt whose sender raised instead of answering an outcome."""
 
 
+Record = Callable[[Transaction, bool], Awaitable[None]]
+"""A sender's bookkeeping for one attempt, run in the transaction that finishes the delivery's
+row; the flag says whether the row was still ours (False: the lease ran out and the row was
+claimed again)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Sent:
     """The receiver accepted the delivery; ``detail`` is for the log (a status, a message id)."""
 
     detail: str = ""
+    record: Record | None = field(default=None, kw_only=True, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +89,7 @@ class Retry:
 
     error: str
     after_ms: int | None = None
+    record: Record | None = field(default=None, kw_only=True, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +98,7 @@ class Failed:
 
     reason: str
     error: str = ""
+    record: Record | None = field(default=None, kw_only=True, compare=False, repr=False)
 
 
 Outcome = Sent | Retry | Failed
@@ -161,6 +177,8 @@ class Outbox:
         self._in_flight: dict[DeliveryKind, int] = dict.fromkeys(DeliveryKind, 0)
         self._sends: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self._woken: set[DeliveryKind] = set(DeliveryKind)
+        self._full: set[DeliveryKind] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -194,8 +212,10 @@ class Outbox:
         while self._sends:
             await asyncio.gather(*self._sends, return_exceptions=True)
 
-    def wake(self) -> None:
-        """New rows were committed: look for due ones now rather than at the next poll."""
+    def wake(self, *kinds: DeliveryKind) -> None:
+        """New rows of ``kinds`` (every kind when none is named) were committed: look for due
+        ones now rather than at the next poll."""
+        self._woken.update(kinds if kinds else DeliveryKind)
         self._wake.set()
 
     async def run_due(self) -> int:
@@ -203,7 +223,7 @@ class Outbox:
         finish; return how many attempts ran. For tests and the CLI, beside the task."""
         ran = 0
         while True:
-            started = await self._claim_and_start()
+            started = await self._claim_and_start(set(DeliveryKind))
             if not started:
                 return ran
             ran += len(started)
@@ -216,27 +236,41 @@ class Outbox:
                 async with asyncio.timeout(self._poll_s if self._routes else None):
                     await self._wake.wait()
             except TimeoutError:
-                pass
+                self._woken.update(DeliveryKind)
             self._wake.clear()
             if self._stopping:
                 return
+            kinds, self._woken = self._woken, set()
             try:
-                await self._claim_and_start()
+                await self._claim_and_start(kinds)
             except Exception:
                 logger.exception("outbox.claim_failed")
 
-    async def _claim_and_start(self) -> list[asyncio.Task[None]]:
-        """One claim per kind with free workers; a task per claimed delivery."""
+    async def _claim_and_start(self, kinds: set[DeliveryKind]) -> list[asyncio.Task[None]]:
+        """One claim per kind of ``kinds`` with free workers; a task per claimed delivery."""
         now = self._clock()
         claimed: list[Delivery] = []
         for kind in self._routes:
+            if kind not in kinds:
+                continue
             room = MAX_IN_FLIGHT[kind] - self._in_flight[kind]
             if room <= 0:
+                self._full.add(kind)
                 continue
-            async with self._store.transaction() as tx:
-                batch = await tx.claim_deliveries(
-                    kind, now=now, lease_until=now + LEASE_MS, limit=room
-                )
+            try:
+                async with self._store.transaction() as tx:
+                    batch = await tx.claim_deliveries(
+                        kind, now=now, lease_until=now + LEASE_MS, limit=room
+                    )
+            except Exception:
+                # The other kinds still go; this one is tried again at the next round.
+                logger.exception("outbox.claim_failed kind=%s", kind.value)
+                self._woken.add(kind)
+                continue
+            if len(batch) >= room:
+                self._full.add(kind)
+            else:
+                self._full.discard(kind)
             self._in_flight[kind] += len(batch)
             claimed.extend(batch)
         started = []
@@ -265,15 +299,19 @@ class Outbox:
             logger.exception("outbox.finish_failed kind=%s id=%s", delivery.kind.value, delivery.id)
         finally:
             self._in_flight[delivery.kind] -= 1
-            if not self._stopping:
-                self._wake.set()  # a worker is free
+            if delivery.kind in self._full and not self._stopping:
+                self._full.discard(delivery.kind)
+                self.wake(delivery.kind)  # a worker is free and more rows may be due
 
     async def _finish(self, delivery: Delivery, outcome: Outcome, route: _Route) -> None:
         now = self._clock()
+        record = outcome.record
         if isinstance(outcome, Retry):
             retry_at = self._retry_at(delivery, outcome, now=now)
             if retry_at is not None:
-                await self._record(delivery, DeliveryState.RETRY, at=retry_at, error=outcome.error)
+                await self._record(
+                    delivery, DeliveryState.RETRY, at=retry_at, error=outcome.error, record=record
+                )
                 logger.info(
                     "outbox.retry kind=%s id=%s attempts=%d",
                     delivery.kind.value,
@@ -283,10 +321,14 @@ class Outbox:
                 return
             outcome = Failed(GAVE_UP, outcome.error)
         if isinstance(outcome, Sent):
-            finished = await self._record(delivery, DeliveryState.SENT, at=now, error=None)
+            finished = await self._record(
+                delivery, DeliveryState.SENT, at=now, error=None, record=record
+            )
         else:
             error = f"{outcome.reason}: {outcome.error}" if outcome.error else outcome.reason
-            finished = await self._record(delivery, DeliveryState.FAILED, at=now, error=error)
+            finished = await self._record(
+                delivery, DeliveryState.FAILED, at=now, error=error, record=record
+            )
             logger.info(
                 "outbox.failed kind=%s id=%s reason=%s attempts=%d",
                 delivery.kind.value,
@@ -303,7 +345,13 @@ class Outbox:
                 )
 
     async def _record(
-        self, delivery: Delivery, state: DeliveryState, *, at: int, error: str | None
+        self,
+        delivery: Delivery,
+        state: DeliveryState,
+        *,
+        at: int,
+        error: str | None,
+        record: Record | None,
     ) -> bool:
         async with self._store.transaction() as tx:
             finished = await tx.finish_delivery(
@@ -313,6 +361,8 @@ class Outbox:
                 at=at,
                 error=None if error is None else error[:MAX_ERROR_CHARS],
             )
+            if record is not None:
+                await record(tx, finished)
         if not finished:
             logger.warning(
                 "outbox.lease_lost kind=%s id=%s attempts=%d",

@@ -6,11 +6,13 @@ now (Basic, or an OAuth 2.0 client-credentials token), ``User-Agent`` and
 ``X-Pinbase-Delivery`` (the delivery id, the same on every retry, so receivers de-duplicate),
 and goes through ``OutboundHttp`` (SSRF guard, no redirects, 16 KB read cap, timeouts). The
 attempt is counted on the webhook and written to its log row (``WAITING`` with the answer's
-status and body); the status decides the outcome: 2xx and 302/303 are sent, 429/502/503/504 and
-network errors retry on the outbox's schedule, anything else fails at once. ``on_final`` marks
-the row ``OK`` or ``FAILED`` and moves the failure streak: a delivery that failed after its
-retries counts as one failure, the failure e-mail goes once per streak when it reaches the
-threshold, and ``webhooks.disable_after_failures`` disables the webhook (§4.8).
+status and body) by the outcome's ``record`` step, in the transaction where the outbox finishes
+the delivery's row (no commit of its own); the status decides the outcome: 2xx and 302/303 are
+sent, 429/502/503/504 and network errors retry on the outbox's schedule, anything else fails at
+once. A success is final, so its step also marks the row ``OK`` and ends the failure streak;
+otherwise ``on_final`` marks the row ``FAILED`` and moves the streak: a delivery that failed
+after its retries counts as one failure, the failure e-mail goes once per streak when it reaches
+the threshold, and ``webhooks.disable_after_failures`` disables the webhook (§4.8).
 
 Secrets never leave in a log or an answer: the stored URL and every error text are masked
 (the device token, the Basic password, the client secret; §4.4).
@@ -157,21 +159,35 @@ class WebhookSender:
             delivery_id=delivery.id,
         )
         entry = self._entry(delivery, webhook, str(request["maskedUrl"]), result)
-        async with self._store.transaction() as tx:
+        if result.ok:
+            sent = replace(entry, status=LogStatus.OK, finished_at=self._clock())
+
+            async def record_sent(tx: Transaction, finished: bool) -> None:
+                # Sent is final: the log row is OK and the streak ends in the outbox's
+                # finishing transaction, so ``on_final`` has nothing left to write.
+                await tx.count_webhook_attempt(webhook.id, ts=now, real=True)
+                await tx.save_webhook_log(sent if finished else entry)
+                if finished:
+                    await tx.record_webhook_outcome(webhook.id, ok=True)
+
+            return Sent(str(result.status), record=record_sent)
+
+        async def record(tx: Transaction, _finished: bool) -> None:
             await tx.count_webhook_attempt(webhook.id, ts=now, real=True)
             await tx.save_webhook_log(entry)
-        if result.ok:
-            return Sent(str(result.status))
+
         error = result.error or ""
         if result.transient:
-            return Retry(error, after_ms=_retry_after_ms(result.retry_after))
-        return Failed(result.reason or "HTTP_ERROR", error)
+            return Retry(error, after_ms=_retry_after_ms(result.retry_after), record=record)
+        return Failed(result.reason or "HTTP_ERROR", error, record=record)
 
     async def on_final(self, delivery: Delivery, outcome: Sent | Failed) -> None:
         """Finish the log row and move the failure streak (the outbox's ``on_final``)."""
         webhook_id = delivery.payload.get("webhookId")
         if not isinstance(webhook_id, int):
             return
+        if isinstance(outcome, Sent) and outcome.record is not None:
+            return  # its record step already finished the row in the outbox's transaction
         ok = isinstance(outcome, Sent)
         now = self._clock()
         disabled: Webhook | None = None
