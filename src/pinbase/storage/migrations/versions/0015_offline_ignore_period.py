@@ -19,15 +19,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("templates") as batch:
-        batch.add_column(
-            sa.Column(
-                "offline_ignore_period",
-                sa.Integer(),
-                nullable=False,
-                server_default=sa.text("0"),
-            )
-        )
+    # A plain ALTER TABLE … ADD COLUMN on both engines: a batch rebuild on SQLite would drop the
+    # table's AUTOINCREMENT (migration 0006) and let a deleted template's id be handed out again.
+    op.add_column(
+        "templates",
+        sa.Column(
+            "offline_ignore_period", sa.Integer(), nullable=False, server_default=sa.text("0")
+        ),
+    )
 
 
 def downgrade() -> None:
