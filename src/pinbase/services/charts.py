@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from enum import Enum
 
 from pinbase.domain.errors import PinbaseError, UnknownDatastream
-from pinbase.domain.ids import DatastreamId
-from pinbase.services.clock import Clock
+from pinbase.domain.ids import DatastreamId, DeviceId
+from pinbase.services.clock import FAR_FUTURE_MS, Clock
 from pinbase.services.directory import BoundDevice
-from pinbase.storage.base import BucketRow, Store
+from pinbase.storage.base import BucketRow, HistoryRow, Store
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -142,6 +142,20 @@ class Charts:
         return Chart(
             range=chart_range, since=since, until=until, bucket_ms=rule.bucket_ms, series=series
         )
+
+    async def recent_points(
+        self, device_id: DeviceId, datastream_id: DatastreamId, *, window_ms: int, limit: int
+    ) -> Sequence[HistoryRow]:
+        """Raw points of one datastream from ``window_ms`` ago on, oldest first, at most
+        ``limit`` of them; points imported with future timestamps included (LEG-10 export)."""
+        async with self._store.transaction() as tx:
+            return await tx.read_history(
+                device_id,
+                [datastream_id],
+                since=self._clock() - window_ms,
+                until=FAR_FUTURE_MS,
+                limit=limit,
+            )
 
     async def _live(
         self, bound: BoundDevice, ids: Sequence[DatastreamId], *, since: int, until: int

@@ -7,6 +7,8 @@ Clock = Callable[[], int]
 """Returns the current Unix time in milliseconds (every timestamp in Blynk's APIs is ms UTC)."""
 
 DAY_MS = 86_400_000
+FAR_FUTURE_MS = 2**62
+"""Upper bound of an open-ended history read: imported points may be dated after now."""
 
 
 def system_clock() -> int:

@@ -26,7 +26,7 @@ from pinbase.domain.pins import Pin
 from pinbase.domain.points import Point
 from pinbase.domain.values import parse_json, read_json
 from pinbase.services.actions import ActionsLog
-from pinbase.services.clock import Clock
+from pinbase.services.clock import FAR_FUTURE_MS, Clock
 from pinbase.services.directory import Directory
 from pinbase.services.properties import Properties, PropertyValue, check_property
 from pinbase.services.scope import (
@@ -39,9 +39,6 @@ from pinbase.services.scope import (
 from pinbase.services.telemetry import Telemetry
 from pinbase.storage.base import Store
 from pinbase.storage.codec import history_value
-
-FAR_FUTURE_MS = 2**62
-"""Default upper bound of a history read: imports may be dated up to a month ahead."""
 
 
 class WriteNotAllowed(PinbaseError):

@@ -48,9 +48,6 @@ MAX_EXPORT_ROWS = 100_000
 EXPORT_TTL_S = 3600
 """How long a generated file can be downloaded; an export is fetched right after its redirect."""
 
-FAR_FUTURE_MS = 2**62
-"""Upper bound of the history read: imported points may carry timestamps after now."""
-
 FILE_NAME = re.compile(r"[0-9]{1,19}_[adv][0-9]{1,3}_[0-9a-f]{32}\.csv\.gz")
 EXPORT_PATH = re.compile(rf"/{FILE_NAME.pattern}")
 GZIP = "application/gzip"
@@ -78,14 +75,9 @@ class ExportEndpoints:
         bound = await authenticate(self._services, request)
         datastream = datastream_on(bound.template, pin_of(request))
         now = self._services.clock()
-        async with self._services.store.transaction() as tx:
-            rows = await tx.read_history(
-                bound.device.id,
-                [datastream.id],
-                since=now - EXPORT_WINDOW_MS,
-                until=FAR_FUTURE_MS,
-                limit=MAX_EXPORT_ROWS,
-            )
+        rows = await self._services.charts.recent_points(
+            bound.device.id, datastream.id, window_ms=EXPORT_WINDOW_MS, limit=MAX_EXPORT_ROWS
+        )
         if not rows:
             raise LegacyError(messages.NO_DATA)
         name = f"{bound.device.id}_{datastream.pin.name}_{secrets.token_hex(16)}.csv.gz"

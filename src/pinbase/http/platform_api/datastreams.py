@@ -32,8 +32,8 @@ from pinbase.http.platform_api.schemas import (
     ValueUpdate,
 )
 from pinbase.http.responses import json_response
+from pinbase.services.clock import FAR_FUTURE_MS
 from pinbase.services.container import Services
-from pinbase.services.datastream_values import FAR_FUTURE_MS
 from pinbase.services.oauth import Caller
 from pinbase.settings import Settings
 
