@@ -255,7 +255,7 @@ def test_provisioned_users_fire_user_added_through_the_outbox(
 ) -> None:
     """A provisioning file's users fire its USER_ADDED webhook, committed with them; over the
     rate limit the rest are logged RATE_LIMITED; without the enterprise triggers nothing is
-    queued."""
+    queued. The file may hold a DEVICE_ACTIVATED webhook; its own devices do not fire it."""
     spec = org_spec("Newcomers")
     spec["users"] = [
         {"email": f"{name.lower()}@newcomers.test", "name": name, "roleId": 3, "password": "pw"}
@@ -267,7 +267,12 @@ def test_provisioned_users_fire_user_added_through_the_outbox(
             "trigger": {"kind": "USER_ADDED"},
             "url": f"{receiver.url}/newcomers/added",
             "body": USER_BODY,
-        }
+        },
+        {
+            "name": "Activations",
+            "trigger": {"kind": "DEVICE_ACTIVATED"},
+            "url": f"{receiver.url}/newcomers/activated",
+        },
     ]
     services = app.services
     limits = RenderLimits(rate_per_minute=2)
@@ -288,7 +293,8 @@ def test_provisioned_users_fire_user_added_through_the_outbox(
     assert {b["org"] for b in bodies(got, "/newcomers/added")} == {"Newcomers"}
     org = OrgId(created["organization"]["id"])
     caller = Caller(client_id="t", org_id=org, scope=frozenset({org}))
-    [hook] = created["webhooks"]
+    hook, activations = created["webhooks"]
+    assert activations["name"] == "Activations"
     log = app.run(lambda: services.webhooks.log(caller, hook["id"], since=0, until=2**53))
     assert [entry.reason for entry in log if entry.reason] == ["RATE_LIMITED"]
     spec["organization"] = {"name": "Quiet"}
@@ -300,6 +306,7 @@ def test_provisioned_users_fire_user_added_through_the_outbox(
     )
     app.run(services.outbox.run_due)
     assert not bodies(list(receiver.received), "/quiet/added")
+    assert not [r for r in receiver.received if r.target == "/newcomers/activated"]
 
 
 def test_legacy_response_to_pin_is_kept_and_needs_a_datastream_trigger(
