@@ -6,6 +6,7 @@ users, and ``legacyResponseToPin`` accepted only where it can work (automations.
 
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,7 +204,7 @@ def test_users_deleted_with_their_organization_fire_user_deleted_above_it(
 ) -> None:
     """Deleting a sub-organization fires the parent's USER_DELETED webhook for each of its users
     with their e-mail, name and organization name; the deleted organization's own webhook, gone
-    with it, sends nothing."""
+    with it, is not even queued."""
     holding = app.provision(org_spec("Holding"))
     holding_id = OrgId(holding["organization"]["id"])
     with app.client() as http:
@@ -238,7 +239,7 @@ def test_users_deleted_with_their_organization_fire_user_deleted_above_it(
             url=f"{receiver.url}/branch/deleted",
             body=USER_BODY,
         )
-        app.run(lambda: app.services.webhooks.create(branch_caller, own))
+        branch_hook = app.run(lambda: app.services.webhooks.create(branch_caller, own))
         removed = http.delete("/api/v1/organization", headers=headers, params={"orgId": branch_id})
         assert removed.status_code == 204, removed.text
     got = delivered(app, receiver, lambda found: bool(bodies(found, "/holding/deleted")))
@@ -247,6 +248,12 @@ def test_users_deleted_with_their_organization_fire_user_deleted_above_it(
     ]
     app.run(app.services.outbox.run_due)
     assert not bodies(list(receiver.received), "/branch/deleted")
+    with sqlite3.connect(f"file:{app.data_dir / 'pinbase.db'}?mode=ro", uri=True) as db:
+        queued = db.execute(
+            "SELECT count(*) FROM outbox WHERE source = 'WEBHOOK' AND source_ref = ?",
+            (str(branch_hook.id),),
+        ).fetchone()
+    assert queued == (0,)
     assert app.services.directory.organization(holding_id) is not None
 
 
