@@ -1,6 +1,7 @@
 """Done-when of issue #10: a webhook configured with Blynk 1.0's ``/pin/`` placeholders receives
 the value a real ``blynklib`` device writes (automations.md §4.6), through ``pinbase serve``; with
-``legacyResponseToPin`` the answer comes back to the device."""
+``legacyResponseToPin`` the answer comes back to the device (``blynklib`` over the Blynk
+protocol, ``paho-mqtt`` on ``downlink/ds/<name>``)."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,11 +62,13 @@ def legacy_server(
     ]
     receiver.routes["/answer"] = [Reply(body=b"61.5")]
     created = provision(spec, data_dir=folder)
-    port = free_port()
+    port, mqtt_port = free_port(), free_port()
     env = {**UNTHROTTLED, "PINBASE_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32"}
-    with ServerProcess(folder, f"--hardware-port={port}", env=env) as server:
+    listeners = (f"--hardware-port={port}", f"--mqtt-port={mqtt_port}")
+    with ServerProcess(folder, *listeners, env=env) as server:
         yield {
             "port": port,
+            "mqtt_port": mqtt_port,
             "device": created["devices"][0],
             "server": server,
             "url": server.base_url,
@@ -124,3 +127,17 @@ def test_a_legacy_response_to_pin_reaches_the_blynklib_device_unstored(
     assert any(r.target == "/answer?h=55.5" for r in receiver.received)
     with httpx.Client(base_url=legacy_server["url"]) as api:
         assert value_of(api, token, "v9") == "55.5"
+
+
+def test_a_legacy_response_to_pin_reaches_a_paho_mqtt_device(
+    legacy_server: dict[str, Any], receiver: Receiver, tmp_path: Path
+) -> None:
+    """The same webhook's answer reaches a paho-mqtt device that published ``ds/Humidity`` as a
+    message on ``downlink/ds/Humidity``."""
+    token = legacy_server["device"]["token"]
+    with DeviceClient(
+        "paho_mqtt", token, port=legacy_server["mqtt_port"], log_dir=tmp_path, heartbeat=45
+    ).started("subscribed", codes=[0]) as client:
+        client.command("publish", topic="ds/Humidity", payload="40.5", qos=1)
+        client.expect("message", within=10, topic="downlink/ds/Humidity", payload="61.5")
+    assert any(r.target == "/answer?h=40.5" for r in receiver.received)
