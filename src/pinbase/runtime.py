@@ -129,6 +129,16 @@ async def open_store(settings: Settings) -> SqlStore:
     return SqlStore(engine)
 
 
+def webhook_limits(settings: Settings) -> RenderLimits:
+    """The request limits webhooks are rendered with (automations.md §5.6 settings)."""
+    return RenderLimits(
+        legacy_placeholders=settings.webhooks_legacy_placeholders,
+        max_body_bytes=settings.webhooks_max_body_bytes,
+        max_url_chars=settings.webhooks_max_url_chars,
+        rate_per_minute=settings.webhooks_rate_per_minute,
+    )
+
+
 def data_folder(settings: Settings) -> DataFolder | None:
     """What a backup of this configuration copies, or None when the database is not SQLite."""
     database = sqlite_file(settings.data_dir, settings.database_url)
@@ -160,12 +170,7 @@ async def running_services(
         )
         writer = HistoryWriter(store)
         outbox = Outbox(store, clock)
-        webhook_limits = RenderLimits(
-            legacy_placeholders=settings.webhooks_legacy_placeholders,
-            max_body_bytes=settings.webhooks_max_body_bytes,
-            max_url_chars=settings.webhooks_max_url_chars,
-            rate_per_minute=settings.webhooks_rate_per_minute,
-        )
+        limits = webhook_limits(settings)
         # The trigger index reads current values from Telemetry, which asks it on every write:
         # the lambdas bind the two once both exist.
         webhook_triggers = WebhookTriggers(
@@ -174,7 +179,7 @@ async def running_services(
             clock,
             current=lambda device_id, datastream: telemetry.effective(device_id, datastream),
             report=lambda entry: webhooks.report(entry),
-            limits=webhook_limits,
+            limits=limits,
         )
         telemetry = Telemetry(
             writer,
@@ -217,7 +222,7 @@ async def running_services(
             clock,
             sender=webhook_sender,
             current=telemetry.effective,
-            limits=webhook_limits,
+            limits=limits,
             max_per_org=settings.webhooks_max_per_org,
             enterprise_triggers=settings.webhooks_enterprise_triggers,
         )

@@ -106,6 +106,22 @@ def test_trigger_kind_predicates() -> None:
     assert product.template_id == 3
 
 
+def test_device_activation_has_user_placeholders() -> None:
+    """The user triggers and DEVICE_ACTIVATED carry ``user_*`` placeholders; others do not."""
+    assert TriggerKind.DEVICE_ACTIVATED.has_user
+    assert not TriggerKind.DEVICE_ACTIVATED.is_user
+    assert TriggerKind.USER_DELETED.has_user
+    assert not TriggerKind.DEVICE_FIRST_CONNECTED.has_user
+    assert Trigger(kind=TriggerKind.DEVICE_ACTIVATED).device_id is None
+
+
+def test_legacy_response_to_pin_needs_a_datastream_trigger() -> None:
+    """``legacyResponseToPin`` is kept on a datastream webhook and refused on any other."""
+    assert spec(legacy_response_to_pin=True).legacy_response_to_pin
+    with pytest.raises(InvalidDefinition, match="legacyResponseToPin needs a datastream"):
+        spec(legacy_response_to_pin=True, trigger=Trigger(kind=TriggerKind.DEVICE_ACTIVATED))
+
+
 @pytest.mark.parametrize(
     ("key", "value"), [("", "v"), ("k" * 101, "v"), ("k", "v" * 1025), ("k", "a\rb")]
 )

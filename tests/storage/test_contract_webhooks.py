@@ -45,6 +45,7 @@ SPEC = WebhookSpec(
     ),
     failure_recipients=(5, 6),
     failure_threshold=3,
+    legacy_response_to_pin=True,
 )
 
 

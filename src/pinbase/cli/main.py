@@ -149,6 +149,9 @@ async def _provision(settings: Settings, spec: object) -> dict[str, Any]:
             parse_spec(spec),
             clock=system_clock,
             max_actions=settings.automations_max_actions,
+            user_triggers=runtime.webhook_limits(settings)
+            if settings.webhooks_enterprise_triggers
+            else None,
         )
     finally:
         await store.close()

@@ -56,6 +56,7 @@ class TriggerKind(StrEnum):
     TEMPLATE_DATASTREAM = "TEMPLATE_DATASTREAM"
     DEVICE_DATASTREAM = "DEVICE_DATASTREAM"
     DEVICE_FIRST_CONNECTED = "DEVICE_FIRST_CONNECTED"
+    DEVICE_ACTIVATED = "DEVICE_ACTIVATED"
     PRODUCT_LOG_EVENT = "PRODUCT_LOG_EVENT"
     USER_ADDED = "USER_ADDED"
     USER_DELETED = "USER_DELETED"
@@ -70,8 +71,14 @@ class TriggerKind(StrEnum):
 
     @property
     def is_user(self) -> bool:
-        """True for the triggers about a user, the only ones with ``user_*`` placeholders."""
+        """True for the triggers about a user."""
         return self.name.startswith("USER_")
+
+    @property
+    def has_user(self) -> bool:
+        """True for the triggers with ``user_*`` placeholders: the user triggers and device
+        activation, whose user is the one who activated the device (§4.5)."""
+        return self.is_user or self is TriggerKind.DEVICE_ACTIVATED
 
 
 class Method(StrEnum):
@@ -271,6 +278,9 @@ class WebhookSpec:
     failure_recipients: tuple[int, ...] = ()
     failure_threshold: int = 1
     status: Status = Status.ENABLED
+    legacy_response_to_pin: bool = False
+    """Blynk 1.0's behaviour (§4.6): a successful answer's body is written to the triggering
+    datastream's pin of the device, not stored. Datastream triggers only."""
 
     def __post_init__(self) -> None:
         if len(self.name) > MAX_NAME_CHARS or not _NAME.fullmatch(self.name):
@@ -299,6 +309,10 @@ class WebhookSpec:
             raise InvalidDefinition(f"at most {MAX_FAILURE_RECIPIENTS} failure recipients")
         if not 1 <= self.failure_threshold <= MAX_FAILURE_THRESHOLD:
             raise InvalidDefinition(f"the failure threshold is 1..{MAX_FAILURE_THRESHOLD}")
+        if self.legacy_response_to_pin and not self.trigger.kind.is_datastream:
+            raise InvalidDefinition(
+                "legacyResponseToPin needs a datastream trigger: the answer goes to its pin"
+            )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -121,6 +121,32 @@ class DeviceFirstConnected:
     ts: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceActivated:
+    """A signed-in user created (activated) a device, committed: the console's "new device"
+    or PLT-DEV-09 for its owner. Feeds the webhooks' "New Device Activated By User" trigger
+    (automations.md §4.2); ``user_id`` is the activating user, the device's owner."""
+
+    device_id: DeviceId
+    org_id: OrgId
+    user_id: int
+    ts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PinPushed:
+    """A value for a connected device's pin that is not stored: the answer of a webhook with
+    ``legacyResponseToPin`` (automations.md §4.6, Blynk 1.0 sent it as ``vw``). Only the device's
+    live session takes it; nothing else treats it as a write."""
+
+    device_id: DeviceId
+    datastream_id: DatastreamId
+    pin: Pin
+    label: str
+    value: str
+    ts: int
+
+
 class Bus:
     """Typed publish/subscribe; ``subscribe`` returns the function that undoes it."""
 

@@ -27,7 +27,7 @@ class OrganizationSaved:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrganizationRemoved:
     """An organization was deleted with its OAuth clients, their tokens, its templates and its
-    users (each user announced by its own ``UserRemoved``)."""
+    users (each user announced by its own ``UserRemoved``, published just before this)."""
 
     org_id: OrgId
 
@@ -43,8 +43,9 @@ class OAuthClientRemoved:
 class UserRemoved:
     """A user was deleted with its console sessions and invitation link; the devices it owned
     have no owner now, and its open console pages must close their live sockets. ``org_id`` is
-    the organization it belonged to, ``email`` and ``name`` what it was called (empty when it
-    went with its organization), for the webhook user triggers (automations.md §4.2)."""
+    the organization it belonged to, ``email`` and ``name`` what it was called, for the webhook
+    user triggers (automations.md §4.2). Users deleted with their organization are announced
+    before its ``OrganizationRemoved``."""
 
     user_id: int
     org_id: OrgId

@@ -19,7 +19,7 @@ from pinbase.domain.devices import Device, check_device_name, new_token
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import OrgId
 from pinbase.domain.users import ACTIVE
-from pinbase.services.bus import Bus
+from pinbase.services.bus import Bus, DeviceActivated
 from pinbase.services.changes import DeviceDataErased, DeviceRemoved, DeviceSaved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import BoundDevice, Directory
@@ -84,7 +84,9 @@ class DeviceAdmin:
         owner_id: int,
     ) -> BoundDevice:
         """A new device with a fresh token in ``org_id`` (default: the caller's home);
-        ``activatedAt`` is its creation time.
+        ``activatedAt`` is its creation time. Announced as ``DeviceActivated`` by its owner too:
+        the console and PLT-DEV-09 create a device for a user (webhooks' "New Device Activated
+        By User", automations.md §4.2).
 
         Raises:
             InvalidDefinition, OrganizationNotUsable, TemplateNotUsable, OwnerNotFound: checked
@@ -111,6 +113,11 @@ class DeviceAdmin:
                 owner_user_id=owner.id,
             )
         self._bus.publish(DeviceSaved(device=device))
+        self._bus.publish(
+            DeviceActivated(
+                device_id=device.id, org_id=target, user_id=owner.id, ts=device.created_at
+            )
+        )
         logger.info("device.created device_id=%d org_id=%d", device.id, target)
         return BoundDevice(device, template)
 

@@ -7,18 +7,23 @@ session only, so the replaced connection closing later does not mark the device 
 
 Values stored by anyone else (HTTP APIs, automations, another device) reach the device's session
 at once (§1.11.1); a value the session's own link wrote is never echoed back (data-model.md
-§2.1 step 8). Bus delivery is synchronous, so sessions queue pushes and return.
+§2.1 step 8). A ``PinPushed`` value (a legacy webhook's answer, automations.md §4.6) reaches the
+session the same way without being stored. Bus delivery is synchronous, so sessions queue pushes
+and return.
 """
 
 import logging
 from typing import Protocol
 
 from pinbase.domain.ids import DeviceId
-from pinbase.services.bus import Bus, PropertyChanged, ValuesChanged
+from pinbase.services.bus import Bus, PinPushed, PropertyChanged, ValuesChanged, WrittenValue
 from pinbase.services.changes import DeviceRemoved
 from pinbase.services.presence import Presence
 
 logger = logging.getLogger(__name__)
+
+PUSHED = "webhook"
+"""The origin a ``PinPushed`` value reaches a session with (no link records under it)."""
 
 
 class LiveSession(Protocol):
@@ -52,6 +57,7 @@ class DeviceSessions:
             bus.subscribe(ValuesChanged, self._on_values),
             bus.subscribe(PropertyChanged, self._on_property),
             bus.subscribe(DeviceRemoved, self._on_removed),
+            bus.subscribe(PinPushed, self._on_pushed),
         )
 
     def attach(self, device_id: DeviceId, session: LiveSession) -> None:
@@ -82,6 +88,16 @@ class DeviceSessions:
         session = self._live.get(change.device_id)
         if session is not None and change.origin != session.origin:
             session.push_values(change)
+
+    def _on_pushed(self, pushed: PinPushed) -> None:
+        session = self._live.get(pushed.device_id)
+        if session is not None:
+            written = WrittenValue(pushed.datastream_id, pushed.pin, pushed.label, pushed.value)
+            session.push_values(
+                ValuesChanged(
+                    device_id=pushed.device_id, writes=(written,), ts=pushed.ts, origin=PUSHED
+                )
+            )
 
     def _on_property(self, change: PropertyChanged) -> None:
         session = self._live.get(change.device_id)

@@ -24,7 +24,13 @@ from pinbase.services.changes import OrganizationRemoved, OrganizationSaved, Use
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.scope import Scoped
-from pinbase.storage.base import OrganizationCounts, OrganizationProfile, Store, StoredTag
+from pinbase.storage.base import (
+    OrganizationCounts,
+    OrganizationProfile,
+    Store,
+    StoredTag,
+    Transaction,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -241,10 +247,28 @@ class Organizations:
                 caller, org, sub_organizations=below, devices=counts[org_id].devices
             ):
                 raise OrganizationNotDeletable(org_id)
+            members = await _members(tx, org_id)
             user_ids = await tx.delete_organization(org_id)
             if user_ids is None:
                 raise OrganizationNotFound(org_id)
-        self._bus.publish(OrganizationRemoved(org_id=org_id))
+        # Users first, while the directory still knows their organization: the webhooks of the
+        # organizations above it hear of them (USER_DELETED, automations.md §4.2).
         for user_id in user_ids:
-            self._bus.publish(UserRemoved(user_id=user_id, org_id=org_id))
+            email, name = members.get(user_id, ("", ""))
+            self._bus.publish(UserRemoved(user_id=user_id, org_id=org_id, email=email, name=name))
+        self._bus.publish(OrganizationRemoved(org_id=org_id))
         logger.info("organization.deleted org_id=%d users=%d", org_id, len(user_ids))
+
+
+MEMBERS_PAGE = 1000
+"""Users read per query when an organization is deleted."""
+
+
+async def _members(tx: Transaction, org_id: OrgId) -> dict[int, tuple[str, str]]:
+    """The e-mail and name of every user of the organization, by id (for ``UserRemoved``)."""
+    found: dict[int, tuple[str, str]] = {}
+    while True:
+        page = await tx.list_users([org_id], offset=len(found), limit=MEMBERS_PAGE)
+        found.update((user.id, (user.email, user.name)) for user in page)
+        if len(page) < MEMBERS_PAGE:
+            return found

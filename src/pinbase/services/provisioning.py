@@ -40,6 +40,8 @@ from pinbase.services.passwords import hash_password
 from pinbase.services.reactions.automation_engine import AutomationsProvisioned
 from pinbase.services.reactions.webhook_changes import WebhookSaved
 from pinbase.services.reactions.webhook_json import parse_webhook_json
+from pinbase.services.reactions.webhook_provisioned import queue_user_added
+from pinbase.services.reactions.webhook_triggers import RenderLimits
 from pinbase.services.users import Profile, add_member
 from pinbase.storage.base import Store, Transaction
 from pinbase.storage.users import StoredUser
@@ -219,11 +221,15 @@ async def provision(
     clock: Clock,
     bus: Bus | None = None,
     max_actions: int = DEFAULT_MAX_ACTIONS,
+    user_triggers: RenderLimits | None = None,
 ) -> dict[str, Any]:
     """Create what ``spec`` describes in one transaction and describe what was created.
 
     Inside a server, ``bus`` announces the new organization, templates and devices; the CLI
-    (another process) has none, and the server finds them on first use.
+    (another process) has none, and the server finds them on first use. With ``user_triggers``
+    (``webhooks.enterprise_triggers`` on; its request limits), the file's ``USER_ADDED``
+    webhooks fire for the file's users through the outbox, committed with them
+    (``webhook_provisioned``).
 
     Returns:
         ``{"organization": {"id", "name"}, "oauthClients": [{"name", "clientId",
@@ -264,6 +270,17 @@ async def provision(
                 await _add_webhook(tx, org.id, templates, devices, users, w, now)
                 for w in spec.webhooks
             ]
+            if user_triggers is not None:
+                await queue_user_added(
+                    tx,
+                    organization=org,
+                    users=users,
+                    devices=devices,
+                    templates=templates,
+                    webhooks=webhooks,
+                    limits=user_triggers,
+                    ts=now,
+                )
     except PinbaseError as error:
         raise ProvisioningError(str(error)) from None
     if bus is not None:

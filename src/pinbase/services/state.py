@@ -15,7 +15,7 @@ is refused:
 
 - ``OrganizationRemoved``: the organization, its OAuth clients and templates leave the
   directory and every cached access token of the organization is dropped (the database rows went
-  in the deleting transaction). Its users are announced one ``UserRemoved`` each.
+  in the deleting transaction). Its users are announced one ``UserRemoved`` each, just before.
 - ``OAuthClientRemoved``: the client and its cached access tokens.
 - ``UserRemoved``: devices it owned lose their owner. Its console sessions and invitation link
   went in the deleting transaction, and sessions are read from the database on every request

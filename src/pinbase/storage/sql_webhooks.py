@@ -198,6 +198,7 @@ def spec_config(spec: WebhookSpec) -> dict[str, Any]:
         },
         "failureRecipients": list(spec.failure_recipients),
         "failureThreshold": spec.failure_threshold,
+        "legacyResponseToPin": spec.legacy_response_to_pin,
     }
 
 
@@ -232,6 +233,8 @@ def spec_from_row(row: Row[Any]) -> WebhookSpec:
         ),
         failure_recipients=tuple(config["failureRecipients"]),
         failure_threshold=config["failureThreshold"],
+        # Rows written before the flag existed lack the key (no migration needed: JSON column).
+        legacy_response_to_pin=bool(config.get("legacyResponseToPin", False)),
     )
 
 

@@ -24,6 +24,7 @@ TRIGGERS = (
     ("DEVICE_DATASTREAM", "Device Datastream Update"),
     ("TEMPLATE_DATASTREAM", "Template Datastream Update"),
     ("DEVICE_FIRST_CONNECTED", "First-Time Device Connection"),
+    ("DEVICE_ACTIVATED", "New Device Activated By User"),
     ("PRODUCT_LOG_EVENT", "Product Log Event"),
     ("USER_ADDED", "New User Added"),
     ("USER_DELETED", "User Account Deleted"),
@@ -46,6 +47,7 @@ PLACEHOLDERS = (
     "{device_orgName}",
     "{device_authToken}",
     "{device_state}",
+    "{user_email}",
     "{timestamp_unix}",
     "/pin/",
 )
@@ -101,6 +103,8 @@ def state_of(webhook: Mapping[str, Any]) -> WebhookState:
         "token-url": str(auth.get("tokenUrl") or ""),
         "threshold": str(webhook.get("failureThreshold", 1)),
     }
+    if webhook.get("legacyResponseToPin"):
+        fields["response-to-pin"] = "on"
     if trigger.get("deviceId") is not None:
         fields["device-target"] = f"{trigger['deviceId']}:{trigger.get('dataStreamId')}"
     if trigger.get("templateId") is not None:
@@ -164,6 +168,7 @@ def webhook_data(state: WebhookState, *, editing: bool, status: str) -> dict[str
     """
     kind = state.get("trigger")
     trigger: dict[str, Any] = {"kind": kind}
+    datastream_trigger = kind in ("DEVICE_DATASTREAM", "TEMPLATE_DATASTREAM")
     if kind == "DEVICE_DATASTREAM":
         trigger["deviceId"], trigger["dataStreamId"] = _target(
             state.get("device-target"), "device and datastream"
@@ -201,6 +206,7 @@ def webhook_data(state: WebhookState, *, editing: bool, status: str) -> dict[str
         "auth": auth,
         "failureRecipients": [_number(user, "a failure receiver") for user in state.recipients],
         "failureThreshold": _number(state.get("threshold") or "1", "the failure threshold"),
+        "legacyResponseToPin": datastream_trigger and state.get("response-to-pin") == "on",
     }
 
 

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from pinbase.domain.errors import InvalidDefinition
 from pinbase.domain.values import INT32_MAX
+from pinbase.domain.webhooks import TriggerKind
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.errors import PlatformError, incorrect_parameters
 from pinbase.http.platform_api.params import ERRORS, Int32, PlainDecimal
@@ -61,7 +62,7 @@ WEBHOOK_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["kind"],
             "properties": {
-                "kind": {"type": "string"},
+                "kind": {"type": "string", "enum": [kind.value for kind in TriggerKind]},
                 "templateId": {"type": "integer"},
                 "deviceId": {"type": "integer"},
                 "dataStreamId": {"type": "integer"},
@@ -87,6 +88,11 @@ WEBHOOK_SCHEMA: dict[str, Any] = {
         },
         "failureRecipients": {"type": "array", "items": {"type": "integer"}},
         "failureThreshold": {"type": "integer", "minimum": 1},
+        "legacyResponseToPin": {
+            "type": "boolean",
+            "description": "Blynk 1.0: write a successful answer's body to the triggering "
+            "datastream's pin of the device (not stored); datastream triggers only.",
+        },
     },
 }
 FIELD_SCHEMA = {

@@ -7,32 +7,44 @@ webhooks of the matching kind whose organization covers the device or user, rend
 requests and commits the deliveries to the outbox in one transaction, then wakes it. Covered:
 
 * ``DEVICE_FIRST_CONNECTED`` from ``DeviceFirstConnected`` (a device's first connection ever);
+* ``DEVICE_ACTIVATED`` from ``DeviceActivated`` (a user created a device in the console, or a
+  Platform API client for its owner), with the device placeholders and the activating user's
+  ``user_*`` ones (§4.5);
 * ``PRODUCT_LOG_EVENT`` from ``TimelineEntryAdded`` (an event occurrence; a webhook naming a
   template fires for that template's devices only), with ``{event_code}``, ``{event_name}``,
   ``{event_type}``, ``{event_description}`` (OP-A7);
 * ``USER_ADDED``, ``USER_METADATA_UPDATED`` (role or organization changed) and
   ``USER_SIGNED_UP`` (an invited or registered user chose a password) from ``UserSaved``, and
   ``USER_DELETED`` from ``UserRemoved``, with the ``user_*`` placeholders (§4.5), read from the
-  store when the task handles the message (a user deleted meanwhile fires nothing);
+  store when the task handles the message (a user deleted meanwhile fires nothing), except for
+  a deleted user, whose message carries what is known of it;
 * ``ORGANIZATION_CREATED`` from ``OrganizationSaved(created=True)``, for the webhooks of the
   organizations above the new one.
 
 A webhook fires only for a device, user or organization of its own organization or one below it
-(what the organization may see anyway); a user deleted with its organization fires nothing, as
-that organization has left the tree by the time the task looks.
+(what the organization may see anyway). A deleted user's organization and the ones above it are
+noted when the message is published, before the organization itself may leave the tree: users
+deleted with their organization are announced first (``Organizations.delete``), so the webhooks
+of the organizations above hear of them.
 """
 
 import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pinbase.domain.deliveries import Delivery
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.domain.webhook_requests import Placeholders
 from pinbase.domain.webhooks import TriggerKind, Webhook
-from pinbase.services.bus import Bus, DeviceFirstConnected, TimelineEntryAdded, UserSaved
+from pinbase.services.bus import (
+    Bus,
+    DeviceActivated,
+    DeviceFirstConnected,
+    TimelineEntryAdded,
+    UserSaved,
+)
 from pinbase.services.changes import OrganizationSaved, UserRemoved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
@@ -50,7 +62,22 @@ MAX_QUEUED = 10_000
 """Messages waiting for the task; past it they are dropped with a warning (a stuck database
 must not grow memory without bound)."""
 
-Message = DeviceFirstConnected | TimelineEntryAdded | UserSaved | UserRemoved | OrganizationSaved
+Message = (
+    DeviceFirstConnected | DeviceActivated | TimelineEntryAdded | UserSaved | OrganizationSaved
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Removal:
+    """A ``UserRemoved`` with what the directory said of its organization when it was
+    published: the organization's name and the ids of it and every organization above it."""
+
+    message: UserRemoved
+    org_name: str
+    lineage: frozenset[OrgId]
+
+
+Queued = Message | _Removal
 
 
 class WebhookEvents:
@@ -71,13 +98,14 @@ class WebhookEvents:
         self._triggers = triggers
         self._clock = clock
         self._wake = wake_outbox
-        self._queue: asyncio.Queue[Message] = asyncio.Queue(MAX_QUEUED)
+        self._queue: asyncio.Queue[Queued] = asyncio.Queue(MAX_QUEUED)
         self._task: asyncio.Task[None] | None = None
         self._unsubscribe = (
             bus.subscribe(DeviceFirstConnected, self._enqueue),
+            bus.subscribe(DeviceActivated, self._enqueue),
             bus.subscribe(TimelineEntryAdded, self._enqueue),
             bus.subscribe(UserSaved, self._enqueue),
-            bus.subscribe(UserRemoved, self._enqueue),
+            bus.subscribe(UserRemoved, self._removed),
             bus.subscribe(OrganizationSaved, self._enqueue),
         )
 
@@ -99,7 +127,16 @@ class WebhookEvents:
         """Wait until every queued message was handled (tests)."""
         await self._queue.join()
 
-    def _enqueue(self, message: Message) -> None:
+    def _removed(self, message: UserRemoved) -> None:
+        self._enqueue(
+            _Removal(
+                message=message,
+                org_name=self._org_name(message.org_id),
+                lineage=self._directory.lineage(message.org_id),
+            )
+        )
+
+    def _enqueue(self, message: Queued) -> None:
         if isinstance(message, OrganizationSaved) and not message.created:
             return
         try:
@@ -121,12 +158,14 @@ class WebhookEvents:
             finally:
                 self._queue.task_done()
 
-    async def deliveries_of(self, message: Message) -> list[Delivery]:
+    async def deliveries_of(self, message: Queued) -> list[Delivery]:
         """The deliveries one message causes (user triggers read the user from the store)."""
         match message:
             case UserSaved():
                 return await self._user_saved(message)
-            case UserRemoved():
+            case DeviceActivated():
+                return await self._device_activated(message)
+            case _Removal():
                 return self._user_removed(message)
             case OrganizationSaved():
                 return self._organization_created(message)
@@ -190,28 +229,66 @@ class WebhookEvents:
             user = await tx.find_user(message.user_id)
         if user is None or user.org_id != message.org_id:
             return []  # deleted or moved meanwhile: its own message follows
-        owned = Counter(
-            bound.template.name
-            for bound in self._directory.devices_in(self._directory.subtree(user.org_id))
-            if bound.device.owner_user_id == user.id
-        )
+        owned = self._owned(user.id, user.org_id)
         data = user_placeholders(
             user, org_name=self._org_name(user.org_id), ts=self._clock(), devices_by_product=owned
         )
         return self._fire(webhooks, data)
 
-    def _user_removed(self, message: UserRemoved) -> list[Delivery]:
-        webhooks = self._covering(TriggerKind.USER_DELETED, message.org_id)
+    def _user_removed(self, removal: _Removal) -> list[Delivery]:
+        message = removal.message
+        webhooks = [
+            webhook
+            for webhook in self._triggers.enabled(TriggerKind.USER_DELETED)
+            if webhook.org_id in removal.lineage
+        ]
         if not webhooks:
             return []
         data = removed_user_placeholders(
             user_id=message.user_id,
             email=message.email,
             name=message.name,
-            org_name=self._org_name(message.org_id),
+            org_name=removal.org_name,
             ts=self._clock(),
         )
         return self._fire(webhooks, data)
+
+    async def _device_activated(self, message: DeviceActivated) -> list[Delivery]:
+        webhooks = self._covering(TriggerKind.DEVICE_ACTIVATED, message.org_id)
+        bound = self._directory.by_id(message.device_id) if webhooks else None
+        if bound is None:
+            return []  # nobody listens, or the device was deleted meanwhile
+        device = bound.device
+        # No write: ``{device_clientType}`` says ``Device``, as for the first connection.
+        data = self._triggers.device_data(device, ts=message.ts, origin="")
+        async with self._store.transaction() as tx:
+            user = await tx.find_user(message.user_id)
+        if data is None or user is None:
+            return []  # deleted meanwhile
+        person = user_placeholders(
+            user,
+            org_name=self._org_name(user.org_id),
+            ts=message.ts,
+            devices_by_product=self._owned(user.id, user.org_id),
+        )
+        # The activating user owns the device: the legacy ``device_owner_email`` is theirs.
+        data = replace(data, values={**person.values, **data.values}, owner_email=user.email)
+        found = []
+        for webhook in webhooks:
+            delivery = self._triggers.delivery(
+                webhook, data, secrets=(device.token,), ts=message.ts
+            )
+            if delivery is not None:
+                found.append(delivery)
+        return found
+
+    def _owned(self, user_id: int, org_id: OrgId) -> Counter[str]:
+        """How many devices the user owns, by template name (``user_devicesCountByProductName``)."""
+        return Counter(
+            bound.template.name
+            for bound in self._directory.devices_in(self._directory.subtree(org_id))
+            if bound.device.owner_user_id == user_id
+        )
 
     def _organization_created(self, message: OrganizationSaved) -> list[Delivery]:
         organization = message.organization

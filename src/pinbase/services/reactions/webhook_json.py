@@ -9,7 +9,7 @@ shape. Secrets are write-only: answers show ``SECRET_MASK``, and a spec read bac
      "body":"{\\"v\\": {device_pinValue}}","form":[],"query":[],
      "headers":[{"key":"X-Source","value":"pinbase"}],
      "auth":{"kind":"BASIC","username":"u","password":"••••••"},
-     "failureRecipients":[12],"failureThreshold":5}
+     "failureRecipients":[12],"failureThreshold":5,"legacyResponseToPin":false}
 """
 
 from collections.abc import Callable, Mapping
@@ -73,6 +73,7 @@ def webhook_json(stored: StoredWebhook) -> dict[str, Any]:
         "auth": auth_json,
         "failureRecipients": list(spec.failure_recipients),
         "failureThreshold": spec.failure_threshold,
+        "legacyResponseToPin": spec.legacy_response_to_pin,
         "attempts": stored.attempts,
         "failureStreak": stored.failure_streak,
         "lastTriggeredAt": stored.last_triggered_at,
@@ -135,6 +136,7 @@ def parse_webhook_json(data: object) -> WebhookSpec:
         ),
         failure_recipients=tuple(_ids(body.get("failureRecipients", []), "failureRecipients")),
         failure_threshold=_int(body.get("failureThreshold", 1), "failureThreshold"),
+        legacy_response_to_pin=_flag(body.get("legacyResponseToPin", False), "legacyResponseToPin"),
     )
 
 
@@ -150,6 +152,12 @@ def _text(data: Mapping[str, Any], key: str, *, required: bool = False) -> str:
         return ""
     if not isinstance(value, str):
         raise InvalidDefinition(f"{key} must be a string")
+    return value
+
+
+def _flag(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidDefinition(f"{what} must be true or false")
     return value
 
 

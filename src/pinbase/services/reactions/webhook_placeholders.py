@@ -49,6 +49,32 @@ def time_values(ts: int) -> dict[str, str]:
     return {"timestamp_unix": str(ts), "timestamp_iso8601": iso_timestamp(ts)}
 
 
+LOCATION_TYPE = "location"
+"""The built-in Location metafield's type literal (data-model.md §1.6), compared lower-cased."""
+
+
+def location_values(device: Device, template: Template) -> dict[str, str]:
+    """``{device_country}``, ``{device_state}``, ``{device_zipCode}`` from the device's Location
+    metafield (OP-A7: "from the device's assigned Location address, else empty").
+
+    Pinbase has no location objects: a device's location is the value of its template's
+    ``Location`` metafield, read as the address JSON users have (``{"fullAddress", "city",
+    "country", "state", "zip"}``; ``zipCode`` is read too). Any other value leaves them empty.
+    """
+    stored = dict(device.metafield_values)
+    address: dict[str, str] = {}
+    for metafield in template.metafields:
+        if metafield.type.replace(" ", "").lower() == LOCATION_TYPE:
+            address = _address(stored.get(metafield.id))
+            if address:
+                break
+    return {
+        "device_country": address.get("country", ""),
+        "device_state": address.get("state", ""),
+        "device_zipCode": address.get("zip", address.get("zipCode", "")),
+    }
+
+
 def device_placeholders(
     device: Device,
     template: Template,
@@ -85,9 +111,7 @@ def device_placeholders(
         "device_dateCreated": str(device.created_at),
         "device_clientType": CLIENT_TYPES.get(origin, "Device"),
         "device_tags": ",".join(tags),
-        "device_country": "",
-        "device_state": "",
-        "device_zipCode": "",
+        **location_values(device, template),
         **time_values(ts),
     }
     items: tuple[str, ...] = ()

@@ -14,6 +14,11 @@ otherwise ``on_final`` marks the row ``FAILED`` and moves the streak: a delivery
 after its retries counts as one failure, the failure e-mail goes once per streak when it reaches
 the threshold, and ``webhooks.disable_after_failures`` disables the webhook (§4.8).
 
+A delivery of a webhook with ``legacyResponseToPin`` carries its triggering write's device and
+pin (``RESPOND_TO``): a successful, non-empty, whole answer goes to that pin of the connected
+device as ``PinPushed`` (Blynk 1.0's ``vw``, not stored; §4.6). A truncated answer is not sent
+(Blynk 1.0 aborted answers over its limit).
+
 Secrets never leave in a log or an answer: the stored URL and every error text are masked
 (the device token, the Basic password, the client secret; §4.4).
 """
@@ -30,13 +35,17 @@ import orjson
 
 from pinbase import __version__
 from pinbase.domain.deliveries import Delivery
+from pinbase.domain.errors import InvalidPin
+from pinbase.domain.ids import DatastreamId, DeviceId
+from pinbase.domain.pins import parse_pin
 from pinbase.domain.webhook_requests import Refusal
 from pinbase.domain.webhooks import AuthKind, Status, Webhook, mask_secrets
-from pinbase.services.bus import Bus
+from pinbase.services.bus import Bus, PinPushed
 from pinbase.services.clock import Clock
 from pinbase.services.reactions.outbound import BlockedTarget, OutboundError, OutboundHttp
 from pinbase.services.reactions.outbox import Failed, Outcome, Retry, Sent
 from pinbase.services.reactions.webhook_changes import WebhookSaved
+from pinbase.services.reactions.webhook_triggers import RESPOND_TO
 from pinbase.storage.base import Store, Transaction
 from pinbase.storage.webhooks import LogStatus, WebhookLogEntry
 
@@ -160,6 +169,7 @@ class WebhookSender:
         )
         entry = self._entry(delivery, webhook, str(request["maskedUrl"]), result)
         if result.ok:
+            self._respond_to_pin(payload.get(RESPOND_TO), result)
             sent = replace(entry, status=LogStatus.OK, finished_at=self._clock())
 
             async def record_sent(tx: Transaction, finished: bool) -> None:
@@ -180,6 +190,24 @@ class WebhookSender:
         if result.transient:
             return Retry(error, after_ms=_retry_after_ms(result.retry_after), record=record)
         return Failed(result.reason or "HTTP_ERROR", error, record=record)
+
+    def _respond_to_pin(self, target: object, result: CallResult) -> None:
+        """Write a successful answer to the triggering pin (``legacyResponseToPin``, §4.6)."""
+        if not isinstance(target, dict) or not result.body or result.truncated:
+            return
+        try:
+            pushed = PinPushed(
+                device_id=DeviceId(int(target["deviceId"])),
+                datastream_id=DatastreamId(int(target["dataStreamId"])),
+                pin=parse_pin(str(target["pin"])),
+                label=str(target["label"]),
+                value=result.body,
+                ts=self._clock(),
+            )
+        except (KeyError, TypeError, ValueError, InvalidPin):
+            logger.warning("webhook.respond_to_pin_malformed")
+            return
+        self._bus.publish(pushed)
 
     async def on_final(self, delivery: Delivery, outcome: Sent | Failed) -> None:
         """Finish the log row and move the failure streak (the outbox's ``on_final``)."""

@@ -9,7 +9,11 @@ value and the current values ``Telemetry`` holds) and returns a ``WEBHOOK`` deli
 history writer commits with the write's points: a committed value never loses its call.
 
 The index changes in one place, ``apply``, from the ``WebhookSaved`` / ``WebhookRemoved``
-messages the use cases announce after committing (``services.state``'s single-owner rule).
+messages the use cases announce after committing (``services.state``'s single-owner rule), and
+from ``OrganizationRemoved``, whose transaction took the organization's webhooks along.
+
+A webhook with ``legacyResponseToPin`` (§4.6) gets its triggering write's device and pin in the
+delivery (``RESPOND_TO``), for the sender to write the answer back.
 Facts the write path cannot query (a device's tag names, its owner's e-mail) are copied into
 memory for the devices webhooks watch, at start, after a change and every
 ``FACTS_REFRESH_S`` (docs/decisions.md).
@@ -25,7 +29,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.deliveries import Delivery, DeliveryKind, new_delivery
@@ -35,6 +39,7 @@ from pinbase.domain.value_types import Value
 from pinbase.domain.webhook_requests import Placeholders, RequestRefused, build_request, mask_url
 from pinbase.domain.webhooks import TriggerKind, Webhook
 from pinbase.services.bus import Bus
+from pinbase.services.changes import OrganizationRemoved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
 from pinbase.services.reactions.webhook_changes import (
@@ -50,6 +55,9 @@ logger = logging.getLogger(__name__)
 
 SOURCE = "WEBHOOK"
 """The outbox ``source`` of webhook deliveries."""
+RESPOND_TO = "respondTo"
+"""The payload key of a ``legacyResponseToPin`` delivery's target: ``{"deviceId",
+"dataStreamId", "pin", "label"}`` of the triggering write (§4.6)."""
 FACTS_REFRESH_S = 60.0
 """How often tag names and owner e-mails of watched devices are read again: a tag put on a
 device shows in ``{device_tags}`` within a minute."""
@@ -109,7 +117,10 @@ class WebhookTriggers:
         self._facts: dict[DeviceId, _Facts] = {}
         self._stale = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._unsubscribe = tuple(bus.subscribe(topic, self.apply) for topic in WEBHOOK_CHANGES)
+        self._unsubscribe = (
+            *(bus.subscribe(topic, self.apply) for topic in WEBHOOK_CHANGES),
+            bus.subscribe(OrganizationRemoved, self.apply),
+        )
 
     def load(self, webhooks: Iterable[Webhook]) -> None:
         """Index the stored webhooks at start."""
@@ -117,10 +128,15 @@ class WebhookTriggers:
             self._webhooks[webhook.id] = webhook
         self._reindex()
 
-    def apply(self, change: WebhookChange) -> None:
-        """Bring the index in line with a committed change (the only code that changes it)."""
+    def apply(self, change: WebhookChange | OrganizationRemoved) -> None:
+        """Bring the index in line with a committed change (the only code that changes it).
+        A deleted organization took its webhooks along (``delete_organization``)."""
         if isinstance(change, WebhookSaved):
             self._webhooks[change.webhook.id] = change.webhook
+        elif isinstance(change, OrganizationRemoved):
+            for webhook in [w for w in self._webhooks.values() if w.org_id == change.org_id]:
+                self._webhooks.pop(webhook.id)
+                self._buckets.pop(webhook.id, None)
         else:
             self._webhooks.pop(change.webhook_id, None)
             self._buckets.pop(change.webhook_id, None)
@@ -257,16 +273,16 @@ class WebhookTriggers:
     ) -> Delivery | None:
         """The delivery one trigger of ``webhook`` makes, or None when its rate bucket is empty
         (reported ``RATE_LIMITED``). A request over a limit is queued marked refused."""
-        secrets = (*secrets, *webhook.spec.auth.secrets)
         now = self._clock()
         if not self._take_token(webhook.id, now):
+            masked = (*secrets, *webhook.spec.auth.secrets)
             self._report(
                 WebhookLogEntry(
                     delivery_id=uuid.uuid4().hex,
                     webhook_id=webhook.id,
                     version=webhook.version,
                     status=LogStatus.FAILED,
-                    request_url=mask_url(webhook.spec.url, secrets),
+                    request_url=mask_url(webhook.spec.url, masked),
                     created_at=ts,
                     reason="RATE_LIMITED",
                     error=f"over {self._limits.rate_per_minute} requests per minute",
@@ -274,33 +290,7 @@ class WebhookTriggers:
                 )
             )
             return None
-        payload: dict[str, object] = {
-            "webhookId": webhook.id,
-            "version": webhook.version,
-            "createdAt": ts,
-        }
-        try:
-            request = build_request(
-                webhook.spec,
-                data,
-                legacy=self._limits.legacy_placeholders,
-                secrets=secrets,
-                max_body_bytes=self._limits.max_body_bytes,
-                max_url_chars=self._limits.max_url_chars,
-            )
-        except RequestRefused as refused:
-            payload["refused"] = refused.reason.name
-            payload["maskedUrl"] = mask_url(webhook.spec.url, secrets)
-        else:
-            payload["request"] = request.payload()
-        return new_delivery(
-            DeliveryKind.WEBHOOK,
-            payload,
-            due_at=ts,
-            source=SOURCE,
-            source_ref=str(webhook.id),
-            org_id=webhook.org_id,
-        )
+        return render_delivery(webhook, data, secrets=secrets, ts=ts, limits=self._limits)
 
     def device_data(
         self,
@@ -350,4 +340,55 @@ class WebhookTriggers:
         data = self.device_data(device, ts=ts, origin=origin, written=written, writes=writes)
         if data is None:
             return None
-        return self.delivery(webhook, data, secrets=(device.token,), ts=ts)
+        delivery = self.delivery(webhook, data, secrets=(device.token,), ts=ts)
+        if delivery is None or not webhook.spec.legacy_response_to_pin:
+            return delivery
+        datastream = written[0]
+        target = {
+            "deviceId": device.id,
+            "dataStreamId": datastream.id,
+            "pin": datastream.pin.name,
+            "label": datastream.label,
+        }
+        return replace(delivery, payload={**delivery.payload, RESPOND_TO: target})
+
+
+def render_delivery(
+    webhook: Webhook,
+    data: Placeholders,
+    *,
+    secrets: tuple[str, ...],
+    ts: int,
+    limits: RenderLimits,
+) -> Delivery:
+    """The ``WEBHOOK`` delivery of one trigger of ``webhook``, its request rendered now (§4.3);
+    a request over a §4.7 limit is marked refused, to fail through the sender like any other.
+    No rate bucket here: the caller applies it."""
+    secrets = (*secrets, *webhook.spec.auth.secrets)
+    payload: dict[str, object] = {
+        "webhookId": webhook.id,
+        "version": webhook.version,
+        "createdAt": ts,
+    }
+    try:
+        request = build_request(
+            webhook.spec,
+            data,
+            legacy=limits.legacy_placeholders,
+            secrets=secrets,
+            max_body_bytes=limits.max_body_bytes,
+            max_url_chars=limits.max_url_chars,
+        )
+    except RequestRefused as refused:
+        payload["refused"] = refused.reason.name
+        payload["maskedUrl"] = mask_url(webhook.spec.url, secrets)
+    else:
+        payload["request"] = request.payload()
+    return new_delivery(
+        DeliveryKind.WEBHOOK,
+        payload,
+        due_at=ts,
+        source=SOURCE,
+        source_ref=str(webhook.id),
+        org_id=webhook.org_id,
+    )
