@@ -22,6 +22,7 @@ from pinbase.http.access_log import AccessLog
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
 from pinbase.services.backups import DataFolder
+from pinbase.services.broker import Broker, LocalBroker
 from pinbase.services.bus import Bus
 from pinbase.services.charts import Charts
 from pinbase.services.clock import DAY_MS, Clock, system_clock
@@ -129,6 +130,12 @@ async def open_store(settings: Settings) -> SqlStore:
     return SqlStore(engine)
 
 
+def broker(settings: Settings) -> Broker:
+    """The broker linking this node to the others of its installation: none without
+    ``broker_url`` (one process)."""
+    return LocalBroker()
+
+
 def data_folder(settings: Settings) -> DataFolder | None:
     """What a backup of this configuration copies, or None when the database is not SQLite."""
     database = sqlite_file(settings.data_dir, settings.database_url)
@@ -149,7 +156,7 @@ async def running_services(
     """Open storage, load the hot state and run the writer for the duration of the block."""
     store = await open_store(settings)
     try:
-        bus = Bus()
+        bus = Bus(broker(settings))
         directory = Directory(
             store,
             unknown=UnknownTokens(
@@ -375,6 +382,8 @@ async def running_services(
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
         try:
+            # Every cache and subscriber exists: from now on other nodes' messages apply here.
+            await bus.start()
             yield Services(
                 store=store,
                 clock=clock,
@@ -445,6 +454,7 @@ async def running_services(
                 webhooks=webhooks,
             )
         finally:
+            await bus.stop()
             await lifecycle.stop()
             await outbox.stop()
             if webhook_events is not None:
