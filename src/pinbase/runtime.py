@@ -13,7 +13,9 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import redis.asyncio as aioredis
 from granian.constants import Interfaces
 from granian.server.embed import Server
 
@@ -44,7 +46,13 @@ from pinbase.services.oauth import OAuth
 from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
-from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
+from pinbase.services.rate_limit import (
+    MINUTE_MS,
+    SECOND_MS,
+    RateLimiter,
+    SharedCounters,
+    SharedRateLimiter,
+)
 from pinbase.services.reactions.automation_engine import AutomationEngine
 from pinbase.services.reactions.automation_runs import AutomationRunner
 from pinbase.services.reactions.automations import Automations
@@ -86,10 +94,12 @@ from pinbase.storage.engines import create_engine, database_url, sqlite_file
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
+from pinbase.transports.heartbeat import NodeHeartbeat
 from pinbase.transports.listening import tls_context
 from pinbase.transports.login_guard import LoginGuard
 from pinbase.transports.mqtt import MqttListeners
 from pinbase.transports.ports import ensure_port_free
+from pinbase.transports.redis_counters import RedisCounters
 from pinbase.transports.tcp import DeviceListeners
 
 logger = logging.getLogger(__name__)
@@ -136,6 +146,21 @@ def broker(settings: Settings) -> Broker:
     return LocalBroker()
 
 
+def rate_limiter(
+    clock: Clock,
+    *,
+    limit: int,
+    window_ms: int,
+    name: str,
+    counters: SharedCounters | None,
+) -> RateLimiter[Any]:
+    """One limit of http-api.md §1.11: counted in this process alone, or, with ``counters``
+    (several nodes), across the installation."""
+    if counters is None:
+        return RateLimiter(clock, limit=limit, window_ms=window_ms)
+    return SharedRateLimiter(clock, limit=limit, window_ms=window_ms, name=name, counters=counters)
+
+
 def data_folder(settings: Settings) -> DataFolder | None:
     """What a backup of this configuration copies, or None when the database is not SQLite."""
     database = sqlite_file(settings.data_dir, settings.database_url)
@@ -155,8 +180,11 @@ async def running_services(
 ) -> AsyncIterator[Services]:
     """Open storage, load the hot state and run the writer for the duration of the block."""
     store = await open_store(settings)
+    # Heartbeats and shared rate counters (issue #11) use the broker's Redis.
+    redis = aioredis.from_url(settings.broker_url) if settings.broker_url else None
     try:
         bus = Bus(broker(settings))
+        counters = RedisCounters(redis) if redis is not None else None
         directory = Directory(
             store,
             unknown=UnknownTokens(
@@ -361,6 +389,21 @@ async def running_services(
             loop.create_task(push_subscriptions.refresh_forever(), name="push_refresh"),
             loop.create_task(notifications.sweep_forever(), name="notification_sweep"),
         ]
+        limiters = {
+            name: rate_limiter(
+                clock, limit=limit, window_ms=window_ms, name=name, counters=counters
+            )
+            for name, limit, window_ms in (
+                ("platform", settings.platform_requests_per_minute, MINUTE_MS),
+                ("device", settings.device_requests_per_second, SECOND_MS),
+                ("update", settings.updates_per_day, DAY_MS),
+            )
+        }
+        upkeep += [
+            loop.create_task(limiter.run(), name=f"rate_flush_{name}")
+            for name, limiter in limiters.items()
+            if isinstance(limiter, SharedRateLimiter)
+        ]
         upkeep += _register_channels(
             outbox,
             settings,
@@ -381,9 +424,21 @@ async def running_services(
         upkeep.append(loop.create_task(webhooks.sweep_forever(), name="webhook_log_sweep"))
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
+        heartbeat: NodeHeartbeat | None = None
         try:
             # Every cache and subscriber exists: from now on other nodes' messages apply here.
             await bus.start()
+            if redis is not None:
+                heartbeat = NodeHeartbeat(
+                    redis,
+                    node_id=bus.broker.node_id,
+                    ttl_s=settings.node_heartbeat_ttl_s,
+                    on_dead=presence.reap,
+                    on_rejoined=presence.sync,
+                )
+                await heartbeat.start()
+            # Learn which devices the other nodes hold, and tell them (none at a cold start).
+            presence.sync()
             yield Services(
                 store=store,
                 clock=clock,
@@ -427,13 +482,9 @@ async def running_services(
                     max_import_points=settings.max_import_points,
                     import_window_ms=settings.import_window_ms,
                 ),
-                rate_limiter=RateLimiter(
-                    clock, limit=settings.platform_requests_per_minute, window_ms=MINUTE_MS
-                ),
-                device_limiter=RateLimiter(
-                    clock, limit=settings.device_requests_per_second, window_ms=SECOND_MS
-                ),
-                update_quota=RateLimiter(clock, limit=settings.updates_per_day, window_ms=DAY_MS),
+                rate_limiter=limiters["platform"],
+                device_limiter=limiters["device"],
+                update_quota=limiters["update"],
                 console_sessions=console_sessions,
                 invitations=Invitations(
                     store,
@@ -454,6 +505,8 @@ async def running_services(
                 webhooks=webhooks,
             )
         finally:
+            if heartbeat is not None:
+                await heartbeat.stop()
             await bus.stop()
             await lifecycle.stop()
             await outbox.stop()
@@ -469,9 +522,12 @@ async def running_services(
             await automations.stop()
             live.close()
             state.close()
+            presence.close()
             await actions.stop()
             await writer.stop()
     finally:
+        if redis is not None:
+            await redis.aclose()
         await store.close()
 
 

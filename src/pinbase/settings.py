@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     """``redis://host:port/db``: the Redis that links the nodes of one installation (issue #11,
     docs/scaling.md). Unset: one process, nothing shared. Needs PostgreSQL (``database_url``)."""
+    node_heartbeat_ttl_s: float = Field(default=10.0, ge=1, le=3600)
+    """With a broker: a node that stops refreshing its heartbeat for this long is dead, and the
+    other nodes mark the devices it held offline (issue #11, docs/scaling.md)."""
     host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     reuse_port: bool = False

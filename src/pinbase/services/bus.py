@@ -76,11 +76,17 @@ class PropertyChanged:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PresenceChanged:
     """A device went online (its first live connection) or offline (its last one ended) at
-    ``ts``; a second login replacing the first changes nothing and is not announced."""
+    ``ts``; a second login replacing the first changes nothing and is not announced.
+
+    Each node derives its own from the installation's sessions (``services.presence``), so it
+    never crosses to other nodes. ``local`` is true on the node whose session, or whose
+    noticing a dead node, caused the change: reactors that act once per installation act on
+    those only (issue #11)."""
 
     device_id: DeviceId
     online: bool
     ts: int
+    local: bool = True
 
 
 @wire.message

@@ -1,0 +1,37 @@
+"""Shared counters in Redis: what ``SharedRateLimiter`` flushes its counts to (issue #11).
+
+One ``EVALSHA`` per flush adds every delta (``INCRBY``) and gives a counter it creates its time
+to live (``PEXPIRE``), so a limiter costs Redis one round trip per flush interval whatever the
+number of keys, and no counter outlives its window for long.
+"""
+
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+
+ADD_SCRIPT = """
+local totals = {}
+for i, key in ipairs(KEYS) do
+    local delta = tonumber(ARGV[i + 1])
+    local total = redis.call('INCRBY', key, delta)
+    if total == delta then
+        redis.call('PEXPIRE', key, ARGV[1])
+    end
+    totals[i] = total
+end
+return totals
+"""
+
+
+class RedisCounters:
+    """``services.rate_limit.SharedCounters`` over one Redis."""
+
+    def __init__(self, client: "aioredis.Redis") -> None:
+        self._add = client.register_script(ADD_SCRIPT)
+
+    async def add(self, deltas: Sequence[tuple[str, int]], *, ttl_ms: int) -> list[int]:
+        """Add each delta to its counter; the new totals, in order."""
+        keys = [key for key, _ in deltas]
+        args = [ttl_ms, *(delta for _, delta in deltas)]
+        totals = await self._add(keys=keys, args=args)
+        return [int(total) for total in totals]
