@@ -40,7 +40,7 @@ from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.invitations import Invitations
 from pinbase.services.live import LiveHub
-from pinbase.services.login_throttle import LoginThrottle
+from pinbase.services.login_throttle import SharedLoginThrottle
 from pinbase.services.metadata import Metadata
 from pinbase.services.oauth import OAuth
 from pinbase.services.organizations import Organizations
@@ -96,7 +96,7 @@ from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
 from pinbase.transports.heartbeat import NodeHeartbeat
 from pinbase.transports.listening import tls_context
-from pinbase.transports.login_guard import LoginGuard
+from pinbase.transports.login_guard import LoginGuard, login_throttle
 from pinbase.transports.mqtt import MqttListeners
 from pinbase.transports.ports import ensure_port_free
 from pinbase.transports.redis_counters import RedisCounters
@@ -294,18 +294,14 @@ async def running_services(
             minutes_ms=round(settings.aggregate_retention_days * DAY_MS),
             deliveries_ms=round(settings.outbox_retention_days * DAY_MS),
         )
+        console_throttle = login_throttle(settings, clock=clock, name="console", counters=counters)
         console_sessions = ConsoleSessions(
             store,
             directory,
             clock,
             # The device listeners' rule, with counts of its own (a console sign-in is not a
             # device login; ``LoginGuard`` holds those).
-            throttle=LoginThrottle(
-                clock,
-                free_failures=settings.login_failures_limit,
-                window_s=settings.login_failures_window_s,
-                max_delay_s=settings.login_delay_max_s,
-            ),
+            throttle=console_throttle,
             ttl_ms=round(settings.console_session_days * DAY_MS),
         )
         vapid = VapidKeys.from_pem(
@@ -404,6 +400,8 @@ async def running_services(
             for name, limiter in limiters.items()
             if isinstance(limiter, SharedRateLimiter)
         ]
+        if isinstance(console_throttle, SharedLoginThrottle):
+            upkeep.append(loop.create_task(console_throttle.run(), name="console_throttle_flush"))
         upkeep += _register_channels(
             outbox,
             settings,
@@ -503,6 +501,7 @@ async def running_services(
                 lifecycle=lifecycle,
                 outbound=outbound,
                 webhooks=webhooks,
+                shared_counters=counters,
             )
         finally:
             if heartbeat is not None:
@@ -613,7 +612,9 @@ async def serve(settings: Settings) -> None:
         )
         # Device listeners share the loop; they stop before the writer, so values are stored.
         # One failed-login count for every device listener, binary and MQTT (issue #8).
-        guard = LoginGuard.for_settings(settings, clock=services.clock)
+        guard = LoginGuard.for_settings(
+            settings, clock=services.clock, counters=services.shared_counters
+        )
         listeners = await DeviceListeners.start(services, settings, guard=guard)
         try:
             mqtt = await MqttListeners.start(
@@ -624,6 +625,11 @@ async def serve(settings: Settings) -> None:
             raise
         tune_garbage_collector()
         loop = asyncio.get_running_loop()
+        throttle_flush = (
+            loop.create_task(guard.throttle.run(), name="device_throttle_flush")
+            if isinstance(guard.throttle, SharedLoginThrottle)
+            else None
+        )
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, server.stop)
         logger.info("server.listening host=%s port=%d", settings.host, settings.http_port)
@@ -633,4 +639,8 @@ async def serve(settings: Settings) -> None:
             await mqtt.stop()
             await listeners.stop()
             guard.log.flush()
+            if throttle_flush is not None:
+                throttle_flush.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await throttle_flush
         logger.info("server.stopped")

@@ -40,9 +40,11 @@ most, whatever the request rate."""
 class SharedCounters(Protocol):
     """Counters every node of an installation adds to (Redis ``INCRBY``), expiring on their own."""
 
-    async def add(self, deltas: Sequence[tuple[str, int]], *, ttl_ms: int) -> list[int]:
-        """Add each delta to its counter (created with ``ttl_ms`` to live); the new totals, in
-        order."""
+    async def add(
+        self, deltas: Sequence[tuple[str, int]], *, ttl_ms: int, refresh: bool = False
+    ) -> list[int]:
+        """Add each delta to its counter, created with ``ttl_ms`` to live (each add gives it
+        ``ttl_ms`` again with ``refresh``); the new totals, in order."""
         ...
 
 
