@@ -99,6 +99,7 @@ from pinbase.transports.listening import tls_context
 from pinbase.transports.login_guard import LoginGuard, login_throttle
 from pinbase.transports.mqtt import MqttListeners
 from pinbase.transports.ports import ensure_port_free
+from pinbase.transports.redis_broker import RedisBroker
 from pinbase.transports.redis_counters import RedisCounters
 from pinbase.transports.tcp import DeviceListeners
 
@@ -141,9 +142,11 @@ async def open_store(settings: Settings) -> SqlStore:
 
 
 def broker(settings: Settings) -> Broker:
-    """The broker linking this node to the others of its installation: none without
-    ``broker_url`` (one process)."""
-    return LocalBroker()
+    """The broker linking this node to the others of its installation: a lone ``LocalBroker``
+    without ``broker_url`` (one process, nothing sent), else Redis."""
+    if settings.broker_url is None:
+        return LocalBroker()
+    return RedisBroker(settings.broker_url)
 
 
 def rate_limiter(
@@ -280,6 +283,15 @@ async def running_services(
         state = CachedState(
             bus, directory=directory, telemetry=telemetry, properties=properties, oauth=oauth
         )
+        if isinstance(bus.broker, RedisBroker):
+
+            async def resynchronise() -> None:
+                # Whatever other nodes announced while this one was not subscribed is reloaded,
+                # and the nodes tell each other which devices they hold (services.presence).
+                await state.reload(store)
+                presence.sync()
+
+            bus.broker.on_reconnect = resynchronise
         live = LiveHub(
             bus,
             directory=directory,
@@ -435,8 +447,6 @@ async def running_services(
                     on_rejoined=presence.sync,
                 )
                 await heartbeat.start()
-            # Learn which devices the other nodes hold, and tell them (none at a cold start).
-            presence.sync()
             yield Services(
                 store=store,
                 clock=clock,
