@@ -11,6 +11,8 @@ from pinbase.testing import free_port
 from pinbase.transports.heartbeat import NODE_KEY, NODES_KEY, NodeHeartbeat
 from pinbase.transports.redis_counters import RedisCounters
 
+pytestmark = pytest.mark.subprocess  # starts redis-server
+
 LIMIT = 5
 T0 = 1_760_000_040_000
 """A minute's start, so a test's hits all fall in one window."""
