@@ -72,7 +72,8 @@ async def test_a_hit_waits_for_no_round_trip(
     assert await clients[0].keys("pinbase:rate:*") == []
     await a.flush()
     (key,) = await clients[0].keys("pinbase:rate:*")
-    assert await clients[0].get(key) == str(LIMIT + 1).encode()
+    assert key == f"pinbase:rate:platform:{T0 // MINUTE_MS}".encode()
+    assert await clients[0].hget(key, "1") == str(LIMIT + 1).encode()
     assert 0 < await clients[0].pttl(key) <= 2 * MINUTE_MS
 
 
@@ -180,6 +181,7 @@ async def test_shared_login_counts_end_a_window_after_the_last_failure(
     await a.flush()
     keys = await clients[0].keys("pinbase:login:device:*")
     assert len(keys) == 2  # the address and the token's digest; never the token itself
+    assert b"pinbase:login:device:a:203.0.113.9" in keys
     assert not any(b"wrong-token" in key for key in keys)
     for key in keys:
         assert 0 < await clients[0].pttl(key) <= 600_000
@@ -187,3 +189,16 @@ async def test_shared_login_counts_end_a_window_after_the_last_failure(
     await b.flush()
     clock.now += 600_000
     assert a.failed("203.0.113.9") == 0
+
+
+async def test_odd_keys_cannot_break_the_packing(
+    clients: tuple[aioredis.Redis, aioredis.Redis],
+) -> None:
+    """A key holding a space or a newline is counted under its quoted form, apart from the
+    others, in both kinds of counters."""
+    counters = RedisCounters(clients[0])
+    odd = [("a b", 1), ("c\nd 9", 2), ("e", 3)]
+    assert await counters.add("g:", odd, ttl_ms=60_000, sliding=True) == [1, 2, 3]
+    assert await clients[0].get("g:a%20b") == b"1"
+    assert await counters.add("h", odd, ttl_ms=60_000) == [1, 2, 3]
+    assert await clients[0].hget("h", "c%0Ad%209") == b"2"

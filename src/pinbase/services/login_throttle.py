@@ -187,9 +187,10 @@ class SharedLoginThrottle(LoginThrottle):
         if not pending:
             return
         self._pending = {}
-        deltas = [(self._redis_key(key), n) for key, n in pending.items()]
+        deltas = [(_shared_key(key), n) for key, n in pending.items()]
+        group = f"pinbase:login:{self._name}:"
         try:
-            totals = await self._shared.add(deltas, ttl_ms=self._window_ms, refresh=True)
+            totals = await self._shared.add(group, deltas, ttl_ms=self._window_ms, sliding=True)
         except Exception as error:
             for key, n in pending.items():
                 self._pending[key] = self._pending.get(key, 0) + n
@@ -214,7 +215,7 @@ class SharedLoginThrottle(LoginThrottle):
             await asyncio.sleep(FLUSH_INTERVAL_S)
             await self.flush()
 
-    def _redis_key(self, key: str | bytes) -> str:
-        if isinstance(key, bytes):
-            return f"pinbase:login:{self._name}:t:{key.hex()}"
-        return f"pinbase:login:{self._name}:a:{key}"
+
+def _shared_key(key: str | bytes) -> str:
+    """A token digest as ``t:<hex>``, an address as ``a:<address>``."""
+    return f"t:{key.hex()}" if isinstance(key, bytes) else f"a:{key}"

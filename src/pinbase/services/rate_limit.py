@@ -38,13 +38,14 @@ most, whatever the request rate."""
 
 
 class SharedCounters(Protocol):
-    """Counters every node of an installation adds to (Redis ``INCRBY``), expiring on their own."""
+    """Counters every node of an installation adds to (Redis), expiring on their own."""
 
     async def add(
-        self, deltas: Sequence[tuple[str, int]], *, ttl_ms: int, refresh: bool = False
+        self, group: str, deltas: Sequence[tuple[str, int]], *, ttl_ms: int, sliding: bool = False
     ) -> list[int]:
-        """Add each delta to its counter, created with ``ttl_ms`` to live (each add gives it
-        ``ttl_ms`` again with ``refresh``); the new totals, in order."""
+        """Add each ``(key, delta)`` to counter ``key`` of ``group``; the new totals, in order.
+        The group's counters expire ``ttl_ms`` after the group's first add or, ``sliding``,
+        each one ``ttl_ms`` after its own last add."""
         ...
 
 
@@ -119,9 +120,10 @@ class SharedRateLimiter(RateLimiter[K]):
         if not pending:
             return
         self._counts = {}
-        deltas = [(f"pinbase:rate:{self._name}:{window}:{key}", n) for key, n in pending.items()]
+        group = f"pinbase:rate:{self._name}:{window}"
+        deltas = [(str(key), n) for key, n in pending.items()]
         try:
-            totals = await self._shared.add(deltas, ttl_ms=2 * self._window_ms)
+            totals = await self._shared.add(group, deltas, ttl_ms=2 * self._window_ms)
         except Exception as error:
             if window == self._window:
                 for key, n in pending.items():
