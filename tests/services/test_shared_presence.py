@@ -217,3 +217,24 @@ async def test_a_resync_drops_sessions_a_node_no_longer_holds() -> None:
     a.presence.sync()
     await settle()
     assert not b.presence.is_online(DEVICE)
+
+
+async def test_a_release_crossing_a_login_elsewhere_ends_online() -> None:
+    """A's connection ends while the device logs in on B, before A learns of it: A announced
+    the device offline, so B, which holds it, announces it online again as its own change;
+    every node ends with it online on B."""
+    clock = HandClock()
+    a, b, c = await nodes(3, clock)
+    first, second = FakeLink(), FakeLink()
+    a.sessions.attach(DEVICE, first)
+    await settle()
+    clock.now += 1_000
+    b.sessions.attach(DEVICE, second)
+    a.sessions.detach(DEVICE, first)  # A has not received B's claim yet
+    await settle()
+    assert seen(a)[-1] == (True, clock.now, False)
+    assert seen(a)[-2] == (False, clock.now, True)
+    assert seen(b)[-1] == (True, clock.now, True)
+    for node in (a, b, c):
+        assert node.presence.node_of(DEVICE) == b.node_id
+    assert second.replaced == 0

@@ -110,6 +110,8 @@ class Presence:
         self._claims = itertools.count(1)
         self._holders: dict[DeviceId, Holder] = {}
         self._changed_at: dict[DeviceId, int] = {}
+        self._replaced: dict[DeviceId, tuple[str, int]] = {}
+        """Another node's session that a claim of this node replaced, while it holds."""
         self._unsubscribe = (
             bus.subscribe(SessionClaimed, self._on_claimed, remote=True),
             bus.subscribe(SessionReleased, self._on_released, remote=True),
@@ -196,9 +198,18 @@ class Presence:
         )
 
     def _on_released(self, released: SessionReleased) -> None:
-        holder = self._holders.get(released.device_id)
-        if holder is not None and holder[1:] == (released.node_id, released.claim):
-            self._drop(released.device_id, ts=released.ts, local=released.node_id == self.node_id)
+        device_id = released.device_id
+        holder = self._holders.get(device_id)
+        if holder is None:
+            return
+        if holder[1:] == (released.node_id, released.claim):
+            self._drop(device_id, ts=released.ts, local=released.node_id == self.node_id)
+        elif self._replaced.get(device_id) == (released.node_id, released.claim):
+            # That node released the session before it learned this node's claim, so it
+            # announced the device offline: this node, which holds it, announces it online
+            # again, so that the stored status and notifications end right.
+            del self._replaced[device_id]
+            self._announce(device_id, online=True, ts=released.ts, local=True)
 
     def _on_node_gone(self, gone: NodeGone) -> None:
         local = gone.by == self.node_id
@@ -239,11 +250,16 @@ class Presence:
         if former is not None and former >= holder:
             return
         self._holders[device_id] = holder
+        if former is not None and former[1] != self.node_id == holder[1]:
+            self._replaced[device_id] = (former[1], former[2])
+        else:
+            self._replaced.pop(device_id, None)
         if former is None:
             self._announce(device_id, online=True, ts=holder[0], local=local)
 
     def _drop(self, device_id: DeviceId, *, ts: int, local: bool) -> None:
         del self._holders[device_id]
+        self._replaced.pop(device_id, None)
         self._announce(device_id, online=False, ts=ts, local=local)
 
     def _announce(self, device_id: DeviceId, *, online: bool, ts: int, local: bool) -> None:
