@@ -141,7 +141,7 @@ async def open_store(settings: Settings) -> SqlStore:
     return SqlStore(engine)
 
 
-def broker(settings: Settings) -> Broker:
+def broker_for(settings: Settings) -> Broker:
     """The broker linking this node to the others of its installation: a lone ``LocalBroker``
     without ``broker_url`` (one process, nothing sent), else Redis."""
     if settings.broker_url is None:
@@ -179,14 +179,17 @@ def data_folder(settings: Settings) -> DataFolder | None:
 
 @asynccontextmanager
 async def running_services(
-    settings: Settings, *, clock: Clock = system_clock
+    settings: Settings, *, clock: Clock = system_clock, broker: Broker | None = None
 ) -> AsyncIterator[Services]:
-    """Open storage, load the hot state and run the writer for the duration of the block."""
+    """Open storage, load the hot state and run the writer for the duration of the block.
+
+    ``broker`` links these services to other nodes (tests: ``LocalBroker`` on a
+    ``LocalNetwork``); by default the settings choose it (``broker_for``)."""
     store = await open_store(settings)
     # Heartbeats and shared rate counters (issue #11) use the broker's Redis.
     redis = aioredis.from_url(settings.broker_url) if settings.broker_url else None
     try:
-        bus = Bus(broker(settings))
+        bus = Bus(broker if broker is not None else broker_for(settings))
         counters = RedisCounters(redis) if redis is not None else None
         directory = Directory(
             store,
@@ -447,6 +450,8 @@ async def running_services(
                     on_rejoined=presence.sync,
                 )
                 await heartbeat.start()
+            if not isinstance(bus.broker, RedisBroker):  # Redis's on_reconnect syncs at start
+                presence.sync()
             yield Services(
                 store=store,
                 clock=clock,
