@@ -19,6 +19,7 @@ from testspec import UNTHROTTLED, load_spec
 pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 
 DEVICES = 4
+PAHO = "paho_mqtt"
 HEARTBEAT_TTL_S = 2
 """Short, so that a killed node is noticed within seconds; a node beats every third of it."""
 
@@ -31,6 +32,7 @@ class Nodes:
     b: ServerProcess
     port_a: int
     port_b: int
+    mqtt_port_b: int
     devices: list[dict[str, Any]]
 
 
@@ -42,15 +44,28 @@ def nodes(
     database = asyncio.run(create_database(postgres_url))
     root = tmp_path_factory.mktemp("shared-nodes")
     created = provision(load_spec(DEVICES), "--database-url", database, data_dir=root / "provision")
-    port_a, port_b = free_port(), free_port()
+    port_a, port_b, mqtt_port_b = free_port(), free_port(), free_port()
     shared = ("--database-url", database, "--broker-url", redis_url)
     env = {**UNTHROTTLED, "PINBASE_NODE_HEARTBEAT_TTL_S": str(HEARTBEAT_TTL_S)}
     try:
         with (
             ServerProcess(root / "a", *shared, f"--hardware-port={port_a}", env=env) as a,
-            ServerProcess(root / "b", *shared, f"--hardware-port={port_b}", env=env) as b,
+            ServerProcess(
+                root / "b",
+                *shared,
+                f"--hardware-port={port_b}",
+                f"--mqtt-port={mqtt_port_b}",
+                env=env,
+            ) as b,
         ):
-            yield Nodes(a=a, b=b, port_a=port_a, port_b=port_b, devices=created["devices"])
+            yield Nodes(
+                a=a,
+                b=b,
+                port_a=port_a,
+                port_b=port_b,
+                mqtt_port_b=mqtt_port_b,
+                devices=created["devices"],
+            )
     finally:
         asyncio.run(drop_database(database))
 
@@ -94,6 +109,24 @@ def test_a_second_login_on_b_closes_the_first_on_a(nodes: Nodes, tmp_path: Path)
                 assert is_connected(api_b, token)
                 assert not second.saw("disconnected")
                 assert not first.saw("write")
+
+
+def test_a_binary_login_on_a_closes_an_mqtt_session_on_b(nodes: Nodes, tmp_path: Path) -> None:
+    """One session per device across protocols and nodes: a paho-mqtt device connected to B
+    is disconnected when the same token logs in with blynklib on A; values then reach A's."""
+    token = nodes.devices[3]["token"]
+    with http(nodes.a) as api_a, http(nodes.b) as api_b:
+        mqtt = DeviceClient(PAHO, token, port=nodes.mqtt_port_b, log_dir=tmp_path, heartbeat=45)
+        with mqtt.started("subscribed", codes=[0]):
+            assert eventually(lambda: is_connected(api_a, token))
+            with DeviceClient(
+                BLYNKLIB, token, port=nodes.port_a, log_dir=tmp_path
+            ).started() as binary:
+                mqtt.expect("disconnected")
+                mqtt.kill()  # paho would reconnect and take the device back
+                assert is_connected(api_b, token)
+                assert api_b.get(f"/external/api/update?token={token}&v1=8").status_code == 200
+                binary.expect("write", pin=1, values=["8"])
 
 
 def test_a_killed_nodes_devices_go_offline_on_the_other(nodes: Nodes, tmp_path: Path) -> None:
