@@ -1,11 +1,14 @@
 """Presence and device sessions across nodes (issue #11): several nodes' ``Presence`` and
 ``DeviceSessions`` on one in-process network of brokers, each message encoded on the way."""
 
+import ast
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from hand_clock import HandClock
 
+import pinbase
 from pinbase.domain.ids import DeviceId
 from pinbase.services.broker import LocalBroker, LocalNetwork
 from pinbase.services.bus import Bus, PresenceChanged, PropertyChanged, ValuesChanged
@@ -238,3 +241,23 @@ async def test_a_release_crossing_a_login_elsewhere_ends_online() -> None:
     for node in (a, b, c):
         assert node.presence.node_of(DEVICE) == b.node_id
     assert second.replaced == 0
+
+
+def test_only_device_sessions_claim_and_release() -> None:
+    """Presence changes through its bus messages only: no module but ``DeviceSessions`` claims
+    or releases a session, and none marks presence directly (tests and tools may)."""
+    source = Path(pinbase.__file__).parent
+    offenders = []
+    for path in source.rglob("*.py"):
+        if path.name in {"device_sessions.py", "presence.py"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"claim", "release", "mark_online", "mark_offline"}
+                and isinstance(node.func.value, ast.Name | ast.Attribute)
+                and "presence" in ast.unparse(node.func.value)
+            ):
+                offenders.append(f"{path.relative_to(source)}:{node.lineno}")
+    assert offenders == []
