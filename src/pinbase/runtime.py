@@ -106,6 +106,10 @@ from pinbase.transports.tcp import DeviceListeners
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_S = 1.0
+REDIS_TIMEOUT_S = 2.0
+"""Longest wait of a heartbeat or a counter flush on Redis: in a network partition the call
+fails (logged once per outage) and is retried at the next beat or flush, instead of hanging its
+task until TCP gives up."""
 TLS_PORTS = frozenset({"hardware_tls_port", "mqtt_tls_port"})
 """The ``Settings.listening_ports`` that need the certificate and key."""
 GC_THRESHOLDS = (50_000, 20, 100)
@@ -186,8 +190,16 @@ async def running_services(
     ``broker`` links these services to other nodes (tests: ``LocalBroker`` on a
     ``LocalNetwork``); by default the settings choose it (``broker_for``)."""
     store = await open_store(settings)
-    # Heartbeats and shared rate counters (issue #11) use the broker's Redis.
-    redis = aioredis.from_url(settings.broker_url) if settings.broker_url else None
+    # Heartbeats and shared counters (issue #11) use the broker's Redis, on a client of their own.
+    redis = (
+        aioredis.from_url(
+            settings.broker_url,
+            socket_timeout=REDIS_TIMEOUT_S,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+        )
+        if settings.broker_url
+        else None
+    )
     try:
         bus = Bus(broker if broker is not None else broker_for(settings))
         counters = RedisCounters(redis) if redis is not None else None
