@@ -96,8 +96,8 @@ class DeviceSessions:
         self._close_if_replaced(claimed.device_id)
 
     def _on_held(self, held: PresenceHeld) -> None:
-        for session in held.sessions:
-            self._close_if_replaced(session.device_id)
+        for device_id, _, _ in held.held():
+            self._close_if_replaced(device_id)
 
     def _close_if_replaced(self, device_id: DeviceId) -> None:
         held = self._live.get(device_id)
