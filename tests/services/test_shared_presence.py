@@ -261,3 +261,18 @@ def test_only_device_sessions_claim_and_release() -> None:
             ):
                 offenders.append(f"{path.relative_to(source)}:{node.lineno}")
     assert offenders == []
+
+
+async def test_a_node_reaped_while_alive_tells_the_others_it_holds_its_devices() -> None:
+    """A node whose heartbeat lapsed but which hears it was reaped keeps its devices and
+    announces them again: they read online everywhere."""
+    clock = HandClock()
+    a, b = await nodes(2, clock)
+    a.sessions.attach(DEVICE, FakeLink())
+    await settle()
+    b.presence.reap(a.node_id)
+    await settle()
+    for node in (a, b):
+        assert node.presence.is_online(DEVICE)
+        assert node.presence.node_of(DEVICE) == a.node_id
+    assert [online for online, _, _ in seen(b)] == [True, False, True]

@@ -213,6 +213,11 @@ class Presence:
             self._announce(device_id, online=True, ts=released.ts, local=True)
 
     def _on_node_gone(self, gone: NodeGone) -> None:
+        if gone.node_id == self.node_id:
+            # Reaped while alive (its heartbeat lapsed, its bus did not): it still holds its
+            # devices, and tells the others so.
+            self._bus.publish(self._held())
+            return
         local = gone.by == self.node_id
         for device_id in [d for d, holder in self._holders.items() if holder[1] == gone.node_id]:
             self._drop(device_id, ts=gone.ts, local=local)
