@@ -13,7 +13,9 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import redis.asyncio as aioredis
 from granian.constants import Interfaces
 from granian.server.embed import Server
 
@@ -22,6 +24,7 @@ from pinbase.http.access_log import AccessLog
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
 from pinbase.services.backups import DataFolder
+from pinbase.services.broker import Broker, LocalBroker
 from pinbase.services.bus import Bus
 from pinbase.services.charts import Charts
 from pinbase.services.clock import DAY_MS, Clock, system_clock
@@ -37,13 +40,19 @@ from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.invitations import Invitations
 from pinbase.services.live import LiveHub
-from pinbase.services.login_throttle import LoginThrottle
+from pinbase.services.login_throttle import SharedLoginThrottle
 from pinbase.services.metadata import Metadata
 from pinbase.services.oauth import OAuth
 from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
-from pinbase.services.rate_limit import MINUTE_MS, SECOND_MS, RateLimiter
+from pinbase.services.rate_limit import (
+    MINUTE_MS,
+    SECOND_MS,
+    RateLimiter,
+    SharedCounters,
+    SharedRateLimiter,
+)
 from pinbase.services.reactions.automation_engine import AutomationEngine
 from pinbase.services.reactions.automation_runs import AutomationRunner
 from pinbase.services.reactions.automations import Automations
@@ -85,15 +94,22 @@ from pinbase.storage.engines import create_engine, database_url, sqlite_file
 from pinbase.storage.migrate import migrate
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
+from pinbase.transports.heartbeat import NodeHeartbeat
 from pinbase.transports.listening import tls_context
-from pinbase.transports.login_guard import LoginGuard
+from pinbase.transports.login_guard import LoginGuard, login_throttle
 from pinbase.transports.mqtt import MqttListeners
 from pinbase.transports.ports import ensure_port_free
+from pinbase.transports.redis_broker import RedisBroker
+from pinbase.transports.redis_counters import RedisCounters
 from pinbase.transports.tcp import DeviceListeners
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_INTERVAL_S = 1.0
+REDIS_TIMEOUT_S = 2.0
+"""Longest wait of a heartbeat or a counter flush on Redis: in a network partition the call
+fails (logged once per outage) and is retried at the next beat or flush, instead of hanging its
+task until TCP gives up."""
 TLS_PORTS = frozenset({"hardware_tls_port", "mqtt_tls_port"})
 """The ``Settings.listening_ports`` that need the certificate and key."""
 GC_THRESHOLDS = (50_000, 20, 100)
@@ -139,6 +155,29 @@ def webhook_limits(settings: Settings) -> RenderLimits:
     )
 
 
+def broker_for(settings: Settings) -> Broker:
+    """The broker linking this node to the others of its installation: a lone ``LocalBroker``
+    without ``broker_url`` (one process, nothing sent), else Redis."""
+    if settings.broker_url is None:
+        return LocalBroker()
+    return RedisBroker(settings.broker_url)
+
+
+def rate_limiter(
+    clock: Clock,
+    *,
+    limit: int,
+    window_ms: int,
+    name: str,
+    counters: SharedCounters | None,
+) -> RateLimiter[Any]:
+    """One limit of http-api.md §1.11: counted in this process alone, or, with ``counters``
+    (several nodes), across the installation."""
+    if counters is None:
+        return RateLimiter(clock, limit=limit, window_ms=window_ms)
+    return SharedRateLimiter(clock, limit=limit, window_ms=window_ms, name=name, counters=counters)
+
+
 def data_folder(settings: Settings) -> DataFolder | None:
     """What a backup of this configuration copies, or None when the database is not SQLite."""
     database = sqlite_file(settings.data_dir, settings.database_url)
@@ -154,12 +193,26 @@ def data_folder(settings: Settings) -> DataFolder | None:
 
 @asynccontextmanager
 async def running_services(
-    settings: Settings, *, clock: Clock = system_clock
+    settings: Settings, *, clock: Clock = system_clock, broker: Broker | None = None
 ) -> AsyncIterator[Services]:
-    """Open storage, load the hot state and run the writer for the duration of the block."""
+    """Open storage, load the hot state and run the writer for the duration of the block.
+
+    ``broker`` links these services to other nodes (tests: ``LocalBroker`` on a
+    ``LocalNetwork``); by default the settings choose it (``broker_for``)."""
     store = await open_store(settings)
+    # Heartbeats and shared counters (issue #11) use the broker's Redis, on a client of their own.
+    redis = (
+        aioredis.from_url(
+            settings.broker_url,
+            socket_timeout=REDIS_TIMEOUT_S,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+        )
+        if settings.broker_url
+        else None
+    )
     try:
-        bus = Bus()
+        bus = Bus(broker if broker is not None else broker_for(settings))
+        counters = RedisCounters(redis) if redis is not None else None
         directory = Directory(
             store,
             unknown=UnknownTokens(
@@ -250,6 +303,15 @@ async def running_services(
         state = CachedState(
             bus, directory=directory, telemetry=telemetry, properties=properties, oauth=oauth
         )
+        if isinstance(bus.broker, RedisBroker):
+
+            async def resynchronise() -> None:
+                # Whatever other nodes announced while this one was not subscribed is reloaded,
+                # and the nodes tell each other which devices they hold (services.presence).
+                await state.reload(store)
+                presence.sync()
+
+            bus.broker.on_reconnect = resynchronise
         live = LiveHub(
             bus,
             directory=directory,
@@ -264,18 +326,14 @@ async def running_services(
             minutes_ms=round(settings.aggregate_retention_days * DAY_MS),
             deliveries_ms=round(settings.outbox_retention_days * DAY_MS),
         )
+        console_throttle = login_throttle(settings, clock=clock, name="console", counters=counters)
         console_sessions = ConsoleSessions(
             store,
             directory,
             clock,
             # The device listeners' rule, with counts of its own (a console sign-in is not a
             # device login; ``LoginGuard`` holds those).
-            throttle=LoginThrottle(
-                clock,
-                free_failures=settings.login_failures_limit,
-                window_s=settings.login_failures_window_s,
-                max_delay_s=settings.login_delay_max_s,
-            ),
+            throttle=console_throttle,
             ttl_ms=round(settings.console_session_days * DAY_MS),
         )
         vapid = VapidKeys.from_pem(
@@ -359,6 +417,23 @@ async def running_services(
             loop.create_task(push_subscriptions.refresh_forever(), name="push_refresh"),
             loop.create_task(notifications.sweep_forever(), name="notification_sweep"),
         ]
+        limiters = {
+            name: rate_limiter(
+                clock, limit=limit, window_ms=window_ms, name=name, counters=counters
+            )
+            for name, limit, window_ms in (
+                ("platform", settings.platform_requests_per_minute, MINUTE_MS),
+                ("device", settings.device_requests_per_second, SECOND_MS),
+                ("update", settings.updates_per_day, DAY_MS),
+            )
+        }
+        upkeep += [
+            loop.create_task(limiter.run(), name=f"rate_flush_{name}")
+            for name, limiter in limiters.items()
+            if isinstance(limiter, SharedRateLimiter)
+        ]
+        if isinstance(console_throttle, SharedLoginThrottle):
+            upkeep.append(loop.create_task(console_throttle.run(), name="console_throttle_flush"))
         upkeep += _register_channels(
             outbox,
             settings,
@@ -379,7 +454,21 @@ async def running_services(
         upkeep.append(loop.create_task(webhooks.sweep_forever(), name="webhook_log_sweep"))
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
+        heartbeat: NodeHeartbeat | None = None
         try:
+            # Every cache and subscriber exists: from now on other nodes' messages apply here.
+            await bus.start()
+            if redis is not None:
+                heartbeat = NodeHeartbeat(
+                    redis,
+                    node_id=bus.broker.node_id,
+                    ttl_s=settings.node_heartbeat_ttl_s,
+                    on_dead=presence.reap,
+                    on_rejoined=presence.sync,
+                )
+                await heartbeat.start()
+            if not isinstance(bus.broker, RedisBroker):  # Redis's on_reconnect syncs at start
+                presence.sync()
             yield Services(
                 store=store,
                 clock=clock,
@@ -423,13 +512,9 @@ async def running_services(
                     max_import_points=settings.max_import_points,
                     import_window_ms=settings.import_window_ms,
                 ),
-                rate_limiter=RateLimiter(
-                    clock, limit=settings.platform_requests_per_minute, window_ms=MINUTE_MS
-                ),
-                device_limiter=RateLimiter(
-                    clock, limit=settings.device_requests_per_second, window_ms=SECOND_MS
-                ),
-                update_quota=RateLimiter(clock, limit=settings.updates_per_day, window_ms=DAY_MS),
+                rate_limiter=limiters["platform"],
+                device_limiter=limiters["device"],
+                update_quota=limiters["update"],
                 console_sessions=console_sessions,
                 invitations=Invitations(
                     store,
@@ -448,8 +533,12 @@ async def running_services(
                 lifecycle=lifecycle,
                 outbound=outbound,
                 webhooks=webhooks,
+                shared_counters=counters,
             )
         finally:
+            if heartbeat is not None:
+                await heartbeat.stop()
+            await bus.stop()
             await lifecycle.stop()
             await outbox.stop()
             if webhook_events is not None:
@@ -464,9 +553,12 @@ async def running_services(
             await automations.stop()
             live.close()
             state.close()
+            presence.close()
             await actions.stop()
             await writer.stop()
     finally:
+        if redis is not None:
+            await redis.aclose()
         await store.close()
 
 
@@ -552,7 +644,9 @@ async def serve(settings: Settings) -> None:
         )
         # Device listeners share the loop; they stop before the writer, so values are stored.
         # One failed-login count for every device listener, binary and MQTT (issue #8).
-        guard = LoginGuard.for_settings(settings, clock=services.clock)
+        guard = LoginGuard.for_settings(
+            settings, clock=services.clock, counters=services.shared_counters
+        )
         listeners = await DeviceListeners.start(services, settings, guard=guard)
         try:
             mqtt = await MqttListeners.start(
@@ -563,6 +657,11 @@ async def serve(settings: Settings) -> None:
             raise
         tune_garbage_collector()
         loop = asyncio.get_running_loop()
+        throttle_flush = (
+            loop.create_task(guard.throttle.run(), name="device_throttle_flush")
+            if isinstance(guard.throttle, SharedLoginThrottle)
+            else None
+        )
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, server.stop)
         logger.info("server.listening host=%s port=%d", settings.host, settings.http_port)
@@ -572,4 +671,8 @@ async def serve(settings: Settings) -> None:
             await mqtt.stop()
             await listeners.stop()
             guard.log.flush()
+            if throttle_flush is not None:
+                throttle_flush.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await throttle_flush
         logger.info("server.stopped")

@@ -23,7 +23,7 @@ from pinbase.services.oauth import OAuth
 from pinbase.services.organizations import Organizations
 from pinbase.services.presence import Presence
 from pinbase.services.properties import Properties
-from pinbase.services.rate_limit import RateLimiter
+from pinbase.services.rate_limit import RateLimiter, SharedCounters
 from pinbase.services.reactions.automations import Automations
 from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.legacy_messages import LegacyMessages
@@ -99,3 +99,5 @@ class Services:
     """Online/Offline notifications and first connections, from presence changes."""
     outbound: OutboundHttp
     """The one HTTP client for calls leaving Pinbase, behind the SSRF guard (§5.5)."""
+    shared_counters: SharedCounters | None = None
+    """The installation's counters (Redis) when several nodes share limits (issue #11)."""

@@ -12,13 +12,23 @@ token it tries.
 Sans-IO: the services clock is passed in and nothing here waits; the device listeners hold the
 answer (``transports.tarpit``). IPv6 addresses count per /64, the prefix one host usually
 holds, so rotating addresses inside it does not start new counts.
+
+Several nodes behind one balancer (issue #11) count together with ``SharedLoginThrottle``, or
+an address would get as many attempts as there are nodes: failures count locally as on one
+node, and every ``FLUSH_INTERVAL_S`` they are added to shared counters (Redis) that expire a
+window after the installation's last failure of their key, the same rule as here.
 """
 
+import asyncio
 import hashlib
 import ipaddress
+import logging
 from collections import OrderedDict
 
 from pinbase.services.clock import Clock
+from pinbase.services.rate_limit import FLUSH_INTERVAL_S, SharedCounters
+
+logger = logging.getLogger(__name__)
 
 MAX_TRACKED_KEYS = 16_384
 """Addresses, and separately tokens, remembered at once, least recently failed forgotten first:
@@ -91,7 +101,7 @@ class _Counts:
 class LoginThrottle:
     """One count of failed logins for every device listener of a process."""
 
-    __slots__ = ("_addresses", "_clock", "_free", "_max_delay_s", "_tokens")
+    __slots__ = ("_addresses", "_clock", "_free", "_max_delay_s", "_tokens", "_window_ms")
 
     def __init__(
         self, clock: Clock, *, free_failures: int, window_s: float, max_delay_s: float
@@ -100,7 +110,7 @@ class LoginThrottle:
         self._clock = clock
         self._free = free_failures
         self._max_delay_s = max_delay_s
-        window_ms = round(window_s * 1000)
+        self._window_ms = window_ms = round(window_s * 1000)
         self._addresses = _Counts(window_ms)
         self._tokens = _Counts(window_ms)
 
@@ -115,10 +125,14 @@ class LoginThrottle:
         if self._free <= 0:
             return 0.0
         now = self._clock()
-        count = self._addresses.add(address_key(address), now)
+        count = self._count(self._addresses, address_key(address), now)
         if token is not None:
-            count = max(count, self._tokens.add(token_key(token), now))
+            count = max(count, self._count(self._tokens, token_key(token), now))
         return self.delay(count)
+
+    def _count(self, counts: _Counts, key: str | bytes, now: int) -> int:
+        """Count one failure of ``key``; the failures of the key that the delay follows."""
+        return counts.add(key, now)
 
     def delay(self, failures: int) -> float:
         """The wait of the ``failures``-th failure of one key within the window."""
@@ -127,3 +141,81 @@ class LoginThrottle:
             return 0.0
         # Past 2**32 s the cap has long applied; the bound keeps the power from growing.
         return min(self._max_delay_s, FIRST_DELAY_S * 2.0 ** min(extra - 1, 32))
+
+
+class SharedLoginThrottle(LoginThrottle):
+    """A ``LoginThrottle`` whose counts are the installation's: ``run`` flushes them to
+    ``counters`` under ``name`` (devices and the console count apart)."""
+
+    __slots__ = ("_learned", "_name", "_outage", "_pending", "_shared")
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        free_failures: int,
+        window_s: float,
+        max_delay_s: float,
+        name: str,
+        counters: SharedCounters,
+    ) -> None:
+        super().__init__(
+            clock, free_failures=free_failures, window_s=window_s, max_delay_s=max_delay_s
+        )
+        self._name = name
+        self._shared = counters
+        self._pending: dict[str | bytes, int] = {}
+        self._learned: OrderedDict[str | bytes, tuple[int, int]] = OrderedDict()
+        """The installation's count per key and when it was learned, least recent first."""
+        self._outage = False
+
+    def _count(self, counts: _Counts, key: str | bytes, now: int) -> int:
+        """The larger of this node's count and the installation's as last learned plus this
+        node's failures since."""
+        local = counts.add(key, now)
+        pending = self._pending.get(key, 0) + 1
+        self._pending[key] = pending
+        learned = self._learned.get(key)
+        if learned is not None and now - learned[1] < self._window_ms:
+            pending += learned[0]
+        return max(local, pending)
+
+    async def flush(self) -> None:
+        """Add this node's failures since the last flush to the shared counters and learn the
+        installation's counts of those keys. On failure the failures wait for the next flush."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = {}
+        deltas = [(_shared_key(key), n) for key, n in pending.items()]
+        group = f"pinbase:login:{self._name}:"
+        try:
+            totals = await self._shared.add(group, deltas, ttl_ms=self._window_ms, sliding=True)
+        except Exception as error:
+            for key, n in pending.items():
+                self._pending[key] = self._pending.get(key, 0) + n
+            if not self._outage:
+                self._outage = True
+                logger.warning(
+                    "login_throttle.shared_unreachable name=%s error=%s", self._name, error
+                )
+            return
+        self._outage = False
+        now = self._clock()
+        learned = self._learned
+        for key, total in zip(pending, totals, strict=True):
+            learned.pop(key, None)
+            learned[key] = (total, now)
+        while len(learned) > 2 * MAX_TRACKED_KEYS:
+            learned.popitem(last=False)
+
+    async def run(self) -> None:
+        """Flush every ``FLUSH_INTERVAL_S`` until cancelled."""
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            await self.flush()
+
+
+def _shared_key(key: str | bytes) -> str:
+    """A token digest as ``t:<hex>``, an address as ``a:<address>``."""
+    return f"t:{key.hex()}" if isinstance(key, bytes) else f"a:{key}"

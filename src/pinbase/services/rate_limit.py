@@ -8,17 +8,45 @@ starts (windows are aligned to the Unix epoch, so a day window is a UTC day). A 
 thus send up to twice the limit across a window boundary; the limits protect the server from
 runaway scripts, and exact sliding windows would cost a timestamp per request on the hot path,
 where a fixed window costs one clock read and one dictionary update.
+
+Several nodes (issue #11) count together with ``SharedRateLimiter``: each node counts its hits
+locally, as one node does, and a task flushes the counts of the last ``FLUSH_INTERVAL_S`` to
+shared counters (Redis) in one round trip, learning back the installation's totals of the keys
+it flushed. A hit is judged against the last total learned plus this node's hits since, so the
+hot path never waits for the network; other nodes' hits of the last interval are not seen yet
+(docs/decisions.md, "Shared presence, sessions and limits (issue #11)").
 """
 
-from collections.abc import Hashable
-from typing import Generic, TypeVar
+import asyncio
+import logging
+from collections.abc import Hashable, Sequence
+from typing import Generic, Protocol, TypeVar
 
 from pinbase.services.clock import Clock
+
+logger = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 
 SECOND_MS = 1000
 MINUTE_MS = 60_000
+
+FLUSH_INTERVAL_S = 0.1
+"""How often a shared limiter sends its counts: a node sees the others' hits at most this late,
+and one round trip per limiter per interval costs Redis a few thousand commands a second at
+most, whatever the request rate."""
+
+
+class SharedCounters(Protocol):
+    """Counters every node of an installation adds to (Redis), expiring on their own."""
+
+    async def add(
+        self, group: str, deltas: Sequence[tuple[str, int]], *, ttl_ms: int, sliding: bool = False
+    ) -> list[int]:
+        """Add each ``(key, delta)`` to counter ``key`` of ``group``; the new totals, in order.
+        The group's counters expire ``ttl_ms`` after the group's first add or, ``sliding``,
+        each one ``ttl_ms`` after its own last add."""
+        ...
 
 
 class RateLimiter(Generic[K]):  # PEP 695 generics need Python 3.12; the floor is 3.11
@@ -43,5 +71,77 @@ class RateLimiter(Generic[K]):  # PEP 695 generics need Python 3.12; the floor i
         self._counts[key] = count
         if count <= self.limit:
             return 0
+        return self._retry_after(window, now)
+
+    def _retry_after(self, window: int, now: int) -> int:
         remaining_ms = (window + 1) * self._window_ms - now
         return max(1, -(-remaining_ms // 1000))
+
+
+class SharedRateLimiter(RateLimiter[K]):
+    """A ``RateLimiter`` whose counts are the installation's: ``run`` flushes them to
+    ``counters`` under ``name`` (one name per limit)."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        limit: int,
+        window_ms: int,
+        name: str,
+        counters: SharedCounters,
+    ) -> None:
+        super().__init__(clock, limit=limit, window_ms=window_ms)
+        self._name = name
+        self._shared = counters
+        self._learned: dict[K, int] = {}
+        """The installation's total per key, as of the last flush of that key in this window."""
+        self._outage = False
+
+    def hit(self, key: K) -> int:
+        """Count one hit against the installation's count; 0 when allowed, else whole seconds
+        until the window resets."""
+        if not self.limit:
+            return 0
+        now = self._clock()
+        window = now // self._window_ms
+        if window != self._window:
+            self._window, self._counts, self._learned = window, {}, {}
+        pending = self._counts.get(key, 0) + 1
+        self._counts[key] = pending
+        if pending + self._learned.get(key, 0) <= self.limit:
+            return 0
+        return self._retry_after(window, now)
+
+    async def flush(self) -> None:
+        """Add this node's hits since the last flush to the shared counters and learn the
+        installation's totals of those keys. On failure the hits wait for the next flush."""
+        window, pending = self._window, self._counts
+        if not pending:
+            return
+        self._counts = {}
+        group = f"pinbase:rate:{self._name}:{window}"
+        deltas = [(str(key), n) for key, n in pending.items()]
+        try:
+            totals = await self._shared.add(group, deltas, ttl_ms=2 * self._window_ms)
+        except Exception as error:
+            if window == self._window:
+                for key, n in pending.items():
+                    self._counts[key] = self._counts.get(key, 0) + n
+            if not self._outage:
+                self._outage = True
+                logger.warning("rate_limit.shared_unreachable name=%s error=%s", self._name, error)
+            return
+        if self._outage:
+            self._outage = False
+            logger.info("rate_limit.shared_reachable name=%s", self._name)
+        if window == self._window:
+            learned = self._learned
+            for key, total in zip(pending, totals, strict=True):
+                learned[key] = max(learned.get(key, 0), total)
+
+    async def run(self) -> None:
+        """Flush every ``FLUSH_INTERVAL_S`` until cancelled."""
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            await self.flush()

@@ -17,7 +17,7 @@ from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
 from pinbase.domain.values import read_json
-from pinbase.services.bus import Bus, ValuesChanged, WrittenValue
+from pinbase.services.bus import Bus, ValuesChanged, ValuesImported, WrittenValue
 from pinbase.services.clock import DAY_MS, Clock
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.reactions.triggers import NoTriggers, WriteTriggers
@@ -124,8 +124,14 @@ class Telemetry:
             raise ImportQuotaExceeded(self._import_limit)
         self._imported[device.id] = used + len(points)
         await self._writer.write(points)
+        newest: dict[DatastreamId, Point] = {}
         for point in points:
             self._raise_current(point)
+            known = newest.get(point.datastream_id)
+            if known is None or point.ts >= known.ts:
+                newest[point.datastream_id] = point
+        if newest:
+            self._bus.publish(ValuesImported(device_id=device.id, newest=tuple(newest.values())))
 
     def current(self, device_id: DeviceId, datastream: Datastream) -> Point | None:
         """The stored current value, or None when the datastream never received one."""
@@ -161,6 +167,29 @@ class Telemetry:
         """Drop one current value (erased in the database): reads fall back to the datastream's
         default until a new value arrives. Called by ``CachedState.apply`` only."""
         self._current.pop((device_id, datastream_id), None)
+
+    def reload(self, points: Iterable[Point]) -> None:
+        """Replace the current values with what storage holds (the node may have missed other
+        nodes' writes and erasures), keeping a cached value newer than the stored one: it was
+        written here while the database was read. Called by ``CachedState.reload`` only."""
+        former, self._current = self._current, {}
+        self.load(points)
+        for key, point in former.items():
+            known = self._current.get(key)
+            if known is not None and point.ts > known.ts:
+                self._current[key] = point
+
+    def learn(self, change: ValuesChanged | ValuesImported) -> None:
+        """Take the values another node stored (and committed) as current values, unless newer
+        ones are known. Called by ``CachedState`` only, for a message from another node."""
+        if isinstance(change, ValuesImported):
+            for point in change.newest:
+                self._raise_current(point)
+            return
+        for written in change.writes:
+            self._raise_current(
+                Point(change.device_id, written.datastream_id, change.ts, written.value)
+            )
 
     def _raise_current(self, point: Point) -> None:
         key = (point.device_id, point.datastream_id)

@@ -10,7 +10,8 @@ import logging
 from dataclasses import dataclass
 
 from pinbase.services.clock import Clock
-from pinbase.services.login_throttle import LoginThrottle
+from pinbase.services.login_throttle import LoginThrottle, SharedLoginThrottle
+from pinbase.services.rate_limit import SharedCounters
 from pinbase.settings import Settings
 from pinbase.transports.log_summary import LogSummary
 from pinbase.transports.tarpit import Tarpit
@@ -23,6 +24,25 @@ GARBAGE = "device.protocol_errors"
 """The summary kind of connections that broke the protocol before logging in."""
 
 
+def login_throttle(
+    settings: Settings, *, clock: Clock, name: str, counters: SharedCounters | None
+) -> LoginThrottle:
+    """The failed-login rule the settings describe: this process's own count, or with
+    ``counters`` the installation's, under ``name``."""
+    free, window_s = settings.login_failures_limit, settings.login_failures_window_s
+    max_delay_s = settings.login_delay_max_s
+    if counters is None:
+        return LoginThrottle(clock, free_failures=free, window_s=window_s, max_delay_s=max_delay_s)
+    return SharedLoginThrottle(
+        clock,
+        free_failures=free,
+        window_s=window_s,
+        max_delay_s=max_delay_s,
+        name=name,
+        counters=counters,
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoginGuard:
     """The failed-login rule, its tarpit and its log summary, shared by every listener."""
@@ -32,16 +52,15 @@ class LoginGuard:
     log: LogSummary
 
     @classmethod
-    def for_settings(cls, settings: Settings, *, clock: Clock) -> "LoginGuard":
-        """The guard the settings describe, its summaries timed by the running loop."""
+    def for_settings(
+        cls, settings: Settings, *, clock: Clock, counters: SharedCounters | None = None
+    ) -> "LoginGuard":
+        """The guard the settings describe, its summaries timed by the running loop; with
+        ``counters`` (several nodes) failures count across the installation (the caller runs
+        the throttle's ``run``)."""
         loop = asyncio.get_running_loop()
         return cls(
-            throttle=LoginThrottle(
-                clock,
-                free_failures=settings.login_failures_limit,
-                window_s=settings.login_failures_window_s,
-                max_delay_s=settings.login_delay_max_s,
-            ),
+            throttle=login_throttle(settings, clock=clock, name="device", counters=counters),
             tarpit=Tarpit(),
             log=LogSummary(
                 logger,

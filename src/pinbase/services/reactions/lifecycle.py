@@ -7,7 +7,8 @@ task, never inside a device's login. An Offline notification is a delivery due a
 max(the server's offline delay, the template's offline ignore period) (§1.6); a reconnect before
 then cancels it, and then no Online notification goes out either (the pair is ignored). The last
 status seen is stored (``device_status``): after a restart, a device that was online reconnects
-silently.
+silently. With several nodes, every node sees every presence change, and only the node that
+caused one (``PresenceChanged.local``) handles it: one notification per installation.
 """
 
 import asyncio
@@ -74,6 +75,8 @@ class Lifecycle:
         await self._queue.join()
 
     def _enqueue(self, change: PresenceChanged) -> None:
+        if not change.local:  # another node caused it, and acts on it (issue #11)
+            return
         try:
             self._queue.put_nowait(change)
         except asyncio.QueueFull:

@@ -1,0 +1,117 @@
+"""Two nodes' whole services in one process, on one PostgreSQL database and one real Redis
+(issue #11): presence, the one session of a device and the daily quota are the installation's."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hand_clock import HandClock
+
+from pinbase.domain.ids import DeviceId
+from pinbase.runtime import running_services
+from pinbase.services.bus import PropertyChanged, ValuesChanged
+from pinbase.services.container import Services
+from pinbase.services.device_sessions import DeviceSessions
+from pinbase.services.rate_limit import SharedRateLimiter
+from pinbase.settings import Settings
+from postgres import create_database, drop_database
+
+pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
+
+DEVICE = DeviceId(41)
+"""Presence and limits key on ids alone: no device needs to exist for them."""
+QUOTA = 5
+
+
+@dataclass
+class FakeLink:
+    """A device connection as ``DeviceSessions`` sees it; records being replaced."""
+
+    origin: str = "device_tcp"
+    replaced: int = 0
+    pushed: list[ValuesChanged] = field(default_factory=list)
+
+    def push_values(self, change: ValuesChanged) -> None:
+        self.pushed.append(change)
+
+    def push_property(self, change: PropertyChanged) -> None:
+        pass
+
+    def replace(self) -> None:
+        self.replaced += 1
+
+
+@pytest.fixture
+async def two_nodes(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> AsyncIterator[tuple[Services, Services]]:
+    """Nodes A and B of one installation, on a fresh database, on one hand clock."""
+    database = await create_database(postgres_url)
+    clock = HandClock()
+    try:
+        async with AsyncExitStack() as stack:
+            nodes = []
+            for name in ("a", "b"):
+                settings = Settings(
+                    data_dir=tmp_path / name,
+                    database_url=database,
+                    broker_url=redis_url,
+                    updates_per_day=QUOTA,
+                )
+                nodes.append(
+                    await stack.enter_async_context(running_services(settings, clock=clock))
+                )
+            yield nodes[0], nodes[1]
+    finally:
+        await drop_database(database)
+
+
+async def arrives(check: Callable[[], bool]) -> bool:
+    """Whether ``check`` holds within 5 s, polled while Redis carries the messages."""
+    for _ in range(500):
+        if check():
+            return True
+        await asyncio.sleep(0.01)
+    return check()
+
+
+async def test_presence_and_the_one_session_across_nodes(
+    two_nodes: tuple[Services, Services],
+) -> None:
+    """A device attached on A is online on B; attached again on B, A's link is replaced and
+    the device stays online on both; B's link ending makes it offline on both."""
+    a, b = two_nodes
+    sessions_a = DeviceSessions(a.bus, a.presence)
+    sessions_b = DeviceSessions(b.bus, b.presence)
+    first, second = FakeLink(), FakeLink()
+    sessions_a.attach(DEVICE, first)
+    assert await arrives(lambda: b.presence.is_online(DEVICE))
+    assert b.presence.node_of(DEVICE) == a.bus.broker.node_id
+    assert isinstance(a.clock, HandClock)
+    a.clock.now += 1  # a later login (in the same millisecond, the node ids would decide)
+    sessions_b.attach(DEVICE, second)
+    assert await arrives(lambda: first.replaced == 1)
+    sessions_a.detach(DEVICE, first)
+    assert a.presence.is_online(DEVICE)
+    assert a.presence.node_of(DEVICE) == b.bus.broker.node_id
+    sessions_b.detach(DEVICE, second)
+    assert await arrives(lambda: not a.presence.is_online(DEVICE))
+    assert not b.presence.is_online(DEVICE)
+    assert a.presence.changed_at(DEVICE) == b.presence.changed_at(DEVICE)
+    sessions_a.close()
+    sessions_b.close()
+
+
+async def test_the_daily_quota_counts_on_both_nodes(two_nodes: tuple[Services, Services]) -> None:
+    """Three updates through A and three through B exceed a quota of five, once flushed."""
+    a, b = two_nodes
+    assert isinstance(a.update_quota, SharedRateLimiter)
+    assert isinstance(b.update_quota, SharedRateLimiter)
+    assert [a.update_quota.hit(DEVICE) for _ in range(3)] == [0, 0, 0]
+    await a.update_quota.flush()
+    assert [b.update_quota.hit(DEVICE) for _ in range(2)] == [0, 0]
+    await b.update_quota.flush()
+    assert b.update_quota.hit(DEVICE) > 0
