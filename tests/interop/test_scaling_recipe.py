@@ -1,0 +1,185 @@
+"""docs/scaling.md's recipe, run as shipped (issue #11 point 5): PostgreSQL, two ``pinbase
+serve`` nodes and HAProxy with deploy/haproxy.cfg in front of the HTTP, binary (plain and TLS)
+and MQTT (plain and TLS) ports. Every client goes through HAProxy only: plain HTTP and HTTPS,
+a ``blynklib`` device and a paho-mqtt device."""
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from interop_driver import BLYNKLIB, DeviceClient, eventually
+from scaling_recipe import DEPLOY, HAPROXY, Balancer, Node, haproxy
+from sqlalchemy import NullPool, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from pinbase.testing import ServerProcess, provision
+from postgres import create_database, drop_database
+from testspec import UNTHROTTLED, load_spec
+from tls_certs import self_signed
+
+pytestmark = pytest.mark.postgres
+
+DEVICES = 10
+PAHO = "paho_mqtt"
+NODE_NAMES = ("node1", "node2")
+
+
+@dataclass(kw_only=True)
+class Recipe:
+    """The running recipe: its database, nodes, balancer, certificate and devices."""
+
+    database_url: str
+    nodes: dict[str, ServerProcess]
+    balancer: Balancer
+    cert: Path
+    devices: list[dict[str, Any]]
+
+    def __post_init__(self) -> None:
+        self._unused = iter(self.devices)
+
+    def take(self) -> dict[str, Any]:
+        """A device no other test has used."""
+        device: dict[str, Any] = next(self._unused)
+        return device
+
+
+@pytest.fixture(scope="module")
+def recipe(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recipe]:
+    """Two nodes on one PostgreSQL database and one data folder, behind HAProxy."""
+    if not HAPROXY.exists():
+        pytest.skip("HAProxy is not installed (.ci/run installs it)")
+    folder = tmp_path_factory.mktemp("recipe")
+    data_dir = folder / "data"
+    database_url = asyncio.run(create_database(postgres_url))
+    try:
+        created = provision(load_spec(DEVICES), "--database-url", database_url, data_dir=data_dir)
+        cert, key = self_signed(folder)
+        nodes = {name: Node.on_free_ports() for name in NODE_NAMES}
+        options = ["--database-url", database_url, "--access-log"]
+        options += [f"--tls-cert={cert}", f"--tls-key={key}"]
+        servers = {
+            name: ServerProcess(
+                data_dir, *options, *node.serve_options(), port=node.ports["http"], env=UNTHROTTLED
+            )
+            for name, node in nodes.items()
+        }
+        try:
+            for server in servers.values():
+                server.start()
+            with haproxy(nodes, folder=folder, cert=cert, key=key) as balancer:
+                yield Recipe(
+                    database_url=database_url,
+                    nodes=servers,
+                    balancer=balancer,
+                    cert=cert,
+                    devices=created["devices"],
+                )
+        finally:
+            for server in servers.values():
+                server.stop()
+    finally:
+        asyncio.run(drop_database(database_url))
+
+
+def history(recipe: Recipe, device_id: int, pin: int) -> list[float]:
+    """The stored points of one device's datastream ``pin`` (its id in the test template),
+    read from PostgreSQL."""
+
+    async def read() -> list[float]:
+        engine = create_async_engine(recipe.database_url, poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    text(
+                        "SELECT num FROM history WHERE device_id = :device"
+                        " AND datastream_id = :pin ORDER BY id"
+                    ),
+                    {"device": device_id, "pin": pin},
+                )
+                return [row.num for row in rows]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def served(node: ServerProcess, path: str) -> int:
+    """Requests for ``path`` in a node's access log."""
+    return node.log().count(f" path={path} ")
+
+
+def test_http_and_https_through_haproxy_reach_both_nodes(recipe: Recipe) -> None:
+    """Batch updates over plain HTTP and HTTPS (HAProxy ends TLS) all answer OK, each one opens
+    a connection of its own, both nodes serve some, and every value is in PostgreSQL."""
+    device = recipe.take()
+    path = "/external/api/batch/update"
+    urls = [recipe.balancer.base_url, recipe.balancer.tls_url]
+    trusted = ssl.create_default_context(cafile=recipe.cert)
+    for n in range(20):
+        with httpx.Client(base_url=urls[n % 2], verify=trusted, timeout=10) as http:
+            answer = http.get(f"{path}?token={device['token']}&v2={n}")
+            assert (answer.status_code, answer.text) == (200, "OK")
+    assert history(recipe, device["id"], 2) == [float(n) for n in range(20)]
+    assert all(served(node, path) > 0 for node in recipe.nodes.values())
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_blynklib_device_through_haproxy(recipe: Recipe, tls: bool, tmp_path: Path) -> None:
+    """A ``blynklib`` device logs in through HAProxy's binary port (8442, or 8441 with TLS
+    passed through to the node, checked against the nodes' certificate) and its writes are
+    stored."""
+    device = recipe.take()
+    port = recipe.balancer.port(8441 if tls else 8442)
+    extra = ("--ssl-cert", str(recipe.cert)) if tls else ()
+    server = "localhost" if tls else "127.0.0.1"
+    with DeviceClient(
+        BLYNKLIB, device["token"], port=port, server=server, log_dir=tmp_path, extra=extra
+    ).started() as client:
+        client.command("write", pin=3, values=["21.5"])
+        assert eventually(lambda: history(recipe, device["id"], 3) == [21.5])
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_paho_device_through_haproxy(recipe: Recipe, tls: bool, tmp_path: Path) -> None:
+    """A paho-mqtt device connects through HAProxy's MQTT port (1883, or 8883 with TLS passed
+    through) and its QoS 1 publish is stored."""
+    device = recipe.take()
+    extra = ("--ca-cert", str(recipe.cert)) if tls else ()
+    with DeviceClient(
+        PAHO,
+        device["token"],
+        server="localhost" if tls else "127.0.0.1",
+        port=recipe.balancer.port(8883 if tls else 1883),
+        log_dir=tmp_path,
+        heartbeat=45,
+        extra=extra,
+    ).started("subscribed", codes=[0]) as client:
+        client.command("publish", topic="ds/Temperature", payload="19.5", qos=1)
+        assert eventually(lambda: history(recipe, device["id"], 3) == [19.5])
+
+
+@pytest.mark.parametrize("unit", ["pinbase.service", "pinbase@.service"])
+def test_systemd_unit_verifies(unit: str, tmp_path: Path) -> None:
+    """``systemd-analyze verify`` finds nothing to say about the shipped unit, its program
+    path pointed at this checkout's ``pinbase``."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    program = Path(sys.executable).with_name("pinbase")
+    name = unit.replace("@.", "@a.")
+    copy = tmp_path / name
+    copy.write_text(
+        (DEPLOY / unit).read_text().replace("/opt/pinbase/.venv/bin/pinbase", str(program))
+    )
+    result = subprocess.run(
+        [analyze, "verify", str(copy)], capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
