@@ -183,3 +183,12 @@ def test_systemd_unit_verifies(unit: str, tmp_path: Path) -> None:
         [analyze, "verify", str(copy)], capture_output=True, text=True, check=False
     )
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize(
+    "name", ["haproxy.cfg", "pinbase.service", "pinbase@.service", "pinbase.env"]
+)
+def test_scaling_doc_shows_the_shipped_file(name: str) -> None:
+    """docs/scaling.md quotes each file of deploy/ in full, as shipped."""
+    doc = (DEPLOY.parent / "docs" / "scaling.md").read_text()
+    assert f"\n{(DEPLOY / name).read_text()}```\n" in doc
