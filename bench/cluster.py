@@ -62,7 +62,7 @@ from processes import (
     parse_marked,
     process_cpu_s,
 )
-from report import machine, print_log_problems, write_json
+from report import NOISY_CPU, machine, print_log_problems, write_json
 from tcp_load import RESULT_MARKER, raise_nofile
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -510,6 +510,26 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             )
             cpu.add_row(f"{name} / {kind}", text)
     console.print(cpu)
+    cost = Table(title="CPU per request or message, µs (robust to a busy machine, unlike rates)")
+    cost.add_column("deployment / load")
+    for heading in ("pinbase", "postgres", "redis", "other CPU"):
+        cost.add_column(heading, justify="right")
+    for name in names:
+        for kind in LOADS:
+            figures = deployments[name][kind]
+            per_unit = unit_costs(figures)
+            cost.add_row(
+                f"{name} / {kind}",
+                *(f"{per_unit[part]:.1f}" if part in per_unit else "-" for part in COST_PARTS),
+                f"{figures['cpu']['other']:.0%}",
+            )
+    console.print(cost)
+    noisy = max(deployments[name][kind]["cpu"]["other"] for name in names for kind in LOADS)
+    if noisy > NOISY_CPU:
+        console.print(
+            f"[yellow]other processes used up to {noisy:.0%} of a core during the loads: the "
+            "rates and their ratios are noisy; the CPU per request or message holds better"
+        )
     for name in names:
         figures = deployments[name]
         if figures["note"]:
@@ -529,6 +549,21 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
                 f"max {figures['max_ms']:.1f} ms, {figures['received']:,} of {figures['updates']:,}"
                 f" received (target p99 < {TARGET_PUSH_P99_MS:g} ms cross-node)"
             )
+
+
+COST_PARTS = ("pinbase", "postgres", "redis")
+
+
+def unit_costs(figures: dict[str, Any]) -> dict[str, float]:
+    """CPU µs per request or message of a load, by part: every Pinbase process summed,
+    PostgreSQL, Redis (the parts that ran)."""
+    cpu, rate = figures["cpu"], figures["rate"] or 1.0
+    parts: dict[str, float] = {}
+    for process, share in cpu.items():
+        part = process.split()[0]
+        if part in COST_PARTS:
+            parts[part] = parts.get(part, 0.0) + share * 1e6 / rate
+    return parts
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -8,7 +8,9 @@ import shutil
 import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,12 +53,11 @@ class Recipe:
         return device
 
 
-@pytest.fixture(scope="module")
-def recipe(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recipe]:
+@contextmanager
+def running_recipe(postgres_url: str, folder: Path) -> Iterator[Recipe]:
     """Two nodes on one PostgreSQL database and one data folder, behind HAProxy."""
     if not HAPROXY.exists():
         pytest.skip("HAProxy is not installed (.ci/run installs it)")
-    folder = tmp_path_factory.mktemp("recipe")
     data_dir = folder / "data"
     database_url = asyncio.run(create_database(postgres_url))
     try:
@@ -87,6 +88,13 @@ def recipe(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 server.stop()
     finally:
         asyncio.run(drop_database(database_url))
+
+
+@pytest.fixture(scope="module")
+def recipe(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recipe]:
+    """The recipe shared by the tests that leave it running as they found it."""
+    with running_recipe(postgres_url, tmp_path_factory.mktemp("recipe")) as running:
+        yield running
 
 
 def history(recipe: Recipe, device_id: int, pin: int) -> list[float]:
@@ -192,3 +200,70 @@ def test_scaling_doc_shows_the_shipped_file(name: str) -> None:
     """docs/scaling.md quotes each file of deploy/ in full, as shipped."""
     doc = (DEPLOY.parent / "docs" / "scaling.md").read_text()
     assert f"\n{(DEPLOY / name).read_text()}```\n" in doc
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_node_under_load_moves_its_devices_and_loses_nothing(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Issue #11 point 4 through the recipe: with HTTP writes flowing through HAProxy and
+    ``blynklib`` devices spread over both nodes, ``kill -9`` of node1 loses no acknowledged
+    write, the devices it held reconnect through HAProxy to node2, and they write there."""
+    with running_recipe(postgres_url, tmp_path / "recipe") as running:
+        writer = running.take()
+        devices = [running.take() for _ in range(4)]
+        port = running.balancer.port(8442)
+        with ExitStack() as clients:
+            connected = [
+                clients.enter_context(
+                    DeviceClient(
+                        BLYNKLIB, device["token"], port=port, log_dir=tmp_path, heartbeat=2
+                    ).started()
+                )
+                for device in devices
+            ]
+            acknowledged: list[int] = []
+            refused: list[str] = []
+            stop = threading.Event()
+
+            def write_until_stopped() -> None:
+                n = 0
+                while not stop.is_set():
+                    n += 1
+                    path = f"/external/api/batch/update?token={writer['token']}&v2={n}"
+                    try:
+                        with httpx.Client(base_url=running.balancer.base_url, timeout=10) as http:
+                            answer = http.get(path)
+                    except httpx.HTTPError as error:
+                        refused.append(repr(error))
+                        continue
+                    if answer.status_code == 200:
+                        acknowledged.append(n)
+                    else:
+                        refused.append(f"{answer.status_code} {answer.text[:80]}")
+
+            load = threading.Thread(target=write_until_stopped)
+            load.start()
+            try:
+                assert eventually(lambda: len(acknowledged) >= 10, within=30), refused[-5:]
+                running.nodes["node1"].kill()
+                before = len(acknowledged)
+                assert eventually(lambda: len(acknowledged) >= before + 10, within=30), refused[-5:]
+            finally:
+                stop.set()
+                load.join(timeout=30)
+            # blynklib notices a dead server by its silence: 1.5 heartbeats (3 s) at most.
+            assert eventually(
+                lambda: any(client.saw("disconnected") for client in connected), within=15
+            ), "leastconn put no device on node1"
+            moved = [client for client in connected if client.saw("disconnected")]
+            for client in moved:
+                client.expect("connected", within=20)
+            for index, client in enumerate(connected):
+                client.command("write", pin=2, values=[str(100 + index)])
+            expected = {device["id"]: [100.0 + index] for index, device in enumerate(devices)}
+            assert eventually(
+                lambda: {key: history(running, key, 2) for key in expected} == expected
+            )
+        stored = set(history(running, writer["id"], 2))
+        assert {float(n) for n in acknowledged} <= stored
