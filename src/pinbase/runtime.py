@@ -22,6 +22,7 @@ from pinbase.http.access_log import AccessLog
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
 from pinbase.services.backups import DataFolder
+from pinbase.services.broker import Broker, LocalBroker
 from pinbase.services.bus import Bus
 from pinbase.services.charts import Charts
 from pinbase.services.clock import DAY_MS, Clock, system_clock
@@ -89,6 +90,7 @@ from pinbase.transports.listening import tls_context
 from pinbase.transports.login_guard import LoginGuard
 from pinbase.transports.mqtt import MqttListeners
 from pinbase.transports.ports import ensure_port_free
+from pinbase.transports.redis_broker import RedisBroker
 from pinbase.transports.tcp import DeviceListeners
 
 logger = logging.getLogger(__name__)
@@ -129,6 +131,14 @@ async def open_store(settings: Settings) -> SqlStore:
     return SqlStore(engine)
 
 
+def broker(settings: Settings) -> Broker:
+    """The broker linking this node to the others of its installation: a lone ``LocalBroker``
+    without ``broker_url`` (one process, nothing sent), else Redis."""
+    if settings.broker_url is None:
+        return LocalBroker()
+    return RedisBroker(settings.broker_url)
+
+
 def data_folder(settings: Settings) -> DataFolder | None:
     """What a backup of this configuration copies, or None when the database is not SQLite."""
     database = sqlite_file(settings.data_dir, settings.database_url)
@@ -149,7 +159,7 @@ async def running_services(
     """Open storage, load the hot state and run the writer for the duration of the block."""
     store = await open_store(settings)
     try:
-        bus = Bus()
+        bus = Bus(broker(settings))
         directory = Directory(
             store,
             unknown=UnknownTokens(
@@ -245,6 +255,9 @@ async def running_services(
         state = CachedState(
             bus, directory=directory, telemetry=telemetry, properties=properties, oauth=oauth
         )
+        if isinstance(bus.broker, RedisBroker):
+            # Whatever other nodes announced while this one was not subscribed is reloaded.
+            bus.broker.on_reconnect = lambda: state.reload(store)
         live = LiveHub(
             bus,
             directory=directory,
@@ -375,6 +388,8 @@ async def running_services(
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
         try:
+            # Every cache and subscriber exists: from now on other nodes' messages apply here.
+            await bus.start()
             yield Services(
                 store=store,
                 clock=clock,
@@ -445,6 +460,7 @@ async def running_services(
                 webhooks=webhooks,
             )
         finally:
+            await bus.stop()
             await lifecycle.stop()
             await outbox.stop()
             if webhook_events is not None:

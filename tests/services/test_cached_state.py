@@ -24,6 +24,9 @@ MUTATORS = {
     "forget_value",
     "forget_client",
     "forget_organization",
+    "learn",
+    "reload",
+    "forget_all",
 }
 """The cache methods that change state; only ``CachedState.apply`` may call them."""
 
