@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,6 +37,7 @@ from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.invitations import Invitations
+from pinbase.services.leadership import Leadership
 from pinbase.services.live import LiveHub
 from pinbase.services.login_throttle import LoginThrottle
 from pinbase.services.metadata import Metadata
@@ -339,6 +341,7 @@ async def running_services(
                 clock=clock,
                 catchup_window_ms=settings.automations_catchup_window_s * 1000,
                 log_retention_ms=round(settings.automation_log_days * DAY_MS),
+                leading=False,
             ),
             runner=runner,
             clock=clock,
@@ -347,13 +350,18 @@ async def running_services(
         )
         await automations.start()
         loop = asyncio.get_running_loop()
+        # Every node keeps its own caches fresh; what must run once per installation is the
+        # leader's (services.leadership): sweeps of what expired, and the time rules.
         upkeep = [
             loop.create_task(_checkpoints(store), name="checkpoints"),
-            loop.create_task(reports.sweep_forever(), name="report_sweep"),
-            loop.create_task(retention.sweep_forever(), name="retention_sweep"),
             loop.create_task(push_subscriptions.refresh_forever(), name="push_refresh"),
-            loop.create_task(notifications.sweep_forever(), name="notification_sweep"),
         ]
+        leadership = Leadership(store.leader_lease(), node_id=str(os.getpid()))
+        leadership.add("report_sweep", reports.sweep_forever)
+        leadership.add("retention_sweep", retention.sweep_forever)
+        leadership.add("notification_sweep", notifications.sweep_forever)
+        leadership.add("webhook_log_sweep", webhooks.sweep_forever)
+        leadership.add("automation_scheduler", automations.lead)
         upkeep += _register_channels(
             outbox,
             settings,
@@ -371,9 +379,9 @@ async def running_services(
                 bus, store, directory, webhook_triggers, clock=clock, wake_outbox=outbox.wake
             )
             webhook_events.start()
-        upkeep.append(loop.create_task(webhooks.sweep_forever(), name="webhook_log_sweep"))
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
+        await leadership.start()
         try:
             yield Services(
                 store=store,
@@ -445,6 +453,7 @@ async def running_services(
                 webhooks=webhooks,
             )
         finally:
+            await leadership.stop()
             await lifecycle.stop()
             await outbox.stop()
             if webhook_events is not None:

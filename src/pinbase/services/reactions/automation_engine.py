@@ -21,6 +21,11 @@ Theory of operation.
   unless the catch-up window covers them.
 * **Continuations** are rows (``automation_continuations``); ``run_due`` claims each due row by
   deleting it, then resumes the run. A late one runs at once.
+* **Several nodes** (issue #11). Every node evaluates Device State rules on the writes it
+  receives, and resumes continuations (a claim is a delete: one node wins). Time rules run on
+  the installation's leader only (``services.leadership`` runs ``lead``): taking the lead
+  plans each slot again from the stored ``last_slot_at``, and each slot is claimed in the
+  database before it runs, so a slot never runs twice, even while two nodes think they lead.
 
 The scheduler task wakes at the next due time (at most every ``POLL_S``), or when told to; tests
 with a hand clock call ``run_due`` and ``settle`` instead of sleeping.
@@ -137,7 +142,10 @@ class AutomationEngine:
         clock: Clock,
         catchup_window_ms: int = 0,
         log_retention_ms: int = 90 * 86_400_000,
+        leading: bool = True,
     ) -> None:
+        """``leading=False``: time rules wait for ``lead`` (the leader's job, issue #11); a lone
+        engine (tests, one process) leads from the start."""
         self._store = store
         self._bus = bus
         self._directory = directory
@@ -160,6 +168,7 @@ class AutomationEngine:
         self._running: set[asyncio.Task[None]] = set()
         self._slots_free = asyncio.Semaphore(CONCURRENT_RUNS)
         self._unsubscribe: list[Unsubscribe] = []
+        self._leading = leading
 
     async def start(self, automations: list[tuple[Automation, RuleState, int | None]]) -> None:
         """Take the stored automations (with their state and last slot) and start the tasks."""
@@ -234,13 +243,33 @@ class AutomationEngine:
                 return
             await asyncio.wait(list(self._running))
 
+    async def lead(self) -> None:
+        """Run the time rules until cancelled: the job of the installation's leader. Each
+        slot is planned again from what is stored, as at start: the previous leader may have
+        run some, and runs missed since are caught up within the catch-up window only."""
+        async with self._store.transaction() as tx:
+            stored = await tx.list_automations(None)
+        now = self._clock()
+        for row in stored:
+            automation = self._rules.get(row.id)
+            if automation is not None and isinstance(automation.spec.condition, Schedule | Sun):
+                last = row.last_slot_at or automation.created_at
+                self._plan(automation, after=max(last, now - self._catchup_ms - 1))
+        self._leading = True
+        self._wake.set()
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            self._leading = False
+
     async def run_due(self) -> None:
-        """Run every slot and continuation due now."""
+        """Run every continuation due now, and every slot due now when this engine leads."""
         async with self._turn:
             now = self._clock()
-            for automation_id, slot in sorted(self._slots.items(), key=lambda item: item[1].at):
-                if slot.at <= now:
-                    await self._run_slot(automation_id, slot)
+            if self._leading:
+                for automation_id, slot in sorted(self._slots.items(), key=lambda item: item[1].at):
+                    if slot.at <= now and automation_id in self._slots:
+                        await self._run_slot(automation_id, slot)
             while True:
                 async with self._store.transaction() as tx:
                     due = await tx.due_continuations(now, limit=CONTINUATIONS_PER_PASS)
@@ -267,8 +296,11 @@ class AutomationEngine:
         automation = self._rules[automation_id]
         condition = automation.spec.condition
         async with self._store.transaction() as tx:
-            await tx.save_automation_state(automation_id, last_slot_at=slot.at)
+            claimed = await tx.claim_automation_slot(automation_id, slot.at)
         self._plan(automation, after=slot.at)
+        if not claimed:
+            logger.info("automation.slot_taken automation=%d at=%d", automation_id, slot.at)
+            return
         trigger = Trigger(kind=condition.kind.value)
         if slot.sunless:
             await self._runner.skip(automation, trigger, reason="NO_SUN_EVENT")
@@ -531,7 +563,8 @@ class AutomationEngine:
             try:
                 await self.run_due()
                 now = self._clock()
-                if self._purged_at is None or now - self._purged_at >= PURGE_EVERY_MS:
+                due_purge = self._purged_at is None or now - self._purged_at >= PURGE_EVERY_MS
+                if self._leading and due_purge:
                     self._purged_at = now
                     await self.purge_log()
             except Exception:
@@ -539,7 +572,7 @@ class AutomationEngine:
             delay = POLL_S
             async with self._store.transaction() as tx:
                 next_continuation = await tx.next_continuation_due()
-            upcoming = [slot.at for slot in self._slots.values()]
+            upcoming = [slot.at for slot in self._slots.values()] if self._leading else []
             if next_continuation is not None:
                 upcoming.append(next_continuation)
             if upcoming:
