@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from pinbase.http.access_log import AccessLog
 from pinbase.http.app import create_app
 from pinbase.services.actions import ActionsLog
 from pinbase.services.backups import DataFolder
+from pinbase.services.broker import Broker, LocalBroker
 from pinbase.services.bus import Bus
 from pinbase.services.charts import Charts
 from pinbase.services.clock import DAY_MS, Clock, system_clock
@@ -131,6 +131,12 @@ async def open_store(settings: Settings) -> SqlStore:
     return SqlStore(engine)
 
 
+def broker(settings: Settings) -> Broker:
+    """The broker linking this node to the others of its installation: none without
+    ``broker_url`` (one process)."""
+    return LocalBroker()
+
+
 def data_folder(settings: Settings) -> DataFolder | None:
     """What a backup of this configuration copies, or None when the database is not SQLite."""
     database = sqlite_file(settings.data_dir, settings.database_url)
@@ -151,7 +157,7 @@ async def running_services(
     """Open storage, load the hot state and run the writer for the duration of the block."""
     store = await open_store(settings)
     try:
-        bus = Bus()
+        bus = Bus(broker(settings))
         directory = Directory(
             store,
             unknown=UnknownTokens(
@@ -356,7 +362,7 @@ async def running_services(
             loop.create_task(_checkpoints(store), name="checkpoints"),
             loop.create_task(push_subscriptions.refresh_forever(), name="push_refresh"),
         ]
-        leadership = Leadership(store.leader_lease(), node_id=str(os.getpid()))
+        leadership = Leadership(store.leader_lease(), node_id=bus.broker.node_id)
         leadership.add("report_sweep", reports.sweep_forever)
         leadership.add("retention_sweep", retention.sweep_forever)
         leadership.add("notification_sweep", notifications.sweep_forever)
@@ -383,6 +389,8 @@ async def running_services(
         outbox.start()
         await leadership.start()
         try:
+            # Every cache and subscriber exists: from now on other nodes' messages apply here.
+            await bus.start()
             yield Services(
                 store=store,
                 clock=clock,
@@ -453,6 +461,7 @@ async def running_services(
                 webhooks=webhooks,
             )
         finally:
+            await bus.stop()
             await leadership.stop()
             await lifecycle.stop()
             await outbox.stop()

@@ -27,7 +27,9 @@ CONFIG_ENV = "PINBASE_CONFIG"
 """Names the TOML file; the one ``PINBASE_*`` variable that is not a setting."""
 DATABASE_SCHEMES = ("postgresql+asyncpg", "sqlite+aiosqlite")
 """The drivers Pinbase ships: an URL naming another one fails at start-up, not on first use."""
-SECRET_SETTINGS = frozenset({"database_url", "smtp_password"})
+BROKER_SCHEMES = ("redis", "rediss", "unix")
+"""The broker URLs Pinbase understands (redis-py's ``from_url``)."""
+SECRET_SETTINGS = frozenset({"database_url", "smtp_password", "broker_url"})
 """Settings whose value an error message never repeats (an URL may hold a password)."""
 MAP_TILE_PLACES = ("{z}", "{x}", "{y}")
 """What a tile URL template must hold (Leaflet's ``L.tileLayer`` syntax)."""
@@ -52,6 +54,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     database_url: str | None = None
+    broker_url: str | None = None
+    """``redis://host:port/db``: the Redis that links the nodes of one installation (issue #11,
+    docs/scaling.md). Unset: one process, nothing shared. Needs PostgreSQL (``database_url``)."""
     host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     reuse_port: bool = False
@@ -317,6 +322,23 @@ class Settings(BaseSettings):
                 "or leave it unset for SQLite in the data folder"
             )
         return url
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, url: str | None) -> str | None:
+        scheme = url.partition("://")[0] if url else None
+        if scheme is not None and scheme not in BROKER_SCHEMES:
+            raise ValueError(f"unsupported broker URL scheme {scheme!r}: use redis://host:port")
+        return url
+
+    @model_validator(mode="after")
+    def _broker_needs_a_shared_database(self) -> Self:
+        if self.broker_url and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError(
+                "a broker links nodes sharing one PostgreSQL database, and SQLite belongs to one "
+                "process: set --database-url postgresql+asyncpg://… or unset --broker-url"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_port_per_listener(self) -> Self:

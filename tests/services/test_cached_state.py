@@ -24,6 +24,7 @@ MUTATORS = {
     "forget_value",
     "forget_client",
     "forget_organization",
+    "learn",
 }
 """The cache methods that change state; only ``CachedState.apply`` may call them."""
 

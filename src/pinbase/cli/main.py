@@ -87,6 +87,10 @@ def serve(
         bool | None,
         typer.Option("--access-log/--no-access-log", help="Log one line per HTTP request."),
     ] = None,
+    broker_url: Annotated[
+        str | None,
+        typer.Option("--broker-url", help="redis://… linking the nodes of one installation."),
+    ] = None,
 ) -> None:
     """Run the server until interrupted; GET /healthz answers 200 once it is ready."""
     with failures_reported(debug=log_level == "debug"):
@@ -104,6 +108,7 @@ def serve(
             mqtt_tls_port=mqtt_tls_port,
             log_level=log_level,
             access_log=access_log,
+            broker_url=broker_url,
         )
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     # httpx logs every outbound request's full URL at INFO: a webhook's query may carry a device

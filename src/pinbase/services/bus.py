@@ -5,9 +5,10 @@ synchronous call in publication order, so a subscriber must not block: device co
 console viewers (``services.live``) queue the message on their own connection and return.
 
 Messages are plain values (ids, values, timestamps, an origin), never live domain objects, so
-that the same message can later cross a process boundary (issue #11). A message carries what
-its subscribers need to act at once (a value's pin and datastream label, for the device links)
-so that nobody looks anything up inside a device's write.
+that the same message can cross to the other nodes of an installation (issue #11): topics
+decorated ``@wire.message`` do, when the bus has a broker linking it to other nodes. A message
+carries what its subscribers need to act at once (a value's pin and datastream label, for the
+device links) so that nobody looks anything up inside a device's write.
 """
 
 import logging
@@ -19,6 +20,8 @@ from typing import Any, NamedTuple, TypeVar
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
 from pinbase.domain.pins import Pin
 from pinbase.domain.value_types import Value
+from pinbase.services import wire
+from pinbase.services.broker import Broker, LocalBroker
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class WrittenValue(NamedTuple):
     value: Value
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ValuesChanged:
     """Values of one device were stored; all share ``ts``. ``origin`` says who wrote them
@@ -57,6 +61,7 @@ class ValuesChanged:
     hops: int = 0
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PropertyChanged:
     """A property of a device's datastream was set; ``value`` is one string or a list of them."""
@@ -78,6 +83,7 @@ class PresenceChanged:
     ts: int
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TimelineEntryAdded:
     """A device event was logged on the device's timeline (data-model.md §1.8), committed.
@@ -122,25 +128,73 @@ class DeviceFirstConnected:
 
 
 class Bus:
-    """Typed publish/subscribe; ``subscribe`` returns the function that undoes it."""
+    """Typed publish/subscribe; ``subscribe`` returns the function that undoes it.
 
-    def __init__(self) -> None:
+    With a broker linking this node to others, ``publish`` also sends a message of a shared
+    topic (``services.wire.message``) to the other nodes, and ``start`` hands what they send to
+    the subscribers that asked for it (``remote=True``). Caches and fan-out to connections
+    (``CachedState``, ``LiveHub``, device sessions) want remote messages; reactors that must act
+    once per installation (automations, lifecycle notifications, webhook events) do not: the
+    node that published acts.
+    """
+
+    def __init__(self, broker: Broker | None = None) -> None:
+        self.broker: Broker = broker if broker is not None else LocalBroker()
         self._subscribers: defaultdict[type, list[Callable[[Any], None]]] = defaultdict(list)
+        self._remote: defaultdict[type, list[Callable[[Any], None]]] = defaultdict(list)
+        # A node alone sends nothing: the hot path costs one attribute test more than before.
+        self._sends = not (isinstance(self.broker, LocalBroker) and self.broker.alone)
 
-    def subscribe(self, topic: type[Message], callback: Callable[[Message], None]) -> Unsubscribe:
-        """Call ``callback`` with every message of type ``topic`` published from now on."""
-        self._subscribers[topic].append(callback)
+    def subscribe(
+        self,
+        topic: type[Message],
+        callback: Callable[[Message], None],
+        *,
+        remote: bool = False,
+        local: bool = True,
+    ) -> Unsubscribe:
+        """Call ``callback`` with every message of type ``topic`` published from now on on this
+        node (unless ``local`` is false) and, with ``remote``, published on the other nodes."""
+        lists = []
+        if local:
+            lists.append(self._subscribers[topic])
+        if remote:
+            lists.append(self._remote[topic])
+        for subscribers in lists:
+            subscribers.append(callback)
 
         def unsubscribe() -> None:
-            if callback in self._subscribers[topic]:
-                self._subscribers[topic].remove(callback)
+            for subscribers in lists:
+                if callback in subscribers:
+                    subscribers.remove(callback)
 
         return unsubscribe
 
     def publish(self, message: object) -> None:
-        """Deliver ``message`` to its topic's subscribers; one failing subscriber spoils none."""
-        for callback in tuple(self._subscribers.get(type(message), ())):
+        """Deliver ``message`` to its topic's subscribers; one failing subscriber spoils none.
+        A message of a shared topic goes to the other nodes too."""
+        topic = type(message)
+        for callback in tuple(self._subscribers.get(topic, ())):
             try:
                 callback(message)
             except Exception:
-                logger.exception("bus.subscriber_failed topic=%s", type(message).__name__)
+                logger.exception("bus.subscriber_failed topic=%s", topic.__name__)
+        if self._sends and wire.is_shared(topic):
+            self.broker.send(message)
+
+    def receive(self, message: object) -> None:
+        """Deliver a message another node published to the ``remote`` subscribers."""
+        topic = type(message)
+        for callback in tuple(self._remote.get(topic, ())):
+            try:
+                callback(message)
+            except Exception:
+                logger.exception("bus.subscriber_failed topic=%s remote", topic.__name__)
+
+    async def start(self) -> None:
+        """Start receiving what the other nodes publish."""
+        await self.broker.start(self.receive)
+
+    async def stop(self) -> None:
+        """Stop sending and receiving (what is queued is sent first)."""
+        await self.broker.stop()

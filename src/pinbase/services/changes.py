@@ -1,10 +1,10 @@
 """The changes a use case announces after committing one: what the in-memory caches must learn.
 
 Every message is a frozen value of ids and plain values (frozen domain values such as
-``Device`` hold only those), so the same message can later cross a process boundary on a
-shared bus (issue #11). ``services.state.CachedState`` applies them; see its module for the
-theory of operation. This module imports nothing from ``services`` so that every use case can
-import it without a cycle.
+``Device`` hold only those); every change is a shared topic (``wire.message``): it reaches the
+``CachedState`` of every node of the installation (issue #11). ``services.state.CachedState``
+applies them; see its module for the theory of operation. This module imports nothing from
+``services`` but ``wire`` so that every use case can import it without a cycle.
 """
 
 from dataclasses import dataclass
@@ -14,8 +14,10 @@ from pinbase.domain.devices import Device
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId, TemplateId
 from pinbase.domain.organizations import Organization
 from pinbase.domain.templates import Template
+from pinbase.services import wire
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrganizationSaved:
     """An organization was created (``created``) or changed."""
@@ -24,6 +26,7 @@ class OrganizationSaved:
     created: bool = False
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrganizationRemoved:
     """An organization was deleted with its OAuth clients, their tokens, its templates and its
@@ -32,6 +35,7 @@ class OrganizationRemoved:
     org_id: OrgId
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OAuthClientRemoved:
     """An OAuth client was deleted with every token issued to it."""
@@ -39,6 +43,7 @@ class OAuthClientRemoved:
     client_id: str
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserRemoved:
     """A user was deleted with its console sessions and invitation link; the devices it owned
@@ -52,6 +57,7 @@ class UserRemoved:
     name: str = ""
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TemplateSaved:
     """A template was created or changed."""
@@ -59,6 +65,7 @@ class TemplateSaved:
     template: Template
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TemplateRemoved:
     """A template no device used was deleted with its datastreams, events and metafields."""
@@ -66,6 +73,7 @@ class TemplateRemoved:
     template_id: TemplateId
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DatastreamErased:
     """What the devices ``device_ids`` kept for one datastream of their template (current
@@ -76,6 +84,7 @@ class DatastreamErased:
     device_ids: tuple[DeviceId, ...]
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceSaved:
     """A device was created or changed (name, organization, owner, hardware info, metadata)."""
@@ -83,6 +92,7 @@ class DeviceSaved:
     device: Device
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceRemoved:
     """A device was deleted with everything it stored; its token stops working and a live
@@ -91,6 +101,7 @@ class DeviceRemoved:
     device_id: DeviceId
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceDataErased:
     """A device's current values, history and properties were erased; the device stays."""
@@ -98,6 +109,7 @@ class DeviceDataErased:
     device_id: DeviceId
 
 
+@wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CurrentValueErased:
     """One current value of a device was erased (history stays); reads fall back to the

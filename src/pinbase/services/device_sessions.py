@@ -49,9 +49,9 @@ class DeviceSessions:
         self._presence = presence
         self._live: dict[DeviceId, LiveSession] = {}
         self._unsubscribe = (
-            bus.subscribe(ValuesChanged, self._on_values),
-            bus.subscribe(PropertyChanged, self._on_property),
-            bus.subscribe(DeviceRemoved, self._on_removed),
+            bus.subscribe(ValuesChanged, self._on_values, remote=True),
+            bus.subscribe(PropertyChanged, self._on_property, remote=True),
+            bus.subscribe(DeviceRemoved, self._on_removed, remote=True),
         )
 
     def attach(self, device_id: DeviceId, session: LiveSession) -> None:

@@ -290,12 +290,12 @@ class LiveHub:
         self._max_pending = max_pending
         self._watching: dict[DeviceId, set[Viewer]] = {}
         self._unsubscribe = (
-            bus.subscribe(ValuesChanged, self._on_values),
-            bus.subscribe(PropertyChanged, self._on_property),
-            bus.subscribe(PresenceChanged, self._on_presence),
-            bus.subscribe(TimelineEntryAdded, self._on_timeline),
-            bus.subscribe(DeviceSaved, self._on_device_saved),
-            bus.subscribe(DeviceRemoved, self._on_device_removed),
+            bus.subscribe(ValuesChanged, self._on_values, remote=True),
+            bus.subscribe(PropertyChanged, self._on_property, remote=True),
+            bus.subscribe(PresenceChanged, self._on_presence, remote=True),
+            bus.subscribe(TimelineEntryAdded, self._on_timeline, remote=True),
+            bus.subscribe(DeviceSaved, self._on_device_saved, remote=True),
+            bus.subscribe(DeviceRemoved, self._on_device_removed, remote=True),
         )
 
     def open(self, may_view: DevicePredicate) -> Viewer:

@@ -138,6 +138,13 @@ class Properties:
             by_datastream.pop(datastream.id, None)
         return erased
 
+    def learn(self, change: PropertyChanged) -> None:
+        """Take a property another node stored (committed). Called by ``CachedState`` only, for a
+        message from another node."""
+        value = list(change.value) if isinstance(change.value, tuple) else change.value
+        by_datastream = self._stored.setdefault(change.device_id, {})
+        by_datastream.setdefault(change.datastream_id, {})[change.name] = value
+
     def forget(self, device_id: DeviceId) -> None:
         """Drop the device's properties: erased or deleted in the database. Called by
         ``CachedState.apply`` only."""

@@ -31,19 +31,21 @@ Read-through fills stay inside the caches themselves (a token, device or client 
 does not know is looked up in the database once; ``OAuth`` loads a token on its first use):
 they copy what storage holds and change nothing.
 
-Several processes. The bus is in-process today. The messages are plain values so that a shared
-bus (Redis, issue #11) can carry one announcement to the ``CachedState`` of every process. Until
-then, a change made by another process on the same database (``pinbase oauth delete-client``)
-cannot be announced here: additions are found by the read-through lookups, and cached access
-tokens are checked against the database again after ``access_token_recheck_s``, so a token the
-other process revoked (with its client or organization) is refused within that interval
-(docs/decisions.md).
+Several nodes. With a broker (``broker_url``, issue #11) every change announced on any node of
+the installation reaches the ``CachedState`` of every node (``remote=True``), and so do the
+values and properties stored on another node (``ValuesChanged``, ``PropertyChanged``): this
+class hands them to ``Telemetry.learn`` and ``Properties.learn``, the caches' only other
+mutation points. A change made by a process outside the installation's bus on the same database
+(``pinbase oauth delete-client``) cannot be announced here: additions are found by the read-
+through lookups, and cached access tokens are checked against the database again after
+``access_token_recheck_s``, so a token the other process revoked (with its client or
+organization) is refused within that interval (docs/decisions.md).
 """
 
 from typing import assert_never
 
 from pinbase.domain.ids import DeviceId
-from pinbase.services.bus import Bus
+from pinbase.services.bus import Bus, PropertyChanged, ValuesChanged
 from pinbase.services.changes import (
     CHANGES,
     Change,
@@ -82,7 +84,13 @@ class CachedState:
         self._telemetry = telemetry
         self._properties = properties
         self._oauth = oauth
-        self._unsubscribe = tuple(bus.subscribe(topic, self.apply) for topic in CHANGES)
+        # Changes announced on any node apply here; values and properties stored on this node
+        # raised their own caches already, those stored on another node are learnt here.
+        self._unsubscribe = (
+            *(bus.subscribe(topic, self.apply, remote=True) for topic in CHANGES),
+            bus.subscribe(ValuesChanged, telemetry.learn, remote=True, local=False),
+            bus.subscribe(PropertyChanged, properties.learn, remote=True, local=False),
+        )
 
     def apply(self, change: Change) -> None:
         """Bring every cache in line with ``change``, already committed to storage."""

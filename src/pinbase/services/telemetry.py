@@ -162,6 +162,14 @@ class Telemetry:
         default until a new value arrives. Called by ``CachedState.apply`` only."""
         self._current.pop((device_id, datastream_id), None)
 
+    def learn(self, change: ValuesChanged) -> None:
+        """Take the values another node stored (and committed) as current values, unless newer
+        ones are known. Called by ``CachedState`` only, for a message from another node."""
+        for written in change.writes:
+            self._raise_current(
+                Point(change.device_id, written.datastream_id, change.ts, written.value)
+            )
+
     def _raise_current(self, point: Point) -> None:
         key = (point.device_id, point.datastream_id)
         known = self._current.get(key)
