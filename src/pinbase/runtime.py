@@ -137,6 +137,21 @@ def broker(settings: Settings) -> Broker:
     return LocalBroker()
 
 
+def prepare(settings: Settings) -> None:
+    """Make the data folder private and migrate the database, then close it: what the parent
+    of ``serve --workers N`` does once before it starts the workers.
+
+    Raises:
+        DataFolderUnusable, DatabaseUnavailable: see ``open_store``.
+    """
+
+    async def migrated() -> None:
+        store = await open_store(settings)
+        await store.close()
+
+    asyncio.run(migrated())
+
+
 def data_folder(settings: Settings) -> DataFolder | None:
     """What a backup of this configuration copies, or None when the database is not SQLite."""
     database = sqlite_file(settings.data_dir, settings.database_url)
@@ -527,16 +542,17 @@ def tune_garbage_collector() -> None:
 
 
 def check_listeners(settings: Settings) -> None:
-    """Fail before the database opens if a listener could not start: a port is taken (the HTTP
-    port is left unchecked when ``reuse_port`` shares it on purpose), or the TLS certificate and
-    key cannot be loaded.
+    """Fail before the database opens if a listener could not start: a port is taken (no port
+    is checked when ``reuse_port`` shares them on purpose: the workers of ``serve --workers``,
+    whose parent checked them before starting any), or the TLS certificate and key cannot be
+    loaded.
 
     Raises:
         PortUnavailable, TlsUnusable: see ``ensure_port_free`` and ``tls_context``.
     """
     ports = settings.listening_ports()
-    for name, port in ports.items():
-        if name != "http_port" or not settings.reuse_port:
+    if not settings.reuse_port:
+        for port in ports.values():
             ensure_port_free(settings.host, port)
     if settings.tls_cert and settings.tls_key and ports.keys() & TLS_PORTS:
         tls_context(settings.tls_cert, settings.tls_key)
