@@ -13,6 +13,7 @@ import pytest
 
 from pinbase.testing import ServerProcess, provision
 from postgres import session_url
+from redis_server import session_redis_url
 from testspec import UNTHROTTLED, Pool, load_spec
 
 POOL_SIZE = 400
@@ -22,6 +23,12 @@ POOL_SIZE = 400
 def postgres_url(pytestconfig: pytest.Config) -> str:
     """The session's throwaway PostgreSQL server (tests/postgres.py), started on first use."""
     return session_url(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def redis_url(pytestconfig: pytest.Config) -> str:
+    """The session's throwaway Redis server (tests/redis_server.py), started on first use."""
+    return session_redis_url(pytestconfig)
 
 
 @pytest.fixture(scope="session")

@@ -91,6 +91,7 @@ from pinbase.transports.listening import tls_context
 from pinbase.transports.login_guard import LoginGuard
 from pinbase.transports.mqtt import MqttListeners
 from pinbase.transports.ports import ensure_port_free
+from pinbase.transports.redis_broker import RedisBroker
 from pinbase.transports.tcp import DeviceListeners
 
 logger = logging.getLogger(__name__)
@@ -132,9 +133,11 @@ async def open_store(settings: Settings) -> SqlStore:
 
 
 def broker(settings: Settings) -> Broker:
-    """The broker linking this node to the others of its installation: none without
-    ``broker_url`` (one process)."""
-    return LocalBroker()
+    """The broker linking this node to the others of its installation: a lone ``LocalBroker``
+    without ``broker_url`` (one process, nothing sent), else Redis."""
+    if settings.broker_url is None:
+        return LocalBroker()
+    return RedisBroker(settings.broker_url)
 
 
 def prepare(settings: Settings) -> None:
@@ -268,6 +271,9 @@ async def running_services(
         state = CachedState(
             bus, directory=directory, telemetry=telemetry, properties=properties, oauth=oauth
         )
+        if isinstance(bus.broker, RedisBroker):
+            # Whatever other nodes announced while this one was not subscribed is reloaded.
+            bus.broker.on_reconnect = lambda: state.reload(store)
         live = LiveHub(
             bus,
             directory=directory,

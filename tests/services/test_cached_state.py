@@ -25,6 +25,8 @@ MUTATORS = {
     "forget_client",
     "forget_organization",
     "learn",
+    "reload",
+    "forget_all",
 }
 """The cache methods that change state; only ``CachedState.apply`` may call them."""
 

@@ -16,6 +16,7 @@ from pinbase.settings import Settings, SettingsError
 from pinbase.storage.availability import DatabaseUnavailable, DataFolderUnusable
 from pinbase.transports.listening import TlsUnusable
 from pinbase.transports.ports import PortUnavailable
+from pinbase.transports.redis_broker import BrokerUnavailable
 
 EXIT_FAILURE = 1
 EXIT_CONFIGURATION = 2
@@ -26,6 +27,7 @@ KNOWN_FAILURES = (
     DatabaseUnavailable,
     PortUnavailable,
     TlsUnusable,
+    BrokerUnavailable,
 )
 """Failures every command explains in one line; ``serve`` explains any failure."""
 
@@ -68,6 +70,8 @@ def explain(error: Exception, settings: Settings | None) -> tuple[str, int]:
             return f"{error}; start the database or fix --database-url", EXIT_FAILURE
         case TlsUnusable():
             return f"{error}; fix --tls-cert and --tls-key", EXIT_FAILURE
+        case BrokerUnavailable():
+            return f"{error}; start Redis or fix --broker-url", EXIT_FAILURE
     first = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return (
         f"stopped by an unexpected error: {type(error).__name__}: {first} "

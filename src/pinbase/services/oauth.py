@@ -314,6 +314,11 @@ class OAuth:
         """Drop the cached tokens of a deleted client. Called by ``CachedState.apply`` only."""
         self._access = {h: c for h, c in self._access.items() if c[0].client_id != client_id}
 
+    def forget_all(self) -> None:
+        """Drop every cached token: each is read from the database again on its next use (the
+        node may have missed revocations). Called by ``CachedState.reload`` only."""
+        self._access = {}
+
     def forget_organization(self, org_id: OrgId) -> None:
         """Drop the cached tokens of a deleted organization's clients. Called by
         ``CachedState.apply`` only."""

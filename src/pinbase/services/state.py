@@ -65,6 +65,7 @@ from pinbase.services.directory import Directory
 from pinbase.services.oauth import OAuth
 from pinbase.services.properties import Properties
 from pinbase.services.telemetry import Telemetry
+from pinbase.storage.base import Store
 
 
 class CachedState:
@@ -124,6 +125,19 @@ class CachedState:
                 self._telemetry.forget_value(device_id, datastream_id)
             case _:
                 assert_never(change)
+
+    async def reload(self, store: Store) -> None:
+        """Replace every cache with what storage holds now: after this node lost its link to
+        the other nodes (the broker reconnected), it may have missed any change. The broker
+        hands on no message before this returns, so none received since is lost."""
+        async with store.transaction() as tx:
+            catalog = await tx.load_catalog()
+            values = await tx.load_current_values()
+            properties = await tx.load_all_properties()
+        self._directory.load(catalog)
+        self._telemetry.reload(values)
+        self._properties.load(properties)
+        self._oauth.forget_all()
 
     def close(self) -> None:
         """Stop listening to the bus (at shutdown)."""

@@ -162,6 +162,17 @@ class Telemetry:
         default until a new value arrives. Called by ``CachedState.apply`` only."""
         self._current.pop((device_id, datastream_id), None)
 
+    def reload(self, points: Iterable[Point]) -> None:
+        """Replace the current values with what storage holds (the node may have missed other
+        nodes' writes and erasures), keeping a cached value newer than the stored one: it was
+        written here while the database was read. Called by ``CachedState.reload`` only."""
+        former, self._current = self._current, {}
+        self.load(points)
+        for key, point in former.items():
+            known = self._current.get(key)
+            if known is not None and point.ts > known.ts:
+                self._current[key] = point
+
     def learn(self, change: ValuesChanged) -> None:
         """Take the values another node stored (and committed) as current values, unless newer
         ones are known. Called by ``CachedState`` only, for a message from another node."""

@@ -17,6 +17,7 @@ A JSON array always decodes as a tuple: messages hold tuples, never lists. A dic
 import dataclasses
 import enum
 import typing
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import orjson
@@ -106,6 +107,50 @@ def decode(data: bytes | str) -> object:
         raise
     except Exception as error:  # a constructor's own check: a wrong field, a bad value
         raise WireError(f"cannot build the message: {type(error).__name__}: {error}") from error
+
+
+def encode_batch(node_id: str, messages: Iterable[object]) -> bytes:
+    """One envelope: the sending node's id and its messages, ``{"n": id, "m": [message, …]}``.
+    The node id comes first, so a node can skip its own envelopes by their first bytes
+    (``batch_prefix``) without parsing them.
+
+    Raises:
+        WireError: as ``encode``, for any of the messages.
+    """
+    return b"".join((batch_prefix(node_id), b",".join(encode(m) for m in messages), b"]}"))
+
+
+def batch_prefix(node_id: str) -> bytes:
+    """The first bytes of every envelope ``node_id`` sends."""
+    return b'{"n":' + orjson.dumps(node_id) + b',"m":['
+
+
+def decode_batch(data: bytes | str) -> tuple[str, list[object], list[WireError]]:
+    """The sender's id, the messages of an envelope it could build, and why it could not build
+    the others (each message on its own: one unknown message spoils none of its neighbours).
+
+    Raises:
+        WireError: not an envelope at all.
+    """
+    try:
+        tree = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise WireError(f"not JSON: {error}") from error
+    if not (isinstance(tree, dict) and isinstance(tree.get("n"), str)):
+        raise WireError("not an envelope")
+    items = tree.get("m")
+    if not isinstance(items, list):
+        raise WireError("not an envelope")
+    messages: list[object] = []
+    problems: list[WireError] = []
+    for item in items:
+        try:
+            messages.append(_built(item))
+        except WireError as error:
+            problems.append(error)
+        except Exception as error:  # a constructor's own check
+            problems.append(WireError(f"cannot build the message: {type(error).__name__}: {error}"))
+    return tree["n"], messages, problems
 
 
 def _plain(value: object) -> Any:
