@@ -170,12 +170,13 @@ def data_folder(settings: Settings) -> DataFolder | None:
 
 @asynccontextmanager
 async def running_services(
-    settings: Settings, *, clock: Clock = system_clock
+    settings: Settings, *, clock: Clock = system_clock, link: Broker | None = None
 ) -> AsyncIterator[Services]:
-    """Open storage, load the hot state and run the writer for the duration of the block."""
+    """Open storage, load the hot state and run the writer for the duration of the block;
+    ``link`` replaces the broker the settings name (tests: nodes of one process)."""
     store = await open_store(settings)
     try:
-        bus = Bus(broker(settings))
+        bus = Bus(link if link is not None else broker(settings))
         directory = Directory(
             store,
             unknown=UnknownTokens(
@@ -480,6 +481,7 @@ async def running_services(
                 lifecycle=lifecycle,
                 outbound=outbound,
                 webhooks=webhooks,
+                leadership=leadership,
             )
         finally:
             await bus.stop()

@@ -99,6 +99,9 @@ class Leadership:
             self._running = [loop.create_task(job(), name=name) for name, job in self._jobs.items()]
             for task in self._running:
                 task.add_done_callback(_report_end)
+            # Let each job run to its first await, so that what it does first (the scheduler
+            # taking its lock) is done when this returns.
+            await asyncio.sleep(0)
 
     async def stop(self) -> None:
         """Leave the election: stop the jobs and free the lease for another node."""

@@ -22,7 +22,9 @@ Theory of operation.
 * **Continuations** are rows (``automation_continuations``); ``run_due`` claims each due row by
   deleting it, then resumes the run. A late one runs at once.
 * **Several nodes** (issue #11). Every node evaluates Device State rules on the writes it
-  receives, and resumes continuations (a claim is a delete: one node wins). Time rules run on
+  receives, and resumes continuations (a claim is a delete: one node wins). An automation
+  saved, switched or deleted on one node is announced (``AutomationsChanged``, a shared topic):
+  the other nodes read it again. Time rules run on
   the installation's leader only (``services.leadership`` runs ``lead``): taking the lead
   plans each slot again from the stored ``last_slot_at``, and each slot is claimed in the
   database before it runs, so a slot never runs twice, even while two nodes think they lead.
@@ -56,6 +58,7 @@ from pinbase.domain.automations import (
 from pinbase.domain.errors import UnknownDatastream
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.value_types import Value
+from pinbase.services import wire
 from pinbase.services.bus import Bus, Unsubscribe, ValuesChanged
 from pinbase.services.changes import DatastreamErased, DeviceRemoved, OrganizationRemoved
 from pinbase.services.clock import Clock
@@ -95,6 +98,15 @@ Key = tuple[int, int]
 class AutomationsProvisioned:
     """Automations were stored by the provisioning file (``services.provisioning``), committed;
     a running engine loads them. A bus message of plain ids."""
+
+    automation_ids: tuple[int, ...]
+
+
+@wire.message
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutomationsChanged:
+    """Automations were created, changed, switched or deleted on one node, committed: the
+    other nodes' engines read them again (issue #11). A shared bus message of plain ids."""
 
     automation_ids: tuple[int, ...]
 
@@ -182,6 +194,9 @@ class AutomationEngine:
             self._bus.subscribe(DeviceRemoved, self._queue.put_nowait),
             self._bus.subscribe(DatastreamErased, self._queue.put_nowait),
             self._bus.subscribe(AutomationsProvisioned, self._queue.put_nowait),
+            self._bus.subscribe(
+                AutomationsChanged, self._queue.put_nowait, remote=True, local=False
+            ),
             self._bus.subscribe(OrganizationRemoved, self._queue.put_nowait),
         ]
         loop = asyncio.get_running_loop()
@@ -203,23 +218,33 @@ class AutomationEngine:
 
     def put(self, automation: Automation, *, armed: bool = True) -> None:
         """Watch or schedule ``automation`` as now saved (created, edited or enabled): armed,
-        its next slot after now. An inactive one is forgotten."""
+        its next slot after now. An inactive one is forgotten. The other nodes are told."""
         last = self._states.get(automation.id)
-        self.forget(automation.id)
+        self._drop(automation.id)
         if automation.spec.is_active:
             state = RuleState(
                 armed=armed, last_fired_at=None if last is None else last.last_fired_at
             )
             self._add(automation, state, after=self._clock())
             self._wake.set()
+        self._announce(automation.id)
 
     def participation_changed(self, automation: Automation) -> None:
         """Take the automation's new opt-outs, keeping its arming and next slot."""
         if automation.id in self._rules:
             self._rules[automation.id] = automation
+        self._announce(automation.id)
 
     def forget(self, automation_id: int) -> None:
-        """Stop watching and scheduling an automation (disabled or deleted)."""
+        """Stop watching and scheduling an automation (disabled or deleted); the other nodes
+        are told."""
+        self._drop(automation_id)
+        self._announce(automation_id)
+
+    def _announce(self, automation_id: int) -> None:
+        self._bus.publish(AutomationsChanged(automation_ids=(automation_id,)))
+
+    def _drop(self, automation_id: int) -> None:
         automation = self._rules.pop(automation_id, None)
         self._slots.pop(automation_id, None)
         self._states.pop(automation_id, None)
@@ -247,17 +272,21 @@ class AutomationEngine:
         """Run the time rules until cancelled: the job of the installation's leader. Each
         slot is planned again from what is stored, as at start: the previous leader may have
         run some, and runs missed since are caught up within the catch-up window only."""
-        async with self._store.transaction() as tx:
-            stored = await tx.list_automations(None)
-        now = self._clock()
-        for row in stored:
-            automation = self._rules.get(row.id)
-            if automation is not None and isinstance(automation.spec.condition, Schedule | Sun):
-                last = row.last_slot_at or automation.created_at
-                self._plan(automation, after=max(last, now - self._catchup_ms - 1))
-        self._leading = True
-        self._wake.set()
+        # Under the turn lock, taken before the first await: a ``run_due`` called meanwhile
+        # waits for the slots planned again.
         try:
+            async with self._turn:
+                self._leading = True
+                async with self._store.transaction() as tx:
+                    stored = await tx.list_automations(None)
+                now = self._clock()
+                for row in stored:
+                    automation = self._rules.get(row.id)
+                    condition = None if automation is None else automation.spec.condition
+                    if automation is not None and isinstance(condition, Schedule | Sun):
+                        last = row.last_slot_at or automation.created_at
+                        self._plan(automation, after=max(last, now - self._catchup_ms - 1))
+            self._wake.set()
             await asyncio.get_running_loop().create_future()
         finally:
             self._leading = False
@@ -393,6 +422,8 @@ class AutomationEngine:
                     self.forget(automation.id)
         elif isinstance(message, AutomationsProvisioned):
             await self._load(message.automation_ids)
+        elif isinstance(message, AutomationsChanged):
+            await self._reload(message.automation_ids)
         elif isinstance(message, DatastreamErased):
             pairs = {(int(d), int(message.datastream_id)) for d in message.device_ids}
             await self._referenced_gone(pairs=pairs, reason="DATASTREAM_DELETED")
@@ -451,6 +482,18 @@ class AutomationEngine:
                     await self._runner.start(firing.automation, firing.trigger)
             except Exception:
                 logger.exception("automation.evaluation_failed")
+
+    async def _reload(self, automation_ids: tuple[int, ...]) -> None:
+        """Take automations as another node saved them: their stored arming and last firing,
+        their next slot after now; a deleted or inactive one is forgotten."""
+        for automation_id in automation_ids:
+            async with self._store.transaction() as tx:
+                stored = await tx.find_automation(automation_id)
+            self._drop(automation_id)
+            if stored is not None and stored.is_active:
+                state = RuleState(armed=stored.armed, last_fired_at=stored.last_fired_at)
+                self._add(read_stored(stored), state, after=self._clock())
+                self._wake.set()
 
     async def _load(self, automation_ids: tuple[int, ...]) -> None:
         for automation_id in automation_ids:
