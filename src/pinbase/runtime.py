@@ -37,6 +37,7 @@ from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.invitations import Invitations
+from pinbase.services.leadership import Leadership
 from pinbase.services.live import LiveHub
 from pinbase.services.login_throttle import LoginThrottle
 from pinbase.services.metadata import Metadata
@@ -139,6 +140,21 @@ def broker(settings: Settings) -> Broker:
     return RedisBroker(settings.broker_url)
 
 
+def prepare(settings: Settings) -> None:
+    """Make the data folder private and migrate the database, then close it: what the parent
+    of ``serve --workers N`` does once before it starts the workers.
+
+    Raises:
+        DataFolderUnusable, DatabaseUnavailable: see ``open_store``.
+    """
+
+    async def migrated() -> None:
+        store = await open_store(settings)
+        await store.close()
+
+    asyncio.run(migrated())
+
+
 def data_folder(settings: Settings) -> DataFolder | None:
     """What a backup of this configuration copies, or None when the database is not SQLite."""
     database = sqlite_file(settings.data_dir, settings.database_url)
@@ -154,12 +170,13 @@ def data_folder(settings: Settings) -> DataFolder | None:
 
 @asynccontextmanager
 async def running_services(
-    settings: Settings, *, clock: Clock = system_clock
+    settings: Settings, *, clock: Clock = system_clock, link: Broker | None = None
 ) -> AsyncIterator[Services]:
-    """Open storage, load the hot state and run the writer for the duration of the block."""
+    """Open storage, load the hot state and run the writer for the duration of the block;
+    ``link`` replaces the broker the settings name (tests: nodes of one process)."""
     store = await open_store(settings)
     try:
-        bus = Bus(broker(settings))
+        bus = Bus(link if link is not None else broker(settings))
         directory = Directory(
             store,
             unknown=UnknownTokens(
@@ -352,6 +369,7 @@ async def running_services(
                 clock=clock,
                 catchup_window_ms=settings.automations_catchup_window_s * 1000,
                 log_retention_ms=round(settings.automation_log_days * DAY_MS),
+                leading=False,
             ),
             runner=runner,
             clock=clock,
@@ -360,13 +378,18 @@ async def running_services(
         )
         await automations.start()
         loop = asyncio.get_running_loop()
+        # Every node keeps its own caches fresh; what must run once per installation is the
+        # leader's (services.leadership): sweeps of what expired, and the time rules.
         upkeep = [
             loop.create_task(_checkpoints(store), name="checkpoints"),
-            loop.create_task(reports.sweep_forever(), name="report_sweep"),
-            loop.create_task(retention.sweep_forever(), name="retention_sweep"),
             loop.create_task(push_subscriptions.refresh_forever(), name="push_refresh"),
-            loop.create_task(notifications.sweep_forever(), name="notification_sweep"),
         ]
+        leadership = Leadership(store.leader_lease(), node_id=bus.broker.node_id)
+        leadership.add("report_sweep", reports.sweep_forever)
+        leadership.add("retention_sweep", retention.sweep_forever)
+        leadership.add("notification_sweep", notifications.sweep_forever)
+        leadership.add("webhook_log_sweep", webhooks.sweep_forever)
+        leadership.add("automation_scheduler", automations.lead)
         upkeep += _register_channels(
             outbox,
             settings,
@@ -384,9 +407,9 @@ async def running_services(
                 bus, store, directory, webhook_triggers, clock=clock, wake_outbox=outbox.wake
             )
             webhook_events.start()
-        upkeep.append(loop.create_task(webhooks.sweep_forever(), name="webhook_log_sweep"))
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
+        await leadership.start()
         try:
             # Every cache and subscriber exists: from now on other nodes' messages apply here.
             await bus.start()
@@ -458,9 +481,11 @@ async def running_services(
                 lifecycle=lifecycle,
                 outbound=outbound,
                 webhooks=webhooks,
+                leadership=leadership,
             )
         finally:
             await bus.stop()
+            await leadership.stop()
             await lifecycle.stop()
             await outbox.stop()
             if webhook_events is not None:
@@ -525,16 +550,17 @@ def tune_garbage_collector() -> None:
 
 
 def check_listeners(settings: Settings) -> None:
-    """Fail before the database opens if a listener could not start: a port is taken (the HTTP
-    port is left unchecked when ``reuse_port`` shares it on purpose), or the TLS certificate and
-    key cannot be loaded.
+    """Fail before the database opens if a listener could not start: a port is taken (no port
+    is checked when ``reuse_port`` shares them on purpose: the workers of ``serve --workers``,
+    whose parent checked them before starting any), or the TLS certificate and key cannot be
+    loaded.
 
     Raises:
         PortUnavailable, TlsUnusable: see ``ensure_port_free`` and ``tls_context``.
     """
     ports = settings.listening_ports()
-    for name, port in ports.items():
-        if name != "http_port" or not settings.reuse_port:
+    if not settings.reuse_port:
+        for port in ports.values():
             ensure_port_free(settings.host, port)
     if settings.tls_cert and settings.tls_key and ports.keys() & TLS_PORTS:
         tls_context(settings.tls_cert, settings.tls_key)

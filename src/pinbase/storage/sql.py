@@ -24,6 +24,7 @@ from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.storage import schema
 from pinbase.storage.codec import dump_value, history_columns
+from pinbase.storage.leases import AdvisoryLease, SoleLease
 from pinbase.storage.point_writes import (
     POSTGRES_FOLD,
     SQLITE_FOLD,
@@ -109,6 +110,13 @@ class SqlStore:
 
     async def checkpoint(self) -> None:
         """Nothing to do: PostgreSQL checkpoints on its own."""
+
+    def leader_lease(self) -> AdvisoryLease | SoleLease:
+        """The installation's leader lease (``storage.leases``): an advisory lock on PostgreSQL;
+        SQLite's one process always holds it."""
+        if self.dialect == "sqlite":
+            return SoleLease()
+        return AdvisoryLease(self._engine)
 
     async def close(self) -> None:
         """Dispose of the connection pool."""
