@@ -85,6 +85,7 @@ from pinbase.storage.data_folder import (
 )
 from pinbase.storage.engines import create_engine, database_url, sqlite_file
 from pinbase.storage.migrate import migrate
+from pinbase.storage.postgres import PostgresStore
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
 from pinbase.transports.listening import tls_context
@@ -129,7 +130,7 @@ async def open_store(settings: Settings) -> SqlStore:
     await migrate(engine)
     if engine.dialect.name == "sqlite":
         return SqliteStore(engine, synchronous=settings.sqlite_synchronous)
-    return SqlStore(engine)
+    return PostgresStore(engine)
 
 
 def broker(settings: Settings) -> Broker:
