@@ -22,6 +22,7 @@ from scaling_recipe import DEPLOY, HAPROXY, Balancer, Node, haproxy
 from sqlalchemy import NullPool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from pinbase.settings import ENV_PREFIX, Settings
 from pinbase.testing import ServerProcess, provision
 from postgres import create_database, drop_database
 from testspec import UNTHROTTLED, load_spec
@@ -54,8 +55,8 @@ class Recipe:
 
 
 @contextmanager
-def running_recipe(postgres_url: str, folder: Path) -> Iterator[Recipe]:
-    """Two nodes on one PostgreSQL database and one data folder, behind HAProxy."""
+def running_recipe(postgres_url: str, redis_url: str, folder: Path) -> Iterator[Recipe]:
+    """Two nodes on one PostgreSQL database, one Redis and one data folder, behind HAProxy."""
     if not HAPROXY.exists():
         pytest.skip("HAProxy is not installed (.ci/run installs it)")
     data_dir = folder / "data"
@@ -64,7 +65,7 @@ def running_recipe(postgres_url: str, folder: Path) -> Iterator[Recipe]:
         created = provision(load_spec(DEVICES), "--database-url", database_url, data_dir=data_dir)
         cert, key = self_signed(folder)
         nodes = {name: Node.on_free_ports() for name in NODE_NAMES}
-        options = ["--database-url", database_url, "--access-log"]
+        options = ["--database-url", database_url, "--broker-url", redis_url, "--access-log"]
         options += [f"--tls-cert={cert}", f"--tls-key={key}"]
         servers = {
             name: ServerProcess(
@@ -91,9 +92,11 @@ def running_recipe(postgres_url: str, folder: Path) -> Iterator[Recipe]:
 
 
 @pytest.fixture(scope="module")
-def recipe(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recipe]:
+def recipe(
+    postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Recipe]:
     """The recipe shared by the tests that leave it running as they found it."""
-    with running_recipe(postgres_url, tmp_path_factory.mktemp("recipe")) as running:
+    with running_recipe(postgres_url, redis_url, tmp_path_factory.mktemp("recipe")) as running:
         yield running
 
 
@@ -126,7 +129,8 @@ def served(node: ServerProcess, path: str) -> int:
 
 def test_http_and_https_through_haproxy_reach_both_nodes(recipe: Recipe) -> None:
     """Batch updates over plain HTTP and HTTPS (HAProxy ends TLS) all answer OK, each one opens
-    a connection of its own, both nodes serve some, and every value is in PostgreSQL."""
+    a connection of its own, both nodes serve some, every value is in PostgreSQL, and each
+    node reads the last one."""
     device = recipe.take()
     path = "/external/api/batch/update"
     urls = [recipe.balancer.base_url, recipe.balancer.tls_url]
@@ -137,13 +141,16 @@ def test_http_and_https_through_haproxy_reach_both_nodes(recipe: Recipe) -> None
             assert (answer.status_code, answer.text) == (200, "OK")
     assert history(recipe, device["id"], 2) == [float(n) for n in range(20)]
     assert all(served(node, path) > 0 for node in recipe.nodes.values())
+    for node in recipe.nodes.values():
+        with httpx.Client(base_url=node.base_url, timeout=10) as http:
+            assert http.get(f"/external/api/get?token={device['token']}&v2").json() == 19
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 def test_blynklib_device_through_haproxy(recipe: Recipe, tls: bool, tmp_path: Path) -> None:
     """A ``blynklib`` device logs in through HAProxy's binary port (8442, or 8441 with TLS
-    passed through to the node, checked against the nodes' certificate) and its writes are
-    stored."""
+    passed through to the node, checked against the nodes' certificate), its writes are stored,
+    and HTTP updates through HAProxy reach it whichever node answers them."""
     device = recipe.take()
     port = recipe.balancer.port(8441 if tls else 8442)
     extra = ("--ssl-cert", str(recipe.cert)) if tls else ()
@@ -153,12 +160,19 @@ def test_blynklib_device_through_haproxy(recipe: Recipe, tls: bool, tmp_path: Pa
     ).started() as client:
         client.command("write", pin=3, values=["21.5"])
         assert eventually(lambda: history(recipe, device["id"], 3) == [21.5])
+        # Fresh connections land on either node; every write reaches the device's node.
+        for n in range(4):
+            with httpx.Client(base_url=recipe.balancer.base_url, timeout=10) as http:
+                answer = http.get(f"/external/api/update?token={device['token']}&v1={n}")
+            assert answer.status_code == 200
+            client.expect("write", pin=1, values=[str(n)])
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
 def test_paho_device_through_haproxy(recipe: Recipe, tls: bool, tmp_path: Path) -> None:
     """A paho-mqtt device connects through HAProxy's MQTT port (1883, or 8883 with TLS passed
-    through) and its QoS 1 publish is stored."""
+    through), its QoS 1 publish is stored, and HTTP updates through HAProxy reach it whichever
+    node answers them."""
     device = recipe.take()
     extra = ("--ca-cert", str(recipe.cert)) if tls else ()
     with DeviceClient(
@@ -172,6 +186,11 @@ def test_paho_device_through_haproxy(recipe: Recipe, tls: bool, tmp_path: Path) 
     ).started("subscribed", codes=[0]) as client:
         client.command("publish", topic="ds/Temperature", payload="19.5", qos=1)
         assert eventually(lambda: history(recipe, device["id"], 3) == [19.5])
+        for n in range(4):
+            with httpx.Client(base_url=recipe.balancer.base_url, timeout=10) as http:
+                answer = http.get(f"/external/api/update?token={device['token']}&v1={n}")
+            assert answer.status_code == 200
+            client.expect("message", topic="downlink/ds/Counter", payload=str(n))
 
 
 @pytest.mark.parametrize("unit", ["pinbase.service", "pinbase@.service"])
@@ -204,12 +223,12 @@ def test_scaling_doc_shows_the_shipped_file(name: str) -> None:
 
 @pytest.mark.slow
 def test_kill_9_of_a_node_under_load_moves_its_devices_and_loses_nothing(
-    postgres_url: str, tmp_path: Path
+    postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     """Issue #11 point 4 through the recipe: with HTTP writes flowing through HAProxy and
     ``blynklib`` devices spread over both nodes, ``kill -9`` of node1 loses no acknowledged
     write, the devices it held reconnect through HAProxy to node2, and they write there."""
-    with running_recipe(postgres_url, tmp_path / "recipe") as running:
+    with running_recipe(postgres_url, redis_url, tmp_path / "recipe") as running:
         writer = running.take()
         devices = [running.take() for _ in range(4)]
         port = running.balancer.port(8442)
@@ -267,3 +286,16 @@ def test_kill_9_of_a_node_under_load_moves_its_devices_and_loses_nothing(
             )
         stored = set(history(running, writer["id"], 2))
         assert {float(n) for n in acknowledged} <= stored
+
+
+def test_environment_file_names_only_settings() -> None:
+    """Every variable of deploy/pinbase.env is a Pinbase setting (a misspelt one would stop
+    the node at start)."""
+    names = {
+        line.split("=", 1)[0]
+        for line in (DEPLOY / "pinbase.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    known = {ENV_PREFIX + field.upper() for field in Settings.model_fields}
+    assert names - known == set()
+    assert {"PINBASE_DATABASE_URL", "PINBASE_BROKER_URL", "PINBASE_WORKERS"} <= names
