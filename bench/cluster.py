@@ -53,6 +53,7 @@ from device_http import count_history
 from http_load import DEFAULT_CONNECTIONS, LoadPlan, client_command
 from pinbase.settings import Settings
 from pinbase.testing import ServerProcess, free_port, provision
+from postgres_target import fresh_database
 from processes import (
     child_process,
     children_cpu_s,
@@ -84,6 +85,10 @@ SERVER_ENV = {
 }
 """As bench/device_tcp.py: the flood rule (20 messages/s per device) would cap 1,000 devices at
 20,000 messages/s, and the push part sends 1,000 requests/s to one device (50/s by default)."""
+WORKERS_TIMEOUT_S = 60.0
+SHOWN_CPU = 0.005
+"""Processes below half a percent of a core (a worker parent, a resource tracker) are left out
+of the CPU table; the JSON file has them."""
 HTTP_PATH = "/external/api/batch/update"
 HTTP_POINTS = 3
 """A batch update writes v1, v2 and v3: three history points per 200 answer."""
@@ -137,11 +142,9 @@ class Deployment:
     """Whether the processes talk through Redis (its CPU is then measured too)."""
     note: str = ""
 
-    def count_history(self, postgres: LocalPostgres) -> int:
+    def count_history(self) -> int:
         """History points stored so far."""
-        if self.database_url is None:
-            return count_history(self.data_dir)
-        return postgres.count_history(self.database_url)
+        return count_history(self.data_dir, self.database_url)
 
 
 def split_tokens(tokens: list[str], parts: int, folder: Path) -> list[tuple[Path, int]]:
@@ -189,7 +192,36 @@ def deployed(
     build has it (unless ``as_nodes``), else N nodes on ports of their own."""
     folder.mkdir()
     data_dir = folder / "data"
-    database_url = postgres.create_database() if postgres is not None else None
+    with contextlib.ExitStack() as stack:
+        database_url = (
+            stack.enter_context(fresh_database(postgres.url)) if postgres is not None else None
+        )
+        yield from _deployed_on(
+            name,
+            console,
+            folder=folder,
+            data_dir=data_dir,
+            database_url=database_url,
+            devices=devices,
+            redis=redis,
+            processes=processes,
+            as_nodes=as_nodes,
+        )
+
+
+def _deployed_on(
+    name: str,
+    console: Console,
+    *,
+    folder: Path,
+    data_dir: Path,
+    database_url: str | None,
+    devices: int,
+    redis: LocalRedis | None,
+    processes: int,
+    as_nodes: bool,
+) -> Iterator[Deployment]:
+    """``deployed``'s body once the database exists: provision, start, stop."""
     extra = ["--database-url", database_url] if database_url else []
     console.print(f"{name}: provisioning {devices:,} devices")
     created = provision(bench_spec(devices), *extra, data_dir=data_dir)
@@ -219,10 +251,21 @@ def deployed(
     try:
         for server in deployment.servers:
             server.start()
+            wait_for_workers(server.pid, processes if "--workers" in options else 1)
         yield deployment
     finally:
         for server in deployment.servers:
             server.stop()
+
+
+def wait_for_workers(pid: int, workers: int) -> None:
+    """Wait until ``pid`` has ``workers`` children (``/healthz`` answers once the first is up),
+    so that every worker's CPU is measured from the first load on."""
+    deadline = time.monotonic() + WORKERS_TIMEOUT_S
+    while workers > 1 and len(process_tree(pid)) < workers + 1:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"pinbase serve {pid} has not started {workers} workers")
+        time.sleep(0.1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,7 +287,7 @@ class CpuWatch:
         for name, root in self.roots.items():
             tree = process_tree(root)
             for index, pid in enumerate(tree):
-                suffix = "" if index == 0 or name in ("postgres", "redis") else f" worker {index}"
+                suffix = "" if index == 0 or name in ("postgres", "redis") else f" child {pid}"
                 self._names[pid] = name + suffix
         self._start = self._read(self._names)
         self._start[-1] = children_cpu_s()
@@ -361,7 +404,7 @@ def measure(
         roots["postgres"] = postgres.pid
     if deployment.brokered:
         roots["redis"] = redis.pid
-    before = deployment.count_history(postgres)
+    before = deployment.count_history()
     figures: dict[str, Any] = {"note": deployment.note}
     for kind in LOADS:
         console.print(f"{deployment.name}: {LOAD_NAMES[kind]} for {options.duration:g} s")
@@ -369,12 +412,14 @@ def measure(
     return {**figures, "history_before": before}
 
 
-def finish(deployment: Deployment, figures: dict[str, Any], postgres: LocalPostgres) -> None:
-    """After the servers stopped: their exit codes and log problems, and the points check."""
+def finish(deployment: Deployment, figures: dict[str, Any]) -> None:
+    """Stop the servers (SIGTERM: every acknowledged write is committed first); their exit
+    codes and log problems, and the points check."""
     figures["servers"] = [
-        {"log_problems": log_problems(server.log())} for server in deployment.servers
+        {"exit_code": server.stop(), "log_problems": log_problems(server.log())}
+        for server in deployment.servers
     ]
-    stored = deployment.count_history(postgres) - figures.pop("history_before")
+    stored = deployment.count_history() - figures.pop("history_before")
     figures["history_points"] = stored
     figures["acknowledged_points"] = sum(figures[kind]["acknowledged"] for kind in LOADS)
 
@@ -460,7 +505,7 @@ def run(options: argparse.Namespace) -> int:
                     figures = measure(
                         deployment, options, postgres=postgres, redis=redis, console=console
                     )
-                finish(deployment, figures, postgres)
+                    finish(deployment, figures)
                 report["deployments"][name] = figures
             report["push"] = push_latency(
                 options, folder=work / "push", postgres=postgres, redis=redis, console=console
@@ -499,14 +544,16 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             f"{rates[2] / rates[1]:.2f}",
         )
     console.print(table)
-    cpu = Table(title="CPU during each load (share of one core)")
+    cpu = Table(title="CPU during each load (share of one core; workers are children)")
     cpu.add_column("deployment / load")
     cpu.add_column("processes")
     for name in names:
         for kind in LOADS:
             shares = deployments[name][kind]["cpu"]
             text = ", ".join(
-                f"{process} {share:.0%}" for process, share in shares.items() if process != "wall_s"
+                f"{process} {share:.0%}"
+                for process, share in shares.items()
+                if process != "wall_s" and share >= SHOWN_CPU
             )
             cpu.add_row(f"{name} / {kind}", text)
     console.print(cpu)

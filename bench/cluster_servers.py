@@ -11,7 +11,6 @@ Redis runs with persistence off (``save ""``, no append-only file): it carries m
 nodes and nothing it holds needs to survive it (docs/scaling.md).
 """
 
-import asyncio
 import contextlib
 import os
 import pwd
@@ -20,12 +19,9 @@ import socket
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import asyncpg  # type: ignore[import-untyped]
 
 from pinbase.testing import free_port
 
@@ -115,34 +111,6 @@ class LocalPostgres:
         """Fast shutdown; the folder is removed by the caller."""
         with contextlib.suppress(subprocess.SubprocessError):
             self._run(binaries, "pg_ctl", "stop", f"--pgdata={self.root / 'data'}", "--mode=fast")
-
-    def create_database(self) -> str:
-        """A new empty database's SQLAlchemy URL."""
-        name = f"bench_{uuid.uuid4().hex[:12]}"
-
-        async def create() -> None:
-            connection = await asyncpg.connect(
-                host="127.0.0.1", port=self.port, user="postgres", database="postgres"
-            )
-            try:
-                await connection.execute(f'CREATE DATABASE "{name}"')
-            finally:
-                await connection.close()
-
-        asyncio.run(create())
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
-
-    def count_history(self, url: str) -> int:
-        """History points stored in the database of ``url``."""
-
-        async def count() -> int:
-            connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
-            try:
-                return int(await connection.fetchval("SELECT count(*) FROM history"))
-            finally:
-                await connection.close()
-
-        return asyncio.run(count())
 
 
 @contextlib.contextmanager
