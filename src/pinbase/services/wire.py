@@ -10,8 +10,9 @@ registered classes, through their constructors (so ``__post_init__`` checks run 
 payload naming anything else is refused with ``WireError``; nothing is ever unpickled.
 
 Only init fields cross (``Template``'s derived indexes are rebuilt by its ``__post_init__``).
-A JSON array always decodes as a tuple: messages hold tuples, never lists. A dict is written
-``{"@d": [[key, value], …]}``.
+A JSON array always decodes as a tuple: messages hold tuples. A dict is written
+``{"@d": [[key, value], …]}`` and a list (only inside a JSON object kept as sent, such as a
+widget's settings) ``{"@l": [item, …]}``, so both come back as they went.
 """
 
 import dataclasses
@@ -27,6 +28,7 @@ T = TypeVar("T", bound=type)
 TYPE_KEY = "@"
 ENUM_KEY = "@e"
 DICT_KEY = "@d"
+LIST_KEY = "@l"
 
 
 class WireError(ValueError):
@@ -167,6 +169,8 @@ def _plain(value: object) -> Any:
         return _plain_named(value, names)
     if isinstance(value, dict):
         return {DICT_KEY: [[_plain(k), _plain(v)] for k, v in value.items()]}
+    if isinstance(value, list):  # inside a JSON object kept as sent (a widget's settings)
+        return {LIST_KEY: [_plain(item) for item in value]}
     raise TypeError(f"{type(value).__qualname__} cannot cross the wire")
 
 
@@ -205,6 +209,8 @@ def _built(tree: Any) -> Any:
         return cls(tree.get("v"))
     if DICT_KEY in tree and isinstance(tree[DICT_KEY], list):
         return {_built(pair[0]): _built(pair[1]) for pair in tree[DICT_KEY]}
+    if LIST_KEY in tree and isinstance(tree[LIST_KEY], list):
+        return [_built(item) for item in tree[LIST_KEY]]
     raise WireError("an object without a type tag")
 
 
