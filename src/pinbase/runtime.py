@@ -133,7 +133,7 @@ async def open_store(settings: Settings) -> SqlStore:
     return PostgresStore(engine)
 
 
-def broker(settings: Settings) -> Broker:
+def broker_for(settings: Settings) -> Broker:
     """The broker linking this node to the others of its installation: a lone ``LocalBroker``
     without ``broker_url`` (one process, nothing sent), else Redis."""
     if settings.broker_url is None:
@@ -171,13 +171,15 @@ def data_folder(settings: Settings) -> DataFolder | None:
 
 @asynccontextmanager
 async def running_services(
-    settings: Settings, *, clock: Clock = system_clock, link: Broker | None = None
+    settings: Settings, *, clock: Clock = system_clock, broker: Broker | None = None
 ) -> AsyncIterator[Services]:
-    """Open storage, load the hot state and run the writer for the duration of the block;
-    ``link`` replaces the broker the settings name (tests: nodes of one process)."""
+    """Open storage, load the hot state and run the writer for the duration of the block.
+
+    ``broker`` links these services to other nodes (tests: ``LocalBroker`` on a
+    ``LocalNetwork``); by default the settings choose it (``broker_for``)."""
     store = await open_store(settings)
     try:
-        bus = Bus(link if link is not None else broker(settings))
+        bus = Bus(broker if broker is not None else broker_for(settings))
         directory = Directory(
             store,
             unknown=UnknownTokens(

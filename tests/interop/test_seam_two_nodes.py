@@ -14,6 +14,7 @@ from interop_driver import BLYNKLIB, DeviceClient, eventually, value_of
 
 from pinbase.testing import ServerProcess, free_port, provision
 from postgres import create_database, drop_database
+from redis_server import RedisServer, require_binary
 from testspec import UNTHROTTLED, load_spec
 
 pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
@@ -78,6 +79,14 @@ def _bearer(node: ServerProcess, created: dict[str, Any]) -> dict[str, str]:
         )
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+@pytest.fixture
+def redis_server_of_test() -> Iterator[RedisServer]:
+    """A Redis server of this test alone, which it stops and starts again on the same port."""
+    server = RedisServer(require_binary()).start()
+    yield server
+    server.remove()
 
 
 @pytest.fixture
@@ -148,3 +157,46 @@ def test_a_template_change_on_b_is_seen_by_a(
         lambda: api_a.get(f"/external/api/update?token={token}&v40=1013").status_code == 200
     )
     assert value_of(api_a, token, "v40") == "1013"
+
+
+def test_nodes_resynchronise_after_a_redis_restart(
+    tmp_path: Path, postgres_url: str, redis_server_of_test: RedisServer
+) -> None:
+    """Redis goes down; a device deleted through node B meanwhile is refused by node A once
+    Redis is back (A reloads its caches on reconnecting), and values cross again."""
+    database = asyncio.run(create_database(postgres_url))
+    try:
+        created = provision(load_spec(2), "--database-url", database, data_dir=tmp_path / "p")
+        shared = ("--database-url", database, "--broker-url", redis_server_of_test.url)
+        with (
+            ServerProcess(tmp_path / "a", *shared, env=UNTHROTTLED) as a,
+            ServerProcess(tmp_path / "b", *shared, env=UNTHROTTLED) as b,
+            httpx.Client(base_url=a.base_url, timeout=10) as api_a,
+            httpx.Client(base_url=b.base_url, timeout=10) as api_b,
+        ):
+            gone, kept = (device["token"] for device in created["devices"])
+            gone_id = created["devices"][0]["id"]
+            assert api_a.get(f"/external/api/update?token={gone}&v1=1").status_code == 200
+            redis_server_of_test.stop()
+            deleted = api_b.delete(
+                "/api/v1/organization/device",
+                params={"deviceId": gone_id},
+                headers=_bearer(b, created),
+            )
+            assert deleted.status_code == 204, deleted.text
+            assert api_a.get(f"/external/api/get?token={gone}&v1").status_code == 200  # missed
+            redis_server_of_test.start()
+            assert eventually(
+                lambda: api_a.get(f"/external/api/get?token={gone}&v1").status_code == 400,
+                within=30,
+            )
+            assert eventually(
+                lambda: (
+                    api_b.get(f"/external/api/update?token={kept}&v1=77").status_code == 200
+                    and value_of(api_a, kept, "v1") == "77"
+                ),
+                within=30,
+            )
+            assert "broker.reconnected" in a.log()
+    finally:
+        asyncio.run(drop_database(database))

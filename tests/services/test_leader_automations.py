@@ -51,7 +51,7 @@ def node(
     network: LocalNetwork, settings: Settings, clock: HandClock
 ) -> AbstractAsyncContextManager[Services]:
     """One node's services on the shared database and network."""
-    return running_services(settings, clock=clock, link=LocalBroker(network))
+    return running_services(settings, clock=clock, broker=LocalBroker(network))
 
 
 def editor_on(services: Services, world: World) -> Editor:

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
 from pinbase.domain.pins import Pin
+from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
 from pinbase.services import wire
 from pinbase.services.broker import Broker, LocalBroker
@@ -71,6 +72,27 @@ class PropertyChanged:
     name: str
     value: str | tuple[str, ...]
     ts: int
+
+
+@wire.message
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PropertyErased:
+    """A stored property of a device's datastream was removed (MQTT ``…/prop/<name>/erase``)."""
+
+    device_id: DeviceId
+    datastream_id: DatastreamId
+    name: str
+
+
+@wire.message
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValuesImported:
+    """Back-dated points of one device were stored (timestamped uploads, committed); ``newest``
+    holds the newest imported point of each datastream, which becomes its current value unless
+    a newer one is known. Nothing is pushed to devices (http-api.md OP-26)."""
+
+    device_id: DeviceId
+    newest: tuple[Point, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,7 +20,7 @@ from pinbase.domain.devices import Device
 from pinbase.domain.errors import ValueMismatch
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.values import MAX_STRING_BYTES
-from pinbase.services.bus import Bus, PropertyChanged
+from pinbase.services.bus import Bus, PropertyChanged, PropertyErased
 from pinbase.services.clock import Clock
 from pinbase.storage.base import Store
 from pinbase.storage.codec import dump_json
@@ -128,22 +128,34 @@ class Properties:
 
     async def erase(self, device: Device, datastream: Datastream, name: str) -> bool:
         """Remove one stored property (MQTT ``ds/<name>/prop/<property>/erase``); False when
-        none was stored. Nothing is published: the bus has no event for a removed property."""
+        none was stored. ``PropertyErased`` tells the other nodes' caches."""
         async with self._store.transaction() as tx:
             erased = await tx.delete_property(device.id, datastream.id, name)
-        by_datastream = self._stored.get(device.id, {})
-        values = by_datastream.get(datastream.id, {})
-        values.pop(name, None)
-        if not values:  # as the database answers: no datastream without a property
-            by_datastream.pop(datastream.id, None)
+        self._drop(device.id, datastream.id, name)
+        if erased:
+            self._bus.publish(
+                PropertyErased(device_id=device.id, datastream_id=datastream.id, name=name)
+            )
         return erased
 
-    def learn(self, change: PropertyChanged) -> None:
-        """Take a property another node stored (committed). Called by ``CachedState`` only, for a
-        message from another node."""
+    def learn(self, change: PropertyChanged | PropertyErased) -> None:
+        """Take a property another node stored or erased (committed). Called by ``CachedState``
+        only, for a message from another node."""
+        if isinstance(change, PropertyErased):
+            self._drop(change.device_id, change.datastream_id, change.name)
+            return
         value = list(change.value) if isinstance(change.value, tuple) else change.value
         by_datastream = self._stored.setdefault(change.device_id, {})
         by_datastream.setdefault(change.datastream_id, {})[change.name] = value
+
+    def _drop(self, device_id: DeviceId, datastream_id: DatastreamId, name: str) -> None:
+        by_datastream = self._stored.get(device_id, {})
+        values = by_datastream.get(datastream_id, {})
+        values.pop(name, None)
+        if not values:  # as the database answers: no datastream without a property
+            by_datastream.pop(datastream_id, None)
+        if not by_datastream:
+            self._stored.pop(device_id, None)
 
     def forget(self, device_id: DeviceId) -> None:
         """Drop the device's properties: erased or deleted in the database. Called by

@@ -45,7 +45,13 @@ organization) is refused within that interval (docs/decisions.md).
 from typing import assert_never
 
 from pinbase.domain.ids import DeviceId
-from pinbase.services.bus import Bus, PropertyChanged, ValuesChanged
+from pinbase.services.bus import (
+    Bus,
+    PropertyChanged,
+    PropertyErased,
+    ValuesChanged,
+    ValuesImported,
+)
 from pinbase.services.changes import (
     CHANGES,
     Change,
@@ -90,7 +96,9 @@ class CachedState:
         self._unsubscribe = (
             *(bus.subscribe(topic, self.apply, remote=True) for topic in CHANGES),
             bus.subscribe(ValuesChanged, telemetry.learn, remote=True, local=False),
+            bus.subscribe(ValuesImported, telemetry.learn, remote=True, local=False),
             bus.subscribe(PropertyChanged, properties.learn, remote=True, local=False),
+            bus.subscribe(PropertyErased, properties.learn, remote=True, local=False),
         )
 
     def apply(self, change: Change) -> None:

@@ -17,7 +17,7 @@ from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
 from pinbase.domain.values import read_json
-from pinbase.services.bus import Bus, ValuesChanged, WrittenValue
+from pinbase.services.bus import Bus, ValuesChanged, ValuesImported, WrittenValue
 from pinbase.services.clock import DAY_MS, Clock
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.reactions.triggers import NoTriggers, WriteTriggers
@@ -124,8 +124,14 @@ class Telemetry:
             raise ImportQuotaExceeded(self._import_limit)
         self._imported[device.id] = used + len(points)
         await self._writer.write(points)
+        newest: dict[DatastreamId, Point] = {}
         for point in points:
             self._raise_current(point)
+            known = newest.get(point.datastream_id)
+            if known is None or point.ts >= known.ts:
+                newest[point.datastream_id] = point
+        if newest:
+            self._bus.publish(ValuesImported(device_id=device.id, newest=tuple(newest.values())))
 
     def current(self, device_id: DeviceId, datastream: Datastream) -> Point | None:
         """The stored current value, or None when the datastream never received one."""
@@ -173,9 +179,13 @@ class Telemetry:
             if known is not None and point.ts > known.ts:
                 self._current[key] = point
 
-    def learn(self, change: ValuesChanged) -> None:
+    def learn(self, change: ValuesChanged | ValuesImported) -> None:
         """Take the values another node stored (and committed) as current values, unless newer
         ones are known. Called by ``CachedState`` only, for a message from another node."""
+        if isinstance(change, ValuesImported):
+            for point in change.newest:
+                self._raise_current(point)
+            return
         for written in change.writes:
             self._raise_current(
                 Point(change.device_id, written.datastream_id, change.ts, written.value)
