@@ -24,6 +24,10 @@ from pinbase.domain.points import Point
 from pinbase.storage.point_writes import POSTGRES_APPEND, postgres_append_arguments
 from pinbase.storage.sql import SqlStore
 
+MAX_STALE_CONNECTIONS = 20
+"""How many closed connections a group skips before it fails: more than the pool holds (5, plus
+10 overflow), so after a restart of the server one group clears them all."""
+
 
 class PostgresStore(SqlStore):
     """``SqlStore`` whose group commits are one statement on the driver connection."""
@@ -43,15 +47,25 @@ class PostgresStore(SqlStore):
         if not points and not current:
             return
         arguments = postgres_append_arguments(points, current)
-        async with self._engine.connect() as connection:
-            # SQLAlchemy has begun no transaction on it: nothing ran through it yet, and giving
-            # it back to the pool rolls back nothing (no round trip).
-            fairy = await connection.get_raw_connection()
-            driver: Any = fairy.driver_connection
-            try:
-                await driver.execute(POSTGRES_APPEND, *arguments)
-            except BaseException:
+        for _ in range(MAX_STALE_CONNECTIONS):
+            async with self._engine.connect() as connection:
+                # SQLAlchemy has begun no transaction on it: nothing ran through it, and giving
+                # it back to the pool rolls back nothing (no round trip).
+                fairy = await connection.get_raw_connection()
+                driver: Any = fairy.driver_connection
                 if driver.is_closed():
-                    # The server went away (a restart): the pool must not hand it out again.
+                    # The server closed it while it idled in the pool (a restart): nothing was
+                    # sent, so the group can go on another connection.
                     await connection.invalidate()
-                raise
+                    continue
+                try:
+                    await driver.execute(POSTGRES_APPEND, *arguments)
+                except BaseException:
+                    if driver.is_closed():
+                        # Lost while the statement ran: it may or may not have committed, so
+                        # the group fails (its callers are not acknowledged) and the connection
+                        # leaves the pool.
+                        await connection.invalidate()
+                    raise
+                return
+        raise ConnectionError("every pooled PostgreSQL connection was closed by the server")
