@@ -21,6 +21,7 @@ from pinbase.testing import free_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 HAPROXY_CFG = DEPLOY / "haproxy.cfg"
+ENVIRONMENT = DEPLOY / "pinbase.env"
 HAPROXY = Path("/usr/sbin/haproxy")
 LOOPBACK = "127.0.0.1"
 
@@ -44,6 +45,8 @@ TEST_MAXCONN = "maxconn 2000"
 NODE_ADDRESS = re.compile(r"^(\s*server (node\d) )10\.0\.0\.\d+:(\d+)$", re.MULTILINE)
 BIND = re.compile(r"^(\s*bind ):(\d+)\b", re.MULTILINE)
 READY_TIMEOUT_S = 15.0
+KEPT_AS_SHIPPED = {"PINBASE_LOG_LEVEL"}
+"""The variables of deploy/pinbase.env a test node takes as they are."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,9 +60,42 @@ class Node:
         """A node whose every listener has a free port of its own."""
         return cls(ports={name: free_port() for name in NODE_PORTS})
 
-    def serve_options(self) -> list[str]:
-        """The ``pinbase serve`` options that open these ports."""
-        return [f"--{name}-port={port}" for name, port in self.ports.items() if name != "http"]
+    def environment(
+        self,
+        *,
+        database_url: str,
+        broker_url: str,
+        tls: tuple[Path, Path],
+        public_url: str,
+        data_dir: Path,
+    ) -> dict[str, str]:
+        """deploy/pinbase.env as shipped, with this node's values put in: its loopback ports,
+        the test's database, broker, certificate and key, HTTPS address and data folder, and one
+        worker (a node killed with -9 must die as a crash does; a parent's workers would stop
+        cleanly when it dies).
+
+        Raises:
+            AssertionError: the shipped file has a variable this does not know to replace.
+        """
+        values = {
+            "PINBASE_DATABASE_URL": database_url,
+            "PINBASE_BROKER_URL": broker_url,
+            "PINBASE_HOST": LOOPBACK,
+            "PINBASE_TLS_CERT": str(tls[0]),
+            "PINBASE_TLS_KEY": str(tls[1]),
+            "PINBASE_PUBLIC_URL": public_url,
+            "PINBASE_DATA_DIR": str(data_dir),
+            "PINBASE_WORKERS": "1",
+        }
+        for name, port in self.ports.items():
+            values[f"PINBASE_{name.upper().replace('-', '_')}_PORT"] = str(port)
+        shipped = dict(
+            line.split("=", 1)
+            for line in ENVIRONMENT.read_text().splitlines()
+            if line and not line.startswith("#")
+        )
+        assert shipped.keys() - values.keys() == KEPT_AS_SHIPPED, shipped.keys() - values.keys()
+        return {**shipped, **values}
 
 
 def render(
@@ -131,14 +167,24 @@ class Balancer:
         return f"https://localhost:{self.public[443]}"
 
 
+def public_ports() -> dict[int, int]:
+    """A free loopback port for each public port of the shipped file."""
+    return {port: free_port() for port in PUBLIC_PORTS}
+
+
 @contextmanager
 def haproxy(
-    nodes: Mapping[str, Node], *, folder: Path, cert: Path, key: Path
+    nodes: Mapping[str, Node],
+    *,
+    folder: Path,
+    cert: Path,
+    key: Path,
+    public: Mapping[int, int],
 ) -> Iterator[Balancer]:
-    """HAProxy running deploy/haproxy.cfg (rendered into ``folder``) until the block exits."""
+    """HAProxy running deploy/haproxy.cfg (rendered into ``folder``) until the block exits,
+    its public ports on ``public`` (from ``public_ports``)."""
     pem = folder / "pinbase.pem"
     pem.write_text(cert.read_text() + key.read_text())
-    public = {port: free_port() for port in PUBLIC_PORTS}
     config = folder / "haproxy.cfg"
     config.write_text(
         render(

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from interop_driver import BLYNKLIB, DeviceClient, eventually
-from scaling_recipe import DEPLOY, HAPROXY, Balancer, Node, haproxy
+from scaling_recipe import DEPLOY, HAPROXY, Balancer, Node, haproxy, public_ports
 from sqlalchemy import NullPool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -56,7 +56,8 @@ class Recipe:
 
 @contextmanager
 def running_recipe(postgres_url: str, redis_url: str, folder: Path) -> Iterator[Recipe]:
-    """Two nodes on one PostgreSQL database, one Redis and one data folder, behind HAProxy."""
+    """Two nodes on one PostgreSQL database, one Redis and one data folder, behind HAProxy,
+    each configured by deploy/pinbase.env with its own values put in."""
     if not HAPROXY.exists():
         pytest.skip("HAProxy is not installed (.ci/run installs it)")
     data_dir = folder / "data"
@@ -65,18 +66,29 @@ def running_recipe(postgres_url: str, redis_url: str, folder: Path) -> Iterator[
         created = provision(load_spec(DEVICES), "--database-url", database_url, data_dir=data_dir)
         cert, key = self_signed(folder)
         nodes = {name: Node.on_free_ports() for name in NODE_NAMES}
-        options = ["--database-url", database_url, "--broker-url", redis_url, "--access-log"]
-        options += [f"--tls-cert={cert}", f"--tls-key={key}"]
+        public = public_ports()
         servers = {
             name: ServerProcess(
-                data_dir, *options, *node.serve_options(), port=node.ports["http"], env=UNTHROTTLED
+                data_dir,
+                "--access-log",
+                port=node.ports["http"],
+                env={
+                    **UNTHROTTLED,
+                    **node.environment(
+                        database_url=database_url,
+                        broker_url=redis_url,
+                        tls=(cert, key),
+                        public_url=f"https://localhost:{public[443]}",
+                        data_dir=data_dir,
+                    ),
+                },
             )
             for name, node in nodes.items()
         }
         try:
             for server in servers.values():
                 server.start()
-            with haproxy(nodes, folder=folder, cert=cert, key=key) as balancer:
+            with haproxy(nodes, folder=folder, cert=cert, key=key, public=public) as balancer:
                 yield Recipe(
                     database_url=database_url,
                     nodes=servers,
