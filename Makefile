@@ -75,6 +75,7 @@ bench: $(STAMP)
 	$(PY) bench/console_live.py
 	$(PY) bench/console_render.py
 	$(PY) bench/automations.py
+	$(PY) bench/cluster.py
 
 bench-tcp: $(STAMP)
 	$(PY) bench/device_tcp.py

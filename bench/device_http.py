@@ -16,6 +16,11 @@ database may hold up to 3 x connections more points; the asyncio client stops se
 for every answer, so its count is exact. Both clients' CPU use is measured and printed, so a
 client that saturates its core (and so bounds the figures) shows.
 
+On PostgreSQL. ``--database-url`` names a local PostgreSQL server instead: the run provisions and
+serves a fresh database on it (bench/postgres_target.py), counts the points there, and also
+reports the CPU the PostgreSQL server used, so the cost of a request is Pinbase's plus the
+database's (issue #11).
+
 Run: ``make bench`` or ``.venv/bin/python bench/device_http.py --help``.
 """
 
@@ -32,6 +37,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+import postgres_target
 from http_load import LoadPlan, LoadResult, parse_load_args, run_load
 from pinbase.settings import Settings
 from pinbase.testing import ServerProcess, free_port
@@ -80,23 +86,36 @@ def bench_spec(devices: int) -> dict[str, Any]:
     }
 
 
-def count_history(data_dir: Path) -> int:
-    """History points in the SQLite database of ``data_dir``."""
+def count_history(data_dir: Path, database_url: str | None) -> int:
+    """History points in the PostgreSQL database ``database_url``, else in the SQLite database
+    of ``data_dir``."""
+    if database_url:
+        return postgres_target.count_history(database_url)
     with contextlib.closing(sqlite3.connect(data_dir / SQLITE_FILE)) as db:
         (count,) = db.execute("SELECT count(*) FROM history").fetchone()
     return int(count)
 
 
 def bench_pinbase(
-    plan: LoadPlan, *, data_dir: Path, work_dir: Path, profile: bool
+    plan: LoadPlan,
+    *,
+    data_dir: Path,
+    work_dir: Path,
+    profile: bool,
+    database_url: str | None = None,
 ) -> dict[str, Any]:
-    """Drive ``pinbase serve``, stop it with SIGTERM, and return the figures and its log."""
-    server = ServerProcess(data_dir, port=plan.port)
+    """Drive ``pinbase serve``, stop it with SIGTERM, and return the figures and its log; on
+    PostgreSQL also the CPU seconds its server used meanwhile (``database_cpu_s``)."""
+    extra = ("--database-url", database_url) if database_url else ()
+    server = ServerProcess(data_dir, *extra, port=plan.port)
     exit_code: int | None = None
     profile_rows: list[dict[str, Any]] = []
     profile_error = ""
+    database_cpu_s: float | None = None
     try:
         server.start()
+        postmaster = postgres_target.postmaster_pid(database_url) if database_url else None
+        database_before = postgres_target.server_cpu_s(postmaster) if postmaster else {}
         if profile:
             out = work_dir / "profile.txt"
             with sampled(server.pid, duration_s=plan.duration_s, out=out) as found:
@@ -104,10 +123,14 @@ def bench_pinbase(
             profile_rows, profile_error = found.rows, found.error
         else:
             result = run_load(plan, server_pid=server.pid, work_dir=work_dir)
+        if postmaster:
+            database_after = postgres_target.server_cpu_s(postmaster)
+            database_cpu_s = postgres_target.used_cpu_s(database_before, database_after)
     finally:
         exit_code = server.stop()
     return {
         "result": result,
+        "database_cpu_s": database_cpu_s,
         "exit_code": exit_code,
         "log": log_problems(server.log()),
         "profile": profile_rows,
@@ -150,6 +173,14 @@ def verdict(*, client: str, points: int, expected: int, connections: int) -> tup
 
 def run(options: argparse.Namespace) -> int:
     """Provision, benchmark Pinbase and the bare app, report; return the exit code."""
+    if not options.database_url:
+        return run_on(options, None)
+    with postgres_target.fresh_database(options.database_url) as database_url:
+        return run_on(options, database_url)
+
+
+def run_on(options: argparse.Namespace, database_url: str | None) -> int:
+    """``run`` on the database ``database_url`` (None: SQLite in the data folder)."""
     client = options.client
     console = Console()
     with provisioned(
@@ -159,10 +190,11 @@ def run(options: argparse.Namespace) -> int:
         keep=options.keep,
         kept="data folder, logs and scripts",
         note=" ...",
+        database_url=database_url,
     ) as bench:
         work_dir, data_dir = bench.work_dir, bench.data_dir
         tokens_file = write_tokens(bench.created, work_dir / "tokens.txt")
-        baseline = count_history(data_dir)
+        baseline = count_history(data_dir, database_url)
         host = machine()
         plan = LoadPlan(
             client=client,
@@ -174,8 +206,14 @@ def run(options: argparse.Namespace) -> int:
             threads=options.threads,
         )
         console.print(f"driving pinbase with {client} for {plan.duration_s:g} s ...")
-        pinbase = bench_pinbase(plan, data_dir=data_dir, work_dir=work_dir, profile=options.profile)
-        points = count_history(data_dir) - baseline
+        pinbase = bench_pinbase(
+            plan,
+            data_dir=data_dir,
+            work_dir=work_dir,
+            profile=options.profile,
+            database_url=database_url,
+        )
+        points = count_history(data_dir, database_url) - baseline
         bare_plan = LoadPlan(**{**asdict(plan), "port": free_port(), "path": BARE_PATH})
         console.print(f"driving the bare Starlette app with {client} for {plan.duration_s:g} s ...")
         bare = bench_bare(bare_plan, work_dir=work_dir)
@@ -212,10 +250,13 @@ def build_report(
             "duration_s": plan.duration_s,
             "wrk_threads": plan.threads if plan.client == "wrk" else None,
             "devices": len(plan.tokens_file.read_text().split()),
+            "database": "postgresql" if pinbase["database_cpu_s"] is not None else "sqlite",
             # The server runs on the defaults: PINBASE_* variables were removed above.
             "device_requests_per_second": Settings().device_requests_per_second,
         },
         "pinbase": result.as_json(),
+        "database_cpu_s": pinbase["database_cpu_s"],
+        "cpu_us_per_request": cpu_per_request(result, pinbase["database_cpu_s"]),
         "bare": bare.as_json(),
         "ratio": round(result.rps / bare.rps, 3) if bare.rps else None,
         "targets": {"rps": TARGET_RPS, "ratio": TARGET_RATIO, "cpus": TARGET_CPUS},
@@ -232,6 +273,15 @@ def build_report(
     }
 
 
+def cpu_per_request(result: LoadResult, database_cpu_s: float | None) -> dict[str, float | None]:
+    """Microseconds of CPU per answered request: the server's, and the database server's."""
+    answered = result.answered or 1
+    return {
+        "server": round(result.server_cpu_s / answered * 1e6, 1),
+        "database": round(database_cpu_s / answered * 1e6, 1) if database_cpu_s else None,
+    }
+
+
 def print_report(
     console: Console, report: dict[str, Any], ours: LoadResult, bare: LoadResult
 ) -> None:
@@ -239,7 +289,7 @@ def print_report(
     settings, check = report["settings"], report["check"]
     title = (
         f"Device HTTP API: {settings['client']}, {settings['connections']} connections, "
-        f"{settings['duration_s']:g} s, {settings['devices']:,} devices, "
+        f"{settings['duration_s']:g} s, {settings['devices']:,} devices, {settings['database']}, "
         f"limit {settings['device_requests_per_second']} requests/s per device"
     )
     table = Table(title=title)
@@ -258,6 +308,12 @@ def print_report(
     for label, attribute in (("server CPU", "server_cpu_s"), ("client CPU", "client_cpu_s")):
         shares = [getattr(r, attribute) / r.seconds for r in (ours, bare)]
         table.add_row(label, *(f"{share:.0%} of a core" for share in shares), "")
+    per_request = report["cpu_us_per_request"]
+    table.add_row("server CPU / request", f"{per_request['server']:.0f} µs", "", "")
+    if per_request["database"] is not None:
+        share = report["database_cpu_s"] / ours.seconds
+        table.add_row("PostgreSQL CPU", f"{share:.0%} of a core", "", "")
+        table.add_row("PostgreSQL CPU / request", f"{per_request['database']:.0f} µs", "", "")
     table.add_row("history points", f"{check['history_points']:,}", "", "")
     table.add_row("3 x 200 answers", f"{check['expected_points']:,}", "", "")
     table.add_row("difference", f"{check['difference']:+,}", "", "")
@@ -286,6 +342,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__.split("\n", 1)[0],
         output=DEFAULT_OUTPUT,
         profile_help="sample the server with py-spy",
+        database=True,
     )
 
 

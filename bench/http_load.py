@@ -435,11 +435,23 @@ def run_load(plan: LoadPlan, *, server_pid: int, work_dir: Path) -> LoadResult:
 
 
 def parse_load_args(
-    argv: list[str] | None, *, description: str, output: Path, profile_help: str
+    argv: list[str] | None,
+    *,
+    description: str,
+    output: Path,
+    profile_help: str,
+    database: bool = False,
 ) -> argparse.Namespace:
     """The command line of a benchmark that drives ``LoadPlan``s; ``--client auto`` resolved to
-    wrk when it is installed, else the asyncio client."""
+    wrk when it is installed, else the asyncio client. ``database`` adds ``--database-url``."""
     parser = argparse.ArgumentParser(description=description)
+    if database:
+        parser.add_argument(
+            "--database-url",
+            help="a local PostgreSQL server (postgresql+asyncpg://user@host:port/db): the run "
+            "gets a fresh database on it, dropped afterwards (bench/postgres_target.py); "
+            "default: SQLite in the data folder",
+        )
     parser.add_argument("--duration", type=float, default=DEFAULT_DURATION_S, help="seconds")
     parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS)
     parser.add_argument("--client", choices=("auto", "wrk", "asyncio"), default="auto")

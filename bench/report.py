@@ -45,11 +45,13 @@ def provisioned(
     keep: bool,
     kept: str,
     note: str | None = "",
+    database_url: str | None = None,
 ) -> Iterator[Provisioned]:
     """A temporary folder whose data folder is provisioned from ``spec``, removed when the block
     exits unless ``keep`` (then ``kept`` names what stays in it). Every ``PINBASE_*`` variable is
-    removed first: each benchmark is defined on SQLite in a fresh folder. Unless ``note`` is
-    None, says ``provisioning N devices in FOLDER{note}`` first (a large fleet takes a while)."""
+    removed first: each benchmark is defined on SQLite in a fresh folder, or on the empty database
+    ``database_url`` names. Unless ``note`` is None, says ``provisioning N devices in
+    FOLDER{note}`` first (a large fleet takes a while)."""
     removed = sorted(name for name in os.environ if name.startswith("PINBASE_"))
     for name in removed:
         del os.environ[name]
@@ -58,7 +60,8 @@ def provisioned(
         if note is not None:
             console.print(f"provisioning {len(spec['devices']):,} devices in {work_dir}{note}")
         data_dir = work_dir / "data"
-        created = provision(spec, data_dir=data_dir)
+        extra = ("--database-url", database_url) if database_url else ()
+        created = provision(spec, *extra, data_dir=data_dir)
         yield Provisioned(
             work_dir=work_dir, data_dir=data_dir, created=created, removed_env=removed
         )

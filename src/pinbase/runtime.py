@@ -39,6 +39,7 @@ from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.invitations import Invitations
+from pinbase.services.leadership import Leadership
 from pinbase.services.live import LiveHub
 from pinbase.services.login_throttle import SharedLoginThrottle
 from pinbase.services.metadata import Metadata
@@ -92,6 +93,7 @@ from pinbase.storage.data_folder import (
 )
 from pinbase.storage.engines import create_engine, database_url, sqlite_file
 from pinbase.storage.migrate import migrate
+from pinbase.storage.postgres import PostgresStore
 from pinbase.storage.sql import SqlStore
 from pinbase.storage.sqlite import SqliteStore
 from pinbase.transports.heartbeat import NodeHeartbeat
@@ -142,7 +144,7 @@ async def open_store(settings: Settings) -> SqlStore:
     await migrate(engine)
     if engine.dialect.name == "sqlite":
         return SqliteStore(engine, synchronous=settings.sqlite_synchronous)
-    return SqlStore(engine)
+    return PostgresStore(engine)
 
 
 def webhook_limits(settings: Settings) -> RenderLimits:
@@ -176,6 +178,21 @@ def rate_limiter(
     if counters is None:
         return RateLimiter(clock, limit=limit, window_ms=window_ms)
     return SharedRateLimiter(clock, limit=limit, window_ms=window_ms, name=name, counters=counters)
+
+
+def prepare(settings: Settings) -> None:
+    """Make the data folder private and migrate the database, then close it: what the parent
+    of ``serve --workers N`` does once before it starts the workers.
+
+    Raises:
+        DataFolderUnusable, DatabaseUnavailable: see ``open_store``.
+    """
+
+    async def migrated() -> None:
+        store = await open_store(settings)
+        await store.close()
+
+    asyncio.run(migrated())
 
 
 def data_folder(settings: Settings) -> DataFolder | None:
@@ -402,6 +419,7 @@ async def running_services(
                 clock=clock,
                 catchup_window_ms=settings.automations_catchup_window_s * 1000,
                 log_retention_ms=round(settings.automation_log_days * DAY_MS),
+                leading=False,
             ),
             runner=runner,
             clock=clock,
@@ -410,12 +428,11 @@ async def running_services(
         )
         await automations.start()
         loop = asyncio.get_running_loop()
+        # Every node keeps its own caches fresh; what must run once per installation is the
+        # leader's (services.leadership): sweeps of what expired, and the time rules.
         upkeep = [
             loop.create_task(_checkpoints(store), name="checkpoints"),
-            loop.create_task(reports.sweep_forever(), name="report_sweep"),
-            loop.create_task(retention.sweep_forever(), name="retention_sweep"),
             loop.create_task(push_subscriptions.refresh_forever(), name="push_refresh"),
-            loop.create_task(notifications.sweep_forever(), name="notification_sweep"),
         ]
         limiters = {
             name: rate_limiter(
@@ -434,6 +451,12 @@ async def running_services(
         ]
         if isinstance(console_throttle, SharedLoginThrottle):
             upkeep.append(loop.create_task(console_throttle.run(), name="console_throttle_flush"))
+        leadership = Leadership(store.leader_lease(), node_id=bus.broker.node_id)
+        leadership.add("report_sweep", reports.sweep_forever)
+        leadership.add("retention_sweep", retention.sweep_forever)
+        leadership.add("notification_sweep", notifications.sweep_forever)
+        leadership.add("webhook_log_sweep", webhooks.sweep_forever)
+        leadership.add("automation_scheduler", automations.lead)
         upkeep += _register_channels(
             outbox,
             settings,
@@ -451,10 +474,10 @@ async def running_services(
                 bus, store, directory, webhook_triggers, clock=clock, wake_outbox=outbox.wake
             )
             webhook_events.start()
-        upkeep.append(loop.create_task(webhooks.sweep_forever(), name="webhook_log_sweep"))
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
         heartbeat: NodeHeartbeat | None = None
+        await leadership.start()
         try:
             # Every cache and subscriber exists: from now on other nodes' messages apply here.
             await bus.start()
@@ -534,11 +557,13 @@ async def running_services(
                 outbound=outbound,
                 webhooks=webhooks,
                 shared_counters=counters,
+                leadership=leadership,
             )
         finally:
             if heartbeat is not None:
                 await heartbeat.stop()
             await bus.stop()
+            await leadership.stop()
             await lifecycle.stop()
             await outbox.stop()
             if webhook_events is not None:
@@ -606,16 +631,17 @@ def tune_garbage_collector() -> None:
 
 
 def check_listeners(settings: Settings) -> None:
-    """Fail before the database opens if a listener could not start: a port is taken (the HTTP
-    port is left unchecked when ``reuse_port`` shares it on purpose), or the TLS certificate and
-    key cannot be loaded.
+    """Fail before the database opens if a listener could not start: a port is taken (no port
+    is checked when ``reuse_port`` shares them on purpose: the workers of ``serve --workers``,
+    whose parent checked them before starting any), or the TLS certificate and key cannot be
+    loaded.
 
     Raises:
         PortUnavailable, TlsUnusable: see ``ensure_port_free`` and ``tls_context``.
     """
     ports = settings.listening_ports()
-    for name, port in ports.items():
-        if name != "http_port" or not settings.reuse_port:
+    if not settings.reuse_port:
+        for port in ports.values():
             ensure_port_free(settings.host, port)
     if settings.tls_cert and settings.tls_key and ports.keys() & TLS_PORTS:
         tls_context(settings.tls_cert, settings.tls_key)

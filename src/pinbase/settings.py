@@ -63,8 +63,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     reuse_port: bool = False
-    """Let several processes listen on ``http_port`` together (SO_REUSEPORT): off, so that a
-    second server on a busy port refuses to start instead of taking half its requests."""
+    """Let several processes listen on the HTTP, binary and MQTT ports together (SO_REUSEPORT,
+    the kernel balancing connections): off, so that a second server on a busy port refuses to
+    start instead of taking half its connections. ``workers`` sets it for its workers."""
+    workers: int = 1
+    """Processes serving this machine's ports together (``serve --workers N``, issue #11); more
+    than 1 needs PostgreSQL (``database_url``) and a broker (``broker_url``). About one per
+    core: each is one event loop."""
     log_level: LogLevel = "info"
     """``debug`` also prints the traceback of a start-up failure."""
     access_log: bool = False
@@ -340,6 +345,36 @@ class Settings(BaseSettings):
             raise ValueError(
                 "a broker links nodes sharing one PostgreSQL database, and SQLite belongs to one "
                 "process: set --database-url postgresql+asyncpg://… or unset --broker-url"
+            )
+        return self
+
+    @field_validator("workers")
+    @classmethod
+    def _at_least_one_worker(cls, workers: int) -> int:
+        if workers < 1:
+            raise ValueError("at least 1 process must serve (1: this process alone)")
+        return workers
+
+    @model_validator(mode="after")
+    def _workers_form_one_installation(self) -> Self:
+        """Refuse several workers that could not act as one server (docs/scaling.md)."""
+        if self.workers == 1:
+            return self
+        if not (self.database_url or "").startswith("postgresql"):
+            raise ValueError(
+                "several workers share one database, and SQLite belongs to one process: "
+                "set --database-url postgresql+asyncpg://… or --workers 1"
+            )
+        if not self.broker_url:
+            raise ValueError(
+                "several workers are one installation only through a broker (a value written "
+                "on one must reach devices on the others): set --broker-url redis://… "
+                "or --workers 1"
+            )
+        if self.http_port == 0:
+            raise ValueError(
+                "several workers share fixed ports, and http_port 0 would give each its own: "
+                "set --http-port"
             )
         return self
 

@@ -62,8 +62,10 @@ class ServerProcess:
         *extra: str,
         port: int | None = None,
         env: dict[str, str] | None = None,
+        ready_timeout_s: float = READY_TIMEOUT_S,
     ) -> None:
         self.data_dir = data_dir
+        self._ready_timeout_s = ready_timeout_s
         # No device listener unless asked for (--hardware-port N, --mqtt-port N, and with
         # --tls-cert --mqtt-tls-port N): parallel servers would all claim the default ports 8442,
         # 1883 and 8883.
@@ -88,7 +90,7 @@ class ServerProcess:
             self._process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env=self._env
             )
-        deadline = time.monotonic() + READY_TIMEOUT_S
+        deadline = time.monotonic() + self._ready_timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"pinbase serve exited early:\n{self.log()}")
@@ -99,7 +101,9 @@ class ServerProcess:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.05)
         self.kill()
-        raise RuntimeError(f"pinbase serve was not ready in {READY_TIMEOUT_S}s:\n{self.log()}")
+        raise RuntimeError(
+            f"pinbase serve was not ready in {self._ready_timeout_s}s:\n{self.log()}"
+        )
 
     @property
     def pid(self) -> int:

@@ -2,18 +2,18 @@
 
 import asyncio
 import json
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvloop
 from rich.console import Console
 
 from pinbase import __version__, runtime
 from pinbase.cli.backup import backup_app
 from pinbase.cli.oauth import oauth_app
+from pinbase.cli.serving import configure_logging, run_server
 from pinbase.cli.startup import failures_reported
+from pinbase.cli.workers import Supervisor
 from pinbase.services.clock import system_clock
 from pinbase.services.demo import CONSOLE_EMAIL, demo_spec, new_console_password, usage_lines
 from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
@@ -31,7 +31,6 @@ DatabaseOption = Annotated[
     typer.Option("--database-url", help="postgresql+asyncpg://… instead of embedded SQLite."),
 ]
 ConfigOption = Annotated[Path | None, typer.Option("--config", help="A TOML settings file.")]
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def _print_version(asked: bool) -> None:
@@ -91,6 +90,12 @@ def serve(
         str | None,
         typer.Option("--broker-url", help="redis://… linking the nodes of one installation."),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="Processes sharing this machine's ports (PostgreSQL and a broker)."
+        ),
+    ] = None,
 ) -> None:
     """Run the server until interrupted; GET /healthz answers 200 once it is ready."""
     with failures_reported(debug=log_level == "debug"):
@@ -109,13 +114,15 @@ def serve(
             log_level=log_level,
             access_log=access_log,
             broker_url=broker_url,
+            workers=workers,
         )
-    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
-    # httpx logs every outbound request's full URL at INFO: a webhook's query may carry a device
-    # token or a secret, a Web Push endpoint is a capability. Webhook logs mask them instead.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings)
+    if settings.workers == 1:
+        run_server(settings)
+        return
     with failures_reported(settings, debug=settings.log_level == "debug"):
-        uvloop.run(runtime.serve(settings))
+        code = Supervisor(settings).run()
+    raise typer.Exit(code)
 
 
 @app.command("provision")

@@ -17,6 +17,7 @@ from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.invitations import Invitations
+from pinbase.services.leadership import Leadership
 from pinbase.services.live import LiveHub
 from pinbase.services.metadata import Metadata
 from pinbase.services.oauth import OAuth
@@ -99,5 +100,7 @@ class Services:
     """Online/Offline notifications and first connections, from presence changes."""
     outbound: OutboundHttp
     """The one HTTP client for calls leaving Pinbase, behind the SSRF guard (§5.5)."""
+    leadership: Leadership
+    """Whether this node leads the installation, running its once-only work (issue #11)."""
     shared_counters: SharedCounters | None = None
     """The installation's counters (Redis) when several nodes share limits (issue #11)."""

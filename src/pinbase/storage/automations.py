@@ -144,6 +144,12 @@ class AutomationRepository(Protocol):
         """Persist the engine's state; None leaves a field as it is."""
         ...
 
+    async def claim_automation_slot(self, automation_id: int, slot_at: int) -> bool:
+        """Record that the time rule's slot ``slot_at`` runs (``last_slot_at``), unless that
+        slot or a later one was claimed already: whether this caller may run it. Two nodes
+        claiming one slot at once: exactly one wins (issue #11)."""
+        ...
+
     async def save_automation_states(self, states: Sequence[tuple[int, bool, int | None]]) -> None:
         """Persist the arming of many Device State rules in one statement: (automation id,
         armed, last fired at); a None last firing leaves it as it is."""

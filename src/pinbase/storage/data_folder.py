@@ -14,6 +14,7 @@ Only the names below are touched: the data folder is Pinbase's own, but a folder
 
 import contextlib
 import os
+import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -57,17 +58,25 @@ def create_private_file(path: Path) -> BinaryIO:
 def read_or_create_secret(path: Path, make: Callable[[], bytes]) -> bytes:
     """The content of the private file ``path``, written first from ``make()`` when missing.
 
-    Two processes starting together on one folder agree: the loser of the exclusive create
-    reads the winner's file.
+    Several processes starting together on one folder (``serve --workers N``, nodes sharing the
+    data folder, issue #11) agree on one secret, and none reads a half-written one: the content
+    is written and synced under a name of its own, then hard-linked to ``path``, which fails
+    when ``path`` exists. The loser of that race reads the winner's file, complete by then.
     """
     with contextlib.suppress(FileNotFoundError):
         return path.read_bytes()
     content = make()
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
     try:
-        with create_private_file(path) as handle:
+        with create_private_file(draft) as handle:
             handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(draft, path)
     except FileExistsError:
         return path.read_bytes()
+    finally:
+        draft.unlink(missing_ok=True)
     return content
 
 

@@ -4,8 +4,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pinbase.storage.leases import MIGRATION_LOCK_KEY
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -25,6 +27,10 @@ async def migrate(engine: AsyncEngine) -> None:
     only way SQLite changes a primary key, migration 0004) drops it for a moment, which SQLite
     would refuse or count as a violation forever. The pragma works only outside a transaction,
     so it is set before one begins; afterwards every reference is checked.
+
+    On PostgreSQL, several nodes may start together (issue #11): the migration transaction
+    first takes an advisory lock, so they migrate one after the other and the later ones find
+    the schema up to date.
     """
     sqlite = engine.dialect.name == "sqlite"
     async with engine.connect() as connection:
@@ -33,6 +39,10 @@ async def migrate(engine: AsyncEngine) -> None:
             await connection.commit()
         try:
             async with connection.begin():
+                if not sqlite:
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
                 await connection.run_sync(
                     lambda sync: command.upgrade(alembic_config(sync), "head")
                 )

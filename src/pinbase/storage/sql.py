@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -24,11 +24,12 @@ from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.storage import schema
 from pinbase.storage.codec import dump_value, history_columns
+from pinbase.storage.leases import AdvisoryLease, SoleLease
 from pinbase.storage.point_writes import (
-    POSTGRES_FOLD,
+    POSTGRES_APPEND,
     SQLITE_FOLD,
     SQLITE_INSERT_HISTORY,
-    postgres_arrays,
+    postgres_append_arguments,
     sqlite_fold_bounds,
 )
 from pinbase.storage.sql_automations import SqlAutomations
@@ -47,8 +48,6 @@ from pinbase.storage.sql_retention import SqlRetentionQueries
 from pinbase.storage.sql_templates import SqlTemplateQueries
 from pinbase.storage.sql_users import SqlUserQueries
 from pinbase.storage.sql_webhooks import SqlWebhooks
-
-_HISTORY_KEYS = ("device_id", "datastream_id", "ts", "num", "text")
 
 
 def _upsert(dialect: str, table: Table, keys: list[str], *, newer_only: bool = False) -> Any:
@@ -110,6 +109,13 @@ class SqlStore:
     async def checkpoint(self) -> None:
         """Nothing to do: PostgreSQL checkpoints on its own."""
 
+    def leader_lease(self) -> AdvisoryLease | SoleLease:
+        """The installation's leader lease (``storage.leases``): an advisory lock on PostgreSQL;
+        SQLite's one process always holds it."""
+        if self.dialect == "sqlite":
+            return SoleLease()
+        return AdvisoryLease(self._engine)
+
     async def close(self) -> None:
         """Dispose of the connection pool."""
         await self._engine.dispose()
@@ -141,23 +147,24 @@ class SqlTransaction(
 
     async def append_points(self, points: Sequence[Point], *, current: Sequence[Point]) -> None:
         """Append history points and raise current values to ``current`` where newer."""
+        if self._dialect != "sqlite":
+            # One statement for everything (storage.point_writes); the hot path, a group
+            # commit, runs it on the bare driver connection instead (storage.postgres).
+            if points or current:
+                await self._db.exec_driver_sql(
+                    POSTGRES_APPEND, postgres_append_arguments(points, current)
+                )
+            return
         if points:
             # Raw rows, then their minute aggregates (storage.point_writes).
             columns = [
                 (p.device_id, p.datastream_id, p.ts, *history_columns(p.value)) for p in points
             ]
-            if self._dialect == "sqlite":
-                raw = await self._db.exec_driver_sql(
-                    SQLITE_INSERT_HISTORY, (orjson.dumps(columns).decode(),)
-                )
-                bounds = sqlite_fold_bounds(raw.lastrowid, raw.rowcount)
-                await self._db.exec_driver_sql(SQLITE_FOLD, bounds)
-            else:
-                await self._db.execute(
-                    schema.history.insert(),
-                    [dict(zip(_HISTORY_KEYS, c, strict=True)) for c in columns],
-                )
-                await self._db.execute(text(POSTGRES_FOLD), postgres_arrays(columns))
+            raw = await self._db.exec_driver_sql(
+                SQLITE_INSERT_HISTORY, (orjson.dumps(columns).decode(),)
+            )
+            bounds = sqlite_fold_bounds(raw.lastrowid, raw.rowcount)
+            await self._db.exec_driver_sql(SQLITE_FOLD, bounds)
         if current:
             await self._db.execute(
                 _upsert(

@@ -143,6 +143,18 @@ class SqlAutomations:
                 update(_AUTOMATIONS).where(_AUTOMATIONS.c.id == automation_id).values(**values)
             )
 
+    async def claim_automation_slot(self, automation_id: int, slot_at: int) -> bool:
+        """Set ``last_slot_at`` to ``slot_at`` when it is older (or unset): one conditional
+        UPDATE, so of two concurrent claims the second sees the first's row and changes none."""
+        column = _AUTOMATIONS.c.last_slot_at
+        result = await self._db.execute(
+            update(_AUTOMATIONS)
+            .where(_AUTOMATIONS.c.id == automation_id)
+            .where((column.is_(None)) | (column < slot_at))
+            .values(last_slot_at=slot_at)
+        )
+        return bool(result.rowcount)
+
     async def save_automation_states(self, states: Sequence[tuple[int, bool, int | None]]) -> None:
         """Persist the arming of many Device State rules in one statement: (automation id,
         armed, last fired at); a None last firing leaves it as it is."""

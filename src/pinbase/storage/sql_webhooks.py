@@ -63,7 +63,16 @@ class SqlWebhooks:
         return bool(result.rowcount)
 
     async def delete_webhook(self, webhook_id: int) -> bool:
-        """Delete a webhook and its log."""
+        """Delete a webhook and its log.
+
+        The webhook's row is locked first: a log row another transaction (a delivery ending,
+        on this node or another) writes meanwhile is either committed before, and deleted
+        here, or waits and finds no webhook (``save_webhook_log``); never a row left pointing
+        at a deleted webhook (a foreign key violation, a 500).
+        """
+        await self._db.execute(
+            select(_HOOKS.c.id).where(_HOOKS.c.id == webhook_id).with_for_update()
+        )
         await self._db.execute(delete(_LOG).where(_LOG.c.webhook_id == webhook_id))
         result = await self._db.execute(delete(_HOOKS).where(_HOOKS.c.id == webhook_id))
         return bool(result.rowcount)
@@ -119,8 +128,13 @@ class SqlWebhooks:
         return bool(result.rowcount)
 
     async def save_webhook_log(self, entry: WebhookLogEntry) -> None:
-        """Insert the log row of ``entry.delivery_id`` or replace the one stored."""
-        exists = select(_HOOKS.c.id).where(_HOOKS.c.id == entry.webhook_id)
+        """Insert the log row of ``entry.delivery_id`` or replace the one stored; nothing
+        when the webhook is gone (its row is key-share locked: see ``delete_webhook``)."""
+        exists = (
+            select(_HOOKS.c.id)
+            .where(_HOOKS.c.id == entry.webhook_id)
+            .with_for_update(read=True, key_share=True)
+        )
         if (await self._db.execute(exists)).first() is None:
             return
         values = _log_columns(entry)
@@ -172,8 +186,9 @@ class SqlWebhooks:
 
 async def delete_org_webhooks(db: AsyncConnection, org_id: OrgId) -> None:
     """Delete an organization's webhooks and their logs (deleting the organization)."""
-    hooks = select(_HOOKS.c.id).where(_HOOKS.c.org_id == org_id).scalar_subquery()
-    await db.execute(delete(_LOG).where(_LOG.c.webhook_id.in_(hooks)))
+    hooks = select(_HOOKS.c.id).where(_HOOKS.c.org_id == org_id)
+    await db.execute(hooks.with_for_update())  # as in ``delete_webhook``
+    await db.execute(delete(_LOG).where(_LOG.c.webhook_id.in_(hooks.scalar_subquery())))
     await db.execute(delete(_HOOKS).where(_HOOKS.c.org_id == org_id))
 
 

@@ -98,18 +98,27 @@ class Listeners:
             PortUnavailable: a port is taken (or not this host's, or privileged).
             TlsUnusable: the certificate or key cannot be loaded.
         """
+        shared = settings.reuse_port
         try:
             if port:
-                await self.open(settings.host, port)
+                await self.open(settings.host, port, reuse_port=shared)
             if tls_port and settings.tls_cert and settings.tls_key:
                 context = tls_context(settings.tls_cert, settings.tls_key)
-                await self.open(settings.host, tls_port, tls=context)
+                await self.open(settings.host, tls_port, tls=context, reuse_port=shared)
         except BaseException:
             await self.stop()
             raise
 
-    async def open(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> int:
-        """Listen on ``host:port`` (0: any free port) and return the port bound.
+    async def open(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: ssl.SSLContext | None = None,
+        reuse_port: bool = False,
+    ) -> int:
+        """Listen on ``host:port`` (0: any free port) and return the port bound; with
+        ``reuse_port``, together with other processes (SO_REUSEPORT: ``serve --workers``).
 
         Raises:
             PortUnavailable: the port cannot be bound.
@@ -120,6 +129,7 @@ class Listeners:
                 host,
                 port,
                 backlog=BACKLOG,
+                reuse_port=reuse_port or None,
                 ssl=tls,
                 ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if tls else None,
                 ssl_shutdown_timeout=TLS_SHUTDOWN_SECONDS if tls else None,

@@ -21,6 +21,13 @@ Theory of operation.
   unless the catch-up window covers them.
 * **Continuations** are rows (``automation_continuations``); ``run_due`` claims each due row by
   deleting it, then resumes the run. A late one runs at once.
+* **Several nodes** (issue #11). Every node evaluates Device State rules on the writes it
+  receives, and resumes continuations (a claim is a delete: one node wins). An automation
+  saved, switched or deleted on one node is announced (``AutomationsChanged``, a shared topic):
+  the other nodes read it again. Time rules run on
+  the installation's leader only (``services.leadership`` runs ``lead``): taking the lead
+  plans each slot again from the stored ``last_slot_at``, and each slot is claimed in the
+  database before it runs, so a slot never runs twice, even while two nodes think they lead.
 
 The scheduler task wakes at the next due time (at most every ``POLL_S``), or when told to; tests
 with a hand clock call ``run_due`` and ``settle`` instead of sleeping.
@@ -51,6 +58,7 @@ from pinbase.domain.automations import (
 from pinbase.domain.errors import UnknownDatastream
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.value_types import Value
+from pinbase.services import wire
 from pinbase.services.bus import Bus, Unsubscribe, ValuesChanged
 from pinbase.services.changes import DatastreamErased, DeviceRemoved, OrganizationRemoved
 from pinbase.services.clock import Clock
@@ -90,6 +98,15 @@ Key = tuple[int, int]
 class AutomationsProvisioned:
     """Automations were stored by the provisioning file (``services.provisioning``), committed;
     a running engine loads them. A bus message of plain ids."""
+
+    automation_ids: tuple[int, ...]
+
+
+@wire.message
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutomationsChanged:
+    """Automations were created, changed, switched or deleted on one node, committed: the
+    other nodes' engines read them again (issue #11). A shared bus message of plain ids."""
 
     automation_ids: tuple[int, ...]
 
@@ -137,7 +154,10 @@ class AutomationEngine:
         clock: Clock,
         catchup_window_ms: int = 0,
         log_retention_ms: int = 90 * 86_400_000,
+        leading: bool = True,
     ) -> None:
+        """``leading=False``: time rules wait for ``lead`` (the leader's job, issue #11); a lone
+        engine (tests, one process) leads from the start."""
         self._store = store
         self._bus = bus
         self._directory = directory
@@ -160,6 +180,7 @@ class AutomationEngine:
         self._running: set[asyncio.Task[None]] = set()
         self._slots_free = asyncio.Semaphore(CONCURRENT_RUNS)
         self._unsubscribe: list[Unsubscribe] = []
+        self._leading = leading
 
     async def start(self, automations: list[tuple[Automation, RuleState, int | None]]) -> None:
         """Take the stored automations (with their state and last slot) and start the tasks."""
@@ -173,6 +194,9 @@ class AutomationEngine:
             self._bus.subscribe(DeviceRemoved, self._queue.put_nowait),
             self._bus.subscribe(DatastreamErased, self._queue.put_nowait),
             self._bus.subscribe(AutomationsProvisioned, self._queue.put_nowait),
+            self._bus.subscribe(
+                AutomationsChanged, self._queue.put_nowait, remote=True, local=False
+            ),
             self._bus.subscribe(OrganizationRemoved, self._queue.put_nowait),
         ]
         loop = asyncio.get_running_loop()
@@ -194,23 +218,33 @@ class AutomationEngine:
 
     def put(self, automation: Automation, *, armed: bool = True) -> None:
         """Watch or schedule ``automation`` as now saved (created, edited or enabled): armed,
-        its next slot after now. An inactive one is forgotten."""
+        its next slot after now. An inactive one is forgotten. The other nodes are told."""
         last = self._states.get(automation.id)
-        self.forget(automation.id)
+        self._drop(automation.id)
         if automation.spec.is_active:
             state = RuleState(
                 armed=armed, last_fired_at=None if last is None else last.last_fired_at
             )
             self._add(automation, state, after=self._clock())
             self._wake.set()
+        self._announce(automation.id)
 
     def participation_changed(self, automation: Automation) -> None:
         """Take the automation's new opt-outs, keeping its arming and next slot."""
         if automation.id in self._rules:
             self._rules[automation.id] = automation
+        self._announce(automation.id)
 
     def forget(self, automation_id: int) -> None:
-        """Stop watching and scheduling an automation (disabled or deleted)."""
+        """Stop watching and scheduling an automation (disabled or deleted); the other nodes
+        are told."""
+        self._drop(automation_id)
+        self._announce(automation_id)
+
+    def _announce(self, automation_id: int) -> None:
+        self._bus.publish(AutomationsChanged(automation_ids=(automation_id,)))
+
+    def _drop(self, automation_id: int) -> None:
         automation = self._rules.pop(automation_id, None)
         self._slots.pop(automation_id, None)
         self._states.pop(automation_id, None)
@@ -234,13 +268,37 @@ class AutomationEngine:
                 return
             await asyncio.wait(list(self._running))
 
+    async def lead(self) -> None:
+        """Run the time rules until cancelled: the job of the installation's leader. Each
+        slot is planned again from what is stored, as at start: the previous leader may have
+        run some, and runs missed since are caught up within the catch-up window only."""
+        # Under the turn lock, taken before the first await: a ``run_due`` called meanwhile
+        # waits for the slots planned again.
+        try:
+            async with self._turn:
+                self._leading = True
+                async with self._store.transaction() as tx:
+                    stored = await tx.list_automations(None)
+                now = self._clock()
+                for row in stored:
+                    automation = self._rules.get(row.id)
+                    condition = None if automation is None else automation.spec.condition
+                    if automation is not None and isinstance(condition, Schedule | Sun):
+                        last = row.last_slot_at or automation.created_at
+                        self._plan(automation, after=max(last, now - self._catchup_ms - 1))
+            self._wake.set()
+            await asyncio.get_running_loop().create_future()
+        finally:
+            self._leading = False
+
     async def run_due(self) -> None:
-        """Run every slot and continuation due now."""
+        """Run every continuation due now, and every slot due now when this engine leads."""
         async with self._turn:
             now = self._clock()
-            for automation_id, slot in sorted(self._slots.items(), key=lambda item: item[1].at):
-                if slot.at <= now:
-                    await self._run_slot(automation_id, slot)
+            if self._leading:
+                for automation_id, slot in sorted(self._slots.items(), key=lambda item: item[1].at):
+                    if slot.at <= now and automation_id in self._slots:
+                        await self._run_slot(automation_id, slot)
             while True:
                 async with self._store.transaction() as tx:
                     due = await tx.due_continuations(now, limit=CONTINUATIONS_PER_PASS)
@@ -267,8 +325,11 @@ class AutomationEngine:
         automation = self._rules[automation_id]
         condition = automation.spec.condition
         async with self._store.transaction() as tx:
-            await tx.save_automation_state(automation_id, last_slot_at=slot.at)
+            claimed = await tx.claim_automation_slot(automation_id, slot.at)
         self._plan(automation, after=slot.at)
+        if not claimed:
+            logger.info("automation.slot_taken automation=%d at=%d", automation_id, slot.at)
+            return
         trigger = Trigger(kind=condition.kind.value)
         if slot.sunless:
             await self._runner.skip(automation, trigger, reason="NO_SUN_EVENT")
@@ -361,6 +422,8 @@ class AutomationEngine:
                     self.forget(automation.id)
         elif isinstance(message, AutomationsProvisioned):
             await self._load(message.automation_ids)
+        elif isinstance(message, AutomationsChanged):
+            await self._reload(message.automation_ids)
         elif isinstance(message, DatastreamErased):
             pairs = {(int(d), int(message.datastream_id)) for d in message.device_ids}
             await self._referenced_gone(pairs=pairs, reason="DATASTREAM_DELETED")
@@ -419,6 +482,18 @@ class AutomationEngine:
                     await self._runner.start(firing.automation, firing.trigger)
             except Exception:
                 logger.exception("automation.evaluation_failed")
+
+    async def _reload(self, automation_ids: tuple[int, ...]) -> None:
+        """Take automations as another node saved them: their stored arming and last firing,
+        their next slot after now; a deleted or inactive one is forgotten."""
+        for automation_id in automation_ids:
+            async with self._store.transaction() as tx:
+                stored = await tx.find_automation(automation_id)
+            self._drop(automation_id)
+            if stored is not None and stored.is_active:
+                state = RuleState(armed=stored.armed, last_fired_at=stored.last_fired_at)
+                self._add(read_stored(stored), state, after=self._clock())
+                self._wake.set()
 
     async def _load(self, automation_ids: tuple[int, ...]) -> None:
         for automation_id in automation_ids:
@@ -531,7 +606,8 @@ class AutomationEngine:
             try:
                 await self.run_due()
                 now = self._clock()
-                if self._purged_at is None or now - self._purged_at >= PURGE_EVERY_MS:
+                due_purge = self._purged_at is None or now - self._purged_at >= PURGE_EVERY_MS
+                if self._leading and due_purge:
                     self._purged_at = now
                     await self.purge_log()
             except Exception:
@@ -539,7 +615,7 @@ class AutomationEngine:
             delay = POLL_S
             async with self._store.transaction() as tx:
                 next_continuation = await tx.next_continuation_due()
-            upcoming = [slot.at for slot in self._slots.values()]
+            upcoming = [slot.at for slot in self._slots.values()] if self._leading else []
             if next_continuation is not None:
                 upcoming.append(next_continuation)
             if upcoming:

@@ -141,6 +141,11 @@ class Automations:
         """Stop the engine."""
         await self._engine.stop()
 
+    async def lead(self) -> None:
+        """Run the time rules (Schedule, Sunrise/Sunset) until cancelled: the job of the
+        installation's leader (``services.leadership``)."""
+        await self._engine.lead()
+
     async def list_automations(
         self, caller: Scoped, *, org_id: int | None = None
     ) -> list[Automation]:

@@ -117,9 +117,10 @@ class WebhookTriggers:
         self._facts: dict[DeviceId, _Facts] = {}
         self._stale = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # A cache like the directory: webhooks saved on other nodes count too (issue #11).
         self._unsubscribe = (
-            *(bus.subscribe(topic, self.apply) for topic in WEBHOOK_CHANGES),
-            bus.subscribe(OrganizationRemoved, self.apply),
+            *(bus.subscribe(topic, self.apply, remote=True) for topic in WEBHOOK_CHANGES),
+            bus.subscribe(OrganizationRemoved, self.apply, remote=True),
         )
 
     def load(self, webhooks: Iterable[Webhook]) -> None:

@@ -1,0 +1,72 @@
+"""``pinbase serve --workers N`` refuses, in one line and exit code 2, what could not act as one
+server (issue #11): several workers on SQLite, several without a broker, fewer than one. Each
+refusal comes before anything opens: no data folder is created."""
+
+from pathlib import Path
+
+import pytest
+from test_startup import serve
+
+from pinbase.testing import free_port
+
+POSTGRES = "postgresql+asyncpg://pinbase@127.0.0.1:1/pinbase"
+"""A PostgreSQL URL nothing listens on: a refusal must come before any connection."""
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ("--workers", "2"),
+            "pinbase: invalid settings: several workers share one database, and SQLite belongs "
+            "to one process: set --database-url postgresql+asyncpg://… or --workers 1",
+        ),
+        (
+            ("--workers", "2", "--database-url", POSTGRES),
+            "pinbase: invalid settings: several workers are one installation only through a "
+            "broker (a value written on one must reach devices on the others): set "
+            "--broker-url redis://… or --workers 1",
+        ),
+        (
+            ("--workers", "0"),
+            "pinbase: invalid workers 0: at least 1 process must serve (1: this process "
+            "alone); change --workers, PINBASE_WORKERS or workers in the config file",
+        ),
+        (
+            ("--workers", "-3", "--database-url", POSTGRES),
+            "pinbase: invalid workers -3: at least 1 process must serve (1: this process "
+            "alone); change --workers, PINBASE_WORKERS or workers in the config file",
+        ),
+        (
+            ("--broker-url", "redis://127.0.0.1:1"),
+            "pinbase: invalid settings: a broker links nodes sharing one PostgreSQL database, "
+            "and SQLite belongs to one process: set --database-url postgresql+asyncpg://… or "
+            "unset --broker-url",
+        ),
+        (
+            (
+                "--workers",
+                "2",
+                "--database-url",
+                POSTGRES,
+                "--broker-url",
+                "redis://127.0.0.1:1",
+                "--http-port",
+                "0",
+            ),
+            "pinbase: invalid settings: several workers share fixed ports, and http_port 0 "
+            "would give each its own: set --http-port",
+        ),
+    ],
+    ids=["sqlite", "no-broker", "zero", "negative", "broker-on-sqlite", "http-port-0"],
+)
+def test_a_run_mode_that_cannot_work_is_refused(
+    tmp_path: Path, args: tuple[str, ...], line: str
+) -> None:
+    """The refusal is one line naming the cause and the way out; exit code 2; nothing opened."""
+    data = tmp_path / "data"
+    if "--http-port" not in args:
+        args = (*args, "--http-port", str(free_port()))
+    code, said = serve(data, *args)
+    assert (code, said) == (2, line)
+    assert not data.exists()
