@@ -109,7 +109,10 @@ class WebhookTriggers:
         self._facts: dict[DeviceId, _Facts] = {}
         self._stale = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._unsubscribe = tuple(bus.subscribe(topic, self.apply) for topic in WEBHOOK_CHANGES)
+        # A cache: webhooks saved on any node of the installation trigger on this one too.
+        self._unsubscribe = tuple(
+            bus.subscribe(topic, self.apply, remote=True) for topic in WEBHOOK_CHANGES
+        )
 
     def load(self, webhooks: Iterable[Webhook]) -> None:
         """Index the stored webhooks at start."""
