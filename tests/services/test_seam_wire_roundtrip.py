@@ -192,7 +192,7 @@ def test_every_shared_topic_is_registered() -> None:
 
 @pytest.mark.parametrize("cls", REGISTERED, ids=lambda cls: cls.__name__)
 @settings(
-    max_examples=25, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
+    max_examples=15, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
 )
 @given(data=st.data())
 def test_registered_values_round_trip(cls: type, data: st.DataObject) -> None:
@@ -202,9 +202,7 @@ def test_registered_values_round_trip(cls: type, data: st.DataObject) -> None:
 
 
 @pytest.mark.parametrize("cls", REGISTERED, ids=lambda cls: cls.__name__)
-@settings(
-    max_examples=10, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
-)
+@settings(max_examples=5, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(data=st.data())
 def test_envelopes_round_trip(cls: type, data: st.DataObject) -> None:
     """An envelope of several messages gives back the node and each message, in order."""
