@@ -474,6 +474,8 @@ def test_platform_value_write_is_logged_as_stored(
         "pinType": "VIRTUAL",
         "isOnline": False,
         "property": None,
+        "client": "HTTPS API",
+        "triggerName": None,
     }
 
 

@@ -138,6 +138,6 @@ class EventLog:
                 event_type=stored.type,
                 description=stored.description,
                 ts=stored.ts,
-                visible=event.show_on_timeline,
+                visible=stored.visible_on_timeline,
             )
         )

@@ -35,6 +35,7 @@ from pinbase.services.events import EventRejected
 from pinbase.services.metadata import InvalidMetaValue, MetafieldNotFound, MetafieldReadOnly
 from pinbase.services.oauth import Caller
 from pinbase.settings import Settings
+from pinbase.storage.device_records import CLIENT_LABELS
 
 METAFIELD_IDS = ("deviceId", "metaFieldId")
 DEVICE_ID = ("deviceId",)
@@ -152,8 +153,9 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
         "/logs",
         summary="PLT-DEV-20 Actions log",
         response_model=ActionPage,
-        description="Value writes (PLT-DS-02, 03) and property changes (PLT-DS-05) made through "
-        "the Platform API, newest first; devices' own writes and imports are not actions.",
+        description="Value writes (PLT-DS-02, 03, the console's controls), property changes "
+        "(PLT-DS-05) and automation writes, newest first; devices' own writes and imports are "
+        "not actions.",
     )
     async def get_actions(
         caller: Annotated[Caller, Depends(auth)],
@@ -170,6 +172,8 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
                 "isOnline": action.is_online,
                 "createdAt": action.created_at,
                 "property": action.property,
+                "client": CLIENT_LABELS.get(action.client, action.client),
+                "triggerName": action.trigger_name,
             }
             for action in found.items
         ]

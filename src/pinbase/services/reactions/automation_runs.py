@@ -15,8 +15,9 @@ last action ran, the run closes ``OK``, or ``FAILED`` when any action failed.
 
 Writes go through the value pipeline (``Telemetry.record``) with origin ``automation``: stored,
 announced, pushed to a connected device like any console write, and not observed by Device State
-rules (§3.4). Actions reach only devices of the automation's organization and below, checked when
-they run (``NO_ACCESS``).
+rules (§3.4); then they enter the device's actions log as client ``AUTOMATION`` (PLT-DEV-20).
+Actions reach only devices of the automation's organization and below, checked when they run
+(``NO_ACCESS``).
 """
 
 import asyncio
@@ -41,9 +42,11 @@ from pinbase.domain.automations import (
 )
 from pinbase.domain.errors import PinbaseError, UnknownDatastream, ValueMismatch
 from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.services.actions import ActionsLog
 from pinbase.services.clock import Clock
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.events import EventLog
+from pinbase.services.group_commit import StorageUnavailable
 from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.telemetry import Telemetry
@@ -119,8 +122,10 @@ class AutomationRunner:
         clock: Clock,
         notifications: Notifications | None = None,
         wake_outbox: Callable[[], None] | None = None,
+        actions: ActionsLog | None = None,
     ) -> None:
         self._store = store
+        self._actions = actions
         self._directory = directory
         self._telemetry = telemetry
         self._events = events
@@ -332,13 +337,22 @@ class AutomationRunner:
                 value = forward_value(trigger.value or "", datastream)
         except (InvalidAutomation, ValueMismatch) as error:
             return _with(target, status="FAILED", reason=f"VALUE_MISMATCH: {error}")
-        await self._telemetry.record(
+        ts = await self._telemetry.record(
             bound.device,
             [(datastream, value)],
             origin=AUTOMATION_ORIGIN,
             origin_id=automation.id,
             hops=trigger.hops + 1,
         )
+        if self._actions is not None:
+            try:
+                await self._actions.automation_wrote(
+                    bound.device, [(datastream, value)], ts=ts, automation_name=automation.spec.name
+                )
+            except StorageUnavailable:
+                # The value is stored and sent: the action succeeded without its log entry,
+                # as a console write does (services.actions).
+                logger.warning("automation.actions_log_failed id=%d", automation.id)
         return _with(target, status="OK", value=str(value))
 
     async def _message(
