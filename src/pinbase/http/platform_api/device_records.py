@@ -31,7 +31,7 @@ from pinbase.http.platform_api.record_schemas import (
 from pinbase.http.responses import json_response
 from pinbase.services.container import Services
 from pinbase.services.device_records import EventNotFound
-from pinbase.services.events import EventRejected
+from pinbase.services.events import EventDropped, EventRejected
 from pinbase.services.metadata import InvalidMetaValue, MetafieldNotFound, MetafieldReadOnly
 from pinbase.services.oauth import Caller
 from pinbase.settings import Settings
@@ -133,7 +133,8 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
         status_code=204,
         openapi_extra=documented_body(EventTrigger),
         description="Shares DEV-07's limits: 100 events per device per day, one per second per "
-        "event code (400 with the reason).",
+        "event code. An occurrence a limit drops is answered 204 like an accepted one "
+        "(automations.md §1.9); the notification log records it (RATE_1S, DAILY_QUOTA).",
     )
     async def trigger_event(
         caller: Annotated[Caller, Depends(auth)],
@@ -145,6 +146,8 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
             )
         except EventNotFound:
             raise PlatformError(messages.EVENT_NOT_FOUND, 404) from None
+        except EventDropped:
+            pass  # §1.9: a limit drop answers 204 too; the notification log keeps why
         except EventRejected as rejected:
             raise PlatformError(str(rejected)) from None
         return no_content()

@@ -45,7 +45,7 @@ from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.services.actions import ActionsLog
 from pinbase.services.clock import Clock
 from pinbase.services.directory import BoundDevice, Directory
-from pinbase.services.events import EventLog
+from pinbase.services.events import EventDropped, EventLog
 from pinbase.services.group_commit import StorageUnavailable
 from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
 from pinbase.services.reactions.notifications import Notifications
@@ -396,6 +396,8 @@ class AutomationRunner:
             return Outcome(status="FAILED", reason="EVENT_NOT_FOUND", device_id=device_id)
         try:
             await self._events.log(bound.device, event, action.description)
+        except EventDropped as dropped:
+            return Outcome(status="SKIPPED", reason=dropped.reason, device_id=device_id)
         except PinbaseError as error:
             return Outcome(status="FAILED", reason=str(error)[:200], device_id=device_id)
         return Outcome(status="OK", device_id=device_id, value=action.event_code)
