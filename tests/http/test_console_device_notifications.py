@@ -245,6 +245,10 @@ def test_refusals(site: Site) -> None:
         assert http.post(f"{base}/{event_id}", data=form(csrf, push_to="x")).status_code == 400
         assert http.post(f"{base}/{event_id}", data=form(csrf, mute="99999999")).status_code == 400
         assert http.post(f"{base}/{event_id}", data=form(csrf, mute="-1")).status_code == 400
+        assert http.post(f"{base}/{event_id}", data=form(csrf, mute="٣")).status_code == 400
+        too_many = [f"user:{n}" for n in range(1, 60)]
+        assert http.post(f"{base}/{event_id}", data=form(csrf, push_to=too_many)).status_code == 400
+        assert http.post(f"{base}/{10**30}", data=form(csrf)).status_code == 404
 
 
 def test_staff_may_manage_a_device_of_the_organization(site: Site) -> None:

@@ -93,7 +93,7 @@ def picked_recipients(values: Sequence[object]) -> tuple[Recipient, ...]:
         user = value.removeprefix("user:")
         if value == "members":
             picked.append(Recipient(kind=ALL_MEMBERS))
-        elif user != value and user.isdecimal() and len(user) <= MAX_ID_DIGITS:
+        elif user != value and user.isascii() and user.isdecimal() and len(user) <= MAX_ID_DIGITS:
             picked.append(Recipient(kind=USER, user_id=int(user)))
         else:
             raise InvalidDefinition("a recipient is All members or a user of the organization")
@@ -108,7 +108,7 @@ def mute_seconds(value: str) -> int | None:
     """
     if not value:
         return None
-    if not (value.isdecimal() and len(value) <= MAX_ID_DIGITS):
+    if not (value.isascii() and value.isdecimal() and len(value) <= MAX_ID_DIGITS):
         raise InvalidDefinition("the mute period is a number of seconds")
     return int(value)
 
