@@ -8,7 +8,8 @@ not. A Platform API caller is an OAuth client, not a person with an e-mail addre
 ``trigger_user_email`` is None for its entries (docs/platform-api.md); a console entry carries
 the signed-in user's e-mail. Automation writes are logged too, as client ``AUTOMATION`` with the
 automation's name (console.md's Actions Log lists "Automation" among its clients): the device's
-log then explains every value a person or a rule of theirs changed.
+log then explains every value a person or a rule of theirs changed. Those entries are committed
+with the automation's run log (``automation_entries``).
 
 Entries are written after the value or property is stored, in group commits of their own
 (``services.group_commit``): the entries of concurrent requests share one transaction, and each
@@ -83,31 +84,32 @@ class ActionsLog:
             ]
         )
 
-    async def automation_wrote(
+    def automation_entries(
         self,
         device: Device,
         writes: Sequence[tuple[Datastream, Value]],
         *,
         ts: int,
         automation_name: str,
-    ) -> None:
-        """Log values an automation's action stored under ``ts`` (client ``AUTOMATION``)."""
+    ) -> list[DeviceAction]:
+        """The entries of values an automation's action stored under ``ts`` (client
+        ``AUTOMATION``). The automation runner writes them with its run log, in the transaction
+        it commits anyway (``services.reactions.automation_runs``), rather than in a group
+        commit of their own that each run would wait for."""
         online = self._presence.is_online(device.id)
-        await self._append(
-            [
-                _action(
-                    device,
-                    datastream,
-                    None,
-                    dump_json(to_json(value)),
-                    online=online,
-                    ts=ts,
-                    client=CLIENT_AUTOMATION,
-                    trigger_name=automation_name,
-                )
-                for datastream, value in writes
-            ]
-        )
+        return [
+            _action(
+                device,
+                datastream,
+                None,
+                dump_json(to_json(value)),
+                online=online,
+                ts=ts,
+                client=CLIENT_AUTOMATION,
+                trigger_name=automation_name,
+            )
+            for datastream, value in writes
+        ]
 
     async def properties_set(
         self, device: Device, datastream: Datastream, changes: dict[str, str | list[str]]

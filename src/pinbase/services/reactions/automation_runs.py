@@ -15,7 +15,8 @@ last action ran, the run closes ``OK``, or ``FAILED`` when any action failed.
 
 Writes go through the value pipeline (``Telemetry.record``) with origin ``automation``: stored,
 announced, pushed to a connected device like any console write, and not observed by Device State
-rules (§3.4); then they enter the device's actions log as client ``AUTOMATION`` (PLT-DEV-20).
+rules (§3.4). They enter the device's actions log as client ``AUTOMATION`` (PLT-DEV-20) with the
+run's log rows, in the same transactions, so a crash that loses a run's log loses them too.
 Actions reach only devices of the automation's organization and below, checked when they run
 (``NO_ACCESS``).
 """
@@ -46,12 +47,12 @@ from pinbase.services.actions import ActionsLog
 from pinbase.services.clock import Clock
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.events import EventDropped, EventLog
-from pinbase.services.group_commit import StorageUnavailable
 from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.telemetry import Telemetry
 from pinbase.storage.automations import ActionLogEntry, NewAutomationRun
 from pinbase.storage.base import Store, Transaction
+from pinbase.storage.device_records import DeviceAction
 
 logger = logging.getLogger(__name__)
 
@@ -253,8 +254,10 @@ class AutomationRunner:
             run.id = run_id
         entries = [replace(e, run_id=run.id or 0) for run in runs for e in run.pending]
         await tx.add_action_log(entries)
+        await tx.add_device_actions([entry for run in runs for entry in run.device_actions])
         for run in runs:
             run.pending.clear()
+            run.device_actions.clear()
 
     @staticmethod
     def _new_run(run: "_Run", *, status: str | None = None) -> NewAutomationRun:
@@ -287,6 +290,9 @@ class AutomationRunner:
         if run.pending:
             await tx.add_action_log([replace(entry, run_id=run.id) for entry in run.pending])
             run.pending.clear()
+        if run.device_actions:
+            await tx.add_device_actions(run.device_actions)
+            run.device_actions.clear()
         return run.id
 
     async def _guarded(self, run: "_Run", seq: int, action: Action) -> Outcome:
@@ -312,16 +318,15 @@ class AutomationRunner:
                 outcome = await self._log_event(automation, action, trigger)
             else:
                 assert not isinstance(action, Wait)
-                outcome = await self._write(automation, action, trigger)
+                outcome = await self._write(run, action)
         except Exception:
             logger.exception("automation.action_failed id=%d seq=%d", automation.id, seq)
             outcome = Outcome(status="FAILED", reason="INTERNAL_ERROR")
         self._log(run, seq, action, outcome)
         return outcome
 
-    async def _write(
-        self, automation: Automation, action: ControlDevice | ForwardDeviceData, trigger: Trigger
-    ) -> Outcome:
+    async def _write(self, run: "_Run", action: ControlDevice | ForwardDeviceData) -> Outcome:
+        automation, trigger = run.automation, run.trigger
         target = Outcome(status="", device_id=action.device_id, datastream_id=action.datastream_id)
         bound, refusal = self._reachable(automation, action.device_id)
         if bound is None:
@@ -345,14 +350,9 @@ class AutomationRunner:
             hops=trigger.hops + 1,
         )
         if self._actions is not None:
-            try:
-                await self._actions.automation_wrote(
-                    bound.device, [(datastream, value)], ts=ts, automation_name=automation.spec.name
-                )
-            except StorageUnavailable:
-                # The value is stored and sent: the action succeeded without its log entry,
-                # as a console write does (services.actions).
-                logger.warning("automation.actions_log_failed id=%d", automation.id)
+            run.device_actions += self._actions.automation_entries(
+                bound.device, [(datastream, value)], ts=ts, automation_name=automation.spec.name
+            )
         return _with(target, status="OK", value=str(value))
 
     async def _message(
@@ -451,6 +451,7 @@ class _Run:
 
     __slots__ = (
         "automation",
+        "device_actions",
         "finished_at",
         "id",
         "pending",
@@ -473,6 +474,8 @@ class _Run:
         self.started_at = started_at
         self.id = run_id
         self.pending: list[ActionLogEntry] = []
+        self.device_actions: list[DeviceAction] = []
+        """Actions-log entries of the run's writes (PLT-DEV-20), written with ``pending``."""
         self.status: str | None = None
         self.finished_at: int | None = None
         self.reason: str | None = None
