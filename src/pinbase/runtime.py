@@ -62,6 +62,7 @@ from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.legacy_messages import LegacyMessages
 from pinbase.services.reactions.lifecycle import Lifecycle
 from pinbase.services.reactions.messages import EMAIL, PUSH
+from pinbase.services.reactions.notification_settings import DeviceNotificationSettings
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import FinalHook, Outbox
@@ -406,6 +407,7 @@ async def running_services(
             clock=clock,
             notifications=notifications,
             wake_outbox=outbox.wake,
+            actions=actions,
         )
         automations = Automations(
             store=store,
@@ -549,6 +551,9 @@ async def running_services(
                 console_devices=ConsoleDevices(store, directory, telemetry, presence),
                 push_subscriptions=push_subscriptions,
                 inbox=NotificationInbox(store),
+                device_notifications=DeviceNotificationSettings(
+                    store=store, directory=directory, clock=clock
+                ),
                 automations=automations,
                 outbox=outbox,
                 notifications=notifications,

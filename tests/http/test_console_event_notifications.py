@@ -54,6 +54,7 @@ def test_notification_settings_round_trip_through_the_form(http: httpx.Client) -
         "email_to": ["owner", "metafield:1"],
         "push_to": "members",
         "deliver_as_alert": "on",
+        "allow_user_management": "on",
         "limit_period": "3600",
         "every_n": "5",
         "send_to_notifications_tab": "on",
@@ -64,6 +65,7 @@ def test_notification_settings_round_trip_through_the_form(http: httpx.Client) -
     assert checked(page, "push_to") == {"members"}
     assert checked(page, "notify") == {"on"}
     assert checked(page, "deliver_as_alert") == {"on"}
+    assert checked(page, "allow_user_management") == {"on"}
     assert checked(page, "show_on_timeline") == set()
     assert 'name="limit_period" type="number" value="3600"' in page
     assert 'name="every_n" type="number" value="5"' in page

@@ -1,5 +1,6 @@
 """Events whose "Show on timeline" is off (automations.md §1.10, OP-A19), in process: stored and
-counted, but PLT-DEV-18 and the console's Timeline tab leave them out."""
+counted, but PLT-DEV-18 and the console's Timeline tab leave them out. The setting is copied onto
+each occurrence when it is logged: editing the event later does not rewrite the timeline."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -31,7 +32,10 @@ SPEC: dict[str, Any] = {
             ],
         }
     ],
-    "devices": [{"name": "Greenhouse North", "template": "Greenhouse"}],
+    "devices": [
+        {"name": "Greenhouse North", "template": "Greenhouse"},
+        {"name": "Greenhouse South", "template": "Greenhouse"},
+    ],
 }
 
 
@@ -93,3 +97,48 @@ def test_console_timeline_omits_hidden_occurrences(logged: tuple[InProcessServer
     assert page.status_code == 200, page.text
     assert "Overheat" in page.text
     assert "Quiet Heartbeat" not in page.text
+
+
+def timeline_types(http: Any, created: Any, device: int) -> list[str]:
+    """The event types PLT-DEV-18 lists for ``device``, newest first."""
+    answer = http.get(
+        TIMELINE,
+        params={"deviceId": device, "from": 0, "to": 2**62},
+        headers=bearer(http, created),
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["totalElements"] == len(body["content"])
+    return [entry["eventType"] for entry in body["content"]]
+
+
+def test_editing_the_event_later_does_not_rewrite_history(
+    logged: tuple[InProcessServer, Any],
+) -> None:
+    """Switching "Show on timeline" on for the hidden event and off for the shown one leaves the
+    earlier occurrences as they were logged; a new occurrence follows the new setting."""
+    server, created = logged
+    north, south = (device["id"] for device in created["devices"])
+    bound = server.services.directory.by_id(DeviceId(int(north)))
+    assert bound is not None
+    with server.client() as http:
+        for event in bound.template.events:
+            changed = http.post(
+                "/api/v1/organization/template/event/update",
+                json={
+                    "templateId": bound.template.id,
+                    "eventId": event.id,
+                    "eventCode": event.code,
+                    "name": event.name,
+                    "type": event.type,
+                    "showOnTimeline": not event.show_on_timeline,
+                },
+                headers=bearer(http, created),
+            )
+            assert changed.status_code == 200, changed.text
+        assert timeline_types(http, created, north) == ["WARNING"]
+        token = created["devices"][1]["token"]
+        for code in ("heartbeat", "overheat"):
+            answer = http.get("/external/api/logEvent", params={"token": token, "code": code})
+            assert answer.status_code == 200, answer.text
+        assert timeline_types(http, created, south) == ["INFORMATION"]

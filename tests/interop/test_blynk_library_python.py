@@ -91,6 +91,23 @@ def test_log_event_and_notify(
         )
 
 
+def test_a_dropped_event_leaves_the_library_connected(
+    interop_server: InteropServer, api: httpx.Client, fresh: dict[str, Any], client_logs: Path
+) -> None:
+    """Five ``log_event('door_open')`` at once: the repeats within a second are dropped and
+    answered QUOTA_LIMIT (automations.md §1.9, logged ``RATE_1S``); BlynkLib only logs the
+    status, stays connected, and a later write still reaches its handler."""
+    token = fresh["token"]
+    with connect(interop_server, token, client_logs) as client:
+        for _ in range(5):
+            client.command("log_event", code="door_open")
+        dropped = "SELECT id FROM notification_log WHERE device_id = ? AND reason = 'RATE_1S'"
+        assert eventually(lambda: len(interop_server.rows(dropped, fresh["id"])) >= 1)
+        assert is_connected(api, token)
+        assert api.get(f"/external/api/update?token={token}&v1=5").is_success
+        client.expect("write", pin=1, values=["5"])
+
+
 def test_heartbeat_keeps_a_live_device_while_a_frozen_one_goes_offline(
     interop_server: InteropServer, api: httpx.Client, client_logs: Path
 ) -> None:

@@ -213,3 +213,15 @@ def test_a_second_connection_with_the_token_replaces_the_first(
     with device(interop_server, token, tmp_path) as first, device(interop_server, token, tmp_path):
         first.expect("disconnected")
         assert is_connected(api, token)
+
+
+def test_a_dropped_event_is_told_on_diag(
+    interop_server: InteropServer, fresh: dict[str, Any], tmp_path: Path
+) -> None:
+    """Two ``event/door_open`` at once: the second is dropped and told ``event: limit reached``
+    on ``downlink/diag`` (automations.md §1.9)."""
+    with device(interop_server, fresh["token"], tmp_path) as client:
+        client.command("publish", topic="event/door_open", payload="")
+        client.command("publish", topic="event/door_open", payload="")
+        diag = client.expect("message", topic="downlink/diag")
+        assert diag["payload"] == "event: limit reached"

@@ -7,6 +7,7 @@ SQLite (``foreign_keys=ON``) both enforce the foreign keys a delete must respect
 from sqlalchemy import func, insert, select
 from test_contract import EVENTS, T0, add_device, add_devices
 
+from pinbase.domain.device_notifications import DeviceEventSettings
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
 from pinbase.domain.notifications import LimitState
@@ -60,6 +61,8 @@ async def fill(store: SqlStore, device: Device) -> None:
         await tx.record_presence(device.id, online=True, ts=T0)
         await tx.set_last_message_at(device.id, "EMAIL", ts=T0)
         await tx.save_limit_state(device.id, 1, limits_key="k", state=LimitState(count=1))
+        # End-user notification management (migration 0016).
+        await tx.save_device_event_settings(device.id, 1, DeviceEventSettings(), ts=T0)
         await tx.add_notification_records(
             [
                 NotificationRecord(

@@ -343,7 +343,7 @@ async def test_timestamped_batch_metadata_and_unsupported_topics(mq: MqttStack) 
         client.send(publish_packet("ds/Nope/prop/color", b"x"))
         assert b"refused" in (await client.publish_of("downlink/diag")).payload
         client.send(publish_packet("event/nope", b""))
-        assert b"event/nope" in (await client.publish_of("downlink/diag")).payload
+        assert (await client.publish_of("downlink/diag")).payload == b"event: unknown code nope"
         client.send(publish_packet("ds/Nope", b"1", qos=1, packet_id=2))
         assert b"Nope" in (await client.publish_of("downlink/diag")).payload
         client.send(publish_packet("ds/Counter", b"abc") + publish_packet("ds/Counter", b"1.5"))
@@ -351,6 +351,20 @@ async def test_timestamped_batch_metadata_and_unsupported_topics(mq: MqttStack) 
         client.send(publish_packet("get/utc/all/json", b""))
         time_json = json.loads((await client.publish_of("downlink/utc/all/json")).payload)
         assert time_json["tz_name"] == "UTC"
+
+
+async def test_event_refusals_are_told_once_per_ten_seconds(mq: MqttStack) -> None:
+    """A dropped event is told ``event: limit reached`` (automations.md §1.9); further event
+    refusals within 10 s are not told, so the next diag line is another topic's."""
+    async with connected(mq, mq.tokens[2]) as client:
+        client.send(publish_packet("event/door_open", b"") + publish_packet("event/door_open", b""))
+        assert (await client.publish_of("downlink/diag")).payload == b"event: limit reached"
+        client.send(
+            publish_packet("event/door_open", b"")
+            + publish_packet("event/nope", b"")
+            + publish_packet("meta/Nope", b"1")
+        )
+        assert (await client.publish_of("downlink/diag")).payload.startswith(b"meta/Nope")
 
 
 async def test_a_binary_login_replaces_the_mqtt_connection(mq: MqttStack) -> None:

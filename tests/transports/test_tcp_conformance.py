@@ -543,10 +543,11 @@ async def test_utc_queries(stack: Stack) -> None:
         assert (await device.read()).parts == ["utc", "tz_rule", "UTC0"]
 
 
-async def test_event_limits_answer_status_2(stack: Stack) -> None:
-    """A second event with the same code within a second is refused with 2."""
+async def test_event_limits_answer_quota_limit(stack: Stack) -> None:
+    """A second event with the same code within a second is dropped and answered QUOTA_LIMIT
+    (1), as automations.md §1.9 recommends; the C++ library ignores the answer."""
     async with await RawDevice.connect(stack.port) as device:
         await device.login(stack.tokens[0])
         await device.send(frame(EVENT_LOG, 3, "door_open"), frame(EVENT_LOG, 4, "door_open"))
         assert await device.read() == Received(0, 3, 200)
-        assert await device.read() == Received(0, 4, 2)
+        assert await device.read() == Received(0, 4, 1)

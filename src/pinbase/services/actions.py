@@ -6,7 +6,10 @@ the console's controls) and property changes (PLT-DS-05) are logged; a device's 
 (device HTTPS API, TCP, MQTT) and bulk imports (PLT-DS-04, back-dated data, not an action) are
 not. A Platform API caller is an OAuth client, not a person with an e-mail address, so
 ``trigger_user_email`` is None for its entries (docs/platform-api.md); a console entry carries
-the signed-in user's e-mail.
+the signed-in user's e-mail. Automation writes are logged too, as client ``AUTOMATION`` with the
+automation's name (console.md's Actions Log lists "Automation" among its clients): the device's
+log then explains every value a person or a rule of theirs changed. Those entries are committed
+with the automation's run log (``automation_entries``).
 
 Entries are written after the value or property is stored, in group commits of their own
 (``services.group_commit``): the entries of concurrent requests share one transaction, and each
@@ -26,7 +29,12 @@ from pinbase.services.group_commit import GroupCommit
 from pinbase.services.presence import Presence
 from pinbase.storage.base import Store
 from pinbase.storage.codec import dump_json
-from pinbase.storage.device_records import DeviceAction
+from pinbase.storage.device_records import (
+    CLIENT_API,
+    CLIENT_AUTOMATION,
+    CLIENT_WEB,
+    DeviceAction,
+)
 
 MAX_GROUP_ACTIONS = 10_000
 """Upper bound of entries in one transaction, so a backlog is committed in bounded steps."""
@@ -70,10 +78,38 @@ class ActionsLog:
                     online=online,
                     ts=ts,
                     user_email=user_email,
+                    client=CLIENT_API if user_email is None else CLIENT_WEB,
                 )
                 for datastream, value in writes
             ]
         )
+
+    def automation_entries(
+        self,
+        device: Device,
+        writes: Sequence[tuple[Datastream, Value]],
+        *,
+        ts: int,
+        automation_name: str,
+    ) -> list[DeviceAction]:
+        """The entries of values an automation's action stored under ``ts`` (client
+        ``AUTOMATION``). The automation runner writes them with its run log, in the transaction
+        it commits anyway (``services.reactions.automation_runs``), rather than in a group
+        commit of their own that each run would wait for."""
+        online = self._presence.is_online(device.id)
+        return [
+            _action(
+                device,
+                datastream,
+                None,
+                dump_json(to_json(value)),
+                online=online,
+                ts=ts,
+                client=CLIENT_AUTOMATION,
+                trigger_name=automation_name,
+            )
+            for datastream, value in writes
+        ]
 
     async def properties_set(
         self, device: Device, datastream: Datastream, changes: dict[str, str | list[str]]
@@ -110,10 +146,14 @@ def _action(
     online: bool,
     ts: int,
     user_email: str | None = None,
+    client: str = CLIENT_API,
+    trigger_name: str | None = None,
 ) -> DeviceAction:
     return DeviceAction(
         device_id=device.id,
         trigger_user_email=user_email,
+        client=client,
+        trigger_name=trigger_name,
         pin=datastream.pin,
         property=name,
         value=value,

@@ -29,6 +29,7 @@ from pinbase.services.reactions.automations import Automations
 from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.legacy_messages import LegacyMessages
 from pinbase.services.reactions.lifecycle import Lifecycle
+from pinbase.services.reactions.notification_settings import DeviceNotificationSettings
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import Outbox
@@ -86,6 +87,8 @@ class Services:
     """Browsers that receive users' Web Push notifications; the planner's ``PushTargets``."""
     inbox: NotificationInbox
     """A user's notification list (the console's Notifications page)."""
+    device_notifications: DeviceNotificationSettings
+    """End users' per-device notification settings and mutes (automations.md §1.5)."""
     automations: Automations
     """Automations: the use cases, and the engine that evaluates and schedules them."""
     outbox: Outbox

@@ -11,6 +11,7 @@ services and checks as the Device HTTPS API.
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.devices import HardwareInfo
@@ -21,7 +22,7 @@ from pinbase.domain.value_types import Value
 from pinbase.domain.values import MULTI_VALUE_SEPARATOR, parse_text, to_text
 from pinbase.services.clock import Clock
 from pinbase.services.directory import BoundDevice, Directory
-from pinbase.services.events import EventLog, EventRejected
+from pinbase.services.events import EventDropped, EventLog, EventRejected
 from pinbase.services.history_writer import StorageUnavailable
 from pinbase.services.metadata import Metadata
 from pinbase.services.properties import PROPERTY_NAME, Properties, check_property
@@ -45,6 +46,18 @@ def device_texts(value: Value) -> tuple[str, ...]:
     """A stored value as the text items a device receives: one, or several for a location or a
     multi-value string (items joined by NUL on the wire, data-model.md §2.11)."""
     return tuple(to_text(value).split(MULTI_VALUE_SEPARATOR))
+
+
+class EventOutcome(StrEnum):
+    """What became of an event a device logged (automations.md §1.9)."""
+
+    LOGGED = "logged"
+    UNKNOWN_CODE = "unknown code"
+    """The device's template has no event with that code."""
+    REFUSED = "refused"
+    """The description is too long (or holds NUL)."""
+    DROPPED = "dropped"
+    """A limit dropped it (one per second per code, the daily quota)."""
 
 
 class DeviceGateway:
@@ -176,18 +189,23 @@ class DeviceGateway:
             await self._properties.set(bound.device, datastream, {name: value})
         return True
 
-    async def log_event(self, bound: BoundDevice, code: str, description: str | None) -> bool:
-        """Log an occurrence of the template event ``code``; False for an unknown code, an
-        over-long description or a limit reached (the device gets ILLEGAL_COMMAND)."""
+    async def log_event(
+        self, bound: BoundDevice, code: str, description: str | None
+    ) -> EventOutcome:
+        """Log an occurrence of the template event ``code``; what became of it, for the
+        transport to answer as automations.md §1.9 says."""
         event = bound.template.event(code)
         if event is None:
-            return False
+            return EventOutcome.UNKNOWN_CODE
         try:
             await self._events.log(bound.device, event, description)
+        except EventDropped as dropped:
+            logger.info("device.event_dropped device_id=%d reason=%s", bound.device.id, dropped)
+            return EventOutcome.DROPPED
         except EventRejected as rejected:
             logger.info("device.event_refused device_id=%d reason=%s", bound.device.id, rejected)
-            return False
-        return True
+            return EventOutcome.REFUSED
+        return EventOutcome.LOGGED
 
     async def accept_notification(self, bound: BoundDevice, text: str) -> bool:
         """A legacy NOTIFY: checked as the legacy server did, then a push to the device's owner

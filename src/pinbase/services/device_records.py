@@ -36,11 +36,6 @@ class Page(Generic[T]):
     total: int
 
 
-def hidden_event_ids(bound: BoundDevice) -> frozenset[int]:
-    """The ids of the device template's events that stay off its timeline."""
-    return frozenset(event.id for event in bound.template.events if not event.show_on_timeline)
-
-
 class DeviceRecords:
     """Reads and writes the records of devices in scope."""
 
@@ -109,18 +104,18 @@ class DeviceRecords:
         """A page of events logged at ``since`` or later, newest first (of one type when given),
         with the device.
 
-        Occurrences of template events whose "Show on timeline" is off are stored and counted
+        Occurrences logged while their event's "Show on timeline" was off are stored and counted
         toward the limits but left out here, for the Platform API and the console alike
-        (automations.md §1.10, OP-A19); the event's current setting decides.
+        (automations.md §1.10, OP-A19). The setting is copied onto each occurrence when it is
+        logged, so changing the event later does not rewrite the timeline.
 
         Raises:
             DeviceNotFound.
         """
         bound = await device_in_scope(self._directory, caller, device_id)
-        hidden = hidden_event_ids(bound)
         async with self._store.transaction() as tx:
             total = await tx.count_timeline(
-                bound.device.id, event_type=event_type, since=since, hidden_event_ids=hidden
+                bound.device.id, event_type=event_type, since=since, visible_only=True
             )
             events = await tx.read_timeline_page(
                 bound.device.id,
@@ -128,7 +123,7 @@ class DeviceRecords:
                 offset=offset,
                 limit=limit,
                 since=since,
-                hidden_event_ids=hidden,
+                visible_only=True,
             )
         return bound, Page(items=events, total=total)
 

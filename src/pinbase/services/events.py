@@ -29,7 +29,18 @@ same code could write."""
 
 
 class EventRejected(PinbaseError):
-    """The event breaks a limit; the message says which."""
+    """The event is refused (a description too long or holding NUL) or dropped by a limit; the
+    message says why."""
+
+
+class EventDropped(EventRejected):
+    """The occurrence was dropped by a limit (automations.md §1.8 steps 4 and 5): nothing is
+    wrong with the request, so callers answer it as accepted (§1.9) and the notification log
+    keeps the reason (``reason``: ``RATE_1S`` or ``DAILY_QUOTA``)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _nothing() -> None:
@@ -66,7 +77,8 @@ class EventLog:
         """Record an occurrence of ``event`` and plan its notifications.
 
         Raises:
-            EventRejected: the description is too long or holds NUL, or a limit is reached.
+            EventDropped: a limit is reached (the occurrence is not stored).
+            EventRejected: the description is too long or holds NUL.
         """
         if description is not None and len(description) > self._max_description:
             raise EventRejected(
@@ -79,7 +91,7 @@ class EventLog:
         key = (device.id, event.code)
         if now - self._last.get(key, -MIN_EVENT_GAP_MS) < MIN_EVENT_GAP_MS:
             await self._drop(device, event, RATE_1S, now)
-            raise EventRejected("Events of one code are limited to one per second.")
+            raise EventDropped("Events of one code are limited to one per second.", RATE_1S)
         marker: StoredEvent | None = None
         planned = False
         async with self._store.transaction() as tx:
@@ -108,7 +120,7 @@ class EventLog:
             if marker is not None:
                 self._announce(marker, DAILY_LIMIT_EVENT)
             await self._drop(device, event, DAILY_QUOTA, now)
-            raise EventRejected(f"Daily limit of {self._per_day} events reached.")
+            raise EventDropped(f"Daily limit of {self._per_day} events reached.", DAILY_QUOTA)
         self._last[key] = now
         if planned:
             self._wake()
@@ -138,6 +150,6 @@ class EventLog:
                 event_type=stored.type,
                 description=stored.description,
                 ts=stored.ts,
-                visible=event.show_on_timeline,
+                visible=stored.visible_on_timeline,
             )
         )

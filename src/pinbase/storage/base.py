@@ -100,6 +100,8 @@ class StoredEvent:
     is_resolved: bool = False
     resolved_at: int | None = None
     resolved_comment: str | None = None
+    visible_on_timeline: bool = True
+    """The event's "Show on timeline" when the occurrence was logged (automations.md §1.10)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,13 +18,23 @@ if TYPE_CHECKING:  # storage.base imports this module for the bases of Transacti
     from pinbase.storage.base import StoredEvent, StoredTag
 
 
+CLIENT_WEB = "WEB"
+"""A console user wrote (``trigger_user_email`` is the user's)."""
+CLIENT_API = "HTTPS_API"
+"""A Platform API caller (an OAuth client, no e-mail address) wrote."""
+CLIENT_AUTOMATION = "AUTOMATION"
+"""An automation wrote (``trigger_name`` is its name when it ran)."""
+CLIENT_LABELS = {CLIENT_WEB: "Web", CLIENT_API: "HTTPS API", CLIENT_AUTOMATION: "Automation"}
+"""Each client as Blynk's Actions Log names it (console.md §1.4's client filter)."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceAction:
     """One entry of the actions log: a value or property written to a device's datastream.
 
     ``value`` is JSON text (a typed value, or a property's string or list of strings);
     ``property`` names the property, None for a value write. ``is_online`` is the device's
-    presence when the action was taken.
+    presence when the action was taken. ``client`` says who wrote: a ``CLIENT_*`` constant.
     """
 
     device_id: DeviceId
@@ -34,6 +44,8 @@ class DeviceAction:
     value: str
     is_online: bool
     created_at: int
+    client: str = CLIENT_API
+    trigger_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,10 +73,10 @@ class DeviceRecordsRepository(Protocol):
         *,
         event_type: str | None,
         since: int = 0,
-        hidden_event_ids: Collection[int] = (),
+        visible_only: bool = False,
     ) -> int:
         """How many events the device logged at ``since`` or later (of ``event_type`` only,
-        when given), leaving out occurrences of ``hidden_event_ids``."""
+        when given), only those logged to show on the timeline when ``visible_only``."""
         ...
 
     async def read_timeline_page(
@@ -75,10 +87,11 @@ class DeviceRecordsRepository(Protocol):
         offset: int,
         limit: int,
         since: int = 0,
-        hidden_event_ids: Collection[int] = (),
+        visible_only: bool = False,
     ) -> list[StoredEvent]:
         """A page of the device's events logged at ``since`` or later (of ``event_type`` only,
-        when given), newest first, leaving out occurrences of ``hidden_event_ids``."""
+        when given), newest first, only those logged to show on the timeline when
+        ``visible_only``."""
         ...
 
     async def add_device_actions(self, actions: Sequence[DeviceAction]) -> None:

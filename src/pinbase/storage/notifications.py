@@ -8,6 +8,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from pinbase.domain.device_notifications import DeviceEventSettings
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.domain.notifications import LimitState
 
@@ -101,6 +102,24 @@ class NotificationRepository(Protocol):
 
     async def add_quota_use(self, org_id: OrgId, *, ts: int) -> None:
         """Count one automation message action of the organization at ``ts``."""
+        ...
+
+    async def load_device_event_settings(
+        self, device_id: DeviceId, event_id: int
+    ) -> DeviceEventSettings | None:
+        """A device's override of one event (automations.md §1.5), or None."""
+        ...
+
+    async def list_device_event_settings(
+        self, device_id: DeviceId
+    ) -> dict[int, DeviceEventSettings]:
+        """Every override the device holds, by event id."""
+        ...
+
+    async def save_device_event_settings(
+        self, device_id: DeviceId, event_id: int, settings: DeviceEventSettings, *, ts: int
+    ) -> None:
+        """Store (replace) a device's override of one event, changed at ``ts``."""
         ...
 
     async def cancel_notification_records(self, source_ref: str) -> int:

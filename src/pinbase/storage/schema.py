@@ -220,6 +220,9 @@ device_events = Table(
     Column("is_resolved", Boolean, nullable=False, server_default=false()),
     Column("resolved_at", BigInteger, nullable=True),
     Column("resolved_comment", NulFreeText, nullable=True),
+    # The event's "Show on timeline" when the occurrence was logged (automations.md §1.10):
+    # editing the event later does not rewrite history (migration 0016).
+    Column("visible_on_timeline", Boolean, nullable=False, server_default=true()),
     Index("ix_device_events_device_ts", "device_id", "ts"),
 )
 
@@ -336,6 +339,10 @@ device_actions = Table(
     Column("value", NulFreeText, nullable=False),
     Column("is_online", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Who wrote (migration 0016): ``WEB`` (a console user), ``HTTPS_API`` (an OAuth client) or
+    # ``AUTOMATION`` (``trigger_name`` then holds the automation's name at the time).
+    Column("client", NulFreeString(16), nullable=False, server_default="HTTPS_API"),
+    Column("trigger_name", NulFreeString(100), nullable=True),
     Index("ix_device_actions_device_created", "device_id", "created_at"),
 )
 
@@ -569,6 +576,18 @@ notification_quota = Table(
     Column("org_id", Integer, nullable=False),
     Column("ts", BigInteger, nullable=False),
     Index("ix_notification_quota_org_ts", "org_id", "ts"),
+)
+
+device_event_notifications = Table(
+    "device_event_notifications",
+    metadata,
+    # End-user notification management per (device, event) (automations.md §1.5, migration
+    # 0016): the channels' user-chosen recipients as JSON text, and the mute's end (ms).
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("event_id", Integer, primary_key=True),
+    Column("channels", NulFreeText, nullable=False),
+    Column("muted_until", BigInteger, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
 )
 
 device_status = Table(

@@ -67,6 +67,7 @@ class SqlDeviceLogs:
             "type": event.type,
             "description": description,
             "ts": ts,
+            "visible_on_timeline": event.show_on_timeline,
         }
         new_id = await self._insert_returning_id(schema.device_events, values)
         return StoredEvent(
@@ -77,6 +78,7 @@ class SqlDeviceLogs:
             type=event.type,
             description=description,
             ts=ts,
+            visible_on_timeline=event.show_on_timeline,
         )
 
     async def count_device_events(self, device_id: DeviceId, *, since: int) -> int:

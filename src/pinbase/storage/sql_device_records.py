@@ -59,13 +59,13 @@ class SqlDeviceRecords:
         *,
         event_type: str | None,
         since: int = 0,
-        hidden_event_ids: Collection[int] = (),
+        visible_only: bool = False,
     ) -> int:
         """How many events the device logged at ``since`` or later (of ``event_type`` only,
-        when given), leaving out occurrences of ``hidden_event_ids``."""
+        when given), only those logged to show on the timeline when ``visible_only``."""
         count = await self._db.scalar(
             select(func.count()).where(
-                *_timeline_filter(device_id, event_type, since, hidden_event_ids)
+                *_timeline_filter(device_id, event_type, since, visible_only=visible_only)
             )
         )
         return int(count or 0)
@@ -78,13 +78,14 @@ class SqlDeviceRecords:
         offset: int,
         limit: int,
         since: int = 0,
-        hidden_event_ids: Collection[int] = (),
+        visible_only: bool = False,
     ) -> list[StoredEvent]:
         """A page of the device's events logged at ``since`` or later (of ``event_type`` only,
-        when given), newest first, leaving out occurrences of ``hidden_event_ids``."""
+        when given), newest first, only those logged to show on the timeline when
+        ``visible_only``."""
         rows = await self._db.execute(
             select(_EVENTS)
-            .where(*_timeline_filter(device_id, event_type, since, hidden_event_ids))
+            .where(*_timeline_filter(device_id, event_type, since, visible_only=visible_only))
             .order_by(_EVENTS.c.ts.desc(), _EVENTS.c.id.desc())
             .offset(offset)
             .limit(limit)
@@ -107,6 +108,8 @@ class SqlDeviceRecords:
                     "value": action.value,
                     "is_online": action.is_online,
                     "created_at": action.created_at,
+                    "client": action.client,
+                    "trigger_name": action.trigger_name,
                 }
                 for action in actions
             ],
@@ -137,14 +140,13 @@ class SqlDeviceRecords:
 
 
 def _timeline_filter(
-    device_id: DeviceId, event_type: str | None, since: int, hidden_event_ids: Collection[int]
+    device_id: DeviceId, event_type: str | None, since: int, *, visible_only: bool
 ) -> list[ColumnElement[bool]]:
     conditions = [_EVENTS.c.device_id == device_id, _EVENTS.c.ts >= since]
     if event_type is not None:
         conditions.append(_EVENTS.c.type == event_type)
-    if hidden_event_ids:
-        # A template holds at most a few hundred events: one bounded NOT IN list.
-        conditions.append(_EVENTS.c.event_id.not_in(sorted(set(hidden_event_ids))))
+    if visible_only:
+        conditions.append(_EVENTS.c.visible_on_timeline)
     return conditions
 
 
@@ -157,6 +159,8 @@ def _action(row: Row[Any]) -> DeviceAction:
         value=row.value,
         is_online=row.is_online,
         created_at=row.created_at,
+        client=row.client,
+        trigger_name=row.trigger_name,
     )
 
 

@@ -8,13 +8,16 @@ from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from typing import Any
 
+import orjson
 from sqlalchemy import Row, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from pinbase.domain.device_notifications import DeviceEventSettings, parse_channels
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.domain.notifications import LimitState
 from pinbase.storage import schema
+from pinbase.storage.codec import dump_json
 from pinbase.storage.notifications import NotificationRecord, PresenceChange
 from pinbase.storage.sql_device_records import MAX_IDS_PER_QUERY
 
@@ -123,6 +126,41 @@ class SqlNotificationQueries:
         """Count one automation message action of the organization at ``ts``."""
         await self._db.execute(schema.notification_quota.insert(), {"org_id": org_id, "ts": ts})
 
+    async def load_device_event_settings(
+        self, device_id: DeviceId, event_id: int
+    ) -> DeviceEventSettings | None:
+        """A device's override of one event (automations.md §1.5), or None."""
+        table = schema.device_event_notifications
+        row = (
+            await self._db.execute(
+                select(table).where(table.c.device_id == device_id, table.c.event_id == event_id)
+            )
+        ).first()
+        return None if row is None else _override(row)
+
+    async def list_device_event_settings(
+        self, device_id: DeviceId
+    ) -> dict[int, DeviceEventSettings]:
+        """Every override the device holds, by event id."""
+        table = schema.device_event_notifications
+        rows = await self._db.execute(select(table).where(table.c.device_id == device_id))
+        return {int(row.event_id): _override(row) for row in rows}
+
+    async def save_device_event_settings(
+        self, device_id: DeviceId, event_id: int, settings: DeviceEventSettings, *, ts: int
+    ) -> None:
+        """Store (replace) a device's override of one event, changed at ``ts``."""
+        await self._db.execute(
+            self._upsert(schema.device_event_notifications, ["device_id", "event_id"]),
+            {
+                "device_id": device_id,
+                "event_id": event_id,
+                "channels": dump_json(settings.channels_json()),
+                "muted_until": settings.muted_until,
+                "updated_at": ts,
+            },
+        )
+
     async def cancel_notification_records(self, source_ref: str) -> int:
         """Mark the still ``QUEUED`` rows of ``source_ref`` ``CANCELLED``; return how many."""
         result = await self._db.execute(
@@ -179,6 +217,11 @@ class SqlNotificationQueries:
         )
         updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
         return statement.on_conflict_do_update(index_elements=keys, set_=updates)
+
+
+def _override(row: Row[Any]) -> DeviceEventSettings:
+    muted_until = None if row.muted_until is None else int(row.muted_until)
+    return parse_channels(orjson.loads(row.channels), muted_until=muted_until)
 
 
 def _record(row: Row[Any]) -> NotificationRecord:

@@ -43,10 +43,19 @@ from pinbase.protocols.device import (
     UtcReply,
     UtcRequest,
 )
-from pinbase.services.device_gateway import DeviceGateway
+from pinbase.services.device_gateway import DeviceGateway, EventOutcome
 from pinbase.services.directory import BoundDevice
 
 logger = logging.getLogger(__name__)
+
+EVENT_STATUS = {
+    EventOutcome.LOGGED: Status.OK,
+    EventOutcome.UNKNOWN_CODE: Status.ILLEGAL_COMMAND,
+    EventOutcome.REFUSED: Status.ILLEGAL_COMMAND,
+    EventOutcome.DROPPED: Status.QUOTA_LIMIT,
+}
+"""The answer to EVENT_LOG (automations.md §1.9, device-protocols.md §1.10.6): a limit drop is
+QUOTA_LIMIT, which the C++ library ignores and blynklib and BlynkLib only log."""
 
 
 class Link(Protocol):
@@ -104,8 +113,7 @@ async def dispatch(
             done = await gateway.set_property(bound, pins, name, values)
             answer(Status.OK if done else Status.ILLEGAL_COMMAND_BODY)
         case LogEvent(code=code, description=description):
-            done = await gateway.log_event(bound, code, description)
-            answer(Status.OK if done else Status.ILLEGAL_COMMAND)
+            answer(EVENT_STATUS[await gateway.log_event(bound, code, description)])
         case ResolveEvent(code=code):
             # Resolving needs a storage operation Pinbase lacks yet; C++ 1.x expects no answer.
             logger.info("tcp.resolve_event_ignored device_id=%d code=%r", bound.device.id, code)

@@ -26,10 +26,20 @@ from pinbase.protocols.mqtt.uplink import (
     Uplink,
     WriteDatastream,
 )
+from pinbase.services.device_gateway import EventOutcome
 from pinbase.services.directory import BoundDevice
 from pinbase.services.named_gateway import NamedGateway, datastream_named
 
 logger = logging.getLogger(__name__)
+
+EVENT_DIAG = {
+    EventOutcome.UNKNOWN_CODE: "event: unknown code {code}",
+    EventOutcome.REFUSED: "event: description too long",
+    EventOutcome.DROPPED: "event: limit reached",
+}
+"""The ``downlink/diag`` line of a refused ``event/<code>`` (automations.md §1.9)."""
+EVENT_DIAG_INTERVAL_S = 10.0
+"""At most one event diag line per 10 s per device (§1.9)."""
 
 INFO_FIELDS = {"tmpl": "tmpl", "ver": "mcu", "build": "build", "type": "fw-type"}
 """``info/mcu`` keys as the binary info message names them: MQTT's ``ver`` is the firmware
@@ -50,6 +60,11 @@ class Link(Protocol):
 
     def diag(self, text: str) -> None:
         """Tell the device what went wrong, on ``downlink/diag``."""
+        ...
+
+    def event_diag(self, text: str) -> None:
+        """``diag`` for a refused event, at most one line per ``EVENT_DIAG_INTERVAL_S``
+        (automations.md §1.9): a device looping on a limit is not sent a line per try."""
         ...
 
     def limit_downlinks(self, rxbuff: int) -> None:
@@ -89,8 +104,9 @@ async def handle(link: Link, named: NamedGateway, bound: BoundDevice, request: U
             ):
                 link.diag(f"ds/{name}/prop/{prop}: refused")
         case LogEvent(code=code, description=description):
-            if not await gateway.log_event(bound, code, description):
-                link.diag(f"event/{code}: refused (unknown code, or a limit reached)")
+            outcome = await gateway.log_event(bound, code, description)
+            if outcome is not EventOutcome.LOGGED:
+                link.event_diag(EVENT_DIAG[outcome].format(code=code))
         case SetMetadata(name=name, value=value):
             if not await gateway.write_metadata(bound, name, value):
                 link.diag(f"meta/{name}: refused")

@@ -47,7 +47,7 @@ from pinbase.services.device_gateway import device_texts
 from pinbase.services.directory import BoundDevice
 from pinbase.services.named_gateway import datastream_named
 from pinbase.transports.login_guard import REFUSED
-from pinbase.transports.mqtt_dispatch import downlink_payload, handle
+from pinbase.transports.mqtt_dispatch import EVENT_DIAG_INTERVAL_S, downlink_payload, handle
 from pinbase.transports.mqtt_hub import MqttHub
 from pinbase.transports.outbox import Outbox
 from pinbase.transports.stream_session import StreamSession
@@ -72,7 +72,14 @@ class MqttSession(StreamSession):
 
     KIND = "mqtt"
 
-    __slots__ = ("_conn", "_idle_timer", "_keep_alive", "_subscriptions", "_will")
+    __slots__ = (
+        "_conn",
+        "_event_diag_at",
+        "_idle_timer",
+        "_keep_alive",
+        "_subscriptions",
+        "_will",
+    )
 
     def __init__(self, hub: MqttHub) -> None:
         self._conn = MqttConnection(max_packet_size=hub.options.max_packet)
@@ -82,6 +89,7 @@ class MqttSession(StreamSession):
         self._will: Will | None = None
         self._keep_alive = 0.0
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._event_diag_at: float | None = None
 
     def _new_outbox(self, transport: asyncio.Transport) -> Outbox:
         """Every packet goes out at once: MQTT clients parse a stream, nothing needs pacing."""
@@ -148,6 +156,15 @@ class MqttSession(StreamSession):
         """Tell the device on ``downlink/diag``; the server log says it too."""
         logger.info("mqtt.diag device_id=%s text=%r", self._device_id(), text)
         self.publish(DIAG_TOPIC, text.encode())
+
+    def event_diag(self, text: str) -> None:
+        """``diag`` for a refused event, at most one line per ``EVENT_DIAG_INTERVAL_S`` on this
+        connection (a device has one at a time: a second login replaces the first)."""
+        now = self._loop.time()
+        if self._event_diag_at is not None and now - self._event_diag_at < EVENT_DIAG_INTERVAL_S:
+            return
+        self._event_diag_at = now
+        self.diag(text)
 
     def limit_downlinks(self, rxbuff: int) -> None:
         """Downlinks larger than ``rxbuff`` bytes are dropped from now on (§2.6)."""

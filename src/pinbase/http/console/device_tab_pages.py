@@ -7,13 +7,15 @@ the console applies the same scope rules. Ranges and pages come from the query s
 is a plain page that works without scripts; ``static/device_tabs.js`` only adds live entries.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from pinbase.domain.datastreams import Datastream
+from pinbase.domain.device_notifications import MUTE_PERIODS_S
+from pinbase.domain.notifications import ALL_MEMBERS, Recipient
 from pinbase.domain.templates import Metafield
 from pinbase.http.responses import dump_json
 from pinbase.services.clock import DAY_MS
@@ -23,6 +25,7 @@ from pinbase.services.datastream_values import DatastreamState
 from pinbase.services.directory import BoundDevice
 from pinbase.services.metadata import MAX_VALUE_CHARS, MetaValue, is_writable
 from pinbase.services.scope import user_in_scope
+from pinbase.storage.device_records import CLIENT_LABELS
 
 HOUR_MS = 3_600_000
 
@@ -51,10 +54,8 @@ PAGE_SIZE = 50
 MAX_PAGE = 100_000
 """A page number past any log a device keeps (5 million rows); larger ones read as the last."""
 
-CLIENT_WEB = "Web"
-CLIENT_API = "HTTPS API"
-"""The actions log's clients (``actions-log.md``): the console's users write as "Web"; a Platform
-API caller is an OAuth client without an e-mail address (``services.actions``)."""
+NOTIFICATION_OUTCOMES = {"saved": "Notification settings saved."}
+"""The message after the Notifications form (``device_tabs``), chosen by a key."""
 
 METADATA_OUTCOMES = {
     "saved": "Saved.",
@@ -185,7 +186,52 @@ async def _info(
         "outcome_failed": outcome in METADATA_OUTCOMES and outcome != "saved",
         "automations": await _automations_of(services, caller, bound),
         "may_switch_automations": caller.can(Permission.AUTOMATIONS_EDIT),
+        **await _notifications_of(services, caller, bound, query),
     }
+
+
+async def _notifications_of(
+    services: Services, caller: ConsoleCaller, bound: BoundDevice, query: Mapping[str, str]
+) -> dict[str, Any]:
+    """The events whose notifications the viewer may manage on this device (spec §1.5)."""
+    view = await services.device_notifications.view(caller, bound.device.id)
+    now = services.clock()
+    items = [
+        {
+            "event": item.event,
+            "settings": item.settings,
+            "muted_until": item.settings.muted_until if item.settings.is_muted(now) else None,
+            "picked": {
+                "email": picked_values(item.settings.email.recipients),
+                "push": picked_values(item.settings.push.recipients),
+            },
+        }
+        for item in view.events
+    ]
+    return {
+        "notifications": items,
+        "members": view.members,
+        "may_manage_notifications": view.may_change,
+        "mute_periods": [(seconds, period_label(seconds)) for seconds in MUTE_PERIODS_S],
+        "notifications_outcome": NOTIFICATION_OUTCOMES.get(query.get("notifications", ""), ""),
+    }
+
+
+def picked_values(recipients: Sequence[Recipient]) -> set[str]:
+    """The form values of picked recipients: ``members`` and ``user:<id>``."""
+    return {
+        "members" if recipient.kind == ALL_MEMBERS else f"user:{recipient.user_id}"
+        for recipient in recipients
+    }
+
+
+def period_label(seconds: int) -> str:
+    """``1 hour``, ``8 hours``, ``1 day``, ``1 week``."""
+    for unit, name in ((7 * 86_400, "week"), (86_400, "day"), (3_600, "hour")):
+        if seconds % unit == 0:
+            count = seconds // unit
+            return f"{count} {name}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
 
 
 async def _automations_of(
@@ -277,8 +323,8 @@ async def _actions(
         rows.append(
             {
                 "at": action.created_at,
-                "user": action.trigger_user_email,
-                "client": CLIENT_WEB if action.trigger_user_email else CLIENT_API,
+                "user": action.trigger_user_email or action.trigger_name,
+                "client": CLIENT_LABELS.get(action.client, action.client),
                 "datastream": pin if datastream is None else f"{datastream.label} ({pin})",
                 "property": action.property,
                 "value": shown(orjson.loads(action.value)),

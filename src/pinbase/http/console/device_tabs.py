@@ -3,6 +3,9 @@
 - ``POST /dashboard/devices/{id}/metadata/{fieldId}``: a metadata value from the Info & Metadata
   tab, under the device API's rules (DEV-10, as PLT-DEV-16: ``DeviceRecords.write_metadata``),
   then back to the tab with the outcome (post, redirect, get).
+- ``POST /dashboard/devices/{id}/notifications/{eventId}``: the Info tab's Notifications form
+  (automations.md §1.5): the user-chosen recipients per channel and the mute of one event,
+  through ``DeviceNotificationSettings.save`` (whoever may control the device; else 403).
 - ``/dashboard/devices/{id}/rename|erase|delete``: the toolbox (console.md §1.4). ``GET`` shows
   a form that asks for the new name or for confirmation; ``POST`` acts through
   ``DeviceAdmin`` (PLT-DEV-10, 12, 11).
@@ -15,15 +18,17 @@ device outside the scope, or not the User role's own, is a plain 404); changes t
 ``can_edit_device`` (Admin and Staff), else 403. The CSRF rule is the session middleware's.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from pinbase.domain.device_notifications import ChannelChoice
 from pinbase.domain.devices import MAX_DEVICE_NAME_CHARS, check_device_name
 from pinbase.domain.errors import InvalidDefinition
+from pinbase.domain.notifications import ALL_MEMBERS, USER, Recipient
 from pinbase.http.console.devices import DEVICES_PATH, MAX_DEVICE_ID, NOT_FOUND, sign_in_first
 from pinbase.http.console.pages import error_page, signed_in_page
 from pinbase.http.console.session import console_session
@@ -33,6 +38,10 @@ from pinbase.services.console_caller import ConsoleCaller
 from pinbase.services.container import Services
 from pinbase.services.directory import BoundDevice
 from pinbase.services.metadata import InvalidMetaValue, MetafieldNotFound, MetafieldReadOnly
+from pinbase.services.reactions.notification_settings import (
+    EventNotManaged,
+    ManagementNotAllowed,
+)
 from pinbase.services.scope import DatastreamNotFound, DeviceNotFound, datastream_by_id
 from pinbase.settings import Settings
 
@@ -42,6 +51,9 @@ RECENT_VALUES = 100
 """Lines a Terminal shows after a reload (console.md §2.3: "the last 100 writes")."""
 
 NOT_ALLOWED = "Your role may not change this device."
+
+MAX_ID_DIGITS = 9
+"""Digits of an id in a form value: ids stay below a billion, and a longer number is junk."""
 
 ACTIONS = {
     "rename": {"heading": "Rename {name}", "button": "Rename"},
@@ -68,6 +80,37 @@ BAD_NAME = (
     f"A name is 1 to {MAX_DEVICE_NAME_CHARS} letters, digits, spaces, apostrophes, underscores "
     "or hyphens."
 )
+
+
+def picked_recipients(values: Sequence[object]) -> tuple[Recipient, ...]:
+    """The recipients a Notifications form picked: ``members`` and ``user:<id>`` values.
+
+    Raises:
+        InvalidDefinition: another value (only a forged form sends one).
+    """
+    picked: list[Recipient] = []
+    for value in dict.fromkeys(v for v in values if isinstance(v, str)):
+        user = value.removeprefix("user:")
+        if value == "members":
+            picked.append(Recipient(kind=ALL_MEMBERS))
+        elif user != value and user.isascii() and user.isdecimal() and len(user) <= MAX_ID_DIGITS:
+            picked.append(Recipient(kind=USER, user_id=int(user)))
+        else:
+            raise InvalidDefinition("a recipient is All members or a user of the organization")
+    return tuple(picked)
+
+
+def mute_seconds(value: str) -> int | None:
+    """The form's mute choice: "" keeps the mute (None), a number of seconds mutes (0 unmutes).
+
+    Raises:
+        InvalidDefinition: not a number.
+    """
+    if not value:
+        return None
+    if not (value.isascii() and value.isdecimal() and len(value) <= MAX_ID_DIGITS):
+        raise InvalidDefinition("the mute period is a number of seconds")
+    return int(value)
 
 
 def is_device_name(name: str) -> bool:
@@ -201,9 +244,44 @@ def device_tab_routes(
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    async def save_notifications(request: Request) -> Response:
+        caller = await caller_of(request)
+        if caller is None:
+            return sign_in_first()
+        bound = await visible(caller, request.path_params["device_id"])
+        if bound is None:
+            return error_page(NOT_FOUND, 404)
+        form = await request.form()
+        try:
+            choices = {
+                channel: ChannelChoice(
+                    enabled=form.get(f"{channel}_on") == "on",
+                    recipients=picked_recipients(form.getlist(f"{channel}_to")),
+                )
+                for channel in ("email", "push")
+            }
+            mute = form.get("mute")
+            await services.device_notifications.save(
+                caller,
+                bound.device.id,
+                request.path_params["event_id"],
+                email=choices["email"],
+                push=choices["push"],
+                mute_s=mute_seconds(mute if isinstance(mute, str) else ""),
+            )
+        except (DeviceNotFound, EventNotManaged):
+            return error_page(NOT_FOUND, 404)
+        except ManagementNotAllowed:
+            return error_page(NOT_ALLOWED, 403)
+        except InvalidDefinition as error:
+            return error_page(f"Nothing was saved: {error}", 400)
+        where = f"{DEVICES_PATH}/{bound.device.id}?tab=info&notifications=saved#notifications"
+        return RedirectResponse(where, status_code=303)
+
     device = f"{DEVICES_PATH}/{{device_id:int}}"
     return [
         Route(f"{device}/metadata/{{field_id:int}}", save_metadata, methods=["POST"]),
+        Route(f"{device}/notifications/{{event_id:int}}", save_notifications, methods=["POST"]),
         Route(f"{device}/{{action}}", device_action, methods=["GET", "POST"]),
         Route(
             f"{CONSOLE_PATH}/api/devices/{{device_id:int}}/datastreams/{{datastream_id:int}}/recent",

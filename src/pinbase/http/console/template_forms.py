@@ -369,7 +369,13 @@ def _default(kind: DataType, typed: str) -> object:
 # ── Events and metadata fields ───────────────────────────────────────────────────────────────
 
 
-EVENT_CHECKS = ("show_on_timeline", "send_to_notifications_tab", "notify", "deliver_as_alert")
+EVENT_CHECKS = (
+    "show_on_timeline",
+    "send_to_notifications_tab",
+    "notify",
+    "deliver_as_alert",
+    "allow_user_management",
+)
 """The event form's check boxes."""
 EVENT_LISTS = ("email_to", "push_to")
 """The event form's recipient check boxes: ``owner``, ``members``, ``metafield:<id>`` and
@@ -424,6 +430,7 @@ def event_state(event: TemplateEvent | None) -> FormState:
         "send_to_notifications_tab": event.send_to_notifications_tab,
         "notify": notes.enabled,
         "deliver_as_alert": notes.deliver_as_alert,
+        "allow_user_management": notes.allow_user_management,
     }
     return FormState(
         values={
@@ -459,6 +466,7 @@ def posted_event(form: FormData) -> tuple[FormState, EventSettings | None]:
             deliver_as_alert="deliver_as_alert" in values,
             limit_period_s=_count(values["limit_period"] or "0", "limit_period"),
             every_n=_count(values["every_n"] or "1", "every_n"),
+            allow_user_management="allow_user_management" in values,
         )
     except InvalidDefinition as refused:
         words = {"limitPeriodSec": "limit_period", "limit_period": "limit_period"}

@@ -31,10 +31,11 @@ from pinbase.http.platform_api.record_schemas import (
 from pinbase.http.responses import json_response
 from pinbase.services.container import Services
 from pinbase.services.device_records import EventNotFound
-from pinbase.services.events import EventRejected
+from pinbase.services.events import EventDropped, EventRejected
 from pinbase.services.metadata import InvalidMetaValue, MetafieldNotFound, MetafieldReadOnly
 from pinbase.services.oauth import Caller
 from pinbase.settings import Settings
+from pinbase.storage.device_records import CLIENT_LABELS
 
 METAFIELD_IDS = ("deviceId", "metaFieldId")
 DEVICE_ID = ("deviceId",)
@@ -132,7 +133,8 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
         status_code=204,
         openapi_extra=documented_body(EventTrigger),
         description="Shares DEV-07's limits: 100 events per device per day, one per second per "
-        "event code (400 with the reason).",
+        "event code. An occurrence a limit drops is answered 204 like an accepted one "
+        "(automations.md §1.9); the notification log records it (RATE_1S, DAILY_QUOTA).",
     )
     async def trigger_event(
         caller: Annotated[Caller, Depends(auth)],
@@ -144,6 +146,8 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
             )
         except EventNotFound:
             raise PlatformError(messages.EVENT_NOT_FOUND, 404) from None
+        except EventDropped:
+            pass  # §1.9: a limit drop answers 204 too; the notification log keeps why
         except EventRejected as rejected:
             raise PlatformError(str(rejected)) from None
         return no_content()
@@ -152,8 +156,9 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
         "/logs",
         summary="PLT-DEV-20 Actions log",
         response_model=ActionPage,
-        description="Value writes (PLT-DS-02, 03) and property changes (PLT-DS-05) made through "
-        "the Platform API, newest first; devices' own writes and imports are not actions.",
+        description="Value writes (PLT-DS-02, 03, the console's controls), property changes "
+        "(PLT-DS-05) and automation writes, newest first; devices' own writes and imports are "
+        "not actions.",
     )
     async def get_actions(
         caller: Annotated[Caller, Depends(auth)],
@@ -170,6 +175,8 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
                 "isOnline": action.is_online,
                 "createdAt": action.created_at,
                 "property": action.property,
+                "client": CLIENT_LABELS.get(action.client, action.client),
+                "triggerName": action.trigger_name,
             }
             for action in found.items
         ]

@@ -107,6 +107,13 @@ class ActionEntry(BaseModel):
     property: str | None = Field(
         description="Pinbase extension: the property changed; null for a value write"
     )
+    client: str = Field(
+        description="Pinbase extension: who wrote, as the console's Actions Log names it: "
+        "`Web` (a console user), `HTTPS API` (a Platform API client) or `Automation`"
+    )
+    triggerName: str | None = Field(
+        description="Pinbase extension: the automation's name for an `Automation` entry, else null"
+    )
 
 
 class ActionPage(BaseModel):

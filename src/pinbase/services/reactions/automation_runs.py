@@ -15,8 +15,10 @@ last action ran, the run closes ``OK``, or ``FAILED`` when any action failed.
 
 Writes go through the value pipeline (``Telemetry.record``) with origin ``automation``: stored,
 announced, pushed to a connected device like any console write, and not observed by Device State
-rules (§3.4). Actions reach only devices of the automation's organization and below, checked when
-they run (``NO_ACCESS``).
+rules (§3.4). They enter the device's actions log as client ``AUTOMATION`` (PLT-DEV-20) with the
+run's log rows, in the same transactions, so a crash that loses a run's log loses them too.
+Actions reach only devices of the automation's organization and below, checked when they run
+(``NO_ACCESS``).
 """
 
 import asyncio
@@ -41,14 +43,16 @@ from pinbase.domain.automations import (
 )
 from pinbase.domain.errors import PinbaseError, UnknownDatastream, ValueMismatch
 from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.services.actions import ActionsLog
 from pinbase.services.clock import Clock
 from pinbase.services.directory import BoundDevice, Directory
-from pinbase.services.events import EventLog
+from pinbase.services.events import EventDropped, EventLog
 from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.telemetry import Telemetry
 from pinbase.storage.automations import ActionLogEntry, NewAutomationRun
 from pinbase.storage.base import Store, Transaction
+from pinbase.storage.device_records import DeviceAction
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +123,10 @@ class AutomationRunner:
         clock: Clock,
         notifications: Notifications | None = None,
         wake_outbox: Callable[[], None] | None = None,
+        actions: ActionsLog | None = None,
     ) -> None:
         self._store = store
+        self._actions = actions
         self._directory = directory
         self._telemetry = telemetry
         self._events = events
@@ -248,8 +254,10 @@ class AutomationRunner:
             run.id = run_id
         entries = [replace(e, run_id=run.id or 0) for run in runs for e in run.pending]
         await tx.add_action_log(entries)
+        await tx.add_device_actions([entry for run in runs for entry in run.device_actions])
         for run in runs:
             run.pending.clear()
+            run.device_actions.clear()
 
     @staticmethod
     def _new_run(run: "_Run", *, status: str | None = None) -> NewAutomationRun:
@@ -282,6 +290,9 @@ class AutomationRunner:
         if run.pending:
             await tx.add_action_log([replace(entry, run_id=run.id) for entry in run.pending])
             run.pending.clear()
+        if run.device_actions:
+            await tx.add_device_actions(run.device_actions)
+            run.device_actions.clear()
         return run.id
 
     async def _guarded(self, run: "_Run", seq: int, action: Action) -> Outcome:
@@ -307,16 +318,15 @@ class AutomationRunner:
                 outcome = await self._log_event(automation, action, trigger)
             else:
                 assert not isinstance(action, Wait)
-                outcome = await self._write(automation, action, trigger)
+                outcome = await self._write(run, action)
         except Exception:
             logger.exception("automation.action_failed id=%d seq=%d", automation.id, seq)
             outcome = Outcome(status="FAILED", reason="INTERNAL_ERROR")
         self._log(run, seq, action, outcome)
         return outcome
 
-    async def _write(
-        self, automation: Automation, action: ControlDevice | ForwardDeviceData, trigger: Trigger
-    ) -> Outcome:
+    async def _write(self, run: "_Run", action: ControlDevice | ForwardDeviceData) -> Outcome:
+        automation, trigger = run.automation, run.trigger
         target = Outcome(status="", device_id=action.device_id, datastream_id=action.datastream_id)
         bound, refusal = self._reachable(automation, action.device_id)
         if bound is None:
@@ -332,13 +342,17 @@ class AutomationRunner:
                 value = forward_value(trigger.value or "", datastream)
         except (InvalidAutomation, ValueMismatch) as error:
             return _with(target, status="FAILED", reason=f"VALUE_MISMATCH: {error}")
-        await self._telemetry.record(
+        ts = await self._telemetry.record(
             bound.device,
             [(datastream, value)],
             origin=AUTOMATION_ORIGIN,
             origin_id=automation.id,
             hops=trigger.hops + 1,
         )
+        if self._actions is not None:
+            run.device_actions += self._actions.automation_entries(
+                bound.device, [(datastream, value)], ts=ts, automation_name=automation.spec.name
+            )
         return _with(target, status="OK", value=str(value))
 
     async def _message(
@@ -382,6 +396,8 @@ class AutomationRunner:
             return Outcome(status="FAILED", reason="EVENT_NOT_FOUND", device_id=device_id)
         try:
             await self._events.log(bound.device, event, action.description)
+        except EventDropped as dropped:
+            return Outcome(status="SKIPPED", reason=dropped.reason, device_id=device_id)
         except PinbaseError as error:
             return Outcome(status="FAILED", reason=str(error)[:200], device_id=device_id)
         return Outcome(status="OK", device_id=device_id, value=action.event_code)
@@ -435,6 +451,7 @@ class _Run:
 
     __slots__ = (
         "automation",
+        "device_actions",
         "finished_at",
         "id",
         "pending",
@@ -457,6 +474,8 @@ class _Run:
         self.started_at = started_at
         self.id = run_id
         self.pending: list[ActionLogEntry] = []
+        self.device_actions: list[DeviceAction] = []
+        """Actions-log entries of the run's writes (PLT-DEV-20), written with ``pending``."""
         self.status: str | None = None
         self.finished_at: int | None = None
         self.reason: str | None = None

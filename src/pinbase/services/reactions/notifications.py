@@ -10,8 +10,10 @@ organization over the last hour. Steps, in order:
 
 1. Event Counter (every Nth, §1.4) — ``COUNTER``;  2. Limit Period — ``LIMIT_PERIOD``
    (both once per occurrence; events and lifecycle statuses only);
-3. recipients per channel (§1.3) — ``NO_RECIPIENT``, ``INVALID_ADDRESS``, ``NO_PUSH_TARGET``;
-4. mute (§1.5, end-user management: not built yet, nothing is muted);
+3. recipients per channel (§1.3): the template's defaults plus, for an event that allows user
+   management, the device's user-chosen ones (§1.5) — ``NO_RECIPIENT``, ``INVALID_ADDRESS``,
+   ``NO_PUSH_TARGET``;
+4. the event muted on the device (§1.5) — ``MUTED``, one row per recipient;
 5. channel configured — ``CHANNEL_DISABLED``;  6. 5 s since the device's last message on the
    channel — ``MIN_INTERVAL``;  7. automation messages under 20 in the last hour —
    ``HOURLY_QUOTA``;  8. one delivery per (channel, recipient), logged ``QUEUED``.
@@ -35,6 +37,7 @@ from pinbase.domain.notifications import (
     FAILED,
     HOURLY_QUOTA,
     MIN_INTERVAL,
+    MUTED,
     NO_CHANNEL,
     NO_PUSH_TARGET,
     NO_RECIPIENT,
@@ -339,7 +342,14 @@ class Notifications:
                 ]
             )
         else:
-            for channel, recipients in ((EMAIL, settings.email), (PUSH, settings.push)):
+            override = (
+                await tx.load_device_event_settings(device.id, event.id)
+                if settings.allow_user_management
+                else None
+            )
+            muted = override is not None and override.is_muted(now)
+            for channel, defaults in ((EMAIL, settings.email), (PUSH, settings.push)):
+                recipients = defaults + (() if override is None else override.chosen(channel))
                 if recipients:
                     resolved = await resolve(
                         tx, channel, recipients, device=device, template=bound.template
@@ -356,6 +366,7 @@ class Notifications:
                         hourly_quota=False,
                         now=now,
                         due_at=due_at,
+                        muted=muted,
                     )
             if deliveries:
                 state = period_started(state, now=now)
@@ -376,8 +387,9 @@ class Notifications:
         hourly_quota: bool,
         now: int,
         due_at: int | None = None,
+        muted: bool = False,
     ) -> list[Delivery]:
-        """Steps 3 and 5 to 8 for one channel; log rows for every recipient."""
+        """Steps 3 to 8 for one channel; log rows for every recipient."""
         base = NotificationRecord(
             created_at=now,
             org_id=org_id,
@@ -398,8 +410,12 @@ class Notifications:
                 targets.append(target)
         if not resolved.targets and not resolved.refused:
             records.append(replace(base, reason=NO_RECIPIENT))
-        reason = await self._channel_refusal(
-            tx, channel, org_id=org_id, device_id=device_id, hourly_quota=hourly_quota, now=now
+        reason = (
+            MUTED
+            if muted
+            else await self._channel_refusal(
+                tx, channel, org_id=org_id, device_id=device_id, hourly_quota=hourly_quota, now=now
+            )
         )
         deliveries: list[Delivery] = []
         if reason is not None:
