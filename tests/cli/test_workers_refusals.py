@@ -70,3 +70,13 @@ def test_a_run_mode_that_cannot_work_is_refused(
     code, said = serve(data, *args)
     assert (code, said) == (2, line)
     assert not data.exists()
+
+
+def test_the_environment_variable_is_refused_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PINBASE_WORKERS=2`` on SQLite is refused like ``--workers 2``."""
+    monkeypatch.setenv("PINBASE_WORKERS", "2")
+    code, said = serve(tmp_path / "data", "--http-port", str(free_port()))
+    assert code == 2
+    assert said.startswith("pinbase: invalid settings: several workers share one database")
