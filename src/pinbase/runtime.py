@@ -411,10 +411,12 @@ async def running_services(
             webhook_events.start()
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
-        await leadership.start()
         try:
             # Every cache and subscriber exists: from now on other nodes' messages apply here.
             await bus.start()
+            # Last: the leader's jobs write (schedules), and what they write must reach the
+            # other nodes.
+            await leadership.start()
             yield Services(
                 store=store,
                 clock=clock,
@@ -486,8 +488,9 @@ async def running_services(
                 leadership=leadership,
             )
         finally:
-            await bus.stop()
+            # First: the lease goes to another node as early as possible.
             await leadership.stop()
+            await bus.stop()
             await lifecycle.stop()
             await outbox.stop()
             if webhook_events is not None:
