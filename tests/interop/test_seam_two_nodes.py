@@ -3,6 +3,8 @@ is told, a device and a reader on the other see (issue #11, "one installation, w
 answers")."""
 
 import asyncio
+import socket
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,6 +141,25 @@ def test_a_device_deleted_on_b_is_refused_on_a_within_a_second(
     )
     refused = api_a.get(f"/external/api/get?token={token}&v1")
     assert refused.status_code == 400, refused.text
+
+
+def test_a_device_deleted_on_b_loses_its_connection_to_a(
+    cluster: Cluster, api_b: httpx.Client
+) -> None:
+    """A device logged in on node A has its connection closed by A when node B deletes it."""
+    device = cluster.take()
+    token = device["token"].encode()
+    with socket.create_connection(("127.0.0.1", cluster.hardware_port_a), timeout=15) as sock:
+        sock.sendall(struct.pack(">BHH", 29, 1, len(token)) + token)  # HW_LOGIN, id 1
+        assert sock.recv(5) == bytes.fromhex("00 00 01 00 c8")  # OK
+        deleted = api_b.delete(
+            "/api/v1/organization/device",
+            params={"deviceId": device["id"]},
+            headers=cluster.headers,
+        )
+        assert deleted.status_code == 204, deleted.text
+        while sock.recv(4096):  # returns b"" once node A closed the socket
+            pass
 
 
 def test_a_template_change_on_b_is_seen_by_a(

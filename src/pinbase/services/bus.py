@@ -15,10 +15,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
 from pinbase.domain.ids import DatastreamId, DeviceId, OrgId
-from pinbase.domain.pins import Pin
+from pinbase.domain.pins import Pin, parse_pin
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
 from pinbase.services import wire
@@ -60,6 +61,43 @@ class ValuesChanged:
     origin: str
     origin_id: int | None = None
     hops: int = 0
+
+
+def _compact_values(message: ValuesChanged) -> list[Any]:
+    writes = [[w.datastream_id, w.pin.name, w.label, w.value] for w in message.writes]
+    return [message.device_id, writes, message.ts, message.origin, message.origin_id, message.hops]
+
+
+def _values_from(payload: list[Any]) -> ValuesChanged:
+    device_id, writes, ts, origin, origin_id, hops = payload
+    return ValuesChanged(
+        device_id=DeviceId(device_id),
+        writes=tuple(
+            [
+                WrittenValue(
+                    DatastreamId(ds_id),
+                    _pin_named(pin),
+                    label,
+                    tuple(value) if type(value) is list else value,
+                )
+                for ds_id, pin, label, value in writes
+            ]
+        ),
+        ts=ts,
+        origin=origin,
+        origin_id=origin_id,
+        hops=hops,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _pin_named(name: str) -> Pin:
+    return parse_pin(name)
+
+
+# The device write path's message: positional and pins by name, a third of the tagged size and
+# about four times faster to decode (docs/decisions.md, "Broker seam").
+wire.compact(ValuesChanged, encode=_compact_values, decode=_values_from)
 
 
 @wire.message

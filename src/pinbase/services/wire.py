@@ -18,7 +18,7 @@ widget's settings) ``{"@l": [item, …]}``, so both come back as they went.
 import dataclasses
 import enum
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import orjson
@@ -29,6 +29,7 @@ TYPE_KEY = "@"
 ENUM_KEY = "@e"
 DICT_KEY = "@d"
 LIST_KEY = "@l"
+COMPACT_KEY = "="
 
 
 class WireError(ValueError):
@@ -63,10 +64,23 @@ def register(cls: type) -> None:
     if not (dataclasses.is_dataclass(cls) or _is_named_tuple(cls) or issubclass(cls, enum.Enum)):
         raise TypeError(f"wire: {cls.__qualname__} is not a dataclass, named tuple or enum")
     _classes[cls.__name__] = cls
+    _compile(cls)
     if issubclass(cls, enum.Enum):
         return
     for hint in typing.get_type_hints(cls).values():
         _register_named(hint)
+
+
+def compact(cls: type, *, encode: Callable[[Any], Any], decode: Callable[[Any], Any]) -> None:
+    """Give a registered class of the hot path a shorter form: ``encode`` turns an instance
+    into JSON values (no tags needed: the class knows its own shape), ``decode`` builds it back
+    and raises anything on a payload it cannot read (turned into ``WireError``). The instance
+    crosses as ``{"@": name, "=": payload}``.
+    """
+    register(cls)
+    name = cls.__name__
+    _encoders[cls] = lambda value: {TYPE_KEY: name, COMPACT_KEY: encode(value)}
+    _decoders[name] = lambda tree: decode(tree[COMPACT_KEY])
 
 
 def shared_topics() -> frozenset[type]:
@@ -155,70 +169,99 @@ def decode_batch(data: bytes | str) -> tuple[str, list[object], list[WireError]]
     return tree["n"], messages, problems
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+"""Types JSON carries as they are (exact types: an enum that is also a str is not one)."""
+_encoders: dict[type, Callable[[Any], Any]] = {}
+"""How each registered class (and tuple, dict, list) becomes JSON, by exact type."""
+_decoders: dict[str, Callable[[dict[str, Any]], Any]] = {}
+"""How each registered dataclass or named tuple is built again, by its tag."""
+_enum_members: dict[str, dict[Any, enum.Enum]] = {}
+"""Each registered enum's members by value, by the enum's name."""
+
+
+def _compile(cls: type) -> None:
+    """Make the encoder and decoder of a newly registered class."""
+    name = cls.__name__
+    if issubclass(cls, enum.Enum):
+        trees = {member: {ENUM_KEY: name, "v": member.value} for member in cls}
+        _encoders[cls] = trees.__getitem__
+        _enum_members[name] = {member.value: member for member in cls}
+        return
+    if dataclasses.is_dataclass(cls):
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    else:
+        names = tuple(cls._fields)  # type: ignore[attr-defined]
+
+    def encode_one(value: Any) -> dict[str, Any]:
+        tree: dict[str, Any] = {TYPE_KEY: name}
+        for field in names:
+            item = getattr(value, field)
+            tree[field] = item if type(item) in _PLAIN else _plain(item)
+        return tree
+
+    def decode_one(tree: dict[str, Any]) -> Any:
+        kwargs = {
+            key: item if type(item) in _PLAIN else _built(item)
+            for key, item in tree.items()
+            if key != TYPE_KEY
+        }
+        return cls(**kwargs)
+
+    _encoders[cls] = encode_one
+    _decoders[name] = decode_one
+
+
 def _plain(value: object) -> Any:
-    if isinstance(value, enum.Enum):  # before str and int: a StrEnum is a str
-        return _plain_enum(value)
-    if value is None or isinstance(value, str | int | float):  # bool is an int
+    kind = type(value)
+    if kind in _PLAIN:
         return value
-    if isinstance(value, tuple):
-        if type(value) is not tuple:  # a named tuple
-            return _plain_named(value, value._fields)  # type: ignore[attr-defined]
-        return [_plain(item) for item in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names = [f.name for f in dataclasses.fields(value) if f.init]
-        return _plain_named(value, names)
-    if isinstance(value, dict):
-        return {DICT_KEY: [[_plain(k), _plain(v)] for k, v in value.items()]}
-    if isinstance(value, list):  # inside a JSON object kept as sent (a widget's settings)
-        return {LIST_KEY: [_plain(item) for item in value]}
-    raise TypeError(f"{type(value).__qualname__} cannot cross the wire")
+    encoder = _encoders.get(kind)
+    if encoder is None:
+        raise TypeError(f"{kind.__qualname__} is not registered: it cannot cross the wire")
+    return encoder(value)
 
 
-def _plain_named(value: object, names: Any) -> dict[str, Any]:
-    cls = type(value)
-    if _classes.get(cls.__name__) is not cls:
-        raise TypeError(f"{cls.__qualname__} is not registered")
-    tree: dict[str, Any] = {TYPE_KEY: cls.__name__}
-    for name in names:
-        tree[name] = _plain(getattr(value, name))
-    return tree
+def _plain_tuple(value: tuple[Any, ...]) -> list[Any]:
+    return [item if type(item) in _PLAIN else _plain(item) for item in value]
 
 
-def _plain_enum(value: enum.Enum) -> dict[str, Any]:
-    cls = type(value)
-    if _classes.get(cls.__name__) is not cls:
-        raise TypeError(f"{cls.__qualname__} is not registered")
-    return {ENUM_KEY: cls.__name__, "v": value.value}
+def _plain_dict(value: dict[Any, Any]) -> dict[str, Any]:
+    return {DICT_KEY: [[_plain(k), _plain(v)] for k, v in value.items()]}
+
+
+def _plain_list(value: list[Any]) -> dict[str, Any]:
+    # Only inside a JSON object kept as sent (a widget's settings): a list must come back a list.
+    return {LIST_KEY: [_plain(item) for item in value]}
+
+
+_encoders.update({tuple: _plain_tuple, dict: _plain_dict, list: _plain_list})
 
 
 def _built(tree: Any) -> Any:
-    if isinstance(tree, list):
-        return tuple(_built(item) for item in tree)
-    if not isinstance(tree, dict):
+    kind = type(tree)
+    if kind is list:
+        return tuple([item if type(item) in _PLAIN else _built(item) for item in tree])
+    if kind is not dict:
         return tree
-    if TYPE_KEY in tree:
-        cls = _known(tree[TYPE_KEY])
-        if issubclass(cls, enum.Enum):
-            raise WireError(f"{cls.__name__} is an enum")
-        kwargs = {str(k): _built(v) for k, v in tree.items() if k != TYPE_KEY}
-        return cls(**kwargs)
+    tag = tree.get(TYPE_KEY)
+    if tag is not None:
+        decoder = _decoders.get(tag) if type(tag) is str else None
+        if decoder is None:
+            raise WireError(f"unknown type {tag!r}")
+        return decoder(tree)
     if ENUM_KEY in tree:
-        cls = _known(tree[ENUM_KEY])
-        if not issubclass(cls, enum.Enum):
-            raise WireError(f"{cls.__name__} is not an enum")
-        return cls(tree.get("v"))
-    if DICT_KEY in tree and isinstance(tree[DICT_KEY], list):
+        members = _enum_members.get(tree[ENUM_KEY]) if type(tree[ENUM_KEY]) is str else None
+        if members is None:
+            raise WireError(f"unknown enum {tree[ENUM_KEY]!r}")
+        value = tree.get("v")
+        if type(value) not in _PLAIN or value not in members:
+            raise WireError(f"{tree[ENUM_KEY]} has no member {value!r}")
+        return members[value]
+    if type(tree.get(DICT_KEY)) is list:
         return {_built(pair[0]): _built(pair[1]) for pair in tree[DICT_KEY]}
-    if LIST_KEY in tree and isinstance(tree[LIST_KEY], list):
+    if type(tree.get(LIST_KEY)) is list:
         return [_built(item) for item in tree[LIST_KEY]]
     raise WireError("an object without a type tag")
-
-
-def _known(name: object) -> type:
-    cls = _classes.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise WireError(f"unknown type {name!r}")
-    return cls
 
 
 def _is_named_tuple(cls: type) -> bool:
