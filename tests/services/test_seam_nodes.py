@@ -20,6 +20,7 @@ from pinbase.runtime import running_services
 from pinbase.services.broker import Broker, LocalBroker, LocalNetwork
 from pinbase.services.container import Services
 from pinbase.services.demo import DEMO_SPEC
+from pinbase.services.live import LiveUpdate, Snapshot
 from pinbase.services.oauth import Caller
 from pinbase.services.provisioning import parse_spec, provision
 from pinbase.settings import Settings
@@ -161,3 +162,22 @@ async def test_a_reconnecting_node_reloads_what_it_missed(
         await broker_b.on_reconnect()
         assert nodes.b.directory.by_id(nodes.device.id) is None
         assert await nodes.b.directory.by_token(nodes.device.token) is None
+
+
+async def test_a_console_viewer_on_one_node_sees_values_written_on_the_other(
+    nodes: Nodes,
+) -> None:
+    """A live console page served by B gets the values and properties written through A."""
+    counter = nodes.datastream(0)
+    org = nodes.device.org_id
+    viewer = nodes.b.live.open(lambda device: device.org_id == org)
+    await viewer.subscribe([nodes.device.id])
+    assert isinstance(await viewer.next_update(), Snapshot)
+    await nodes.a.telemetry.record(nodes.device, [(counter, 42)], origin="test")
+    update = await asyncio.wait_for(viewer.next_update(), WAIT_S)
+    assert isinstance(update, LiveUpdate)
+    assert [(value.value, value.origin) for value in update.values] == [(42, "test")]
+    await nodes.a.properties.set(nodes.device, counter, {"label": "Count"})
+    update = await asyncio.wait_for(viewer.next_update(), WAIT_S)
+    assert isinstance(update, LiveUpdate)
+    assert [(p.name, p.value) for p in update.properties] == [("label", "Count")]

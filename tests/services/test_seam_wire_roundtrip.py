@@ -2,6 +2,7 @@
 (Hypothesis builds instances from the type hints), and junk never builds anything."""
 
 import collections.abc
+import contextlib
 import dataclasses
 import enum
 import functools
@@ -15,8 +16,10 @@ from hypothesis import strategies as st
 
 # Importing them registers every shared topic of the application.
 import pinbase.services.bus
-import pinbase.services.changes  # noqa: F401
+import pinbase.services.changes
+import pinbase.services.reactions.webhook_changes  # noqa: F401
 from pinbase.domain.datastreams import DECIMALS_PATTERNS
+from pinbase.domain.ids import DatastreamId, DeviceId, TemplateId
 from pinbase.domain.notifications import (
     MAX_EVERY_N,
     MAX_LIMIT_PERIOD_S,
@@ -25,6 +28,7 @@ from pinbase.domain.notifications import (
     USER,
     Recipient,
 )
+from pinbase.domain.webhooks import Auth, AuthKind, Trigger, TriggerKind
 from pinbase.services import wire
 
 MAX_INT = 2**63 - 1
@@ -36,6 +40,14 @@ FIELD_STRATEGIES: dict[tuple[str, str], st.SearchStrategy[Any]] = {
     ("Datastream", "label"): st.text("abcXYZ 09_", min_size=1, max_size=20),
     ("EventNotifications", "limit_period_s"): st.integers(0, MAX_LIMIT_PERIOD_S),
     ("EventNotifications", "every_n"): st.integers(1, MAX_EVERY_N),
+    ("WebhookSpec", "name"): st.text("abcXYZ09 -", min_size=1, max_size=20).filter(str.strip),
+    ("WebhookSpec", "url"): st.sampled_from(["https://example.com/x", "http://10.0.0.1:8080/"]),
+    ("WebhookSpec", "body"): st.just(""),
+    ("WebhookSpec", "form"): st.just(()),
+    ("WebhookSpec", "query"): st.just(()),
+    ("WebhookSpec", "headers"): st.just(()),
+    ("WebhookSpec", "failure_recipients"): st.just(()),
+    ("WebhookSpec", "failure_threshold"): st.integers(1, 3),
 }
 """Fields whose domain rule random values would rarely meet."""
 
@@ -57,7 +69,36 @@ def _recipient(kind: str, some_id: int) -> Recipient:
     )
 
 
+def _trigger(kind: TriggerKind, some_id: int) -> Trigger | None:
+    for template_id, device_id in ((some_id, None), (None, some_id), (None, None)):
+        for datastream_id in (some_id, None):
+            with contextlib.suppress(Exception):
+                return Trigger(
+                    kind=kind,
+                    template_id=None if template_id is None else TemplateId(template_id),
+                    device_id=None if device_id is None else DeviceId(device_id),
+                    datastream_id=None if datastream_id is None else DatastreamId(datastream_id),
+                )
+    return None
+
+
+AUTHS = [
+    Auth(),
+    Auth(kind=AuthKind.BASIC, username="user", password="pässword"),
+    Auth(
+        kind=AuthKind.OAUTH2,
+        client_id="id",
+        client_secret="secret",
+        token_url="https://example.com/token",
+    ),
+]
+
+
 CLASS_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
+    "Trigger": st.builds(
+        _trigger, st.sampled_from(list(TriggerKind)), st.integers(1, MAX_INT)
+    ).filter(lambda trigger: trigger is not None),
+    "Auth": st.sampled_from(AUTHS),
     "Recipient": st.builds(
         _recipient, st.sampled_from(sorted(RECIPIENT_KINDS)), st.integers(0, MAX_INT)
     ),
@@ -146,11 +187,12 @@ def test_every_shared_topic_is_registered() -> None:
     names = {cls.__name__ for cls in wire.shared_topics()}
     assert {"ValuesChanged", "PropertyChanged", "TimelineEntryAdded", "DeviceSaved"} <= names
     assert {"DeviceRemoved", "TemplateSaved", "OrganizationRemoved", "UserRemoved"} <= names
+    assert {"ValuesImported", "PropertyErased", "WebhookSaved", "WebhookRemoved"} <= names
 
 
 @pytest.mark.parametrize("cls", REGISTERED, ids=lambda cls: cls.__name__)
 @settings(
-    max_examples=25, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
+    max_examples=15, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
 )
 @given(data=st.data())
 def test_registered_values_round_trip(cls: type, data: st.DataObject) -> None:
@@ -160,9 +202,7 @@ def test_registered_values_round_trip(cls: type, data: st.DataObject) -> None:
 
 
 @pytest.mark.parametrize("cls", REGISTERED, ids=lambda cls: cls.__name__)
-@settings(
-    max_examples=10, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
-)
+@settings(max_examples=5, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(data=st.data())
 def test_envelopes_round_trip(cls: type, data: st.DataObject) -> None:
     """An envelope of several messages gives back the node and each message, in order."""

@@ -1,7 +1,7 @@
 """The changes the webhook use cases announce after committing one (``services.changes``'s rule:
 commit, then announce). ``WebhookTriggers.apply`` is the one code that changes the in-memory
-trigger index from them. Plain frozen values, and shared topics (``services.wire``): every
-node's trigger index learns what was saved on another (issue #11)."""
+trigger index from them. Plain frozen values, shared topics (``wire.message``): the trigger
+index of every node of the installation learns them (issue #11)."""
 
 from dataclasses import dataclass
 

@@ -109,7 +109,7 @@ class WebhookTriggers:
         self._facts: dict[DeviceId, _Facts] = {}
         self._stale = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        # A cache like the directory: webhooks saved on other nodes count too (issue #11).
+        # A cache: webhooks saved on any node of the installation trigger on this one too.
         self._unsubscribe = tuple(
             bus.subscribe(topic, self.apply, remote=True) for topic in WEBHOOK_CHANGES
         )
