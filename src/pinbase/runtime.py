@@ -479,7 +479,6 @@ async def running_services(
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
         heartbeat: NodeHeartbeat | None = None
-        await leadership.start()
         try:
             # Every cache and subscriber exists: from now on other nodes' messages apply here.
             await bus.start()
@@ -494,6 +493,9 @@ async def running_services(
                 await heartbeat.start()
             if not isinstance(bus.broker, RedisBroker):  # Redis's on_reconnect syncs at start
                 presence.sync()
+            # Last: the leader's jobs write (schedules), and what they write must reach the
+            # other nodes.
+            await leadership.start()
             yield Services(
                 store=store,
                 clock=clock,
@@ -565,10 +567,11 @@ async def running_services(
                 leadership=leadership,
             )
         finally:
+            # First: the lease goes to another node as early as possible.
+            await leadership.stop()
             if heartbeat is not None:
                 await heartbeat.stop()
             await bus.stop()
-            await leadership.stop()
             await lifecycle.stop()
             await outbox.stop()
             if webhook_events is not None:

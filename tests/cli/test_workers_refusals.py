@@ -5,7 +5,7 @@ refusal comes before anything opens: no data folder is created."""
 from pathlib import Path
 
 import pytest
-from test_startup import serve
+from test_startup import held_port, serve
 
 from pinbase.testing import free_port
 
@@ -70,3 +70,36 @@ def test_a_run_mode_that_cannot_work_is_refused(
     code, said = serve(data, *args)
     assert (code, said) == (2, line)
     assert not data.exists()
+
+
+def test_the_environment_variable_is_refused_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PINBASE_WORKERS=2`` on SQLite is refused like ``--workers 2``."""
+    monkeypatch.setenv("PINBASE_WORKERS", "2")
+    code, said = serve(tmp_path / "data", "--http-port", str(free_port()))
+    assert code == 2
+    assert said.startswith("pinbase: invalid settings: several workers share one database")
+
+
+def test_a_busy_port_is_refused_before_any_worker_starts(tmp_path: Path) -> None:
+    """The parent checks the ports as a lone server does: a port another program holds stops
+    ``--workers 2`` with the option's name, before the database is opened."""
+    with held_port() as port:
+        code, said = serve(
+            tmp_path / "data",
+            "--workers",
+            "2",
+            "--database-url",
+            POSTGRES,
+            "--broker-url",
+            "redis://127.0.0.1:1",
+            "--http-port",
+            str(port),
+        )
+    assert code == 1
+    assert said == (
+        f"pinbase: cannot listen on 127.0.0.1:{port} (address already in use); "
+        "choose another --http-port or stop the other server"
+    )
+    assert not (tmp_path / "data").exists()

@@ -14,6 +14,8 @@ import re
 import signal
 import socket
 import struct
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -291,3 +293,19 @@ def test_a_schedule_runs_once_and_the_lease_moves_when_the_leader_is_killed(
         print(f"lease taken over in {took:.1f} s")  # a figure for the report (pytest -s)
     finally:
         assert running.server.stop() == 0
+
+
+@pytest.mark.slow
+def test_workers_that_keep_dying_stop_the_parent_with_exit_1(database: str, tmp_path: Path) -> None:
+    """With the broker unreachable every worker fails at start: each is started again after
+    1, 2, 4, 8 and 16 s, then the parent gives up and exits 1 (for systemd to see)."""
+    command = [sys.executable, "-m", "pinbase", "serve", "--data", str(tmp_path)]
+    command += ["--database-url", database, "--broker-url", f"redis://127.0.0.1:{free_port()}"]
+    command += ["--workers", "2", "--http-port", str(free_port())]
+    command += ["--hardware-port", "0", "--mqtt-port", "0"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "workers.giving_up" in done.stderr
+    delays = re.findall(r"workers\.died worker=\d+ pid=\d+ code=1 restart_in_s=(\d+)", done.stderr)
+    assert sorted(set(delays), key=int) == ["1", "2", "4", "8", "16"]
+    assert "cannot connect to the broker" in done.stderr

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from pinbase.runtime import open_store
 from pinbase.services.leadership import Leadership
 from pinbase.settings import Settings
+from pinbase.storage.leases import AdvisoryLease
 from pinbase.storage.sql import SqlStore
+from pinbase.testing import free_port
 from postgres import create_database, drop_database
 
 
@@ -152,3 +154,20 @@ async def test_a_job_that_ends_on_its_own_is_logged(
     finally:
         await store.close()
     assert "leader.job_failed job=sweeper" in caplog.text
+
+
+async def test_an_unreachable_database_is_logged_once_per_outage(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """While the lease cannot be asked for (nothing listens), the node stays a follower and
+    says so once, not every round."""
+    engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none")
+    leader = Leadership(AdvisoryLease(engine))
+    try:
+        for _ in range(3):
+            await leader.step()
+        assert not leader.is_leader
+    finally:
+        await leader.stop()
+        await engine.dispose()
+    assert caplog.text.count("leader.acquire_failed") == 1

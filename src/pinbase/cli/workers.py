@@ -120,7 +120,8 @@ class Supervisor:
     def _start(self, worker: _Worker) -> None:
         process = self._context.Process(
             target=serve_worker,
-            args=(self._settings, worker.index, os.getpid()),
+            args=(self._settings, worker.index),
+            kwargs={"parent": os.getpid()},
             name=f"pinbase-worker-{worker.index}",
         )
         process.start()
@@ -194,7 +195,7 @@ class Supervisor:
                 )
 
 
-def serve_worker(settings: Settings, index: int, parent: int) -> None:
+def serve_worker(settings: Settings, index: int, *, parent: int) -> None:
     """The body of worker ``index``: a lone server on shared ports (runs in the child).
 
     SIGINT is ignored until the server handles it: Ctrl-C in a terminal reaches the whole

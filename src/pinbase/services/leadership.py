@@ -60,6 +60,7 @@ class Leadership:
         self._running: list[asyncio.Task[None]] = []
         self._loop_task: asyncio.Task[None] | None = None
         self._leader = False
+        self._unreachable = False
 
     @property
     def is_leader(self) -> bool:
@@ -90,8 +91,13 @@ class Leadership:
         try:
             taken = await self._lease.acquire()
         except Exception as error:
-            logger.warning("leader.acquire_failed node=%s error=%s", self._node_id, error)
+            if not self._unreachable:  # once per outage, not once a second
+                logger.warning("leader.acquire_failed node=%s error=%s", self._node_id, error)
+            self._unreachable = True
             return
+        if self._unreachable:
+            logger.info("leader.database_back node=%s", self._node_id)
+            self._unreachable = False
         if taken:
             logger.info("leader.elected node=%s jobs=%s", self._node_id, ",".join(self._jobs))
             self._leader = True
