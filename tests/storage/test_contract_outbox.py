@@ -179,3 +179,27 @@ async def test_concurrent_claims_skip_each_others_rows(store: SqlStore) -> None:
             )
     assert [d.dedupe_key for d in mine] == ["a"]
     assert [d.dedupe_key for d in theirs] == ["b"]
+
+
+async def test_the_next_due_time_is_the_soonest_claimable_row_of_the_kind(store: SqlStore) -> None:
+    """``next_delivery_due`` answers the soonest waiting or leased row of one kind, never a
+    final one or another kind's, and None when none waits."""
+    async with store.transaction() as tx:
+        assert await tx.next_delivery_due(DeliveryKind.WEBHOOK) is None
+        await tx.add_deliveries(
+            [
+                webhook("now"),
+                webhook("later", due_at=T0 + 5_000),
+                new_delivery(DeliveryKind.PUSH, {}, due_at=T0 - 1, source="EVENT"),
+            ]
+        )
+    [claimed] = await claim(store, DeliveryKind.WEBHOOK, T0)
+    async with store.transaction() as tx:
+        assert await tx.next_delivery_due(DeliveryKind.WEBHOOK) == T0 + 5_000
+        await tx.finish_delivery(claimed.id, attempt=1, state=DeliveryState.SENT, at=T0)
+    [later] = await claim(store, DeliveryKind.WEBHOOK, T0 + 5_000)
+    async with store.transaction() as tx:
+        assert await tx.next_delivery_due(DeliveryKind.WEBHOOK) == T0 + 5_000 + LEASE
+        await tx.finish_delivery(later.id, attempt=1, state=DeliveryState.FAILED, at=T0)
+        assert await tx.next_delivery_due(DeliveryKind.WEBHOOK) is None
+        assert await tx.next_delivery_due(DeliveryKind.PUSH) == T0 - 1

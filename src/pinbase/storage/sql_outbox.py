@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -116,6 +116,17 @@ class SqlOutbox:
         claimed = [_delivery(row) for row in result]
         claimed.sort(key=lambda delivery: delivery.due_at)
         return claimed
+
+    async def next_delivery_due(self, kind: DeliveryKind) -> int | None:
+        """The earliest ``next_attempt_at`` of a claimable delivery of ``kind``: a few ranges of
+        ``ix_outbox_due`` (the final rows are outside them)."""
+        result = await self._db.execute(
+            select(func.min(_OUTBOX.c.next_attempt_at)).where(
+                _OUTBOX.c.kind == kind.value, _OUTBOX.c.state.in_(_CLAIMABLE)
+            )
+        )
+        due = result.scalar()
+        return None if due is None else int(due)
 
     async def finish_delivery(
         self,

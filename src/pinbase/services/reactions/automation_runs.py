@@ -21,7 +21,7 @@ they run (``NO_ACCESS``).
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -39,6 +39,7 @@ from pinbase.domain.automations import (
     SendMessage,
     Wait,
 )
+from pinbase.domain.deliveries import DeliveryKind
 from pinbase.domain.errors import PinbaseError, UnknownDatastream, ValueMismatch
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.services.clock import Clock
@@ -46,6 +47,7 @@ from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.events import EventLog
 from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
 from pinbase.services.reactions.notifications import Notifications
+from pinbase.services.reactions.outbox import Wake
 from pinbase.services.telemetry import Telemetry
 from pinbase.storage.automations import ActionLogEntry, NewAutomationRun
 from pinbase.storage.base import Store, Transaction
@@ -118,7 +120,7 @@ class AutomationRunner:
         events: EventLog,
         clock: Clock,
         notifications: Notifications | None = None,
-        wake_outbox: Callable[[], None] | None = None,
+        wake_outbox: Wake | None = None,
     ) -> None:
         self._store = store
         self._directory = directory
@@ -297,11 +299,11 @@ class AutomationRunner:
         try:
             if isinstance(action, SendMessage):
                 async with self._store.transaction() as tx:
-                    outcome = await self._message(tx, automation, action, trigger)
+                    outcome, kinds = await self._message(tx, automation, action, trigger)
                     self._log(run, seq, action, outcome)
                     await self._flush(tx, run)
-                if outcome.status == "OK" and self._wake_outbox is not None:
-                    self._wake_outbox()
+                if kinds and self._wake_outbox is not None:
+                    self._wake_outbox(*kinds)
                 return outcome
             if isinstance(action, LogEvent):
                 outcome = await self._log_event(automation, action, trigger)
@@ -343,11 +345,12 @@ class AutomationRunner:
 
     async def _message(
         self, tx: Transaction, automation: Automation, action: SendMessage, trigger: Trigger
-    ) -> Outcome:
+    ) -> tuple[Outcome, set[DeliveryKind]]:
         """Queue the rendered message through the notification planner (it applies recipients,
-        channel, the 5 s gap and the hourly quota, and logs what it suppressed and why)."""
+        channel, the 5 s gap and the hourly quota, and logs what it suppressed and why); the
+        outcome and the kinds of the deliveries queued."""
         if self._notifications is None:
-            return Outcome(status="FAILED", reason="CHANNEL_DISABLED")
+            return Outcome(status="FAILED", reason="CHANNEL_DISABLED"), set()
         values = self._placeholders(automation, trigger)
         legacy = automation.spec.legacy
         message = OutgoingMessage(
@@ -365,8 +368,14 @@ class AutomationRunner:
         deliveries = await self._notifications.queue_message(tx, message)
         if not deliveries:
             # Why is in the notification log (``MIN_INTERVAL``, ``HOURLY_QUOTA``, routing).
-            return Outcome(status="SKIPPED", reason="SUPPRESSED", device_id=trigger.device_id)
-        return Outcome(status="OK", device_id=trigger.device_id, value=f"{len(deliveries)} queued")
+            return (
+                Outcome(status="SKIPPED", reason="SUPPRESSED", device_id=trigger.device_id),
+                set(),
+            )
+        return (
+            Outcome(status="OK", device_id=trigger.device_id, value=f"{len(deliveries)} queued"),
+            {delivery.kind for delivery in deliveries},
+        )
 
     async def _log_event(
         self, automation: Automation, action: LogEvent, trigger: Trigger
