@@ -457,3 +457,29 @@ async def test_a_failing_claim_backs_off_instead_of_retrying_on_every_wake(
     finally:
         logger.removeHandler(failures)
     assert failures.count == 1
+
+
+async def test_a_wake_naming_a_later_due_time_sends_the_row_then(store: SqlStore) -> None:
+    """A producer's wake for rows due later (an offline notice's delay) claims nothing now and
+    sends them once due, with the poll an hour away."""
+    clock = HandClock()
+    finals: asyncio.Queue[str] = asyncio.Queue()
+    receiver = Receiver()
+
+    async def on_final(delivery: Delivery, outcome: Sent | Failed) -> None:
+        finals.put_nowait(delivery.id)
+
+    outbox = Outbox(store, clock, random_source=middle, poll_s=3600)
+    outbox.register(DeliveryKind.WEBHOOK, receiver.send, on_final=on_final)
+    outbox.start()
+    first = webhook()
+    await add(store, first)
+    outbox.wake(DeliveryKind.WEBHOOK)
+    assert await asyncio.wait_for(finals.get(), timeout=60) == first.id
+    later = webhook(due_at=T0 + 5_000)
+    await add(store, later)
+    outbox.wake(DeliveryKind.WEBHOOK, due_at=later.due_at)
+    clock.now = later.due_at
+    assert await asyncio.wait_for(finals.get(), timeout=60) == later.id
+    await outbox.stop()
+    assert [d.id for d in receiver.received] == [first.id, later.id]

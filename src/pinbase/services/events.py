@@ -32,7 +32,7 @@ class EventRejected(PinbaseError):
     """The event breaks a limit; the message says which."""
 
 
-def _nothing(*kinds: DeliveryKind) -> None:
+def _nothing(*kinds: DeliveryKind, due_at: int | None = None) -> None:
     """No outbox to wake."""
 
 

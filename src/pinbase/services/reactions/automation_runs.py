@@ -228,7 +228,7 @@ class AutomationRunner:
                 states, self._states = self._states, []
                 waiting, self._waiting = self._waiting, []
                 try:
-                    async with self._store.transaction() as tx:
+                    async with self._store.short_transaction() as tx:
                         await tx.save_automation_states(states)
                         await self._close(runs, tx)
                         for pause in pauses:

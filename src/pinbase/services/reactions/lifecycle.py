@@ -114,7 +114,11 @@ class Lifecycle:
                     tx, device, online=False, due_at=change.ts + delay
                 )
         if planned:
-            self._wake(*{delivery.kind for delivery in planned})
+            # An offline notice is due after the delay: the outbox claims it then.
+            self._wake(
+                *{delivery.kind for delivery in planned},
+                due_at=min(delivery.due_at for delivery in planned),
+            )
         if before.was_online is None:
             self._bus.publish(
                 DeviceFirstConnected(device_id=device.id, org_id=device.org_id, ts=change.ts)

@@ -20,9 +20,10 @@ kind whose claim came back short has nothing else due until a wake or the poll. 
 hand its outcome a ``record`` step: it runs in the transaction that finishes the row, so a
 sender's own bookkeeping (a log row, a counter) costs no commit of its own.
 
-Between wakes the task sleeps until the next row it knows of becomes due: a claim that came back
-short also reads, in its transaction, when the kind's next row is due (a retry, an offline
-notice's delay, a lease that ends), and the task wakes then. A kind whose workers are all busy
+Between wakes the task sleeps until the next row it knows of becomes due: its own retries, a
+producer's rows due later (``wake(due_at=…)``: an offline notice's delay), and, read from the
+table in the claim's transaction at start, at each poll and when a known due time came, the
+kind's next row (another process's, a lease that ends). A kind whose workers are all busy
 needs no timer (a freed worker wakes it). Beyond that it polls every ``POLL_S``, every kind, only
 for rows another process committed without waking it (issue #10: the 1 s poll of every kind was
 idle work). A failed claim backs off (``CLAIM_BACKOFF_S`` doubling up to ``POLL_S``) and claims
@@ -128,7 +129,7 @@ FinalHook = Callable[[Delivery, Sent | Failed], Awaitable[None]]
 class Wake(Protocol):
     """``Outbox.wake`` as producers hold it: name the kinds whose rows were committed."""
 
-    def __call__(self, *kinds: DeliveryKind) -> None: ...
+    def __call__(self, *kinds: DeliveryKind, due_at: int | None = None) -> None: ...
 
 
 Random = Callable[[], float]
@@ -207,6 +208,8 @@ class Outbox:
         self._woken: set[DeliveryKind] = set(DeliveryKind)
         self._full: set[DeliveryKind] = set()
         self._due: dict[DeliveryKind, int] = {}
+        self._learn = True
+        self._sleep_until: int | None = None
         self._claim_failures = 0
         self._backoff_until: float | None = None
         self._task: asyncio.Task[None] | None = None
@@ -244,11 +247,26 @@ class Outbox:
         while self._sends:
             await asyncio.gather(*self._sends, return_exceptions=True)
 
-    def wake(self, *kinds: DeliveryKind) -> None:
+    def wake(self, *kinds: DeliveryKind, due_at: int | None = None) -> None:
         """New rows of ``kinds`` (every kind when none is named) were committed: look for due
-        ones now rather than at the next poll."""
-        self._woken.update(kinds if kinds else DeliveryKind)
+        ones now rather than at the next poll. ``due_at`` is the earliest due time of the rows
+        when it may be later than now: the task then claims at that time, not now (a producer
+        of later rows must name it, or they wait for the poll)."""
+        kinds = kinds or tuple(DeliveryKind)
+        if due_at is not None and due_at > self._clock():
+            for kind in kinds:
+                self._note_due(kind, due_at)
+            return
+        self._woken.update(kinds)
         self._wake.set()
+
+    def _note_due(self, kind: DeliveryKind, at: int) -> None:
+        """A row of ``kind`` becomes due at ``at``: wake then, or now to sleep less long."""
+        known = self._due.get(kind)
+        if known is None or at < known:
+            self._due[kind] = at
+            if self._sleep_until is not None and at < self._sleep_until:
+                self._wake.set()
 
     async def run_due(self) -> int:
         """Send everything due at the clock's now, retries included, and wait for the sends to
@@ -271,17 +289,24 @@ class Outbox:
                         await self._stopped.wait()
                 self._backoff_until = None
             else:
+                idle_s = self._idle_s()
+                if idle_s is not None:
+                    self._sleep_until = self._clock() + round(idle_s * 1000)
                 try:
-                    async with asyncio.timeout(self._idle_s()):
+                    async with asyncio.timeout(idle_s):
                         await self._wake.wait()
                 except TimeoutError:
+                    # The poll or a known due time: claim every kind, and read the due times.
                     self._woken.update(self._routes)
+                    self._learn = True
+                self._sleep_until = None
             self._wake.clear()
             if self._stopping:
                 return
             kinds, self._woken = self._woken, set()
+            learn, self._learn = self._learn, False
             try:
-                await self._claim_and_start(kinds)
+                await self._claim_and_start(kinds, learn=learn)
             except Exception:
                 logger.exception("outbox.claim_failed")
                 self._back_off()
@@ -305,8 +330,15 @@ class Outbox:
         )
         self._backoff_until = asyncio.get_running_loop().time() + pause
 
-    async def _claim_and_start(self, kinds: set[DeliveryKind]) -> list[asyncio.Task[None]]:
-        """One claim per kind of ``kinds`` with free workers; a task per claimed delivery."""
+    async def _claim_and_start(
+        self, kinds: set[DeliveryKind], *, learn: bool = False
+    ) -> list[asyncio.Task[None]]:
+        """One claim per kind of ``kinds`` with free workers; a task per claimed delivery.
+
+        A claim that came back short also reads the kind's next due time when ``learn`` (the
+        start, the poll, a known due time came) or when the due time known of it has passed;
+        a claim woken by new rows due now does not (one statement less per round under load).
+        """
         now = self._clock()
         claimed: list[Delivery] = []
         failed = False
@@ -318,12 +350,13 @@ class Outbox:
                 self._full.add(kind)
                 continue
             try:
-                async with self._store.transaction() as tx:
+                async with self._store.short_transaction() as tx:
                     batch = await tx.claim_deliveries(
                         kind, now=now, lease_until=now + LEASE_MS, limit=room
                     )
-                    # Short: nothing else is due now; the task sleeps until the next one is.
-                    due = None if len(batch) >= room else await tx.next_delivery_due(kind)
+                    known = self._due.get(kind)
+                    ask = len(batch) < room and (learn or (known is not None and known <= now))
+                    due = await tx.next_delivery_due(kind) if ask else None
             except Exception:
                 # The other kinds still go; this one is tried again after the back-off.
                 logger.exception(
@@ -332,10 +365,12 @@ class Outbox:
                 self._woken.add(kind)
                 failed = True
                 continue
-            if due is None:
-                self._due.pop(kind, None)
-            else:
-                self._due[kind] = due
+            if ask:
+                # Short: nothing else is due now; the task sleeps until the next one is.
+                if due is None:
+                    self._due.pop(kind, None)
+                else:
+                    self._due[kind] = due
             if len(batch) >= room:
                 self._full.add(kind)
             else:
@@ -343,6 +378,7 @@ class Outbox:
             self._in_flight[kind] += len(batch)
             claimed.extend(batch)
         if failed:
+            self._learn = True
             self._back_off()
         else:
             self._claim_failures = 0
@@ -370,6 +406,7 @@ class Outbox:
         except Exception:
             # The row stays in flight and goes out again when its lease ends.
             logger.exception("outbox.finish_failed kind=%s id=%s", delivery.kind.value, delivery.id)
+            self._note_due(delivery.kind, self._clock() + LEASE_MS)
         finally:
             self._in_flight[delivery.kind] -= 1
             if delivery.kind in self._full and not self._stopping:
@@ -385,6 +422,7 @@ class Outbox:
                 await self._record(
                     delivery, DeliveryState.RETRY, at=retry_at, error=outcome.error, record=record
                 )
+                self._note_due(delivery.kind, retry_at)
                 logger.info(
                     "outbox.retry kind=%s id=%s attempts=%d",
                     delivery.kind.value,
@@ -426,7 +464,8 @@ class Outbox:
         error: str | None,
         record: Record | None,
     ) -> bool:
-        async with self._store.transaction() as tx:
+        # A sender's record step is a few indexed statements too (a log row, counters).
+        async with self._store.short_transaction() as tx:
             finished = await tx.finish_delivery(
                 delivery.id,
                 attempt=delivery.attempts,
