@@ -203,3 +203,27 @@ async def test_the_next_due_time_is_the_soonest_claimable_row_of_the_kind(store:
         await tx.finish_delivery(later.id, attempt=1, state=DeliveryState.FAILED, at=T0)
         assert await tx.next_delivery_due(DeliveryKind.WEBHOOK) is None
         assert await tx.next_delivery_due(DeliveryKind.PUSH) == T0 - 1
+
+
+async def test_a_short_transaction_commits_on_exit_and_rolls_back_on_error(
+    store: SqlStore,
+) -> None:
+    """``short_transaction`` (SQLite: run on the loop thread) commits what it did on a clean
+    exit, returns claimed rows as a plain one does, and keeps nothing after an exception."""
+    async with store.short_transaction() as tx:
+        await tx.add_deliveries([webhook("kept")])
+
+    async def add_then_fail() -> None:
+        async with store.short_transaction() as tx:
+            await tx.add_deliveries([webhook("dropped")])
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await add_then_fail()
+    async with store.short_transaction() as tx:
+        [claimed] = await tx.claim_deliveries(
+            DeliveryKind.WEBHOOK, now=T0, lease_until=T0 + LEASE, limit=10
+        )
+        assert await tx.next_delivery_due(DeliveryKind.WEBHOOK) == T0 + LEASE
+    assert claimed.dedupe_key == "kept"
+    assert await states(store) == {"kept": ("IN_FLIGHT", 1)}

@@ -6,6 +6,7 @@ the locking clause and needs none, since one write transaction runs at a time
 (``storage.sqlite``).
 """
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,8 +42,10 @@ def delivery_row(delivery: Delivery) -> dict[str, Any]:
     }
 
 
+@functools.cache
 def insert_deliveries(dialect: str) -> Any:
-    """``INSERT INTO outbox … ON CONFLICT (dedupe_key) DO NOTHING`` on either dialect."""
+    """``INSERT INTO outbox … ON CONFLICT (dedupe_key) DO NOTHING`` on either dialect; built once
+    per dialect (a group commit with webhook deliveries built it anew each time)."""
     statement = sqlite.insert(_OUTBOX) if dialect == "sqlite" else postgresql.insert(_OUTBOX)
     return statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
 

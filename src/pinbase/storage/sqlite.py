@@ -22,8 +22,8 @@ times a second (issue #10: through aiosqlite each statement costs several loop <
 and a webhook delivery's claim and finish cost more CPU than its HTTP call). ``_LoopConnection``
 gives the transaction the part of ``AsyncConnection`` it uses, with results buffered as
 aiosqlite's are. That connection commits with ``synchronous=NORMAL`` at most: an fsync per
-commit on the loop thread stalled it (in-process load at 2,000 writes/s fell 12 % behind under
-FULL, none under NORMAL). In WAL mode such a commit survives a killed process; after a power
+commit on the loop thread stalled it (an in-process load of 2,000 writes/s fell 12 % behind
+under FULL). In WAL mode such a commit survives a killed process; after a power
 loss only the last ones before the next FULL commit (a group commit, milliseconds later, whose
 fsync of the WAL covers them) can be missing, which the outbox's at-least-once rule absorbs
 (docs/decisions.md, "Rules' CPU cost (session 3)"). ``_turn`` keeps it from ever waiting for the
