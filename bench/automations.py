@@ -28,6 +28,7 @@ Run: ``.venv/bin/python bench/automations.py --help``.
 """
 
 import argparse
+import contextlib
 import json
 import sys
 from datetime import UTC, datetime
@@ -39,8 +40,16 @@ from rich.table import Table
 
 from automations_load import RESULT_MARKER, RULE_THRESHOLD, SETTLE_S
 from pinbase.testing import ServerProcess, free_port
-from processes import exit_with, run_measured, serving
-from report import cpu_shares, machine, noise_notes, print_log_problems, provisioned, write_json
+from processes import exit_with, run_measured, sampled, serving
+from report import (
+    cpu_shares,
+    machine,
+    noise_notes,
+    print_log_problems,
+    print_profile,
+    provisioned,
+    write_json,
+)
 
 TARGET_P99_MS = 100.0
 TARGET_EXTRA_CPU = 0.25
@@ -171,13 +180,24 @@ def measure(
                 f"writing {options.rate:,.0f} values/s {what} for {options.warmup:g} s of "
                 f"warm-up + {options.duration:g} s ..."
             )
-            result = run_measured(
-                [sys.executable, str(LOAD_SCRIPT), json.dumps(plan)],
-                name="automations_load.py",
-                server_pid=server.pid,
-                marker=RESULT_MARKER,
-                timeout_s=options.warmup + options.duration + 300,
-            )
+            with contextlib.ExitStack() as stack:
+                if options.profile:
+                    out = options.output.with_name(
+                        f"{options.output.stem}-{'with' if rules else 'without'}-rules.prof"
+                    )
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    found = stack.enter_context(
+                        sampled(server.pid, duration_s=options.warmup + options.duration, out=out)
+                    )
+                result = run_measured(
+                    [sys.executable, str(LOAD_SCRIPT), json.dumps(plan)],
+                    name="automations_load.py",
+                    server_pid=server.pid,
+                    marker=RESULT_MARKER,
+                    timeout_s=options.warmup + options.duration + 300,
+                )
+            if options.profile:
+                result["profile"], result["profile_error"] = found.rows, found.error
         report.setdefault("servers", {})["with_rules" if rules else "without_rules"] = served[
             "server"
         ]
@@ -277,6 +297,11 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
         if server["exit_code"] != 0:
             console.print(f"[bold red]{name}: pinbase serve exited with {server['exit_code']}")
         print_log_problems(console, server["log_problems"])
+    for name, part in (("without rules", alone), ("with rules", ruled)):
+        if part.get("profile_error"):
+            console.print(f"py-spy failed: {part['profile_error']}", style="yellow", markup=False)
+        if part.get("profile"):
+            print_profile(console, part["profile"], title=f"py-spy of the server, {name}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -290,6 +315,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per run")
     parser.add_argument("--http-connections", type=int, default=32)
     parser.add_argument("--keep", action="store_true", help="keep the data folders and logs")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the server with py-spy in both runs (raw stacks next to --output)",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     options = parser.parse_args(argv)
     if options.rules + options.webhooks > options.devices:

@@ -2,11 +2,13 @@
 kind's schedule of automations.md §5.1, gives up, and tells the owner how each delivery ended."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 from hand_clock import T0, HandClock
+from sqlalchemy import text
 
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.deliveries import Delivery, DeliveryKind, new_delivery
@@ -394,3 +396,90 @@ async def test_a_write_commits_its_deliveries_and_the_outbox_sends_them(tmp_path
             await outbox.run_due()
         assert [d.payload for d in receiver.received] == [{"value": 5}]
         assert [(m.origin, m.origin_id, m.hops) for m in seen] == [("automation", 12, 2)]
+
+
+async def test_the_task_wakes_when_a_later_delivery_falls_due_without_polling(
+    store: SqlStore,
+) -> None:
+    """A delivery committed with a later due time goes out once it is due, though nobody woke
+    the task and its poll is an hour away: the claim read the next due time."""
+    clock = HandClock()
+    sent = asyncio.Event()
+    receiver = Receiver()
+
+    async def on_final(delivery: Delivery, outcome: Sent | Failed) -> None:
+        sent.set()
+
+    outbox = Outbox(store, clock, random_source=middle, poll_s=3600)
+    outbox.register(DeliveryKind.WEBHOOK, receiver.send, on_final=on_final)
+    later = webhook(due_at=T0 + 20)
+    await add(store, later)
+    outbox.start()
+    clock.now = T0 + 20
+    await asyncio.wait_for(sent.wait(), timeout=60)
+    await outbox.stop()
+    assert [d.id for d in receiver.received] == [later.id]
+
+
+class ClaimFailures(logging.Handler):
+    """Counts the dispatcher's ``outbox.claim_failed`` lines; ``seen`` is set at the first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("outbox.claim_failed"):
+            self.count += 1
+            self.seen.set()
+
+
+async def test_a_failing_claim_backs_off_instead_of_retrying_on_every_wake(
+    store: SqlStore,
+) -> None:
+    """While claims fail (the table is gone), wakes do not claim again until the back-off
+    ends: one log line, not one per wake; stop still ends the task."""
+    outbox = Outbox(store, HandClock(), random_source=middle, poll_s=3600, backoff_s=3600)
+    outbox.register(DeliveryKind.WEBHOOK, Receiver().send)
+    async with store.transaction() as tx:
+        await tx._db.execute(text("DROP TABLE outbox"))
+    failures = ClaimFailures()
+    logger = logging.getLogger("pinbase.services.reactions.outbox")
+    logger.addHandler(failures)
+    try:
+        outbox.start()
+        await asyncio.wait_for(failures.seen.wait(), timeout=60)
+        for _ in range(20):
+            outbox.wake(DeliveryKind.WEBHOOK)
+            await asyncio.sleep(0)
+        await outbox.stop()
+    finally:
+        logger.removeHandler(failures)
+    assert failures.count == 1
+
+
+async def test_a_wake_naming_a_later_due_time_sends_the_row_then(store: SqlStore) -> None:
+    """A producer's wake for rows due later (an offline notice's delay) claims nothing now and
+    sends them once due, with the poll an hour away."""
+    clock = HandClock()
+    finals: asyncio.Queue[str] = asyncio.Queue()
+    receiver = Receiver()
+
+    async def on_final(delivery: Delivery, outcome: Sent | Failed) -> None:
+        finals.put_nowait(delivery.id)
+
+    outbox = Outbox(store, clock, random_source=middle, poll_s=3600)
+    outbox.register(DeliveryKind.WEBHOOK, receiver.send, on_final=on_final)
+    outbox.start()
+    first = webhook()
+    await add(store, first)
+    outbox.wake(DeliveryKind.WEBHOOK)
+    assert await asyncio.wait_for(finals.get(), timeout=60) == first.id
+    later = webhook(due_at=T0 + 5_000)
+    await add(store, later)
+    outbox.wake(DeliveryKind.WEBHOOK, due_at=later.due_at)
+    clock.now = later.due_at
+    assert await asyncio.wait_for(finals.get(), timeout=60) == later.id
+    await outbox.stop()
+    assert [d.id for d in receiver.received] == [first.id, later.id]

@@ -179,3 +179,51 @@ async def test_concurrent_claims_skip_each_others_rows(store: SqlStore) -> None:
             )
     assert [d.dedupe_key for d in mine] == ["a"]
     assert [d.dedupe_key for d in theirs] == ["b"]
+
+
+async def test_the_next_due_time_is_the_soonest_claimable_row_of_the_kind(store: SqlStore) -> None:
+    """``next_delivery_due`` answers the soonest waiting or leased row of one kind, never a
+    final one or another kind's, and None when none waits."""
+    async with store.transaction() as tx:
+        assert await tx.next_delivery_due(DeliveryKind.WEBHOOK) is None
+        await tx.add_deliveries(
+            [
+                webhook("now"),
+                webhook("later", due_at=T0 + 5_000),
+                new_delivery(DeliveryKind.PUSH, {}, due_at=T0 - 1, source="EVENT"),
+            ]
+        )
+    [claimed] = await claim(store, DeliveryKind.WEBHOOK, T0)
+    async with store.transaction() as tx:
+        assert await tx.next_delivery_due(DeliveryKind.WEBHOOK) == T0 + 5_000
+        await tx.finish_delivery(claimed.id, attempt=1, state=DeliveryState.SENT, at=T0)
+    [later] = await claim(store, DeliveryKind.WEBHOOK, T0 + 5_000)
+    async with store.transaction() as tx:
+        assert await tx.next_delivery_due(DeliveryKind.WEBHOOK) == T0 + 5_000 + LEASE
+        await tx.finish_delivery(later.id, attempt=1, state=DeliveryState.FAILED, at=T0)
+        assert await tx.next_delivery_due(DeliveryKind.WEBHOOK) is None
+        assert await tx.next_delivery_due(DeliveryKind.PUSH) == T0 - 1
+
+
+async def test_a_short_transaction_commits_on_exit_and_rolls_back_on_error(
+    store: SqlStore,
+) -> None:
+    """``short_transaction`` (SQLite: run on the loop thread) commits what it did on a clean
+    exit, returns claimed rows as a plain one does, and keeps nothing after an exception."""
+    async with store.short_transaction() as tx:
+        await tx.add_deliveries([webhook("kept")])
+
+    async def add_then_fail() -> None:
+        async with store.short_transaction() as tx:
+            await tx.add_deliveries([webhook("dropped")])
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await add_then_fail()
+    async with store.short_transaction() as tx:
+        [claimed] = await tx.claim_deliveries(
+            DeliveryKind.WEBHOOK, now=T0, lease_until=T0 + LEASE, limit=10
+        )
+        assert await tx.next_delivery_due(DeliveryKind.WEBHOOK) == T0 + LEASE
+    assert claimed.dedupe_key == "kept"
+    assert await states(store) == {"kept": ("IN_FLIGHT", 1)}

@@ -9,8 +9,7 @@ outbox rows commit with it (§5.1); the outbox is woken after the commit. Each l
 announced (``TimelineEntryAdded``) once committed, for live timelines.
 """
 
-from collections.abc import Callable
-
+from pinbase.domain.deliveries import DeliveryKind
 from pinbase.domain.devices import Device
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.notifications import DAILY_QUOTA, RATE_1S
@@ -18,6 +17,7 @@ from pinbase.domain.templates import DAILY_LIMIT_EVENT, TemplateEvent
 from pinbase.services.bus import Bus, TimelineEntryAdded
 from pinbase.services.clock import Clock, start_of_day
 from pinbase.services.reactions.notifications import Notifications
+from pinbase.services.reactions.outbox import Wake
 from pinbase.storage.base import Store, StoredEvent
 
 MIN_EVENT_GAP_MS = 1_000
@@ -43,7 +43,7 @@ class EventDropped(EventRejected):
         self.reason = reason
 
 
-def _nothing() -> None:
+def _nothing(*kinds: DeliveryKind, due_at: int | None = None) -> None:
     """No outbox to wake."""
 
 
@@ -59,7 +59,7 @@ class EventLog:
         per_day: int,
         max_description_chars: int,
         notifications: Notifications | None = None,
-        wake: Callable[[], None] = _nothing,
+        wake: Wake = _nothing,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -93,15 +93,15 @@ class EventLog:
             await self._drop(device, event, RATE_1S, now)
             raise EventDropped("Events of one code are limited to one per second.", RATE_1S)
         marker: StoredEvent | None = None
-        planned = False
+        planned: set[DeliveryKind] = set()
         async with self._store.transaction() as tx:
             logged_today = await tx.count_device_events(device.id, since=start_of_day(now))
             if logged_today < self._per_day:
                 stored = await tx.add_device_event(
                     device.id, event, description=description or event.description, ts=now
                 )
-                planned = self._notifications is not None and bool(
-                    await self._notifications.plan_occurrence(
+                if self._notifications is not None:
+                    deliveries = await self._notifications.plan_occurrence(
                         tx,
                         device,
                         event,
@@ -109,7 +109,7 @@ class EventLog:
                         description=stored.description,
                         ts=now,
                     )
-                )
+                    planned = {delivery.kind for delivery in deliveries}
             elif logged_today == self._per_day:
                 # The day's first drop: the marker entry makes the count pass the limit, so
                 # later drops of the day find it over and add none.
@@ -123,7 +123,7 @@ class EventLog:
             raise EventDropped(f"Daily limit of {self._per_day} events reached.", DAILY_QUOTA)
         self._last[key] = now
         if planned:
-            self._wake()
+            self._wake(*planned)
         self._announce(stored, event)
         return stored
 

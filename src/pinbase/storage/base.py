@@ -307,6 +307,12 @@ class Store(Protocol):
         """Open a transaction that commits on a clean exit."""
         ...
 
+    def short_transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A transaction for a few indexed statements committed many times a second (the
+        outbox's claims and finishes, the automation run log): on SQLite it runs on the event
+        loop's thread, blocking it while it lasts, so never a scan or a bulk read in it."""
+        ...
+
     async def append_points(
         self,
         points: Sequence[Point],

@@ -34,6 +34,11 @@ class OutboxRepository(Protocol):
         ``lease_until`` and is returned with ``attempts`` counting this attempt."""
         ...
 
+    async def next_delivery_due(self, kind: DeliveryKind) -> int | None:
+        """When the next delivery of ``kind`` becomes claimable (pending, retrying, or in flight
+        until its lease ends), or None when none waits: the dispatcher sleeps until then."""
+        ...
+
     async def finish_delivery(
         self,
         delivery_id: str,

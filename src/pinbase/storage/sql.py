@@ -9,7 +9,7 @@ portable Core SQL in a mixin module, one concept each: ``sql_catalog``, ``sql_or
 """
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import orjson
@@ -92,6 +92,11 @@ class SqlStore:
                 if isinstance(error.orig, TextHoldsNul):
                     raise error.orig from None
                 raise
+
+    def short_transaction(self) -> AbstractAsyncContextManager["SqlTransaction"]:
+        """A transaction of a few indexed statements (``Store.short_transaction``); a plain
+        one here, cheaper on SQLite (``SqliteStore``)."""
+        return self.transaction()
 
     async def append_points(
         self,

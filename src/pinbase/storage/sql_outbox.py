@@ -6,11 +6,12 @@ the locking clause and needs none, since one write transaction runs at a time
 (``storage.sqlite``).
 """
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -41,8 +42,10 @@ def delivery_row(delivery: Delivery) -> dict[str, Any]:
     }
 
 
+@functools.cache
 def insert_deliveries(dialect: str) -> Any:
-    """``INSERT INTO outbox … ON CONFLICT (dedupe_key) DO NOTHING`` on either dialect."""
+    """``INSERT INTO outbox … ON CONFLICT (dedupe_key) DO NOTHING`` on either dialect; built once
+    per dialect (a group commit with webhook deliveries built it anew each time)."""
     statement = sqlite.insert(_OUTBOX) if dialect == "sqlite" else postgresql.insert(_OUTBOX)
     return statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
 
@@ -116,6 +119,17 @@ class SqlOutbox:
         claimed = [_delivery(row) for row in result]
         claimed.sort(key=lambda delivery: delivery.due_at)
         return claimed
+
+    async def next_delivery_due(self, kind: DeliveryKind) -> int | None:
+        """The earliest ``next_attempt_at`` of a claimable delivery of ``kind``: a few ranges of
+        ``ix_outbox_due`` (the final rows are outside them)."""
+        result = await self._db.execute(
+            select(func.min(_OUTBOX.c.next_attempt_at)).where(
+                _OUTBOX.c.kind == kind.value, _OUTBOX.c.state.in_(_CLAIMABLE)
+            )
+        )
+        due = result.scalar()
+        return None if due is None else int(due)
 
     async def finish_delivery(
         self,

@@ -16,6 +16,19 @@ costs what it costs on an idle process (0.6 ms for 90 rows, fsync included) and 
 only that long. WAL checkpoints, which can take longer, run on a separate thread
 (``checkpoint``), never inside a group commit.
 
+``short_transaction`` runs a ``SqlTransaction`` on a synchronous connection of its own, on the
+loop thread, for the few indexed statements the outbox and the automation run log commit many
+times a second (issue #10: through aiosqlite each statement costs several loop <-> thread trips,
+and a webhook delivery's claim and finish cost more CPU than its HTTP call). ``_LoopConnection``
+gives the transaction the part of ``AsyncConnection`` it uses, with results buffered as
+aiosqlite's are. That connection commits with ``synchronous=NORMAL`` at most: an fsync per
+commit on the loop thread stalled it (an in-process load of 2,000 writes/s fell 12 % behind
+under FULL). In WAL mode such a commit survives a killed process; after a power
+loss only the last ones before the next FULL commit (a group commit, milliseconds later, whose
+fsync of the WAL covers them) can be missing, which the outbox's at-least-once rule absorbs
+(docs/decisions.md, "Rules' CPU cost (session 3)"). ``_turn`` keeps it from ever waiting for the
+write lock, as it does for the group-commit connection.
+
 One rule keeps this safe: a group commit must never wait for SQLite's write lock while another
 transaction holds it, because that transaction needs the blocked loop to finish (the loop would
 stall for the whole busy timeout, then the group would fail). ``_turn``, an ``asyncio.Lock``,
@@ -28,13 +41,16 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Connection, CursorResult, Engine, Result, ScalarResult
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import StatementError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pinbase.domain.deliveries import Delivery
+from pinbase.domain.errors import TextHoldsNul
 from pinbase.domain.points import Point
 from pinbase.storage.codec import dump_value, history_columns
 from pinbase.storage.engines import sqlite_pragmas
@@ -60,6 +76,8 @@ class SqliteStore(SqlStore):
         sync_url = engine.url.set(drivername="sqlite+pysqlite")
         self._writer: Engine = create_sync_engine(sync_url, pool_size=1, max_overflow=0)
         sqlite_pragmas(self._writer, synchronous, autocheckpoint=False)
+        self._short: Engine = create_sync_engine(sync_url, pool_size=1, max_overflow=0)
+        sqlite_pragmas(self._short, _at_most_normal(synchronous), autocheckpoint=False)
         self._checkpointer: Engine = create_sync_engine(sync_url, pool_size=1, max_overflow=0)
         sqlite_pragmas(self._checkpointer, synchronous)
         self._checkpoint_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
@@ -70,6 +88,19 @@ class SqliteStore(SqlStore):
         """A transaction on the async engine, taken in turn with group commits."""
         async with self._turn, super().transaction() as tx:
             yield tx
+
+    @asynccontextmanager
+    async def short_transaction(self) -> AsyncIterator[SqlTransaction]:
+        """A transaction on a synchronous connection, run on the loop thread (see the module
+        docstring): for a few indexed statements, never a scan or a bulk read."""
+        async with self._turn:
+            with self._short.begin() as connection:
+                try:
+                    yield SqlTransaction(cast("AsyncConnection", _LoopConnection(connection)))
+                except StatementError as error:
+                    if isinstance(error.orig, TextHoldsNul):
+                        raise error.orig from None
+                    raise
 
     async def append_points(
         self,
@@ -114,5 +145,43 @@ class SqliteStore(SqlStore):
         """Stop the checkpoint thread and close every engine."""
         self._checkpoint_thread.shutdown(wait=True)
         self._writer.dispose()
+        self._short.dispose()
         self._checkpointer.dispose()
         await super().close()
+
+
+def _at_most_normal(synchronous: str) -> str:
+    """``synchronous`` lowered to NORMAL (OFF stays OFF)."""
+    return "OFF" if synchronous.upper() == "OFF" else "NORMAL"
+
+
+class _LoopConnection:
+    """What ``SqlTransaction`` uses of an ``AsyncConnection`` (``execute``, ``scalar``,
+    ``scalars``, ``exec_driver_sql``, ``dialect``) over a synchronous connection: each call
+    runs at once on the loop thread. Rows are fetched before returning, as aiosqlite's cursor
+    does, so that no statement stays open past the next one or the commit."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._sync = connection
+        self.dialect = connection.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Any:
+        return _buffered(self._sync.execute(statement, parameters, **kwargs))
+
+    async def scalar(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Any:
+        return self._sync.scalar(statement, parameters, **kwargs)
+
+    async def scalars(
+        self, statement: Any, parameters: Any = None, **kwargs: Any
+    ) -> ScalarResult[Any]:
+        return _buffered(self._sync.execute(statement, parameters, **kwargs)).scalars()
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None, **kwargs: Any) -> Any:
+        return _buffered(self._sync.exec_driver_sql(statement, parameters, **kwargs))
+
+
+def _buffered(result: CursorResult[Any]) -> Result[Any]:
+    """``result`` with its rows fetched (a statement without rows keeps its ``rowcount``)."""
+    if not result.returns_rows:
+        return result
+    return result.freeze()()

@@ -14,30 +14,37 @@ Theory of operation.
   last run are persisted, so a restart neither re-fires an ``IS_ON`` rule nor forgets its Limit
   Period.
 * **Schedules and sun events.** Each active time rule has its next slot in memory
-  (``domain.automation_times``). ``run_due`` runs the slots whose time came (a polar day's sun
-  slot is logged ``NO_SUN_EVENT``) and records ``last_slot_at`` in the same step, so a slot runs
-  at most once across restarts. At start, the next slot is searched after the later of the last
-  slot handled and ``now - catchup_window``: runs missed while the server was down are skipped
-  unless the catch-up window covers them.
-* **Continuations** are rows (``automation_continuations``); ``run_due`` claims each due row by
-  deleting it, then resumes the run. A late one runs at once.
+  (``domain.automation_times``). ``run_due`` claims every slot whose time came (a conditional
+  update of ``last_slot_at``) in one transaction, then runs the claimed ones (a polar day's sun
+  slot is logged ``NO_SUN_EVENT``), so a slot runs at most once across restarts and nodes. At
+  start, the next slot is searched after the later of the last slot handled and
+  ``now - catchup_window``: runs missed while the server was down are skipped unless the
+  catch-up window covers them.
+* **Continuations** are rows (``automation_continuations``); ``run_due`` claims the due rows by
+  deleting them, a hundred per transaction, then resumes the runs. A late one runs at once.
+* Scheduled and resumed runs start as Device State firings do (``_start_run``): up to
+  ``CONCURRENT_RUNS`` at once, so that their writes, run log and WAIT continuations share group
+  commits (issue #10: one at a time, 100 schedules due together cost 204 transactions, their
+  continuations 104; now 7 and 8).
 * **Several nodes** (issue #11). Every node evaluates Device State rules on the writes it
   receives, and resumes continuations (a claim is a delete: one node wins). An automation
   saved, switched or deleted on one node is announced (``AutomationsChanged``, a shared topic):
-  the other nodes read it again. Time rules run on
-  the installation's leader only (``services.leadership`` runs ``lead``): taking the lead
-  plans each slot again from the stored ``last_slot_at``, and each slot is claimed in the
-  database before it runs, so a slot never runs twice, even while two nodes think they lead.
+  the other nodes read it again. Time rules run on the installation's leader only
+  (``services.leadership`` runs ``lead``): taking the lead plans each slot again from the stored
+  ``last_slot_at``, and each slot is claimed in the database before it runs, so a slot never
+  runs twice, even while two nodes think they lead.
 
-The scheduler task wakes at the next due time (at most every ``POLL_S``), or when told to; tests
-with a hand clock call ``run_due`` and ``settle`` instead of sleeping.
+The scheduler task wakes at the next due time (at most every ``POLL_S``), when told to, and when
+a run stores a continuation due before it would look (``AutomationRunner.on_pause``); tests with a
+hand clock call ``run_due`` and ``settle`` instead of sleeping.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Set
+from collections.abc import Awaitable, Callable, Set
 from dataclasses import dataclass, replace
+from functools import partial
 
 from pinbase.domain.automation_rules import (
     evaluate,
@@ -181,6 +188,8 @@ class AutomationEngine:
         self._slots_free = asyncio.Semaphore(CONCURRENT_RUNS)
         self._unsubscribe: list[Unsubscribe] = []
         self._leading = leading
+        self._next_look: int | None = None
+        runner.on_pause(self._paused)
 
     async def start(self, automations: list[tuple[Automation, RuleState, int | None]]) -> None:
         """Take the stored automations (with their state and last slot) and start the tasks."""
@@ -259,6 +268,13 @@ class AutomationEngine:
         """Look for due work now (a continuation was stored)."""
         self._wake.set()
 
+    def _paused(self, due_at: int) -> None:
+        """A run stored a continuation due at ``due_at``: wake the scheduler if it would look
+        later (a Device State or scene run's WAIT ends on time, not at the next poll)."""
+        if self._next_look is None or due_at < self._next_look:
+            self._next_look = due_at
+            self._wake.set()
+
     async def settle(self) -> None:
         """Return once every queued write has been evaluated and the runs it started have
         ended (tests, shutdown)."""
@@ -292,49 +308,76 @@ class AutomationEngine:
             self._leading = False
 
     async def run_due(self) -> None:
-        """Run every continuation due now, and every slot due now when this engine leads."""
+        """Run every continuation due now, and every slot due now when this engine leads;
+        return once their runs ended.
+
+        The runs go as Device State firings do (``_start_run``): up to ``CONCURRENT_RUNS`` at
+        once, so their writes and log rows share group commits, one automation's runs in order.
+        The due slots are claimed in one transaction before any of them runs; a slot another
+        node claimed first is only planned past."""
         async with self._turn:
             now = self._clock()
-            if self._leading:
-                for automation_id, slot in sorted(self._slots.items(), key=lambda item: item[1].at):
-                    if slot.at <= now and automation_id in self._slots:
-                        await self._run_slot(automation_id, slot)
+            started: list[asyncio.Task[None]] = []
+            due_slots = sorted(
+                (slot.at, automation_id)
+                for automation_id, slot in self._slots.items()
+                if self._leading and slot.at <= now
+            )
+            if due_slots:
+                async with self._store.transaction() as tx:
+                    won = [
+                        await tx.claim_automation_slot(automation_id, at)
+                        for at, automation_id in due_slots
+                    ]
+                for (_, automation_id), claimed_slot in zip(due_slots, won, strict=True):
+                    if automation_id not in self._slots:  # forgotten during the claim
+                        continue
+                    task = self._run_slot(automation_id, claimed=claimed_slot)
+                    if task is not None:
+                        started.append(task)
             while True:
                 async with self._store.transaction() as tx:
                     due = await tx.due_continuations(now, limit=CONTINUATIONS_PER_PASS)
                     claimed = [c for c in due if await tx.delete_continuation(c.id)]
-                for continuation in claimed:
-                    automation = self._rules.get(continuation.automation_id)
-                    if automation is None:
-                        async with self._store.transaction() as tx:
+                    for continuation in claimed:
+                        if continuation.automation_id not in self._rules:
                             await tx.finish_automation_run(
                                 continuation.run_id, status="CANCELLED", finished_at=now
                             )
+                for continuation in claimed:
+                    automation = self._rules.get(continuation.automation_id)
+                    if automation is None:
                         continue
-                    await self._runner.resume(
+                    resume = partial(
+                        self._runner.resume,
                         automation,
                         continuation.run_id,
                         Trigger.from_json(continuation.context.get("trigger", {})),
                         step=continuation.step,
                         failed=bool(continuation.context.get("failed")),
                     )
+                    started.append(self._start_run(automation.id, resume))
                 if len(due) < CONTINUATIONS_PER_PASS:
                     break
+            if started:
+                await asyncio.wait(started)
 
-    async def _run_slot(self, automation_id: int, slot: Slot) -> None:
+    def _run_slot(self, automation_id: int, *, claimed: bool) -> "asyncio.Task[None] | None":
+        """Plan the automation's next slot and start the run of the one that came, if this node
+        ``claimed`` it (its ``last_slot_at`` already saved); None when another node did."""
         automation = self._rules[automation_id]
-        condition = automation.spec.condition
-        async with self._store.transaction() as tx:
-            claimed = await tx.claim_automation_slot(automation_id, slot.at)
+        slot = self._slots[automation_id]
         self._plan(automation, after=slot.at)
         if not claimed:
             logger.info("automation.slot_taken automation=%d at=%d", automation_id, slot.at)
-            return
-        trigger = Trigger(kind=condition.kind.value)
+            return None
+        trigger = Trigger(kind=automation.spec.condition.kind.value)
+        run: Callable[[], Awaitable[object]]
         if slot.sunless:
-            await self._runner.skip(automation, trigger, reason="NO_SUN_EVENT")
+            run = partial(self._runner.skip, automation, trigger, reason="NO_SUN_EVENT")
         else:
-            await self._runner.start(automation, trigger)
+            run = partial(self._runner.start, automation, trigger)
+        return self._start_run(automation_id, run)
 
     def _add(self, automation: Automation, state: RuleState, *, after: int) -> None:
         self._rules[automation.id] = automation
@@ -451,35 +494,45 @@ class AutomationEngine:
                 self._dispatch(firing)
 
     def _dispatch(self, firing: "_Firing") -> None:
-        """Start a firing's run (or its skipped row) as a task: runs of different automations
-        overlap (at most ``CONCURRENT_RUNS``), so their writes share group commits; a firing
-        of an automation waits for its previous one."""
-        automation_id = firing.automation.id
+        """Start a firing's run (or its skipped row) as a task (``_start_run``)."""
+        trigger = firing.trigger
+        assert trigger is not None
+        automation = firing.automation
+        run: Callable[[], Awaitable[object]]
+        if firing.skipped:
+            run = partial(self._runner.skip, automation, trigger, reason="AUTOMATION_LIMIT_PERIOD")
+        else:
+            run = partial(self._runner.start, automation, trigger)
+        self._start_run(automation.id, run)
+
+    def _start_run(
+        self, automation_id: int, run: Callable[[], Awaitable[object]]
+    ) -> "asyncio.Task[None]":
+        """Start a run as a task: runs of different automations overlap (at most
+        ``CONCURRENT_RUNS``), so their writes share group commits; a run of an automation
+        waits for its previous one."""
         before = self._runs.get(automation_id)
         task = asyncio.get_running_loop().create_task(
-            self._run_firing(firing, before), name=f"automation_run_{automation_id}"
+            self._run_after(run, before), name=f"automation_run_{automation_id}"
         )
         self._runs[automation_id] = task
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         task.add_done_callback(lambda done: self._forget_run(automation_id, done))
+        return task
 
     def _forget_run(self, automation_id: int, task: "asyncio.Task[None]") -> None:
         if self._runs.get(automation_id) is task:
             del self._runs[automation_id]
 
-    async def _run_firing(self, firing: "_Firing", before: "asyncio.Task[None] | None") -> None:
+    async def _run_after(
+        self, run: Callable[[], Awaitable[object]], before: "asyncio.Task[None] | None"
+    ) -> None:
         if before is not None:
             await asyncio.wait([before])  # Its outcome was logged; only its end matters.
-        assert firing.trigger is not None
         async with self._slots_free:
             try:
-                if firing.skipped:
-                    await self._runner.skip(
-                        firing.automation, firing.trigger, reason="AUTOMATION_LIMIT_PERIOD"
-                    )
-                else:
-                    await self._runner.start(firing.automation, firing.trigger)
+                await run()
             except Exception:
                 logger.exception("automation.evaluation_failed")
 
@@ -603,6 +656,11 @@ class AutomationEngine:
 
     async def _schedule(self) -> None:
         while True:
+            # Cleared before looking, so that a wake (a new slot, a stored continuation) that
+            # comes while this pass runs makes another pass rather than being lost.
+            self._wake.clear()
+            self._next_look = None
+            delay = POLL_S
             try:
                 await self.run_due()
                 now = self._clock()
@@ -610,17 +668,18 @@ class AutomationEngine:
                 if self._leading and due_purge:
                     self._purged_at = now
                     await self.purge_log()
+                async with self._store.transaction() as tx:
+                    next_continuation = await tx.next_continuation_due()
+                upcoming = [slot.at for slot in self._slots.values()] if self._leading else []
+                if next_continuation is not None:
+                    upcoming.append(next_continuation)
+                now = self._clock()
+                if upcoming:
+                    delay = min(delay, max(0.0, (min(upcoming) - now) / 1000))
+                if self._next_look is None:
+                    self._next_look = now + round(delay * 1000)
             except Exception:
                 logger.exception("automation.scheduler_failed")
-            delay = POLL_S
-            async with self._store.transaction() as tx:
-                next_continuation = await tx.next_continuation_due()
-            upcoming = [slot.at for slot in self._slots.values()] if self._leading else []
-            if next_continuation is not None:
-                upcoming.append(next_continuation)
-            if upcoming:
-                delay = min(delay, max(0.0, (min(upcoming) - self._clock()) / 1000))
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 

@@ -10,7 +10,8 @@ same transaction as the run row (``RUNNING``) and the log rows so far, and a WAI
 continuation likewise. So a crash in the middle of a run may lose that run's log (its writes
 were made), never a queued message or a continuation without its run row. A ``WAIT`` ends the step:
 the rest of the run is stored as a continuation (``automation_continuations``) due when the wait
-ends, so a restart resumes it; the engine's scheduler picks it up (``run_continuation``). When the
+ends, with the run row and its log rows so far, in the run log's next group commit; a restart
+resumes it; the engine's scheduler picks it up (told its due time through ``on_pause``). When the
 last action ran, the run closes ``OK``, or ``FAILED`` when any action failed.
 
 Writes go through the value pipeline (``Telemetry.record``) with origin ``automation``: stored,
@@ -41,6 +42,7 @@ from pinbase.domain.automations import (
     SendMessage,
     Wait,
 )
+from pinbase.domain.deliveries import DeliveryKind
 from pinbase.domain.errors import PinbaseError, UnknownDatastream, ValueMismatch
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.services.actions import ActionsLog
@@ -49,6 +51,7 @@ from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.events import EventDropped, EventLog
 from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
 from pinbase.services.reactions.notifications import Notifications
+from pinbase.services.reactions.outbox import Wake
 from pinbase.services.telemetry import Telemetry
 from pinbase.storage.automations import ActionLogEntry, NewAutomationRun
 from pinbase.storage.base import Store, Transaction
@@ -122,7 +125,7 @@ class AutomationRunner:
         events: EventLog,
         clock: Clock,
         notifications: Notifications | None = None,
-        wake_outbox: Callable[[], None] | None = None,
+        wake_outbox: Wake | None = None,
         actions: ActionsLog | None = None,
     ) -> None:
         self._store = store
@@ -134,7 +137,9 @@ class AutomationRunner:
         self._notifications = notifications
         self._wake_outbox = wake_outbox
         self._finished: list[_Run] = []
+        self._pauses: list[_Pause] = []
         self._states: list[tuple[int, bool, int | None]] = []
+        self._on_pause: Callable[[int], None] | None = None
         self._waiting: list[asyncio.Future[None]] = []
         self._finishing: asyncio.Task[None] | None = None
 
@@ -170,22 +175,19 @@ class AutomationRunner:
             action = actions[seq]
             if isinstance(action, Wait):
                 due = wait_until(action, self._clock())
-                async with self._store.transaction() as tx:
-                    self._log(run, seq, action, Outcome(status="OK", value=str(due)))
-                    run_id = await self._flush(tx, run)
-                    await tx.add_continuation(
-                        automation_id=automation.id,
-                        run_id=run_id,
-                        step=seq + 1,
-                        due_at=due,
-                        context={"trigger": run.trigger.to_json(), "failed": failed},
-                    )
+                self._log(run, seq, action, Outcome(status="OK", value=str(due)))
+                await self._commit(wait=_Pause(run, step=seq + 1, due_at=due, failed=failed))
                 return
             outcome = await self._guarded(run, seq, action)
             failed = failed or outcome.status == "FAILED"
         run.status = "FAILED" if failed else "OK"
         run.finished_at = self._clock()
         await self._finish(run)
+
+    def on_pause(self, listener: Callable[[int], None]) -> None:
+        """Tell ``listener`` the due time of each continuation once it is committed (the
+        engine's scheduler wakes for it)."""
+        self._on_pause = listener
 
     async def flush(self) -> None:
         """Return once the pending run log and rule states are committed (shutdown)."""
@@ -202,11 +204,17 @@ class AutomationRunner:
         await self._commit(run=run)
 
     async def _commit(
-        self, *, run: "_Run | None" = None, states: Sequence[tuple[int, bool, int | None]] = ()
+        self,
+        *,
+        run: "_Run | None" = None,
+        wait: "_Pause | None" = None,
+        states: Sequence[tuple[int, bool, int | None]] = (),
     ) -> None:
         done = asyncio.get_running_loop().create_future()
         if run is not None:
             self._finished.append(run)
+        if wait is not None:
+            self._pauses.append(wait)
         self._states.extend(states)
         self._waiting.append(done)
         if self._finishing is None:
@@ -217,21 +225,27 @@ class AutomationRunner:
 
     async def _commit_finished(self) -> None:
         """Commit what is pending, one transaction at a time, until nothing is: rule states
-        first (in the order given), then the finished runs."""
+        first (in the order given), then the finished runs, then the paused ones (a WAIT: the
+        run row, its log rows so far and its continuation)."""
         try:
             while self._waiting:
                 runs, self._finished = self._finished, []
+                pauses, self._pauses = self._pauses, []
                 states, self._states = self._states, []
                 waiting, self._waiting = self._waiting, []
                 try:
-                    async with self._store.transaction() as tx:
+                    async with self._store.short_transaction() as tx:
                         await tx.save_automation_states(states)
                         await self._close(runs, tx)
+                        for pause in pauses:
+                            await self._pause(tx, pause)
                 except Exception as error:
                     for done in waiting:
                         if not done.done():
                             done.set_exception(error)
                 else:
+                    if pauses and self._on_pause is not None:
+                        self._on_pause(min(pause.due_at for pause in pauses))
                     for done in waiting:
                         if not done.done():
                             done.set_result(None)
@@ -258,6 +272,18 @@ class AutomationRunner:
         for run in runs:
             run.pending.clear()
             run.device_actions.clear()
+
+    async def _pause(self, tx: Transaction, pause: "_Pause") -> None:
+        """Store a WAIT's continuation with its run row and the log rows so far."""
+        run = pause.run
+        run_id = await self._flush(tx, run)
+        await tx.add_continuation(
+            automation_id=run.automation.id,
+            run_id=run_id,
+            step=pause.step,
+            due_at=pause.due_at,
+            context={"trigger": run.trigger.to_json(), "failed": pause.failed},
+        )
 
     @staticmethod
     def _new_run(run: "_Run", *, status: str | None = None) -> NewAutomationRun:
@@ -308,11 +334,11 @@ class AutomationRunner:
         try:
             if isinstance(action, SendMessage):
                 async with self._store.transaction() as tx:
-                    outcome = await self._message(tx, automation, action, trigger)
+                    outcome, kinds = await self._message(tx, automation, action, trigger)
                     self._log(run, seq, action, outcome)
                     await self._flush(tx, run)
-                if outcome.status == "OK" and self._wake_outbox is not None:
-                    self._wake_outbox()
+                if kinds and self._wake_outbox is not None:
+                    self._wake_outbox(*kinds)
                 return outcome
             if isinstance(action, LogEvent):
                 outcome = await self._log_event(automation, action, trigger)
@@ -357,11 +383,12 @@ class AutomationRunner:
 
     async def _message(
         self, tx: Transaction, automation: Automation, action: SendMessage, trigger: Trigger
-    ) -> Outcome:
+    ) -> tuple[Outcome, set[DeliveryKind]]:
         """Queue the rendered message through the notification planner (it applies recipients,
-        channel, the 5 s gap and the hourly quota, and logs what it suppressed and why)."""
+        channel, the 5 s gap and the hourly quota, and logs what it suppressed and why); the
+        outcome and the kinds of the deliveries queued."""
         if self._notifications is None:
-            return Outcome(status="FAILED", reason="CHANNEL_DISABLED")
+            return Outcome(status="FAILED", reason="CHANNEL_DISABLED"), set()
         values = self._placeholders(automation, trigger)
         legacy = automation.spec.legacy
         message = OutgoingMessage(
@@ -379,8 +406,14 @@ class AutomationRunner:
         deliveries = await self._notifications.queue_message(tx, message)
         if not deliveries:
             # Why is in the notification log (``MIN_INTERVAL``, ``HOURLY_QUOTA``, routing).
-            return Outcome(status="SKIPPED", reason="SUPPRESSED", device_id=trigger.device_id)
-        return Outcome(status="OK", device_id=trigger.device_id, value=f"{len(deliveries)} queued")
+            return (
+                Outcome(status="SKIPPED", reason="SUPPRESSED", device_id=trigger.device_id),
+                set(),
+            )
+        return (
+            Outcome(status="OK", device_id=trigger.device_id, value=f"{len(deliveries)} queued"),
+            {delivery.kind for delivery in deliveries},
+        )
 
     async def _log_event(
         self, automation: Automation, action: LogEvent, trigger: Trigger
@@ -479,6 +512,16 @@ class _Run:
         self.status: str | None = None
         self.finished_at: int | None = None
         self.reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pause:
+    """A run stopped at a WAIT: it goes on from ``step`` at ``due_at``."""
+
+    run: _Run
+    step: int
+    due_at: int
+    failed: bool
 
 
 def _with(outcome: Outcome, **changes: Any) -> Outcome:

@@ -7,12 +7,11 @@ device hears does not change: the call is answered as before, whether the messag
 or suppressed (the notification log says which).
 """
 
-from collections.abc import Callable
-
 from pinbase.domain.devices import Device
 from pinbase.services.directory import Directory
 from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
 from pinbase.services.reactions.notifications import Notifications
+from pinbase.services.reactions.outbox import Wake
 from pinbase.storage.base import Store
 
 
@@ -25,7 +24,7 @@ class LegacyMessages:
         directory: Directory,
         notifications: Notifications,
         *,
-        wake: Callable[[], None],
+        wake: Wake,
     ) -> None:
         self._store = store
         self._directory = directory
@@ -67,7 +66,7 @@ class LegacyMessages:
         async with self._store.transaction() as tx:
             queued = await self._notifications.queue_message(tx, message)
         if queued:
-            self._wake()
+            self._wake(*{delivery.kind for delivery in queued})
 
 
 def _owner(device: Device) -> tuple[int, ...]:

@@ -14,12 +14,12 @@ caused one (``PresenceChanged.local``) handles it: one notification per installa
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 
 from pinbase.domain.deliveries import DeliveryKind
 from pinbase.services.bus import Bus, DeviceFirstConnected, PresenceChanged, Unsubscribe
 from pinbase.services.directory import Directory
 from pinbase.services.reactions.notifications import Notifications, status_ref
+from pinbase.services.reactions.outbox import Wake
 from pinbase.storage.base import Store
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Lifecycle:
         bus: Bus,
         notifications: Notifications,
         *,
-        wake: Callable[[], None],
+        wake: Wake,
         offline_delay_ms: int = OFFLINE_DELAY_MS,
     ) -> None:
         self._store = store
@@ -117,7 +117,11 @@ class Lifecycle:
                     tx, device, online=False, due_at=change.ts + delay
                 )
         if planned:
-            self._wake()
+            # An offline notice is due after the delay: the outbox claims it then.
+            self._wake(
+                *{delivery.kind for delivery in planned},
+                due_at=min(delivery.due_at for delivery in planned),
+            )
         if before.was_online is None:
             self._bus.publish(
                 DeviceFirstConnected(device_id=device.id, org_id=device.org_id, ts=change.ts)

@@ -20,15 +20,25 @@ kind whose claim came back short has nothing else due until a wake or the poll. 
 hand its outcome a ``record`` step: it runs in the transaction that finishes the row, so a
 sender's own bookkeeping (a log row, a counter) costs no commit of its own.
 
-Between wakes the task polls every ``POLL_S`` for rows that became due (retries, waits), in
-every kind. On ``stop`` it claims nothing more and lets every started send finish its row.
+Between wakes the task sleeps until the next row it knows of becomes due: its own retries, a
+producer's rows due later (``wake(due_at=…)``: an offline notice's delay), and, read from the
+table in the claim's transaction at start, at each poll and when a known due time came, the
+kind's next row (another process's, a lease that ends). A kind whose workers are all busy
+needs no timer (a freed worker wakes it). Beyond that it polls every ``POLL_S``, every kind, only
+for rows another process committed without waking it (issue #10: the 1 s poll of every kind was
+idle work). A failed claim backs off (``CLAIM_BACKOFF_S`` doubling up to ``POLL_S``) and claims
+nothing meanwhile, wakes included, so a database that is down costs a log line per back-off
+rather than one per wake. On ``stop`` it claims nothing more and lets every started send finish
+its row.
 """
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pinbase.domain.deliveries import Delivery, DeliveryKind, DeliveryState
 from pinbase.services.clock import Clock
@@ -41,8 +51,16 @@ LEASE_MS = 60_000
 ends within 10 s, an SMTP exchange within a few 10 s command timeouts), short enough that a
 killed server's rows go out again within a minute of its restart."""
 
-POLL_S = 1.0
-"""How often the task looks for rows that became due without a wake (retries, waits)."""
+POLL_S = 30.0
+"""How often the task looks, in every kind, for rows nobody woke it for (another process
+committed them); due times it knows of (retries, delayed notices, leases) wake it on time."""
+
+MIN_SLEEP_S = 0.01
+"""The shortest sleep before a known due time: a due time already past (another dispatcher holds
+the row, PostgreSQL's SKIP LOCKED) is looked at again after this, not in a busy loop."""
+
+CLAIM_BACKOFF_S = 1.0
+"""The pause after a failed claim, doubled after each further failure up to ``POLL_S``."""
 
 MAX_IN_FLIGHT = {
     DeliveryKind.EMAIL: 4,
@@ -106,6 +124,14 @@ Sender = Callable[[Delivery], Awaitable[Outcome]]
 """Sends one delivery; must not raise (a raise counts as ``Retry``, logged)."""
 FinalHook = Callable[[Delivery, Sent | Failed], Awaitable[None]]
 """Called once per delivery that ended, after its final state was committed."""
+
+
+class Wake(Protocol):
+    """``Outbox.wake`` as producers hold it: name the kinds whose rows were committed."""
+
+    def __call__(self, *kinds: DeliveryKind, due_at: int | None = None) -> None: ...
+
+
 Random = Callable[[], float]
 """A uniform number in [0, 1), for jitter; tests pass a fixed one."""
 
@@ -168,19 +194,27 @@ class Outbox:
         *,
         random_source: Random = random.random,
         poll_s: float = POLL_S,
+        backoff_s: float = CLAIM_BACKOFF_S,
     ) -> None:
         self._store = store
         self._clock = clock
         self._random = random_source
         self._poll_s = poll_s
+        self._backoff_s = backoff_s
         self._routes: dict[DeliveryKind, _Route] = {}
         self._in_flight: dict[DeliveryKind, int] = dict.fromkeys(DeliveryKind, 0)
         self._sends: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._woken: set[DeliveryKind] = set(DeliveryKind)
         self._full: set[DeliveryKind] = set()
+        self._due: dict[DeliveryKind, int] = {}
+        self._learn = True
+        self._sleep_until: int | None = None
+        self._claim_failures = 0
+        self._backoff_until: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._stopped = asyncio.Event()
 
     def register(
         self, kind: DeliveryKind, sender: Sender, *, on_final: FinalHook | None = None
@@ -205,6 +239,7 @@ class Outbox:
     async def stop(self) -> None:
         """Claim nothing more, let every started send finish its row, then end the task."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
         if self._task is not None:
             await self._task
@@ -212,11 +247,26 @@ class Outbox:
         while self._sends:
             await asyncio.gather(*self._sends, return_exceptions=True)
 
-    def wake(self, *kinds: DeliveryKind) -> None:
+    def wake(self, *kinds: DeliveryKind, due_at: int | None = None) -> None:
         """New rows of ``kinds`` (every kind when none is named) were committed: look for due
-        ones now rather than at the next poll."""
-        self._woken.update(kinds if kinds else DeliveryKind)
+        ones now rather than at the next poll. ``due_at`` is the earliest due time of the rows
+        when it may be later than now: the task then claims at that time, not now (a producer
+        of later rows must name it, or they wait for the poll)."""
+        kinds = kinds or tuple(DeliveryKind)
+        if due_at is not None and due_at > self._clock():
+            for kind in kinds:
+                self._note_due(kind, due_at)
+            return
+        self._woken.update(kinds)
         self._wake.set()
+
+    def _note_due(self, kind: DeliveryKind, at: int) -> None:
+        """A row of ``kind`` becomes due at ``at``: wake then, or now to sleep less long."""
+        known = self._due.get(kind)
+        if known is None or at < known:
+            self._due[kind] = at
+            if self._sleep_until is not None and at < self._sleep_until:
+                self._wake.set()
 
     async def run_due(self) -> int:
         """Send everything due at the clock's now, retries included, and wait for the sends to
@@ -230,26 +280,68 @@ class Outbox:
             await asyncio.gather(*started, return_exceptions=True)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            try:
-                # Nobody registered: nothing to claim, so no poll until a wake.
-                async with asyncio.timeout(self._poll_s if self._routes else None):
-                    await self._wake.wait()
-            except TimeoutError:
-                self._woken.update(DeliveryKind)
+            if self._backoff_until is not None:
+                # A claim failed: wait out the back-off; wakes meanwhile are kept, not acted on.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, self._backoff_until - loop.time())):
+                        await self._stopped.wait()
+                self._backoff_until = None
+            else:
+                idle_s = self._idle_s()
+                if idle_s is not None:
+                    self._sleep_until = self._clock() + round(idle_s * 1000)
+                try:
+                    async with asyncio.timeout(idle_s):
+                        await self._wake.wait()
+                except TimeoutError:
+                    # The poll or a known due time: claim every kind, and read the due times.
+                    self._woken.update(self._routes)
+                    self._learn = True
+                self._sleep_until = None
             self._wake.clear()
             if self._stopping:
                 return
             kinds, self._woken = self._woken, set()
+            learn, self._learn = self._learn, False
             try:
-                await self._claim_and_start(kinds)
+                await self._claim_and_start(kinds, learn=learn)
             except Exception:
                 logger.exception("outbox.claim_failed")
+                self._back_off()
 
-    async def _claim_and_start(self, kinds: set[DeliveryKind]) -> list[asyncio.Task[None]]:
-        """One claim per kind of ``kinds`` with free workers; a task per claimed delivery."""
+    def _idle_s(self) -> float | None:
+        """How long to wait for a wake: until the soonest due time known of a kind with free
+        workers, at most ``POLL_S``; no limit while nobody registered (nothing to claim)."""
+        if not self._routes:
+            return None
+        due = [at for kind, at in self._due.items() if kind not in self._full]
+        if not due:
+            return self._poll_s
+        return min(self._poll_s, max(MIN_SLEEP_S, (min(due) - self._clock()) / 1000))
+
+    def _back_off(self) -> None:
+        """Pause claims after a failure, longer after each one in a row."""
+        self._claim_failures += 1
+        pause = min(
+            max(self._poll_s, self._backoff_s),
+            self._backoff_s * 2 ** min(self._claim_failures - 1, 16),
+        )
+        self._backoff_until = asyncio.get_running_loop().time() + pause
+
+    async def _claim_and_start(
+        self, kinds: set[DeliveryKind], *, learn: bool = False
+    ) -> list[asyncio.Task[None]]:
+        """One claim per kind of ``kinds`` with free workers; a task per claimed delivery.
+
+        A claim that came back short also reads the kind's next due time when ``learn`` (the
+        start, the poll, a known due time came) or when the due time known of it has passed;
+        a claim woken by new rows due now does not (one statement less per round under load).
+        """
         now = self._clock()
         claimed: list[Delivery] = []
+        failed = False
         for kind in self._routes:
             if kind not in kinds:
                 continue
@@ -258,21 +350,38 @@ class Outbox:
                 self._full.add(kind)
                 continue
             try:
-                async with self._store.transaction() as tx:
+                async with self._store.short_transaction() as tx:
                     batch = await tx.claim_deliveries(
                         kind, now=now, lease_until=now + LEASE_MS, limit=room
                     )
+                    known = self._due.get(kind)
+                    ask = len(batch) < room and (learn or (known is not None and known <= now))
+                    due = await tx.next_delivery_due(kind) if ask else None
             except Exception:
-                # The other kinds still go; this one is tried again at the next round.
-                logger.exception("outbox.claim_failed kind=%s", kind.value)
+                # The other kinds still go; this one is tried again after the back-off.
+                logger.exception(
+                    "outbox.claim_failed kind=%s failures=%d", kind.value, self._claim_failures + 1
+                )
                 self._woken.add(kind)
+                failed = True
                 continue
+            if ask:
+                # Short: nothing else is due now; the task sleeps until the next one is.
+                if due is None:
+                    self._due.pop(kind, None)
+                else:
+                    self._due[kind] = due
             if len(batch) >= room:
                 self._full.add(kind)
             else:
                 self._full.discard(kind)
             self._in_flight[kind] += len(batch)
             claimed.extend(batch)
+        if failed:
+            self._learn = True
+            self._back_off()
+        else:
+            self._claim_failures = 0
         started = []
         for delivery in claimed:
             task = asyncio.get_running_loop().create_task(
@@ -297,6 +406,7 @@ class Outbox:
         except Exception:
             # The row stays in flight and goes out again when its lease ends.
             logger.exception("outbox.finish_failed kind=%s id=%s", delivery.kind.value, delivery.id)
+            self._note_due(delivery.kind, self._clock() + LEASE_MS)
         finally:
             self._in_flight[delivery.kind] -= 1
             if delivery.kind in self._full and not self._stopping:
@@ -312,6 +422,7 @@ class Outbox:
                 await self._record(
                     delivery, DeliveryState.RETRY, at=retry_at, error=outcome.error, record=record
                 )
+                self._note_due(delivery.kind, retry_at)
                 logger.info(
                     "outbox.retry kind=%s id=%s attempts=%d",
                     delivery.kind.value,
@@ -353,7 +464,8 @@ class Outbox:
         error: str | None,
         record: Record | None,
     ) -> bool:
-        async with self._store.transaction() as tx:
+        # A sender's record step is a few indexed statements too (a log row, counters).
+        async with self._store.short_transaction() as tx:
             finished = await tx.finish_delivery(
                 delivery.id,
                 attempt=delivery.attempts,

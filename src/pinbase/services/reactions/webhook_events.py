@@ -31,7 +31,6 @@ of the organizations above hear of them.
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from pinbase.domain.deliveries import Delivery
@@ -48,6 +47,7 @@ from pinbase.services.bus import (
 from pinbase.services.changes import OrganizationSaved, UserRemoved
 from pinbase.services.clock import Clock
 from pinbase.services.directory import Directory
+from pinbase.services.reactions.outbox import Wake
 from pinbase.services.reactions.webhook_placeholders import (
     organization_placeholders,
     removed_user_placeholders,
@@ -91,7 +91,7 @@ class WebhookEvents:
         triggers: WebhookTriggers,
         *,
         clock: Clock,
-        wake_outbox: Callable[[], None],
+        wake_outbox: Wake,
     ) -> None:
         self._store = store
         self._directory = directory
@@ -152,7 +152,7 @@ class WebhookEvents:
                 if deliveries:
                     async with self._store.transaction() as tx:
                         await tx.add_deliveries(deliveries)
-                    self._wake()
+                    self._wake(*{delivery.kind for delivery in deliveries})
             except Exception:
                 logger.exception("webhook.events_failed kind=%s", type(message).__name__)
             finally:

@@ -34,7 +34,7 @@ from urllib.parse import quote, urlencode
 import orjson
 
 from pinbase import __version__
-from pinbase.domain.deliveries import Delivery
+from pinbase.domain.deliveries import Delivery, DeliveryKind
 from pinbase.domain.errors import InvalidPin
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.pins import parse_pin
@@ -43,7 +43,7 @@ from pinbase.domain.webhooks import AuthKind, Status, Webhook, mask_secrets
 from pinbase.services.bus import Bus, PinPushed
 from pinbase.services.clock import Clock
 from pinbase.services.reactions.outbound import BlockedTarget, OutboundError, OutboundHttp
-from pinbase.services.reactions.outbox import Failed, Outcome, Retry, Sent
+from pinbase.services.reactions.outbox import Failed, Outcome, Retry, Sent, Wake
 from pinbase.services.reactions.webhook_changes import WebhookSaved
 from pinbase.services.reactions.webhook_triggers import RESPOND_TO
 from pinbase.storage.base import Store, Transaction
@@ -128,7 +128,7 @@ class WebhookSender:
         find: Callable[[int], Webhook | None],
         failure_mail: FailureMail = log_only,
         disable_after_failures: int = 0,
-        wake_outbox: Callable[[], None] | None = None,
+        wake_outbox: Wake | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -240,7 +240,8 @@ class WebhookSender:
                 await tx.set_webhook_status(webhook_id, Status.DISABLED, ts=now)
                 stored = await tx.find_webhook(webhook_id)
                 disabled = None if stored is None else stored.webhook
-            if streak == spec.failure_threshold or disabled is not None:
+            mailed = streak == spec.failure_threshold or disabled is not None
+            if mailed:
                 await self._failure_mail(
                     tx,
                     FailureNotice(
@@ -254,8 +255,8 @@ class WebhookSender:
         if disabled is not None:
             logger.warning("webhook.auto_disabled webhook_id=%d streak=%d", webhook_id, streak)
             self._bus.publish(WebhookSaved(webhook=disabled))
-        if self._wake_outbox is not None:
-            self._wake_outbox()
+        if mailed and self._wake_outbox is not None:
+            self._wake_outbox(DeliveryKind.EMAIL)
 
     async def call(
         self,
