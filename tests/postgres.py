@@ -143,6 +143,14 @@ class PostgresServer:
         )
         return self
 
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: sessions are cut) and keep its folder for ``resume``."""
+        self._pg_ctl("stop", "--mode=fast")
+
+    def resume(self) -> None:
+        """Start the server ``halt`` stopped again, on the same port and data."""
+        self._pg_ctl("start", f"--log={self.log}", f"--timeout={START_TIMEOUT_S}")
+
     def stop(self) -> None:
         """Stop the server (fast shutdown: sessions are cut) and delete its folder."""
         try:
