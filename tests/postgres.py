@@ -143,6 +143,14 @@ class PostgresServer:
         )
         return self
 
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: sessions are cut) and keep its folder for ``resume``."""
+        self._pg_ctl("stop", "--mode=fast")
+
+    def resume(self) -> None:
+        """Start the server ``halt`` stopped again, on the same port and data."""
+        self._pg_ctl("start", f"--log={self.log}", f"--timeout={START_TIMEOUT_S}")
+
     def stop(self) -> None:
         """Stop the server (fast shutdown: sessions are cut) and delete its folder."""
         try:
@@ -151,15 +159,6 @@ class PostgresServer:
             self._kill()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
-
-    def halt(self) -> None:
-        """Stop the server (fast shutdown) but keep its cluster: ``resume`` starts it again on
-        the same port, as a database restarted by its operator comes back."""
-        self._pg_ctl("stop", "--mode=fast")
-
-    def resume(self) -> None:
-        """Start the halted server again; returns once it accepts connections."""
-        self._pg_ctl("start", f"--log={self.log}", f"--timeout={START_TIMEOUT_S}")
 
     def _write_config(self, options: dict[str, str]) -> None:
         # postgresql.auto.conf is read last, so these lines win over initdb's postgresql.conf.

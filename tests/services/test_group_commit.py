@@ -10,6 +10,7 @@ from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
 from pinbase.runtime import open_store
 from pinbase.services import history_writer
+from pinbase.services.group_commit import GroupCommit
 from pinbase.services.history_writer import HistoryWriter, StorageUnavailable
 from pinbase.settings import Settings
 from pinbase.storage.base import Store
@@ -94,3 +95,89 @@ async def test_writes_after_stop_are_refused(tmp_path: Path) -> None:
     with pytest.raises(StorageUnavailable):
         await writer.write([point(1, 1, 1)])
     await store.close()
+
+
+class GatedCommits:
+    """A commit function whose groups each wait for their own gate, recording what they hold."""
+
+    def __init__(self) -> None:
+        self.groups: list[list[int]] = []
+        self.gates: list[asyncio.Event] = []
+        self.started = asyncio.Event()
+
+    async def commit(self, items: list[int], extras: list[None]) -> None:
+        gate = asyncio.Event()
+        self.groups.append(items)
+        self.gates.append(gate)
+        self.started.set()
+        await gate.wait()
+
+    async def next_group(self) -> list[int]:
+        """Wait until one more group has started, and return its items."""
+        self.started.clear()
+        await self.started.wait()
+        return self.groups[-1]
+
+
+async def settled() -> None:
+    """Let every ready task run until none has more to do without outside events."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_groups_in_flight_commit_side_by_side_each_answering_its_own_callers() -> None:
+    """With two groups in flight a second group commits while the first waits; each caller is
+    answered when its own group commits, and a third group waits for a free slot."""
+    commits = GatedCommits()
+    groups: GroupCommit[int, None] = GroupCommit(
+        commits.commit, name="test", max_items=100, max_in_flight=2
+    )
+    groups.start()
+    first = asyncio.create_task(groups.submit([1]))
+    assert await commits.next_group() == [1]
+    second = [asyncio.create_task(groups.submit([n])) for n in (2, 3)]
+    assert await commits.next_group() == [2, 3]
+    third = asyncio.create_task(groups.submit([4]))
+    await settled()
+    assert len(commits.groups) == 2, "a third group started with two in flight"
+    commits.gates[1].set()
+    await asyncio.gather(*second)
+    assert not first.done()
+    assert await commits.next_group() == [4]
+    commits.gates[0].set()
+    commits.gates[2].set()
+    await asyncio.gather(first, third)
+    await groups.stop()
+
+
+async def test_stop_waits_for_every_group_in_flight() -> None:
+    """``stop`` returns only after the groups in flight and the pending items are committed."""
+    commits = GatedCommits()
+    groups: GroupCommit[int, None] = GroupCommit(
+        commits.commit, name="test", max_items=100, max_in_flight=2
+    )
+    groups.start()
+    callers = [asyncio.create_task(groups.submit([1]))]
+    await commits.next_group()
+    callers.append(asyncio.create_task(groups.submit([2])))
+    await commits.next_group()
+    callers.append(asyncio.create_task(groups.submit([3])))
+    await settled()
+    stopping = asyncio.create_task(groups.stop())
+    await settled()
+    assert not stopping.done()
+    commits.gates[0].set()
+    assert await commits.next_group() == [3]
+    commits.gates[1].set()
+    await settled()
+    assert not stopping.done()
+    commits.gates[2].set()
+    await stopping
+    await asyncio.gather(*callers)
+    assert commits.groups == [[1], [2], [3]]
+
+
+def test_no_groups_in_flight_is_refused() -> None:
+    """A group commit with fewer than one group in flight is a programming error."""
+    with pytest.raises(ValueError, match="at least 1"):
+        GroupCommit(GatedCommits().commit, name="test", max_items=1, max_in_flight=0)

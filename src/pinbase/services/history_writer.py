@@ -22,9 +22,17 @@ MAX_GROUP_POINTS = 100_000
 class HistoryWriter:
     """Writes history points and current values in group commits."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, groups_in_flight: int = 1) -> None:
+        """``groups_in_flight`` group commits may run at once (``GroupCommit``'s
+        ``max_in_flight``): one for SQLite's single writer, more where the database commits
+        concurrent transactions side by side (``runtime.groups_in_flight``)."""
         self._store = store
-        self._groups = GroupCommit(self._commit, name="history-writer", max_items=MAX_GROUP_POINTS)
+        self._groups = GroupCommit(
+            self._commit,
+            name="history-writer",
+            max_items=MAX_GROUP_POINTS,
+            max_in_flight=groups_in_flight,
+        )
 
     def start(self) -> None:
         """Start the writer task on the running loop."""
