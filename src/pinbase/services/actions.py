@@ -67,21 +67,9 @@ class ActionsLog:
     ) -> None:
         """Log values the value pipeline stored under ``ts`` (one entry per datastream), written
         by the person ``user_email`` (None: an OAuth client)."""
-        online = self._presence.is_online(device.id)
+        client = CLIENT_API if user_email is None else CLIENT_WEB
         await self._append(
-            [
-                _action(
-                    device,
-                    datastream,
-                    None,
-                    dump_json(to_json(value)),
-                    online=online,
-                    ts=ts,
-                    user_email=user_email,
-                    client=CLIENT_API if user_email is None else CLIENT_WEB,
-                )
-                for datastream, value in writes
-            ]
+            self._value_entries(device, writes, ts=ts, client=client, user_email=user_email)
         )
 
     def automation_entries(
@@ -96,6 +84,21 @@ class ActionsLog:
         ``AUTOMATION``). The automation runner writes them with its run log, in the transaction
         it commits anyway (``services.reactions.automation_runs``), rather than in a group
         commit of their own that each run would wait for."""
+        return self._value_entries(
+            device, writes, ts=ts, client=CLIENT_AUTOMATION, trigger_name=automation_name
+        )
+
+    def _value_entries(
+        self,
+        device: Device,
+        writes: Sequence[tuple[Datastream, Value]],
+        *,
+        ts: int,
+        client: str,
+        user_email: str | None = None,
+        trigger_name: str | None = None,
+    ) -> list[DeviceAction]:
+        """One entry per written datastream, the device's presence read once for all."""
         online = self._presence.is_online(device.id)
         return [
             _action(
@@ -105,8 +108,9 @@ class ActionsLog:
                 dump_json(to_json(value)),
                 online=online,
                 ts=ts,
-                client=CLIENT_AUTOMATION,
-                trigger_name=automation_name,
+                user_email=user_email,
+                client=client,
+                trigger_name=trigger_name,
             )
             for datastream, value in writes
         ]
