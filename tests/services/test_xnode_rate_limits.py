@@ -1,0 +1,101 @@
+"""Two nodes' whole services in one process, on one PostgreSQL database and one real Redis
+(issue #11): the per-second device limit and the per-minute Platform API limit count the hits of
+both nodes, once each node has flushed its counts (every ``FLUSH_INTERVAL_S``)."""
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+from hand_clock import HandClock
+
+from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.runtime import running_services
+from pinbase.services.container import Services
+from pinbase.services.rate_limit import SharedRateLimiter
+from pinbase.settings import Settings
+from postgres import create_database, drop_database
+
+pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
+
+PER_SECOND = 4
+PER_MINUTE = 6
+
+
+def fresh_key() -> int:
+    """An id no other test (nor an earlier run on the same Redis) counted: the shared counters
+    key on the limit, the window and the id alone."""
+    return secrets.randbelow(2**31 - 2) + 1
+
+
+@pytest.fixture
+async def two_nodes(
+    tmp_path: Path, postgres_url: str, redis_url: str
+) -> AsyncIterator[tuple[Services, Services, HandClock]]:
+    """Nodes A and B of one installation, on a fresh database, on one hand clock."""
+    database = await create_database(postgres_url)
+    clock = HandClock()
+    try:
+        async with AsyncExitStack() as stack:
+            nodes = []
+            for name in ("a", "b"):
+                settings = Settings(
+                    data_dir=tmp_path / name,
+                    database_url=database,
+                    broker_url=redis_url,
+                    device_requests_per_second=PER_SECOND,
+                    platform_requests_per_minute=PER_MINUTE,
+                )
+                nodes.append(
+                    await stack.enter_async_context(running_services(settings, clock=clock))
+                )
+            yield nodes[0], nodes[1], clock
+    finally:
+        await drop_database(database)
+
+
+async def test_the_per_second_device_limit_counts_on_both_nodes(
+    two_nodes: tuple[Services, Services, HandClock],
+) -> None:
+    """Half the limit on A and half on B: the next request is refused on B, and on A once A
+    has flushed; the next second allows again on both."""
+    a, b, clock = two_nodes
+    assert isinstance(a.device_limiter, SharedRateLimiter)
+    assert isinstance(b.device_limiter, SharedRateLimiter)
+    device = DeviceId(fresh_key())
+    clock.now = (clock.now // 1000 + 1) * 1000  # the start of a second: no rollover below
+    assert [a.device_limiter.hit(device) for _ in range(PER_SECOND // 2)] == [0, 0]
+    await a.device_limiter.flush()
+    assert [b.device_limiter.hit(device) for _ in range(PER_SECOND // 2)] == [0, 0]
+    await b.device_limiter.flush()
+    assert b.device_limiter.hit(device) == 1
+    # A learns B's hits with its next flush (the documented lag of one flush interval).
+    a.device_limiter.hit(device)
+    await a.device_limiter.flush()
+    assert a.device_limiter.hit(device) == 1
+    clock.now += 1000
+    assert a.device_limiter.hit(device) == 0
+    assert b.device_limiter.hit(device) == 0
+
+
+async def test_the_per_minute_platform_limit_counts_on_both_nodes(
+    two_nodes: tuple[Services, Services, HandClock],
+) -> None:
+    """An organization's Platform API requests split between A and B are refused beyond the
+    per-minute limit on both nodes, with the seconds left in the minute."""
+    a, b, clock = two_nodes
+    assert isinstance(a.rate_limiter, SharedRateLimiter)
+    assert isinstance(b.rate_limiter, SharedRateLimiter)
+    org = OrgId(fresh_key())
+    clock.now = (clock.now // 60_000 + 1) * 60_000 + 15_000  # 45 s left in the minute
+    assert [a.rate_limiter.hit(org) for _ in range(PER_MINUTE // 2)] == [0, 0, 0]
+    await a.rate_limiter.flush()
+    assert [b.rate_limiter.hit(org) for _ in range(PER_MINUTE // 2)] == [0, 0, 0]
+    await b.rate_limiter.flush()
+    assert b.rate_limiter.hit(org) == 45
+    await b.rate_limiter.flush()
+    await a.rate_limiter.flush()  # nothing pending on A: it learns nothing new
+    a.rate_limiter.hit(org)
+    await a.rate_limiter.flush()
+    assert a.rate_limiter.hit(org) == 45
