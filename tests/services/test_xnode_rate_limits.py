@@ -1,7 +1,9 @@
 """Two nodes' whole services in one process, on one PostgreSQL database and one real Redis
 (issue #11): the per-second device limit and the per-minute Platform API limit count the hits of
-both nodes, once each node has flushed its counts (every ``FLUSH_INTERVAL_S``)."""
+both nodes, and so does the daily report export quota, once each node has flushed its counts
+(every ``FLUSH_INTERVAL_S``)."""
 
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -12,8 +14,10 @@ from hand_clock import HandClock
 
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.runtime import running_services
+from pinbase.services.clock import DAY_MS
 from pinbase.services.container import Services
 from pinbase.services.rate_limit import SharedRateLimiter
+from pinbase.services.reports import ReportQuotaReached
 from pinbase.settings import Settings
 from postgres import create_database, drop_database
 
@@ -21,6 +25,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 
 PER_SECOND = 4
 PER_MINUTE = 6
+REPORTS_PER_DAY = 4
 
 
 def fresh_key() -> int:
@@ -46,6 +51,7 @@ async def two_nodes(
                     broker_url=redis_url,
                     device_requests_per_second=PER_SECOND,
                     platform_requests_per_minute=PER_MINUTE,
+                    reports_per_day=REPORTS_PER_DAY,
                 )
                 nodes.append(
                     await stack.enter_async_context(running_services(settings, clock=clock))
@@ -99,3 +105,33 @@ async def test_the_per_minute_platform_limit_counts_on_both_nodes(
     a.rate_limiter.hit(org)
     await a.rate_limiter.flush()
     assert a.rate_limiter.hit(org) == 45
+
+
+async def test_the_daily_report_quota_counts_on_both_nodes(
+    two_nodes: tuple[Services, Services, HandClock],
+) -> None:
+    """Half a device's daily exports (DEV-08) on A and half on B: the next export is refused on
+    B at once and on A after its next flush; the next UTC day allows again on both."""
+    a, b, clock = two_nodes
+    quota_a, quota_b = a.reports.quota, b.reports.quota
+    assert isinstance(quota_a, SharedRateLimiter)
+    assert isinstance(quota_b, SharedRateLimiter)
+    device = DeviceId(fresh_key())
+    clock.now = (clock.now // DAY_MS + 1) * DAY_MS  # the start of a UTC day
+    for _ in range(REPORTS_PER_DAY // 2):
+        a.reports.charge(device)
+    await quota_a.flush()
+    for _ in range(REPORTS_PER_DAY // 2):
+        b.reports.charge(device)
+    await quota_b.flush()
+    with pytest.raises(ReportQuotaReached):
+        b.reports.charge(device)
+    # A learns B's exports with its next flush (the documented lag of one flush interval).
+    with contextlib.suppress(ReportQuotaReached):
+        a.reports.charge(device)
+    await quota_a.flush()
+    with pytest.raises(ReportQuotaReached):
+        a.reports.charge(device)
+    clock.now += DAY_MS
+    a.reports.charge(device)
+    b.reports.charge(device)
