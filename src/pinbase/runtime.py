@@ -268,6 +268,13 @@ async def running_services(
             bus,
             clock,
             import_points_per_day=settings.import_points_per_day,
+            import_quota=rate_limiter(
+                clock,
+                limit=settings.import_points_per_day,
+                window_ms=DAY_MS,
+                name="import",
+                counters=counters,
+            ),
             triggers=webhook_triggers,
             wake_outbox=outbox.wake,
         )
@@ -468,7 +475,11 @@ async def running_services(
         }
         upkeep += [
             loop.create_task(limiter.run(), name=f"rate_flush_{name}")
-            for name, limiter in (*limiters.items(), ("report", reports.quota))
+            for name, limiter in (
+                *limiters.items(),
+                ("report", reports.quota),
+                ("import", telemetry.import_quota),
+            )
             if isinstance(limiter, SharedRateLimiter)
         ]
         if isinstance(console_throttle, SharedLoginThrottle):

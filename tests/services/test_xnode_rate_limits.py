@@ -1,23 +1,28 @@
 """Two nodes' whole services in one process, on one PostgreSQL database and one real Redis
 (issue #11): the per-second device limit and the per-minute Platform API limit count the hits of
-both nodes, and so does the daily report export quota, once each node has flushed its counts
-(every ``FLUSH_INTERVAL_S``)."""
+both nodes, and so do the daily report export quota and import allowance, once each node has
+flushed its counts (every ``FLUSH_INTERVAL_S``)."""
 
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hand_clock import HandClock
 
 from pinbase.domain.ids import DeviceId, OrgId
+from pinbase.domain.points import Point
 from pinbase.runtime import running_services
 from pinbase.services.clock import DAY_MS
 from pinbase.services.container import Services
+from pinbase.services.demo import DEMO_SPEC
+from pinbase.services.provisioning import parse_spec, provision
 from pinbase.services.rate_limit import SharedRateLimiter
 from pinbase.services.reports import ReportQuotaReached
+from pinbase.services.telemetry import ImportQuotaExceeded
 from pinbase.settings import Settings
 from postgres import create_database, drop_database
 
@@ -26,6 +31,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 PER_SECOND = 4
 PER_MINUTE = 6
 REPORTS_PER_DAY = 4
+IMPORTS_PER_DAY = 4
 
 
 def fresh_key() -> int:
@@ -52,6 +58,7 @@ async def two_nodes(
                     device_requests_per_second=PER_SECOND,
                     platform_requests_per_minute=PER_MINUTE,
                     reports_per_day=REPORTS_PER_DAY,
+                    import_points_per_day=IMPORTS_PER_DAY,
                 )
                 nodes.append(
                     await stack.enter_async_context(running_services(settings, clock=clock))
@@ -135,3 +142,38 @@ async def test_the_daily_report_quota_counts_on_both_nodes(
     clock.now += DAY_MS
     a.reports.charge(device)
     b.reports.charge(device)
+
+
+async def test_the_daily_import_allowance_counts_on_both_nodes(
+    two_nodes: tuple[Services, Services, HandClock],
+) -> None:
+    """Points imported for one device through A and B share its daily allowance: past it, an
+    import is refused on B at once and on A after its next flush, and stores nothing."""
+    a, b, clock = two_nodes
+    quota_a, quota_b = a.telemetry.import_quota, b.telemetry.import_quota
+    assert isinstance(quota_a, SharedRateLimiter)
+    assert isinstance(quota_b, SharedRateLimiter)
+    created: dict[str, Any] = await provision(
+        a.store, parse_spec(DEMO_SPEC), clock=a.clock, bus=a.bus
+    )
+    bound = await a.directory.by_token(created["devices"][0]["token"])
+    assert bound is not None
+    device, counter = bound.device, bound.template.datastreams[0]
+    clock.now = (clock.now // DAY_MS + 1) * DAY_MS
+
+    def points(n: int) -> list[Point]:
+        clock.now += 1
+        return [Point(device.id, counter.id, clock.now - 1000 - i, i) for i in range(n)]
+
+    await a.telemetry.import_points(device, points(IMPORTS_PER_DAY // 2))
+    await quota_a.flush()
+    await b.telemetry.import_points(device, points(IMPORTS_PER_DAY // 2))
+    await quota_b.flush()
+    with pytest.raises(ImportQuotaExceeded):
+        await b.telemetry.import_points(device, points(1))
+    # A learns B's points with its next flush (the documented lag of one flush interval).
+    with contextlib.suppress(ImportQuotaExceeded):
+        await a.telemetry.import_points(device, points(1))
+    await quota_a.flush()
+    with pytest.raises(ImportQuotaExceeded):
+        await a.telemetry.import_points(device, points(1))
