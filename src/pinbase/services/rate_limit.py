@@ -138,10 +138,8 @@ class SharedRateLimiter(RateLimiter[K]):
         return self._retry_after(window, now)
 
     def forget(self, key: K) -> None:
-        """Drop this node's pending count and the learned total of ``key``; the installation's
-        counter keeps its hits (learned again with this node's next flush of the key)."""
-        self._counts.pop(key, None)
-        self._learned.pop(key, None)
+        """Keep counting ``key``: the installation's counter holds the window's hits whatever
+        this node forgets, so forgetting here would only admit more until the next flush."""
 
     def _roll(self, window: int) -> None:
         if window != self._window:
