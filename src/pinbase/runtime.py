@@ -268,6 +268,13 @@ async def running_services(
             bus,
             clock,
             import_points_per_day=settings.import_points_per_day,
+            import_quota=rate_limiter(
+                clock,
+                limit=settings.import_points_per_day,
+                window_ms=DAY_MS,
+                name="import",
+                counters=counters,
+            ),
             triggers=webhook_triggers,
             wake_outbox=outbox.wake,
         )
@@ -312,12 +319,21 @@ async def running_services(
         presence = Presence(bus, clock)
         actions = ActionsLog(store, presence, clock)
         actions.start()
+        # Counted across the nodes like the limits below (issue #11, "daily quotas").
+        report_quota = rate_limiter(
+            clock,
+            limit=settings.reports_per_day,
+            window_ms=DAY_MS,
+            name="report",
+            counters=counters,
+        )
         reports = Reports(
             store,
             clock,
             folder=settings.data_dir / REPORTS,
             per_day=settings.reports_per_day,
             ttl_ms=round(settings.report_ttl_days * DAY_MS),
+            quota=report_quota,
         )
         oauth = OAuth(
             store,
@@ -459,7 +475,11 @@ async def running_services(
         }
         upkeep += [
             loop.create_task(limiter.run(), name=f"rate_flush_{name}")
-            for name, limiter in limiters.items()
+            for name, limiter in (
+                *limiters.items(),
+                ("report", reports.quota),
+                ("import", telemetry.import_quota),
+            )
             if isinstance(limiter, SharedRateLimiter)
         ]
         if isinstance(console_throttle, SharedLoginThrottle):

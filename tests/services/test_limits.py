@@ -22,6 +22,21 @@ def test_a_second_window_answers_a_whole_second_to_wait() -> None:
     assert limiter.hit(DeviceId(1)) == 0
 
 
+def test_take_counts_an_amount_only_when_it_fits() -> None:
+    """An amount that would pass the limit is refused without being counted; a new window
+    starts afresh, and so does a forgotten key."""
+    clock = HandClock()
+    limiter: RateLimiter[DeviceId] = RateLimiter(clock, limit=5, window_ms=SECOND_MS)
+    assert limiter.take(DeviceId(1), 3)
+    assert not limiter.take(DeviceId(1), 3)
+    assert limiter.take(DeviceId(1), 2)
+    assert not limiter.take(DeviceId(1), 1)
+    limiter.forget(DeviceId(1))
+    assert limiter.take(DeviceId(1), 5)
+    clock.now += SECOND_MS
+    assert limiter.take(DeviceId(1), 5)
+
+
 def test_an_unknown_token_is_remembered_for_the_ttl() -> None:
     """Remembered until its TTL ends, then forgotten."""
     clock = HandClock()

@@ -73,6 +73,30 @@ class RateLimiter(Generic[K]):  # PEP 695 generics need Python 3.12; the floor i
             return 0
         return self._retry_after(window, now)
 
+    def take(self, key: K, n: int) -> bool:
+        """Count ``n`` hits at once if they stay within the limit; False, counting nothing,
+        when they would pass it (an allowance spent in amounts, such as imported points)."""
+        if not self.limit:
+            return True
+        self._roll(self._clock() // self._window_ms)
+        count = self._counts.get(key, 0) + n
+        if count + self._known(key) > self.limit:
+            return False
+        self._counts[key] = count
+        return True
+
+    def forget(self, key: K) -> None:
+        """Drop what this process counted for ``key`` (its owner was erased or deleted)."""
+        self._counts.pop(key, None)
+
+    def _roll(self, window: int) -> None:
+        if window != self._window:
+            self._window, self._counts = window, {}
+
+    def _known(self, key: K) -> int:
+        """Hits of ``key`` counted elsewhere in this window, as far as this process knows."""
+        return 0
+
     def _retry_after(self, window: int, now: int) -> int:
         remaining_ms = (window + 1) * self._window_ms - now
         return max(1, -(-remaining_ms // 1000))
@@ -112,6 +136,17 @@ class SharedRateLimiter(RateLimiter[K]):
         if pending + self._learned.get(key, 0) <= self.limit:
             return 0
         return self._retry_after(window, now)
+
+    def forget(self, key: K) -> None:
+        """Keep counting ``key``: the installation's counter holds the window's hits whatever
+        this node forgets, so forgetting here would only admit more until the next flush."""
+
+    def _roll(self, window: int) -> None:
+        if window != self._window:
+            self._window, self._counts, self._learned = window, {}, {}
+
+    def _known(self, key: K) -> int:
+        return self._learned.get(key, 0)
 
     async def flush(self) -> None:
         """Add this node's hits since the last flush to the shared counters and learn the

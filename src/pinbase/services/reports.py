@@ -20,7 +20,8 @@ Non-numeric values (strings, locations) appear as text in raw rows and only coun
 aggregates (data-model.md §5.9). Device events (``sendEvents``) are added as rows named after the
 event, with the description as value.
 
-Limits (http-api.md §1.11): ``per_day`` exports per device per UTC day, counted in memory.
+Limits (http-api.md §1.11): ``per_day`` exports per device per UTC day, counted by a
+``RateLimiter`` (in memory, or across the nodes of an installation: a ``SharedRateLimiter``).
 Zipped reports live ``ttl_ms`` (``report_files``); ``sweep_forever`` deletes the expired ones.
 """
 
@@ -42,6 +43,7 @@ from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.templates import Template
 from pinbase.services.clock import DAY_MS, Clock
+from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.report_files import delete_expired, expires_at, open_file, write_zip
 from pinbase.storage.base import HistoryRow, MinuteRow, Store, Transaction
 
@@ -345,7 +347,10 @@ class Reports:
         max_rows: int = MAX_REPORT_ROWS,
         max_scanned: int = MAX_SCANNED_POINTS,
         ttl_ms: int = REPORT_TTL_MS,
+        quota: RateLimiter[DeviceId] | None = None,
     ) -> None:
+        """``quota`` counts the exports per device per UTC day (built by the runtime, shared
+        between nodes); by default a limiter of this process with ``per_day``."""
         self._store = store
         self._clock = clock
         self._folder = folder
@@ -353,7 +358,14 @@ class Reports:
         self._ttl_ms = ttl_ms
         self._max_rows = max_rows
         self._max_scanned = max_scanned
-        self._used: dict[tuple[DeviceId, int], int] = {}
+        self._quota = (
+            quota if quota is not None else RateLimiter(clock, limit=per_day, window_ms=DAY_MS)
+        )
+
+    @property
+    def quota(self) -> RateLimiter[DeviceId]:
+        """The limiter counting the daily exports (the runtime flushes a shared one)."""
+        return self._quota
 
     @property
     def per_day(self) -> int:
@@ -366,14 +378,8 @@ class Reports:
         Raises:
             ReportQuotaReached: the device made ``per_day`` exports today.
         """
-        day = self._clock() // DAY_MS
-        key = (device_id, day)
-        used = self._used.get(key, 0)
-        if used >= self._per_day:
-            raise ReportQuotaReached(f"{used} exports today")
-        if any(known_day != day for _, known_day in self._used):
-            self._used = {k: v for k, v in self._used.items() if k[1] == day}
-        self._used[key] = used + 1
+        if self._per_day <= 0 or self._quota.hit(device_id):
+            raise ReportQuotaReached(f"{self._per_day} exports today")
 
     async def build(
         self, device_id: DeviceId, template: Template, request: ReportRequest

@@ -19,8 +19,8 @@ is refused:
 - ``OAuthClientRemoved``: the client and its cached access tokens.
 - ``UserRemoved``: devices it owned lose their owner. Its console sessions and invitation link
   went in the deleting transaction, and sessions are read from the database on every request
-  (``services.console_sessions``), so nothing of them is cached here; a live console socket
-  ends on the same message (its own subscriber).
+  (``services.console_sessions``), so nothing of them is cached here, on any node; a live
+  console socket reads its session again every ``SESSION_CHECK_S`` and then closes.
 - ``DeviceRemoved``: its token stops resolving, its current values and properties are dropped.
 - ``TemplateSaved``: every device of the template is bound to the new version at once, so a
   device writing to a datastream created a moment ago is accepted on its next write.

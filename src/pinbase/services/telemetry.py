@@ -20,6 +20,7 @@ from pinbase.domain.values import read_json
 from pinbase.services.bus import Bus, ValuesChanged, ValuesImported, WrittenValue
 from pinbase.services.clock import DAY_MS, Clock
 from pinbase.services.history_writer import HistoryWriter
+from pinbase.services.rate_limit import RateLimiter
 from pinbase.services.reactions.triggers import NoTriggers, WriteTriggers
 
 
@@ -43,7 +44,10 @@ class Telemetry:
         import_points_per_day: int,
         triggers: WriteTriggers | None = None,
         wake_outbox: Callable[..., None] | None = None,
+        import_quota: RateLimiter[DeviceId] | None = None,
     ) -> None:
+        """``import_quota`` counts the imported points per device per UTC day (built by the
+        runtime, shared between nodes); by default a limiter of this process."""
         self._writer = writer
         # No rules: no call at all on the device write path (``NoTriggers`` is the same, slower).
         self._triggers = None if triggers is None or isinstance(triggers, NoTriggers) else triggers
@@ -52,8 +56,16 @@ class Telemetry:
         self._clock = clock
         self._current: dict[tuple[DeviceId, DatastreamId], Point] = {}
         self._import_limit = import_points_per_day
-        self._imported: dict[DeviceId, int] = {}
-        self._import_day = -1
+        self._import_quota = (
+            import_quota
+            if import_quota is not None
+            else RateLimiter(clock, limit=import_points_per_day, window_ms=DAY_MS)
+        )
+
+    @property
+    def import_quota(self) -> RateLimiter[DeviceId]:
+        """The limiter counting the imported points (the runtime flushes a shared one)."""
+        return self._import_quota
 
     def load(self, points: Iterable[Point]) -> None:
         """Seed the current values from storage at start."""
@@ -110,19 +122,17 @@ class Telemetry:
 
         The newest point becomes the current value only if it is newer than the current one
         (http-api.md OP-26); nothing is pushed to the device. Every import path shares one daily
-        allowance per device, counted in memory (a restart starts the day's count afresh).
+        allowance per device, counted by ``import_quota`` (in memory: a restart starts the day's
+        count afresh; shared by the nodes of an installation).
 
         Raises:
             ImportQuotaExceeded: the points would pass the device's daily allowance; nothing
                 was stored.
         """
-        day = self._clock() // DAY_MS
-        if day != self._import_day:
-            self._import_day, self._imported = day, {}
-        used = self._imported.get(device.id, 0)
-        if used + len(points) > self._import_limit:
+        if points and (
+            self._import_limit <= 0 or not self._import_quota.take(device.id, len(points))
+        ):
             raise ImportQuotaExceeded(self._import_limit)
-        self._imported[device.id] = used + len(points)
         await self._writer.write(points)
         newest: dict[DatastreamId, Point] = {}
         for point in points:
@@ -161,7 +171,7 @@ class Telemetry:
         deleted). Called by ``CachedState.apply`` only, after the database changed."""
         for datastream_id in datastream_ids:
             self.forget_value(device_id, datastream_id)
-        self._imported.pop(device_id, None)
+        self._import_quota.forget(device_id)
 
     def forget_value(self, device_id: DeviceId, datastream_id: DatastreamId) -> None:
         """Drop one current value (erased in the database): reads fall back to the datastream's
