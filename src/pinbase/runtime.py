@@ -52,6 +52,7 @@ from pinbase.services.rate_limit import (
     SECOND_MS,
     RateLimiter,
     SharedCounters,
+    SharedGate,
     SharedRateLimiter,
 )
 from pinbase.services.reactions.automation_engine import AutomationEngine
@@ -407,6 +408,9 @@ async def running_services(
             max_description_chars=settings.max_event_description_chars,
             notifications=notifications,
             wake=outbox.wake,
+            shared_gap=None
+            if counters is None
+            else SharedGate(clock, counters, name="event", window_ms=SECOND_MS),
         )
         lifecycle = Lifecycle(
             store,

@@ -1,7 +1,8 @@
 """Two nodes' whole services in one process, on one PostgreSQL database and one real Redis
 (issue #11): the per-second device limit and the per-minute Platform API limit count the hits of
 both nodes, and so do the daily report export quota and import allowance, once each node has
-flushed its counts (every ``FLUSH_INTERVAL_S``)."""
+flushed its counts (every ``FLUSH_INTERVAL_S``); the one-event-per-code-per-second rule of device
+events is asked of Redis at once."""
 
 import contextlib
 import secrets
@@ -19,6 +20,7 @@ from pinbase.runtime import running_services
 from pinbase.services.clock import DAY_MS
 from pinbase.services.container import Services
 from pinbase.services.demo import DEMO_SPEC
+from pinbase.services.events import EventDropped
 from pinbase.services.provisioning import parse_spec, provision
 from pinbase.services.rate_limit import SharedRateLimiter
 from pinbase.services.reports import ReportQuotaReached
@@ -177,3 +179,27 @@ async def test_the_daily_import_allowance_counts_on_both_nodes(
     await quota_a.flush()
     with pytest.raises(ImportQuotaExceeded):
         await a.telemetry.import_points(device, points(1))
+
+
+async def test_one_event_per_code_per_second_counts_on_both_nodes(
+    two_nodes: tuple[Services, Services, HandClock],
+) -> None:
+    """An event logged through A, then the same event of the same device through B in the same
+    second: B drops it at once (``RATE_1S``, asked of Redis, no flush lag); the next second B
+    logs it."""
+    a, b, clock = two_nodes
+    assert a.events.shared_gap is not None
+    assert b.events.shared_gap is not None
+    created: dict[str, Any] = await provision(
+        a.store, parse_spec(DEMO_SPEC), clock=a.clock, bus=a.bus
+    )
+    bound = await a.directory.by_token(created["devices"][0]["token"])
+    assert bound is not None
+    event = bound.template.events[0]
+    clock.now = (clock.now // 1000 + 1) * 1000  # the start of a second: no rollover below
+    await a.events.log(bound.device, event, None)
+    with pytest.raises(EventDropped) as dropped:
+        await b.events.log(bound.device, event, None)
+    assert dropped.value.reason == "RATE_1S"
+    clock.now += 1000
+    await b.events.log(bound.device, event, None)

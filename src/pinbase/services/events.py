@@ -16,6 +16,7 @@ from pinbase.domain.notifications import DAILY_QUOTA, RATE_1S
 from pinbase.domain.templates import DAILY_LIMIT_EVENT, TemplateEvent
 from pinbase.services.bus import Bus, TimelineEntryAdded
 from pinbase.services.clock import Clock, start_of_day
+from pinbase.services.rate_limit import SharedGate
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbox import Wake
 from pinbase.storage.base import Store, StoredEvent
@@ -60,8 +61,13 @@ class EventLog:
         max_description_chars: int,
         notifications: Notifications | None = None,
         wake: Wake = _nothing,
+        shared_gap: SharedGate | None = None,
     ) -> None:
+        """``shared_gap``, with several nodes: one occurrence per device, event and second for
+        the installation, beside this node's own gap: an event may arrive through any node
+        (DEV-07 and PLT-DEV-19 on HTTP), issue #11."""
         self._store = store
+        self.shared_gap = shared_gap
         self._bus = bus
         self._clock = clock
         self._per_day = per_day
@@ -89,7 +95,10 @@ class EventLog:
             raise EventRejected("Event description must not contain the NUL character.")
         now = self._clock()
         key = (device.id, event.code)
-        if now - self._last.get(key, -MIN_EVENT_GAP_MS) < MIN_EVENT_GAP_MS:
+        if now - self._last.get(key, -MIN_EVENT_GAP_MS) < MIN_EVENT_GAP_MS or (
+            self.shared_gap is not None
+            and not await self.shared_gap.first(f"{device.id}.{event.id}")
+        ):
             await self._drop(device, event, RATE_1S, now)
             raise EventDropped("Events of one code are limited to one per second.", RATE_1S)
         marker: StoredEvent | None = None

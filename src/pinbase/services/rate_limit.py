@@ -180,3 +180,30 @@ class SharedRateLimiter(RateLimiter[K]):
         while True:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             await self.flush()
+
+
+class SharedGate:
+    """At most one pass per key and window for the whole installation, asked of the shared
+    counters at once: a round trip per call, so for rare calls (a device's events, not its
+    requests), where the flushed counts of ``SharedRateLimiter`` would come a flush too late for
+    a limit of one."""
+
+    def __init__(
+        self, clock: Clock, counters: SharedCounters, *, name: str, window_ms: int
+    ) -> None:
+        self._clock = clock
+        self._counters = counters
+        self._name = name
+        self._window_ms = window_ms
+
+    async def first(self, key: str) -> bool:
+        """Whether this is the installation's first pass of ``key`` in the current window.
+        True when the counters cannot be reached: the node's own rule still holds."""
+        window = self._clock() // self._window_ms
+        group = f"pinbase:gate:{self._name}:{window}"
+        try:
+            (total,) = await self._counters.add(group, [(key, 1)], ttl_ms=2 * self._window_ms)
+        except Exception as error:
+            logger.warning("rate_limit.gate_unreachable name=%s error=%s", self._name, error)
+            return True
+        return total == 1
