@@ -118,6 +118,9 @@ async def test_a_lost_session_frees_the_lease_and_its_holder_notices(
                     text(
                         "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_locks"
                         " WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
+                        # This test's database only: servers of other tests share the cluster.
+                        " AND database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())"
                     )
                 )
         finally:
