@@ -86,7 +86,7 @@ def bench_spec(devices: int) -> dict[str, Any]:
     }
 
 
-def count_history(data_dir: Path, database_url: str | None) -> int:
+def count_history(data_dir: Path, database_url: str | None = None) -> int:
     """History points in the PostgreSQL database ``database_url``, else in the SQLite database
     of ``data_dir``."""
     if database_url:
