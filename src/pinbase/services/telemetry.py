@@ -8,7 +8,7 @@ served before it is stored. The outbox deliveries a write causes (``WriteTrigger
 calls) are committed in the same group transaction as its points.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.devices import Device
@@ -21,6 +21,7 @@ from pinbase.services.bus import Bus, ValuesChanged, ValuesImported, WrittenValu
 from pinbase.services.clock import DAY_MS, Clock
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.rate_limit import RateLimiter
+from pinbase.services.reactions.outbox import Wake
 from pinbase.services.reactions.triggers import NoTriggers, WriteTriggers
 
 
@@ -43,7 +44,7 @@ class Telemetry:
         *,
         import_points_per_day: int,
         triggers: WriteTriggers | None = None,
-        wake_outbox: Callable[..., None] | None = None,
+        wake_outbox: Wake | None = None,
         import_quota: RateLimiter[DeviceId] | None = None,
     ) -> None:
         """``import_quota`` counts the imported points per device per UTC day (built by the
