@@ -4,15 +4,14 @@
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fake_link import FakeLink
 from hand_clock import HandClock
 
 from pinbase.domain.ids import DeviceId
 from pinbase.runtime import running_services
-from pinbase.services.bus import PropertyChanged, ValuesChanged
 from pinbase.services.container import Services
 from pinbase.services.device_sessions import DeviceSessions
 from pinbase.services.rate_limit import SharedRateLimiter
@@ -24,24 +23,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 DEVICE = DeviceId(41)
 """Presence and limits key on ids alone: no device needs to exist for them."""
 QUOTA = 5
-
-
-@dataclass
-class FakeLink:
-    """A device connection as ``DeviceSessions`` sees it; records being replaced."""
-
-    origin: str = "device_tcp"
-    replaced: int = 0
-    pushed: list[ValuesChanged] = field(default_factory=list)
-
-    def push_values(self, change: ValuesChanged) -> None:
-        self.pushed.append(change)
-
-    def push_property(self, change: PropertyChanged) -> None:
-        pass
-
-    def replace(self) -> None:
-        self.replaced += 1
 
 
 @pytest.fixture

@@ -3,37 +3,20 @@
 
 import ast
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from fake_link import FakeLink
 from hand_clock import HandClock
 
 import pinbase
 from pinbase.domain.ids import DeviceId
 from pinbase.services.broker import LocalBroker, LocalNetwork
-from pinbase.services.bus import Bus, PresenceChanged, PropertyChanged, ValuesChanged
+from pinbase.services.bus import Bus, PresenceChanged, ValuesChanged
 from pinbase.services.device_sessions import DeviceSessions
 from pinbase.services.presence import Presence
 
 DEVICE = DeviceId(7)
-
-
-@dataclass
-class FakeLink:
-    """A device connection as ``DeviceSessions`` sees it; records being replaced."""
-
-    origin: str = "device_tcp"
-    replaced: int = 0
-    pushed: list[ValuesChanged] = field(default_factory=list)
-
-    def push_values(self, change: ValuesChanged) -> None:
-        self.pushed.append(change)
-
-    def push_property(self, change: PropertyChanged) -> None:
-        pass
-
-    def replace(self) -> None:
-        self.replaced += 1
 
 
 @dataclass
