@@ -5,13 +5,14 @@ data-modifying ``WITH`` clauses), SQLite with three; these tests hold both to th
 the same rows in the same order, the same minute aggregates and the same current values.
 """
 
+import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 
 import asyncpg
 import pytest
-from sqlalchemy import NullPool, text
+from sqlalchemy import NullPool, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from test_contract import (
     COUNTER,
@@ -29,6 +30,7 @@ from test_minutes import M0, MINUTE, minute
 
 from pinbase.domain.ids import DatastreamId, DeviceId
 from pinbase.domain.points import Point
+from pinbase.runtime import open_store
 from pinbase.settings import Settings
 from pinbase.storage.base import HistoryRow, MinuteRow, Store
 
@@ -222,3 +224,107 @@ async def test_groups_after_the_server_closed_the_pooled_connections_commit(
             acknowledged.append(value)
     assert acknowledged[-1] == 3
     assert await history_of(store, device.id, COUNTER) == acknowledged
+
+
+class EndHoldingProxy:
+    """A TCP relay to PostgreSQL that keeps the client's socket open after the server closed
+    its side: the client gets the server's last words (a terminated backend's FATAL) but not
+    the end of the connection, the order a loaded machine may deliver them in."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._upstream = (host, port)
+        self.server_ends = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: list[asyncio.StreamWriter] = []
+        self._held: list[asyncio.StreamWriter] = []
+        self._holding = True
+
+    async def start(self) -> int:
+        """Listen on loopback; the port."""
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    def release(self) -> None:
+        """Stop holding: close the client sockets whose server side ended, and any later one."""
+        self._holding = False
+        for writer in self._held:
+            writer.close()
+
+    async def close(self) -> None:
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._upstream)
+        self._writers += [writer, up_writer]
+        for task in (
+            asyncio.create_task(self._copy(reader, up_writer, hold_end=False)),
+            asyncio.create_task(self._copy(up_reader, writer, hold_end=True)),
+        ):
+            self._tasks.add(task)
+
+    async def _copy(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, hold_end: bool
+    ) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        if hold_end and self._holding:
+            self._held.append(writer)
+            self.server_ends.set()
+        else:
+            writer.close()
+
+
+@pytest.mark.parametrize(
+    "settings", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_group_skips_a_connection_whose_server_said_goodbye_before_its_socket_closed(
+    settings: Settings,
+) -> None:
+    """A pooled connection that got a terminated backend's FATAL but not yet the socket's end is
+    refused by the driver before it sends anything: the group commits on a new connection."""
+    assert settings.database_url is not None
+    url = make_url(settings.database_url)
+    assert url.host is not None
+    assert url.port is not None
+    proxy = EndHoldingProxy(url.host, url.port)
+    relayed = settings.model_copy(
+        update={
+            "database_url": url.set(host="127.0.0.1", port=await proxy.start()).render_as_string(
+                hide_password=False
+            )
+        }
+    )
+    store = await open_store(relayed)
+    try:
+        (device,) = await add_devices(store, 1)
+        await store.append_points([Point(device.id, COUNTER, T0, 1)], current=[])
+        admin = create_async_engine(settings.database_url, poolclass=NullPool)
+        try:
+            async with admin.connect() as connection:
+                await connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+        finally:
+            await admin.dispose()
+        await asyncio.wait_for(proxy.server_ends.wait(), 10)
+        # The FATAL is on the loopback socket; a few turns of the loop hand it to the driver.
+        await asyncio.sleep(0.1)
+        await asyncio.wait_for(
+            store.append_points([Point(device.id, COUNTER, T0 + 1, 2)], current=[]), 10
+        )
+        proxy.release()
+        assert await history_of(store, device.id, COUNTER) == [1, 2]
+    finally:
+        await store.close()
+        await proxy.close()

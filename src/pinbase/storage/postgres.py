@@ -19,6 +19,8 @@ same statement runs through SQLAlchemy beside the outbox insert, so both commit 
 from collections.abc import Sequence
 from typing import Any
 
+from asyncpg.exceptions import InternalClientError
+
 from pinbase.domain.deliveries import Delivery
 from pinbase.domain.points import Point
 from pinbase.storage.point_writes import POSTGRES_APPEND, postgres_append_arguments
@@ -27,6 +29,10 @@ from pinbase.storage.sql import SqlStore
 MAX_STALE_CONNECTIONS = 20
 """How many closed connections a group skips before it fails: more than the pool holds (5, plus
 10 overflow), so after a restart of the server one group clears them all."""
+
+REFUSED_BEFORE_SENDING = "cannot switch to state"
+"""How asyncpg's ``InternalClientError`` begins when its protocol refused to start a statement
+(nothing was sent); its other internal errors may come after the statement ran."""
 
 
 class PostgresStore(SqlStore):
@@ -60,6 +66,15 @@ class PostgresStore(SqlStore):
                     continue
                 try:
                     await driver.execute(POSTGRES_APPEND, *arguments)
+                except InternalClientError as error:
+                    await connection.invalidate()
+                    if str(error).startswith(REFUSED_BEFORE_SENDING):
+                        # The server's goodbye (a terminated backend) arrived while the
+                        # connection idled, but its socket's end had not: the driver refused
+                        # the statement before sending a byte, so the group goes on another
+                        # connection.
+                        continue
+                    raise
                 except BaseException:
                     if driver.is_closed():
                         # Lost while the statement ran: it may or may not have committed, so
