@@ -25,8 +25,10 @@ SPEC = {
         {"email": "admin@edgent.test", "name": "Ada", "roleId": 1, "password": "pw"},
     ],
     "templates": [
-        {"name": "Garage Door", "templateId": TEMPLATE, "metafields": [{"name": "Hotspot Name"}]}
+        {"name": "Garage Door", "templateId": TEMPLATE, "metafields": [{"name": "Hotspot Name"}]},
+        {"name": "Thermostat", "templateId": "TMPLedgent02"},
     ],
+    "devices": [{"name": "Hall Thermostat", "template": "Thermostat"}],
 }
 
 
@@ -40,6 +42,7 @@ class Pinbase:
     client_id: str
     client_secret: str
     users: dict[str, int]
+    devices: dict[str, int]
 
     def options(self) -> list[str]:
         """Server, OAuth client, and the device's host and TLS port."""
@@ -81,6 +84,7 @@ def pinbase(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pinbase]:
             client_id=client["clientId"],
             client_secret=client["clientSecret"],
             users={user["email"]: user["id"] for user in created["users"]},
+            devices={device["name"]: device["id"] for device in created["devices"]},
         )
 
 
@@ -204,11 +208,11 @@ def test_an_unreachable_access_point_times_out(pinbase: Pinbase) -> None:
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_a_device_that_never_comes_online_shows_its_last_error(
+def test_a_device_that_never_comes_online_shows_its_last_error_and_can_be_retried(
     pinbase: Pinbase, access_point: AccessPoint
 ) -> None:
     """The device cannot join the Wi-Fi: the run times out and reads last_error 701 from the
-    access point the device reopened."""
+    access point the device reopened; a second run with --device reuses the device."""
     done = run(
         "--template", TEMPLATE, "--name", "Loft", "--wifi-ssid", "HomeNet",
         "--wifi-pass", "wrong password", f"--ap-url={access_point.url}",
@@ -219,6 +223,43 @@ def test_a_device_that_never_comes_online_shows_its_last_error(
     assert "did not come online within 4 s" in done.stderr
     (device,) = devices_named(pinbase, "Loft")
     assert not is_online(pinbase, device["id"])
+    assert f"--device {device['id']}" in done.stderr
+
+    again = run(
+        "--template", TEMPLATE, "--device", str(device["id"]), "--wifi-ssid", "HomeNet",
+        "--wifi-pass", "hunter22", f"--ap-url={access_point.url}", *pinbase.options(),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "last error 701 (could not join the Wi-Fi network)" in again.stdout
+    assert [d["id"] for d in devices_named(pinbase, "Loft")] == [device["id"]]
+    assert access_point.configs[-1].token == device["token"]
+    assert is_online(pinbase, device["id"])
+
+
+def test_an_existing_device_of_another_template_is_refused(
+    pinbase: Pinbase, access_point: AccessPoint
+) -> None:
+    """--device naming a device of another template: exit 1 before the access point."""
+    device_id = pinbase.devices["Hall Thermostat"]
+    done = run(
+        "--template", TEMPLATE, "--device", str(device_id), "--wifi-ssid", "HomeNet",
+        f"--ap-url={access_point.url}", *pinbase.options(),
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert f"device {device_id} is of template TMPLedgent02, not {TEMPLATE}" in done.stderr
+    assert access_point.requests == []
+
+
+def test_name_or_device_but_not_both(pinbase: Pinbase, access_point: AccessPoint) -> None:
+    """Neither --name nor --device, or both: exit 2, nothing is called."""
+    for choice in ([], ["--name", "X", "--device", "1"]):
+        done = run(
+            "--template", TEMPLATE, *choice, "--wifi-ssid", "HomeNet",
+            f"--ap-url={access_point.url}", *pinbase.options(),
+        )  # fmt: skip
+        assert done.returncode == 2
+        assert "give --name for a new device or --device for an existing one" in done.stderr
+    assert access_point.requests == []
 
 
 def test_a_host_longer_than_33_characters_is_refused_before_anything(

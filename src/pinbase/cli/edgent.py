@@ -41,7 +41,6 @@ def provision_command(
     template: Annotated[
         str, typer.Option("--template", help="Template id (TMPL…) the device's firmware has.")
     ],
-    name: Annotated[str, typer.Option("--name", help="Name of the new device.")],
     server: Annotated[
         str,
         typer.Option(
@@ -56,6 +55,11 @@ def provision_command(
         str,
         typer.Option("--client-secret", envvar="EDGENT_CLIENT_SECRET", help="OAuth client secret."),
     ],
+    name: Annotated[str | None, typer.Option("--name", help="Name of the new device.")] = None,
+    device: Annotated[
+        int | None,
+        typer.Option("--device", help="Id of an existing device to provision again instead."),
+    ] = None,
     wifi_ssid: Annotated[
         str | None,
         typer.Option("--wifi-ssid", help="Wi-Fi network for the device; default: pick one."),
@@ -90,8 +94,9 @@ def provision_command(
         float, typer.Option("--online-timeout", help="Seconds to wait for the device online.")
     ] = 120,
 ) -> None:
-    """Create a device from its template and send it Wi-Fi, token and server (§2.9): run on
-    the normal network, join the device's access point when told, then rejoin."""
+    """Create a device from its template (or take --device) and send the board Wi-Fi, token and
+    server (§2.9): start on the normal network, join the board's access point when told, then
+    rejoin the normal network."""
     server_url = _http_url(server, "--server")
     ap_urls: tuple[str, ...] = (_http_url(ap_url, "--ap-url"),)
     if ap_url == DEFAULT_AP_URL:
@@ -102,6 +107,7 @@ def provision_command(
         client_secret=client_secret,
         template=template,
         name=name,
+        device_id=device,
         host=host if host is not None else httpx.URL(server_url).host,
         port=port,
         owner=owner,

@@ -119,6 +119,27 @@ class PlatformClient:
             raise EdgentError("the server's answer to device creation has no id or token")
         return device_id, token
 
+    def existing_device(self, device_id: int, *, template: str) -> tuple[str, str]:
+        """The name and token of device ``device_id`` (PLT-DEV-06), after checking its template
+        has the code ``template`` (PLT-TPL-02)."""
+        device = self._json("GET", f"{BASE}/device", params={"deviceId": device_id})
+        name, token, template_id = device.get("name"), device.get("token"), device.get("templateId")
+        if (
+            not isinstance(name, str)
+            or not isinstance(token, str)
+            or not isinstance(template_id, int)
+        ):
+            raise EdgentError("the server's answer about the device has no name, token or template")
+        found = self._json("GET", f"{BASE}/template", params={"templateId": template_id})
+        codes = found.get("templateIds")
+        codes = [code for code in codes if isinstance(code, str)] if isinstance(codes, list) else []
+        if template not in codes:
+            raise EdgentError(
+                f"device {device_id} is of template {', '.join(codes) or template_id}, "
+                f"not {template}"
+            )
+        return name, token
+
     def is_online(self, device_id: int) -> bool:
         """PLT-DEV-08: whether the device is connected now."""
         answer = self._json("GET", f"{BASE}/device/online", params={"deviceId": device_id})

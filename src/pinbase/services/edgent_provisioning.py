@@ -50,7 +50,10 @@ class ProvisionRequest:
     client_id: str
     client_secret: str
     template: str
-    name: str
+    name: str | None = None
+    """The new device's name; None with ``device_id``."""
+    device_id: int | None = None
+    """An existing device to provision again, instead of creating one."""
     host: str
     port: int
     owner: str | None = None
@@ -94,8 +97,11 @@ def check_request(request: ProvisionRequest) -> None:
     Raises:
         EdgentError: the name, host, port or Wi-Fi values break a rule of PLT-DEV-09 or §2.4.
     """
+    if (request.name is None) == (request.device_id is None):
+        raise EdgentError("give --name for a new device or --device for an existing one")
     try:
-        check_device_name(request.name)
+        if request.name is not None:
+            check_device_name(request.name)
         check_host(request.host)
         check_port(request.port)
         if request.ssid is not None:
@@ -119,18 +125,12 @@ def provision(
         EdgentError: a step failed; the message says which and what to do.
     """
     check_request(request)
-    report.step(1, f"Creating device {request.name!r} from template {request.template}")
-    platform.authenticate()
-    owner_id = platform.owner_id(request.owner)
-    device_id, token = platform.create_device(
-        template=request.template, name=request.name, owner_id=owner_id
-    )
-    report.detail(f"device {device_id} created on {request.server_url}")
+    device_id, name, token = _device(request, platform, report)
     try:
         check_token(token)
     except ValueError as error:
         raise EdgentError(str(error)) from None
-    created = f"device {device_id} exists on the server"
+    again = f"device {device_id} is on the server: run again with --device {device_id}"
 
     report.step(
         2,
@@ -144,7 +144,7 @@ def provision(
     if board.tmpl_id != request.template:
         raise EdgentError(
             f"the board runs firmware of template {board.tmpl_id}, not {request.template}: "
-            f"flash firmware built for {request.template} ({created}; delete it or reuse it)"
+            f"flash firmware built for {request.template} ({again})"
         )
     report.detail(
         f"template {board.tmpl_id}, firmware {board.fw_ver or '?'} ({board.fw_type or '?'}), "
@@ -157,7 +157,7 @@ def provision(
     try:
         answer = access_point.configure(config)
     except EdgentError as error:
-        raise EdgentError(f"{error} ({created})") from None
+        raise EdgentError(f"{error} ({again})") from None
     report.detail(f"the device answered: {answer or 'ok'}")
 
     report.step(
@@ -169,11 +169,32 @@ def provision(
         report.detail(_last_error_hint(access_point))
         raise EdgentError(
             f"device {device_id} did not come online within {request.online_wait_s:g} s: "
-            "rejoin its access point to read its last error and run again, or check the "
-            "host, port and TLS certificate it was given (docs/edgent-provisioning.md)"
+            "check the Wi-Fi password, host, port and TLS certificate it was given, rejoin "
+            f"its access point and run again with --device {device_id} "
+            "(docs/edgent-provisioning.md)"
         )
-    report.step(6, f"Device {request.name!r} (id {device_id}) is online")
+    report.step(6, f"Device {name!r} (id {device_id}) is online")
     return Provisioned(device_id=device_id, board=board)
+
+
+def _device(
+    request: ProvisionRequest, platform: PlatformClient, report: Report
+) -> tuple[int, str, str]:
+    """Step 1: the id, name and token of the device, created or found."""
+    platform.authenticate()
+    if request.device_id is not None:
+        report.step(1, f"Reading device {request.device_id} of template {request.template}")
+        name, token = platform.existing_device(request.device_id, template=request.template)
+        report.detail(f"device {request.device_id} ({name!r}) keeps its token")
+        return request.device_id, name, token
+    name = request.name or ""
+    report.step(1, f"Creating device {name!r} from template {request.template}")
+    owner_id = platform.owner_id(request.owner)
+    device_id, token = platform.create_device(
+        template=request.template, name=name, owner_id=owner_id
+    )
+    report.detail(f"device {device_id} created on {request.server_url}")
+    return device_id, name, token
 
 
 def _wait_for_access_point(
