@@ -129,7 +129,7 @@ def test_an_open_network_has_an_empty_password() -> None:
         ({"host": "pin base"}, "DNS name or an IP address"),
         ({"port": 0}, "1..65535"),
         ({"port": 65536}, "1..65535"),
-        ({"token": TOKEN[:31]}, "token of 31 characters"),
+        ({"token": TOKEN[:31]}, "token has 31 characters"),
         ({"ssid": ""}, "network name is empty"),
         ({"ssid": "é" * 17}, "longer than 33 bytes"),
         ({"password": "p" * 64}, "longer than 63 bytes"),

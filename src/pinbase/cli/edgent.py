@@ -8,6 +8,7 @@ options that can never work).
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import click
@@ -19,11 +20,15 @@ from rich.table import Table
 
 from pinbase.cli.startup import EXIT_CONFIGURATION, EXIT_FAILURE, failures_reported
 from pinbase.domain.edgent import WifiNetwork
+from pinbase.domain.edgent_firmware import patch_firmware
 from pinbase.services.clock import system_clock
 from pinbase.services.edgent_clients import AccessPointClient, EdgentError, PlatformClient
 from pinbase.services.edgent_provisioning import STEPS, ProvisionRequest, check_request, provision
 
-edgent_app = typer.Typer(help="Blynk.Edgent devices: Wi-Fi provisioning.", no_args_is_help=True)
+edgent_app = typer.Typer(
+    help="Blynk.Edgent devices: Wi-Fi provisioning, pre-provisioned firmware.",
+    no_args_is_help=True,
+)
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -140,6 +145,64 @@ def provision_command(
         finally:
             platform.close()
             access_point.close()
+
+
+@edgent_app.command("patch-firmware")
+def patch_firmware_command(
+    firmware: Annotated[Path, typer.Argument(help="Edgent firmware image (.bin).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The patched image to write (a new file).")
+    ],
+    token: Annotated[
+        str, typer.Option("--token", envvar="EDGENT_TOKEN", help="The device's token.")
+    ],
+    wifi_ssid: Annotated[str, typer.Option("--wifi-ssid", help="Wi-Fi network to join.")],
+    host: Annotated[str, typer.Option("--host", help="Server name to dial (≤ 33 chars).")],
+    wifi_pass: Annotated[
+        str, typer.Option("--wifi-pass", envvar="EDGENT_WIFI_PASS", help="Its password.")
+    ] = "",
+    port: Annotated[
+        int, typer.Option("--port", help="Binary-protocol TLS port to dial.")
+    ] = DEFAULT_DEVICE_PORT,
+) -> None:
+    """Write a copy of FIRMWARE whose blnkopt block holds Wi-Fi, token and server (§2.6): the
+    board connects on its first boot, without its access point."""
+    with failures_reported():
+        try:
+            image = firmware.read_bytes()
+        except OSError as error:
+            _fail(f"cannot read {firmware}: {error.strerror}", EXIT_FAILURE)
+        try:
+            patched = patch_firmware(
+                image, ssid=wifi_ssid, password=wifi_pass, token=token, host=host, port=port
+            )
+        except ValueError as error:
+            _fail(f"{firmware}: {error}", EXIT_FAILURE)
+        try:
+            with output.open("xb") as written:  # never replaces a file, the input included
+                written.write(patched.image)
+        except OSError as error:
+            _fail(f"cannot write {output}: {error.strerror}", EXIT_FAILURE)
+    block = patched.block
+    out.print(
+        f"patched the blnkopt block at offset {block.offset:#x} ({block.capacity} bytes; "
+        f"it was host {block.values.get('host', '?')}, port {block.values.get('port', '?')}): "
+        f"Wi-Fi {wifi_ssid!r}, server {host}:{port}",
+        markup=False,
+    )
+    if patched.esp32_image_at is None:
+        out.print(
+            "no ESP32 application image holds the block: no checksum was updated "
+            "(ESP8266 and other formats are written as they are)",
+            markup=False,
+        )
+    else:
+        out.print(
+            f"updated the checksum and SHA-256 of the ESP32 image at offset "
+            f"{patched.esp32_image_at:#x}",
+            markup=False,
+        )
+    out.print(f"wrote {output} ({len(patched.image)} bytes, as long as {firmware})", markup=False)
 
 
 def _http_url(url: str, option: str) -> str:

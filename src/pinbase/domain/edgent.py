@@ -100,8 +100,7 @@ def check_token(token: str) -> None:
     """A device token Edgent accepts: exactly 32 characters (§2.7)."""
     if len(token) != TOKEN_CHARS:
         raise ValueError(
-            f"the server issued a token of {len(token)} characters; Edgent accepts only "
-            f"{TOKEN_CHARS}"
+            f"the token has {len(token)} characters; Edgent accepts only {TOKEN_CHARS}"
         )
 
 
