@@ -178,10 +178,17 @@ class PlatformClient:
 class AccessPointClient:
     """The device's HTTP API on its access point (§2.3), at the first of ``urls`` that answers."""
 
-    def __init__(self, urls: Sequence[str]) -> None:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        *,
+        probe_timeout_s: float = AP_PROBE_TIMEOUT_S,
+        answer_timeout_s: float = AP_SCAN_TIMEOUT_S,
+    ) -> None:
         self.urls = tuple(url.rstrip("/") for url in urls)
         self.url = self.urls[0]
-        self._http = httpx.Client(timeout=AP_PROBE_TIMEOUT_S)
+        self._http = httpx.Client(timeout=probe_timeout_s)
+        self._answer_timeout_s = answer_timeout_s
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -213,7 +220,7 @@ class AccessPointClient:
 
     def wifi_scan(self) -> list[WifiNetwork]:
         """The networks the device sees, strongest first."""
-        answer = self._get("/wifi_scan.json", timeout=AP_SCAN_TIMEOUT_S)
+        answer = self._get("/wifi_scan.json")
         try:
             return parse_wifi_scan(answer.content)
         except ValueError as error:
@@ -221,7 +228,7 @@ class AccessPointClient:
 
     def configure(self, config: WifiConfig) -> str:
         """``GET /config?…``; the device's message when it accepts (§2.9 step 4)."""
-        answer = self._get(f"/config?{config_query(config)}", timeout=AP_SCAN_TIMEOUT_S)
+        answer = self._get(f"/config?{config_query(config)}")
         try:
             return parse_config_answer(answer.content)
         except ValueError as error:
@@ -231,10 +238,10 @@ class AccessPointClient:
                 ) from None
             raise EdgentError(str(error)) from None
 
-    def _get(self, path: str, *, timeout: float) -> httpx.Response:
+    def _get(self, path: str) -> httpx.Response:
         name = path.partition("?")[0]  # the query holds the token and the Wi-Fi password
         try:
-            return self._http.get(f"{self.url}{path}", timeout=timeout)
+            return self._http.get(f"{self.url}{path}", timeout=self._answer_timeout_s)
         except httpx.HTTPError as error:
             raise EdgentError(
                 f"the device at {self.url} did not answer {name}: {_reason(error)}"

@@ -165,7 +165,7 @@ def provision(
         f"Rejoin your normal network; waiting up to {request.online_wait_s:g} s for the "
         "device to come online",
     )
-    if not _wait_online(platform, device_id, request.online_wait_s, clock=clock, sleep=sleep):
+    if not wait_online(platform, device_id, request.online_wait_s, clock=clock, sleep=sleep):
         report.detail(_last_error_hint(access_point))
         raise EdgentError(
             f"device {device_id} did not come online within {request.online_wait_s:g} s: "
@@ -245,7 +245,7 @@ def _config(ssid: str, password: str, token: str, request: ProvisionRequest) -> 
         raise EdgentError(str(error)) from None
 
 
-def _wait_online(
+def wait_online(
     platform: PlatformClient,
     device_id: int,
     wait_s: float,
@@ -253,8 +253,12 @@ def _wait_online(
     clock: Clock,
     sleep: Callable[[float], None],
 ) -> bool:
-    """Poll PLT-DEV-08; the server being unreachable meanwhile is the laptop changing
-    networks, not a failure."""
+    """Whether the device came online within ``wait_s`` (PLT-DEV-08, every 2 s); the server
+    being unreachable meanwhile is the laptop changing networks, not a failure.
+
+    Raises:
+        EdgentError: the server refused a request, or was still unreachable at the end.
+    """
     deadline = clock() + wait_s * 1000
     while True:
         try:
