@@ -154,18 +154,22 @@ def test_provisioning_brings_the_device_online(pinbase: Pinbase, access_point: A
 def test_without_ssid_the_device_scan_is_offered(
     pinbase: Pinbase, access_point: AccessPoint
 ) -> None:
-    """No --wifi-ssid: the device's networks are listed strongest first; the one picked is sent."""
+    """No --wifi-ssid: the device's networks are listed strongest first; the one picked and
+    the password typed (questions on stderr) are sent."""
     done = run(
-        "--template", TEMPLATE, "--name", "Porch", "--wifi-pass", "hunter22",
-        "--owner", "user@edgent.test", f"--ap-url={access_point.url}", *pinbase.options(),
-        stdin="1\n",
+        "--template", TEMPLATE, "--name", "Porch", "--owner", "user@edgent.test",
+        f"--ap-url={access_point.url}", *pinbase.options(),
+        stdin="1\nhunter22\n",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     listed = done.stdout
     assert listed.index("HomeNet") < listed.index("Cafe") < listed.index("Neighbours")
+    assert "Network for the device" in done.stderr
+    assert "Password of HomeNet" in done.stderr
+    assert "Password" not in done.stdout
     assert ("GET", "/wifi_scan.json") in access_point.requests
     (config,) = access_point.configs
-    assert config.ssid == "HomeNet"
+    assert (config.ssid, config.password) == ("HomeNet", "hunter22")
     (device,) = devices_named(pinbase, "Porch")
     assert device["ownerUserId"] == pinbase.users["user@edgent.test"]
 

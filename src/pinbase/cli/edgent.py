@@ -6,16 +6,17 @@ options, shows each step with Rich and turns a failure into one line and exit co
 options that can never work).
 """
 
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-import click
 import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.prompt import Prompt
 from rich.table import Table
 
 from pinbase.cli.startup import EXIT_CONFIGURATION, EXIT_FAILURE, failures_reported
@@ -257,12 +258,14 @@ class _RichReport:
 
     @staticmethod
     def _ask(question: str, *, hide: bool) -> str:
+        """A line from the terminal or standard input; the question goes to standard error,
+        so standard output holds the steps only."""
         try:
-            answer: str = typer.prompt(
-                question, default="", show_default=False, hide_input=hide, err=True
+            hidden = hide and sys.stdin.isatty()  # getpass warns on a pipe, which echoes nothing
+            return Prompt.ask(
+                question, console=err, password=hidden, default="", show_default=False
             )
-        except click.exceptions.Abort:
+        except EOFError:
             raise EdgentError(
                 "no answer on standard input: give --wifi-ssid and --wifi-pass"
             ) from None
-        return answer
