@@ -181,14 +181,15 @@ def _device(
     request: ProvisionRequest, platform: PlatformClient, report: Report
 ) -> tuple[int, str, str]:
     """Step 1: the id, name and token of the device, created or found."""
-    platform.authenticate()
     if request.device_id is not None:
         report.step(1, f"Reading device {request.device_id} of template {request.template}")
+        platform.authenticate()
         name, token = platform.existing_device(request.device_id, template=request.template)
         report.detail(f"device {request.device_id} ({name!r}) keeps its token")
         return request.device_id, name, token
     name = request.name or ""
     report.step(1, f"Creating device {name!r} from template {request.template}")
+    platform.authenticate()
     owner_id = platform.owner_id(request.owner)
     device_id, token = platform.create_device(
         template=request.template, name=name, owner_id=owner_id
