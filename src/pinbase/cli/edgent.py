@@ -3,7 +3,8 @@
 ``provision`` runs ``services.edgent_provisioning`` on a laptop that talks to a Pinbase server
 through the Platform API and to the device through its access point; this module parses the
 options, shows each step with Rich and turns a failure into one line and exit code 1 (2 for
-options that can never work).
+options that can never work). ``patch-firmware`` writes a copy of a firmware file whose
+``blnkopt`` block ``domain.edgent_firmware`` filled (§2.6).
 """
 
 import sys
