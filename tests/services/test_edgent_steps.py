@@ -398,3 +398,22 @@ def test_an_unreachable_server_while_polling_is_waited_for(
     assert "last error 0 (none)" in report.lines[-1]
     dead.close()
     live.close()
+
+
+def test_an_existing_device_connected_at_the_start_is_pointed_out(
+    httpserver: HTTPServer, platform: PlatformClient, access_point: AccessPointClient
+) -> None:
+    """--device of a device the server counts online: a note says its board must be in
+    access-point mode; its token is sent unchanged."""
+    httpserver.expect_request(f"{BASE}/device").respond_with_json(
+        {"id": 5, "name": "Shed", "token": TOKEN, "templateId": 9}
+    )
+    httpserver.expect_request(f"{BASE}/template").respond_with_json({"templateIds": ["TMPL1"]})
+    serve_device(httpserver)
+    httpserver.expect_request(f"{BASE}/device/online").respond_with_json({"connected": True})
+    report, clock = Script(), Clock()
+    assert run(httpserver, platform, access_point, report, clock, name=None, device_id=5) == 5
+    assert any("device 5 is connected now" in line for line in report.lines)
+    config = next(r for r, _ in httpserver.log if r.path == "/config")
+    assert config.args["blynk"] == TOKEN
+    assert not any(r.path.endswith("/device/create") for r, _ in httpserver.log)

@@ -186,6 +186,12 @@ def _device(
         platform.authenticate()
         name, token = platform.existing_device(request.device_id, template=request.template)
         report.detail(f"device {request.device_id} ({name!r}) keeps its token")
+        if platform.is_online(request.device_id):
+            report.detail(
+                f"device {request.device_id} is connected now: put its board in access-point "
+                "mode (hold its button 10 s); until the server notices it left, step 5 may "
+                "find it online at once"
+            )
         return request.device_id, name, token
     name = request.name or ""
     report.step(1, f"Creating device {name!r} from template {request.template}")
