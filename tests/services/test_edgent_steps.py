@@ -18,6 +18,7 @@ from werkzeug import Request, Response
 from pinbase.domain.edgent import WifiConfig, WifiNetwork
 from pinbase.services.edgent_clients import AccessPointClient, EdgentError, PlatformClient
 from pinbase.services.edgent_provisioning import ProvisionRequest, provision, wait_online
+from pinbase.testing import free_port
 
 TOKEN = "xw7ITVneg1DifRRQuPGcA7fJvV8-FAVl"
 BASE = "/api/v1/organization"
@@ -377,7 +378,7 @@ def test_an_unreachable_server_while_polling_is_waited_for(
     """The laptop is still on the device's network: connection failures are retried until
     the timeout, then reported with the device's last error when it is reachable."""
     serve_device(httpserver)
-    dead = PlatformClient("http://127.0.0.1:9", client_id="id", client_secret="secret")
+    dead = PlatformClient(f"http://127.0.0.1:{free_port()}", client_id="id", client_secret="secret")
     live = PlatformClient(httpserver.url_for(""), client_id="id", client_secret="secret")
     httpserver.expect_request("/oauth2/token").respond_with_json({"access_token": "at"})
     report, clock = Script(), Clock()
