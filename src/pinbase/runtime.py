@@ -702,15 +702,6 @@ async def serve(settings: Settings) -> None:
     """
     check_listeners(settings)
     async with running_services(settings) as services:
-        app = create_app(services, settings)
-        server = Server(
-            AccessLog(app) if settings.access_log else app,
-            address=settings.host,
-            port=settings.http_port,
-            interface=Interfaces.ASGINL,
-            backlog=2048,
-            log_enabled=False,
-        )
         # Device listeners share the loop; they stop before the writer, so values are stored.
         # One failed-login count for every device listener, binary and MQTT (issue #8).
         guard = LoginGuard.for_settings(
@@ -724,6 +715,21 @@ async def serve(settings: Settings) -> None:
         except BaseException:
             await listeners.stop()
             raise
+        # MQTT over WebSocket is the MQTT listeners' sessions on the HTTP port (§3).
+        mqtt_socket = (
+            mqtt.websocket(origins=settings.mqtt_websocket_origins)
+            if settings.mqtt_websocket
+            else None
+        )
+        app = create_app(services, settings, mqtt_socket=mqtt_socket)
+        server = Server(
+            AccessLog(app) if settings.access_log else app,
+            address=settings.host,
+            port=settings.http_port,
+            interface=Interfaces.ASGINL,
+            backlog=2048,
+            log_enabled=False,
+        )
         tune_garbage_collector()
         loop = asyncio.get_running_loop()
         throttle_flush = (
@@ -731,8 +737,20 @@ async def serve(settings: Settings) -> None:
             if isinstance(guard.throttle, SharedLoginThrottle)
             else None
         )
+        stopping: set[asyncio.Task[None]] = set()
+
+        async def stop_http() -> None:
+            # WebSocket clients get their close frame while the HTTP server can still send it.
+            if mqtt_socket is not None:
+                await mqtt_socket.stop()
+            server.stop()  # type: ignore[no-untyped-call]  # granian declares no types here
+
+        def on_signal() -> None:
+            if not stopping:
+                stopping.add(loop.create_task(stop_http(), name="http_stop"))
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, server.stop)
+            loop.add_signal_handler(signum, on_signal)
         logger.info("server.listening host=%s port=%d", settings.host, settings.http_port)
         try:
             await server.serve()
