@@ -373,26 +373,34 @@ async def test_writes_are_coalesced_and_flushed_before_the_close_frame() -> None
     assert protocol.lost == 1
 
 
-async def test_abort_ends_a_close_the_server_does_not_take() -> None:
-    """A close frame the server never takes (it stopped) does not hold the connection:
-    ``abort`` ends it at once."""
+@pytest.mark.parametrize("closing", [False, True])
+async def test_abort_drops_a_frame_the_server_does_not_take(closing: bool) -> None:
+    """A frame (or the close frame) the server never takes, as when the client does not read,
+    does not hold the connection: ``abort`` ends it at once."""
+    taking = asyncio.Event()
 
     async def receive() -> Message:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
     async def send(message: Message) -> None:
+        taking.set()
         await asyncio.Event().wait()
 
     protocol = Recorder()
     transport = WebSocketTransport({}, send, protocol)
     serving = asyncio.get_running_loop().create_task(transport.serve(receive))
     await asyncio.sleep(0)
-    transport.close()
-    await asyncio.sleep(0)
+    transport.write(b"stuck")
+    if closing:
+        transport.close()
+    await asyncio.wait_for(taking.wait(), 3)
+    transport.write(b"more")
+    assert transport.get_write_buffer_size() == (0 if closing else 4)
     transport.abort()
     await asyncio.wait_for(serving, 3)
     assert protocol.lost == 1
+    assert transport.get_write_buffer_size() == 0
 
 
 async def _equal(left: object, right: object) -> bool:

@@ -11,7 +11,8 @@ may carry several packets). ``pause_reading`` stops taking frames from the serve
 Endings, and ``connection_lost`` exactly once:
 
 * the protocol closes (``close``): what is queued is sent, then the close frame;
-* the protocol aborts (``abort``): the queue is dropped, the close frame is sent;
+* the protocol aborts (``abort``): the queue is dropped, the close frame is sent, or, when a
+  frame is still being taken (the peer does not read), the connection is dropped at once;
 * a text frame: close 1003, "unsupported data" (§3), as a protocol close would;
 * the peer goes (``websocket.disconnect``): nothing can be sent any more; the protocol gets
   ``eof_received`` and handles what it had buffered, then closes as it does on a socket's end.
@@ -117,13 +118,15 @@ class WebSocketTransport(asyncio.Transport):
         return False
 
     def abort(self) -> None:
-        """Drop what is queued and send the close frame; ``connection_lost`` follows. A close
-        already under way whose frame the server does not take ends now."""
+        """Drop what is queued. A frame the server is still taking (a client that does not
+        read, a server that stopped) is abandoned and the connection ends now (the server then
+        closes the socket); otherwise the close frame is sent and ``connection_lost`` follows."""
         self._queue.clear()
         self._queued = 0
         flusher = self._flusher
-        if self._closing and flusher is not None:
+        if flusher is not None:
             self._flusher = None
+            self._closing = True
             flusher.cancel()
             self._lose()
             return
