@@ -181,13 +181,17 @@ async def test_other_subprotocols_are_closed_before_accept(
         ("https://panel.example.org", True),
         ("HTTPS://Panel.Example.org/", True),
         ("https://evil.example.org", False),
-        (None, False),
+        ("http://pinbase.test", True),
+        ("https://pinbase.test", True),
+        ("http://pinbase.test:8080", False),
+        (None, True),
     ],
 )
 async def test_the_origin_allow_list(
     stack: tuple[Stack, MqttListeners], origin: str | None, allowed: bool
 ) -> None:
-    """With an allow-list, only the listed origins (compared as browsers send them) connect."""
+    """With an allow-list, browsers' pages connect from the listed origins (compared as browsers
+    send them) and from the server's own host; a client without ``Origin`` is no browser."""
     app = stack[1].websocket(origins=("https://panel.example.org",))
     peer = Peer(app, subprotocols=["mqtt"], origin=origin)
     expected = "websocket.accept" if allowed else "websocket.close"

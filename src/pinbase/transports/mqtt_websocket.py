@@ -11,7 +11,8 @@ connects. What is WebSocket's:
   requested subprotocol is not confirmed; no subprotocol offered is accepted too; an offer of
   only other subprotocols is refused (the handshake gets 403): that client speaks something else;
 * ``Origin``: any, unless the ``mqtt_websocket_origins`` allow-list is set (the token, not the
-  page, authenticates a device; the list lets an operator confine browsers to their own pages);
+  page, authenticates a device; the list lets an operator confine browsers to their own pages,
+  so clients sending no ``Origin``, and pages of the server's own host, are always let in);
 * framing: ``websocket.WebSocketTransport`` (binary frames as a byte stream, text → 1003).
 """
 
@@ -103,13 +104,19 @@ class MqttWebSocket:
             self._live.discard(transport)
 
     def _refusal(self, scope: Scope) -> str | None:
-        """Why the handshake is refused, or ``None``."""
+        """Why the handshake is refused, or ``None``. The allow-list is about browsers' pages:
+        a client that sends no ``Origin`` is no browser, and a page of the server's own host
+        (``Origin`` naming the ``Host`` the client asked for; paho-mqtt sends that) is allowed
+        too."""
         if not self._origins:
             return None
         origin = _header(scope, b"origin")
-        if origin is None or normal_origin(origin) not in self._origins:
-            return f"origin not allowed: {origin!r}"[:150]
-        return None
+        if origin is None or normal_origin(origin) in self._origins:
+            return None
+        host = (_header(scope, b"host") or "").lower()
+        if host and normal_origin(origin).partition("://")[2] == host:
+            return None
+        return f"origin not allowed: {origin!r}"[:150]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
