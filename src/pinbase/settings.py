@@ -185,8 +185,12 @@ class Settings(BaseSettings):
     """Largest MQTT packet accepted from a device, header included (§2.6); larger closes it."""
     mqtt_websocket: bool = True
     """Serve the MQTT device API over WebSocket at ``/mqtt`` of the HTTP port (device-lifecycle.md
-    §3): the same sessions, rules and limits as ``mqtt_port``; TLS (``wss://``) comes from the
-    HTTPS in front of the HTTP port."""
+    §3), and over TLS on ``mqtt_wss_port``: the same sessions, rules and limits as
+    ``mqtt_port``."""
+    mqtt_wss_port: int = Field(default=9443, ge=0, le=65535)
+    """MQTT over secure WebSocket (``wss://<host>:9443/mqtt``, device-lifecycle.md §3), TLS 1.2+,
+    opened when ``tls_cert`` and ``tls_key`` are set and ``mqtt_websocket`` is on; it serves
+    ``/mqtt`` only. 0 turns it off."""
     mqtt_websocket_origins: Annotated[tuple[str, ...], NoDecode] = ()
     """Web pages (``Origin``, e.g. ``https://panel.example.org``) whose scripts may open MQTT over
     WebSocket (comma-separated in the environment). Empty: any page, since the device token,
@@ -405,6 +409,7 @@ class Settings(BaseSettings):
             "hardware_tls_port": self.hardware_tls_port if tls else 0,
             "mqtt_port": self.mqtt_port,
             "mqtt_tls_port": self.mqtt_tls_port if tls else 0,
+            "mqtt_wss_port": self.mqtt_wss_port if tls and self.mqtt_websocket else 0,
         }
         return {name: port for name, port in ports.items() if port}
 

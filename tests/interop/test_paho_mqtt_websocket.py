@@ -3,6 +3,7 @@
 ``websockets`` library for what a client library never does (text frames, odd subprotocols,
 packets cut across frames)."""
 
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,18 @@ PAHO = "paho_mqtt"
 PATH = "/mqtt"
 
 
-def ws_device(server: InteropServer, token: str, logs: Path, *extra: str) -> DeviceClient:
-    """A paho process connected over WebSocket with ``token``, subscribed to ``downlink/#``."""
+def ws_device(
+    server: InteropServer, token: str, logs: Path, *extra: str, tls: bool = False
+) -> DeviceClient:
+    """A paho process connected over WebSocket with ``token`` (over TLS to ``localhost`` on the
+    secure WebSocket port with ``tls``), subscribed to ``downlink/#``."""
+    if tls:
+        extra += ("--ca-cert", str(server.cert))
     client = DeviceClient(
         PAHO,
         token,
-        port=server.process.port,
+        server="localhost" if tls else "127.0.0.1",
+        port=server.mqtt_wss_port if tls else server.process.port,
         log_dir=logs,
         heartbeat=45,
         extra=("--websocket", PATH, *extra),
@@ -76,6 +83,40 @@ def test_websocket_device_receives_downlinks(
         client.expect("message", topic="downlink/ds/Counter", payload="17")
         client.command("publish", topic="get/ds", payload="Setpoint")
         client.expect("message", topic="downlink/ds/Setpoint", payload="21.5")
+
+
+def test_secure_websocket_carries_writes_both_ways(
+    interop_server: InteropServer, api: httpx.Client, fresh: dict[str, Any], tmp_path: Path
+) -> None:
+    """paho over ``wss://localhost:<mqtt_wss_port>/mqtt`` with the throwaway certificate: the
+    publish is stored and an API write reaches it."""
+    token = fresh["token"]
+    with ws_device(interop_server, token, tmp_path, tls=True) as client:
+        assert is_connected(api, token)
+        client.command("publish", topic="ds/Temperature", payload="26.5", qos=1)
+        assert eventually(lambda: value_of(api, token, "v3") == "26.50000")
+        assert api.get(f"/external/api/update?token={token}&v1=5").status_code == 200
+        client.expect("message", topic="downlink/ds/Counter", payload="5")
+
+
+def test_secure_websocket_port_serves_mqtt_only(interop_server: InteropServer) -> None:
+    """The secure WebSocket port is no second door to the HTTP APIs: only ``/mqtt`` (426 to a
+    plain request), 404 elsewhere; a TLS 1.2 client is served (granian's default is 1.3)."""
+    base = f"https://localhost:{interop_server.mqtt_wss_port}"
+    with httpx.Client(base_url=base, verify=ssl_context(interop_server.cert)) as https:
+        assert https.get("/mqtt").status_code == 426
+        answer = https.get("/external/api/isHardwareConnected?token=x")
+        assert answer.status_code == 404
+        assert https.get("/healthz").status_code == 404
+    tls12 = ssl_context(interop_server.cert)
+    tls12.maximum_version = ssl.TLSVersion.TLSv1_2  # ESP32 TLS stacks often stop at 1.2
+    with httpx.Client(base_url=base, verify=tls12) as https:
+        assert https.get("/mqtt").status_code == 426
+
+
+def ssl_context(cert: Path) -> ssl.SSLContext:
+    """A client context trusting the throwaway certificate."""
+    return ssl.create_default_context(cafile=str(cert))
 
 
 def test_websocket_mqtt5_client_connects(

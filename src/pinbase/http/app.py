@@ -100,7 +100,8 @@ async def _mqtt_upgrade_required(scope: Scope, receive: Receive, send: Send) -> 
 
 
 async def _refuse_socket(scope: Scope, receive: Receive, send: Send) -> None:
-    """A WebSocket to ``/mqtt`` while MQTT over WebSocket is off: the handshake is refused."""
+    """A WebSocket nobody serves (``/mqtt`` while MQTT over WebSocket is off): the handshake is
+    refused."""
     await receive()
     await send({"type": "websocket.close", "code": CLOSE_NOT_FOUND})
 
@@ -143,6 +144,27 @@ class FamiliesFirst:
                 await _mqtt_upgrade_required(scope, receive, send)
         else:
             await self._app(scope, receive, send)
+
+
+class MqttSocketOnly:
+    """The application of the MQTT-over-secure-WebSocket port (``mqtt_wss_port``): ``/mqtt``
+    and nothing else, so the port is no second door to the HTTP APIs."""
+
+    def __init__(self, mqtt_socket: ASGIApp) -> None:
+        self._mqtt_socket = mqtt_socket
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Sockets to ``/mqtt`` to MQTT; ``426`` to plain requests there; 404 elsewhere."""
+        kind = scope["type"]
+        at_socket_path = scope.get("path") == MQTT_SOCKET_PATH
+        if kind == "websocket":
+            app = self._mqtt_socket if at_socket_path else _refuse_socket
+            await app(scope, receive, send)
+        elif kind == "http":
+            if at_socket_path:
+                await _mqtt_upgrade_required(scope, receive, send)
+            else:
+                await error_response(messages.NOT_FOUND, 404)(scope, receive, send)
 
 
 def create_app(
