@@ -1,5 +1,6 @@
 """Blynk's HTML5 sample's way of connecting (device-lifecycle.md §3): MQTT.js in headless
-Chromium over ``ws://…/mqtt`` of the HTTP port, with the sample's options.
+Chromium over ``ws://…/mqtt`` of the HTTP port and ``wss://…:<mqtt_wss_port>/mqtt``, with the
+sample's options.
 
 The page and MQTT.js (vendored, ``vendor/README.md``) come from a local HTTP server of the test,
 another origin than Pinbase's, as a page on a user's own site would (Chromium refuses a public
@@ -11,6 +12,7 @@ origin only (``PINBASE_MQTT_WEBSOCKET_ORIGINS``): the same page reached by anoth
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,8 +22,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from pinbase.testing import ServerProcess, provision
+from pinbase.testing import ServerProcess, free_port, provision
 from testspec import UNTHROTTLED, load_spec
+from tls_certs import self_signed
 
 MQTT_JS = Path(__file__).parent / "vendor" / "mqtt-5.16.0" / "mqtt.min.js"
 
@@ -82,52 +85,74 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         thread.join(timeout=5)
 
 
+@dataclass(frozen=True)
+class Served:
+    """The server, its secure WebSocket port and its devices."""
+
+    process: ServerProcess
+    wss_port: int
+    devices: list[dict[str, Any]]
+
+
 @pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, pages: int
-) -> Iterator[tuple[ServerProcess, list[Any]]]:
-    """``pinbase serve`` with a few devices, MQTT over WebSocket allowed from the page's
-    origin ``http://127.0.0.1:<pages>`` only."""
+def server(tmp_path_factory: pytest.TempPathFactory, pages: int) -> Iterator[Served]:
+    """``pinbase serve`` with a few devices and a throwaway certificate for ``localhost`` (the
+    secure WebSocket port open), MQTT over WebSocket allowed from the page's origin
+    ``http://127.0.0.1:<pages>`` only."""
     data_dir = tmp_path_factory.mktemp("mqttjs")
     created = provision(load_spec(4), data_dir=data_dir)
+    cert, key = self_signed(data_dir)
+    wss_port = free_port()
+    options = [f"--tls-cert={cert}", f"--tls-key={key}", "--hardware-tls-port=0"]
+    options.append(f"--mqtt-wss-port={wss_port}")
     env = {"PINBASE_MQTT_WEBSOCKET_ORIGINS": f"http://127.0.0.1:{pages}", **UNTHROTTLED}
-    with ServerProcess(data_dir, env=env) as process:
-        yield process, created["devices"]
+    with ServerProcess(data_dir, *options, env=env) as process:
+        yield Served(process, wss_port, created["devices"])
 
 
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A fresh browser context."""
-    context = browser.new_context()
+    """A fresh browser context; it accepts the throwaway certificate, as a browser given it
+    would."""
+    context = browser.new_context(ignore_https_errors=True)
     yield context
     context.close()
 
 
 def open_sample(
     context: BrowserContext,
-    process: ServerProcess,
+    served: Served,
     token: str,
     *,
     origin: str,
     name: str = "Temperature",
     value: str = "24.5",
+    secure: bool = False,
 ) -> Page:
-    """The sample page from ``origin``, connecting to the server's ``/mqtt`` with ``token``."""
-    url = f"ws://127.0.0.1:{process.port}/mqtt"
+    """The sample page from ``origin``, connecting to the server's ``/mqtt`` with ``token``
+    (over ``wss://localhost:<wss port>`` with ``secure``)."""
+    url = (
+        f"wss://localhost:{served.wss_port}/mqtt"
+        if secure
+        else f"ws://127.0.0.1:{served.process.port}/mqtt"
+    )
     page = context.new_page()
     page.goto(f"{origin}/index.html#url={url}&token={token}&name={name}&value={value}")
     return page
 
 
+@pytest.mark.parametrize("secure", [False, True], ids=["ws", "wss"])
 def test_mqttjs_publish_reaches_the_http_api_and_downlinks_reach_the_page(
-    context: BrowserContext, server: tuple[ServerProcess, list[Any]], pages: int
+    context: BrowserContext, server: Served, pages: int, secure: bool
 ) -> None:
-    """MQTT.js connects with username ``device`` and the token, subscribes ``downlink/#`` and
-    publishes ``ds/Temperature``: GET /external/api/get returns it; an API write arrives on
+    """MQTT.js connects with username ``device`` and the token (over ``ws://`` on the HTTP port
+    and ``wss://`` on the secure WebSocket port), subscribes ``downlink/#`` and publishes
+    ``ds/Temperature``: GET /external/api/get returns it; an API write arrives on
     ``downlink/ds/Counter``."""
-    process, devices = server
-    token = devices[0]["token"]
-    page = open_sample(context, process, token, origin=f"http://127.0.0.1:{pages}")
+    process = server.process
+    token = server.devices[2 if secure else 0]["token"]
+    origin = f"http://127.0.0.1:{pages}"
+    page = open_sample(context, server, token, origin=origin, secure=secure)
     page.wait_for_function("window.log.published", timeout=10_000)
     assert page.get_by_text("Connected").is_visible()
     with httpx.Client(base_url=process.base_url, timeout=10) as api:
@@ -141,25 +166,24 @@ def test_mqttjs_publish_reaches_the_http_api_and_downlinks_reach_the_page(
 
 
 def test_mqttjs_with_a_wrong_token_shows_invalid_auth_token(
-    context: BrowserContext, server: tuple[ServerProcess, list[Any]], pages: int
+    context: BrowserContext, server: Served, pages: int
 ) -> None:
     """A wrong token is refused with CONNACK 0x04: MQTT.js's error mentions the password, which
     the sample shows as "Invalid Auth Token"."""
-    process, _ = server
-    page = open_sample(context, process, "z" * 32, origin=f"http://127.0.0.1:{pages}")
+    page = open_sample(context, server, "z" * 32, origin=f"http://127.0.0.1:{pages}")
     page.wait_for_function("window.log.errors.length > 0", timeout=10_000)
     assert page.evaluate("window.log.errors")[0] == "Invalid Auth Token"
     assert page.evaluate("window.log.connected") is False
 
 
 def test_a_page_from_an_origin_not_allowed_cannot_connect(
-    context: BrowserContext, server: tuple[ServerProcess, list[Any]], pages: int
+    context: BrowserContext, server: Served, pages: int
 ) -> None:
     """With an Origin allow-list set, a page from another origin gets no connection at all."""
-    process, devices = server
-    token = devices[1]["token"]
+    process = server.process
+    token = server.devices[1]["token"]
     elsewhere = f"http://localhost:{pages}"
-    page = open_sample(context, process, token, origin=elsewhere, value="99")
+    page = open_sample(context, server, token, origin=elsewhere, value="99")
     page.wait_for_function("window.log.closed > 0", timeout=10_000)
     assert page.evaluate("window.log.connected") is False
     with httpx.Client(base_url=process.base_url, timeout=10) as api:
