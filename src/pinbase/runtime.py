@@ -740,21 +740,26 @@ async def serve(settings: Settings) -> None:
             if settings.mqtt_websocket
             else None
         )
-        app = create_app(services, settings, mqtt_socket=mqtt_socket)
-        server = Server(
-            AccessLog(app) if settings.access_log else app,
-            address=settings.host,
-            port=settings.http_port,
-            interface=Interfaces.ASGINL,
-            backlog=2048,
-            log_enabled=False,
-        )
-        wss_port = settings.listening_ports().get("mqtt_wss_port", 0)
-        wss = (
-            secure_socket_server(settings, mqtt_socket, port=wss_port)
-            if mqtt_socket is not None and wss_port
-            else None
-        )
+        try:
+            app = create_app(services, settings, mqtt_socket=mqtt_socket)
+            server = Server(
+                AccessLog(app) if settings.access_log else app,
+                address=settings.host,
+                port=settings.http_port,
+                interface=Interfaces.ASGINL,
+                backlog=2048,
+                log_enabled=False,
+            )
+            wss_port = settings.listening_ports().get("mqtt_wss_port", 0)
+            wss = (
+                secure_socket_server(settings, mqtt_socket, port=wss_port)
+                if mqtt_socket is not None and wss_port
+                else None
+            )
+        except BaseException:
+            await mqtt.stop()
+            await listeners.stop()
+            raise
         tune_garbage_collector()
         loop = asyncio.get_running_loop()
         throttle_flush = (

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 from interop_driver import DeviceClient, InteropServer, eventually, is_connected, value_of
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from pinbase.protocols.mqtt.client import (
     PINGREQ,
@@ -21,9 +22,13 @@ from pinbase.protocols.mqtt.client import (
     publish_packet,
 )
 from pinbase.protocols.mqtt.packets import PacketType
+from pinbase.testing import ServerProcess, free_port, provision
+from testspec import load_spec
+from tls_certs import self_signed
 
 PAHO = "paho_mqtt"
 PATH = "/mqtt"
+MQTT = [Subprotocol("mqtt")]
 
 
 def ws_device(
@@ -173,14 +178,15 @@ def test_subprotocol_is_echoed(
 ) -> None:
     """The handshake confirms the MQTT subprotocol offered (browsers require it); a client
     offering none is accepted too."""
-    with connect(socket_url(interop_server), subprotocols=offered) as socket:  # type: ignore[arg-type]
+    wanted = None if offered is None else [Subprotocol(name) for name in offered]
+    with connect(socket_url(interop_server), subprotocols=wanted) as socket:
         assert socket.subprotocol == chosen
 
 
 def test_other_subprotocols_are_refused(interop_server: InteropServer) -> None:
     """A client offering only non-MQTT subprotocols is refused at the handshake (403)."""
     with pytest.raises(InvalidStatus) as refused:
-        connect(socket_url(interop_server), subprotocols=["chat"])  # type: ignore[list-item]
+        connect(socket_url(interop_server), subprotocols=[Subprotocol("chat")])
     assert refused.value.response.status_code == 403
 
 
@@ -191,7 +197,7 @@ def test_frames_are_a_byte_stream(
     PUBACK and PINGRESP come back and the value is stored."""
     token = fresh["token"]
     reader = ServerReader()
-    with connect(socket_url(interop_server), subprotocols=["mqtt"]) as socket:  # type: ignore[list-item]
+    with connect(socket_url(interop_server), subprotocols=MQTT) as socket:
         login = connect_packet(password=token.encode())
         socket.send(login[:5])
         socket.send(login[5:])
@@ -207,7 +213,7 @@ def test_frames_are_a_byte_stream(
 def test_text_frame_closes_with_1003(interop_server: InteropServer, fresh: dict[str, Any]) -> None:
     """A text frame is not MQTT: the server closes with 1003 (unsupported data)."""
     reader = ServerReader()
-    with connect(socket_url(interop_server), subprotocols=["mqtt"]) as socket:  # type: ignore[list-item]
+    with connect(socket_url(interop_server), subprotocols=MQTT) as socket:
         socket.send(connect_packet(password=fresh["token"].encode()))
         assert packets(socket, reader, 1)[0].type is PacketType.CONNACK
         socket.send("hello")
@@ -219,7 +225,7 @@ def test_text_frame_closes_with_1003(interop_server: InteropServer, fresh: dict[
 
 def test_websocket_pings_are_answered(interop_server: InteropServer) -> None:
     """A WebSocket ping gets its pong, before and without any MQTT."""
-    with connect(socket_url(interop_server), subprotocols=["mqtt"]) as socket:  # type: ignore[list-item]
+    with connect(socket_url(interop_server), subprotocols=MQTT) as socket:
         assert socket.ping(b"are you there").wait(5)
 
 
@@ -238,10 +244,36 @@ def test_silence_past_the_keep_alive_closes_the_socket(
     server closes the connection and the device goes offline."""
     token = fresh["token"]
     reader = ServerReader()
-    with connect(socket_url(interop_server), subprotocols=["mqtt"]) as socket:  # type: ignore[list-item]
+    with connect(socket_url(interop_server), subprotocols=MQTT) as socket:
         socket.send(connect_packet(password=token.encode(), keep_alive=1))
         assert packets(socket, reader, 1)[0].type is PacketType.CONNACK
         assert is_connected(api, token)
         with pytest.raises(ConnectionClosed):
             socket.recv(timeout=10)
     assert not is_connected(api, token)
+
+
+def test_sigterm_closes_websockets_with_a_close_frame(tmp_path: Path) -> None:
+    """A server stopping (SIGTERM) closes its WebSocket devices, plain and secure, with close
+    code 1000 before the HTTP servers stop, and exits 0."""
+    created = provision(load_spec(2), data_dir=tmp_path)
+    cert, key = self_signed(tmp_path)
+    wss_port = free_port()
+    options = [f"--tls-cert={cert}", f"--tls-key={key}", "--hardware-tls-port=0"]
+    options.append(f"--mqtt-wss-port={wss_port}")
+    tokens = [device["token"] for device in created["devices"]]
+    with ServerProcess(tmp_path, *options) as process:
+        plain = connect(f"ws://127.0.0.1:{process.port}{PATH}", subprotocols=MQTT)
+        secure = connect(
+            f"wss://localhost:{wss_port}{PATH}", subprotocols=MQTT, ssl=ssl_context(cert)
+        )
+        with plain, secure:
+            for socket, token in zip((plain, secure), tokens, strict=True):
+                socket.send(connect_packet(password=token.encode()))
+                assert packets(socket, ServerReader(), 1)[0].type is PacketType.CONNACK
+            assert process.stop() == 0
+            for socket in (plain, secure):
+                with pytest.raises(ConnectionClosedOK) as closed:
+                    socket.recv(timeout=5)
+                assert closed.value.rcvd is not None
+                assert closed.value.rcvd.code == 1000
