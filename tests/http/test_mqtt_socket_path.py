@@ -3,8 +3,9 @@ upgrade; the WebSocket side is tests/transports/test_mqtt_websocket_inprocess.py
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
-from pinbase.http.app import FamiliesFirst
+from pinbase.http.app import FamiliesFirst, MqttSocketOnly
 from pinbase.transports.websocket import Message
 
 
@@ -40,4 +41,34 @@ async def test_socket_is_refused_when_mqtt_over_websocket_is_off() -> None:
 
     families = FamiliesFirst(nothing, platform=nothing, console=nothing)
     await families({"type": "websocket", "path": "/mqtt"}, receive, send)
+    assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+async def test_secure_port_serves_mqtt_only() -> None:
+    """The secure WebSocket port's application: sockets to ``/mqtt`` reach MQTT, other
+    sockets are refused, a plain ``/mqtt`` request gets 426 and any other path 404."""
+    seen: list[str] = []
+
+    async def mqtt(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["path"])
+
+    app = MqttSocketOnly(mqtt)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="https://pinbase.test"
+    ) as client:
+        assert (await client.get("/mqtt")).status_code == 426
+        missing = await client.get("/external/api/isHardwareConnected?token=x")
+        assert missing.status_code == 404
+        assert missing.json() == {"error": {"message": "Not found."}}
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app({"type": "websocket", "path": "/mqtt"}, receive, send)
+    await app({"type": "websocket", "path": "/dashboard/ws"}, receive, send)
+    assert seen == ["/mqtt"]
     assert sent == [{"type": "websocket.close", "code": 1008}]

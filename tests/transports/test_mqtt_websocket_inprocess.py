@@ -409,3 +409,70 @@ async def test_abort_drops_a_frame_the_server_does_not_take(closing: bool) -> No
 
 async def _equal(left: object, right: object) -> bool:
     return left == right
+
+
+class Eofless(Recorder):
+    """A protocol that does not keep the connection open at the peer's end (as TLS)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.eof = 0
+
+    def eof_received(self) -> bool:
+        self.eof += 1
+        return False
+
+
+async def test_a_peer_gone_ends_the_connection_without_sending() -> None:
+    """The peer leaves: the protocol hears ``eof_received``; a protocol that does not keep
+    the connection open ends it at once, and nothing more is sent."""
+    inbound: asyncio.Queue[Message] = asyncio.Queue()
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    protocol = Eofless()
+    scope = {"client": None, "scheme": "wss"}
+    transport = WebSocketTransport(scope, send, protocol)
+    serving = asyncio.get_running_loop().create_task(transport.serve(inbound.get))
+    inbound.put_nowait({"type": "websocket.receive", "bytes": b""})
+    inbound.put_nowait({"type": "websocket.disconnect", "code": 1006})
+    await asyncio.wait_for(serving, 3)
+    assert (protocol.eof, protocol.lost, protocol.data) == (1, 1, [])
+    assert sent == []
+    assert transport.is_closing()
+    assert not transport.can_write_eof()
+    assert transport.get_protocol() is protocol
+    assert transport.get_extra_info("peername") is None
+    assert transport.get_extra_info("scheme") == "wss"
+    assert transport.get_extra_info("sslcontext") is None
+
+
+async def test_a_failing_server_ends_the_connection() -> None:
+    """A ``receive`` or a ``send`` that fails (the server dropped the connection) ends it:
+    ``connection_lost`` once."""
+
+    async def receive() -> Message:
+        raise RuntimeError("connection dropped")
+
+    async def send(message: Message) -> None:
+        raise RuntimeError("connection dropped")
+
+    reading = Eofless()
+    transport = WebSocketTransport({}, send, reading)
+    await asyncio.wait_for(transport.serve(receive), 3)
+    assert (reading.eof, reading.lost) == (1, 1)
+
+    async def silent() -> Message:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    writing = Recorder()
+    transport = WebSocketTransport({}, send, writing)
+    serving = asyncio.get_running_loop().create_task(transport.serve(silent))
+    await asyncio.sleep(0)
+    assert transport.is_reading()
+    transport.write(b"lost")
+    await asyncio.wait_for(serving, 3)
+    assert writing.lost == 1
