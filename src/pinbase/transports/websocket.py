@@ -150,6 +150,8 @@ class WebSocketTransport(asyncio.Transport):
     async def _read(self, receive: Receive) -> None:
         while not self._closing:
             await self._readable.wait()
+            if self.is_closing():  # ended while paused: nothing more is taken
+                return
             try:
                 message = await receive()
             except Exception as error:  # the server dropped the connection under us
@@ -216,6 +218,9 @@ class WebSocketTransport(asyncio.Transport):
         self._closing = True
         self._queue.clear()
         self._queued = 0
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None and flusher is not asyncio.current_task():
+            flusher.cancel()  # the server cancelled the connection: nothing more is sent
         try:
             self._protocol.connection_lost(None)
         finally:
