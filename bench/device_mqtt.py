@@ -10,6 +10,9 @@ stored) before the next batch, for ``--duration`` s. The server is then stopped 
 and the history points in ``pinbase.db`` are compared with the acknowledged publishes (fewer
 points is a lost acknowledged write).
 
+With ``--websocket`` the devices speak MQTT over WebSocket to ``/mqtt`` of the HTTP port
+(device-lifecycle.md §3), the same sessions behind granian's WebSocket.
+
 Target (printed, never asserted): >= 20,000 messages/s on 2 cores (issue 4).
 Run: ``.venv/bin/python bench/device_mqtt.py --help``.
 """
@@ -84,7 +87,9 @@ def run(options: argparse.Namespace) -> int:
         baseline = count_history(data_dir)
         mqtt_port = free_port()
         server = ServerProcess(data_dir, "--mqtt-port", str(mqtt_port), env=BENCH_FLOOD_ENV)
-        plan = {"port": mqtt_port, "tokens_file": str(tokens_file), "count": options.devices}
+        port = server.port if options.websocket else mqtt_port
+        plan = {"port": port, "tokens_file": str(tokens_file), "count": options.devices}
+        plan["websocket"] = options.websocket
         plan |= {"duration_s": options.duration, "batch": options.batch, "rate": options.rate}
         with serving(server, report):
             console.print("running throughput ...")
@@ -99,7 +104,8 @@ def run(options: argparse.Namespace) -> int:
 def print_report(console: Console, report: dict[str, Any]) -> None:
     """One table of figures beside their target, then notes."""
     t = report["throughput"]
-    table = Table(title="Blynk MQTT device API over plain TCP (loopback)")
+    over = "WebSocket (/mqtt)" if report["settings"].get("websocket") == "True" else "plain TCP"
+    table = Table(title=f"Blynk MQTT device API over {over} (loopback)")
     for heading in ("", "measured", f"target ({TARGET_CPUS} cores)"):
         table.add_column(heading, justify="right")
     table.add_row("devices publishing", f"{t['connected']:,} (errors {t['connect_errors']})", "")
@@ -134,6 +140,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load")
     parser.add_argument("--batch", type=int, default=4, help="QoS 0 publishes per QoS 1 one")
     parser.add_argument("--rate", type=float, default=0.0, help="messages/s per device, 0 unpaced")
+    parser.add_argument(
+        "--websocket", action="store_true", help="MQTT over WebSocket at /mqtt of the HTTP port"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
     return parser.parse_args(argv)

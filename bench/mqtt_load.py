@@ -5,7 +5,9 @@ token, MQTT 3.1.1), then each device publishes ``ds/Counter <n>`` in batches of 
 publishes followed by one QoS 1 publish, in one socket write, and waits for that publish's
 PUBACK before the next batch. The server acknowledges a QoS 1 publish once it and the writes
 before it are stored, so every write of a batch whose PUBACK arrived is *acknowledged*.
-``rate`` caps each device's messages/s (0: as fast as the acknowledgements come).
+``rate`` caps each device's messages/s (0: as fast as the acknowledgements come). With
+``websocket`` the devices speak MQTT over WebSocket to ``/mqtt`` of the HTTP port instead, one
+binary frame per batch.
 
 Packets are built with the client side of Pinbase's codec (``pinbase.protocols.mqtt.client``).
 The result is one JSON line marked with ``RESULT_MARKER``.
@@ -16,6 +18,10 @@ import json
 import sys
 from collections.abc import Iterator
 from typing import Any, cast
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
 
 from pacing import stream_batches
 from pinbase.protocols.mqtt.client import ServerReader, connect_packet, publish_packet
@@ -64,9 +70,39 @@ class Device(asyncio.Protocol):
         return await asyncio.wait_for(self._waiter, ANSWER_TIMEOUT_S)
 
 
-async def connect(port: int, token: str) -> Device:
-    """A device connected with ``token`` (CONNACK accepted)."""
-    _, device = await asyncio.get_running_loop().create_connection(Device, HOST, port)
+class WebSocketDevice:
+    """One device over MQTT over WebSocket (``/mqtt``): each write one binary frame."""
+
+    def __init__(self, socket: ClientConnection) -> None:
+        self._socket = socket
+        self._reader = ServerReader()
+
+    @property
+    def transport(self) -> asyncio.Transport:
+        """The socket under the WebSocket, closed once the stream ends."""
+        return self._socket.transport
+
+    async def request(self, data: bytes) -> bytes:
+        """Send ``data`` and return the body of the CONNACK or PUBACK it asks for."""
+        await self._socket.send(data)
+        async with asyncio.timeout(ANSWER_TIMEOUT_S):
+            while True:
+                frame = await self._socket.recv(decode=False)
+                for packet in self._reader.feed(frame):
+                    if packet.type in (PacketType.CONNACK, PacketType.PUBACK):
+                        return packet.body
+
+
+async def connect(port: int, token: str, *, websocket: bool = False) -> Device | WebSocketDevice:
+    """A device connected with ``token`` (CONNACK accepted), over TCP or over WebSocket."""
+    device: Device | WebSocketDevice
+    if websocket:
+        socket = await websockets.connect(
+            f"ws://{HOST}:{port}/mqtt", subprotocols=[Subprotocol("mqtt")], compression=None
+        )
+        device = WebSocketDevice(socket)
+    else:
+        _, device = await asyncio.get_running_loop().create_connection(Device, HOST, port)
     packet = connect_packet(password=token.encode(), keep_alive=KEEP_ALIVE_S)
     answer = await device.request(packet)
     if answer[1:2] != b"\0":
@@ -78,7 +114,7 @@ async def stream(plan: dict[str, Any]) -> dict[str, Any]:
     """Every device publishes in batches closed by a QoS 1 publish; counts and round trips."""
     writes = [publish_packet(TOPIC, str(v).encode()) for v in range(VALUE_CYCLE)]
     acked = [publish_packet(TOPIC, str(v).encode(), qos=1, packet_id=ACK_ID) for v in range(100)]
-    batch, port = int(plan["batch"]), plan["port"]
+    batch, port, websocket = int(plan["batch"]), plan["port"], bool(plan.get("websocket"))
     totals = {"publishes_sent": 0, "publishes_acked": 0}
 
     def batches(index: int) -> Iterator[bytes]:
@@ -94,7 +130,10 @@ async def stream(plan: dict[str, Any]) -> dict[str, Any]:
         totals["publishes_acked"] += batch + 1
 
     run = await stream_batches(
-        plan, lambda token: connect(port, token), batches=batches, answered=answered
+        plan,
+        lambda token: connect(port, token, websocket=websocket),
+        batches=batches,
+        answered=answered,
     )
     return {
         **totals,

@@ -16,12 +16,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
-from granian.constants import Interfaces
+from granian.constants import Interfaces, SSLProtocols
 from granian.server.embed import Server
 
 from pinbase.domain.deliveries import DeliveryKind
 from pinbase.http.access_log import AccessLog
-from pinbase.http.app import create_app
+from pinbase.http.app import MqttSocketOnly, create_app
 from pinbase.services.actions import ActionsLog
 from pinbase.services.backups import DataFolder
 from pinbase.services.broker import Broker, LocalBroker
@@ -102,6 +102,7 @@ from pinbase.transports.heartbeat import NodeHeartbeat
 from pinbase.transports.listening import tls_context
 from pinbase.transports.login_guard import LoginGuard, login_throttle
 from pinbase.transports.mqtt import MqttListeners
+from pinbase.transports.mqtt_websocket import MqttWebSocket
 from pinbase.transports.ports import ensure_port_free
 from pinbase.transports.redis_broker import RedisBroker
 from pinbase.transports.redis_counters import RedisCounters
@@ -114,7 +115,7 @@ REDIS_TIMEOUT_S = 2.0
 """Longest wait of a heartbeat or a counter flush on Redis: in a network partition the call
 fails (logged once per outage) and is retried at the next beat or flush, instead of hanging its
 task until TCP gives up."""
-TLS_PORTS = frozenset({"hardware_tls_port", "mqtt_tls_port"})
+TLS_PORTS = frozenset({"hardware_tls_port", "mqtt_tls_port", "mqtt_wss_port"})
 """The ``Settings.listening_ports`` that need the certificate and key."""
 GC_THRESHOLDS = (50_000, 20, 100)
 """Young-generation threshold raised from 700: the hot path allocates many short-lived objects,
@@ -673,6 +674,24 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def secure_socket_server(settings: Settings, mqtt_socket: MqttWebSocket, *, port: int) -> Server:
+    """The MQTT-over-secure-WebSocket server (``mqtt_wss_port``, device-lifecycle.md §3): ``/mqtt``
+    only, TLS 1.2 and newer with the device listeners' certificate, as granian serves TLS."""
+    if settings.tls_cert is None or settings.tls_key is None:  # pragma: no cover - checked
+        raise ValueError("the secure WebSocket port needs tls_cert and tls_key")
+    return Server(
+        MqttSocketOnly(mqtt_socket),
+        address=settings.host,
+        port=port,
+        interface=Interfaces.ASGINL,
+        backlog=2048,
+        log_enabled=False,
+        ssl_cert=settings.tls_cert,
+        ssl_key=settings.tls_key,
+        ssl_protocol_min=SSLProtocols.tls12,
+    )
+
+
 def check_listeners(settings: Settings) -> None:
     """Fail before the database opens if a listener could not start: a port is taken (no port
     is checked when ``reuse_port`` shares them on purpose: the workers of ``serve --workers``,
@@ -702,15 +721,6 @@ async def serve(settings: Settings) -> None:
     """
     check_listeners(settings)
     async with running_services(settings) as services:
-        app = create_app(services, settings)
-        server = Server(
-            AccessLog(app) if settings.access_log else app,
-            address=settings.host,
-            port=settings.http_port,
-            interface=Interfaces.ASGINL,
-            backlog=2048,
-            log_enabled=False,
-        )
         # Device listeners share the loop; they stop before the writer, so values are stored.
         # One failed-login count for every device listener, binary and MQTT (issue #8).
         guard = LoginGuard.for_settings(
@@ -724,6 +734,32 @@ async def serve(settings: Settings) -> None:
         except BaseException:
             await listeners.stop()
             raise
+        # MQTT over WebSocket is the MQTT listeners' sessions on the HTTP port (§3).
+        mqtt_socket = (
+            mqtt.websocket(origins=settings.mqtt_websocket_origins)
+            if settings.mqtt_websocket
+            else None
+        )
+        try:
+            app = create_app(services, settings, mqtt_socket=mqtt_socket)
+            server = Server(
+                AccessLog(app) if settings.access_log else app,
+                address=settings.host,
+                port=settings.http_port,
+                interface=Interfaces.ASGINL,
+                backlog=2048,
+                log_enabled=False,
+            )
+            wss_port = settings.listening_ports().get("mqtt_wss_port", 0)
+            wss = (
+                secure_socket_server(settings, mqtt_socket, port=wss_port)
+                if mqtt_socket is not None and wss_port
+                else None
+            )
+        except BaseException:
+            await mqtt.stop()
+            await listeners.stop()
+            raise
         tune_garbage_collector()
         loop = asyncio.get_running_loop()
         throttle_flush = (
@@ -731,12 +767,35 @@ async def serve(settings: Settings) -> None:
             if isinstance(guard.throttle, SharedLoginThrottle)
             else None
         )
+        stopping: set[asyncio.Task[None]] = set()
+
+        async def stop_http() -> None:
+            # WebSocket clients get their close frame while the HTTP server can still send it.
+            if mqtt_socket is not None:
+                await mqtt_socket.stop()
+            if wss is not None:
+                wss.stop()  # type: ignore[no-untyped-call]  # granian declares no types here
+            server.stop()  # type: ignore[no-untyped-call]
+
+        def on_signal() -> None:
+            if not stopping:
+                stopping.add(loop.create_task(stop_http(), name="http_stop"))
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, server.stop)
+            loop.add_signal_handler(signum, on_signal)
+        wss_serving: asyncio.Task[None] | None = None
+        if wss is not None:
+            wss_serving = loop.create_task(wss.serve(), name="mqtt_wss")
+            # A secure WebSocket server that ends by itself failed: the whole server stops.
+            wss_serving.add_done_callback(lambda _: on_signal())
+            logger.info("mqtt.wss_listening host=%s port=%d", settings.host, wss_port)
         logger.info("server.listening host=%s port=%d", settings.host, settings.http_port)
         try:
             await server.serve()
         finally:
+            if wss is not None and wss_serving is not None:
+                wss.stop()  # type: ignore[no-untyped-call]
+                await asyncio.wait([wss_serving])  # its failure is raised once all has stopped
             await mqtt.stop()
             await listeners.stop()
             guard.log.flush()
@@ -744,4 +803,8 @@ async def serve(settings: Settings) -> None:
                 throttle_flush.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await throttle_flush
+        if wss_serving is not None and not wss_serving.cancelled():
+            failure = wss_serving.exception()
+            if failure is not None:
+                raise failure
         logger.info("server.stopped")

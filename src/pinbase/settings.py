@@ -183,6 +183,18 @@ class Settings(BaseSettings):
     """The same over TLS 1.2+, opened when ``tls_cert`` and ``tls_key`` are set; 0 turns it off."""
     mqtt_max_packet: int = Field(default=1024, ge=64, le=268_435_455)
     """Largest MQTT packet accepted from a device, header included (§2.6); larger closes it."""
+    mqtt_websocket: bool = True
+    """Serve the MQTT device API over WebSocket at ``/mqtt`` of the HTTP port (device-lifecycle.md
+    §3), and over TLS on ``mqtt_wss_port``: the same sessions, rules and limits as
+    ``mqtt_port``."""
+    mqtt_wss_port: int = Field(default=9443, ge=0, le=65535)
+    """MQTT over secure WebSocket (``wss://<host>:9443/mqtt``, device-lifecycle.md §3), TLS 1.2+,
+    opened when ``tls_cert`` and ``tls_key`` are set and ``mqtt_websocket`` is on; it serves
+    ``/mqtt`` only. 0 turns it off."""
+    mqtt_websocket_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    """Web pages (``Origin``, e.g. ``https://panel.example.org``) whose scripts may open MQTT over
+    WebSocket (comma-separated in the environment). Empty: any page, since the device token,
+    not the page, authenticates."""
 
     smtp_host: str = ""
     """The SMTP server that sends e-mail notifications; empty (the default): no e-mail channel,
@@ -397,10 +409,16 @@ class Settings(BaseSettings):
             "hardware_tls_port": self.hardware_tls_port if tls else 0,
             "mqtt_port": self.mqtt_port,
             "mqtt_tls_port": self.mqtt_tls_port if tls else 0,
+            "mqtt_wss_port": self.mqtt_wss_port if tls and self.mqtt_websocket else 0,
         }
         return {name: port for name, port in ports.items() if port}
 
-    @field_validator("outbound_allowed_networks", "outbound_allowed_hosts", mode="before")
+    @field_validator(
+        "outbound_allowed_networks",
+        "outbound_allowed_hosts",
+        "mqtt_websocket_origins",
+        mode="before",
+    )
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -418,6 +436,18 @@ class Settings(BaseSettings):
                     f"{network!r} is not a network: use CIDRs such as 192.168.1.0/24 or ::1/128"
                 ) from None
         return networks
+
+    @field_validator("mqtt_websocket_origins")
+    @classmethod
+    def _origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in origins:
+            scheme, _, rest = origin.partition("://")
+            if scheme.lower() not in ("http", "https") or not rest or "/" in rest.rstrip("/"):
+                raise ValueError(
+                    f"{origin!r} is not an origin: use scheme://host[:port], e.g."
+                    " https://panel.example.org"
+                )
+        return origins
 
     @field_validator("outbound_allowed_hosts")
     @classmethod

@@ -67,12 +67,13 @@ class ServerProcess:
         self.data_dir = data_dir
         self._ready_timeout_s = ready_timeout_s
         # No device listener unless asked for (--hardware-port N, --mqtt-port N, and with
-        # --tls-cert --mqtt-tls-port N): parallel servers would all claim the default ports 8442,
-        # 1883 and 8883.
+        # --tls-cert --mqtt-tls-port N, --mqtt-wss-port N): parallel servers would all claim the
+        # default ports 8442, 1883, 8883 and 9443.
         quiet = {
             "PINBASE_HARDWARE_PORT": "0",
             "PINBASE_MQTT_PORT": "0",
             "PINBASE_MQTT_TLS_PORT": "0",
+            "PINBASE_MQTT_WSS_PORT": "0",
         }
         self._env = {**quiet, **os.environ, **(env or {})}
         self.port = port or free_port()

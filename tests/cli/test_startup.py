@@ -15,7 +15,7 @@ import pytest
 
 from pinbase.testing import ServerProcess, free_port, run_cli
 
-QUIET = ("--hardware-port", "0", "--mqtt-port", "0", "--mqtt-tls-port", "0")
+QUIET = ("--hardware-port", "0", "--mqtt-port", "0", "--mqtt-tls-port", "0", "--mqtt-wss-port", "0")
 """No device listener unless a test asks for one (``run_cli`` has no environment of its own)."""
 
 

@@ -1,5 +1,5 @@
-"""One ``pinbase serve`` with plain and TLS device listeners, binary and MQTT, for the interop
-tests.
+"""One ``pinbase serve`` with plain and TLS device listeners, binary and MQTT (and MQTT over
+secure WebSocket), for the interop tests.
 
 The session server of ``tests/conftest.py`` runs without device listeners; this package starts
 its own on free ports, with a throwaway certificate for ``localhost`` (device-protocols.md §4.1
@@ -33,7 +33,8 @@ def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Interop
             datastream["syncWithLatest"] = True
     created = provision(spec, data_dir=data_dir)
     cert, key = self_signed(data_dir)
-    ports = {name: free_port() for name in ("hardware", "hardware-tls", "mqtt", "mqtt-tls")}
+    names = ("hardware", "hardware-tls", "mqtt", "mqtt-tls", "mqtt-wss")
+    ports = {name: free_port() for name in names}
     options = [f"--{name}-port={port}" for name, port in ports.items()]
     options += [f"--tls-cert={cert}", f"--tls-key={key}"]
     env = {"PINBASE_LOGIN_DELAY_MAX_S": "0.05", **UNTHROTTLED}
@@ -44,6 +45,7 @@ def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Interop
             tls_port=ports["hardware-tls"],
             mqtt_port=ports["mqtt"],
             mqtt_tls_port=ports["mqtt-tls"],
+            mqtt_wss_port=ports["mqtt-wss"],
             cert=cert,
             devices=created["devices"],
         )

@@ -40,6 +40,8 @@ class InteropServer:
     mqtt_tls_port: int
     cert: Path
     devices: list[dict[str, Any]]
+    mqtt_wss_port: int = 0
+    """MQTT over secure WebSocket (``/mqtt`` only); 0: not opened."""
 
     def __post_init__(self) -> None:
         self._unused = iter(self.devices)

@@ -80,6 +80,10 @@ def serve(
         int | None,
         typer.Option("--mqtt-tls-port", help="Blynk MQTT device port (TLS); 0: off."),
     ] = None,
+    mqtt_wss_port: Annotated[
+        int | None,
+        typer.Option("--mqtt-wss-port", help="MQTT over secure WebSocket port (/mqtt); 0: off."),
+    ] = None,
     log_level: Annotated[
         LogLevel | None,
         typer.Option("--log-level", help="debug, info, warning or error; debug adds tracebacks."),
@@ -113,6 +117,7 @@ def serve(
             tls_key=tls_key,
             mqtt_port=mqtt_port,
             mqtt_tls_port=mqtt_tls_port,
+            mqtt_wss_port=mqtt_wss_port,
             log_level=log_level,
             access_log=access_log,
             broker_url=broker_url,

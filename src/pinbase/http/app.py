@@ -9,7 +9,9 @@ that would make a ``405``) goes to the Platform application too, which also serv
 paths. Legacy routes (``/{token}/...``) never match a path of a modern family, so ``/api/x/y``
 reaches FastAPI even where a legacy pattern fits it. The web console (``/dashboard`` and below,
 pages and its WebSocket) goes straight to its own application too (``http/console/app.py``);
-``/`` redirects there.
+``/`` redirects there. A WebSocket to ``/mqtt`` goes to the MQTT-over-WebSocket application the
+caller passes in (``transports/mqtt_websocket.py``: the MQTT listeners' sessions, built by
+``runtime``); a plain request there is answered ``426``.
 """
 
 from typing import Any
@@ -30,7 +32,13 @@ from pinbase.http.docs import docs_routes
 from pinbase.http.legacy_api.routes import legacy_routes
 from pinbase.http.limits import RequestSizeLimit
 from pinbase.http.methods import allowed_methods
-from pinbase.http.paths import CONSOLE_PATH, MODERN_PREFIXES, PLATFORM_PREFIX, is_console_path
+from pinbase.http.paths import (
+    CONSOLE_PATH,
+    MODERN_PREFIXES,
+    MQTT_SOCKET_PATH,
+    PLATFORM_PREFIX,
+    is_console_path,
+)
 from pinbase.http.platform_api.app import OPENAPI_PATH, TITLE, create_platform_app
 from pinbase.http.responses import error_response, server_error, text_response
 from pinbase.services.container import Services
@@ -39,6 +47,9 @@ from pinbase.settings import Settings
 UPLOAD_PATH = "/external/api/upload"
 MULTIPART_OVERHEAD = 64 * 1024
 """Room for multipart boundaries and headers around a maximum-size uploaded file."""
+MQTT_OVER_HTTP = "MQTT over WebSocket: connect to this path with a WebSocket client."
+CLOSE_NOT_FOUND = 1008
+"""The close code that refuses a WebSocket handshake nobody serves (the server answers 403)."""
 
 
 async def root(_request: Request) -> Response:
@@ -81,34 +92,89 @@ class ModernPathsExcluded(BaseRoute):
         await self._route.handle(scope, receive, send)
 
 
+async def _mqtt_upgrade_required(scope: Scope, receive: Receive, send: Send) -> None:
+    """A plain HTTP request to ``/mqtt``: ``426`` naming the protocol to upgrade to."""
+    response = error_response(MQTT_OVER_HTTP, 426)
+    response.headers["Upgrade"] = "websocket"
+    await response(scope, receive, send)
+
+
+async def _refuse_socket(scope: Scope, receive: Receive, send: Send) -> None:
+    """A WebSocket nobody serves (``/mqtt`` while MQTT over WebSocket is off): the handshake is
+    refused."""
+    await receive()
+    await send({"type": "websocket.close", "code": CLOSE_NOT_FOUND})
+
+
 class FamiliesFirst:
-    """ASGI middleware handing every ``/api/...`` request to the Platform application, and every
-    ``/dashboard…`` request and socket to the console, at once.
+    """ASGI middleware handing every ``/api/...`` request to the Platform application, every
+    ``/dashboard…`` request and socket to the console, and sockets to ``/mqtt`` to MQTT, at
+    once.
 
     A route could not do it: Starlette's router probes routes again with a slash added to
     redirect ``/api`` to ``/api/``, while both must answer the JSON 404; and the console's
     paths must never be tried against the legacy ``/{token}/…`` patterns.
     """
 
-    def __init__(self, app: ASGIApp, *, platform: ASGIApp, console: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        platform: ASGIApp,
+        console: ASGIApp,
+        mqtt_socket: ASGIApp | None = None,
+    ) -> None:
         self._app = app
         self._platform = platform
         self._console = console
+        self._mqtt_socket = mqtt_socket or _refuse_socket
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """``/api/...`` to the Platform application, ``/dashboard…`` to the console, everything
-        else to the routes."""
+        """``/api/...`` to the Platform application, ``/dashboard…`` to the console, ``/mqtt``
+        to MQTT, everything else to the routes."""
         kind = scope["type"]
         if kind == "http" and scope["path"].startswith(PLATFORM_PREFIX):
             await self._platform(scope, receive, send)
         elif kind in ("http", "websocket") and is_console_path(scope["path"]):
             await self._console(scope, receive, send)
+        elif scope.get("path") == MQTT_SOCKET_PATH and kind in ("http", "websocket"):
+            if kind == "websocket":
+                await self._mqtt_socket(scope, receive, send)
+            else:
+                await _mqtt_upgrade_required(scope, receive, send)
         else:
             await self._app(scope, receive, send)
 
 
-def create_app(services: Services, settings: Settings) -> Starlette:
-    """Build the application for one server instance; no globals, so tests can build many."""
+class MqttSocketOnly:
+    """The application of the MQTT-over-secure-WebSocket port (``mqtt_wss_port``): ``/mqtt``
+    and nothing else, so the port is no second door to the HTTP APIs."""
+
+    def __init__(self, mqtt_socket: ASGIApp) -> None:
+        self._mqtt_socket = mqtt_socket
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Sockets to ``/mqtt`` to MQTT; ``426`` to plain requests there; 404 elsewhere."""
+        kind = scope["type"]
+        at_socket_path = scope.get("path") == MQTT_SOCKET_PATH
+        if kind == "websocket":
+            app = self._mqtt_socket if at_socket_path else _refuse_socket
+            await app(scope, receive, send)
+        elif kind == "http":
+            if at_socket_path:
+                await _mqtt_upgrade_required(scope, receive, send)
+            else:
+                await error_response(messages.NOT_FOUND, 404)(scope, receive, send)
+
+
+def create_app(
+    services: Services, settings: Settings, *, mqtt_socket: ASGIApp | None = None
+) -> Starlette:
+    """Build the application for one server instance; no globals, so tests can build many.
+
+    ``mqtt_socket`` serves WebSockets to ``/mqtt`` (MQTT over WebSocket); without it their
+    handshake is refused.
+    """
 
     def body_limit(path: str) -> int:
         if path == UPLOAD_PATH:
@@ -128,7 +194,7 @@ def create_app(services: Services, settings: Settings) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(RequestSizeLimit, limit_for=body_limit),
-            Middleware(FamiliesFirst, platform=platform, console=console),
+            Middleware(FamiliesFirst, platform=platform, console=console, mqtt_socket=mqtt_socket),
         ],
         exception_handlers={404: _http_error, 405: _http_error, Exception: server_error},
     )

@@ -18,6 +18,8 @@ CONSOLE_API_PREFIX = "/dashboard/api/"
 """The console's JSON endpoints: their errors are JSON, the pages' are HTML."""
 CONSOLE_SOCKET_PATH = "/dashboard/ws"
 """The console's live WebSocket (console.md §4)."""
+MQTT_SOCKET_PATH = "/mqtt"
+"""MQTT over WebSocket (device-lifecycle.md §3), Blynk.Cloud's path; MQTT.js needs it in the URL."""
 MODERN_PREFIXES = (DEVICE_PREFIX, PLATFORM_PREFIX, OAUTH_PREFIX, CONSOLE_PREFIX)
 """Path prefixes of the device, Platform, OAuth and console families; a legacy token is never
 one of them (http-api.md §1.1), so ``/dashboard/x`` is never taken for ``/{token}/pin``."""

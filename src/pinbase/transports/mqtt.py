@@ -1,5 +1,6 @@
 """The MQTT device API listeners (device-protocols.md §2.1: 1883 plain, 8883 TLS), in the server's
-own loop.
+own loop, and the same sessions over WebSocket at ``/mqtt`` of the HTTP listener
+(``mqtt_websocket``, device-lifecycle.md §3).
 
 Pinbase speaks MQTT itself, through the sans-IO ``protocols.mqtt`` core, rather than embedding a
 general broker: a device talks only to the server, never to other clients, and the measured
@@ -16,6 +17,7 @@ from pinbase.transports.listening import Listeners, device_gateway
 from pinbase.transports.login_guard import LoginGuard
 from pinbase.transports.mqtt_hub import MqttHub, MqttOptions
 from pinbase.transports.mqtt_session import MqttSession
+from pinbase.transports.mqtt_websocket import MqttWebSocket
 
 
 class MqttListeners(Listeners):
@@ -26,6 +28,12 @@ class MqttListeners(Listeners):
 
     def __init__(self, hub: MqttHub) -> None:
         super().__init__(hub, lambda: MqttSession(hub))
+        self._mqtt_hub = hub
+
+    def websocket(self, *, origins: tuple[str, ...] = ()) -> MqttWebSocket:
+        """The ASGI application of ``/mqtt`` (device-lifecycle.md §3): its sessions are these
+        listeners' (same hub, same limits; ``stop`` closes them too)."""
+        return MqttWebSocket(self._mqtt_hub, origins=origins)
 
     @classmethod
     def for_services(

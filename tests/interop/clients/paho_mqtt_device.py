@@ -2,9 +2,9 @@
 (device-protocols.md §2, §4.1 item 6).
 
 Connects with username ``device`` and the token as password, client id ``""``, clean session
-(over TLS with ``--ca-cert``), and subscribes to ``downlink/#`` once connected. Commands arrive
-on stdin as JSON lines; every event is printed as one JSON line (payloads as text, NUL kept as
-``\\u0000``).
+(over TLS with ``--ca-cert``, over WebSocket with ``--websocket /mqtt``), and subscribes to
+``downlink/#`` once connected. Commands arrive on stdin as JSON lines; every event is printed as
+one JSON line (payloads as text, NUL kept as ``\\u0000``).
 """
 
 import argparse
@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--will-topic")
     parser.add_argument("--will-payload", default="")
     parser.add_argument("--ca-cert", help="speak TLS, trusting this PEM certificate")
+    parser.add_argument("--websocket", metavar="PATH", help="MQTT over WebSocket at this path")
     args = parser.parse_args()
 
     protocol = mqtt.MQTTv5 if args.mqtt5 else mqtt.MQTTv311
@@ -38,7 +39,10 @@ def main() -> None:
         client_id="",
         protocol=protocol,
         clean_session=None if args.mqtt5 else True,  # MQTT 5 has clean start instead
+        transport="websockets" if args.websocket else "tcp",
     )
+    if args.websocket:
+        client.ws_set_options(path=args.websocket)
     client.username_pw_set("device", args.token)
     client.enable_logger()
     if args.ca_cert:
