@@ -24,6 +24,7 @@ from pinbase.domain.ids import DeviceId
 from pinbase.services.bus import (
     Bus,
     DeviceCommanded,
+    DevicePingAnswered,
     PinPushed,
     PropertyChanged,
     ValuesChanged,
@@ -68,6 +69,7 @@ class DeviceSessions:
     """Which session each device connected to this node holds, kept in step with ``Presence``."""
 
     def __init__(self, bus: Bus, presence: Presence) -> None:
+        self._bus = bus
         self._presence = presence
         self._live: dict[DeviceId, tuple[int, LiveSession]] = {}
         # Presence subscribed first (it exists before any DeviceSessions), so it has taken each
@@ -106,6 +108,15 @@ class DeviceSessions:
         """The device's current session, if it is connected to this node."""
         held = self._live.get(device_id)
         return None if held is None else held[1]
+
+    def ping_answered(
+        self, device_id: DeviceId, request_id: int, ms: float | None, *, reason: str = ""
+    ) -> None:
+        """A session's answer to a ``ping`` command (``ms`` None: not pinged, ``reason`` says
+        why), announced to every node: the one that asked waits for it."""
+        self._bus.publish(
+            DevicePingAnswered(device_id=device_id, request_id=request_id, ms=ms, reason=reason)
+        )
 
     def close(self) -> None:
         """Stop listening to the bus (at shutdown)."""

@@ -6,15 +6,12 @@ for a command, and the MQTT downlink (topic, payload, QoS). A command that canno
 ``CommandRefused`` with the reason the session logs; nothing here raises.
 """
 
-import logging
 from dataclasses import dataclass
 
 import orjson
 
-from pinbase.protocols.device import InternalPush
+from pinbase.protocols.device import DebugPrint, InternalPush, Redirect, ServerPing
 from pinbase.services.bus import DeviceCommanded
-
-logger = logging.getLogger(__name__)
 
 OTA_TOPIC = "downlink/ota/json"
 REBOOT_TOPIC = "downlink/reboot"
@@ -52,25 +49,40 @@ def ota_url(command: DeviceCommanded) -> str | CommandRefused:
     return command.args[0]
 
 
-def binary_internal(command: DeviceCommanded) -> InternalPush | CommandRefused:
-    """The INTERNAL push for ``ota``, ``reboot`` and ``reconfigure`` (§1.7.3)."""
+def binary_outbound(
+    command: DeviceCommanded,
+) -> InternalPush | ServerPing | Redirect | DebugPrint | CommandRefused:
+    """The binary protocol's form of a command: INTERNAL ``ota <url>``, ``dbg reboot`` or
+    ``dbg config start`` (§1.7.3), PING, REDIRECT ``host port`` or DEBUG_PRINT (§4)."""
+    args = command.args
     try:
-        if command.kind == "ota":
-            url = ota_url(command)
-            if isinstance(url, CommandRefused):
-                return url
-            return InternalPush(name="ota", args=(url,))
-        if command.kind == "reboot":
-            return InternalPush(name="dbg", args=(DBG_REBOOT,))
-        if command.kind == "reconfigure":
-            return InternalPush(name="dbg", args=(DBG_CONFIG,))
-    except ValueError as error:  # a URL with a NUL in it
+        match command.kind:
+            case "ota":
+                url = ota_url(command)
+                if isinstance(url, CommandRefused):
+                    return url
+                return InternalPush(name="ota", args=(url,))
+            case "reboot":
+                return InternalPush(name="dbg", args=(DBG_REBOOT,))
+            case "reconfigure":
+                return InternalPush(name="dbg", args=(DBG_CONFIG,))
+            case "ping":
+                return ServerPing()
+            case "redirect":
+                port = args[1] if len(args) > 1 else ""
+                if not (port.isascii() and port.isdigit()):
+                    return CommandRefused(f"redirect port {port!r} is not a number")
+                return Redirect(host=args[0], port=int(port))
+            case "diag":
+                return DebugPrint(text=args[0] if args else "")
+    except ValueError as error:  # a NUL in a URL or text, an empty host, a port out of range
         return CommandRefused(str(error))
-    return CommandRefused(f"no INTERNAL form for {command.kind!r}")
+    return CommandRefused(f"no binary form for {command.kind!r}")
 
 
 def mqtt_downlink(command: DeviceCommanded) -> MqttDownlink | CommandRefused:
-    """The downlink for every kind but ``ping`` (which the session numbers and times)."""
+    """The downlink of a command: ``ping`` at QoS 1 (the session times it to the PUBACK), the
+    others at the QoS the session's subscription rules give (§2.3, §2.6)."""
     match command.kind:
         case "ota":
             return _ota_json(command)
@@ -86,6 +98,8 @@ def mqtt_downlink(command: DeviceCommanded) -> MqttDownlink | CommandRefused:
         case "diag":
             text = command.args[0] if command.args else ""
             return MqttDownlink(topic=DIAG_TOPIC, payload=text.encode())
+        case "ping":
+            return MqttDownlink(topic=PING_TOPIC, payload=b"")
     return CommandRefused(f"no downlink for {command.kind!r}")
 
 
@@ -102,3 +116,41 @@ def _ota_json(command: DeviceCommanded) -> MqttDownlink | CommandRefused:
         if text:
             body[key] = text
     return MqttDownlink(topic=OTA_TOPIC, payload=orjson.dumps(body))
+
+
+MAX_PENDING_PINGS = 8
+"""Pings one connection may have in flight: a person clicks Ping now and then; more would only
+be someone hammering the button or the API."""
+
+
+class PendingPings:
+    """The pings a connection sent and waits an answer for, by the msg or packet id they went
+    out with."""
+
+    __slots__ = ("_sent",)
+
+    def __init__(self) -> None:
+        self._sent: dict[int, tuple[int, float]] = {}
+
+    def is_full(self) -> bool:
+        """Whether another ping must be refused (``MAX_PENDING_PINGS`` in flight)."""
+        return len(self._sent) >= MAX_PENDING_PINGS
+
+    def sent(self, wire_id: int, request_id: int, *, at: float) -> None:
+        """A ping numbered ``wire_id`` on the wire went out at loop time ``at``."""
+        self._sent[wire_id] = (request_id, at)
+
+    def answered(self, wire_id: int, *, at: float) -> tuple[int, float] | None:
+        """The request id and round-trip milliseconds of the ping ``wire_id`` answers, or None
+        when no ping went out with that id (an answer to something else)."""
+        found = self._sent.pop(wire_id, None)
+        if found is None:
+            return None
+        request_id, sent_at = found
+        return request_id, round((at - sent_at) * 1000, 1)
+
+    def drain(self) -> list[int]:
+        """The request ids still waiting (the connection is ending: none will be answered)."""
+        waiting = [request_id for request_id, _ in self._sent.values()]
+        self._sent.clear()
+        return waiting

@@ -30,6 +30,7 @@ from pinbase.protocols.mqtt import (
     PingReq,
     PingResp,
     ProtocolError,
+    PubAck,
     Publish,
     PubRel,
     State,
@@ -46,7 +47,12 @@ from pinbase.services.bus import DeviceCommanded, PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
 from pinbase.services.directory import BoundDevice
 from pinbase.services.named_gateway import datastream_named
-from pinbase.transports.commands import DIAG_TOPIC, PING_TOPIC, CommandRefused, mqtt_downlink
+from pinbase.transports.commands import (
+    DIAG_TOPIC,
+    PING_TOPIC,
+    CommandRefused,
+    mqtt_downlink,
+)
 from pinbase.transports.login_guard import REFUSED
 from pinbase.transports.mqtt_dispatch import EVENT_DIAG_INTERVAL_S, downlink_payload, handle
 from pinbase.transports.mqtt_hub import MqttHub
@@ -120,23 +126,27 @@ class MqttSession(StreamSession):
         """Nothing: the MQTT API has no property downlink (§2.5)."""
 
     def send_command(self, command: DeviceCommanded) -> None:
-        """Send a server command (device-lifecycle.md §1.4, §4) on its ``downlink/`` topic, as
-        ``publish`` does: ``downlink/ota/json``, ``…/redirect`` and ``…/diag`` at QoS 0 whatever
-        the device subscribed to, the others only when subscribed (§2.3); dropped when larger
-        than its ``rxbuff`` (§2.6)."""
-        if self._closed or self._conn.state is not State.CONNECTED:
-            return
+        """Send a server command (device-lifecycle.md §1.4, §4) on its ``downlink/`` topic:
+        ``downlink/ota/json``, ``…/redirect`` and ``…/diag`` at QoS 0 whatever the device
+        subscribed to, the others only when subscribed (§2.3); ``downlink/ping`` at QoS 1,
+        timed to its PUBACK. Dropped when larger than the device's ``rxbuff`` (§2.6)."""
         downlink = mqtt_downlink(command)
+        if self._closed or self._conn.state is not State.CONNECTED:
+            downlink = CommandRefused("not connected")
         if isinstance(downlink, CommandRefused):
-            logger.info(
-                "mqtt.command_refused device_id=%s kind=%s reason=%s",
-                self._device_id(),
-                command.kind,
-                downlink.reason,
-            )
+            self._command_refused(command, downlink.reason)
             return
         logger.info("mqtt.command device_id=%s kind=%s", self._device_id(), command.kind)
-        self.publish(downlink.topic, downlink.payload)
+        if command.kind != "ping":
+            self.publish(downlink.topic, downlink.payload)
+            return
+        if self._subscriptions.qos_for(PING_TOPIC) is None:
+            self._command_refused(command, "the device did not subscribe to downlink/ping")
+        elif self._pings.is_full():
+            self._command_refused(command, "too many pings in flight")
+        else:
+            self.send(Downlink(topic=PING_TOPIC, payload=b"", qos=1))
+            self._ping_sent(command, self._conn.last_packet_id)
 
     def replace(self) -> None:
         """A newer connection of the same device took over (one per token, §2.2); its will
@@ -281,7 +291,9 @@ class MqttSession(StreamSession):
                 self._close("disconnected by the device")
             case ConnectionClosed():
                 self._close("closed by the device")
-            case _:  # UnsupportedVersion; PubAck needs nothing (it proves the device alive)
+            case PubAck(packet_id=packet_id):
+                self._ping_answered(packet_id)
+            case _:  # UnsupportedVersion
                 if self._conn.state is State.CONNECTING:
                     await self._refuse(ConnectCode.BAD_VERSION)
 

@@ -38,7 +38,7 @@ from pinbase.protocols.device import (
 from pinbase.protocols.device.timing import heartbeat_timeout, is_idle
 from pinbase.services.bus import DeviceCommanded, PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
-from pinbase.transports.commands import CommandRefused, binary_internal
+from pinbase.transports.commands import CommandRefused, binary_outbound
 from pinbase.transports.dispatch import dispatch, record_writes
 from pinbase.transports.hub import Hub
 from pinbase.transports.login_guard import REFUSED
@@ -106,24 +106,27 @@ class BinarySession(StreamSession):
 
     def send_command(self, command: DeviceCommanded) -> None:
         """Send a server command (device-lifecycle.md §4): ``ota``, ``reboot`` and
-        ``reconfigure`` as INTERNAL pushes, each with a fresh msg id, held until the info
-        message is answered (§1.8.1) and dropped when larger than ``buff-in`` (§1.11.4)."""
+        ``reconfigure`` as INTERNAL pushes (held until the info message is answered, §1.8.1),
+        ``ping`` as PING timed to its RESPONSE, ``redirect`` as REDIRECT, ``diag`` as
+        DEBUG_PRINT; the last three to the C++ library only (§1.11.5). Each takes a fresh msg id;
+        a frame larger than ``buff-in`` is dropped (§1.11.4)."""
         if self._closed or self._conn.state not in _OPEN_STATES:
+            self._command_refused(command, "not connected")
             return
-        outbound = binary_internal(command)
+        outbound = binary_outbound(command)
         if isinstance(outbound, CommandRefused):
-            self._refused(command, outbound.reason)
+            self._command_refused(command, outbound.reason)
+            return
+        if command.kind == "ping" and self._pings.is_full():
+            self._command_refused(command, "too many pings in flight")
+            return
+        problem = self._deliver(outbound)
+        if problem is not None:
+            self._command_refused(command, problem)
             return
         logger.info("tcp.command device_id=%s kind=%s", self._device_id(), command.kind)
-        self.send(outbound)
-
-    def _refused(self, command: DeviceCommanded, reason: str) -> None:
-        logger.info(
-            "tcp.command_refused device_id=%s kind=%s reason=%s",
-            self._device_id(),
-            command.kind,
-            reason,
-        )
+        if command.kind == "ping":
+            self._ping_sent(command, self._conn.last_sent_id)
 
     def replace(self) -> None:
         """A newer login of the same device took over (§1.8.1)."""
@@ -183,7 +186,9 @@ class BinarySession(StreamSession):
             elif isinstance(event, Rejected):
                 await self._refuse_login(event.msg_id, event.status)
         elif isinstance(event, Response):
-            pass  # the device's answer to a push needs nothing (C++ HEAD answers `vr` with 2)
+            # A ping's answer, or an answer to a push, which needs nothing (C++ HEAD answers
+            # ``vr`` with 2).
+            self._ping_answered(event.msg_id)
         elif self._admit(event.msg_id):
             await dispatch(self, self._hub.gateway, self._hub.gateway.current(bound), event)
 
@@ -222,15 +227,20 @@ class BinarySession(StreamSession):
 
     def send(self, message: Outbound) -> None:
         """Queue ``message``; a frame the device cannot take is dropped and logged (§1.11.4)."""
+        self._deliver(message)
+
+    def _deliver(self, message: Outbound) -> str | None:
+        """``send``, telling why the frame was dropped (None: queued or held)."""
         try:
             data = self._conn.send(message)
         except Undeliverable as error:
             logger.info("tcp.undeliverable device_id=%s reason=%s", self._device_id(), error)
-            return
+            return str(error)
         if data and self._outbox is not None:
             self._outbox.put(data, paced=self._conn.needs_pacing)
         if self._conn.state is State.CLOSED:
             self._close("answered for the last time")
+        return None
 
     def info_answered(self) -> None:
         """Release the pushes held during the handshake; the idle timeout follows the h-beat."""

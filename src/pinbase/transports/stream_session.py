@@ -28,6 +28,7 @@ from typing import ClassVar, Protocol, cast
 from pinbase.protocols.device.flood import FloodMeter, Verdict
 from pinbase.services.bus import DeviceCommanded, PropertyChanged, ValuesChanged
 from pinbase.services.directory import BoundDevice
+from pinbase.transports.commands import PendingPings
 from pinbase.transports.hub import SessionHub
 from pinbase.transports.login_guard import GARBAGE
 from pinbase.transports.outbox import Outbox
@@ -67,6 +68,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         "_meter",
         "_outbox",
         "_paused",
+        "_pings",
         "_sink",
         "_tls",
         "_transport",
@@ -90,6 +92,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         self._closed = False
         self._linger: asyncio.TimerHandle | None = None
         self._held: asyncio.Future[None] | None = None
+        self._pings = PendingPings()
 
     # --- what each protocol adds -----------------------------------------------------------
 
@@ -157,8 +160,42 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         self._detach(reason)
 
     def _cancel_timers(self) -> None:
-        """Stop what waits on the connection: a held answer here, each protocol's timers."""
+        """Stop what waits on the connection: a held answer and the pings in flight (answered:
+        nothing will come back) here, each protocol's timers."""
         release(self._held)
+        if self._bound is not None:
+            for request_id in self._pings.drain():
+                self._hub.sessions.ping_answered(
+                    self._bound.device.id, request_id, None, reason="connection closed"
+                )
+
+    # --- commands (device-lifecycle.md §4) ---------------------------------------------------
+
+    def _command_refused(self, command: DeviceCommanded, reason: str) -> None:
+        """Log a command the link cannot carry; a ``ping`` is answered at once with why."""
+        logger.info(
+            "%s.command_refused device_id=%s kind=%s reason=%s",
+            self.KIND,
+            self._device_id(),
+            command.kind,
+            reason,
+        )
+        if command.kind == "ping":
+            self._hub.sessions.ping_answered(
+                command.device_id, command.request_id, None, reason=reason
+            )
+
+    def _ping_sent(self, command: DeviceCommanded, wire_id: int) -> None:
+        """A ping went out numbered ``wire_id``: its answer is timed from now."""
+        self._pings.sent(wire_id, command.request_id, at=self._loop.time())
+
+    def _ping_answered(self, wire_id: int) -> None:
+        """The device answered what went out numbered ``wire_id``: if it was a ping, the
+        round trip is announced; an answer to anything else needs nothing."""
+        answer = self._pings.answered(wire_id, at=self._loop.time())
+        if answer is not None and self._bound is not None:
+            request_id, ms = answer
+            self._hub.sessions.ping_answered(self._bound.device.id, request_id, ms)
 
     # --- asyncio.Protocol ----------------------------------------------------------------
 
