@@ -3,23 +3,16 @@ binary-protocol listener: reboot, ping, redirect and reconfigure reach a C++-lik
 real socket and land in PLT-DEV-20; offline devices get 409, other organizations' 404, bad input
 400, all in the API's error shape."""
 
-import socket
-import struct
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from device_link import INTERNAL, REDIRECT, Device, binary_listener, connected
 
 from inprocess import InProcessServer, bearer, in_process_server
-from pinbase.transports.login_guard import LoginGuard
-from pinbase.transports.tcp import DeviceListeners
 
-HEADER = struct.Struct(">BHH")
-HW_LOGIN, PING, INTERNAL, REDIRECT = 29, 6, 17, 41
-CPP_INFO = ("mcu", "1.0.0", "h-beat", "45", "buff-in", "1024", "dev", "ESP32")
 DEVICE = "/api/v1/organization/device"
 
 
@@ -44,19 +37,8 @@ def org_spec(name: str) -> dict[str, Any]:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[InProcessServer, int]]:
     """The application and a binary listener on a free port, over the same services."""
     folder: Path = tmp_path_factory.mktemp("device-commands-api")
-    with in_process_server(folder) as server:
-        services, config = server.services, server.settings
-
-        async def start() -> tuple[DeviceListeners, int]:
-            guard = LoginGuard.for_settings(config, clock=services.clock)
-            listeners = DeviceListeners.for_services(services, settings=config, guard=guard)
-            return listeners, await listeners.open("127.0.0.1", 0)
-
-        listeners, port = server.run(start)
-        try:
-            yield server, port
-        finally:
-            server.run(listeners.stop)
+    with in_process_server(folder) as server, binary_listener(server) as port:
+        yield server, port
 
 
 @pytest.fixture(scope="module")
@@ -71,46 +53,11 @@ def other(site: tuple[InProcessServer, int]) -> dict[str, Any]:
     return site[0].provision(org_spec("Other"))
 
 
-class Device:
-    """A device speaking the binary protocol like the C++ library, over a blocking socket."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-
-    def send(self, command: int, msg_id: int, *parts: str) -> None:
-        """One frame whose body is ``parts`` joined by NUL."""
-        body = "\0".join(parts).encode()
-        self.sock.sendall(HEADER.pack(command, msg_id, len(body)) + body)
-
-    def read(self) -> tuple[int, int, list[str]]:
-        """The next frame: command, msg id and body parts (a RESPONSE's status as its part)."""
-        command, msg_id, length = HEADER.unpack(self._exactly(5))
-        if command == 0:
-            return command, msg_id, [str(length)]
-        body = self._exactly(length).decode()
-        return command, msg_id, body.split("\0") if body else []
-
-    def _exactly(self, size: int) -> bytes:
-        data = b""
-        while len(data) < size:
-            chunk = self.sock.recv(size - len(data))
-            if not chunk:
-                raise ConnectionError("closed by the server")
-            data += chunk
-        return data
-
-
-@contextmanager
-def connected(site: tuple[InProcessServer, int], device: dict[str, Any]) -> Iterator[Device]:
-    """The device logged in with its info message answered, and counted online."""
-    port = site[1]
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        link = Device(sock)
-        link.send(HW_LOGIN, 1, device["token"])
-        assert link.read() == (0, 1, ["200"])
-        link.send(INTERNAL, 2, *CPP_INFO)
-        assert link.read() == (0, 2, ["200"])
-        yield link
+def online(
+    site: tuple[InProcessServer, int], device: dict[str, Any]
+) -> AbstractContextManager[Device]:
+    """The device connected to the site's listener (a context manager)."""
+    return connected(site[1], device["token"])
 
 
 def logs(http: Any, headers: dict[str, str], device_id: int) -> list[dict[str, Any]]:
@@ -126,11 +73,11 @@ def test_reboot_reaches_the_device_and_is_logged(
     """204; the device reads INTERNAL ``dbg reboot``; PLT-DEV-20 shows a ``reboot`` entry
     without a pin."""
     device = acme["devices"][0]
-    with site[0].client() as http, connected(site, device) as link:
+    with site[0].client() as http, online(site, device) as wire:
         headers = bearer(http, acme)
         answer = http.post(f"{DEVICE}/reboot", params={"deviceId": device["id"]}, headers=headers)
         assert answer.status_code == 204, answer.text
-        command, msg_id, parts = link.read()
+        command, msg_id, parts = wire.read()
         assert (command, parts) == (INTERNAL, ["dbg", "reboot"])
         assert msg_id != 0
         (entry,) = logs(http, headers, device["id"])
@@ -143,16 +90,10 @@ def test_ping_answers_the_round_trip(
 ) -> None:
     """The device answers PING with RESPONSE 200; the API answers ``answered`` and ``ms``."""
     device = acme["devices"][1]
-    with site[0].client() as http, connected(site, device) as link:
+    with site[0].client() as http, online(site, device) as wire:
         headers = bearer(http, acme)
 
-        def answer_ping() -> None:
-            command, msg_id, _ = link.read()
-            assert command == PING
-            link.sock.sendall(HEADER.pack(0, msg_id, 200))
-
-        answering = threading.Thread(target=answer_ping)
-        answering.start()
+        answering = wire.answer_pings()
         answer = http.post(f"{DEVICE}/ping", params={"deviceId": device["id"]}, headers=headers)
         answering.join(5)
         assert answer.status_code == 200, answer.text
@@ -167,7 +108,7 @@ def test_redirect_sends_host_and_port(
 ) -> None:
     """A redirect body ``{"host","port"}`` becomes REDIRECT ``host\\0port``."""
     device = acme["devices"][0]
-    with site[0].client() as http, connected(site, device) as link:
+    with site[0].client() as http, online(site, device) as wire:
         headers = bearer(http, acme)
         answer = http.post(
             f"{DEVICE}/redirect",
@@ -176,7 +117,7 @@ def test_redirect_sends_host_and_port(
             json={"host": "node2.example", "port": 8442},
         )
         assert answer.status_code == 204, answer.text
-        assert link.read()[::2] == (REDIRECT, ["node2.example", "8442"])
+        assert wire.read()[::2] == (REDIRECT, ["node2.example", "8442"])
 
 
 def test_reconfigure_sends_dbg_config_start(
@@ -184,13 +125,13 @@ def test_reconfigure_sends_dbg_config_start(
 ) -> None:
     """Reconfigure (experimental) is INTERNAL ``dbg config start``."""
     device = acme["devices"][0]
-    with site[0].client() as http, connected(site, device) as link:
+    with site[0].client() as http, online(site, device) as wire:
         headers = bearer(http, acme)
         path = f"{DEVICE}/reconfigure"
         assert (
             http.post(path, params={"deviceId": device["id"]}, headers=headers).status_code == 204
         )
-        assert link.read()[::2] == (INTERNAL, ["dbg", "config start"])
+        assert wire.read()[::2] == (INTERNAL, ["dbg", "config start"])
 
 
 @pytest.mark.parametrize("command", ["reboot", "ping", "reconfigure"])
@@ -214,7 +155,7 @@ def test_another_organizations_device_is_not_found(
 ) -> None:
     """Acme's client cannot command Other's device, even when it is online: 404."""
     device = other["devices"][0]
-    with site[0].client() as http, connected(site, device):
+    with site[0].client() as http, online(site, device):
         headers = bearer(http, acme)
         answer = http.post(f"{DEVICE}/reboot", params={"deviceId": device["id"]}, headers=headers)
         assert answer.status_code == 404
@@ -238,7 +179,7 @@ def test_bad_redirect_bodies_are_400(
 ) -> None:
     """A missing or malformed host, port or URI is 400 in the error shape."""
     device = acme["devices"][0]
-    with site[0].client() as http, connected(site, device):
+    with site[0].client() as http, online(site, device):
         headers = bearer(http, acme)
         answer = http.post(
             f"{DEVICE}/redirect", params={"deviceId": device["id"]}, headers=headers, json=body
