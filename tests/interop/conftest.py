@@ -46,6 +46,7 @@ def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Interop
             mqtt_tls_port=ports["mqtt-tls"],
             cert=cert,
             devices=created["devices"],
+            oauth_clients=created["oauthClients"],
         )
 
 

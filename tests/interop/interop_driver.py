@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
@@ -40,6 +40,8 @@ class InteropServer:
     mqtt_tls_port: int
     cert: Path
     devices: list[dict[str, Any]]
+    oauth_clients: list[dict[str, Any]] = field(default_factory=list)
+    """The provisioned OAuth clients (``clientId``, ``clientSecret``), for Platform API calls."""
 
     def __post_init__(self) -> None:
         self._unused = iter(self.devices)

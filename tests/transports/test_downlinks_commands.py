@@ -205,7 +205,7 @@ async def test_session_refuses_ping_to_a_client_not_known_as_cpp(both: Both) -> 
         await device.send(frame(LOGIN, 1, token))
         assert await device.read() == Received(0, 1, 200)
         await online(both, token)
-        with pytest.raises(CommandNotSupported, match="C\\+\\+ clients only"):
+        with pytest.raises(CommandNotSupported, match="known to be the C\\+\\+ library"):
             await both.commands.ping(both.caller, await both.device_id(token))
 
 

@@ -228,7 +228,7 @@ def test_cpp_only_commands_are_refused_to_other_clients(
     connection = after_login(Command.LOGIN)
     if info is not None:
         with_info(connection, info)
-    with pytest.raises(Undeliverable, match="C\\+\\+ clients only"):
+    with pytest.raises(Undeliverable, match="known to be the C\\+\\+ library"):
         connection.send(message)
 
 

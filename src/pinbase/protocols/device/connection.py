@@ -247,7 +247,10 @@ class DeviceConnection:
             raise LocalProtocolError(f"cannot send {type(message).__name__} while {self._state}")
         if isinstance(message, C_PLUS_PLUS_ONLY):
             if self.client is not ClientLibrary.CPP:
-                raise Undeliverable(f"{type(message).__name__} goes to C++ clients only")
+                raise Undeliverable(
+                    f"{type(message).__name__} goes only to a client known to be the C++ "
+                    "library (the Python libraries disconnect on it)"
+                )
             reply_to = None
         else:
             reply_to = None if isinstance(message, InternalPush) else message.msg_id
