@@ -15,9 +15,27 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from tcp_stack import Stack, running_stack, until
-from tcp_wire import HW_LOGIN, INTERNAL, LOGIN, PING, RawDevice, Received, frame, response
+from tcp_wire import (
+    HARDWARE,
+    HW_LOGIN,
+    INTERNAL,
+    LOGIN,
+    PING,
+    RawDevice,
+    Received,
+    frame,
+    response,
+)
 
 from pinbase.domain.ids import OrgId
+from pinbase.protocols.mqtt.client import (
+    PINGREQ,
+    ServerPacket,
+    ServerReader,
+    connect_packet,
+    publish_packet,
+)
+from pinbase.protocols.mqtt.packets import PacketType
 from pinbase.services.bus import DeviceCommanded
 from pinbase.services.device_commands import (
     BadRedirect,
@@ -372,3 +390,48 @@ def test_command_summaries_name_the_command() -> None:
     assert command_summary("ping", {"ms": None}) == "Ping: no answer"
     assert command_summary("redirect", {"uri": "mqtt://h:1"}) == "Redirect to mqtt://h:1"
     assert command_summary("other", None) == "other"
+
+
+# --- diagnostics (device-lifecycle.md §4: 1/s per device, never to Python clients) --------------
+
+
+async def test_dropped_writes_are_told_to_a_cpp_device_once_a_second(both: Both) -> None:
+    """A write to a pin the template lacks: DEBUG_PRINT says so; a second one at once is not
+    told again (the next frame is the PING's answer)."""
+    token = both.stack.tokens[5]
+    async with cpp_device(both, token) as device:
+        await device.send(frame(HARDWARE, 3, "vw", "200", "1"))
+        received = await device.read()
+        assert received.command == DEBUG_PRINT
+        assert received.body.startswith(b"1 of 1 values dropped")
+        await device.send(frame(HARDWARE, 4, "vw", "201", "1"), frame(PING, 5))
+        assert await device.read() == Received(0, 5, 200)
+
+
+async def test_python_clients_get_no_debug_print(both: Both) -> None:
+    """The same write from a blynklib device is dropped silently (it would disconnect)."""
+    token = both.stack.tokens[4]
+    async with await RawDevice.connect(both.stack.port) as device:
+        await device.send(frame(LOGIN, 1, token))
+        assert await device.read() == Received(0, 1, 200)
+        await device.send(frame(INTERNAL, 2, *BLYNKLIB_INFO))
+        assert await device.read() == Received(0, 2, 200)
+        await device.send(frame(HARDWARE, 3, "vw", "200", "1"), frame(PING, 4))
+        assert await device.read() == Received(0, 4, 200)
+
+
+async def test_mqtt_diag_lines_are_limited_to_one_a_second(both: Both) -> None:
+    """Two refused uplinks at once: one ``downlink/diag`` line, then the PINGRESP."""
+    token = both.stack.tokens[3]
+    reader, writer = await asyncio.open_connection("127.0.0.1", both.mqtt_port)
+    packets = ServerReader()
+    seen: list[ServerPacket] = []
+    try:
+        writer.write(connect_packet(password=token.encode()))
+        writer.write(publish_packet("nope", b"") + publish_packet("nope/again", b"") + PINGREQ)
+        while not seen or seen[-1].type is not PacketType.PINGRESP:
+            seen.extend(packets.feed(await asyncio.wait_for(reader.read(4096), 3)))
+    finally:
+        writer.close()
+    diags = [packet.payload for packet in seen if packet.topic == "downlink/diag"]
+    assert diags == [b"nope: unknown topic"]

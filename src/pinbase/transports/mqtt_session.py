@@ -180,8 +180,11 @@ class MqttSession(StreamSession):
         self.send(Downlink(topic=topic, payload=payload, qos=qos))
 
     def diag(self, text: str) -> None:
-        """Tell the device on ``downlink/diag``; the server log says it too."""
+        """Tell the device on ``downlink/diag``, at most once per ``diag_interval`` (1 s); the
+        server log says every line."""
         logger.info("mqtt.diag device_id=%s text=%r", self._device_id(), text)
+        if not self._diag_allowed():
+            return
         self.publish(DIAG_TOPIC, text.encode())
 
     def event_diag(self, text: str) -> None:

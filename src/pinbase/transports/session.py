@@ -21,7 +21,9 @@ import socket
 
 from pinbase.protocols.device import (
     NEED_DATA,
+    ClientLibrary,
     ConnectionClosed,
+    DebugPrint,
     DeviceConnection,
     Event,
     HardwareWrite,
@@ -51,6 +53,9 @@ ORIGIN = "device_tcp"
 """The bus origin of values a device writes over the binary protocol; never echoed back to it."""
 
 _OPEN_STATES = (State.AWAIT_INFO, State.READY)
+
+DROPPED = "{dropped} of {total} values dropped: no such pin in the template, or a value unfit"
+"""The DEBUG_PRINT line of writes ``record_writes`` did not store (device-lifecycle.md §4)."""
 
 
 class BinarySession(StreamSession):
@@ -128,6 +133,18 @@ class BinarySession(StreamSession):
         if command.kind == "ping":
             self._ping_sent(command, self._conn.last_sent_id)
 
+    def diag(self, text: str) -> None:
+        """Tell a C++ device with DEBUG_PRINT (it logs ``Server: <text>``), at most once per
+        ``diag_interval``; never a Python client, which disconnects on it (§1.11.5)."""
+        logger.info("tcp.diag device_id=%s text=%r", self._device_id(), text)
+        if (
+            not self._closed
+            and self._conn.client is ClientLibrary.CPP
+            and self._conn.state is State.READY
+            and self._diag_allowed()
+        ):
+            self._deliver(DebugPrint(text=text.replace("\0", " ")))
+
     def replace(self) -> None:
         """A newer login of the same device took over (§1.8.1)."""
         self._close("replaced by a new login")
@@ -149,7 +166,10 @@ class BinarySession(StreamSession):
             writes, event = self._take()
             if writes and self._bound is not None:
                 hub = self._hub
-                await record_writes(self, hub.gateway, hub.gateway.current(self._bound), writes)
+                bound = hub.gateway.current(self._bound)
+                stored = await record_writes(self, hub.gateway, bound, writes)
+                if stored < len(writes):
+                    self.diag(DROPPED.format(dropped=len(writes) - stored, total=len(writes)))
             if event is None or self._closed:
                 return
             if isinstance(event, ProtocolError):

@@ -60,6 +60,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         "_attached",
         "_bound",
         "_closed",
+        "_diag_at",
         "_held",
         "_hub",
         "_last_inbound",
@@ -93,6 +94,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         self._linger: asyncio.TimerHandle | None = None
         self._held: asyncio.Future[None] | None = None
         self._pings = PendingPings()
+        self._diag_at: float | None = None
 
     # --- what each protocol adds -----------------------------------------------------------
 
@@ -170,6 +172,16 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
                 )
 
     # --- commands (device-lifecycle.md §4) ---------------------------------------------------
+
+    def _diag_allowed(self) -> bool:
+        """Whether a diagnostic line may go out now (one per ``diag_interval``); taking the
+        answer yes spends it."""
+        now = self._loop.time()
+        interval = self._hub.options.diag_interval
+        if self._diag_at is not None and now - self._diag_at < interval:
+            return False
+        self._diag_at = now
+        return True
 
     def _command_refused(self, command: DeviceCommanded, reason: str) -> None:
         """Log a command the link cannot carry; a ``ping`` is answered at once with why."""
