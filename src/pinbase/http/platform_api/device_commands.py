@@ -20,6 +20,7 @@ from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
 from pinbase.http.platform_api.errors import PlatformError
 from pinbase.http.platform_api.params import ERRORS, DeviceIdQuery
+from pinbase.http.platform_api.schemas import ErrorBody
 from pinbase.http.responses import json_response
 from pinbase.services.container import Services
 from pinbase.services.device_commands import (
@@ -79,7 +80,14 @@ def _refused(error: DeviceCommandError) -> PlatformError:
 
 def device_command_router(services: Services, auth: BearerAuth) -> APIRouter:
     """The device-command endpoints."""
-    router = APIRouter(prefix="/api/v1/organization/device", tags=[TAG], responses=ERRORS)
+    router = APIRouter(
+        prefix="/api/v1/organization/device",
+        tags=[TAG],
+        responses={
+            **ERRORS,
+            OFFLINE: {"model": ErrorBody, "description": "Device is offline (not connected)"},
+        },
+    )
     commands = services.device_commands
     Authorized = Annotated[Caller, Depends(auth)]
     redirecting = json_body(RedirectBody, ids=())
