@@ -27,16 +27,17 @@ from tcp_wire import (
     response,
 )
 
-from pinbase.domain.ids import OrgId
+from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.protocols.mqtt.client import (
     PINGREQ,
     ServerPacket,
     ServerReader,
     connect_packet,
     publish_packet,
+    subscribe_packet,
 )
 from pinbase.protocols.mqtt.packets import PacketType
-from pinbase.services.bus import DeviceCommanded
+from pinbase.services.bus import DeviceCommanded, DevicePingAnswered
 from pinbase.services.device_commands import (
     BadRedirect,
     CommandNotSupported,
@@ -48,6 +49,7 @@ from pinbase.services.device_commands import (
 from pinbase.services.oauth import Caller
 from pinbase.services.scope import DeviceNotFound
 from pinbase.settings import Settings
+from pinbase.transports.commands import MAX_PENDING_PINGS
 from pinbase.transports.mqtt import MqttListeners
 
 REDIRECT, DEBUG_PRINT = 41, 55
@@ -435,3 +437,63 @@ async def test_mqtt_diag_lines_are_limited_to_one_a_second(both: Both) -> None:
         writer.close()
     diags = [packet.payload for packet in seen if packet.topic == "downlink/diag"]
     assert diags == [b"nope: unknown topic"]
+
+
+# --- refusals inside the sessions -------------------------------------------------------------
+
+
+def answers_of(both: Both) -> list[DevicePingAnswered]:
+    """Every ping answer published from now on."""
+    heard: list[DevicePingAnswered] = []
+    both.stack.services.bus.subscribe(DevicePingAnswered, heard.append)
+    return heard
+
+
+async def test_binary_session_drops_bad_commands_and_bounds_pings(both: Both) -> None:
+    """An ``ota`` without a URL is dropped; of nine pings at once the ninth is answered at once
+    with the reason, the eight others go out."""
+    token = both.stack.tokens[0]
+    heard = answers_of(both)
+    async with cpp_device(both, token) as device:
+        device_id = DeviceId(await both.device_id(token))
+        bus = both.stack.services.bus
+        bus.publish(DeviceCommanded(device_id, "ota"))
+        for request_id in range(1, MAX_PENDING_PINGS + 2):
+            bus.publish(DeviceCommanded(device_id, "ping", (), request_id))
+        for _ in range(MAX_PENDING_PINGS):
+            assert (await device.read()).command == PING
+        assert [(a.request_id, a.reason) for a in heard] == [
+            (MAX_PENDING_PINGS + 1, "too many pings in flight")
+        ]
+
+
+async def test_mqtt_session_drops_bad_commands_and_bounds_pings(both: Both) -> None:
+    """An ``ota`` whose size is not a number is dropped; of nine pings at once to a device
+    that never acknowledges, the ninth is refused; the connection ending answers the eight."""
+    token = both.stack.tokens[1]
+    heard = answers_of(both)
+    reader, writer = await asyncio.open_connection("127.0.0.1", both.mqtt_port)
+    packets = ServerReader()
+    seen: list[ServerPacket] = []
+    try:
+        writer.write(connect_packet(password=token.encode()))
+        writer.write(subscribe_packet([("downlink/#", 1)]))
+        while len(seen) < 2:
+            seen.extend(packets.feed(await asyncio.wait_for(reader.read(4096), 3)))
+        device_id = DeviceId(await both.device_id(token))
+        bus = both.stack.services.bus
+        bus.publish(DeviceCommanded(device_id, "ota", ("http://h/f", "ten")))
+        for request_id in range(1, MAX_PENDING_PINGS + 2):
+            bus.publish(DeviceCommanded(device_id, "ping", (), request_id))
+        while len(seen) < 2 + MAX_PENDING_PINGS:
+            seen.extend(packets.feed(await asyncio.wait_for(reader.read(4096), 3)))
+        assert {packet.topic for packet in seen[2:]} == {"downlink/ping"}
+        assert [a.request_id for a in heard] == [MAX_PENDING_PINGS + 1]
+    finally:
+        writer.close()
+    assert await until(lambda: _answered(heard, MAX_PENDING_PINGS + 1))
+    assert {a.reason for a in heard[1:]} == {"connection closed"}
+
+
+async def _answered(heard: list[DevicePingAnswered], count: int) -> bool:
+    return len(heard) == count
