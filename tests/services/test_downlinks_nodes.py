@@ -70,6 +70,6 @@ async def test_a_ping_answer_reaches_the_asking_node() -> None:
     await settle()
     a.bus.publish(DeviceCommanded(DEVICE, "ping", (), 42))
     await settle()
-    b.sessions.ping_answered(DEVICE, 42, 3.5)
+    b.sessions.ping_answered(DEVICE, 42, ms=3.5)
     await settle()
     assert [(x.device_id, x.request_id, x.ms) for x in a.answers] == [(DEVICE, 42, 3.5)]

@@ -382,7 +382,7 @@ async def test_unsubscribed_mqtt_device_is_not_pinged_but_redirected(both: Both)
 def test_bad_redirect_targets_are_refused(host: str, port: int, uri: str | None) -> None:
     """Hosts with spaces or a scheme, ports out of range and non-MQTT URIs are refused."""
     with pytest.raises(BadRedirect):
-        redirect_uri(host, port, uri)
+        redirect_uri(host, port, uri=uri)
 
 
 def test_command_summaries_name_the_command() -> None:

@@ -134,8 +134,8 @@ class ActionsLog:
         self,
         device: Device,
         kind: str,
-        details: Any,
         *,
+        details: Any,
         user_email: str | None = None,
         online: bool,
     ) -> None:

@@ -245,6 +245,12 @@ class DeviceCommanded:
     request_id: int = 0  # set for "ping": the answer carries it back
 
 
+NOT_CONNECTED = "not connected"
+"""A ``DevicePingAnswered`` reason: the session had already ended when the ping arrived."""
+CONNECTION_CLOSED = "connection closed"
+"""A ``DevicePingAnswered`` reason: the connection ended before the device answered."""
+
+
 @wire.message
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DevicePingAnswered:

@@ -20,7 +20,13 @@ from typing import Any
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DeviceId
 from pinbase.services.actions import ActionsLog
-from pinbase.services.bus import Bus, DeviceCommanded, DevicePingAnswered
+from pinbase.services.bus import (
+    CONNECTION_CLOSED,
+    NOT_CONNECTED,
+    Bus,
+    DeviceCommanded,
+    DevicePingAnswered,
+)
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.presence import Presence
 from pinbase.services.scope import Scoped, device_in_scope
@@ -135,7 +141,7 @@ class DeviceCommands:
             BadRedirect, DeviceNotFound, DeviceOffline, CommandNotSupported (a Python client
                 over the binary protocol: it cannot follow a REDIRECT, §1.8.3).
         """
-        target = redirect_uri(host, port, uri)
+        target = redirect_uri(host, port, uri=uri)
         bound = await self._online(caller, device_id)
         self._refuse_python(bound, "redirected")
         details = {"host": host, "port": port, "uri": target}
@@ -169,11 +175,13 @@ class DeviceCommands:
                 got = None
         finally:
             self._waiting.pop(key, None)
-        if got is not None and got.ms is None and got.reason != "connection closed":
+        if got is not None and got.reason == NOT_CONNECTED:
+            raise DeviceOffline("The device is offline: commands reach connected devices only")
+        if got is not None and got.ms is None and got.reason != CONNECTION_CLOSED:
             raise CommandNotSupported(f"The device cannot be pinged: {got.reason}")
         ms = None if got is None else got.ms
         await self._actions.command_sent(
-            bound.device, "ping", {"ms": ms}, user_email=user_email, online=True
+            bound.device, "ping", details={"ms": ms}, user_email=user_email, online=True
         )
         logger.info("device.pinged device_id=%d ms=%s", device_id_, ms)
         return ms
@@ -201,7 +209,7 @@ class DeviceCommands:
     ) -> None:
         self._bus.publish(DeviceCommanded(bound.device.id, kind, args))
         await self._actions.command_sent(
-            bound.device, kind, details, user_email=user_email, online=True
+            bound.device, kind, details=details, user_email=user_email, online=True
         )
         logger.info("device.commanded device_id=%d kind=%s", bound.device.id, kind)
 
@@ -211,7 +219,7 @@ class DeviceCommands:
             waiting.set_result(answer)
 
 
-def redirect_uri(host: str, port: int, uri: str | None) -> str:
+def redirect_uri(host: str, port: int, *, uri: str | None) -> str:
     """The URI an MQTT device is redirected to: ``uri`` when given (checked), else
     ``mqtt://host:port``.
 

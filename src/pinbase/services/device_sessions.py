@@ -110,7 +110,7 @@ class DeviceSessions:
         return None if held is None else held[1]
 
     def ping_answered(
-        self, device_id: DeviceId, request_id: int, ms: float | None, *, reason: str = ""
+        self, device_id: DeviceId, request_id: int, *, ms: float | None, reason: str = ""
     ) -> None:
         """A session's answer to a ``ping`` command (``ms`` None: not pinged, ``reason`` says
         why), announced to every node: the one that asked waits for it."""

@@ -43,7 +43,7 @@ from pinbase.protocols.mqtt import (
 )
 from pinbase.protocols.mqtt.topics import Subscriptions
 from pinbase.protocols.mqtt.uplink import BadUplink, WriteDatastream, parse_uplink
-from pinbase.services.bus import DeviceCommanded, PropertyChanged, ValuesChanged
+from pinbase.services.bus import NOT_CONNECTED, DeviceCommanded, PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
 from pinbase.services.directory import BoundDevice
 from pinbase.services.named_gateway import datastream_named
@@ -132,7 +132,7 @@ class MqttSession(StreamSession):
         timed to its PUBACK. Dropped when larger than the device's ``rxbuff`` (§2.6)."""
         downlink = mqtt_downlink(command)
         if self._closed or self._conn.state is not State.CONNECTED:
-            downlink = CommandRefused("not connected")
+            downlink = CommandRefused(NOT_CONNECTED)
         if isinstance(downlink, CommandRefused):
             self._command_refused(command, downlink.reason)
             return

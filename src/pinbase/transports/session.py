@@ -38,7 +38,7 @@ from pinbase.protocols.device import (
     Undeliverable,
 )
 from pinbase.protocols.device.timing import heartbeat_timeout, is_idle
-from pinbase.services.bus import DeviceCommanded, PropertyChanged, ValuesChanged
+from pinbase.services.bus import NOT_CONNECTED, DeviceCommanded, PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
 from pinbase.transports.commands import CommandRefused, binary_outbound
 from pinbase.transports.dispatch import dispatch, record_writes
@@ -116,7 +116,7 @@ class BinarySession(StreamSession):
         DEBUG_PRINT; the last three to the C++ library only (§1.11.5). Each takes a fresh msg id;
         a frame larger than ``buff-in`` is dropped (§1.11.4)."""
         if self._closed or self._conn.state not in _OPEN_STATES:
-            self._command_refused(command, "not connected")
+            self._command_refused(command, NOT_CONNECTED)
             return
         outbound = binary_outbound(command)
         if isinstance(outbound, CommandRefused):

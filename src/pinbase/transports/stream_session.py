@@ -26,7 +26,12 @@ import logging
 from typing import ClassVar, Protocol, cast
 
 from pinbase.protocols.device.flood import FloodMeter, Verdict
-from pinbase.services.bus import DeviceCommanded, PropertyChanged, ValuesChanged
+from pinbase.services.bus import (
+    CONNECTION_CLOSED,
+    DeviceCommanded,
+    PropertyChanged,
+    ValuesChanged,
+)
 from pinbase.services.directory import BoundDevice
 from pinbase.transports.commands import PendingPings
 from pinbase.transports.hub import SessionHub
@@ -168,7 +173,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         if self._bound is not None:
             for request_id in self._pings.drain():
                 self._hub.sessions.ping_answered(
-                    self._bound.device.id, request_id, None, reason="connection closed"
+                    self._bound.device.id, request_id, ms=None, reason=CONNECTION_CLOSED
                 )
 
     # --- commands (device-lifecycle.md §4) ---------------------------------------------------
@@ -194,7 +199,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         )
         if command.kind == "ping":
             self._hub.sessions.ping_answered(
-                command.device_id, command.request_id, None, reason=reason
+                command.device_id, command.request_id, ms=None, reason=reason
             )
 
     def _ping_sent(self, command: DeviceCommanded, wire_id: int) -> None:
@@ -207,7 +212,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         answer = self._pings.answered(wire_id, at=self._loop.time())
         if answer is not None and self._bound is not None:
             request_id, ms = answer
-            self._hub.sessions.ping_answered(self._bound.device.id, request_id, ms)
+            self._hub.sessions.ping_answered(self._bound.device.id, request_id, ms=ms)
 
     # --- asyncio.Protocol ----------------------------------------------------------------
 
