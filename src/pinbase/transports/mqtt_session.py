@@ -142,7 +142,7 @@ class MqttSession(StreamSession):
             return
         if self._subscriptions.qos_for(PING_TOPIC) is None:
             self._command_refused(command, "the device did not subscribe to downlink/ping")
-        elif self._pings.is_full():
+        elif self._pings_full():
             self._command_refused(command, "too many pings in flight")
         else:
             self.send(Downlink(topic=PING_TOPIC, payload=b"", qos=1))

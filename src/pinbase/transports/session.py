@@ -122,7 +122,7 @@ class BinarySession(StreamSession):
         if isinstance(outbound, CommandRefused):
             self._command_refused(command, outbound.reason)
             return
-        if command.kind == "ping" and self._pings.is_full():
+        if command.kind == "ping" and self._pings_full():
             self._command_refused(command, "too many pings in flight")
             return
         problem = self._deliver(outbound)

@@ -98,7 +98,9 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         self._closed = False
         self._linger: asyncio.TimerHandle | None = None
         self._held: asyncio.Future[None] | None = None
-        self._pings = PendingPings()
+        # Made at the first ping: most connections are never pinged, and a server holds
+        # tens of thousands of them.
+        self._pings: PendingPings | None = None
         self._diag_at: float | None = None
 
     # --- what each protocol adds -----------------------------------------------------------
@@ -170,7 +172,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         """Stop what waits on the connection: a held answer and the pings in flight (answered:
         nothing will come back) here, each protocol's timers."""
         release(self._held)
-        if self._bound is not None:
+        if self._bound is not None and self._pings is not None:
             for request_id in self._pings.drain():
                 self._hub.sessions.ping_answered(
                     self._bound.device.id, request_id, ms=None, reason=CONNECTION_CLOSED
@@ -202,13 +204,21 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
                 command.device_id, command.request_id, ms=None, reason=reason
             )
 
+    def _pings_full(self) -> bool:
+        """Whether another ping must be refused: ``MAX_PENDING_PINGS`` are in flight."""
+        return self._pings is not None and self._pings.is_full()
+
     def _ping_sent(self, command: DeviceCommanded, wire_id: int) -> None:
         """A ping went out numbered ``wire_id``: its answer is timed from now."""
+        if self._pings is None:
+            self._pings = PendingPings()
         self._pings.sent(wire_id, command.request_id, at=self._loop.time())
 
     def _ping_answered(self, wire_id: int) -> None:
         """The device answered what went out numbered ``wire_id``: if it was a ping, the
         round trip is announced; an answer to anything else needs nothing."""
+        if self._pings is None:
+            return
         answer = self._pings.answered(wire_id, at=self._loop.time())
         if answer is not None and self._bound is not None:
             request_id, ms = answer
