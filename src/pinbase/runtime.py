@@ -33,6 +33,7 @@ from pinbase.services.console_sessions import ConsoleSessions
 from pinbase.services.container import Services
 from pinbase.services.datastream_values import DatastreamValues
 from pinbase.services.device_admin import DeviceAdmin
+from pinbase.services.device_commands import DeviceCommands
 from pinbase.services.device_lists import DeviceLists
 from pinbase.services.device_records import DeviceRecords
 from pinbase.services.directory import Directory
@@ -515,6 +516,7 @@ async def running_services(
         # After the writers, stopped before them: a continuation's send writes values.
         outbox.start()
         heartbeat: NodeHeartbeat | None = None
+        device_commands: DeviceCommands | None = None
         try:
             # Every cache and subscriber exists: from now on other nodes' messages apply here.
             await bus.start()
@@ -532,6 +534,9 @@ async def running_services(
             # Last: the leader's jobs write (schedules), and what they write must reach the
             # other nodes.
             await leadership.start()
+            device_commands = DeviceCommands(
+                directory=directory, presence=presence, bus=bus, actions=actions
+            )
             yield Services(
                 store=store,
                 clock=clock,
@@ -601,6 +606,7 @@ async def running_services(
                 webhooks=webhooks,
                 shared_counters=counters,
                 leadership=leadership,
+                device_commands=device_commands,
             )
         finally:
             # First: the lease goes to another node as early as possible.
@@ -620,6 +626,8 @@ async def running_services(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await automations.stop()
+            if device_commands is not None:
+                device_commands.close()
             live.close()
             state.close()
             presence.close()

@@ -48,6 +48,7 @@ def interop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Interop
             mqtt_wss_port=ports["mqtt-wss"],
             cert=cert,
             devices=created["devices"],
+            oauth_clients=created["oauthClients"],
         )
 
 

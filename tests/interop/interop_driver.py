@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
@@ -42,6 +42,8 @@ class InteropServer:
     devices: list[dict[str, Any]]
     mqtt_wss_port: int = 0
     """MQTT over secure WebSocket (``/mqtt`` only); 0: not opened."""
+    oauth_clients: list[dict[str, Any]] = field(default_factory=list)
+    """The provisioned OAuth clients (``clientId``, ``clientSecret``), for Platform API calls."""
 
     def __post_init__(self) -> None:
         self._unused = iter(self.devices)

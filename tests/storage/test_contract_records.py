@@ -157,3 +157,22 @@ async def test_actions_round_trip_newest_first(store: Store) -> None:
         assert await tx.count_device_actions(first.id) == 3
         assert await tx.count_device_actions(second.id) == 1
         assert await tx.count_device_actions(DeviceId(999)) == 0
+
+
+async def test_device_commands_round_trip_without_a_pin(store: Store) -> None:
+    """A command entry (reboot, ping…) has no pin and names its command; it reads back so,
+    next to value writes."""
+    (device,) = await add_devices(store, 1)
+    entries = [
+        action(device, 1),
+        action(device, 2, pin=None, command="ping", value='{"ms":12.5}', is_online=True),
+        action(device, 3, pin=None, command="reboot", value="null", trigger_user_email="a@b.c"),
+    ]
+    async with store.transaction() as tx:
+        await tx.add_device_actions(entries)
+    async with store.transaction() as tx:
+        assert await tx.read_device_actions_page(device.id, offset=0, limit=10) == [
+            entries[2],
+            entries[1],
+            entries[0],
+        ]

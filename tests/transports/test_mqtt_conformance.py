@@ -29,7 +29,8 @@ from pinbase.settings import Settings
 from pinbase.transports.mqtt import MqttListeners
 from pinbase.transports.mqtt_hub import MqttOptions
 
-OPTIONS = MqttOptions(connect_timeout=0.5, max_packet=256)
+OPTIONS = MqttOptions(connect_timeout=0.5, max_packet=256, diag_interval=0.0)
+"""Short timers; every diag line goes out (the 1 s limit has tests of its own)."""
 
 
 @dataclass

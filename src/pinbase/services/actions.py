@@ -1,4 +1,5 @@
-"""The actions log of PLT-DEV-20: value writes and property changes "done by people".
+"""The actions log of PLT-DEV-20: value writes, property changes and device commands "done by
+people".
 
 Blynk fills it from dashboards, apps and voice assistants (data-model.md §1.11). Pinbase's
 people-facing writers are the Platform API and the console, so their value writes (PLT-DS-02, 03,
@@ -19,6 +20,7 @@ PLT-DS-02 at ~500 writes/s (bench/platform_api.py).
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from pinbase.domain.datastreams import Datastream
 from pinbase.domain.devices import Device
@@ -125,6 +127,34 @@ class ActionsLog:
             [
                 _action(device, datastream, name, dump_json(value), online=online, ts=ts)
                 for name, value in changes.items()
+            ]
+        )
+
+    async def command_sent(
+        self,
+        device: Device,
+        kind: str,
+        *,
+        details: Any,
+        user_email: str | None = None,
+        online: bool,
+    ) -> None:
+        """Log a command sent to the device (reboot, ping…, ``services.device_commands``):
+        ``details`` (JSON values: a ping's round trip, a redirect's target) become the value."""
+        client = CLIENT_API if user_email is None else CLIENT_WEB
+        await self._append(
+            [
+                DeviceAction(
+                    device_id=device.id,
+                    trigger_user_email=user_email,
+                    client=client,
+                    pin=None,
+                    command=kind,
+                    property=None,
+                    value=dump_json(details),
+                    is_online=online,
+                    created_at=self._clock(),
+                )
             ]
         )
 

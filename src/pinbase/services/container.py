@@ -11,6 +11,7 @@ from pinbase.services.console_devices import ConsoleDevices
 from pinbase.services.console_sessions import ConsoleSessions
 from pinbase.services.datastream_values import DatastreamValues
 from pinbase.services.device_admin import DeviceAdmin
+from pinbase.services.device_commands import DeviceCommands
 from pinbase.services.device_lists import DeviceLists
 from pinbase.services.device_records import DeviceRecords
 from pinbase.services.directory import Directory
@@ -105,5 +106,7 @@ class Services:
     """The one HTTP client for calls leaving Pinbase, behind the SSRF guard (§5.5)."""
     leadership: Leadership
     """Whether this node leads the installation, running its once-only work (issue #11)."""
+    device_commands: DeviceCommands
+    """Reboot, ping, redirect and reconfigure connected devices (issue #12)."""
     shared_counters: SharedCounters | None = None
     """The installation's counters (Redis) when several nodes share limits (issue #11)."""

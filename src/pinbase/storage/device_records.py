@@ -30,22 +30,26 @@ CLIENT_LABELS = {CLIENT_WEB: "Web", CLIENT_API: "HTTPS API", CLIENT_AUTOMATION: 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceAction:
-    """One entry of the actions log: a value or property written to a device's datastream.
+    """One entry of the actions log: a value or property written to a device's datastream, or
+    a command sent to the device (reboot, ping…, device-lifecycle.md §4).
 
-    ``value`` is JSON text (a typed value, or a property's string or list of strings);
-    ``property`` names the property, None for a value write. ``is_online`` is the device's
-    presence when the action was taken. ``client`` says who wrote: a ``CLIENT_*`` constant.
+    ``value`` is JSON text (a typed value, a property's string or list of strings, a command's
+    details); ``property`` names the property, None for a value write or a command. ``pin`` is
+    the datastream's pin, None for a command; ``command`` the command's kind, None otherwise.
+    ``is_online`` is the device's presence when the action was taken. ``client`` says who
+    wrote: a ``CLIENT_*`` constant.
     """
 
     device_id: DeviceId
     trigger_user_email: str | None
-    pin: Pin
+    pin: Pin | None
     property: str | None
     value: str
     is_online: bool
     created_at: int
     client: str = CLIENT_API
     trigger_name: str | None = None
+    command: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -329,7 +329,8 @@ device_tags = Table(
 device_actions = Table(
     "device_actions",
     metadata,
-    # The actions log of PLT-DEV-20: value writes and property changes made by people and APIs.
+    # The actions log of PLT-DEV-20: value writes and property changes made by people and APIs,
+    # and commands sent to devices (``pin_type`` "command", ``property`` the command's kind).
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("device_id", Integer, ForeignKey("devices.id"), nullable=False),
     Column("trigger_user_email", NulFreeString(255), nullable=True),

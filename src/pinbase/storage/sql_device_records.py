@@ -21,6 +21,9 @@ MAX_IDS_PER_QUERY = 500
 
 _EVENTS = schema.device_events
 _ACTIONS = schema.device_actions
+COMMAND_PIN_TYPE = "command"
+"""The ``pin_type`` of an actions-log entry that is a device command, not a datastream write:
+``pin`` is then 0 and ``property`` holds the command's kind (no schema change, issue #12)."""
 
 
 class SqlDeviceRecords:
@@ -102,9 +105,9 @@ class SqlDeviceRecords:
                 {
                     "device_id": action.device_id,
                     "trigger_user_email": action.trigger_user_email,
-                    "pin_type": action.pin.type.value,
-                    "pin": action.pin.number,
-                    "property": action.property,
+                    "pin_type": COMMAND_PIN_TYPE if action.pin is None else action.pin.type.value,
+                    "pin": 0 if action.pin is None else action.pin.number,
+                    "property": action.command if action.pin is None else action.property,
                     "value": action.value,
                     "is_online": action.is_online,
                     "created_at": action.created_at,
@@ -151,11 +154,13 @@ def _timeline_filter(
 
 
 def _action(row: Row[Any]) -> DeviceAction:
+    command = row.pin_type == COMMAND_PIN_TYPE
     return DeviceAction(
         device_id=DeviceId(row.device_id),
         trigger_user_email=row.trigger_user_email,
-        pin=Pin(PinType(row.pin_type), row.pin),
-        property=row.property,
+        pin=None if command else Pin(PinType(row.pin_type), row.pin),
+        command=row.property if command else None,
+        property=None if command else row.property,
         value=row.value,
         is_online=row.is_online,
         created_at=row.created_at,

@@ -80,10 +80,11 @@ class Link(Protocol):
 
 async def record_writes(
     link: Link, gateway: DeviceGateway, bound: BoundDevice, writes: Sequence[HardwareWrite]
-) -> None:
-    """Store consecutive writes of the device ``bound`` together; no answer (§1.10.1)."""
+) -> int:
+    """Store consecutive writes of the device ``bound`` together; no answer (§1.10.1). How
+    many were stored: the others named no datastream of the template or did not fit it."""
     batch = [(write.pin, write.values) for write in writes]
-    await gateway.record_writes(bound, batch, origin=link.origin, ts=link.group_ts)
+    return await gateway.record_writes(bound, batch, origin=link.origin, ts=link.group_ts)
 
 
 async def dispatch(

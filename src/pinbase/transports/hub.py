@@ -21,6 +21,11 @@ from pinbase.services.device_sessions import DeviceSessions
 from pinbase.transports.login_guard import LoginGuard
 from pinbase.transports.outbox import MAX_QUEUED_FRAMES, MAX_WRITE_BUFFER
 
+DIAG_INTERVAL_SECONDS = 1.0
+"""At most one diagnostic line (MQTT ``downlink/diag``, binary DEBUG_PRINT) per second per
+connection, hence per device (device-lifecycle.md §4 Recommendation): a device looping on a
+refused write is not sent a line per try."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionOptions:
@@ -29,6 +34,7 @@ class SessionOptions:
     max_write_buffer: int = MAX_WRITE_BUFFER
     flood_rate: float = FLOOD_RATE
     flood_burst: int = FLOOD_BURST
+    diag_interval: float = DIAG_INTERVAL_SECONDS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

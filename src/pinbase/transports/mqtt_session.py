@@ -30,6 +30,7 @@ from pinbase.protocols.mqtt import (
     PingReq,
     PingResp,
     ProtocolError,
+    PubAck,
     Publish,
     PubRel,
     State,
@@ -42,10 +43,16 @@ from pinbase.protocols.mqtt import (
 )
 from pinbase.protocols.mqtt.topics import Subscriptions
 from pinbase.protocols.mqtt.uplink import BadUplink, WriteDatastream, parse_uplink
-from pinbase.services.bus import PropertyChanged, ValuesChanged
+from pinbase.services.bus import NOT_CONNECTED, DeviceCommanded, PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
 from pinbase.services.directory import BoundDevice
 from pinbase.services.named_gateway import datastream_named
+from pinbase.transports.commands import (
+    DIAG_TOPIC,
+    PING_TOPIC,
+    CommandRefused,
+    mqtt_downlink,
+)
 from pinbase.transports.login_guard import REFUSED
 from pinbase.transports.mqtt_dispatch import EVENT_DIAG_INTERVAL_S, downlink_payload, handle
 from pinbase.transports.mqtt_hub import MqttHub
@@ -62,9 +69,6 @@ USERNAME = "device"
 
 MAX_CLIENT_ID_CHARS = 64
 """Longest client id accepted (§2.2)."""
-
-DIAG_TOPIC = "downlink/diag"
-PING_TOPIC = "downlink/ping"
 
 
 class MqttSession(StreamSession):
@@ -121,6 +125,29 @@ class MqttSession(StreamSession):
     def push_property(self, change: PropertyChanged) -> None:
         """Nothing: the MQTT API has no property downlink (§2.5)."""
 
+    def send_command(self, command: DeviceCommanded) -> None:
+        """Send a server command (device-lifecycle.md §1.4, §4) on its ``downlink/`` topic:
+        ``downlink/ota/json``, ``…/redirect`` and ``…/diag`` at QoS 0 whatever the device
+        subscribed to, the others only when subscribed (§2.3); ``downlink/ping`` at QoS 1,
+        timed to its PUBACK. Dropped when larger than the device's ``rxbuff`` (§2.6)."""
+        downlink = mqtt_downlink(command)
+        if self._closed or self._conn.state is not State.CONNECTED:
+            downlink = CommandRefused(NOT_CONNECTED)
+        if isinstance(downlink, CommandRefused):
+            self._command_refused(command, downlink.reason)
+            return
+        logger.info("mqtt.command device_id=%s kind=%s", self._device_id(), command.kind)
+        if command.kind != "ping":
+            self.publish(downlink.topic, downlink.payload)
+            return
+        if self._subscriptions.qos_for(PING_TOPIC) is None:
+            self._command_refused(command, "the device did not subscribe to downlink/ping")
+        elif self._pings_full():
+            self._command_refused(command, "too many pings in flight")
+        else:
+            self.send(Downlink(topic=PING_TOPIC, payload=b"", qos=1))
+            self._ping_sent(command, self._conn.last_packet_id)
+
     def replace(self) -> None:
         """A newer connection of the same device took over (one per token, §2.2); its will
         is dropped, as the device did not go away."""
@@ -153,8 +180,11 @@ class MqttSession(StreamSession):
         self.send(Downlink(topic=topic, payload=payload, qos=qos))
 
     def diag(self, text: str) -> None:
-        """Tell the device on ``downlink/diag``; the server log says it too."""
+        """Tell the device on ``downlink/diag``, at most once per ``diag_interval`` (1 s); the
+        server log says every line."""
         logger.info("mqtt.diag device_id=%s text=%r", self._device_id(), text)
+        if not self._diag_allowed():
+            return
         self.publish(DIAG_TOPIC, text.encode())
 
     def event_diag(self, text: str) -> None:
@@ -264,7 +294,9 @@ class MqttSession(StreamSession):
                 self._close("disconnected by the device")
             case ConnectionClosed():
                 self._close("closed by the device")
-            case _:  # UnsupportedVersion; PubAck needs nothing (it proves the device alive)
+            case PubAck(packet_id=packet_id):
+                self._ping_answered(packet_id)
+            case _:  # UnsupportedVersion
                 if self._conn.state is State.CONNECTING:
                     await self._refuse(ConnectCode.BAD_VERSION)
 

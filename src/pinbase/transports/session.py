@@ -21,7 +21,9 @@ import socket
 
 from pinbase.protocols.device import (
     NEED_DATA,
+    ClientLibrary,
     ConnectionClosed,
+    DebugPrint,
     DeviceConnection,
     Event,
     HardwareWrite,
@@ -36,8 +38,9 @@ from pinbase.protocols.device import (
     Undeliverable,
 )
 from pinbase.protocols.device.timing import heartbeat_timeout, is_idle
-from pinbase.services.bus import PropertyChanged, ValuesChanged
+from pinbase.services.bus import NOT_CONNECTED, DeviceCommanded, PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
+from pinbase.transports.commands import CommandRefused, binary_outbound
 from pinbase.transports.dispatch import dispatch, record_writes
 from pinbase.transports.hub import Hub
 from pinbase.transports.login_guard import REFUSED
@@ -50,6 +53,9 @@ ORIGIN = "device_tcp"
 """The bus origin of values a device writes over the binary protocol; never echoed back to it."""
 
 _OPEN_STATES = (State.AWAIT_INFO, State.READY)
+
+DROPPED = "{dropped} of {total} values dropped: no such pin in the template, or a value unfit"
+"""The DEBUG_PRINT line of writes ``record_writes`` did not store (device-lifecycle.md §4)."""
 
 
 class BinarySession(StreamSession):
@@ -103,6 +109,42 @@ class BinarySession(StreamSession):
         """Nothing: no target client accepts PROPERTY (19) from the server, and the Python
         libraries disconnect on it (§1.11.5, §3.4); ``outbound`` cannot even express it."""
 
+    def send_command(self, command: DeviceCommanded) -> None:
+        """Send a server command (device-lifecycle.md §4): ``ota``, ``reboot`` and
+        ``reconfigure`` as INTERNAL pushes (held until the info message is answered, §1.8.1),
+        ``ping`` as PING timed to its RESPONSE, ``redirect`` as REDIRECT, ``diag`` as
+        DEBUG_PRINT; the last three to the C++ library only (§1.11.5). Each takes a fresh msg id;
+        a frame larger than ``buff-in`` is dropped (§1.11.4)."""
+        if self._closed or self._conn.state not in _OPEN_STATES:
+            self._command_refused(command, NOT_CONNECTED)
+            return
+        outbound = binary_outbound(command)
+        if isinstance(outbound, CommandRefused):
+            self._command_refused(command, outbound.reason)
+            return
+        if command.kind == "ping" and self._pings_full():
+            self._command_refused(command, "too many pings in flight")
+            return
+        problem = self._deliver(outbound)
+        if problem is not None:
+            self._command_refused(command, problem)
+            return
+        logger.info("tcp.command device_id=%s kind=%s", self._device_id(), command.kind)
+        if command.kind == "ping":
+            self._ping_sent(command, self._conn.last_sent_id)
+
+    def diag(self, text: str) -> None:
+        """Tell a C++ device with DEBUG_PRINT (it logs ``Server: <text>``), at most once per
+        ``diag_interval``; never a Python client, which disconnects on it (§1.11.5)."""
+        logger.info("tcp.diag device_id=%s text=%r", self._device_id(), text)
+        if (
+            not self._closed
+            and self._conn.client is ClientLibrary.CPP
+            and self._conn.state is State.READY
+            and self._diag_allowed()
+        ):
+            self._deliver(DebugPrint(text=text.replace("\0", " ")))
+
     def replace(self) -> None:
         """A newer login of the same device took over (§1.8.1)."""
         self._close("replaced by a new login")
@@ -124,7 +166,10 @@ class BinarySession(StreamSession):
             writes, event = self._take()
             if writes and self._bound is not None:
                 hub = self._hub
-                await record_writes(self, hub.gateway, hub.gateway.current(self._bound), writes)
+                bound = hub.gateway.current(self._bound)
+                stored = await record_writes(self, hub.gateway, bound, writes)
+                if stored < len(writes):
+                    self.diag(DROPPED.format(dropped=len(writes) - stored, total=len(writes)))
             if event is None or self._closed:
                 return
             if isinstance(event, ProtocolError):
@@ -161,7 +206,9 @@ class BinarySession(StreamSession):
             elif isinstance(event, Rejected):
                 await self._refuse_login(event.msg_id, event.status)
         elif isinstance(event, Response):
-            pass  # the device's answer to a push needs nothing (C++ HEAD answers `vr` with 2)
+            # A ping's answer, or an answer to a push, which needs nothing (C++ HEAD answers
+            # ``vr`` with 2).
+            self._ping_answered(event.msg_id)
         elif self._admit(event.msg_id):
             await dispatch(self, self._hub.gateway, self._hub.gateway.current(bound), event)
 
@@ -200,15 +247,20 @@ class BinarySession(StreamSession):
 
     def send(self, message: Outbound) -> None:
         """Queue ``message``; a frame the device cannot take is dropped and logged (§1.11.4)."""
+        self._deliver(message)
+
+    def _deliver(self, message: Outbound) -> str | None:
+        """``send``, telling why the frame was dropped (None: queued or held)."""
         try:
             data = self._conn.send(message)
         except Undeliverable as error:
             logger.info("tcp.undeliverable device_id=%s reason=%s", self._device_id(), error)
-            return
+            return str(error)
         if data and self._outbox is not None:
             self._outbox.put(data, paced=self._conn.needs_pacing)
         if self._conn.state is State.CLOSED:
             self._close("answered for the last time")
+        return None
 
     def info_answered(self) -> None:
         """Release the pushes held during the handshake; the idle timeout follows the h-beat."""

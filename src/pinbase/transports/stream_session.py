@@ -26,8 +26,14 @@ import logging
 from typing import ClassVar, Protocol, cast
 
 from pinbase.protocols.device.flood import FloodMeter, Verdict
-from pinbase.services.bus import PropertyChanged, ValuesChanged
+from pinbase.services.bus import (
+    CONNECTION_CLOSED,
+    DeviceCommanded,
+    PropertyChanged,
+    ValuesChanged,
+)
 from pinbase.services.directory import BoundDevice
+from pinbase.transports.commands import PendingPings
 from pinbase.transports.hub import SessionHub
 from pinbase.transports.login_guard import GARBAGE
 from pinbase.transports.outbox import Outbox
@@ -59,6 +65,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         "_attached",
         "_bound",
         "_closed",
+        "_diag_at",
         "_held",
         "_hub",
         "_last_inbound",
@@ -67,6 +74,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         "_meter",
         "_outbox",
         "_paused",
+        "_pings",
         "_sink",
         "_tls",
         "_transport",
@@ -90,6 +98,10 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         self._closed = False
         self._linger: asyncio.TimerHandle | None = None
         self._held: asyncio.Future[None] | None = None
+        # Made at the first ping: most connections are never pinged, and a server holds
+        # tens of thousands of them.
+        self._pings: PendingPings | None = None
+        self._diag_at: float | None = None
 
     # --- what each protocol adds -----------------------------------------------------------
 
@@ -107,6 +119,11 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
     @abc.abstractmethod
     def push_property(self, change: PropertyChanged) -> None:
         """Queue a property change, where the protocol can express one (``LiveSession``)."""
+        ...
+
+    @abc.abstractmethod
+    def send_command(self, command: DeviceCommanded) -> None:
+        """Queue a command for the device, as its protocol expresses it (``LiveSession``)."""
         ...
 
     @abc.abstractmethod
@@ -152,8 +169,60 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         self._detach(reason)
 
     def _cancel_timers(self) -> None:
-        """Stop what waits on the connection: a held answer here, each protocol's timers."""
+        """Stop what waits on the connection: a held answer and the pings in flight (answered:
+        nothing will come back) here, each protocol's timers."""
         release(self._held)
+        if self._bound is not None and self._pings is not None:
+            for request_id in self._pings.drain():
+                self._hub.sessions.ping_answered(
+                    self._bound.device.id, request_id, ms=None, reason=CONNECTION_CLOSED
+                )
+
+    # --- commands (device-lifecycle.md §4) ---------------------------------------------------
+
+    def _diag_allowed(self) -> bool:
+        """Whether a diagnostic line may go out now (one per ``diag_interval``); taking the
+        answer yes spends it."""
+        now = self._loop.time()
+        interval = self._hub.options.diag_interval
+        if self._diag_at is not None and now - self._diag_at < interval:
+            return False
+        self._diag_at = now
+        return True
+
+    def _command_refused(self, command: DeviceCommanded, reason: str) -> None:
+        """Log a command the link cannot carry; a ``ping`` is answered at once with why."""
+        logger.info(
+            "%s.command_refused device_id=%s kind=%s reason=%s",
+            self.KIND,
+            self._device_id(),
+            command.kind,
+            reason,
+        )
+        if command.kind == "ping":
+            self._hub.sessions.ping_answered(
+                command.device_id, command.request_id, ms=None, reason=reason
+            )
+
+    def _pings_full(self) -> bool:
+        """Whether another ping must be refused: ``MAX_PENDING_PINGS`` are in flight."""
+        return self._pings is not None and self._pings.is_full()
+
+    def _ping_sent(self, command: DeviceCommanded, wire_id: int) -> None:
+        """A ping went out numbered ``wire_id``: its answer is timed from now."""
+        if self._pings is None:
+            self._pings = PendingPings()
+        self._pings.sent(wire_id, command.request_id, at=self._loop.time())
+
+    def _ping_answered(self, wire_id: int) -> None:
+        """The device answered what went out numbered ``wire_id``: if it was a ping, the
+        round trip is announced; an answer to anything else needs nothing."""
+        if self._pings is None:
+            return
+        answer = self._pings.answered(wire_id, at=self._loop.time())
+        if answer is not None and self._bound is not None:
+            request_id, ms = answer
+            self._hub.sessions.ping_answered(self._bound.device.id, request_id, ms=ms)
 
     # --- asyncio.Protocol ----------------------------------------------------------------
 

@@ -39,6 +39,12 @@ def main() -> None:
         def on_write(pin: int, values: list[str]) -> None:
             emit("write", pin=pin, values=values)
 
+    for name in ("dbg", "ota"):
+
+        @blynk.handle_event(f"internal_{name}")
+        def on_internal(args: list[str], name: str = name) -> None:
+            emit("internal", name=name, args=args)
+
     @blynk.handle_event("connect")
     def on_connect() -> None:
         emit("connected")

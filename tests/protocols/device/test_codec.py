@@ -41,12 +41,15 @@ from pinbase.protocols.device.events import (
 from pinbase.protocols.device.frames import Command, Frame, FrameDecoder, Status, encode_frame
 from pinbase.protocols.device.outbound import (
     BridgeWriteOut,
+    DebugPrint,
     HardwareReadOut,
     HardwareWriteOut,
     InternalPush,
     MetadataReply,
     Outbound,
+    Redirect,
     RtcReply,
+    ServerPing,
     UtcReply,
 )
 
@@ -111,6 +114,10 @@ SERVER_MESSAGES: list[Outbound] = [
     MetadataReply(msg_id=10, name="Serial Number", value="SN-1"),
     InternalPush(name="acon"),
     InternalPush(name="ota", args=("https://example.com/fw.bin",)),
+    InternalPush(name="dbg", args=("reboot",)),
+    ServerPing(),
+    Redirect(host="pinbase.example", port=8442),
+    DebugPrint(text='Unknown datastream "Foo"'),
 ]
 
 
@@ -135,7 +142,8 @@ def test_device_messages_round_trip(message: Message) -> None:
 @pytest.mark.parametrize("message", SERVER_MESSAGES, ids=repr)
 def test_server_messages_round_trip(message: Outbound) -> None:
     """A server message encodes to one frame that a device reads back to the same message."""
-    msg_id = 1 if isinstance(message, InternalPush) else message.msg_id
+    pushes = InternalPush | ServerPing | Redirect | DebugPrint
+    msg_id = 1 if isinstance(message, pushes) else message.msg_id
     assert msg_id is not None
     frame = decode(encode_frame(encode_server_message(message, msg_id=msg_id)))
     assert parse_server_frame(frame) == message
@@ -271,7 +279,10 @@ def test_tokens_stay_out_of_repr() -> None:
 @pytest.mark.parametrize(
     ("command", "body"),
     [
-        (Command.PING, b""),
+        (Command.PING, b"x"),
+        (Command.REDIRECT, b"host"),
+        (Command.REDIRECT, b"host\x00http"),
+        (Command.REDIRECT, b"host\x0070000"),
         (Command.PROPERTY, b"5\x00label\x00x"),
         (Command.HARDWARE, b"pm\x001\x00out"),
         (Command.HARDWARE, b"vw\x00999\x00x"),

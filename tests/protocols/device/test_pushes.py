@@ -1,17 +1,22 @@
 """What the server sends: held pushes, buff-in limits, message ids and client quirks (§1.11, §3)."""
 
+from collections.abc import Callable
+
 import pytest
 
 from pinbase.domain.pins import Pin, PinType
 from pinbase.protocols.device import (
     ClientLibrary,
+    DebugPrint,
     DeviceConnection,
     DeviceInfo,
     HardwareReadOut,
     HardwareWriteOut,
     InternalPush,
     LocalProtocolError,
+    Redirect,
     Response,
+    ServerPing,
     State,
     Status,
     Undeliverable,
@@ -204,3 +209,53 @@ def test_nothing_is_sent_after_close() -> None:
     with pytest.raises(LocalProtocolError):
         connection.send(push())
     assert connection.drain_held() == []
+
+
+CPP_INFO = b"mcu\x001.0.0\x00buff-in\x001024\x00h-beat\x0045\x00dev\x00ESP32"
+PYTHON_INFO = b"ver\x000.2.6\x00buff-in\x001024\x00h-beat\x0010\x00dev\x00python"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [ServerPing(), Redirect(host="h", port=1), DebugPrint(text="x")],
+    ids=repr,
+)
+@pytest.mark.parametrize("info", [None, PYTHON_INFO], ids=["no info", "python"])
+def test_cpp_only_commands_are_refused_to_other_clients(
+    message: ServerPing | Redirect | DebugPrint, info: bytes | None
+) -> None:
+    """PING, REDIRECT and DEBUG_PRINT never go to a client not known to be C++ (§1.11.5)."""
+    connection = after_login(Command.LOGIN)
+    if info is not None:
+        with_info(connection, info)
+    with pytest.raises(Undeliverable, match="known to be the C\\+\\+ library"):
+        connection.send(message)
+
+
+def test_server_ping_to_cpp_takes_a_fresh_id_it_reports() -> None:
+    """A C++ device is pinged with a fresh non-zero id, which ``last_sent_id`` names."""
+    connection = after_login()
+    assert connection.last_sent_id == 0
+    with_info(connection, CPP_INFO)
+    assert connection.client is ClientLibrary.CPP
+    connection.send(push())
+    assert connection.send(ServerPing()) == frame(Command.PING, 2)
+    assert connection.last_sent_id == 2
+    assert connection.send(Redirect(host="h", port=80)) == frame(Command.REDIRECT, 3, b"h\x0080")
+    assert connection.send(DebugPrint(text="hi")) == frame(Command.DEBUG_PRINT, 4, b"hi")
+
+
+@pytest.mark.parametrize(
+    ("make", "error"),
+    [
+        (lambda: Redirect(host="", port=80), "host must not be empty"),
+        (lambda: Redirect(host="h", port=0), "port must be within"),
+        (lambda: Redirect(host="h", port=65536), "port must be within"),
+        (lambda: Redirect(host="a\0b", port=80), "NUL"),
+        (lambda: DebugPrint(text="a\0b"), "NUL"),
+    ],
+)
+def test_command_values_check_their_fields(make: Callable[[], object], error: str) -> None:
+    """Bad hosts, ports and texts are refused when the value is built."""
+    with pytest.raises(ValueError, match=error):
+        make()

@@ -300,13 +300,16 @@ def test_downlinks_are_numbered_from_1_and_never_0() -> None:
     """QoS 1 downlinks take ids 1..65535, then 1 again; QoS 0 has none."""
     conn = connected()
     reader = ServerReader()
+    assert conn.last_packet_id == 0
     first = conn.send(Downlink(topic="downlink/ping", payload=b"", qos=1))
     assert first == bytes([0x32, 17]) + b"\0\x0ddownlink/ping\0\x01"
+    assert conn.last_packet_id == 1
     conn._next_id = 65_535
     assert conn.send(Downlink(topic="d", payload=b"", qos=1))[-2:] == b"\xff\xff"
     assert conn.send(Downlink(topic="d", payload=b"", qos=1))[-2:] == b"\0\x01"
     (packet,) = reader.feed(conn.send(Downlink(topic="downlink/ds/A", payload=b"1\x002")))
     assert (packet.topic, packet.payload, packet.flags) == ("downlink/ds/A", b"1\x002", 0)
+    assert conn.last_packet_id == 1  # a QoS 0 downlink takes no id
 
 
 def test_mqtt5_downlinks_carry_an_empty_property_block() -> None:

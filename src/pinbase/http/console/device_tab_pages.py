@@ -22,6 +22,7 @@ from pinbase.services.clock import DAY_MS
 from pinbase.services.console_caller import ConsoleCaller, Permission
 from pinbase.services.container import Services
 from pinbase.services.datastream_values import DatastreamState
+from pinbase.services.device_commands import command_summary
 from pinbase.services.directory import BoundDevice
 from pinbase.services.metadata import MAX_VALUE_CHARS, MetaValue, is_writable
 from pinbase.services.scope import user_in_scope
@@ -318,16 +319,22 @@ async def _actions(
     by_pin = {datastream.pin: datastream for datastream in bound.template.datastreams}
     rows = []
     for action in found.items:
-        datastream = by_pin.get(action.pin)
-        pin = action.pin.name.upper()
+        if action.pin is None:  # a command sent to the device (reboot, ping…)
+            where = "Device command"
+            value = command_summary(action.command or "", orjson.loads(action.value))
+        else:
+            datastream = by_pin.get(action.pin)
+            pin = action.pin.name.upper()
+            where = pin if datastream is None else f"{datastream.label} ({pin})"
+            value = shown(orjson.loads(action.value))
         rows.append(
             {
                 "at": action.created_at,
                 "user": action.trigger_user_email or action.trigger_name,
                 "client": CLIENT_LABELS.get(action.client, action.client),
-                "datastream": pin if datastream is None else f"{datastream.label} ({pin})",
+                "datastream": where,
                 "property": action.property,
-                "value": shown(orjson.loads(action.value)),
+                "value": value,
             }
         )
     return {

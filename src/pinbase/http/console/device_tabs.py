@@ -9,6 +9,9 @@
 - ``/dashboard/devices/{id}/rename|erase|delete``: the toolbox (console.md §1.4). ``GET`` shows
   a form that asks for the new name or for confirmation; ``POST`` acts through
   ``DeviceAdmin`` (PLT-DEV-10, 12, 11).
+- ``/dashboard/devices/{id}/reboot|ping``: the toolbox's device commands (console.md §1.4,
+  device-lifecycle.md §4) through ``DeviceCommands``; ``POST`` answers the same page with the
+  outcome (a ping's milliseconds), or why the device could not take it.
 - ``GET /dashboard/api/devices/{id}/datastreams/{dsId}/recent``: the datastream's last
   ``RECENT_VALUES`` stored values, oldest first, so a Terminal shows its recent lines after a
   reload (console.md §2.3's recommendation, read from raw history).
@@ -36,6 +39,7 @@ from pinbase.http.paths import CONSOLE_PATH
 from pinbase.http.responses import error_response, json_response
 from pinbase.services.console_caller import ConsoleCaller
 from pinbase.services.container import Services
+from pinbase.services.device_commands import DeviceCommandError, DeviceOffline
 from pinbase.services.directory import BoundDevice
 from pinbase.services.metadata import InvalidMetaValue, MetafieldNotFound, MetafieldReadOnly
 from pinbase.services.reactions.notification_settings import (
@@ -73,8 +77,27 @@ ACTIONS = {
             "and a connected device is disconnected. This cannot be undone."
         ),
     },
+    "reboot": {
+        "heading": "Reboot {name}?",
+        "button": "Reboot",
+        "explanation": (
+            "The connected device is asked to restart; it reconnects once it is up again. A "
+            "sketch without a reboot handler ignores the request."
+        ),
+    },
+    "ping": {
+        "heading": "Ping {name}",
+        "button": "Ping",
+        "explanation": (
+            "Measures the round trip to the connected device: up to 10 seconds. Devices running "
+            "a Python Blynk library cannot be pinged."
+        ),
+    },
 }
 """The toolbox's actions and what their confirmation page says."""
+
+COMMANDS = frozenset({"reboot", "ping"})
+"""Toolbox actions that are device commands: their page shows the outcome."""
 
 BAD_NAME = (
     f"A name is 1 to {MAX_DEVICE_NAME_CHARS} letters, digits, spaces, apostrophes, underscores "
@@ -130,6 +153,7 @@ def device_tab_routes(
     del settings
     devices = services.console_devices
     admin = services.device_admin
+    commands = services.device_commands
 
     async def visible(caller: ConsoleCaller, device_id: int) -> BoundDevice | None:
         return None if device_id > MAX_DEVICE_ID else await devices.find(caller, device_id)
@@ -170,8 +194,15 @@ def device_tab_routes(
         if not session.caller.can_edit_device(bound.device):
             return error_page(NOT_ALLOWED, 403)
         device = bound.device
-        name, problem = device.name, ""
-        if request.method == "POST":
+        name, problem, done, status = device.name, "", "", 200
+        if request.method == "POST" and action in COMMANDS:
+            try:
+                done = await command(session.caller, action, device.id)
+            except DeviceNotFound:
+                return error_page(NOT_FOUND, 404)
+            except DeviceCommandError as refused:
+                problem, status = str(refused), 409 if isinstance(refused, DeviceOffline) else 400
+        elif request.method == "POST":
             if action == "rename":
                 field = (await request.form()).get("name")
                 name = field.strip() if isinstance(field, str) else ""
@@ -181,6 +212,7 @@ def device_tab_routes(
                     return await act(session.caller, action, device.id, name)
                 except DeviceNotFound:
                     return error_page(NOT_FOUND, 404)
+            status = 400
         words = ACTIONS[action]
         context: dict[str, Any] = {
             "device": device,
@@ -191,8 +223,8 @@ def device_tab_routes(
             "name": name,
             "max_name": MAX_DEVICE_NAME_CHARS,
             "problem": problem,
+            "done": done,
         }
-        status = 400 if problem else 200
         return signed_in_page(
             session, "device_action.html", context, section="devices", status=status
         )
@@ -212,6 +244,18 @@ def device_tab_routes(
             await admin.delete(caller, device_id)
             page = DEVICES_PATH
         return RedirectResponse(page, status_code=303)
+
+    async def command(caller: ConsoleCaller, action: str, device_id: int) -> str:
+        """Send a toolbox command; the outcome to show.
+
+        Raises:
+            DeviceNotFound, DeviceCommandError.
+        """
+        if action == "reboot":
+            await commands.reboot(caller, device_id, user_email=caller.email)
+            return "Reboot sent: the device reconnects once restarted."
+        ms = await commands.ping(caller, device_id, user_email=caller.email)
+        return "No answer within 10 seconds." if ms is None else f"Answered in {ms} ms."
 
     async def recent(request: Request) -> Response:
         caller = await caller_of(request)

@@ -17,6 +17,9 @@ from pinbase.http.oauth import TOKEN_PATH, TokenEndpoint
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.datastreams import datastream_router
 from pinbase.http.platform_api.device_admin import device_admin_router
+from pinbase.http.platform_api.device_commands import TAG as DEVICE_COMMANDS
+from pinbase.http.platform_api.device_commands import TAG_DESCRIPTION as DEVICE_COMMANDS_DESCRIPTION
+from pinbase.http.platform_api.device_commands import device_command_router
 from pinbase.http.platform_api.device_lists import device_list_router
 from pinbase.http.platform_api.device_records import device_records_router
 from pinbase.http.platform_api.devices import device_router
@@ -82,6 +85,7 @@ TAGS = [
         ("Server", "Operations endpoints."),
         (TEMPLATE_EDITING, TEMPLATE_EDITING_DESCRIPTION),
         (WEBHOOKS, WEBHOOKS_DESCRIPTION),
+        (DEVICE_COMMANDS, DEVICE_COMMANDS_DESCRIPTION),
     )
 ]
 """Tags with a description; FastAPI's Platform tags (Devices, …) follow in route order."""
@@ -144,6 +148,7 @@ def create_platform_app(services: Services, settings: Settings) -> FastAPI:
         device_router(services, auth),
         device_list_router(services, settings, auth),
         device_admin_router(services, auth),
+        device_command_router(services, auth),
         datastream_router(services, settings, auth),
         device_records_router(services, settings, auth),
         template_router(services, settings, auth),

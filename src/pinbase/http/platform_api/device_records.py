@@ -157,8 +157,9 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
         summary="PLT-DEV-20 Actions log",
         response_model=ActionPage,
         description="Value writes (PLT-DS-02, 03, the console's controls), property changes "
-        "(PLT-DS-05) and automation writes, newest first; devices' own writes and imports are "
-        "not actions.",
+        "(PLT-DS-05), automation writes and device commands (reboot, ping, redirect: a Pinbase "
+        "extension, `command` names it and `pin` is null), newest first; devices' own writes "
+        "and imports are not actions.",
     )
     async def get_actions(
         caller: Annotated[Caller, Depends(auth)],
@@ -170,13 +171,14 @@ def device_records_router(services: Services, settings: Settings, auth: BearerAu
             {
                 "triggerUserEmail": action.trigger_user_email,
                 "value": orjson.loads(action.value),
-                "pin": action.pin.number,
-                "pinType": action.pin.type.value,
+                "pin": None if action.pin is None else action.pin.number,
+                "pinType": None if action.pin is None else action.pin.type.value,
                 "isOnline": action.is_online,
                 "createdAt": action.created_at,
                 "property": action.property,
                 "client": CLIENT_LABELS.get(action.client, action.client),
                 "triggerName": action.trigger_name,
+                "command": action.command,
             }
             for action in found.items
         ]

@@ -41,6 +41,9 @@ EVENT_NOT_FOUND = "Event with provided code is not found."
 EVENT_NOT_FOUND_BY_ID = "Event is not found."
 TEMPLATE_IN_USE = "Template is used by {devices} device(s); delete or move them first."
 
+# Device commands, a Pinbase extension (issue #12): Pinbase's own message.
+DEVICE_OFFLINE = "Device is offline."
+
 # OP-19: undocumented by Blynk, Pinbase's own choice.
 UNAUTHORIZED = "Unauthorized"
 TOO_MANY_REQUESTS = "Too Many Requests"

@@ -99,9 +99,12 @@ class ActionEntry(BaseModel):
         description="null for Platform API callers (OAuth clients); the user's e-mail for "
         "console writes"
     )
-    value: Any = Field(description="the value written, or the property's new value")
-    pin: int
-    pinType: str
+    value: Any = Field(
+        description="the value written, the property's new value, or a command's details "
+        '(a ping\'s `{"ms": 12.5}`, a redirect\'s `{"host", "port", "uri"}`)'
+    )
+    pin: int | None = Field(description="null for a device command")
+    pinType: str | None = Field(description="null for a device command")
     isOnline: bool = Field(description="whether the device was connected at the time")
     createdAt: int
     property: str | None = Field(
@@ -113,6 +116,10 @@ class ActionEntry(BaseModel):
     )
     triggerName: str | None = Field(
         description="Pinbase extension: the automation's name for an `Automation` entry, else null"
+    )
+    command: str | None = Field(
+        description="Pinbase extension: the command sent to the device (`reboot`, `ping`, "
+        "`redirect`, `reconfigure`), null for a value or property write"
     )
 
 

@@ -39,12 +39,15 @@ from pinbase.protocols.device.events import (
 from pinbase.protocols.device.frames import Command, Status
 from pinbase.protocols.device.outbound import (
     BridgeWriteOut,
+    DebugPrint,
     HardwareReadOut,
     HardwareWriteOut,
     InternalPush,
     MetadataReply,
     Outbound,
+    Redirect,
     RtcReply,
+    ServerPing,
     UtcReply,
 )
 from pinbase.protocols.stream import NEED_DATA, Sentinel
@@ -57,6 +60,7 @@ __all__ = [
     "ClientLibrary",
     "Command",
     "ConnectionClosed",
+    "DebugPrint",
     "DeviceConnection",
     "DeviceInfo",
     "Email",
@@ -80,12 +84,14 @@ __all__ = [
     "Outbound",
     "Ping",
     "ProtocolError",
+    "Redirect",
     "Rejected",
     "ResolveEvent",
     "Response",
     "RtcReply",
     "RtcSync",
     "Sentinel",
+    "ServerPing",
     "SetProperty",
     "Sms",
     "State",

@@ -39,12 +39,15 @@ from pinbase.protocols.device.frames import Command, Frame, join_body, split_bod
 from pinbase.protocols.device.outbound import (
     INTERNAL_PUSHES,
     BridgeWriteOut,
+    DebugPrint,
     HardwareReadOut,
     HardwareWriteOut,
     InternalPush,
     MetadataReply,
     Outbound,
+    Redirect,
     RtcReply,
+    ServerPing,
     UtcReply,
 )
 
@@ -146,6 +149,12 @@ def _server_message(command: int, msg_id: int, parts: list[str]) -> Outbound | N
         return HardwareWriteOut(msg_id=msg_id, pin=pin, values=values)
     if command == Command.HARDWARE and name in READS and len(args) == 1:
         return HardwareReadOut(msg_id=msg_id, pin=parse_pin(READS[name], args[0]))
+    if command == Command.PING and not parts:
+        return ServerPing()
+    if command == Command.REDIRECT and len(args) == 1 and args[0].isascii() and args[0].isdigit():
+        return Redirect(host=name, port=int(args[0]))
+    if command == Command.DEBUG_PRINT:
+        return DebugPrint(text="\0".join(parts))
     if command != Command.INTERNAL:
         return None
     if name == "rtc" and len(args) == 1 and args[0].isascii() and args[0].isdigit():

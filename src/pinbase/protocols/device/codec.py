@@ -49,11 +49,14 @@ from pinbase.protocols.device.frames import (
 )
 from pinbase.protocols.device.outbound import (
     BridgeWriteOut,
+    DebugPrint,
     HardwareReadOut,
     HardwareWriteOut,
     MetadataReply,
     Outbound,
+    Redirect,
     RtcReply,
+    ServerPing,
     UtcReply,
 )
 
@@ -287,6 +290,12 @@ def encode_server_message(message: Outbound, *, msg_id: int) -> Frame:
     match message:
         case Response(status=status):
             return Frame(command=Command.RESPONSE, msg_id=msg_id, status=status)
+        case ServerPing():
+            return Frame(command=Command.PING, msg_id=msg_id)
+        case Redirect(host=host, port=port):
+            command, parts = Command.REDIRECT, [host, str(port)]
+        case DebugPrint(text=text):
+            command, parts = Command.DEBUG_PRINT, [text]
         case HardwareWriteOut(pin=pin, values=values):
             command, parts = Command.HARDWARE, [*pin_parts("w", pin), *values]
         case HardwareReadOut(pin=pin):

@@ -46,7 +46,7 @@ from pinbase.protocols.device.frames import (
     Status,
     encode_frame,
 )
-from pinbase.protocols.device.outbound import InternalPush, Outbound
+from pinbase.protocols.device.outbound import C_PLUS_PLUS_ONLY, InternalPush, Outbound
 from pinbase.protocols.device.timing import DEFAULT_HEARTBEAT_SECONDS, MAX_HEARTBEAT_SECONDS
 from pinbase.protocols.stream import NEED_DATA, Inbound, Sentinel
 
@@ -107,6 +107,7 @@ class DeviceConnection:
         self._needs_pacing = False
         self._buff_in = DEFAULT_BUFF_IN
         self._next_id = 1
+        self._last_sent_id = 0
         self._held: list[bytes] = []
 
     @property
@@ -133,6 +134,12 @@ class DeviceConnection:
     def buff_in(self) -> int:
         """Largest frame the device accepts, header included; 255 until announced (§1.11.4)."""
         return self._buff_in
+
+    @property
+    def last_sent_id(self) -> int:
+        """The msg id the connection gave its latest push (0 before any): the id a device's
+        RESPONSE to a ``ServerPing`` carries back."""
+        return self._last_sent_id
 
     @property
     def client(self) -> ClientLibrary:
@@ -229,15 +236,24 @@ class DeviceConnection:
         push while AWAIT_INFO: it is held for ``drain_held``.
 
         Raises:
-            Undeliverable: the frame exceeds the device's ``buff-in`` (§1.11.4), or the held
-                queue is full.
+            Undeliverable: the frame exceeds the device's ``buff-in`` (§1.11.4), the held
+                queue is full, or the message is PING, REDIRECT or DEBUG_PRINT and the client
+                is not known to be the C++ library (§1.11.5).
             LocalProtocolError: the message is not allowed in this state.
         """
         if isinstance(message, Response):
             return self._send_response(message)
         if self._state not in (State.AWAIT_INFO, State.READY):
             raise LocalProtocolError(f"cannot send {type(message).__name__} while {self._state}")
-        reply_to = None if isinstance(message, InternalPush) else message.msg_id
+        if isinstance(message, C_PLUS_PLUS_ONLY):
+            if self.client is not ClientLibrary.CPP:
+                raise Undeliverable(
+                    f"{type(message).__name__} goes only to a client known to be the C++ "
+                    "library (the Python libraries disconnect on it)"
+                )
+            reply_to = None
+        else:
+            reply_to = None if isinstance(message, InternalPush) else message.msg_id
         msg_id = reply_to or self._take_id()
         try:
             data = encode_frame(encode_server_message(message, msg_id=msg_id))
@@ -296,4 +312,5 @@ class DeviceConnection:
     def _take_id(self) -> int:
         msg_id = self._next_id
         self._next_id = msg_id % MAX_MSG_ID + 1  # 1..65535, then 1 again: never 0
+        self._last_sent_id = msg_id
         return msg_id

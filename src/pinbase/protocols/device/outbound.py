@@ -3,8 +3,10 @@
 A message answering a request takes the request's ``msg_id``; a push leaves it at None and the
 connection numbers it 1..65535. The set is deliberately small: RESPONSE (0), BRIDGE (15),
 INTERNAL (17) and HARDWARE (20) are the only commands all three target clients accept (§3.4).
-PING, PROPERTY, REDIRECT and DEBUG_PRINT make at least one of them disconnect or crash, so no
-value here can express them.
+PING, REDIRECT and DEBUG_PRINT make the Python libraries disconnect or crash (§1.11.5): their
+values (``ServerPing``, ``Redirect``, ``DebugPrint``, the server commands of
+device-lifecycle.md §4) are ``C_PLUS_PLUS_ONLY``, and the connection refuses them to any client
+it has not recognised as the C++ library. PROPERTY has no value at all.
 """
 
 from dataclasses import dataclass
@@ -117,6 +119,42 @@ class InternalPush:
             check_text("internal argument", arg)
 
 
+MAX_PORT = 65535
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerPing:
+    """PING (6) from the server: the C++ library answers ``RESPONSE(id, 200)`` (§1.3); the
+    connection numbers it, and ``DeviceConnection.last_sent_id`` tells the number to wait for."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Redirect:
+    """REDIRECT (41) ``host\0port``: the C++ library reconnects there at once (§1.8.3). The
+    port is always given: without it C++ falls back to 80, even on TLS builds."""
+
+    host: str
+    port: int
+
+    def __post_init__(self) -> None:
+        check_text("host", self.host, allow_empty=False)
+        if not 1 <= self.port <= MAX_PORT:
+            raise ValueError(f"port must be within 1..{MAX_PORT}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DebugPrint:
+    """DEBUG_PRINT (55): free text the C++ library logs as ``Server: <text>`` (§1.13 #3)."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        check_text("text", self.text)
+
+
+C_PLUS_PLUS_ONLY = (ServerPing, Redirect, DebugPrint)
+"""Outbound values only the C++ library takes; the Python libraries disconnect (§1.11.5)."""
+
 Outbound = (
     Response
     | HardwareWriteOut
@@ -126,5 +164,8 @@ Outbound = (
     | UtcReply
     | MetadataReply
     | InternalPush
+    | ServerPing
+    | Redirect
+    | DebugPrint
 )
 """Everything ``DeviceConnection.send`` accepts."""

@@ -82,6 +82,7 @@ class MqttConnection:
         self._version = MQTT_311
         self._inbound = Inbound(self._decoder)
         self._next_id = 1
+        self._last_packet_id = 0
         self._awaiting_release: set[int | None] = set()
         self.rxbuff = DEFAULT_RXBUFF
         """Largest downlink packet the client accepts; the transport sets it from ``info/mcu``."""
@@ -90,6 +91,12 @@ class MqttConnection:
     def state(self) -> State:
         """The current state; CLOSED means: flush what ``send`` returned, then close."""
         return self._state
+
+    @property
+    def last_packet_id(self) -> int:
+        """The packet id of the latest QoS 1 downlink (0 before any): the id of the PUBACK that
+        answers it, such as a ``downlink/ping``'s (device-protocols.md §2.7)."""
+        return self._last_packet_id
 
     @property
     def version(self) -> int:
@@ -201,4 +208,5 @@ class MqttConnection:
     def _take_id(self) -> int:
         packet_id = self._next_id
         self._next_id = packet_id % MAX_PACKET_ID + 1  # 1..65535, then 1 again: never 0
+        self._last_packet_id = packet_id
         return packet_id
