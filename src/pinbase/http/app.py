@@ -37,6 +37,8 @@ from pinbase.services.container import Services
 from pinbase.settings import Settings
 
 UPLOAD_PATH = "/external/api/upload"
+FIRMWARE_UPLOAD_PATH = "/api/v1/organization/firmware/upload"
+"""Blynk.Air uploads (``platform_api.firmware_updates``): firmware files exceed 2 MB."""
 MULTIPART_OVERHEAD = 64 * 1024
 """Room for multipart boundaries and headers around a maximum-size uploaded file."""
 
@@ -113,6 +115,8 @@ def create_app(services: Services, settings: Settings) -> Starlette:
     def body_limit(path: str) -> int:
         if path == UPLOAD_PATH:
             return settings.max_upload_bytes + MULTIPART_OVERHEAD
+        if path == FIRMWARE_UPLOAD_PATH:
+            return settings.max_firmware_bytes + MULTIPART_OVERHEAD
         return settings.max_request_bytes
 
     platform = create_platform_app(services, settings)
