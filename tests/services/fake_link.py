@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from pinbase.services.bus import PropertyChanged, ValuesChanged
+from pinbase.services.bus import DeviceCommanded, PropertyChanged, ValuesChanged
 
 
 @dataclass
@@ -12,12 +12,16 @@ class FakeLink:
     origin: str = "device_tcp"
     replaced: int = 0
     pushed: list[ValuesChanged] = field(default_factory=list)
+    commands: list[DeviceCommanded] = field(default_factory=list)
 
     def push_values(self, change: ValuesChanged) -> None:
         self.pushed.append(change)
 
     def push_property(self, change: PropertyChanged) -> None:
         pass
+
+    def send_command(self, command: DeviceCommanded) -> None:
+        self.commands.append(command)
 
     def replace(self) -> None:
         self.replaced += 1

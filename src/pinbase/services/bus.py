@@ -237,6 +237,44 @@ class DeviceInfoReported:
     template_code: str | None
 
 
+COMMAND_KINDS = frozenset({"ota", "reboot", "ping", "redirect", "reconfigure", "diag"})
+"""What a ``DeviceCommanded`` may ask of a device's connection (device-lifecycle.md §1.3, §1.4,
+§4)."""
+
+
+@wire.message
+@dataclass(frozen=True, slots=True)
+class DeviceCommanded:
+    """A command for one device's live connection, on whichever node it is connected.
+
+    ``kind`` is one of ``COMMAND_KINDS``. Arguments by kind: ``ota`` ``(url, size, fw_type,
+    version, build)`` (size as decimal text, the last three may be empty); ``redirect`` ``(host,
+    port, uri)`` (the binary protocol takes host and port, MQTT the full URI); ``diag``
+    ``(text,)``; the others none. ``request_id`` is set for ``ping``: the ``DevicePingAnswered``
+    that answers it carries it back. Only the session holding the device acts; on a node where
+    the device is not connected nothing happens.
+    """
+
+    device_id: DeviceId
+    kind: str  # "ota" | "reboot" | "ping" | "redirect" | "reconfigure" | "diag"
+    args: tuple[str, ...] = ()
+    request_id: int = 0  # set for "ping": the answer carries it back
+
+
+@wire.message
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DevicePingAnswered:
+    """The answer to a ``ping`` ``DeviceCommanded``, from the node holding the device's session:
+    ``ms`` from sending the ping to the device's answer (binary RESPONSE, MQTT PUBACK), or None
+    with ``reason`` when the session could not ping it (a Python client, no subscription, the
+    connection went). Sent to every node: the one that asked waits for its ``request_id``."""
+
+    device_id: DeviceId
+    request_id: int
+    ms: float | None
+    reason: str = ""
+
+
 class Bus:
     """Typed publish/subscribe; ``subscribe`` returns the function that undoes it.
 

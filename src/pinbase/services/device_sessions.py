@@ -12,15 +12,23 @@ device offline.
 Values stored by anyone else (HTTP APIs, automations, another device) reach the device's session
 at once (§1.11.1); a value the session's own link wrote is never echoed back (data-model.md
 §2.1 step 8). A ``PinPushed`` value (a legacy webhook's answer, automations.md §4.6) reaches the
-session the same way without being stored. Bus delivery is synchronous, so sessions queue pushes
-and return.
+session the same way without being stored. A ``DeviceCommanded`` (an OTA notice, a reboot, a
+ping…, device-lifecycle.md §1.3, §1.4, §4) reaches the session holding the device, here or on
+another node. Bus delivery is synchronous, so sessions queue pushes and return.
 """
 
 import logging
 from typing import Protocol
 
 from pinbase.domain.ids import DeviceId
-from pinbase.services.bus import Bus, PinPushed, PropertyChanged, ValuesChanged, WrittenValue
+from pinbase.services.bus import (
+    Bus,
+    DeviceCommanded,
+    PinPushed,
+    PropertyChanged,
+    ValuesChanged,
+    WrittenValue,
+)
 from pinbase.services.changes import DeviceRemoved
 from pinbase.services.presence import Presence, PresenceHeld, SessionClaimed
 
@@ -46,6 +54,11 @@ class LiveSession(Protocol):
         """Queue a property change, where the link can express one; never blocks or raises."""
         ...
 
+    def send_command(self, command: DeviceCommanded) -> None:
+        """Queue a command for the device the way its protocol expresses it (or log why it
+        cannot); never blocks, never raises."""
+        ...
+
     def replace(self) -> None:
         """Another login of the same device took over: close this connection."""
         ...
@@ -66,6 +79,7 @@ class DeviceSessions:
             bus.subscribe(SessionClaimed, self._on_claimed, remote=True),
             bus.subscribe(PresenceHeld, self._on_held, remote=True),
             bus.subscribe(PinPushed, self._on_pushed, remote=True),
+            bus.subscribe(DeviceCommanded, self._on_commanded, remote=True),
         )
 
     def attach(self, device_id: DeviceId, session: LiveSession) -> None:
@@ -126,6 +140,11 @@ class DeviceSessions:
                     device_id=pushed.device_id, writes=(written,), ts=pushed.ts, origin=PUSHED
                 )
             )
+
+    def _on_commanded(self, command: DeviceCommanded) -> None:
+        held = self._live.get(command.device_id)
+        if held is not None:
+            held[1].send_command(command)
 
     def _on_property(self, change: PropertyChanged) -> None:
         held = self._live.get(change.device_id)

@@ -42,10 +42,11 @@ from pinbase.protocols.mqtt import (
 )
 from pinbase.protocols.mqtt.topics import Subscriptions
 from pinbase.protocols.mqtt.uplink import BadUplink, WriteDatastream, parse_uplink
-from pinbase.services.bus import PropertyChanged, ValuesChanged
+from pinbase.services.bus import DeviceCommanded, PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
 from pinbase.services.directory import BoundDevice
 from pinbase.services.named_gateway import datastream_named
+from pinbase.transports.commands import DIAG_TOPIC, PING_TOPIC, CommandRefused, mqtt_downlink
 from pinbase.transports.login_guard import REFUSED
 from pinbase.transports.mqtt_dispatch import EVENT_DIAG_INTERVAL_S, downlink_payload, handle
 from pinbase.transports.mqtt_hub import MqttHub
@@ -62,9 +63,6 @@ USERNAME = "device"
 
 MAX_CLIENT_ID_CHARS = 64
 """Longest client id accepted (§2.2)."""
-
-DIAG_TOPIC = "downlink/diag"
-PING_TOPIC = "downlink/ping"
 
 
 class MqttSession(StreamSession):
@@ -120,6 +118,25 @@ class MqttSession(StreamSession):
 
     def push_property(self, change: PropertyChanged) -> None:
         """Nothing: the MQTT API has no property downlink (§2.5)."""
+
+    def send_command(self, command: DeviceCommanded) -> None:
+        """Send a server command (device-lifecycle.md §1.4, §4) on its ``downlink/`` topic, as
+        ``publish`` does: ``downlink/ota/json``, ``…/redirect`` and ``…/diag`` at QoS 0 whatever
+        the device subscribed to, the others only when subscribed (§2.3); dropped when larger
+        than its ``rxbuff`` (§2.6)."""
+        if self._closed or self._conn.state is not State.CONNECTED:
+            return
+        downlink = mqtt_downlink(command)
+        if isinstance(downlink, CommandRefused):
+            logger.info(
+                "mqtt.command_refused device_id=%s kind=%s reason=%s",
+                self._device_id(),
+                command.kind,
+                downlink.reason,
+            )
+            return
+        logger.info("mqtt.command device_id=%s kind=%s", self._device_id(), command.kind)
+        self.publish(downlink.topic, downlink.payload)
 
     def replace(self) -> None:
         """A newer connection of the same device took over (one per token, §2.2); its will

@@ -36,8 +36,9 @@ from pinbase.protocols.device import (
     Undeliverable,
 )
 from pinbase.protocols.device.timing import heartbeat_timeout, is_idle
-from pinbase.services.bus import PropertyChanged, ValuesChanged
+from pinbase.services.bus import DeviceCommanded, PropertyChanged, ValuesChanged
 from pinbase.services.device_gateway import device_texts
+from pinbase.transports.commands import CommandRefused, binary_internal
 from pinbase.transports.dispatch import dispatch, record_writes
 from pinbase.transports.hub import Hub
 from pinbase.transports.login_guard import REFUSED
@@ -102,6 +103,27 @@ class BinarySession(StreamSession):
     def push_property(self, change: PropertyChanged) -> None:
         """Nothing: no target client accepts PROPERTY (19) from the server, and the Python
         libraries disconnect on it (§1.11.5, §3.4); ``outbound`` cannot even express it."""
+
+    def send_command(self, command: DeviceCommanded) -> None:
+        """Send a server command (device-lifecycle.md §4): ``ota``, ``reboot`` and
+        ``reconfigure`` as INTERNAL pushes, each with a fresh msg id, held until the info
+        message is answered (§1.8.1) and dropped when larger than ``buff-in`` (§1.11.4)."""
+        if self._closed or self._conn.state not in _OPEN_STATES:
+            return
+        outbound = binary_internal(command)
+        if isinstance(outbound, CommandRefused):
+            self._refused(command, outbound.reason)
+            return
+        logger.info("tcp.command device_id=%s kind=%s", self._device_id(), command.kind)
+        self.send(outbound)
+
+    def _refused(self, command: DeviceCommanded, reason: str) -> None:
+        logger.info(
+            "tcp.command_refused device_id=%s kind=%s reason=%s",
+            self._device_id(),
+            command.kind,
+            reason,
+        )
 
     def replace(self) -> None:
         """A newer login of the same device took over (§1.8.1)."""

@@ -26,7 +26,7 @@ import logging
 from typing import ClassVar, Protocol, cast
 
 from pinbase.protocols.device.flood import FloodMeter, Verdict
-from pinbase.services.bus import PropertyChanged, ValuesChanged
+from pinbase.services.bus import DeviceCommanded, PropertyChanged, ValuesChanged
 from pinbase.services.directory import BoundDevice
 from pinbase.transports.hub import SessionHub
 from pinbase.transports.login_guard import GARBAGE
@@ -107,6 +107,11 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
     @abc.abstractmethod
     def push_property(self, change: PropertyChanged) -> None:
         """Queue a property change, where the protocol can express one (``LiveSession``)."""
+        ...
+
+    @abc.abstractmethod
+    def send_command(self, command: DeviceCommanded) -> None:
+        """Queue a command for the device, as its protocol expresses it (``LiveSession``)."""
         ...
 
     @abc.abstractmethod
