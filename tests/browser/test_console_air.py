@@ -14,7 +14,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expect
 
 from pinbase.testing import ServerProcess, free_port, provision
 
@@ -104,15 +104,12 @@ def test_admin_uploads_firmware_and_ships_it_to_a_device(
     page = signed_in(browsing)
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Blynk.Air").click()
     expect(page.get_by_role("heading", name="Blynk.Air")).to_be_visible()
-    page.get_by_label("File to upload").set_input_files(
-        files=[
-            {
-                "name": "freezer.ino.bin",
-                "mimeType": "application/octet-stream",
-                "buffer": b"\x00" * 4096 + TAG + b"\xff" * 4096,
-            }
-        ]
-    )
+    upload: FilePayload = {
+        "name": "freezer.ino.bin",
+        "mimeType": "application/octet-stream",
+        "buffer": b"\x00" * 4096 + TAG + b"\xff" * 4096,
+    }
+    page.get_by_label("File to upload").set_input_files(files=upload)
     page.get_by_role("button", name="Upload firmware").click()
     expect(page.get_by_role("status")).to_have_text("The firmware file was uploaded.")
     files = page.get_by_role("table", name="Firmware files")
