@@ -22,7 +22,7 @@ from pinbase.services.firmware import FirmwareNotFound, FirmwareRefused
 from pinbase.services.provisioning import parse_spec, provision
 from pinbase.services.scope import DeviceNotFound
 from pinbase.services.shipments import ShipmentNotFound, ShipmentRefused, ShipmentRequest
-from pinbase.settings import Settings
+from postgres import BACKENDS, empty_database
 
 DAY_MS = 86_400_000
 TAG = b"blnkinf\x00mcu\x001.1.0\x00fw-type\x00TMPLws\x00build\x00Jan  2 2026 10:00:00\x00\x00"
@@ -93,11 +93,16 @@ class World:
         return int(path.rsplit("/", 1)[1].split(".")[0]), query
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+@pytest.fixture(params=BACKENDS)
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+    """Two organizations of the demo template (three devices, one device), on each engine."""
     clock = HandClock(now=1_767_000_000_000)
-    settings = Settings(data_dir=tmp_path, ota_base_url="http://ota.test:8080/")
-    async with running_services(settings, clock=clock) as services:
+    async with (
+        empty_database(request, tmp_path) as empty,
+        running_services(
+            empty.model_copy(update={"ota_base_url": "http://ota.test:8080/"}), clock=clock
+        ) as services,
+    ):
         bound: list[BoundDevice] = []
         for name, count in (("Mine", 3), ("Theirs", 1)):
             spec = deepcopy(DEMO_SPEC)
