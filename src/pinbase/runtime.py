@@ -525,6 +525,7 @@ async def running_services(
         leadership.add("notification_sweep", notifications.sweep_forever)
         leadership.add("webhook_log_sweep", webhooks.sweep_forever)
         leadership.add("automation_scheduler", automations.lead)
+        leadership.add("ota_windows", shipments.windows_forever)
         upkeep += _register_channels(
             outbox,
             settings,

@@ -12,7 +12,7 @@ from hand_clock import HandClock
 
 from pinbase.domain.devices import HardwareInfo
 from pinbase.domain.ids import OrgId
-from pinbase.domain.shipments import Condition, DeviceStatus, Firmware, TargetKind
+from pinbase.domain.shipments import Condition, DeviceStatus, Firmware, PreferredTime, TargetKind
 from pinbase.runtime import running_services
 from pinbase.services.bus import DeviceCommanded, DeviceInfoReported, TimelineEntryAdded
 from pinbase.services.container import Services
@@ -296,3 +296,23 @@ async def test_requests_that_break_a_rule_are_refused(world: World) -> None:
     )
     with pytest.raises(ShipmentRefused, match="not part of the shipment"):
         await shipments.update_device(caller, only, world.devices[2].device.id)
+
+
+async def test_a_preferred_time_window_sends_when_it_opens(world: World) -> None:
+    """Night only: a report at noon leaves the device Pending; once the night window is open,
+    the leader's check sends the file to the online device, once."""
+    services = world.services
+    device = world.devices[0]
+    await services.metadata.record_hardware(device, HardwareInfo(version="1.0.0", fw_type="TMPLws"))
+    services.presence.mark_online(device.device.id)
+    noon = world.clock.now - world.clock.now % DAY_MS + 12 * 3_600_000
+    world.clock.now = noon
+    shipment_id = await world.ship(await world.upload(), preferred_time=PreferredTime.NIGHT)
+    await world.report(0, "1.0.0")
+    assert world.commands == []
+    assert await services.shipments.open_windows() == 0
+    assert (await world.status(shipment_id, 0))[0] is DeviceStatus.PENDING
+    world.clock.now = noon + 13 * 3_600_000  # 01:00 the next night
+    assert await services.shipments.open_windows() == 1
+    assert [command.device_id for command in world.commands] == [device.device.id]
+    assert await services.shipments.open_windows() == 0

@@ -60,6 +60,9 @@ DOWNLOAD_TOKEN_BYTES = 24
 MAX_QUEUED = 100_000
 """Reports waiting for the evaluation task; past it a report is dropped (the device is
 evaluated again at its next connect), so memory stays bounded when the database stalls."""
+WINDOW_CHECK_S = 60.0
+"""How often the leader looks for preferred-time windows that are open (§1.7: the start of each
+window is an evaluation point); a device waits at most this long after its window opens."""
 MAX_TARGET_DEVICES = 10_000
 """Devices a shipment may list by id; a larger fleet is shipped by template or tag."""
 
@@ -362,6 +365,43 @@ class Shipments:
                     reset = replace(reset, status=DeviceStatus.PENDING, reason=None)
                 await tx.save_device_shipment(reset)
         await self._evaluate_device(bound, _reported(bound), report=False, only=shipment.id)
+
+    async def open_windows(self) -> int:
+        """Evaluate, in every live shipment with a preferred time whose window is open now, the
+        online targeted devices still *Pending*; how many were evaluated. The leader runs it
+        (``windows_forever``), so once per installation."""
+        now = self._clock()
+        evaluated = 0
+        async with self._store.transaction() as tx:
+            shipments = [
+                shipment
+                for shipment in await tx.live_shipments()
+                if shipment.preferred_time is not PreferredTime.ANY
+                and shipment.preferred_time.allows(now)
+            ]
+            waiting: list[tuple[Shipment, DeviceId]] = []
+            for shipment in shipments:
+                rows = {row.device_id: row for row in await tx.list_device_shipments(shipment.id)}
+                for device_id in await self._targeted_ids(tx, shipment):
+                    row = rows.get(device_id)
+                    if row is None or row.status is DeviceStatus.PENDING:
+                        waiting.append((shipment, device_id))
+        for shipment, device_id in waiting:
+            bound = self._directory.by_id(device_id)
+            if bound is None or not self._presence.is_online(device_id):
+                continue
+            await self._evaluate_device(bound, _reported(bound), report=False, only=shipment.id)
+            evaluated += 1
+        return evaluated
+
+    async def windows_forever(self) -> None:
+        """``open_windows`` every ``WINDOW_CHECK_S`` until cancelled (a leader job)."""
+        while True:
+            try:
+                await self.open_windows()
+            except Exception:
+                logger.exception("shipments.windows_failed")
+            await asyncio.sleep(WINDOW_CHECK_S)
 
     # -- evaluation ------------------------------------------------------------------------
 

@@ -52,6 +52,10 @@ class FirmwareRepository(Protocol):
         """The organization's shipments (of one state when given), newest first."""
         ...
 
+    async def live_shipments(self) -> list[Shipment]:
+        """Every live shipment of the installation, oldest first."""
+        ...
+
     async def set_shipment_state(
         self, shipment_id: int, state: ShipmentState, *, started_at: int | None = None
     ) -> None:

@@ -107,6 +107,11 @@ class SqlFirmware:
         rows = await self._db.execute(query.order_by(_SHIPMENTS.c.id.desc()))
         return [_shipment(row) for row in rows]
 
+    async def live_shipments(self) -> list[Shipment]:
+        """Every live shipment of the installation, oldest first."""
+        query = select(_SHIPMENTS).where(_SHIPMENTS.c.state == ShipmentState.LIVE.value)
+        return [_shipment(row) for row in await self._db.execute(query.order_by(_SHIPMENTS.c.id))]
+
     async def set_shipment_state(
         self, shipment_id: int, state: ShipmentState, *, started_at: int | None = None
     ) -> None:
