@@ -313,3 +313,40 @@ def test_firmware_of_the_path_is_in_the_data_folder(air: dict[str, Any]) -> None
     """Uploaded files live under the data folder's ``firmware`` folder, one per id."""
     folder: Path = air["server"].data_dir / "firmware"
     assert any(folder.iterdir())
+
+
+def test_http_1_0_download_as_the_esp8266_sends_it(air: dict[str, Any]) -> None:
+    """The ESP8266 Edgent request (``GET … HTTP/1.0``, ``Host``, ``Connection: keep-alive``)
+    gets ``200`` with the exact ``Content-Length``, no chunked encoding, and the whole file."""
+    device = next(air["devices"])
+    data = firmware("5.0.0", size=70_000)
+    shipment_id = ship(air, device, data, "ESP8266 rollout")
+    binary = BinaryDevice(air["ports"]["hardware"], device["token"], "4.0.0")
+    url = urlsplit(binary.expect_ota())
+    binary.close()
+    request = (
+        f"GET {url.path}?{url.query} HTTP/1.0\r\nHost: {url.netloc}\r\n"
+        "Connection: keep-alive\r\n\r\n"
+    )
+    with socket.create_connection((url.hostname or "", url.port or 80), timeout=WAIT_S) as sock:
+        sock.sendall(request.encode())
+        answer = b""
+        while len(answer) < len(data) or b"\r\n\r\n" not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            if b"\r\n\r\n" in answer and len(body) >= len(data):
+                break
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0].split(" ")[1] == "200"
+    headers = {
+        name.lower(): value for name, _, value in (line.partition(": ") for line in lines[1:])
+    }
+    assert headers["content-length"] == str(len(data))
+    assert "transfer-encoding" not in headers
+    assert headers["x-md5"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert body == data
+    reaches(air, shipment_id, device["id"], "firmware_downloaded")
