@@ -23,7 +23,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from platform_http import org_headers
+from platform_http import error, org_headers, second_org
 
 from pinbase.testing import ServerProcess, free_port, provision
 from testspec import UNTHROTTLED, load_spec
@@ -350,3 +350,28 @@ def test_http_1_0_download_as_the_esp8266_sends_it(air: dict[str, Any]) -> None:
     assert headers["x-md5"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
     assert body == data
     reaches(air, shipment_id, device["id"], "firmware_downloaded")
+
+
+def test_another_organization_sees_none_of_it(air: dict[str, Any]) -> None:
+    """Organization B's token: A's firmware and shipments are 404 with their message, its lists
+    are empty; a malformed shipment is 400."""
+    device = next(air["devices"])
+    shipment_id = ship(air, device, firmware("6.0.0"), "Private rollout")
+    firmware_id = air["http"].get(f"/api/v1/organization/shipment?shipmentId={shipment_id}")
+    firmware_id = firmware_id.json()["firmwareId"]
+    other = second_org(air["server"].data_dir)
+    with httpx.Client(base_url=air["server"].base_url, timeout=30) as http:
+        http.headers.update(org_headers(http, other))
+        answer = http.get(f"/api/v1/organization/firmware?firmwareId={firmware_id}")
+        assert answer.status_code == 404
+        assert answer.json() == error(f"Firmware with id {firmware_id} is not found.")
+        for path in ("shipment", "shipment/devices"):
+            answer = http.get(f"/api/v1/organization/{path}?shipmentId={shipment_id}")
+            assert answer.json() == error(f"Shipment with id {shipment_id} is not found.")
+        answer = http.post(f"/api/v1/organization/shipment/cancel?shipmentId={shipment_id}")
+        assert answer.status_code == 404
+        assert http.get("/api/v1/organization/firmware/list").json() == []
+        assert http.get("/api/v1/organization/shipment/list").json() == []
+        bad = http.post("/api/v1/organization/shipment/create", json={"name": 5})
+        assert bad.status_code == 400
+    assert status(air, shipment_id, device["id"])["status"] == "pending"
