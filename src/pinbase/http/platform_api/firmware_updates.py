@@ -211,8 +211,8 @@ def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
                     raise incorrect_parameters()
                 data = await part.read(firmware.max_bytes + 1)
                 name = part.filename
-        except (HTTPException, AssertionError):
-            # Starlette's answers to a malformed multipart body (or one sent without multipart).
+        except HTTPException:
+            # Starlette's answer to a malformed multipart body.
             raise incorrect_parameters() from None
         try:
             stored = await firmware.upload(caller, filename=name, data=data, org_id=org_id)
