@@ -375,3 +375,32 @@ def test_another_organization_sees_none_of_it(air: dict[str, Any]) -> None:
         bad = http.post("/api/v1/organization/shipment/create", json={"name": 5})
         assert bad.status_code == 400
     assert status(air, shipment_id, device["id"])["status"] == "pending"
+
+
+def test_shipment_life_over_the_platform_api(air: dict[str, Any]) -> None:
+    """Pause, resume, Update now, cancel and delete over the API, each refusal with its
+    message; an upload without its file part is 400; firmware lists and reads back."""
+    http: httpx.Client = air["http"]
+    device = next(air["devices"])
+    shipment_id = ship(air, device, firmware("7.0.0"), "Managed rollout")
+    one = f"shipmentId={shipment_id}"
+    paused = http.post(f"/api/v1/organization/shipment/pause?{one}")
+    assert paused.json()["status"] == "paused"
+    update = f"/api/v1/organization/shipment/device/update?{one}&deviceId={device['id']}"
+    assert http.post(update).json() == error("Only a live shipment updates devices.")
+    assert http.post(f"/api/v1/organization/shipment/start?{one}").json()["status"] == "live"
+    assert http.post(update).status_code == 204
+    refused = http.delete(f"/api/v1/organization/shipment?{one}")
+    assert refused.json() == error("A live shipment cannot be deleted: cancel it first.")
+    assert http.post(f"/api/v1/organization/shipment/cancel?{one}").json()["status"] == "cancelled"
+    again = http.post(f"/api/v1/organization/shipment/start?{one}")
+    assert again.json() == error("A cancelled shipment cannot start again.")
+    assert http.delete(f"/api/v1/organization/shipment?{one}").status_code == 204
+    assert http.get(f"/api/v1/organization/shipment?{one}").status_code == 404
+    listed = http.get("/api/v1/organization/firmware/list").json()
+    assert listed
+    first = http.get(f"/api/v1/organization/firmware?firmwareId={listed[0]['id']}").json()
+    assert first == listed[0]
+    assert http.get("/api/v1/organization/shipment/list").status_code == 200
+    empty = http.post("/api/v1/organization/firmware/upload", files={"other": ("x.bin", b"1")})
+    assert empty.status_code == 400
