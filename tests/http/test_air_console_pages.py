@@ -153,3 +153,17 @@ def test_dev12_announces_the_reported_firmware(
     assert [(item.device_id, item.version, item.fw_type) for item in seen] == [
         (device["id"], "1.0.0", "TMPLgreen")
     ]
+
+
+def test_edgent_sys_ota_event_is_accepted_without_a_template_definition(
+    site: tuple[InProcessServer, dict[str, Any]],
+) -> None:
+    """Edgent logs ``sys_ota`` "OTA started" (device-lifecycle.md §1.3); the template defines no
+    such event, and it is accepted (§1.7 Events)."""
+    server, created = site
+    token = created["devices"][0]["token"]
+    with server.client() as http:
+        answer = http.get(
+            f"/external/api/logEvent?token={token}&code=sys_ota&description=OTA+started"
+        )
+        assert answer.status_code == 200, answer.text
