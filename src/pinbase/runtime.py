@@ -38,6 +38,7 @@ from pinbase.services.device_lists import DeviceLists
 from pinbase.services.device_records import DeviceRecords
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
+from pinbase.services.firmware import FirmwareStore
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.invitations import Invitations
 from pinbase.services.leadership import Leadership
@@ -78,6 +79,7 @@ from pinbase.services.reactions.webhook_triggers import RenderLimits, WebhookTri
 from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
+from pinbase.services.shipments import Shipments
 from pinbase.services.state import CachedState
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.templates import Templates
@@ -88,6 +90,7 @@ from pinbase.settings import Settings
 from pinbase.storage.availability import ensure_reachable, prepare_data_folder
 from pinbase.storage.data_folder import (
     DEMO,
+    FIRMWARE,
     REPORTS,
     UPLOADS,
     VAPID_KEY,
@@ -210,6 +213,16 @@ def groups_in_flight(store: SqlStore) -> int:
     return POSTGRES_GROUPS_IN_FLIGHT if store.dialect == "postgresql" else 1
 
 
+def ota_base_url(settings: Settings) -> str:
+    """Where devices download Blynk.Air files: ``ota_base_url``, else ``public_url``, else this
+    server's own HTTP address (device-lifecycle.md §1.7)."""
+    if settings.ota_base_url:
+        return settings.ota_base_url.rstrip("/")
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return f"http://{settings.host}:{settings.http_port}"
+
+
 def data_folder(settings: Settings) -> DataFolder | None:
     """What a backup of this configuration copies, or None when the database is not SQLite."""
     database = sqlite_file(settings.data_dir, settings.database_url)
@@ -218,7 +231,7 @@ def data_folder(settings: Settings) -> DataFolder | None:
     return DataFolder(
         root=settings.data_dir,
         database=database,
-        kept=(UPLOADS, DEMO, VAPID_KEY),
+        kept=(UPLOADS, FIRMWARE, DEMO, VAPID_KEY),
         derived=(REPORTS,),
     )
 
@@ -432,6 +445,24 @@ async def running_services(
             kept_per_device=settings.kept_uploads_per_device,
             per_day=settings.uploads_per_day,
         )
+        firmware = FirmwareStore(
+            store,
+            directory,
+            clock,
+            root=settings.data_dir / FIRMWARE,
+            max_bytes=settings.max_firmware_bytes,
+        )
+        shipments = Shipments(
+            store,
+            clock,
+            bus=bus,
+            directory=directory,
+            presence=presence,
+            events=events,
+            firmware=firmware,
+            download_base=ota_base_url(settings),
+        )
+        shipments.start()
         runner = AutomationRunner(
             store=store,
             directory=directory,
@@ -496,6 +527,7 @@ async def running_services(
         leadership.add("notification_sweep", notifications.sweep_forever)
         leadership.add("webhook_log_sweep", webhooks.sweep_forever)
         leadership.add("automation_scheduler", automations.lead)
+        leadership.add("ota_windows", shipments.windows_forever)
         upkeep += _register_channels(
             outbox,
             settings,
@@ -607,6 +639,8 @@ async def running_services(
                 shared_counters=counters,
                 leadership=leadership,
                 device_commands=device_commands,
+                firmware=firmware,
+                shipments=shipments,
             )
         finally:
             # First: the lease goes to another node as early as possible.
@@ -615,6 +649,7 @@ async def running_services(
                 await heartbeat.stop()
             await bus.stop()
             await lifecycle.stop()
+            await shipments.stop()
             await outbox.stop()
             if webhook_events is not None:
                 await webhook_events.stop()

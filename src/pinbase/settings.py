@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     notification_log_days: float = Field(default=30, gt=0, le=3650)
     """How long notification-log rows are kept (§5.4)."""
     max_upload_bytes: int = 5 * MB
+    max_firmware_bytes: int = Field(default=32 * MB, ge=1024)
+    """Largest Blynk.Air firmware file accepted (device-lifecycle.md §1.7): ESP32 images are up
+    to a few MB, Raspberry Pi packages (``.tar.gz``) more."""
+    ota_base_url: str | None = None
+    """Scheme, host and port of the Blynk.Air download links sent to devices
+    (``http://host:port``, docs/firmware-updates.md); default ``public_url``, else
+    ``http://<host>:<http_port>``. Plain ``http://`` by default: Wio firmware downloads only over
+    HTTP, and an HTTPS link works only if the certificate chains to a root the firmware trusts."""
     kept_uploads_per_device: int = 10
     uploads_per_day: int = 1_000
     reports_per_day: int = 10

@@ -45,6 +45,10 @@ from pinbase.services.container import Services
 from pinbase.settings import Settings
 
 UPLOAD_PATH = "/external/api/upload"
+FIRMWARE_UPLOAD_PATH = "/api/v1/organization/firmware/upload"
+"""Blynk.Air uploads (``platform_api.firmware_updates``): firmware files exceed 2 MB."""
+CONSOLE_FIRMWARE_PATH = "/dashboard/air/firmware"
+"""The console's Blynk.Air upload form (``console.air_pages``)."""
 MULTIPART_OVERHEAD = 64 * 1024
 """Room for multipart boundaries and headers around a maximum-size uploaded file."""
 MQTT_OVER_HTTP = "MQTT over WebSocket: connect to this path with a WebSocket client."
@@ -179,6 +183,8 @@ def create_app(
     def body_limit(path: str) -> int:
         if path == UPLOAD_PATH:
             return settings.max_upload_bytes + MULTIPART_OVERHEAD
+        if path in (FIRMWARE_UPLOAD_PATH, CONSOLE_FIRMWARE_PATH):
+            return settings.max_firmware_bytes + MULTIPART_OVERHEAD
         return settings.max_request_bytes
 
     platform = create_platform_app(services, settings)

@@ -9,6 +9,8 @@ from enum import Enum
 DEVICE_PREFIX = "/external/"
 DEVICE_FILES_PREFIX = "/device_uploads/"
 """DEV-13 files served back; the DEV-08 exports (``/device_data_….zip``) have no second slash."""
+OTA_PREFIX = "/static/ota/"
+"""Blynk.Air firmware downloads (device-lifecycle.md §1.7), answered like the device API."""
 PLATFORM_PREFIX = "/api/"
 OAUTH_PREFIX = "/oauth2/"
 CONSOLE_PATH = "/dashboard"
@@ -20,7 +22,7 @@ CONSOLE_SOCKET_PATH = "/dashboard/ws"
 """The console's live WebSocket (console.md §4)."""
 MQTT_SOCKET_PATH = "/mqtt"
 """MQTT over WebSocket (device-lifecycle.md §3), Blynk.Cloud's path; MQTT.js needs it in the URL."""
-MODERN_PREFIXES = (DEVICE_PREFIX, PLATFORM_PREFIX, OAUTH_PREFIX, CONSOLE_PREFIX)
+MODERN_PREFIXES = (DEVICE_PREFIX, PLATFORM_PREFIX, OAUTH_PREFIX, CONSOLE_PREFIX, OTA_PREFIX)
 """Path prefixes of the device, Platform, OAuth and console families; a legacy token is never
 one of them (http-api.md §1.1), so ``/dashboard/x`` is never taken for ``/{token}/pin``."""
 
@@ -46,7 +48,7 @@ class Family(Enum):
 
 def family_of(path: str) -> Family:
     """The family serving ``path``, by prefix alone (no route lookup)."""
-    if path.startswith((DEVICE_PREFIX, DEVICE_FILES_PREFIX)):
+    if path.startswith((DEVICE_PREFIX, DEVICE_FILES_PREFIX, OTA_PREFIX)):
         return Family.DEVICE
     if path.startswith(PLATFORM_PREFIX):
         return Family.PLATFORM

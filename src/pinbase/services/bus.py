@@ -221,6 +221,22 @@ class PinPushed:
     ts: int
 
 
+@wire.message
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceInfoReported:
+    """A device reported its firmware: the binary info message, MQTT ``info/mcu`` or DEV-12
+    (device-lifecycle.md §1.7, an evaluation point of Blynk.Air shipments). Published on the
+    node that received it, every time, even when nothing changed; the shipments evaluate it
+    there only (``remote=False``), so once per installation."""
+
+    device_id: DeviceId
+    version: str | None
+    build: str | None
+    fw_type: str | None
+    library_version: str | None
+    template_code: str | None
+
+
 COMMAND_KINDS = frozenset({"ota", "reboot", "ping", "redirect", "reconfigure", "diag"})
 """What a ``DeviceCommanded`` may ask of a device's connection (device-lifecycle.md §1.3, §1.4,
 §4)."""

@@ -16,6 +16,7 @@ from pinbase.services.device_lists import DeviceLists
 from pinbase.services.device_records import DeviceRecords
 from pinbase.services.directory import Directory
 from pinbase.services.events import EventLog
+from pinbase.services.firmware import FirmwareStore
 from pinbase.services.history_writer import HistoryWriter
 from pinbase.services.invitations import Invitations
 from pinbase.services.leadership import Leadership
@@ -37,6 +38,7 @@ from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
 from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
+from pinbase.services.shipments import Shipments
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.templates import Templates
 from pinbase.services.uploads import Uploads
@@ -108,5 +110,9 @@ class Services:
     """Whether this node leads the installation, running its once-only work (issue #11)."""
     device_commands: DeviceCommands
     """Reboot, ping, redirect and reconfigure connected devices (issue #12)."""
+    firmware: FirmwareStore
+    """Blynk.Air firmware files (device-lifecycle.md §1.7)."""
+    shipments: Shipments
+    """Blynk.Air shipments and the evaluation that updates devices (§1.6, §1.7)."""
     shared_counters: SharedCounters | None = None
     """The installation's counters (Redis) when several nodes share limits (issue #11)."""

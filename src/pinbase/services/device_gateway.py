@@ -225,7 +225,8 @@ class DeviceGateway:
 
     async def record_info(self, bound: BoundDevice, fields: Sequence[tuple[str, str]]) -> None:
         """Keep what the info message tells about the firmware as the device's hardware info
-        (device-protocols.md §1.7.1); nothing is written when it did not change."""
+        (device-protocols.md §1.7.1); nothing is written when it did not change. Every info
+        is announced (``DeviceInfoReported``): Blynk.Air evaluates its shipments on it."""
         info = {key: value[:MAX_INFO_CHARS] for key, value in fields}
         reported = HardwareInfo(
             version=info.get("mcu") or info.get("fw") or info.get("ncp"),
@@ -238,6 +239,7 @@ class DeviceGateway:
         current = self.current(bound)
         if current.device.hardware_info != reported:
             await self._metadata.record_hardware(current, reported)
+        self._metadata.announce_firmware(current, reported)
 
     def read_metadata(self, bound: BoundDevice, name: str) -> str | None:
         """``meta get``: the field's value as text ("" when unset), None when no field matches."""

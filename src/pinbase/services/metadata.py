@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pinbase.domain.devices import HardwareInfo
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.templates import Metafield
-from pinbase.services.bus import Bus
+from pinbase.services.bus import Bus, DeviceInfoReported
 from pinbase.services.changes import DeviceSaved
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.storage.base import Store
@@ -127,6 +127,20 @@ class Metadata:
         current = self._directory.by_id(bound.device.id)
         device = current.device if current is not None else bound.device
         self._bus.publish(DeviceSaved(device=replace(device, hardware_info=info)))
+
+    def announce_firmware(self, bound: BoundDevice, info: HardwareInfo) -> None:
+        """Tell that the device just reported its firmware (changed or not): an evaluation
+        point of Blynk.Air shipments (device-lifecycle.md §1.7)."""
+        self._bus.publish(
+            DeviceInfoReported(
+                device_id=bound.device.id,
+                version=info.version,
+                build=info.build,
+                fw_type=info.fw_type,
+                library_version=info.blynk_version,
+                template_code=info.template_code,
+            )
+        )
 
 
 def is_writable(metafield: Metafield) -> bool:

@@ -602,3 +602,59 @@ device_status = Table(
     Column("changed_at", BigInteger, nullable=False),
     Column("first_connected_at", BigInteger, nullable=False),
 )
+
+firmware_files = Table(
+    "firmware_files",
+    metadata,
+    # Blynk.Air firmware store (device-lifecycle.md §1.7, migration 0018): the bytes live in the
+    # data folder under ``firmware/<id>``; ``tag`` is the ``blnkinf`` pairs as JSON, or NULL.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
+    Column("filename", NulFreeString(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("md5", NulFreeString(32), nullable=False),
+    Column("sha256", NulFreeString(44), nullable=False),
+    Column("tag", NulFreeText, nullable=True),
+    Column("uploaded_at", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    # Blynk.Air shipments (§1.6): ``device_ids`` is a JSON list for the "devices" target.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
+    Column("name", NulFreeString(40), nullable=False),
+    Column("template_id", Integer, nullable=False),
+    Column("firmware_id", Integer, ForeignKey("firmware_files.id"), nullable=False),
+    Column("state", NulFreeString(16), nullable=False),
+    Column("target", NulFreeString(16), nullable=False),
+    Column("device_ids", NulFreeText, nullable=False),
+    Column("tag_id", Integer, nullable=True),
+    Column("condition", NulFreeString(16), nullable=False),
+    Column("preferred_time", NulFreeString(16), nullable=False),
+    Column("attempts_limit", Integer, nullable=False),
+    Column("attempts_reset_s", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("started_at", BigInteger, nullable=True),
+    UniqueConstraint("org_id", "name", name="uq_shipments_org_name"),
+    sqlite_autoincrement=True,
+)
+
+shipment_devices = Table(
+    "shipment_devices",
+    metadata,
+    # Each device's status in a shipment (§1.6, §1.7 Transitions) and its download token.
+    Column("shipment_id", Integer, ForeignKey("shipments.id"), primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Column("status", NulFreeString(32), nullable=False),
+    Column("reason", NulFreeText, nullable=True),
+    Column("download_token", NulFreeString(32), nullable=True, unique=True),
+    Column("attempts", Integer, nullable=False),
+    Column("attempts_since", BigInteger, nullable=True),
+    Column("sent_at", BigInteger, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("from_version", NulFreeString(64), nullable=True),
+    Column("from_build", NulFreeString(64), nullable=True),
+)

@@ -38,6 +38,7 @@ from pinbase.storage.sql_console_sessions import SqlConsoleSessions
 from pinbase.storage.sql_device_admin import SqlDeviceAdmin
 from pinbase.storage.sql_device_logs import SqlDeviceLogs
 from pinbase.storage.sql_device_records import SqlDeviceRecords
+from pinbase.storage.sql_firmware import SqlFirmware
 from pinbase.storage.sql_history import SqlHistoryQueries
 from pinbase.storage.sql_notifications import SqlNotificationQueries
 from pinbase.storage.sql_oauth import SqlOAuthQueries
@@ -143,6 +144,7 @@ class SqlTransaction(
     SqlWebhooks,
     SqlOutbox,
     SqlNotificationQueries,
+    SqlFirmware,
 ):
     """A ``Transaction`` bound to one connection inside ``SqlStore.transaction``."""
 

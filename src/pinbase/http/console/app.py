@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from pinbase.http.console.air_pages import air_routes
 from pinbase.http.console.automation_pages import automation_routes
 from pinbase.http.console.chart_data import chart_routes
 from pinbase.http.console.developer_pages import developer_routes
@@ -104,6 +105,7 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         *template_routes(services, settings),
         *automation_routes(services, settings),
         *webhook_routes(services, settings),
+        *air_routes(services),
         # ── The other console modules' routes join here ──────────────────────────────────
         # Each module exports a factory called as ``factory(services, settings,
         # console_caller)`` (``console_caller`` from http.console.session), returning its

@@ -81,6 +81,10 @@ MENU = (
         Permission.WEBHOOKS,
     ),
     (
+        MenuItem(label="Blynk.Air", href=f"{CONSOLE_PATH}/air", section="air"),
+        Permission.TEMPLATES_VIEW,
+    ),
+    (
         MenuItem(
             label="Notifications", href=f"{CONSOLE_PATH}/notifications", section="notifications"
         ),

@@ -174,7 +174,9 @@ class ConsoleSessionMiddleware:
             return None
         sent = request.headers.get(CSRF_HEADER)
         if sent is None and _is_form(request):
-            sent = _field(await request.form())
+            # Closed here: a multipart file part (a firmware upload) spools to a temporary file.
+            async with request.form() as form:
+                sent = _field(form)
         if csrf_matches(session, sent):
             return None
         return "The form has expired: reload the page and try again."

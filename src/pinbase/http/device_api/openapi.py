@@ -391,6 +391,33 @@ def _files() -> Paths:
                 responses={200: answer("The file", {"*/*": BINARY}), 404: NOT_FOUND},
             )
         },
+        "/static/ota/{name}": {
+            "get": operation(
+                "Blynk.Air firmware download",
+                tag=TAG,
+                description="The firmware file a shipment sent to one device (device-lifecycle.md "
+                "§1.7): `name` is `<firmwareId>.<ext>`, `token` the download token of that device "
+                "in that shipment (not its auth token). Exact `Content-Length`, `x-md5`, "
+                "`x-sha256`, `x-fw-type`, `x-fw-ver`, `x-fw-build`; 404 for anything else.",
+                parameters=[
+                    path(
+                        "name",
+                        {"type": "string", "pattern": "^[0-9]{1,9}\\.[A-Za-z0-9.]{1,10}$"},
+                        "the firmware's id and extension",
+                    ),
+                    query(
+                        "token",
+                        {"type": "string", "pattern": "^[A-Za-z0-9_-]{32}$"},
+                        "the download token of the OTA command",
+                        required=True,
+                    ),
+                ],
+                responses={
+                    200: answer("The firmware file", {"application/octet-stream": BINARY}),
+                    404: NOT_FOUND,
+                },
+            )
+        },
     }
 
 

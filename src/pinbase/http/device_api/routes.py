@@ -3,6 +3,7 @@
 from starlette.routing import Route
 
 from pinbase.http.device_api.events import EventEndpoints
+from pinbase.http.device_api.firmware_download import FirmwareDownloads
 from pinbase.http.device_api.metadata import MetadataEndpoints
 from pinbase.http.device_api.properties import PropertyEndpoints
 from pinbase.http.device_api.report import ReportEndpoints
@@ -33,6 +34,7 @@ def device_routes(services: Services, settings: Settings) -> list[Route]:
     metadata = MetadataEndpoints(services)
     reports = ReportEndpoints(services, settings)
     uploads = UploadEndpoints(services, settings)
+    firmware = FirmwareDownloads(services)
     table: list[tuple[str, Handler, str]] = [
         ("/external/api/batch/update", values.batch_update, "GET"),
         ("/external/api/batch/update", values.upload_timestamped, "POST"),
@@ -51,6 +53,8 @@ def device_routes(services: Services, settings: Settings) -> list[Route]:
         # its exact pattern; a path parameter never holds "/", so nothing else is reachable.
         ("/device_data_{device_id}_{stamp}.zip", reports.download, "GET"),
         ("/device_uploads/{device_id}/{name}", uploads.download, "GET"),
+        # Blynk.Air downloads (device-lifecycle.md §1.7): the token in the query is the key.
+        ("/static/ota/{name}", firmware.download, "GET"),
     ]
     return [
         Route(path, answering_errors(handler), methods=[method]) for path, handler, method in table

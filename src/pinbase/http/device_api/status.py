@@ -47,4 +47,5 @@ class StatusEndpoints:
             template_code=code,
         )
         await self._services.metadata.record_hardware(bound, info)
+        self._services.metadata.announce_firmware(bound, info)
         return text_response()

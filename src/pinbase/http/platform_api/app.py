@@ -24,6 +24,9 @@ from pinbase.http.platform_api.device_lists import device_list_router
 from pinbase.http.platform_api.device_records import device_records_router
 from pinbase.http.platform_api.devices import device_router
 from pinbase.http.platform_api.errors import install_error_handlers
+from pinbase.http.platform_api.firmware_updates import TAG as FIRMWARE_UPDATES
+from pinbase.http.platform_api.firmware_updates import TAG_DESCRIPTION as FIRMWARE_DESCRIPTION
+from pinbase.http.platform_api.firmware_updates import firmware_router
 from pinbase.http.platform_api.organizations import organization_router
 from pinbase.http.platform_api.schemas import OAuthErrorBody, TokenAnswer
 from pinbase.http.platform_api.template_editing import (
@@ -86,6 +89,7 @@ TAGS = [
         (TEMPLATE_EDITING, TEMPLATE_EDITING_DESCRIPTION),
         (WEBHOOKS, WEBHOOKS_DESCRIPTION),
         (DEVICE_COMMANDS, DEVICE_COMMANDS_DESCRIPTION),
+        (FIRMWARE_UPDATES, FIRMWARE_DESCRIPTION),
     )
 ]
 """Tags with a description; FastAPI's Platform tags (Devices, …) follow in route order."""
@@ -156,6 +160,7 @@ def create_platform_app(services: Services, settings: Settings) -> FastAPI:
         organization_router(services, settings, auth),
         user_router(services, settings, auth),
         webhook_router(services, auth),
+        firmware_router(services, auth),
     ):
         app.router.routes.extend(router.routes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
