@@ -62,12 +62,13 @@ from pinbase.services.reactions.email import EmailSender, SmtpConfig
 from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.legacy_messages import LegacyMessages
 from pinbase.services.reactions.lifecycle import Lifecycle
-from pinbase.services.reactions.messages import EMAIL, PUSH
+from pinbase.services.reactions.messages import EMAIL, PUSH, SMS
 from pinbase.services.reactions.notification_settings import DeviceNotificationSettings
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import FinalHook, Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
+from pinbase.services.reactions.sms import HttpSmsSender
 from pinbase.services.reactions.vapid import VapidKeys, new_vapid_pem
 from pinbase.services.reactions.web_push import WebPushSender
 from pinbase.services.reactions.webhook_events import WebhookEvents
@@ -393,8 +394,11 @@ async def running_services(
             directory,
             clock,
             push_targets=push_subscriptions,
-            # Without an SMTP host, e-mails are logged CHANNEL_DISABLED (automations.md §2.4).
-            channels=(EMAIL, PUSH) if settings.smtp_host else (PUSH,),
+            # Without an SMTP host or an SMS gateway, e-mails or SMS are logged
+            # CHANNEL_DISABLED (automations.md §2.1, §2.4).
+            channels=(PUSH,)
+            + ((EMAIL,) if settings.smtp_host else ())
+            + ((SMS,) if settings.sms_gateway_url else ()),
             min_interval_ms=round(settings.notification_min_interval_s * 1000),
             messages_per_hour=settings.automation_messages_per_hour,
             console_url=settings.public_url or "",
@@ -640,7 +644,8 @@ def _register_channels(
     clock: Clock,
     on_final: FinalHook,
 ) -> list[asyncio.Task[None]]:
-    """Register the e-mail sender (when ``smtp_host`` is set) and the Web Push sender with the
+    """Register the e-mail sender (when ``smtp_host`` is set), the SMS sender (when
+    ``sms_gateway_url`` is set) and the Web Push sender with the
     outbox (automations.md §5.2, §5.3), each delivery's end recorded in the notification log by
     ``on_final``; the start-up SMTP check's task, if any."""
     outbox.register(
@@ -648,6 +653,13 @@ def _register_channels(
         WebPushSender(push_subscriptions, vapid=vapid, client=outbound, clock=clock).send,
         on_final=on_final,
     )
+    if settings.sms_gateway_url:
+        sms = HttpSmsSender(
+            settings.sms_gateway_url, client=outbound, token=settings.sms_gateway_token
+        )
+        outbox.register(DeliveryKind.SMS, sms.send, on_final=on_final)
+    else:
+        logger.info("sms.off reason=no_gateway_url")
     smtp = SmtpConfig.from_settings(settings)
     if smtp is None:
         logger.info("smtp.off reason=no_smtp_host")

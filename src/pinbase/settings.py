@@ -209,6 +209,12 @@ class Settings(BaseSettings):
     smtp_max_per_minute: int = Field(default=60, ge=0)
     """Messages sent per minute at most, whatever their organization (relay protection);
     further ones wait for the next minute. 0: no limit."""
+    sms_gateway_url: str = ""
+    """The HTTP SMS gateway: each SMS is POSTed there as JSON ``{"to": …, "text": …}`` through
+    the outbound-call guard (``outbound_*`` settings). Empty (the default): no SMS channel, SMS
+    recipients are logged ``CHANNEL_DISABLED`` (automations.md §2.1; docs/sms.md)."""
+    sms_gateway_token: str = ""
+    """Sent as ``Authorization: Bearer …`` to the SMS gateway when set; never logged."""
     push_vapid_subject: str = ""
     """The contact a Web Push service sees in the VAPID ``sub`` claim (``mailto:…`` or
     ``https://…``); empty: ``mailto:`` + ``smtp_from_address``, else
@@ -233,6 +239,14 @@ class Settings(BaseSettings):
         if self.smtp_password and self.smtp_password_file:
             raise ValueError("set smtp_password or smtp_password_file, not both")
         return self
+
+    @field_validator("sms_gateway_url")
+    @classmethod
+    def _gateway_url(cls, url: str) -> str:
+        url = url.strip()
+        if url and not url.lower().startswith(("http://", "https://")):
+            raise ValueError("sms_gateway_url must be an http:// or https:// URL")
+        return url
 
     @field_validator("smtp_password_file")
     @classmethod

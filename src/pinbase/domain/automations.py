@@ -91,12 +91,19 @@ ALWAYS_OPERATORS = frozenset({Operator.HAS_CHANGED, Operator.IS_ANY})
 
 
 class ActionKind(StrEnum):
+    """The "Do this" actions (spec §3.5)."""
+
     CONTROL_DEVICE = "CONTROL_DEVICE"
     FORWARD_DEVICE_DATA = "FORWARD_DEVICE_DATA"
     SEND_EMAIL = "SEND_EMAIL"
     SEND_NOTIFICATION = "SEND_NOTIFICATION"
+    SEND_SMS = "SEND_SMS"
     WAIT = "WAIT"
     LOG_EVENT = "LOG_EVENT"
+
+
+MESSAGE_KINDS = frozenset({"SEND_EMAIL", "SEND_NOTIFICATION", "SEND_SMS"})
+"""The message actions: users and a text with placeholders, counted toward 20/h (§3.5)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,7 +182,8 @@ class ForwardDeviceData:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendMessage:
-    """SEND_EMAIL or SEND_NOTIFICATION; texts keep their placeholders (§3.6)."""
+    """SEND_EMAIL, SEND_NOTIFICATION or SEND_SMS; texts keep their placeholders (§3.6). An SMS
+    has no subject (its text is the body, cut to 160 characters when sent)."""
 
     kind: ActionKind
     recipients: tuple[Recipient, ...]
@@ -472,7 +480,7 @@ def _action(body: Mapping[str, Any]) -> Action:
         return ForwardDeviceData(
             device_id=_id(body, "deviceId"), datastream_id=_id(body, "dataStreamId")
         )
-    if kind in ("SEND_EMAIL", "SEND_NOTIFICATION"):
+    if kind in MESSAGE_KINDS:
         recipients = body.get("recipients")
         if not isinstance(recipients, list) or not recipients:
             raise InvalidAutomation("recipients must be a non-empty list")

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from pinbase.domain.automations import MAX_WAIT_S, WEEKDAYS, InvalidAutomation
+from pinbase.domain.automations import MAX_WAIT_S, MESSAGE_KINDS, WEEKDAYS, InvalidAutomation
 
 MAX_FORM_ACTIONS = 100
 """The most action fieldsets read from one form: past the setting's limit (50 by default), so
@@ -31,6 +31,7 @@ ACTION_KINDS = (
     ("FORWARD_DEVICE_DATA", "Forward Device Data"),
     ("SEND_EMAIL", "Send Email"),
     ("SEND_NOTIFICATION", "Send Notification"),
+    ("SEND_SMS", "Send SMS"),
     ("WAIT", "Wait"),
     ("LOG_EVENT", "Log Event"),
 )
@@ -143,7 +144,7 @@ def _action_state(action: Mapping[str, Any]) -> dict[str, Any]:
     if kind in ("CONTROL_DEVICE", "FORWARD_DEVICE_DATA"):
         row["target"] = f"{action.get('deviceId')}:{action.get('dataStreamId')}"
         row["value"] = str(action.get("value", ""))
-    elif kind in ("SEND_EMAIL", "SEND_NOTIFICATION"):
+    elif kind in MESSAGE_KINDS:
         recipients = action.get("recipients", [])
         row["users"] = [str(r["userId"]) for r in recipients if "userId" in r]
         row["emails"] = ", ".join(str(r["email"]) for r in recipients if "email" in r)
@@ -293,7 +294,7 @@ def _action(row: Mapping[str, Any], index: int) -> dict[str, Any]:
         if kind == "CONTROL_DEVICE":
             action["value"] = str(row.get("value", ""))
         return action
-    if kind in ("SEND_EMAIL", "SEND_NOTIFICATION"):
+    if kind in MESSAGE_KINDS:
         recipients: list[dict[str, Any]] = [
             {"userId": _number(user, f"{where}: recipient")} for user in row.get("users", [])
         ]

@@ -30,6 +30,7 @@ LOG_TYPES = {
     "FORWARD_DEVICE_DATA": "Device Action",
     "SEND_EMAIL": "E-mail",
     "SEND_NOTIFICATION": "Push",
+    "SEND_SMS": "SMS",
     "WAIT": "Wait",
     "LOG_EVENT": "Log Event",
 }

@@ -49,7 +49,7 @@ from pinbase.services.actions import ActionsLog
 from pinbase.services.clock import Clock
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.events import EventDropped, EventLog
-from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
+from pinbase.services.reactions.messages import EMAIL, PUSH, SMS, OutgoingMessage
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbox import Wake
 from pinbase.services.telemetry import Telemetry
@@ -58,6 +58,12 @@ from pinbase.storage.base import Store, Transaction
 from pinbase.storage.device_records import DeviceAction
 
 logger = logging.getLogger(__name__)
+
+_CHANNELS = {
+    ActionKind.SEND_EMAIL: EMAIL,
+    ActionKind.SEND_NOTIFICATION: PUSH,
+    ActionKind.SEND_SMS: SMS,
+}
 
 AUTOMATION_ORIGIN = "automation"
 """The ``ValuesChanged.origin`` of automation writes; Device State rules ignore it (§3.4)."""
@@ -394,7 +400,7 @@ class AutomationRunner:
         message = OutgoingMessage(
             org_id=automation.org_id,
             device_id=trigger.device_id,
-            channel=EMAIL if action.kind is ActionKind.SEND_EMAIL else PUSH,
+            channel=_CHANNELS[action.kind],
             user_ids=tuple(r.user_id for r in action.recipients if r.user_id is not None),
             addresses=tuple(r.address for r in action.recipients if r.address is not None),
             subject=expand(action.subject, values, legacy=legacy),
