@@ -78,6 +78,7 @@ from pinbase.services.reactions.webhook_triggers import RenderLimits, WebhookTri
 from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
+from pinbase.services.segments import Segments
 from pinbase.services.state import CachedState
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.templates import Templates
@@ -434,7 +435,9 @@ async def running_services(
             kept_per_device=settings.kept_uploads_per_device,
             per_day=settings.uploads_per_day,
         )
+        segments = Segments(store, directory, clock)
         runner = AutomationRunner(
+            segments=segments,
             store=store,
             directory=directory,
             telemetry=telemetry,
@@ -459,6 +462,7 @@ async def running_services(
                 leading=False,
             ),
             runner=runner,
+            segments=segments,
             clock=clock,
             max_per_org=settings.automations_max_per_org,
             max_actions=settings.automations_max_actions,
@@ -596,6 +600,7 @@ async def running_services(
                     store=store, directory=directory, clock=clock
                 ),
                 automations=automations,
+                segments=segments,
                 outbox=outbox,
                 notifications=notifications,
                 legacy_messages=LegacyMessages(store, directory, notifications, wake=outbox.wake),

@@ -6,7 +6,7 @@ role allows within its scope (``ConsoleCaller.can_view_device``): a device it ma
 answered as missing, so a device page URL of another organization is a plain 404.
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -82,11 +82,19 @@ class ConsoleDevices:
         ]
 
     async def table(
-        self, caller: ConsoleCaller, *, query: str = "", status: StatusFilter = StatusFilter.ANY
+        self,
+        caller: ConsoleCaller,
+        *,
+        query: str = "",
+        status: StatusFilter = StatusFilter.ANY,
+        only: Collection[int] | None = None,
     ) -> DeviceTable:
         """The caller's devices whose name, template name, owner name or owner e-mail contains
-        ``query`` (ignoring case), with the chosen status, sorted by name."""
+        ``query`` (ignoring case), with the chosen status, sorted by name; ``only`` narrows them
+        to those ids (a segment's)."""
         devices = self.visible(caller)
+        if only is not None:
+            devices = [b for b in devices if b.device.id in only]
         if status is not StatusFilter.ANY:
             wanted = status is StatusFilter.ONLINE
             devices = [b for b in devices if self._presence.is_online(b.device.id) == wanted]

@@ -14,6 +14,7 @@ from pinbase.storage import schema
 from pinbase.storage.base import OrganizationCounts, OrganizationProfile, StoredTag
 from pinbase.storage.sql_automations import delete_org_automations
 from pinbase.storage.sql_console_sessions import delete_user_credentials
+from pinbase.storage.sql_segments import delete_org_segments
 from pinbase.storage.sql_webhooks import delete_org_webhooks
 
 
@@ -179,6 +180,7 @@ class SqlOrganizationQueries:
         )
         await self._db.execute(delete(clients).where(clients.c.org_id == org_id))
         await delete_org_webhooks(self._db, org_id)
+        await delete_org_segments(self._db, org_id)
         result = await self._db.execute(delete(orgs).where(orgs.c.id == org_id))
         return user_ids if result.rowcount else None
 
