@@ -17,7 +17,7 @@ from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.runtime import running_services
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
-from pinbase.services.provisioning import parse_spec, provision
+from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
 from pinbase.services.segments import InvalidSegment, SegmentNotFound
 from pinbase.settings import Settings
 from postgres import BACKENDS, empty_database
@@ -249,3 +249,22 @@ async def test_control_segment_is_checked_on_save_and_isolated(settings: Setting
         assert [(a.status, a.reason) for a in log.actions] == [("FAILED", "SEGMENT_NOT_FOUND")]
         assert relay_of(services, devices["Their pump"]) is None
         assert relay_of(services, devices["Pump 1"]) is None
+
+
+async def test_a_provisioning_file_cannot_name_a_segment(settings: Settings) -> None:
+    """A provisioned automation naming a segment (of another organization, or any: a new
+    organization has none) is refused."""
+    async with running_services(settings, clock=HandClock()) as services:
+        world = await setup(services)
+        theirs = await services.segments.create(
+            world.other, "Theirs", device_ids=[world.devices["Their pump"]]
+        )
+        spec = {
+            **OTHER,
+            "organization": {"name": "Third"},
+            "automations": [scene(theirs.id)],
+        }
+        with pytest.raises(ProvisioningError, match="segment"):
+            await provision(
+                services.store, parse_spec(spec), clock=services.clock, bus=services.bus
+            )
