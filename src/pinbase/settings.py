@@ -29,7 +29,7 @@ DATABASE_SCHEMES = ("postgresql+asyncpg", "sqlite+aiosqlite")
 """The drivers Pinbase ships: an URL naming another one fails at start-up, not on first use."""
 BROKER_SCHEMES = ("redis", "rediss", "unix")
 """The broker URLs Pinbase understands (redis-py's ``from_url``)."""
-SECRET_SETTINGS = frozenset({"database_url", "smtp_password", "broker_url"})
+SECRET_SETTINGS = frozenset({"database_url", "smtp_password", "broker_url", "sms_gateway_token"})
 """Settings whose value an error message never repeats (an URL may hold a password)."""
 MAP_TILE_PLACES = ("{z}", "{x}", "{y}")
 """What a tile URL template must hold (Leaflet's ``L.tileLayer`` syntax)."""
