@@ -452,13 +452,19 @@ class AutomationRunner:
                         row(_with(target, status="FAILED", reason=f"VALUE_MISMATCH: {error}"))
             if not writes:
                 continue
-            ts = await self._telemetry.record(
-                bound.device,
-                writes,
-                origin=AUTOMATION_ORIGIN,
-                origin_id=automation.id,
-                hops=trigger.hops + 1,
-            )
+            try:
+                ts = await self._telemetry.record(
+                    bound.device,
+                    writes,
+                    origin=AUTOMATION_ORIGIN,
+                    origin_id=automation.id,
+                    hops=trigger.hops + 1,
+                )
+            except PinbaseError as error:
+                # One device's refusal (deleted meanwhile, a rate limit) spares the others.
+                failed += 1
+                row(Outcome(status="FAILED", reason=str(error)[:200], device_id=device_id))
+                continue
             if self._actions is not None:
                 run.device_actions += self._actions.automation_entries(
                     bound.device, writes, ts=ts, automation_name=automation.spec.name
