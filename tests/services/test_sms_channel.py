@@ -17,6 +17,7 @@ from pinbase.domain.deliveries import DeliveryKind, new_delivery
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.runtime import running_services
+from pinbase.services.bus import PresenceChanged
 from pinbase.services.container import Services
 from pinbase.services.provisioning import parse_spec, provision
 from pinbase.services.reactions.outbound import OutboundHttp
@@ -256,3 +257,52 @@ async def test_the_sender_retries_transient_answers_and_fails_the_rest(
     assert isinstance(refused, Failed)
     assert refused.reason == "BLOCKED_TARGET"
     await allowed.close()
+
+
+async def test_a_reconnect_cancels_a_pending_offline_sms(tmp_path: Path, gateway: Receiver) -> None:
+    """An Offline event whose SMS list names the Contact metafield queues ``Well is Offline``
+    due after the server's wait; a reconnect before then cancels it, a later disconnect's SMS
+    arrives."""
+    spec = {**SPEC, "templates": [dict(SPEC["templates"][0])]}
+    spec["templates"][0]["events"] = [
+        {
+            "eventCode": "sys_offline",
+            "name": "Offline",
+            "notifications": {"enabled": True, "sms": [{"kind": "METAFIELD", "metaFieldId": 1}]},
+        }
+    ]
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=None,
+        sms_gateway_url=gateway.url,
+        outbound_allowed_networks=("127.0.0.1/32",),
+    )
+    clock = HandClock()
+    async with running_services(settings, clock=clock) as services:
+        created = await provision(
+            services.store, parse_spec(spec), clock=services.clock, bus=services.bus
+        )
+        device = DeviceId(created["devices"][0]["id"])
+        await services.outbox.stop()
+        outbox = Outbox(services.store, clock)
+        sender = HttpSmsSender(gateway.url, client=services.outbound)
+        outbox.register(DeliveryKind.SMS, sender.send, on_final=services.notifications.on_final)
+
+        async def presence(online: bool) -> None:
+            change = PresenceChanged(device_id=device, online=online, ts=clock.now)
+            services.bus.publish(change)
+            await services.lifecycle.drain()
+            await outbox.run_due()
+
+        await presence(True)
+        await presence(False)
+        clock.now += 1_000
+        await presence(True)
+        clock.now += 3_600_000
+        await outbox.run_due()
+        assert gateway.received == []
+        await presence(False)
+        clock.now += 3_600_000
+        await outbox.run_due()
+        [call] = gateway.received
+        assert orjson.loads(call.body) == {"to": "+44 20 7946 0000", "text": "Well is Offline"}
