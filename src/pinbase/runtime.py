@@ -435,7 +435,8 @@ async def running_services(
             kept_per_device=settings.kept_uploads_per_device,
             per_day=settings.uploads_per_day,
         )
-        segments = Segments(store, directory, clock)
+        console_devices = ConsoleDevices(store, directory, telemetry, presence)
+        segments = Segments(store, directory, clock, devices=console_devices)
         runner = AutomationRunner(
             segments=segments,
             store=store,
@@ -593,7 +594,7 @@ async def running_services(
                     ttl_ms=round(settings.invitation_days * DAY_MS),
                     bus=bus,
                 ),
-                console_devices=ConsoleDevices(store, directory, telemetry, presence),
+                console_devices=console_devices,
                 push_subscriptions=push_subscriptions,
                 inbox=NotificationInbox(store),
                 device_notifications=DeviceNotificationSettings(

@@ -210,3 +210,31 @@ def test_a_control_segment_scene_from_the_editor_switches_the_segment(
     logged = http.get(f"/dashboard/automations/{automation}")
     assert "2 of 2 devices" in logged.text
     assert logged.text.count('<td data-label="Type">Device Action</td>') == 3
+
+
+def test_save_as_segment_keeps_the_search(site: InProcessServer) -> None:
+    """A search offers "Save as Segment"; the saved segment lists what the search finds, offers
+    no take-out, and is not a choice of the bulk action."""
+    http = site.client()
+    csrf = sign_in(http, ADMIN)
+    searched = http.get("/dashboard/devices", params={"q": "north"})
+    assert "Save as Segment" in searched.text
+    saved = http.post(
+        "/dashboard/segments/filters",
+        data={"csrf_token": csrf, "name": "Houses", "q": "north", "status": ""},
+    )
+    segment = segment_of(saved)
+    page = http.get(f"/dashboard/devices?segment={segment}")
+    assert listed(page) == ["Greenhouse North"]
+    assert "Houses (search)" in page.text
+    assert "Take out of" not in page.text
+    assert f'<option value="{segment}">Houses</option>' not in page.text
+    picked = http.post(
+        "/dashboard/segments",
+        data={"csrf_token": csrf, "segment": str(segment), "device": "1"},
+    )
+    assert picked.status_code == 400
+    nameless = http.post(
+        "/dashboard/segments/filters", data={"csrf_token": csrf, "name": "", "q": "x"}
+    )
+    assert nameless.status_code == 400

@@ -15,11 +15,13 @@ from pinbase.domain.automations import InvalidAutomation
 from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.runtime import running_services
+from pinbase.services.console_devices import StatusFilter
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
 from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
 from pinbase.services.segments import InvalidSegment, SegmentNotFound
 from pinbase.settings import Settings
+from pinbase.storage.users import NewUser
 from postgres import BACKENDS, empty_database
 
 RELAY = {"id": 2, "label": "Relay", "pin": 2, "type": "INT", "min": 0, "max": 1}
@@ -268,3 +270,48 @@ async def test_a_provisioning_file_cannot_name_a_segment(settings: Settings) -> 
             await provision(
                 services.store, parse_spec(spec), clock=services.clock, bus=services.bus
             )
+
+
+async def test_a_dynamic_segment_follows_its_saved_search(settings: Settings) -> None:
+    """A segment saved from the search "pump" holds the devices the search keeps when asked
+    (a device created later included), refuses picked devices, and Control Segment switches
+    them all."""
+    async with running_services(settings, clock=HandClock()) as services:
+        world = await setup(services)
+        acme, devices = world.acme, world.devices
+        saved = await services.segments.save_filters(
+            acme, "Pumps", query=" pump ", status=StatusFilter.ANY
+        )
+        assert (saved.is_dynamic, saved.query, saved.device_ids) == (True, "pump", ())
+        with pytest.raises(InvalidSegment, match="dynamic"):
+            await services.segments.add_devices(acme, saved.id, [devices["Valve 1"]])
+        with pytest.raises(InvalidSegment, match="dynamic"):
+            await services.segments.remove_devices(acme, saved.id, [devices["Pump 1"]])
+        root = Caller(client_id="t", org_id=acme.org_id, scope=acme.scope)
+        async with services.store.transaction() as tx:
+            owner = await tx.add_user(
+                NewUser(
+                    org_id=acme.org_id, name="O", email="o@acme.test", role_id=1, status="Active"
+                ),
+                created_at=0,
+            )
+        later = await services.device_admin.create(
+            root,
+            org_id=None,
+            template_code=pump_code(services, acme),
+            name="Pump 2",
+            owner_id=owner.id,
+        )
+        members = await services.segments.members(saved, org_id=acme.org_id)
+        assert {b.device.name for b in members} == {"Pump 1", "North pump", "Pump 2"}
+        automation = await services.automations.create(acme, scene(saved.id))
+        await services.automations.execute(acme, automation.id)
+        for device_id in (devices["Pump 1"], devices["North pump"], int(later.device.id)):
+            assert relay_of(services, device_id) == 1
+        assert relay_of(services, devices["Valve 1"]) is None
+
+
+def pump_code(services: Services, editor: Editor) -> str:
+    """The template code of Acme's Pump."""
+    [template] = [t for t in services.directory.templates_in([editor.org_id]) if t.name == "Pump"]
+    return template.code

@@ -79,3 +79,27 @@ async def test_deleting_a_device_or_organization_takes_member_rows_along(
             await tx.delete_template(template.id)
         assert await tx.delete_organization(org) is not None
         assert await tx.find_segment(segment) is None
+
+
+async def test_a_dynamic_segment_keeps_its_filters(store: SqlStore) -> None:
+    """A segment stored with a search text and status reads back dynamic; a static one reads
+    back with no query and an empty status."""
+    devices = await add_devices(store, 1)
+    org = devices[0].org_id
+    async with store.transaction() as tx:
+        dynamic = await tx.add_segment(
+            org, "Online pumps", created_at=T0, query="", status="ONLINE"
+        )
+        static = await tx.add_segment(org, "Chosen", created_at=T0)
+    async with store.transaction() as tx:
+        found = {s.id: s for s in await tx.list_segments(org)}
+    assert (found[dynamic].is_dynamic, found[dynamic].query, found[dynamic].status) == (
+        True,
+        "",
+        "ONLINE",
+    )
+    assert (found[static].is_dynamic, found[static].query, found[static].status) == (
+        False,
+        None,
+        "",
+    )

@@ -1,6 +1,8 @@
-"""Device segments (issue #10; console.md Devices "Segments"): named, static sets of devices of
-one organization, listed on the Devices page, filled by its "Add to Segment" bulk action, and
-acted on by the Control Segment automation action (automations.md §3.5).
+"""Device segments (issue #10; console.md Devices "Segments"): named sets of devices of one
+organization, listed on the Devices page, and acted on by the Control Segment automation action
+(automations.md §3.5). A static segment holds the devices chosen with the page's "Add to
+Segment" bulk action; a dynamic one saves the page's search text and status filter ("Save as
+Segment"), and its devices are those the filters keep at the moment they are asked for.
 
 A segment belongs to the caller's home organization; its members may be any devices the caller
 sees (its organization's and its sub-organizations'). Reads check scope the same way: another
@@ -16,6 +18,7 @@ from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.domain.segments import MAX_DEVICES, MAX_PER_ORG, InvalidSegment, segment_name
 from pinbase.domain.templates import Template
 from pinbase.services.clock import Clock
+from pinbase.services.console_devices import ConsoleDevices, StatusFilter
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.scope import Scoped
 from pinbase.storage.base import Store
@@ -24,6 +27,8 @@ from pinbase.storage.segments import SegmentNameTaken, StoredSegment
 logger = logging.getLogger(__name__)
 
 __all__ = ["InvalidSegment", "SegmentNotFound", "Segments"]
+
+DYNAMIC = "A dynamic segment's devices come from its saved filters: they cannot be picked"
 
 
 class SegmentNotFound(PinbaseError):
@@ -39,9 +44,11 @@ class Segments:
         directory: Directory,
         clock: Clock,
         *,
+        devices: ConsoleDevices,
         max_per_org: int = MAX_PER_ORG,
         max_devices: int = MAX_DEVICES,
     ) -> None:
+        self._devices = devices
         self._store = store
         self._directory = directory
         self._clock = clock
@@ -78,6 +85,33 @@ class Segments:
         members = self._visible(caller, caller.org_id, device_ids)
         if len(members) > self._max_devices:
             raise InvalidSegment(f"A segment holds at most {self._max_devices} devices")
+        return await self._add(caller, clean, members=members)
+
+    async def save_filters(
+        self, caller: Scoped, name: str, *, query: str, status: StatusFilter
+    ) -> StoredSegment:
+        """A new dynamic segment of the caller's organization: the Devices page's search text
+        and status filter ("Save as Segment").
+
+        Raises:
+            InvalidSegment: a bad or taken name, a search text over 255 characters, or
+                ``Segments limit reached``.
+        """
+        clean = segment_name(name)
+        text = query.strip()
+        if len(text) > 255 or not text.isprintable():
+            raise InvalidSegment("The search text is too long or holds control characters")
+        return await self._add(caller, clean, query=text, status=status.value)
+
+    async def _add(
+        self,
+        caller: Scoped,
+        clean: str,
+        *,
+        members: Sequence[int] = (),
+        query: str | None = None,
+        status: str = "",
+    ) -> StoredSegment:
         async with self._store.transaction() as tx:
             existing = await tx.list_segments(caller.org_id)
             if len(existing) >= self._max_per_org:
@@ -85,7 +119,9 @@ class Segments:
             if any(s.name.casefold() == clean.casefold() for s in existing):
                 raise InvalidSegment(f"A segment named {clean!r} exists already")
             try:
-                segment_id = await tx.add_segment(caller.org_id, clean, created_at=self._clock())
+                segment_id = await tx.add_segment(
+                    caller.org_id, clean, created_at=self._clock(), query=query, status=status
+                )
             except SegmentNameTaken:
                 raise InvalidSegment(f"A segment named {clean!r} exists already") from None
             await tx.add_segment_devices(segment_id, members)
@@ -137,6 +173,8 @@ class Segments:
             SegmentNotFound, InvalidSegment (a device not seen, or too many devices).
         """
         current = await self.get(caller, segment_id)
+        if current.is_dynamic:
+            raise InvalidSegment(DYNAMIC)
         members = self._visible(caller, current.org_id, device_ids)
         if len(set(current.device_ids) | set(members)) > self._max_devices:
             raise InvalidSegment(f"A segment holds at most {self._max_devices} devices")
@@ -149,9 +187,10 @@ class Segments:
         """Take devices out of a segment (static segments' "exclude"); how many were members.
 
         Raises:
-            SegmentNotFound.
+            SegmentNotFound, InvalidSegment (a dynamic segment).
         """
-        await self.get(caller, segment_id)
+        if (await self.get(caller, segment_id)).is_dynamic:
+            raise InvalidSegment(DYNAMIC)
         async with self._store.transaction() as tx:
             return await tx.remove_segment_devices(segment_id, list(device_ids))
 
@@ -168,14 +207,22 @@ class Segments:
         if segment.org_id not in self._directory.subtree(org_id):
             raise SegmentNotFound(segment_id)
         found: dict[int, Template] = {}
-        for bound in self.members(segment, org_id=org_id):
+        for bound in await self.members(segment, org_id=org_id):
             found.setdefault(bound.template.id, bound.template)
         return list(found.values())
 
-    def members(self, segment: StoredSegment, *, org_id: OrgId) -> list[BoundDevice]:
+    async def members(self, segment: StoredSegment, *, org_id: OrgId) -> list[BoundDevice]:
         """The segment's devices that exist and belong to ``org_id`` or below (a device moved
-        away meanwhile is left out), by id."""
+        away meanwhile is left out), by id: a dynamic segment's are those its filters keep
+        now."""
         subtree = self._directory.subtree(org_id)
+        if segment.query is not None:
+            devices = sorted(self._directory.devices_in(subtree), key=lambda b: b.device.id)
+            try:
+                status = StatusFilter(segment.status)
+            except ValueError:
+                status = StatusFilter.ANY
+            return await self._devices.matching(devices, query=segment.query, status=status)
         found = []
         for device_id in segment.device_ids:
             bound = self._directory.by_id(DeviceId(device_id))

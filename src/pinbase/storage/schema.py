@@ -355,6 +355,9 @@ segments = Table(
     Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
     Column("name", NulFreeString(40), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # A dynamic segment's saved filters (search text, status); ``query`` NULL: static.
+    Column("query", NulFreeString(255), nullable=True),
+    Column("status", NulFreeString(8), nullable=True),
     UniqueConstraint("org_id", "name", name="uq_segments_org_name"),
     sqlite_autoincrement=True,
 )

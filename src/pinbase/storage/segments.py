@@ -15,13 +15,22 @@ class SegmentNameTaken(PinbaseError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredSegment:
-    """A segment with its members' ids (ascending); ``created_at`` in epoch ms."""
+    """A segment with its members' ids (ascending); ``created_at`` in epoch ms. A dynamic
+    segment has a ``query`` (the Devices page's search text, maybe empty) and a ``status``
+    filter and no members of its own."""
 
     id: int
     org_id: OrgId
     name: str
     created_at: int
     device_ids: tuple[int, ...]
+    query: str | None = None
+    status: str = ""
+
+    @property
+    def is_dynamic(self) -> bool:
+        """Whether its devices come from saved filters rather than a chosen list."""
+        return self.query is not None
 
 
 class SegmentRepository(Protocol):
@@ -35,8 +44,16 @@ class SegmentRepository(Protocol):
         """One segment with its members, or None."""
         ...
 
-    async def add_segment(self, org_id: OrgId, name: str, *, created_at: int) -> int:
-        """Store a new empty segment and return its id.
+    async def add_segment(
+        self,
+        org_id: OrgId,
+        name: str,
+        *,
+        created_at: int,
+        query: str | None = None,
+        status: str = "",
+    ) -> int:
+        """Store a new empty segment (dynamic with a ``query``) and return its id.
 
         Raises:
             SegmentNameTaken: the organization has a segment of that name.

@@ -42,14 +42,28 @@ class SqlSegments:
         members = await self._members([segment_id])
         return _segment(row, members.get(segment_id, ()))
 
-    async def add_segment(self, org_id: OrgId, name: str, *, created_at: int) -> int:
-        """Store a new empty segment and return its id."""
+    async def add_segment(
+        self,
+        org_id: OrgId,
+        name: str,
+        *,
+        created_at: int,
+        query: str | None = None,
+        status: str = "",
+    ) -> int:
+        """Store a new empty segment (dynamic with a ``query``) and return its id."""
         # The service checks the name first; the unique index catches a concurrent twin (the
         # transaction is then lost, as for a taken e-mail).
         try:
             inserted = await self._db.scalar(
                 _SEGMENTS.insert()
-                .values(org_id=org_id, name=name, created_at=created_at)
+                .values(
+                    org_id=org_id,
+                    name=name,
+                    created_at=created_at,
+                    query=query,
+                    status=status if query is not None else None,
+                )
                 .returning(_SEGMENTS.c.id)
             )
         except IntegrityError:
@@ -130,4 +144,6 @@ def _segment(row: Row[Any], device_ids: tuple[int, ...]) -> StoredSegment:
         name=row.name,
         created_at=int(row.created_at),
         device_ids=device_ids,
+        query=row.query,
+        status=row.status or "",
     )

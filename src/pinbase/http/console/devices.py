@@ -47,6 +47,7 @@ SEGMENT_NOTICES = {
     "segment-renamed": "Segment renamed.",
     "segment-removed": "Devices taken out of the segment.",
     "segment-deleted": "Segment deleted.",
+    "segment-saved": "Search saved as a segment: its devices follow the search.",
 }
 
 
@@ -71,12 +72,11 @@ def device_routes(services: Services, settings: Settings) -> list[BaseRoute]:
         segments = await services.segments.in_org(session.caller)
         raw = request.query_params.get("segment", "")
         segment = next((s for s in segments if raw.isdecimal() and s.id == int(raw[:10])), None)
-        table = await devices.table(
-            session.caller,
-            query=query,
-            status=status,
-            only=None if segment is None else frozenset(segment.device_ids),
-        )
+        only = None
+        if segment is not None:
+            members = await services.segments.members(segment, org_id=segment.org_id)
+            only = frozenset(bound.device.id for bound in members)
+        table = await devices.table(session.caller, query=query, status=status, only=only)
         context = {
             "table": table,
             "query": query,

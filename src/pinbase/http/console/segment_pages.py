@@ -1,7 +1,8 @@
 """The Devices page's segments (console.md Devices "Segments", issue #10): the "Add to Segment"
-bulk action (to a segment picked or to a new one named on the spot), rename, delete, and taking
-devices out of a segment. Plain HTML forms; each change answers 303 to the Devices page showing
-the segment, or the page again with the refusal (400).
+bulk action (to a segment picked or to a new one named on the spot), "Save as Segment" of the
+current search (a dynamic segment), rename, delete, and taking devices out of a static segment.
+Plain HTML forms; each change answers 303 to the Devices page showing the segment, or a page
+with the refusal (400).
 """
 
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from pinbase.http.console.access import form_text, in_range, session_with
 from pinbase.http.console.pages import error_page
 from pinbase.http.paths import CONSOLE_PATH
 from pinbase.services.console_caller import Permission
+from pinbase.services.console_devices import StatusFilter
 from pinbase.services.container import Services
 from pinbase.services.segments import SegmentNotFound
 
@@ -98,8 +100,26 @@ def segment_routes(services: Services) -> list[BaseRoute]:
             return error_page(NOT_FOUND, 404)
         return shown(segment_id, "segment-renamed" if action == "rename" else "segment-removed")
 
+    async def save_filters(request: Request) -> Response:
+        session = await session_with(request, Permission.ORG_DEVICES_EDIT)
+        if isinstance(session, Response):
+            return session
+        form = await request.form()
+        try:
+            status = StatusFilter(form_text(form, "status"))
+        except ValueError:
+            status = StatusFilter.ANY
+        try:
+            created = await segments.save_filters(
+                session.caller, form_text(form, "name"), query=form_text(form, "q"), status=status
+            )
+        except InvalidSegment as error:
+            return refused(str(error))
+        return shown(created.id, "segment-saved")
+
     routes: Sequence[BaseRoute] = (
         Route(SEGMENTS_PATH, add, methods=["POST"]),
+        Route(f"{SEGMENTS_PATH}/filters", save_filters, methods=["POST"]),
         Route(f"{SEGMENTS_PATH}/{{segment_id:int}}/{{action:str}}", change, methods=["POST"]),
     )
     return list(routes)

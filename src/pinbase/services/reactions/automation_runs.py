@@ -420,7 +420,7 @@ class AutomationRunner:
             segment = await tx.find_segment(action.segment_id)
         if segment is None or segment.org_id not in self._directory.subtree(org_id):
             return Outcome(status="FAILED", reason="SEGMENT_NOT_FOUND")
-        members = self._segments.members(segment, org_id=org_id)
+        members = await self._segments.members(segment, org_id=org_id)
         if not members:
             return Outcome(status="SKIPPED", reason="EMPTY_SEGMENT")
         rows = 0

@@ -1,9 +1,11 @@
 """Device segments (issue #10, console.md Devices page "Segments", automations.md §3.5 Control
 Segment)
 
-A segment is a named, static set of devices of one organization (name at most 40 characters,
-unique in the organization; at most 50 per organization, checked by the service). Its members
-may be devices of sub-organizations the organization can see. A member row goes with its
+A segment is a named set of devices of one organization (name at most 40 characters, unique in
+the organization; at most 50 per organization, checked by the service). A static segment lists
+its members (``segment_devices``), which may be devices of sub-organizations; a dynamic one
+saves the Devices page's filters instead (``query``, the search text, and ``status``, ``ONLINE``
+/ ``OFFLINE`` or empty; ``query`` is NULL for a static segment). A member row goes with its
 device (every table with a ``device_id`` is cleared on device deletion) and with its segment.
 
 Revision ID: 0019
@@ -28,6 +30,8 @@ def upgrade() -> None:
         sa.Column("org_id", sa.Integer(), sa.ForeignKey("organizations.id"), nullable=False),
         sa.Column("name", sa.String(length=40), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("query", sa.String(length=255), nullable=True),
+        sa.Column("status", sa.String(length=8), nullable=True),
         sa.UniqueConstraint("org_id", "name", name="uq_segments_org_name"),
         sqlite_autoincrement=True,
     )
