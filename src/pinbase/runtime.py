@@ -64,12 +64,13 @@ from pinbase.services.reactions.email import EmailSender, SmtpConfig
 from pinbase.services.reactions.inbox import NotificationInbox
 from pinbase.services.reactions.legacy_messages import LegacyMessages
 from pinbase.services.reactions.lifecycle import Lifecycle
-from pinbase.services.reactions.messages import EMAIL, PUSH
+from pinbase.services.reactions.messages import EMAIL, PUSH, SMS
 from pinbase.services.reactions.notification_settings import DeviceNotificationSettings
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbound import OutboundHttp
 from pinbase.services.reactions.outbox import FinalHook, Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
+from pinbase.services.reactions.sms import HttpSmsSender
 from pinbase.services.reactions.vapid import VapidKeys, new_vapid_pem
 from pinbase.services.reactions.web_push import WebPushSender
 from pinbase.services.reactions.webhook_events import WebhookEvents
@@ -79,6 +80,7 @@ from pinbase.services.reactions.webhook_triggers import RenderLimits, WebhookTri
 from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
 from pinbase.services.retention import Retention
+from pinbase.services.segments import Segments
 from pinbase.services.shipments import Shipments
 from pinbase.services.state import CachedState
 from pinbase.services.telemetry import Telemetry
@@ -408,8 +410,11 @@ async def running_services(
             directory,
             clock,
             push_targets=push_subscriptions,
-            # Without an SMTP host, e-mails are logged CHANNEL_DISABLED (automations.md §2.4).
-            channels=(EMAIL, PUSH) if settings.smtp_host else (PUSH,),
+            # Without an SMTP host or an SMS gateway, e-mails or SMS are logged
+            # CHANNEL_DISABLED (automations.md §2.1, §2.4).
+            channels=(PUSH,)
+            + ((EMAIL,) if settings.smtp_host else ())
+            + ((SMS,) if settings.sms_gateway_url else ()),
             min_interval_ms=round(settings.notification_min_interval_s * 1000),
             messages_per_hour=settings.automation_messages_per_hour,
             console_url=settings.public_url or "",
@@ -463,7 +468,10 @@ async def running_services(
             download_base=ota_base_url(settings),
         )
         shipments.start()
+        console_devices = ConsoleDevices(store, directory, telemetry, presence)
+        segments = Segments(store, directory, clock, devices=console_devices)
         runner = AutomationRunner(
+            segments=segments,
             store=store,
             directory=directory,
             telemetry=telemetry,
@@ -488,6 +496,7 @@ async def running_services(
                 leading=False,
             ),
             runner=runner,
+            segments=segments,
             clock=clock,
             max_per_org=settings.automations_max_per_org,
             max_actions=settings.automations_max_actions,
@@ -623,13 +632,14 @@ async def running_services(
                     ttl_ms=round(settings.invitation_days * DAY_MS),
                     bus=bus,
                 ),
-                console_devices=ConsoleDevices(store, directory, telemetry, presence),
+                console_devices=console_devices,
                 push_subscriptions=push_subscriptions,
                 inbox=NotificationInbox(store),
                 device_notifications=DeviceNotificationSettings(
                     store=store, directory=directory, clock=clock
                 ),
                 automations=automations,
+                segments=segments,
                 outbox=outbox,
                 notifications=notifications,
                 legacy_messages=LegacyMessages(store, directory, notifications, wake=outbox.wake),
@@ -684,7 +694,8 @@ def _register_channels(
     clock: Clock,
     on_final: FinalHook,
 ) -> list[asyncio.Task[None]]:
-    """Register the e-mail sender (when ``smtp_host`` is set) and the Web Push sender with the
+    """Register the e-mail sender (when ``smtp_host`` is set), the SMS sender (when
+    ``sms_gateway_url`` is set) and the Web Push sender with the
     outbox (automations.md §5.2, §5.3), each delivery's end recorded in the notification log by
     ``on_final``; the start-up SMTP check's task, if any."""
     outbox.register(
@@ -692,6 +703,13 @@ def _register_channels(
         WebPushSender(push_subscriptions, vapid=vapid, client=outbound, clock=clock).send,
         on_final=on_final,
     )
+    if settings.sms_gateway_url:
+        sms = HttpSmsSender(
+            settings.sms_gateway_url, client=outbound, token=settings.sms_gateway_token
+        )
+        outbox.register(DeliveryKind.SMS, sms.send, on_final=on_final)
+    else:
+        logger.info("sms.off reason=no_gateway_url")
     smtp = SmtpConfig.from_settings(settings)
     if smtp is None:
         logger.info("smtp.off reason=no_smtp_host")

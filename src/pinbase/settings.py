@@ -29,7 +29,7 @@ DATABASE_SCHEMES = ("postgresql+asyncpg", "sqlite+aiosqlite")
 """The drivers Pinbase ships: an URL naming another one fails at start-up, not on first use."""
 BROKER_SCHEMES = ("redis", "rediss", "unix")
 """The broker URLs Pinbase understands (redis-py's ``from_url``)."""
-SECRET_SETTINGS = frozenset({"database_url", "smtp_password", "broker_url"})
+SECRET_SETTINGS = frozenset({"database_url", "smtp_password", "broker_url", "sms_gateway_token"})
 """Settings whose value an error message never repeats (an URL may hold a password)."""
 MAP_TILE_PLACES = ("{z}", "{x}", "{y}")
 """What a tile URL template must hold (Leaflet's ``L.tileLayer`` syntax)."""
@@ -229,6 +229,12 @@ class Settings(BaseSettings):
     smtp_max_per_minute: int = Field(default=60, ge=0)
     """Messages sent per minute at most, whatever their organization (relay protection);
     further ones wait for the next minute. 0: no limit."""
+    sms_gateway_url: str = ""
+    """The HTTP SMS gateway: each SMS is POSTed there as JSON ``{"to": …, "text": …}`` through
+    the outbound-call guard (``outbound_*`` settings). Empty (the default): no SMS channel, SMS
+    recipients are logged ``CHANNEL_DISABLED`` (automations.md §2.1; docs/sms.md)."""
+    sms_gateway_token: str = ""
+    """Sent as ``Authorization: Bearer …`` to the SMS gateway when set; never logged."""
     push_vapid_subject: str = ""
     """The contact a Web Push service sees in the VAPID ``sub`` claim (``mailto:…`` or
     ``https://…``); empty: ``mailto:`` + ``smtp_from_address``, else
@@ -253,6 +259,14 @@ class Settings(BaseSettings):
         if self.smtp_password and self.smtp_password_file:
             raise ValueError("set smtp_password or smtp_password_file, not both")
         return self
+
+    @field_validator("sms_gateway_url")
+    @classmethod
+    def _gateway_url(cls, url: str) -> str:
+        url = url.strip()
+        if url and not url.lower().startswith(("http://", "https://")):
+            raise ValueError("sms_gateway_url must be an http:// or https:// URL")
+        return url
 
     @field_validator("smtp_password_file")
     @classmethod

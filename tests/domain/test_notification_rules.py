@@ -73,6 +73,7 @@ def test_settings_parse_from_and_render_to_the_wire_shape() -> None:
         "enabled": True,
         "email": [{"kind": "DEVICE_OWNER"}, {"kind": "METAFIELD", "metaFieldId": 3}],
         "push": [{"kind": "USER", "userId": 12}, {"kind": "ALL_MEMBERS"}],
+        "sms": [{"kind": "DEVICE_OWNER"}],
         "deliverAsAlert": True,
         "limitPeriodSec": 60,
         "everyN": 3,

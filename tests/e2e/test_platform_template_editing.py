@@ -337,6 +337,7 @@ def test_event_notification_settings(api: httpx.Client) -> None:
         "enabled": True,
         "email": [{"kind": "DEVICE_OWNER"}, {"kind": "METAFIELD", "metaFieldId": mail["id"]}],
         "push": [{"kind": "ALL_MEMBERS"}, {"kind": "USER", "userId": 1}],
+        "sms": [],
         "deliverAsAlert": True,
         "limitPeriodSec": 600,
         "everyN": 2,

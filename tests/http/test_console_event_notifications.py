@@ -53,6 +53,7 @@ def test_notification_settings_round_trip_through_the_form(http: httpx.Client) -
         "notify": "on",
         "email_to": ["owner", "metafield:1"],
         "push_to": "members",
+        "sms_to": "owner",
         "deliver_as_alert": "on",
         "allow_user_management": "on",
         "limit_period": "3600",
@@ -63,6 +64,9 @@ def test_notification_settings_round_trip_through_the_form(http: httpx.Client) -
     page = http.get(editor, params={"tab": "events", "edit": "1"}).text
     assert checked(page, "email_to") == {"owner", "metafield:1"}
     assert checked(page, "push_to") == {"members"}
+    assert checked(page, "sms_to") == {"owner"}
+    # An SMS goes to a phone: an Email metadata field is not offered for it.
+    assert 'name="sms_to" type="checkbox" value="metafield:1"' not in page
     assert checked(page, "notify") == {"on"}
     assert checked(page, "deliver_as_alert") == {"on"}
     assert checked(page, "allow_user_management") == {"on"}

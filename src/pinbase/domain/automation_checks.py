@@ -1,18 +1,26 @@
 """Save-time checks of an automation against the devices it names (automations.md §3.4, §3.5):
 each datastream exists in the device's template, the operator and operand fit the condition's
 datastream, a Control Device value parses as its datastream's type, Forward Device Data targets
-an integer, double or string datastream, and a Log Event names an event of the template.
+an integer, double or string datastream, a Log Event names an event of the template, and a
+Control Segment property names a datastream (by label) of the segment's templates whose every
+match takes the value.
 
 Which devices a caller may name is the caller's business; ``template_of`` answers the template
 of a device it may use and raises ``InvalidAutomation`` for any other.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from pinbase.domain.automation_rules import check_action_target, check_condition, check_value
+from pinbase.domain.automation_rules import (
+    check_action_target,
+    check_condition,
+    check_value,
+    named_datastreams,
+)
 from pinbase.domain.automations import (
     AutomationSpec,
     ControlDevice,
+    ControlSegment,
     DeviceState,
     ForwardDeviceData,
     InvalidAutomation,
@@ -26,9 +34,13 @@ FORWARD_TYPES = frozenset({DataType.INT, DataType.DOUBLE, DataType.STRING})
 
 
 def check_automation_references(
-    spec: AutomationSpec, template_of: Callable[[int], Template]
+    spec: AutomationSpec,
+    template_of: Callable[[int], Template],
+    segment_templates: Callable[[int], Sequence[Template]] = lambda _: (),
 ) -> None:
-    """Refuse datastreams, operands, values and events that do not fit the named devices.
+    """Refuse datastreams, operands, values and events that do not fit the named devices;
+    ``segment_templates`` answers the templates of a segment's devices now (and raises
+    ``InvalidAutomation`` for a segment the caller may not use).
 
     Raises:
         InvalidAutomation: the message names what does not fit (``template_of`` raises it too
@@ -49,10 +61,32 @@ def check_automation_references(
                 raise InvalidAutomation(
                     "FORWARD_DEVICE_DATA targets integer, double or string datastreams"
                 )
+        elif isinstance(action, ControlSegment):
+            check_segment_action(action, segment_templates(action.segment_id))
         elif isinstance(action, LogEvent) and action.device_id is not None:
             template = template_of(action.device_id)
             if template.event(action.event_code) is None:
                 raise InvalidAutomation(f"event {action.event_code!r} is not found")
+
+
+def check_segment_action(action: ControlSegment, templates: Sequence[Template]) -> None:
+    """Refuse a property no template of the segment has, or a value one of its matching
+    datastreams refuses. An empty segment is accepted: its devices are chosen at run time.
+
+    Raises:
+        InvalidAutomation.
+    """
+    for prop in action.properties:
+        matched = [ds for template in templates for ds in named_datastreams(template, prop.name)]
+        if templates and not matched:
+            raise InvalidAutomation(
+                f"property {prop.name!r} is not a datastream of the segment's devices"
+            )
+        for datastream in matched:
+            try:
+                check_value(prop, datastream)
+            except InvalidAutomation as error:
+                raise InvalidAutomation(f"property {prop.name!r}: {error}") from None
 
 
 def _datastream(template: Template, datastream_id: int) -> Datastream:

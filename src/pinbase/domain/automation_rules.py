@@ -20,10 +20,12 @@ from pinbase.domain.automations import (
     DeviceState,
     InvalidAutomation,
     Operator,
+    SegmentProperty,
 )
 from pinbase.domain.datastream_automation import AutomationType
 from pinbase.domain.datastreams import Datastream, DataType
 from pinbase.domain.errors import ValueMismatch
+from pinbase.domain.templates import Template
 from pinbase.domain.value_types import Value
 from pinbase.domain.values import parse_text, read_text
 
@@ -143,8 +145,9 @@ def check_action_target(datastream: Datastream) -> None:
         raise InvalidAutomation(f"datastream {datastream.id} is not an automation action")
 
 
-def check_value(action: ControlDevice, datastream: Datastream) -> Value:
-    """The typed value a Control Device action writes (type, min/max and enum applied).
+def check_value(action: ControlDevice | SegmentProperty, datastream: Datastream) -> Value:
+    """The typed value a Control Device action (or a Control Segment property) writes (type,
+    min/max and enum applied).
 
     Raises:
         InvalidAutomation: the value does not parse as the datastream's type.
@@ -156,6 +159,13 @@ def check_value(action: ControlDevice, datastream: Datastream) -> Value:
         return parse_text(datastream, [action.value])
     except ValueMismatch as error:
         raise InvalidAutomation(f"value does not fit the datastream: {error}") from None
+
+
+def named_datastreams(template: Template, name: str) -> list[Datastream]:
+    """The template's datastreams a Control Segment property ``name`` stands for: those whose
+    label is ``name``, ignoring case (§3.2: properties by name, merged across templates)."""
+    wanted = name.casefold()
+    return [ds for ds in template.datastreams if ds.label.casefold() == wanted]
 
 
 def forward_value(value: Value, datastream: Datastream) -> Value:

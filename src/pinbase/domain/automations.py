@@ -32,6 +32,8 @@ MAX_LIMIT_PERIOD_S = 30 * 86_400
 """The Limit Period editor's longest choice is far below a month; a month bounds typos."""
 
 MAX_RECIPIENTS = 50
+MAX_SEGMENT_PROPERTIES = 20
+"""Properties one Control Segment action sets: a template has a few controls, not hundreds."""
 
 TIME_OF_DAY = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -91,12 +93,20 @@ ALWAYS_OPERATORS = frozenset({Operator.HAS_CHANGED, Operator.IS_ANY})
 
 
 class ActionKind(StrEnum):
+    """The "Do this" actions (spec §3.5)."""
+
     CONTROL_DEVICE = "CONTROL_DEVICE"
+    CONTROL_SEGMENT = "CONTROL_SEGMENT"
     FORWARD_DEVICE_DATA = "FORWARD_DEVICE_DATA"
     SEND_EMAIL = "SEND_EMAIL"
     SEND_NOTIFICATION = "SEND_NOTIFICATION"
+    SEND_SMS = "SEND_SMS"
     WAIT = "WAIT"
     LOG_EVENT = "LOG_EVENT"
+
+
+MESSAGE_KINDS = frozenset({"SEND_EMAIL", "SEND_NOTIFICATION", "SEND_SMS"})
+"""The message actions: users and a text with placeholders, counted toward 20/h (§3.5)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,6 +177,24 @@ class ControlDevice:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SegmentProperty:
+    """A property of Control Segment: datastreams named ``name`` (their label, compared without
+    case) in every template of the segment's devices, merged (§3.2), and the value to set."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControlSegment:
+    """Set properties on every device of a segment at run time (§3.5)."""
+
+    kind: ActionKind = field(default=ActionKind.CONTROL_SEGMENT, init=False)
+    segment_id: int
+    properties: tuple[SegmentProperty, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ForwardDeviceData:
     kind: ActionKind = field(default=ActionKind.FORWARD_DEVICE_DATA, init=False)
     device_id: int
@@ -175,7 +203,8 @@ class ForwardDeviceData:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendMessage:
-    """SEND_EMAIL or SEND_NOTIFICATION; texts keep their placeholders (§3.6)."""
+    """SEND_EMAIL, SEND_NOTIFICATION or SEND_SMS; texts keep their placeholders (§3.6). An SMS
+    has no subject (its text is the body, cut to 160 characters when sent)."""
 
     kind: ActionKind
     recipients: tuple[Recipient, ...]
@@ -204,7 +233,7 @@ class LogEvent:
     description: str | None = None
 
 
-Action = ControlDevice | ForwardDeviceData | SendMessage | Wait | LogEvent
+Action = ControlDevice | ControlSegment | ForwardDeviceData | SendMessage | Wait | LogEvent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -365,6 +394,12 @@ def action_json(action: Action) -> dict[str, Any]:
             "dataStreamId": action.datastream_id,
             "value": action.value,
         }
+    if isinstance(action, ControlSegment):
+        return {
+            "kind": "CONTROL_SEGMENT",
+            "segmentId": action.segment_id,
+            "properties": [{"dataStream": p.name, "value": p.value} for p in action.properties],
+        }
     if isinstance(action, ForwardDeviceData):
         return {
             "kind": "FORWARD_DEVICE_DATA",
@@ -468,11 +503,15 @@ def _action(body: Mapping[str, Any]) -> Action:
         return ControlDevice(
             device_id=_id(body, "deviceId"), datastream_id=_id(body, "dataStreamId"), value=text
         )
+    if kind == "CONTROL_SEGMENT":
+        return ControlSegment(
+            segment_id=_id(body, "segmentId"), properties=_segment_properties(body)
+        )
     if kind == "FORWARD_DEVICE_DATA":
         return ForwardDeviceData(
             device_id=_id(body, "deviceId"), datastream_id=_id(body, "dataStreamId")
         )
-    if kind in ("SEND_EMAIL", "SEND_NOTIFICATION"):
+    if kind in MESSAGE_KINDS:
         recipients = body.get("recipients")
         if not isinstance(recipients, list) or not recipients:
             raise InvalidAutomation("recipients must be a non-empty list")
@@ -501,6 +540,35 @@ def _action(body: Mapping[str, Any]) -> Action:
             description=_optional_text(body, "description", 300),
         )
     raise InvalidAutomation("action kind must be one of " + ", ".join(ActionKind))
+
+
+def _segment_properties(body: Mapping[str, Any]) -> tuple[SegmentProperty, ...]:
+    items = body.get("properties")
+    if not isinstance(items, list) or not items:
+        raise InvalidAutomation("properties must be a non-empty list")
+    if len(items) > MAX_SEGMENT_PROPERTIES:
+        raise InvalidAutomation(f"at most {MAX_SEGMENT_PROPERTIES} properties")
+    found = []
+    for item in items:
+        entry = _object(item, "property")
+        name = _text(entry, "dataStream", 100).strip()
+        if not name:
+            raise InvalidAutomation("dataStream must name a datastream")
+        value = entry.get("value")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise InvalidAutomation("value must be a string or a number")
+        text = value if isinstance(value, str) else _number_text(value)
+        if len(text) > MAX_TEXT_CHARS or "\0" in text:
+            raise InvalidAutomation("value is too long or holds NUL")
+        found.append(SegmentProperty(name=name, value=text))
+    if len({p.name.casefold() for p in found}) != len(found):
+        raise InvalidAutomation("a datastream is named twice in properties")
+    return tuple(found)
+
+
+def referenced_segments(spec: AutomationSpec) -> frozenset[int]:
+    """Every segment id the actions name."""
+    return frozenset(a.segment_id for a in spec.actions if isinstance(a, ControlSegment))
 
 
 def _recipient(item: object, *, email: bool) -> Recipient:

@@ -24,6 +24,7 @@ class DeliveryKind(StrEnum):
 
     EMAIL = "EMAIL"
     PUSH = "PUSH"
+    SMS = "SMS"
     WEBHOOK = "WEBHOOK"
     AUTOMATION_CONTINUATION = "AUTOMATION_CONTINUATION"
 

@@ -42,6 +42,8 @@ NO_RECIPIENT = "NO_RECIPIENT"
 INVALID_ADDRESS = "INVALID_ADDRESS"
 NO_PUSH_TARGET = "NO_PUSH_TARGET"
 CHANNEL_DISABLED = "CHANNEL_DISABLED"
+NO_PHONE_NUMBER = "NO_PHONE_NUMBER"
+"""An SMS recipient with no phone number in its user profile (issue #10 SMS, docs/decisions.md)."""
 QUEUED = "QUEUED"
 SENT = "SENT"
 FAILED = "FAILED"
@@ -49,6 +51,7 @@ SUPPRESSED = "SUPPRESSED"
 
 EMAIL = "EMAIL"
 PUSH = "PUSH"
+SMS = "SMS"
 NO_CHANNEL = "-"
 """The channel of a log row for an occurrence dropped at intake (§2.5)."""
 
@@ -86,6 +89,8 @@ class EventNotifications:
     enabled: bool = False
     email: tuple[Recipient, ...] = ()
     push: tuple[Recipient, ...] = ()
+    sms: tuple[Recipient, ...] = ()
+    """``SMS TO`` (§1.2): sent only when an SMS gateway is configured (§2.1)."""
     deliver_as_alert: bool = False
     limit_period_s: int = 0
     """0 = no Limit Period."""
@@ -98,7 +103,7 @@ class EventNotifications:
             raise InvalidDefinition(f"limitPeriodSec must be 0..{MAX_LIMIT_PERIOD_S}")
         if not 1 <= self.every_n <= MAX_EVERY_N:
             raise InvalidDefinition(f"everyN must be 1..{MAX_EVERY_N}")
-        if len(self.email) > MAX_RECIPIENTS or len(self.push) > MAX_RECIPIENTS:
+        if max(len(self.email), len(self.push), len(self.sms)) > MAX_RECIPIENTS:
             raise InvalidDefinition(f"at most {MAX_RECIPIENTS} recipients per channel")
 
     @property
@@ -112,6 +117,7 @@ class EventNotifications:
             "enabled": self.enabled,
             "email": [r.to_json() for r in self.email],
             "push": [r.to_json() for r in self.push],
+            "sms": [r.to_json() for r in self.sms],
             "deliverAsAlert": self.deliver_as_alert,
             "limitPeriodSec": self.limit_period_s,
             "everyN": self.every_n,
@@ -152,6 +158,7 @@ def parse_notifications(shape: object) -> EventNotifications:
         "enabled",
         "email",
         "push",
+        "sms",
         "deliverAsAlert",
         "limitPeriodSec",
         "everyN",
@@ -164,6 +171,7 @@ def parse_notifications(shape: object) -> EventNotifications:
         enabled=_bool(shape.get("enabled", False), "enabled"),
         email=_recipients(shape.get("email", []), "email"),
         push=_recipients(shape.get("push", []), "push"),
+        sms=_recipients(shape.get("sms", []), "sms"),
         deliver_as_alert=_bool(shape.get("deliverAsAlert", False), "deliverAsAlert"),
         limit_period_s=_int(shape.get("limitPeriodSec", 0), "limitPeriodSec"),
         every_n=_int(shape.get("everyN", 1), "everyN"),
@@ -230,6 +238,12 @@ def mask_address(address: str) -> str:
     if not at:
         return "***"
     return f"{local[:1]}***@{domain}"
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number for logs and the notification log: ``+49***67`` (§5.4)."""
+    digits = "".join(c for c in phone if c.isdigit() or c == "+")
+    return f"{digits[:3]}***{digits[-2:]}" if len(digits) > 5 else "***"
 
 
 def cut(text: str, limit: int) -> str:

@@ -6,7 +6,7 @@ role allows within its scope (``ConsoleCaller.can_view_device``): a device it ma
 answered as missing, so a device page URL of another organization is a plain 404.
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -82,11 +82,34 @@ class ConsoleDevices:
         ]
 
     async def table(
-        self, caller: ConsoleCaller, *, query: str = "", status: StatusFilter = StatusFilter.ANY
+        self,
+        caller: ConsoleCaller,
+        *,
+        query: str = "",
+        status: StatusFilter = StatusFilter.ANY,
+        only: Collection[int] | None = None,
     ) -> DeviceTable:
         """The caller's devices whose name, template name, owner name or owner e-mail contains
-        ``query`` (ignoring case), with the chosen status, sorted by name."""
+        ``query`` (ignoring case), with the chosen status, sorted by name; ``only`` narrows them
+        to those ids (a segment's)."""
         devices = self.visible(caller)
+        if only is not None:
+            devices = [b for b in devices if b.device.id in only]
+        rows = await self._rows(devices, query=query, status=status)
+        rows.sort(key=lambda row: (row.name.casefold(), row.id))
+        return DeviceTable(rows=tuple(rows[:MAX_LISTED]), total=len(rows))
+
+    async def matching(
+        self, devices: Sequence[BoundDevice], *, query: str, status: StatusFilter
+    ) -> list[BoundDevice]:
+        """The ``devices`` the table's search and status filter keep (a dynamic segment's
+        members), in the order given."""
+        kept = {row.id for row in await self._rows(devices, query=query, status=status)}
+        return [bound for bound in devices if bound.device.id in kept]
+
+    async def _rows(
+        self, devices: Sequence[BoundDevice], *, query: str, status: StatusFilter
+    ) -> list[DeviceRow]:
         if status is not StatusFilter.ANY:
             wanted = status is StatusFilter.ONLINE
             devices = [b for b in devices if self._presence.is_online(b.device.id) == wanted]
@@ -95,8 +118,7 @@ class ConsoleDevices:
         needle = query.strip().casefold()[:MAX_QUERY_CHARS]
         if needle:
             rows = [row for row in rows if _matches(row, needle)]
-        rows.sort(key=lambda row: (row.name.casefold(), row.id))
-        return DeviceTable(rows=tuple(rows[:MAX_LISTED]), total=len(rows))
+        return rows
 
     async def find(self, caller: ConsoleCaller, device_id: int) -> BoundDevice | None:
         """The device, if the caller may see it; None otherwise (missing or not allowed)."""

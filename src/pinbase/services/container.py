@@ -38,6 +38,7 @@ from pinbase.services.reactions.outbox import Outbox
 from pinbase.services.reactions.push_subscriptions import PushSubscriptions
 from pinbase.services.reactions.webhooks import Webhooks
 from pinbase.services.reports import Reports
+from pinbase.services.segments import Segments
 from pinbase.services.shipments import Shipments
 from pinbase.services.telemetry import Telemetry
 from pinbase.services.templates import Templates
@@ -94,6 +95,8 @@ class Services:
     """End users' per-device notification settings and mutes (automations.md §1.5)."""
     automations: Automations
     """Automations: the use cases, and the engine that evaluates and schedules them."""
+    segments: Segments
+    """Device segments: the Devices page's static sets, acted on by Control Segment."""
     outbox: Outbox
     """Sends e-mails, pushes and webhook calls committed to the outbox (issue #10)."""
     webhooks: Webhooks

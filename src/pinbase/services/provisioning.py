@@ -468,7 +468,11 @@ async def _add_automation(
             raise InvalidAutomation(f"device {device_id} is not a device of this file")
         return templates_by_id[device.template_id]
 
-    check_automation_references(spec, bound)
+    def no_segments(segment_id: int) -> list[Template]:
+        # A new organization's file holds no segments yet; one of elsewhere is never named.
+        raise InvalidAutomation(f"segment {segment_id} is not found")
+
+    check_automation_references(spec, bound, no_segments)
     automation_id = await tx.add_automation(
         org_id=org_id,
         owner_id=None,

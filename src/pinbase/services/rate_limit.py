@@ -102,6 +102,12 @@ class RateLimiter(Generic[K]):  # PEP 695 generics need Python 3.12; the floor i
         return max(1, -(-remaining_ms // 1000))
 
 
+def window_group(kind: str, name: str, window: int) -> str:
+    """The shared counters' group of one limit's window: windows are numbered from the epoch,
+    so every node names the same window alike, and each group expires two windows later."""
+    return f"pinbase:{kind}:{name}:{window}"
+
+
 class SharedRateLimiter(RateLimiter[K]):
     """A ``RateLimiter`` whose counts are the installation's: ``run`` flushes them to
     ``counters`` under ``name`` (one name per limit)."""
@@ -155,7 +161,7 @@ class SharedRateLimiter(RateLimiter[K]):
         if not pending:
             return
         self._counts = {}
-        group = f"pinbase:rate:{self._name}:{window}"
+        group = window_group("rate", self._name, window)
         deltas = [(str(key), n) for key, n in pending.items()]
         try:
             totals = await self._shared.add(group, deltas, ttl_ms=2 * self._window_ms)
@@ -200,7 +206,7 @@ class SharedGate:
         """Whether this is the installation's first pass of ``key`` in the current window.
         True when the counters cannot be reached: the node's own rule still holds."""
         window = self._clock() // self._window_ms
-        group = f"pinbase:gate:{self._name}:{window}"
+        group = window_group("gate", self._name, window)
         try:
             (total,) = await self._counters.add(group, [(key, 1)], ttl_ms=2 * self._window_ms)
         except Exception as error:

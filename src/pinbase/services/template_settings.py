@@ -260,6 +260,13 @@ def check_template(template: Template) -> None:
                     f"event {event.code!r}: recipient metafield {recipient.metafield_id} is not "
                     "a Device Owner, Contact or Email field of the template"
                 )
+        contacts = {m.id for m in template.metafields if m.type == "Contact"}
+        for recipient in event.notifications.sms:
+            if recipient.kind == METAFIELD and recipient.metafield_id not in contacts:
+                raise InvalidDefinition(
+                    f"event {event.code!r}: SMS recipient metafield {recipient.metafield_id} is "
+                    "not a Contact field of the template"
+                )
     if len({m.name for m in template.metafields}) != len(template.metafields):
         raise InvalidDefinition("two metadata fields of one template share a name")
 

@@ -29,6 +29,7 @@ from pinbase.storage.organizations import OrganizationRepository
 from pinbase.storage.outbox import OutboxRepository
 from pinbase.storage.push_subscriptions import PushSubscriptionRepository
 from pinbase.storage.retention import RetentionRepository
+from pinbase.storage.segments import SegmentRepository
 from pinbase.storage.templates import TemplateRepository
 from pinbase.storage.users import UserRepository
 from pinbase.storage.webhooks import WebhookRepository
@@ -197,6 +198,7 @@ class Transaction(
     ConsoleSessionRepository,
     TemplateRepository,
     PushSubscriptionRepository,
+    SegmentRepository,
     WebhookRepository,
     OutboxRepository,
     NotificationRepository,

@@ -347,6 +347,30 @@ device_actions = Table(
     Index("ix_device_actions_device_created", "device_id", "created_at"),
 )
 
+segments = Table(
+    "segments",
+    metadata,
+    # A named, static set of devices of one organization (console.md Devices "Segments",
+    # migration 0019); members in ``segment_devices``.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Integer, ForeignKey("organizations.id"), nullable=False),
+    Column("name", NulFreeString(40), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    # A dynamic segment's saved filters (search text, status); ``query`` NULL: static.
+    Column("query", NulFreeString(255), nullable=True),
+    Column("status", NulFreeString(8), nullable=True),
+    UniqueConstraint("org_id", "name", name="uq_segments_org_name"),
+    sqlite_autoincrement=True,
+)
+
+segment_devices = Table(
+    "segment_devices",
+    metadata,
+    Column("segment_id", Integer, ForeignKey("segments.id"), primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id"), primary_key=True),
+    Index("ix_segment_devices_device", "device_id"),
+)
+
 push_subscriptions = Table(
     "push_subscriptions",
     metadata,

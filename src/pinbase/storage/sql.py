@@ -46,6 +46,7 @@ from pinbase.storage.sql_organizations import SqlOrganizationQueries
 from pinbase.storage.sql_outbox import SqlOutbox
 from pinbase.storage.sql_push_subscriptions import SqlPushSubscriptions
 from pinbase.storage.sql_retention import SqlRetentionQueries
+from pinbase.storage.sql_segments import SqlSegments
 from pinbase.storage.sql_templates import SqlTemplateQueries
 from pinbase.storage.sql_users import SqlUserQueries
 from pinbase.storage.sql_webhooks import SqlWebhooks
@@ -141,6 +142,7 @@ class SqlTransaction(
     SqlConsoleSessions,
     SqlTemplateQueries,
     SqlPushSubscriptions,
+    SqlSegments,
     SqlWebhooks,
     SqlOutbox,
     SqlNotificationQueries,

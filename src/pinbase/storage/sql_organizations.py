@@ -15,6 +15,7 @@ from pinbase.storage.base import OrganizationCounts, OrganizationProfile, Stored
 from pinbase.storage.sql_automations import delete_org_automations
 from pinbase.storage.sql_console_sessions import delete_user_credentials
 from pinbase.storage.sql_firmware import delete_org_firmware
+from pinbase.storage.sql_segments import delete_org_segments
 from pinbase.storage.sql_webhooks import delete_org_webhooks
 
 
@@ -181,6 +182,7 @@ class SqlOrganizationQueries:
         await self._db.execute(delete(clients).where(clients.c.org_id == org_id))
         await delete_org_webhooks(self._db, org_id)
         await delete_org_firmware(self._db, org_id)
+        await delete_org_segments(self._db, org_id)
         result = await self._db.execute(delete(orgs).where(orgs.c.id == org_id))
         return user_ids if result.rowcount else None
 

@@ -35,6 +35,7 @@ from pinbase.http.console.pages import (
     error_page,
 )
 from pinbase.http.console.push_api import push_routes
+from pinbase.http.console.segment_pages import segment_routes
 from pinbase.http.console.session import (
     ConsoleSessionMiddleware,
     console_caller,
@@ -95,6 +96,7 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
         Mount(STATIC_PATH, ConsoleFiles(directory=STATIC_DIR)),
         *sign_in_routes(services, settings),
         *device_routes(services, settings),
+        *segment_routes(services),
         *install_routes(),
         *organization_routes(services, settings),
         *user_routes(services, settings),

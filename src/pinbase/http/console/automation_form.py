@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from pinbase.domain.automations import MAX_WAIT_S, WEEKDAYS, InvalidAutomation
+from pinbase.domain.automations import MAX_WAIT_S, MESSAGE_KINDS, WEEKDAYS, InvalidAutomation
 
 MAX_FORM_ACTIONS = 100
 """The most action fieldsets read from one form: past the setting's limit (50 by default), so
@@ -28,9 +28,11 @@ CONDITION_KINDS = (
 )
 ACTION_KINDS = (
     ("CONTROL_DEVICE", "Control Device"),
+    ("CONTROL_SEGMENT", "Control Segment"),
     ("FORWARD_DEVICE_DATA", "Forward Device Data"),
     ("SEND_EMAIL", "Send Email"),
     ("SEND_NOTIFICATION", "Send Notification"),
+    ("SEND_SMS", "Send SMS"),
     ("WAIT", "Wait"),
     ("LOG_EVENT", "Log Event"),
 )
@@ -143,7 +145,13 @@ def _action_state(action: Mapping[str, Any]) -> dict[str, Any]:
     if kind in ("CONTROL_DEVICE", "FORWARD_DEVICE_DATA"):
         row["target"] = f"{action.get('deviceId')}:{action.get('dataStreamId')}"
         row["value"] = str(action.get("value", ""))
-    elif kind in ("SEND_EMAIL", "SEND_NOTIFICATION"):
+    elif kind == "CONTROL_SEGMENT":
+        row["segment"] = str(action.get("segmentId") or "")
+        row["properties"] = "\n".join(
+            f"{p.get('dataStream', '')} = {p.get('value', '')}"
+            for p in action.get("properties", [])
+        )
+    elif kind in MESSAGE_KINDS:
         recipients = action.get("recipients", [])
         row["users"] = [str(r["userId"]) for r in recipients if "userId" in r]
         row["emails"] = ", ".join(str(r["email"]) for r in recipients if "email" in r)
@@ -293,7 +301,13 @@ def _action(row: Mapping[str, Any], index: int) -> dict[str, Any]:
         if kind == "CONTROL_DEVICE":
             action["value"] = str(row.get("value", ""))
         return action
-    if kind in ("SEND_EMAIL", "SEND_NOTIFICATION"):
+    if kind == "CONTROL_SEGMENT":
+        return {
+            "kind": kind,
+            "segmentId": _number(str(row.get("segment", "")), f"{where}: segment"),
+            "properties": _properties(str(row.get("properties", "")), where),
+        }
+    if kind in MESSAGE_KINDS:
         recipients: list[dict[str, Any]] = [
             {"userId": _number(user, f"{where}: recipient")} for user in row.get("users", [])
         ]
@@ -321,6 +335,19 @@ def _action(row: Mapping[str, Any], index: int) -> dict[str, Any]:
             action["description"] = str(row["description"])
         return action
     raise InvalidAutomation(f"{where}: choose one of " + ", ".join(ACTION_LABELS.values()))
+
+
+def _properties(text: str, where: str) -> list[dict[str, str]]:
+    """Control Segment's properties typed one per line as ``Datastream = value``."""
+    found = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        name, equals, value = line.partition("=")
+        if not equals or not name.strip():
+            raise InvalidAutomation(f"{where}: write each property as Datastream = value.")
+        found.append({"dataStream": name.strip(), "value": value.strip()})
+    return found
 
 
 def _number(text: str, label: str) -> int:

@@ -172,6 +172,14 @@ def automation_routes(services: Services, settings: Settings) -> list[BaseRoute]
             "weekdays": ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"),
             "time_zones": time_zones(),
             "users": await recipients(caller),
+            "segments": [(str(s.id), s.name) for s in await services.segments.in_org(caller)],
+            "datastream_names": sorted(
+                {
+                    ds.label
+                    for b in services.console_devices.visible(caller)
+                    for ds in b.template.datastreams
+                }
+            ),
             **options,
         }
         title = automation.spec.name if automation else "New automation"

@@ -41,6 +41,14 @@ MAX_DEVICE_ID = 2**31 - 1
 PostgreSQL, which would refuse to compare it)."""
 
 NOT_FOUND = "There is no such device, or you may not see it."
+SEGMENT_NOTICES = {
+    "segment-created": "Segment created with the ticked devices.",
+    "segment-added": "Devices added to the segment.",
+    "segment-renamed": "Segment renamed.",
+    "segment-removed": "Devices taken out of the segment.",
+    "segment-deleted": "Segment deleted.",
+    "segment-saved": "Search saved as a segment: its devices follow the search.",
+}
 
 
 def sign_in_first() -> Response:
@@ -61,8 +69,24 @@ def device_routes(services: Services, settings: Settings) -> list[BaseRoute]:
             status = StatusFilter(request.query_params.get("status", ""))
         except ValueError:
             status = StatusFilter.ANY
-        table = await devices.table(session.caller, query=query, status=status)
-        context = {"table": table, "query": query, "status": status.value, "statuses": STATUSES}
+        segments = await services.segments.in_org(session.caller)
+        raw = request.query_params.get("segment", "")
+        segment = next((s for s in segments if raw.isdecimal() and s.id == int(raw[:10])), None)
+        only = None
+        if segment is not None:
+            members = await services.segments.members(segment, org_id=segment.org_id)
+            only = frozenset(bound.device.id for bound in members)
+        table = await devices.table(session.caller, query=query, status=status, only=only)
+        context = {
+            "table": table,
+            "query": query,
+            "status": status.value,
+            "statuses": STATUSES,
+            "segments": segments,
+            "segment": segment,
+            # ``access.notice_of`` would import this module back (it takes ``sign_in_first``).
+            "notice": SEGMENT_NOTICES.get(request.query_params.get("notice", "")),
+        }
         return signed_in_page(session, "devices.html", context, section="devices")
 
     async def device_page(request: Request) -> Response:

@@ -28,8 +28,10 @@ def picked_range(asked: str | None) -> tuple[str, int]:
 LOG_TYPES = {
     "CONTROL_DEVICE": "Device Action",
     "FORWARD_DEVICE_DATA": "Device Action",
+    "CONTROL_SEGMENT": "Device Action",
     "SEND_EMAIL": "E-mail",
     "SEND_NOTIFICATION": "Push",
+    "SEND_SMS": "SMS",
     "WAIT": "Wait",
     "LOG_EVENT": "Log Event",
 }

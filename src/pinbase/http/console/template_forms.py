@@ -377,7 +377,7 @@ EVENT_CHECKS = (
     "allow_user_management",
 )
 """The event form's check boxes."""
-EVENT_LISTS = ("email_to", "push_to")
+EVENT_LISTS = ("email_to", "push_to", "sms_to")
 """The event form's recipient check boxes: ``owner``, ``members``, ``metafield:<id>`` and
 ``user:<id>`` (automations.md §1.2 tagged recipients), one list per channel."""
 
@@ -442,6 +442,7 @@ def event_state(event: TemplateEvent | None) -> FormState:
             "every_n": str(notes.every_n),
             "email_to": ",".join(recipient_token(r) for r in notes.email),
             "push_to": ",".join(recipient_token(r) for r in notes.push),
+            "sms_to": ",".join(recipient_token(r) for r in notes.sms),
             **{name: "on" for name, on in checks.items() if on},
         }
     )
@@ -463,6 +464,7 @@ def posted_event(form: FormData) -> tuple[FormState, EventSettings | None]:
             enabled="notify" in values,
             email=tuple(_recipient(token) for token in lists["email_to"]),
             push=tuple(_recipient(token) for token in lists["push_to"]),
+            sms=tuple(_recipient(token) for token in lists["sms_to"]),
             deliver_as_alert="deliver_as_alert" in values,
             limit_period_s=_count(values["limit_period"] or "0", "limit_period"),
             every_n=_count(values["every_n"] or "1", "every_n"),

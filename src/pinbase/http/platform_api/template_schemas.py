@@ -139,7 +139,7 @@ class EventBody(_Body):
     description: Annotated[StrictStr, Field(max_length=250)] | None = None
     notifications: dict[str, Any] | None = Field(
         default=None,
-        description="Pinbase extension (automations.md §1.2): `{enabled, email[], push[], "
+        description="Pinbase extension (automations.md §1.2): `{enabled, email[], push[], sms[], "
         "deliverAsAlert, limitPeriodSec, everyN, allowUserManagement}`; recipients are "
         '`{"kind":"DEVICE_OWNER"}`, `{"kind":"METAFIELD","metaFieldId":7}`, '
         '`{"kind":"USER","userId":12}` or `{"kind":"ALL_MEMBERS"}`',

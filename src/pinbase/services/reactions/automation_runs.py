@@ -20,6 +20,14 @@ rules (§3.4). They enter the device's actions log as client ``AUTOMATION`` (PLT
 run's log rows, in the same transactions, so a crash that loses a run's log loses them too.
 Actions reach only devices of the automation's organization and below, checked when they run
 (``NO_ACCESS``).
+
+Control Segment reads the segment's members when it runs (§3.5: "acts on the devices in the
+segment at run time"), keeps those of the automation's organization and below, and writes each
+one's datastreams named like the properties (by label, ignoring case) through the same pipeline.
+Its action row sums up (``OK`` with the device count, ``FAILED`` when a write failed, ``SKIPPED``
+for an empty segment); each device and datastream gets a row of its own (the log "lists each
+device"), numbered past every action's own row (``segment_row_seq``) since a log row's key is
+(run, seq).
 """
 
 import asyncio
@@ -28,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from pinbase.domain.automation_rules import check_value, forward_value
+from pinbase.domain.automation_rules import check_value, forward_value, named_datastreams
 from pinbase.domain.automation_text import PlaceholderValues, expand
 from pinbase.domain.automation_times import wait_until
 from pinbase.domain.automations import (
@@ -36,6 +44,7 @@ from pinbase.domain.automations import (
     ActionKind,
     Automation,
     ControlDevice,
+    ControlSegment,
     ForwardDeviceData,
     InvalidAutomation,
     LogEvent,
@@ -49,15 +58,30 @@ from pinbase.services.actions import ActionsLog
 from pinbase.services.clock import Clock
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.events import EventDropped, EventLog
-from pinbase.services.reactions.messages import EMAIL, PUSH, OutgoingMessage
+from pinbase.services.reactions.messages import EMAIL, PUSH, SMS, OutgoingMessage
 from pinbase.services.reactions.notifications import Notifications
 from pinbase.services.reactions.outbox import Wake
+from pinbase.services.segments import Segments
 from pinbase.services.telemetry import Telemetry
 from pinbase.storage.automations import ActionLogEntry, NewAutomationRun
 from pinbase.storage.base import Store, Transaction
 from pinbase.storage.device_records import DeviceAction
 
 logger = logging.getLogger(__name__)
+
+_CHANNELS = {
+    ActionKind.SEND_EMAIL: EMAIL,
+    ActionKind.SEND_NOTIFICATION: PUSH,
+    ActionKind.SEND_SMS: SMS,
+}
+
+SEGMENT_ROWS_BASE = 1_000_000
+"""Control Segment's per-device log rows are numbered from here (``segment_row_seq``): past the
+50 (at most a few hundred) actions' own rows."""
+SEGMENT_ROWS_PER_ACTION = 1_000_000
+"""Room for one action's per-device rows: a segment holds at most 10,000 devices
+(``domain.segments.MAX_DEVICES``), an action sets at most 20 properties; rows past the room are
+not logged (the summary row still counts the devices)."""
 
 AUTOMATION_ORIGIN = "automation"
 """The ``ValuesChanged.origin`` of automation writes; Device State rules ignore it (§3.4)."""
@@ -127,7 +151,9 @@ class AutomationRunner:
         notifications: Notifications | None = None,
         wake_outbox: Wake | None = None,
         actions: ActionsLog | None = None,
+        segments: Segments | None = None,
     ) -> None:
+        self._segments = segments
         self._store = store
         self._actions = actions
         self._directory = directory
@@ -342,6 +368,8 @@ class AutomationRunner:
                 return outcome
             if isinstance(action, LogEvent):
                 outcome = await self._log_event(automation, action, trigger)
+            elif isinstance(action, ControlSegment):
+                outcome = await self._control_segment(run, seq, action)
             else:
                 assert not isinstance(action, Wait)
                 outcome = await self._write(run, action)
@@ -381,6 +409,79 @@ class AutomationRunner:
             )
         return _with(target, status="OK", value=str(value))
 
+    async def _control_segment(self, run: "_Run", seq: int, action: ControlSegment) -> Outcome:
+        """Write the properties to every device of the segment now; a log row per device and
+        datastream, and the summary outcome."""
+        automation, trigger = run.automation, run.trigger
+        org_id = OrgId(automation.org_id)
+        if self._segments is None:
+            return Outcome(status="FAILED", reason="SEGMENT_NOT_FOUND")
+        async with self._store.transaction() as tx:
+            segment = await tx.find_segment(action.segment_id)
+        if segment is None or segment.org_id not in self._directory.subtree(org_id):
+            return Outcome(status="FAILED", reason="SEGMENT_NOT_FOUND")
+        members = await self._segments.members(segment, org_id=org_id)
+        if not members:
+            return Outcome(status="SKIPPED", reason="EMPTY_SEGMENT")
+        rows = 0
+        written = failed = 0
+
+        def row(outcome: Outcome) -> None:
+            nonlocal rows
+            if rows < SEGMENT_ROWS_PER_ACTION:
+                self._log(run, segment_row_seq(seq, rows), action, outcome)
+            rows += 1
+
+        for member in members:
+            device_id = int(member.device.id)
+            bound, refusal = self._reachable(automation, device_id)
+            if bound is None:
+                row(Outcome(status=refusal[0], reason=refusal[1], device_id=device_id))
+                continue
+            writes = []
+            for prop in action.properties:
+                matched = named_datastreams(bound.template, prop.name)
+                if not matched:
+                    row(Outcome(status="SKIPPED", reason="NO_SUCH_DATASTREAM", device_id=device_id))
+                for datastream in matched:
+                    target = Outcome(status="", device_id=device_id, datastream_id=datastream.id)
+                    try:
+                        writes.append((datastream, check_value(prop, datastream)))
+                    except InvalidAutomation as error:
+                        failed += 1
+                        row(_with(target, status="FAILED", reason=f"VALUE_MISMATCH: {error}"))
+            if not writes:
+                continue
+            try:
+                ts = await self._telemetry.record(
+                    bound.device,
+                    writes,
+                    origin=AUTOMATION_ORIGIN,
+                    origin_id=automation.id,
+                    hops=trigger.hops + 1,
+                )
+            except PinbaseError as error:
+                # One device's refusal (deleted meanwhile, a rate limit) spares the others.
+                failed += 1
+                row(Outcome(status="FAILED", reason=str(error)[:200], device_id=device_id))
+                continue
+            if self._actions is not None:
+                run.device_actions += self._actions.automation_entries(
+                    bound.device, writes, ts=ts, automation_name=automation.spec.name
+                )
+            written += 1
+            for datastream, value in writes:
+                row(
+                    Outcome(
+                        status="OK",
+                        device_id=device_id,
+                        datastream_id=datastream.id,
+                        value=str(value),
+                    )
+                )
+        summary = f"{written} of {len(members)} devices"
+        return Outcome(status="FAILED" if failed else "OK", value=summary)
+
     async def _message(
         self, tx: Transaction, automation: Automation, action: SendMessage, trigger: Trigger
     ) -> tuple[Outcome, set[DeliveryKind]]:
@@ -394,7 +495,7 @@ class AutomationRunner:
         message = OutgoingMessage(
             org_id=automation.org_id,
             device_id=trigger.device_id,
-            channel=EMAIL if action.kind is ActionKind.SEND_EMAIL else PUSH,
+            channel=_CHANNELS[action.kind],
             user_ids=tuple(r.user_id for r in action.recipients if r.user_id is not None),
             addresses=tuple(r.address for r in action.recipients if r.address is not None),
             subject=expand(action.subject, values, legacy=legacy),
@@ -522,6 +623,12 @@ class _Pause:
     step: int
     due_at: int
     failed: bool
+
+
+def segment_row_seq(seq: int, row: int) -> int:
+    """The log row number of a Control Segment action's ``row``-th device row (the action at
+    ``seq``): after every action's own row, grouped by action."""
+    return SEGMENT_ROWS_BASE + seq * SEGMENT_ROWS_PER_ACTION + row
 
 
 def _with(outcome: Outcome, **changes: Any) -> Outcome:

@@ -25,6 +25,7 @@ from pinbase.domain.automations import (
     check_count,
     parse_automation,
     referenced_devices,
+    referenced_segments,
     spec_json,
 )
 from pinbase.domain.errors import PinbaseError
@@ -40,6 +41,7 @@ from pinbase.services.reactions.automation_engine import (
 )
 from pinbase.services.reactions.automation_runs import AutomationRunner, Trigger
 from pinbase.services.scope import Scoped
+from pinbase.services.segments import SegmentNotFound, Segments
 from pinbase.storage.automations import ActionLogEntry, AutomationRun
 from pinbase.storage.base import Store
 
@@ -113,7 +115,9 @@ class Automations:
         clock: Clock,
         max_per_org: int,
         max_actions: int,
+        segments: Segments | None = None,
     ) -> None:
+        self._segments = segments
         self._store = store
         self._directory = directory
         self._engine = engine
@@ -361,7 +365,22 @@ class Automations:
         templates: dict[int, Template] = {}
         for device_id in referenced_devices(spec):
             templates[device_id] = (await self._device(caller, device_id, subtree)).template
-        check_automation_references(spec, templates.__getitem__)
+        segment_templates: dict[int, list[Template]] = {}
+        for segment_id in referenced_segments(spec):
+            segment_templates[segment_id] = await self._segment_templates(
+                caller, segment_id, org_id
+            )
+        check_automation_references(spec, templates.__getitem__, segment_templates.__getitem__)
+
+    async def _segment_templates(
+        self, caller: Controller, segment_id: int, org_id: OrgId
+    ) -> list[Template]:
+        if self._segments is None:
+            raise InvalidAutomation("segments are not available")
+        try:
+            return await self._segments.templates_of(caller, segment_id, org_id=org_id)
+        except SegmentNotFound:
+            raise InvalidAutomation(f"segment {segment_id} is not found") from None
 
     async def _device(
         self, caller: Controller, device_id: int, subtree: frozenset[OrgId]

@@ -104,7 +104,7 @@ class Lifecycle:
             before = await tx.record_presence(device.id, online=change.online, ts=change.ts)
             if change.online:
                 cancelled = 0
-                for kind in (DeliveryKind.EMAIL, DeliveryKind.PUSH):
+                for kind in (DeliveryKind.EMAIL, DeliveryKind.PUSH, DeliveryKind.SMS):
                     cancelled += await tx.cancel_deliveries(kind=kind, source_ref=ref)
                 if cancelled:
                     await tx.cancel_notification_records(ref)

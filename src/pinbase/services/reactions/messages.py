@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 EMAIL = "EMAIL"
 PUSH = "PUSH"
-CHANNELS = frozenset({EMAIL, PUSH})
+SMS = "SMS"
+CHANNELS = frozenset({EMAIL, PUSH, SMS})
 
 SOURCES = frozenset({"EVENT", "LIFECYCLE", "AUTOMATION", "WEBHOOK", "WEBHOOK_FAILURE", "LEGACY"})
 """The ``source`` of a notification-log row and of its outbox delivery (§5.4)."""

@@ -1,8 +1,9 @@
-"""What a notification says: the e-mail and Web Push content of automations.md §2.2 and §2.3.
+"""What a notification says: the e-mail, Web Push and SMS content of automations.md §2.1 to §2.3.
 
 A ``Notice`` is rendered once per occurrence or message, then addressed once per recipient:
-``email_payload`` and ``push_payload`` are the outbox payloads the channel senders expect. Every
-value substituted into HTML is escaped; the push body is cut to 255 characters.
+``email_payload``, ``push_payload`` and ``sms_payload`` are the outbox payloads the channel
+senders expect. Every value substituted into HTML is escaped; the push body is cut to 255
+characters, an SMS to 160.
 """
 
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from pinbase.domain.templates import Template, TemplateEvent
 
 MAX_PUSH_BODY = 255
 """Characters of a push body (§2.3, the legacy server's limit)."""
+MAX_SMS_CHARS = 160
+"""Characters of an SMS (§2.1: one GSM-7 segment)."""
 MAX_SUBJECT = 200
 """Characters of an e-mail subject: RFC 5322 recommends lines under 78, mail clients cut long
 subjects anyway; a device-chosen text must not make a huge header."""
@@ -43,6 +46,9 @@ class Notice:
     ts: int
     from_name: str | None
     occurrence: str | None = None
+    sms: str = ""
+    """The SMS text before it is cut to 160 characters (§2.1: ``{DEVICE_NAME}: {EVENT_NAME}``
+    for events, the action's text for messages)."""
 
 
 def device_link(console_url: str, device_id: int, *, entry: int | None = None) -> str:
@@ -100,6 +106,7 @@ def event_notice(
         ts=ts,
         from_name=org_name,
         occurrence=str(entry_id),
+        sms=f"{device.name}: {event.name}",
     )
 
 
@@ -127,6 +134,7 @@ def lifecycle_notice(
         f'<p><a href="{escape(link)}">Open the device</a></p>',
         title=device.name,
         body=cut(sentence, MAX_PUSH_BODY),
+        sms=f"{device.name} is {status}",
         kind="event",
         severity=event.type,
         alert=event.notifications.deliver_as_alert,
@@ -166,6 +174,7 @@ def message_notice(
         url=link,
         ts=ts,
         from_name=org_name,
+        sms=body,
     )
 
 
@@ -203,6 +212,12 @@ def push_payload(notice: Notice, user_id: int) -> dict[str, Any]:
         "url": notice.url,
         "ts": notice.ts,
     }
+
+
+def sms_payload(notice: Notice, phone: str) -> dict[str, Any]:
+    """The SMS delivery payload for one phone number: the gateway's ``{to, text}``, the text
+    cut to 160 characters (§2.1)."""
+    return {"to": phone, "text": cut(notice.sms or notice.body, MAX_SMS_CHARS)}
 
 
 def _local(ts: int, tz: str | None) -> str | None:

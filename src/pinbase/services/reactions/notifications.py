@@ -44,9 +44,11 @@ from pinbase.domain.notifications import (
     PUSH,
     QUEUED,
     SENT,
+    SMS,
     SUPPRESSED,
     SYSTEM_OFFLINE,
     SYSTEM_ONLINE,
+    cut,
     limit_step,
     period_started,
 )
@@ -55,12 +57,14 @@ from pinbase.services.clock import DAY_MS, Clock
 from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.reactions.messages import OutgoingMessage
 from pinbase.services.reactions.notice_content import (
+    MAX_SMS_CHARS,
     Notice,
     email_payload,
     event_notice,
     lifecycle_notice,
     message_notice,
     push_payload,
+    sms_payload,
 )
 from pinbase.services.reactions.outbox import Failed, Sent
 from pinbase.services.reactions.recipients import Resolved, Target, resolve, resolve_message
@@ -79,7 +83,7 @@ MIN_INTERVAL_MS = 5_000
 """Minimum interval between notification messages of one device on one channel (§1.7)."""
 MESSAGES_PER_HOUR = 20
 """Automation push/e-mail messages per organization per rolling hour (§1.7)."""
-_KINDS = {EMAIL: DeliveryKind.EMAIL, PUSH: DeliveryKind.PUSH}
+_KINDS = {EMAIL: DeliveryKind.EMAIL, PUSH: DeliveryKind.PUSH, SMS: DeliveryKind.SMS}
 _PUSH_KINDS = {"AUTOMATION": "automation", "LEGACY": "legacy"}
 
 
@@ -348,7 +352,8 @@ class Notifications:
                 else None
             )
             muted = override is not None and override.is_muted(now)
-            for channel, defaults in ((EMAIL, settings.email), (PUSH, settings.push)):
+            channels = ((EMAIL, settings.email), (PUSH, settings.push), (SMS, settings.sms))
+            for channel, defaults in channels:
                 recipients = defaults + (() if override is None else override.chosen(channel))
                 if recipients:
                     resolved = await resolve(
@@ -399,7 +404,7 @@ class Notifications:
             channel=channel,
             status=SUPPRESSED,
             title=notice.subject if channel == EMAIL else notice.title,
-            body=notice.body,
+            body=cut(notice.sms or notice.body, MAX_SMS_CHARS) if channel == SMS else notice.body,
         )
         records = [replace(base, recipient=label, reason=why) for label, why in resolved.refused]
         targets: list[Target] = []
@@ -507,6 +512,8 @@ def _row(
 
 
 def _payload(notice: Notice, channel: str, target: Target) -> dict[str, object]:
+    if channel == SMS and target.phone is not None:
+        return sms_payload(notice, target.phone)
     if channel == EMAIL and target.address is not None:
         return email_payload(notice, target.address, tz=target.tz)
     return push_payload(notice, target.user_id or 0)

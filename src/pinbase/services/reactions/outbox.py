@@ -65,6 +65,7 @@ CLAIM_BACKOFF_S = 1.0
 MAX_IN_FLIGHT = {
     DeliveryKind.EMAIL: 4,
     DeliveryKind.PUSH: 16,
+    DeliveryKind.SMS: 4,
     DeliveryKind.WEBHOOK: 16,
     DeliveryKind.AUTOMATION_CONTINUATION: 16,
 }
@@ -170,6 +171,8 @@ RETRY_POLICIES = {
         delays_ms=(10 * _S, _MIN, 5 * _MIN, 15 * _MIN, 30 * _MIN), max_age_ms=_HOUR
     ),
     DeliveryKind.WEBHOOK: RetryPolicy(delays_ms=(10 * _S, 60 * _S, 5 * _MIN)),
+    # An SMS is an alert like a push: past an hour it is noise (issue #10 SMS, docs/decisions.md).
+    DeliveryKind.SMS: RetryPolicy(delays_ms=(10 * _S, _MIN, 5 * _MIN, 15 * _MIN), max_age_ms=_HOUR),
     # A continuation is never dropped while its automation is enabled (disabling cancels it).
     DeliveryKind.AUTOMATION_CONTINUATION: RetryPolicy(
         delays_ms=(10 * _S, _MIN), repeat_ms=5 * _MIN

@@ -2,8 +2,10 @@
 
 E-mail goes to any valid address: user e-mails, Email metafield values, the e-mail of a Contact
 metafield. Push goes to users only: the owner, chosen users, all members, and the user whose
-e-mail a metafield holds. Both lists are de-duplicated per channel; a user of another
-organization is never a recipient (the device's organization is the scope).
+e-mail a metafield holds. SMS goes to the phone number of a user profile (a user without one is
+refused ``NO_PHONE_NUMBER``) or of a Contact metafield (§1.3). Every list is de-duplicated per
+channel; a user of another organization is never a recipient (the device's organization is the
+scope).
 """
 
 import re
@@ -20,10 +22,13 @@ from pinbase.domain.notifications import (
     EMAIL,
     INVALID_ADDRESS,
     METAFIELD,
+    NO_PHONE_NUMBER,
     NO_PUSH_TARGET,
+    SMS,
     USER,
     Recipient,
     mask_address,
+    mask_phone,
 )
 from pinbase.domain.templates import Template
 from pinbase.domain.users import EMAIL as EMAIL_RULE
@@ -32,6 +37,7 @@ from pinbase.storage.base import Transaction
 from pinbase.storage.users import StoredUser
 
 _EMAIL = re.compile(EMAIL_RULE)
+_PHONE = re.compile(r"\+[0-9 ()-]{4,31}")
 MAX_MEMBERS = 1_000
 """``ALL_MEMBERS`` reaches at most this many users of one organization: a bound on one
 occurrence's fan-out (a larger organization should name its recipients)."""
@@ -45,16 +51,20 @@ def is_address(text: str) -> bool:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Target:
-    """One resolved recipient: an address (EMAIL) or a user (PUSH, and EMAIL of a user)."""
+    """One resolved recipient: an address (EMAIL), a user (PUSH, and EMAIL of a user) or a
+    phone number (SMS)."""
 
     address: str | None = None
     user_id: int | None = None
+    phone: str | None = None
     tz: str | None = None
     """The user's time zone, for the time in an e-mail."""
 
     @property
     def label(self) -> str:
         """The recipient as the notification log shows it: masked address or ``user:<id>``."""
+        if self.phone:
+            return mask_phone(self.phone)
         return mask_address(self.address) if self.address else f"user:{self.user_id}"
 
 
@@ -68,7 +78,10 @@ class Resolved:
 
     def add(self, target: Target) -> None:
         """Keep ``target`` unless the channel already has it."""
-        key = (target.address or "").lower() if target.address else f"u{target.user_id}"
+        if target.phone:
+            key = "p" + "".join(c for c in target.phone if c.isdigit())
+        else:
+            key = (target.address or "").lower() if target.address else f"u{target.user_id}"
         if key not in self._seen:
             self._seen.add(key)
             self.targets.append(target)
@@ -110,6 +123,10 @@ async def resolve(
         elif recipient.kind == ALL_MEMBERS:
             members = await tx.list_users([device.org_id], offset=0, limit=MAX_MEMBERS)
             _add_users(resolved, channel, members)
+        elif recipient.kind == METAFIELD and channel == SMS:
+            phone = metafield_phone(device, template, recipient.metafield_id)
+            if phone is not None:
+                resolved.add(Target(phone=phone))
         elif recipient.kind == METAFIELD:
             address = metafield_address(device, template, recipient.metafield_id)
             if address is not None:
@@ -153,6 +170,26 @@ def metafield_address(device: Device, template: Template, metafield_id: int | No
     return value.strip()
 
 
+def metafield_phone(device: Device, template: Template, metafield_id: int | None) -> str | None:
+    """The phone number a device's Contact metafield holds now (JSON with ``phone``), or None."""
+    metafield = next((m for m in template.metafields if m.id == metafield_id), None)
+    value = dict(device.metafield_values).get(metafield_id) if metafield_id is not None else None
+    if metafield is None or metafield.type != "Contact" or not value:
+        return None
+    try:
+        contact = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    phone = contact.get("phone") if isinstance(contact, dict) else None
+    return phone if isinstance(phone, str) and is_phone(phone) else None
+
+
+def is_phone(text: str) -> bool:
+    """Whether ``text`` is a phone number an SMS may go to: ``+`` and 4 to 31 digits, spaces,
+    brackets or dashes (the user profile's rule, PLT-USR)."""
+    return _PHONE.fullmatch(text) is not None
+
+
 def printable(text: str) -> str:
     """``text`` without NUL and the other control characters, which neither a database column
     nor a mail header may hold."""
@@ -161,7 +198,12 @@ def printable(text: str) -> str:
 
 def _add_users(resolved: Resolved, channel: str, users: Iterable[StoredUser]) -> None:
     for user in users:
-        if channel == EMAIL:
+        if channel == SMS:
+            if user.phone_number and is_phone(user.phone_number):
+                resolved.add(Target(phone=user.phone_number, user_id=user.id))
+            else:
+                resolved.refuse(f"user:{user.id}", NO_PHONE_NUMBER)
+        elif channel == EMAIL:
             resolved.add(Target(address=user.email, user_id=user.id, tz=user.tz))
         else:
             resolved.add(Target(user_id=user.id))
