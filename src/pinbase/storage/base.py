@@ -22,6 +22,7 @@ from pinbase.storage.console_sessions import ConsoleSessionRepository
 from pinbase.storage.device_admin import DeviceAdminRepository
 from pinbase.storage.device_logs import DeviceLogsRepository
 from pinbase.storage.device_records import DeviceRecordsRepository
+from pinbase.storage.legacy_imports import LegacyImportRepository
 from pinbase.storage.notifications import NotificationRepository
 from pinbase.storage.oauth import OAuthRepository
 from pinbase.storage.organizations import OrganizationRepository
@@ -199,6 +200,7 @@ class Transaction(
     WebhookRepository,
     OutboxRepository,
     NotificationRepository,
+    LegacyImportRepository,
     Protocol,
 ):
     """Reads and writes inside one database transaction."""

@@ -1,0 +1,711 @@
+"""The plan of a legacy import (legacy-import.md §5.1, §5.2, §5.4 step 2): what will be created
+in Pinbase from the chosen profile files, before anything is written.
+
+Theory of operation. Profiles are grouped by lower-cased e-mail: one legacy user (all its
+appNames) becomes one organization with one Admin (§5.1). Each dashboard becomes a template,
+each DEVICE_TILES tile template an extra one; each legacy device a Pinbase device with its own
+token. Token clashes across users are settled here, by ``--on-token-conflict``. The service
+then writes one user's plan per transaction.
+"""
+
+import json
+import re
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pinbase.domain.devices import MAX_DEVICE_NAME_CHARS, HardwareInfo, new_token
+from pinbase.domain.errors import PinbaseError
+from pinbase.domain.ids import DatastreamId
+from pinbase.domain.legacy_datastreams import DerivedDatastream, derive_datastreams
+from pinbase.domain.legacy_profiles import (
+    STOCK_APP,
+    ProfileFile,
+    as_dict,
+    as_int,
+    as_list,
+    as_text,
+)
+from pinbase.domain.legacy_report import Issue
+from pinbase.domain.legacy_values import StoredPin, read_storage
+from pinbase.domain.legacy_widgets import (
+    DashboardScan,
+    PinUse,
+    TileTemplateScan,
+    resolve_targets,
+    scan_dashboard,
+)
+from pinbase.domain.pins import MAX_PIN
+from pinbase.domain.templates import MAX_OFFLINE_IGNORE_PERIOD
+from pinbase.domain.users import NAME
+from pinbase.domain.value_types import Value
+from pinbase.domain.values import parse_text
+
+SKIP, FAIL = "skip", "fail"
+"""``--on-token-conflict`` policies (§1.5)."""
+
+UNREACHABLE_CONNECTIONS = frozenset({"BLE", "BLUETOOTH", "USB"})
+"""Devices that reached the legacy server through the phone app (§5.3)."""
+
+MAX_TEMPLATE_NAME = 100
+_NAME = re.compile(NAME)
+
+
+class TokenConflict(PinbaseError):
+    """Two legacy devices hold the same token and the policy is ``fail`` (exit code 1)."""
+
+
+LegacyDevice = tuple[str, str, int, int]
+"""(e-mail, appName, dashId, deviceId): a legacy device's identity (§1.5)."""
+
+HistoryPin = tuple[str, str, int, int, str, int]
+"""A ``LegacyDevice`` and (kind letter, pin number) with history files."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanOptions:
+    """The command line options that shape the plan."""
+
+    only: frozenset[str] = frozenset()
+    nest_app_export: bool = False
+    on_token_conflict: str = SKIP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValuePlan:
+    """A current value (already typed for its datastream) or a property (JSON text)."""
+
+    datastream_id: DatastreamId
+    ts: int
+    value: Value | None = None
+    property: str | None = None
+    property_json: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DevicePlan:
+    """One legacy device as a Pinbase device."""
+
+    legacy: LegacyDevice
+    name: str
+    token: str
+    token_kept: bool
+    hardware: HardwareInfo
+    values: tuple[ValuePlan, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The device's entry in the import trace."""
+        return "|".join(str(part) for part in self.legacy)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplatePlan:
+    """One dashboard (``tile_id`` None) or tile template as a Pinbase template."""
+
+    email: str
+    app_name: str
+    dash_id: int
+    tile_id: int | None
+    name: str
+    description: str
+    offline_ignore_period: int
+    datastreams: tuple[DerivedDatastream, ...]
+    devices: tuple[DevicePlan, ...]
+    board_type: str | None = None
+    connection_type: str | None = None
+    legacy_template_ids: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The template's entry in the import trace."""
+        parts: list[object] = [self.email, self.app_name, self.dash_id]
+        if self.tile_id is not None:
+            parts.append(f"tile{self.tile_id}")
+        return "|".join(str(part) for part in parts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserPlan:
+    """One legacy user (every appName of one e-mail): an organization and its Admin."""
+
+    email: str
+    name: str
+    client_hash: str | None
+    """The legacy ``pass``, the client hash of data-model.md §1.3; None: no password."""
+    last_logged_at: int
+    org_name: str
+    org_type: str
+    tz: str
+    app_names: tuple[str, ...]
+    parent_email: str | None = None
+    """With ``--nest-app-export``: the App Export publisher whose organization holds this one."""
+    templates: tuple[TemplatePlan, ...] = ()
+    last_modified: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportPlan:
+    """Everything the import will create, and the issues met while planning."""
+
+    users: tuple[UserPlan, ...] = ()
+    issues: tuple[Issue, ...] = field(default=())
+
+
+def reduce_name(text: str, allowed: str, *, limit: int) -> str:
+    """``text`` with every character outside letters, digits and ``allowed`` made a space,
+    spaces collapsed, cut to ``limit``."""
+    kept = "".join(c if c.isalnum() or c in allowed else " " for c in text)
+    return " ".join(kept.split())[:limit].strip()
+
+
+def organization_name(legacy_name: str | None, email: str) -> str:
+    """§5.1: the user's ``name``, else the e-mail with ``@`` as `` at ``, reduced to letters,
+    digits, spaces, ``.``, ``-``, ``'``; 3-100 characters."""
+    for source in (legacy_name, email.replace("@", " at ")):
+        if source and "@" not in source:
+            name = reduce_name(source, " .-'", limit=100)
+            if len(name) >= 3:
+                return name
+    return "Legacy user"
+
+
+def user_name(legacy_name: str | None, email: str) -> str:
+    """§5.1: the legacy ``name`` if it passes DM rules, else the e-mail's local part reduced to
+    letters."""
+    if legacy_name and _NAME.fullmatch(legacy_name):
+        return legacy_name
+    local = "".join(c if c.isalpha() else " " for c in email.split("@")[0])
+    return " ".join(local.split())[:50].strip() or "User"
+
+
+def device_name(legacy_name: str | None) -> str:
+    """§5.2: ``name`` or "New Device", reduced to DM §1.10 characters, ≤ 50."""
+    name = reduce_name(legacy_name or "", " '-_", limit=MAX_DEVICE_NAME_CHARS)
+    return name or "New Device"
+
+
+def _most_common(items: Iterable[str | None]) -> str | None:
+    counted = Counter(item for item in items if item)
+    return counted.most_common(1)[0][0] if counted else None
+
+
+@dataclass(slots=True)
+class _UserContext:
+    """Mutable state while one user is planned."""
+
+    email: str
+    profiles: list[ProfileFile]
+    history: Collection[HistoryPin]
+    issues: list[Issue]
+    template_names: set[str] = field(default_factory=set)
+
+
+def plan_import(
+    profiles: Sequence[ProfileFile],
+    *,
+    options: PlanOptions,
+    now: int,
+    history: Collection[HistoryPin] = (),
+) -> ImportPlan:
+    """Plan the import of ``profiles`` (already one file per user key).
+
+    Raises:
+        TokenConflict: two devices share a token under the ``fail`` policy.
+    """
+    by_email: dict[str, list[ProfileFile]] = {}
+    for profile in profiles:
+        by_email.setdefault(profile.email, []).append(profile)
+    issues: list[Issue] = []
+    publishers = {
+        as_text(as_dict(app).get("id")): profile.email
+        for profile in profiles
+        for app in as_list(as_dict(profile.data.get("profile")).get("apps"))
+    }
+    users = []
+    for email in sorted(by_email):
+        if options.only and email not in options.only:
+            continue
+        context = _UserContext(
+            email=email, profiles=by_email[email], history=history, issues=issues
+        )
+        users.append(_plan_user(context, publishers, options=options, now=now))
+    users = _settle_tokens(users, issues, policy=options.on_token_conflict)
+    # Publishers first, so their organization exists when a nested one is written.
+    users.sort(key=lambda u: (u.parent_email is not None, u.email))
+    return ImportPlan(users=tuple(users), issues=tuple(issues))
+
+
+def _plan_user(
+    context: _UserContext,
+    publishers: Mapping[str | None, str],
+    *,
+    options: PlanOptions,
+    now: int,
+) -> UserPlan:
+    email, profiles, issues = context.email, context.profiles, context.issues
+    profiles = sorted(profiles, key=lambda p: (p.app_name != STOCK_APP, -p.last_modified))
+    main = profiles[0]
+    apps = tuple(p.app_name for p in profiles)
+    parent = None
+    for profile in profiles:
+        publisher = publishers.get(profile.app_name)
+        if profile.app_name == STOCK_APP or publisher is None or publisher == email:
+            continue
+        if len(profiles) > 1:
+            issues.append(
+                Issue(
+                    code="APP_EXPORT_MERGED",
+                    subject=email,
+                    reason=f"App Export user of {profile.app_name} also has other profiles: "
+                    "merged into one organization (Pinbase e-mails are unique)",
+                )
+            )
+        elif options.nest_app_export:
+            parent = publisher
+    if len(profiles) > 1:
+        issues.append(
+            Issue(
+                code="PROFILES_MERGED",
+                subject=email,
+                reason=f"{len(profiles)} legacy profiles ({', '.join(p.path for p in profiles)}) "
+                "share this e-mail: one organization and one user; the password of "
+                f"{main.path}",
+            )
+        )
+    data = main.data
+    client_hash = as_text(data.get("pass"))
+    if client_hash is None:
+        issues.append(
+            Issue(
+                code="NO_PASSWORD",
+                subject=email,
+                reason="no legacy password (Facebook login): the user must reset it",
+            )
+        )
+    if data.get("isSuperAdmin") is True:
+        issues.append(
+            Issue(
+                code="SUPER_ADMIN",
+                subject=email,
+                reason="legacy server administrator: imported as an Admin of its own "
+                "organization only",
+            )
+        )
+    has_apps = any(as_list(as_dict(p.data.get("profile")).get("apps")) for p in profiles)
+    templates: list[TemplatePlan] = []
+    tz_names: list[str] = []
+    for profile in profiles:
+        for dash in (
+            as_dict(d) for d in as_list(as_dict(profile.data.get("profile")).get("dashBoards"))
+        ):
+            planned, tz = _plan_dashboard(context, profile, dash, now=now)
+            templates.extend(planned)
+            tz_names.extend(tz)
+        _report_share_tokens(profile, issues)
+    return UserPlan(
+        email=email,
+        name=user_name(as_text(data.get("name")), email),
+        client_hash=client_hash,
+        last_logged_at=max(as_int(p.data.get("lastLoggedAt")) for p in profiles),
+        org_name=organization_name(as_text(data.get("name")), email),
+        org_type="BUSINESS" if has_apps else "PERSONAL",
+        tz=_most_common(tz_names) or "UTC",
+        app_names=apps,
+        parent_email=parent,
+        templates=tuple(templates),
+        last_modified=max(p.last_modified for p in profiles),
+    )
+
+
+def _report_share_tokens(profile: ProfileFile, issues: list[Issue]) -> None:
+    shared = [
+        as_int(d.get("id"))
+        for d in (
+            as_dict(x) for x in as_list(as_dict(profile.data.get("profile")).get("dashBoards"))
+        )
+        if as_text(d.get("sharedToken"))
+    ]
+    shared += [int(k) for k in as_dict(profile.data.get("dashShareTokens")) if k.isdigit()]
+    for dash_id in sorted(set(shared)):
+        issues.append(
+            Issue(
+                code="SHARE_TOKEN_NOT_IMPORTED",
+                subject=f"{profile.email} project {dash_id}",
+                reason="project sharing (app share tokens) has no Pinbase equivalent",
+            )
+        )
+
+
+def _legacy_devices(profile: ProfileFile, dash: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The dashboard's devices; before 0.20.0 one device 0 with the project token (§4)."""
+    devices = [as_dict(d) for d in as_list(dash.get("devices"))]
+    if devices:
+        return devices
+    dash_id = as_int(dash.get("id"))
+    token = as_text(as_dict(profile.data.get("dashTokens")).get(str(dash_id)))
+    if token is None:
+        return []
+    return [
+        {"id": 0, "name": "My Device", "token": token, "boardType": as_text(dash.get("boardType"))}
+    ]
+
+
+def _plan_dashboard(
+    context: _UserContext, profile: ProfileFile, dash: Mapping[str, Any], *, now: int
+) -> tuple[list[TemplatePlan], tuple[str, ...]]:
+    dash_id = as_int(dash.get("id"))
+    subject = f"{profile.email} ({profile.app_name}) project {dash_id}"
+    scan = scan_dashboard(dash, subject=subject)
+    context.issues.extend(scan.issues)
+    devices = _legacy_devices(profile, dash)
+    tags = {
+        as_int(t.get("id")): tuple(as_int(d) for d in as_list(t.get("deviceIds")))
+        for t in (as_dict(x) for x in as_list(dash.get("tags")))
+    }
+    if tags:
+        context.issues.append(
+            Issue(
+                code="TAG_NOT_IMPORTED",
+                subject=subject,
+                reason=f"{len(tags)} device tag(s) are used to resolve widget targets only",
+            )
+        )
+    storage = _storage(context, profile, dash, subject)
+    placed: dict[int, int | None] = {}
+    for tile in scan.tile_templates:
+        for device_id in tile.device_ids:
+            placed.setdefault(device_id, tile.id)
+    base_name = reduce_name(
+        as_text(dash.get("name")) or "New Project", " ", limit=MAX_TEMPLATE_NAME
+    )
+    if profile.app_name != STOCK_APP:
+        base_name = (
+            f"{base_name[: MAX_TEMPLATE_NAME - len(profile.app_name) - 3]} [{profile.app_name}]"
+        )
+    scopes: list[tuple[int | None, str, Sequence[PinUse]]] = [
+        (None, base_name or "Project", scan.uses)
+    ]
+    scopes += [(t.id, _tile_name(base_name, t), t.uses) for t in scan.tile_templates]
+    offline = min(scan.offline_ignore_ms // 1000, MAX_OFFLINE_IGNORE_PERIOD)
+    if dash.get("isNotificationsOff") is True:
+        offline = 0
+    plans = []
+    for tile_id, name, uses in scopes:
+        members = [d for d in devices if placed.get(as_int(d.get("id"))) == tile_id]
+        if tile_id is not None and not members and not uses:
+            continue
+        plans.append(
+            _plan_template(
+                context,
+                profile,
+                dash,
+                scan,
+                tile_id=tile_id,
+                name=_unique_name(name or "Project", context.template_names),
+                uses=uses,
+                members=members,
+                storage=storage,
+                tags=tags,
+                offline=offline,
+                now=now,
+            )
+        )
+    return plans, scan.tz_names
+
+
+def _tile_name(base: str, tile: TileTemplateScan) -> str:
+    tile_name = reduce_name(tile.name, " ", limit=MAX_TEMPLATE_NAME)
+    return f"{base} / {tile_name or 'Tile'}"[:MAX_TEMPLATE_NAME]
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        suffix = f" {n}"
+        candidate = name[: MAX_TEMPLATE_NAME - len(suffix)] + suffix
+        n += 1
+    taken.add(candidate)
+    return candidate
+
+
+def _storage(
+    context: _UserContext, profile: ProfileFile, dash: Mapping[str, Any], subject: str
+) -> list[StoredPin]:
+    """Storage entries of the dashboard in lookup order: profile level (0.40.1+), dashboard
+    level, ``storagePins`` (§2.5)."""
+    dash_id = as_int(dash.get("id"))
+    entries: list[StoredPin] = []
+    for raw, levels in (
+        (as_dict(as_dict(profile.data.get("profile")).get("pinsStorage")), 2),
+        (as_dict(dash.get("pinsStorage")), 1),
+        (as_dict(dash.get("storagePins")), 0),
+    ):
+        pins, bad = read_storage(raw, levels=levels)
+        entries.extend(p for p in pins if p.dash_id in (None, dash_id))
+        if levels < 2:
+            context.issues.extend(
+                Issue(code="STORAGE_KEY_UNREADABLE", subject=subject, reason=f"key {key!r}")
+                for key in bad
+            )
+    for entry in entries:
+        if entry.dropped:
+            context.issues.append(
+                Issue(
+                    code="MULTI_VALUE_TRUNCATED",
+                    subject=f"{subject} device {entry.device_id} {entry.kind}{entry.number}",
+                    reason=f"only the last of {entry.dropped + 1} stored lines is kept",
+                )
+            )
+    return entries
+
+
+def _plan_template(
+    context: _UserContext,
+    profile: ProfileFile,
+    dash: Mapping[str, Any],
+    scan: DashboardScan,
+    *,
+    tile_id: int | None,
+    name: str,
+    uses: Sequence[PinUse],
+    members: Sequence[Mapping[str, Any]],
+    storage: Sequence[StoredPin],
+    tags: Mapping[int, tuple[int, ...]],
+    offline: int,
+    now: int,
+) -> TemplatePlan:
+    dash_id = as_int(dash.get("id"))
+    member_ids = {as_int(d.get("id")) for d in members}
+    subject = f"{profile.email} ({profile.app_name}) project {dash_id}"
+    values = _widget_values(uses, scan, tags=tags)
+    pins: set[tuple[str, int]] = set()
+    known: dict[tuple[str, int], list[str]] = {}
+    for entry in storage:
+        if entry.device_id in member_ids:
+            pins.add((entry.kind, entry.number))
+            if entry.property is None:
+                known.setdefault((entry.kind, entry.number), []).append(entry.value)
+    for (device_id, kind, number), value in [*values.items(), *scan.tile_values.items()]:
+        if device_id in member_ids:
+            known.setdefault((kind, number), []).append(value)
+    history = {
+        (h[4], h[5])
+        for h in context.history
+        if h[:3] == (profile.email, profile.app_name, dash_id) and h[3] in member_ids
+    }
+    for kind, number in sorted(pins | history | {(u.kind, u.number) for u in uses}):
+        if number > MAX_PIN:
+            context.issues.append(
+                Issue(
+                    code="PIN_OUT_OF_RANGE",
+                    subject=f"{subject} {kind}{number}",
+                    reason=f"Pinbase pins run 0..{MAX_PIN}",
+                )
+            )
+    derived = derive_datastreams(
+        pins | history, [u for u in uses if u.number <= MAX_PIN], values=known, history=history
+    )
+    for item in derived:
+        ds = item.datastream
+        where = f"{subject} {ds.pin.name}"
+        if item.guessed:
+            context.issues.append(Issue(code="TYPE_GUESS", subject=where, reason=item.reason))
+        if item.pull:
+            context.issues.append(
+                Issue(
+                    code="PULL_PIN",
+                    subject=where,
+                    reason="the legacy server polled this pin; Pinbase never polls, the "
+                    "firmware must push it",
+                )
+            )
+        if item.phone:
+            context.issues.append(
+                Issue(
+                    code="PHONE_WIDGET",
+                    subject=where,
+                    reason="the value came from the legacy phone app, which cannot reach Pinbase",
+                )
+            )
+    plans = [
+        _plan_device(context, profile, dash, device, derived, storage, values, scan, now=now)
+        for device in members
+    ]
+    board = _most_common(as_text(d.get("boardType")) for d in members)
+    connection = _most_common(as_text(d.get("connectionType")) for d in members)
+    legacy_ids = tuple(
+        sorted(
+            {t for d in members if (t := as_text(as_dict(d.get("hardwareInfo")).get("templateId")))}
+        )
+    )
+    return TemplatePlan(
+        email=profile.email,
+        app_name=profile.app_name,
+        dash_id=dash_id,
+        tile_id=tile_id,
+        name=name,
+        description=f"Imported from legacy project {dash_id} ({profile.email}, {profile.app_name})",
+        offline_ignore_period=offline,
+        datastreams=tuple(derived),
+        devices=tuple(plans),
+        board_type=board,
+        connection_type=connection,
+        legacy_template_ids=legacy_ids,
+    )
+
+
+def _widget_values(
+    uses: Sequence[PinUse], scan: DashboardScan, *, tags: Mapping[int, tuple[int, ...]]
+) -> dict[tuple[int, str, int], str]:
+    """(device, kind, pin) → the first widget value bound to that device (§2.5 step 1)."""
+    values: dict[tuple[int, str, int], str] = {}
+    for use in uses:
+        if use.value is None:
+            continue
+        for device_id in resolve_targets(use.targets, tags=tags, selectors=scan.selectors):
+            values.setdefault((device_id, use.kind, use.number), use.value)
+    return values
+
+
+def _plan_device(
+    context: _UserContext,
+    profile: ProfileFile,
+    dash: Mapping[str, Any],
+    device: Mapping[str, Any],
+    derived: Sequence[DerivedDatastream],
+    storage: Sequence[StoredPin],
+    values: Mapping[tuple[int, str, int], str],
+    scan: DashboardScan,
+    *,
+    now: int,
+) -> DevicePlan:
+    dash_id, device_id = as_int(dash.get("id")), as_int(device.get("id"))
+    legacy = (profile.email, profile.app_name, dash_id, device_id)
+    subject = f"{profile.email} ({profile.app_name}) project {dash_id} device {device_id}"
+    token = as_text(device.get("token"))
+    if token is None:
+        context.issues.append(
+            Issue(
+                code="TOKEN_MISSING",
+                subject=subject,
+                reason="the legacy device had no token: a new one was made, reflash the device",
+            )
+        )
+    connection = (as_text(device.get("connectionType")) or "").upper()
+    if connection in UNREACHABLE_CONNECTIONS:
+        context.issues.append(
+            Issue(
+                code="DEVICE_UNREACHABLE",
+                subject=subject,
+                reason=f"connected over {connection} through the phone app; it cannot reach "
+                "Pinbase directly",
+            )
+        )
+    info = as_dict(device.get("hardwareInfo"))
+    hardware = HardwareInfo(
+        version=as_text(info.get("version")),
+        blynk_version=as_text(info.get("blynkVersion")),
+        board_type=as_text(info.get("boardType")) or as_text(device.get("boardType")),
+        build=as_text(info.get("build")),
+        template_code=as_text(info.get("templateId")),
+    )
+    ts = next(
+        (
+            t
+            for t in (
+                as_int(device.get("dataReceivedAt")),
+                as_int(dash.get("updatedAt")),
+                profile.last_modified,
+            )
+            if t > 0
+        ),
+        now,
+    )
+    planned: list[ValuePlan] = []
+    for item in derived:
+        ds = item.datastream
+        key = (ds.pin.type.letter, ds.pin.number)
+        text = values.get((device_id, *key)) or scan.tile_values.get((device_id, *key))
+        stored = [s for s in storage if s.device_id == device_id and (s.kind, s.number) == key]
+        if text is None:
+            text = next((s.value for s in stored if s.property is None), None)
+        if text is not None:
+            try:
+                value = parse_text(ds, [text])
+            except PinbaseError as error:
+                context.issues.append(
+                    Issue(
+                        code="VALUE_DROPPED",
+                        subject=f"{subject} {ds.pin.name}",
+                        reason=f"{text[:20]!r} does not fit {ds.type.value}: {error}",
+                    )
+                )
+            else:
+                planned.append(ValuePlan(datastream_id=ds.id, ts=ts, value=value))
+        for prop in dict((s.property, s) for s in reversed(stored) if s.property).values():
+            planned.append(
+                ValuePlan(
+                    datastream_id=ds.id,
+                    ts=ts,
+                    property=prop.property,
+                    property_json=json.dumps(prop.value),
+                )
+            )
+    return DevicePlan(
+        legacy=legacy,
+        name=device_name(as_text(device.get("name"))),
+        token=token or new_token(),
+        token_kept=token is not None,
+        hardware=hardware,
+        values=tuple(planned),
+    )
+
+
+def _settle_tokens(users: list[UserPlan], issues: list[Issue], *, policy: str) -> list[UserPlan]:
+    """Apply ``--on-token-conflict`` (§1.5): ``skip`` keeps the token on the device whose user
+    has the newer ``lastModifiedTs`` and gives the others a new token; ``fail`` raises."""
+    holders: dict[str, list[tuple[int, str, DevicePlan]]] = {}
+    for user in users:
+        for template in user.templates:
+            for device in template.devices:
+                if device.token_kept:
+                    holders.setdefault(device.token, []).append(
+                        (-user.last_modified, device.key, device)
+                    )
+    losers: set[str] = set()
+    for held in holders.values():
+        if len(held) < 2:
+            continue
+        held.sort(key=lambda h: (h[0], h[1]))
+        if policy == FAIL:
+            names = ", ".join(h[1] for h in held)
+            raise TokenConflict(f"one token is held by several legacy devices: {names}")
+        for _, key, _device in held[1:]:
+            losers.add(key)
+            issues.append(
+                Issue(
+                    code="TOKEN_DUP",
+                    subject=key,
+                    reason=f"its token also belongs to {held[0][1]} (newer user): this device "
+                    "gets a new token",
+                )
+            )
+    if not losers:
+        return users
+    return [_retoken(user, losers) for user in users]
+
+
+def _retoken(user: UserPlan, losers: set[str]) -> UserPlan:
+    templates = tuple(
+        replace(
+            template,
+            devices=tuple(
+                replace(d, token=new_token(), token_kept=False) if d.key in losers else d
+                for d in template.devices
+            ),
+        )
+        for template in user.templates
+    )
+    return replace(user, templates=templates)
