@@ -113,7 +113,8 @@ def decode_profile(text: str, *, path: str) -> ProfileFile:
     if not isinstance(data, dict):
         raise LegacyFormatError("not a JSON object")
     name_email, name_app = key_from_file_name(path.rsplit("/", 1)[-1])
-    email = as_text(data.get("email")) or as_text(data.get("name")) or name_email
+    named = as_text(data.get("name"))
+    email = as_text(data.get("email")) or (named if named and "@" in named else name_email)
     if "@" not in email:
         raise LegacyFormatError("no e-mail address in the file or its name")
     app = as_text(data.get("appName")) or (
