@@ -295,6 +295,8 @@ def test_union_prefers_the_first_series() -> None:
         (DataType.DOUBLE, 21.5, 21.5),
         (DataType.INT, 21.5, 22),
         (DataType.INT, 20.4, 20),
+        (DataType.INT, 2.5, 3),
+        (DataType.INT, -2.5, -2),
         (DataType.ENUM, 1.0, 1),
         (DataType.INT, 3e12, None),
         (DataType.BOOL, 0.5, True),

@@ -235,7 +235,7 @@ def convert(kind: DataType, value: float | str) -> Value | None:
     """A legacy number (a bucket average or raw double) or text as a value of type ``kind``.
 
     None when it has no such value: text for a numeric type, anything for LOCATION, an integer
-    outside 32 bits. INT and ENUM round to the nearest integer (an average of integer writes
+    outside 32 bits. INT and ENUM round half up to an integer (an average of integer writes
     need not be one); BOOL is true from 0.5 up (most of the bucket was on); STRING takes text as
     it is and writes a whole number without ``.0``, as a device sending ``7`` did.
     """
@@ -253,7 +253,7 @@ def convert(kind: DataType, value: float | str) -> Value | None:
         return number_text(value)
     if kind is DataType.BOOL:
         return value >= 0.5
-    rounded = round(value)
+    rounded = math.floor(value + 0.5)  # half up: Python's round() would make 2.5 into 2
     if not INT32_MIN <= rounded <= INT32_MAX:
         return None
     return rounded

@@ -1,0 +1,341 @@
+"""The history part of the legacy import, on SQLite and PostgreSQL (legacy-import.md §3, §6)."""
+
+import gzip
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from lhist_folder import (
+    APP,
+    DAY,
+    FIXTURE,
+    HOUR,
+    MINUTE,
+    NEW_YEAR,
+    NOW,
+    SANITIZED_EMAIL,
+    build_history_folder,
+    pack,
+    write,
+)
+
+from pinbase.domain.datastreams import Datastream, DataType
+from pinbase.domain.devices import Device
+from pinbase.domain.ids import DatastreamId, Token
+from pinbase.domain.pins import Pin, PinType
+from pinbase.domain.templates import Template
+from pinbase.domain.value_types import Value
+from pinbase.runtime import open_store
+from pinbase.services.legacy_history import (
+    HistoryIssue,
+    HistoryTarget,
+    LegacyPin,
+    import_history,
+)
+from pinbase.settings import Settings
+from pinbase.storage.base import Store
+from pinbase.storage.codec import history_value
+from postgres import BACKENDS, empty_database
+
+V1 = Datastream(
+    id=DatastreamId(1), label="Level", pin=Pin(PinType.VIRTUAL, 1), type=DataType.DOUBLE
+)
+V2 = Datastream(id=DatastreamId(2), label="Count", pin=Pin(PinType.VIRTUAL, 2), type=DataType.INT)
+V3 = Datastream(id=DatastreamId(3), label="Text", pin=Pin(PinType.VIRTUAL, 3), type=DataType.STRING)
+D13 = Datastream(id=DatastreamId(4), label="Led", pin=Pin(PinType.DIGITAL, 13), type=DataType.BOOL)
+WHERE = Datastream(
+    id=DatastreamId(5), label="Where", pin=Pin(PinType.VIRTUAL, 9), type=DataType.LOCATION
+)
+DATASTREAMS = (V1, V2, V3, D13, WHERE)
+
+X, CAROL = "x@example.com", "carol@example.com"
+B = "Blynk"
+
+
+@pytest.fixture(params=BACKENDS)
+async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Settings naming an empty database: a SQLite file in ``tmp_path``, or a new PostgreSQL one."""
+    async with empty_database(request, tmp_path) as settings:
+        yield settings
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    """A migrated store on the fresh database, closed after the test."""
+    opened = await open_store(settings)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    """The Pinbase devices the profile import would have made, and the targets naming them."""
+
+    devices: dict[str, Device]
+    targets: dict[LegacyPin, HistoryTarget]
+
+
+async def add_template(store: Store) -> Template:
+    """An organization with one template holding every datastream of the tests."""
+    async with store.transaction() as tx:
+        org = await tx.add_organization(
+            name="Legacy", parent_id=None, description=None, created_at=0
+        )
+        return await tx.add_template(
+            org_id=org.id,
+            code="TMPLlegacyhist",
+            name="Legacy",
+            description=None,
+            datastreams=DATASTREAMS,
+            events=(),
+            metafields=(),
+            created_at=0,
+        )
+
+
+@pytest.fixture
+async def imported(store: Store) -> Imported:
+    """Devices for the fixture folder's legacy devices, and the targets of their pins."""
+    template = await add_template(store)
+    devices: dict[str, Device] = {}
+    for name in ("x-1-0", "x-1-1", "x-10-0", "app-3-0", "oneil-4-0", "carol-20-0", "c21a", "c21b"):
+        async with store.transaction() as tx:
+            devices[name] = await tx.add_device(
+                org_id=template.org_id,
+                template=template,
+                name=name,
+                token=Token(f"token-{name}"),
+                created_at=0,
+            )
+
+    def target(device: str, datastream: Datastream) -> HistoryTarget:
+        return HistoryTarget(devices[device].id, datastream)
+
+    targets = {
+        LegacyPin(X, B, 1, 0, "v", 1): target("x-1-0", V1),
+        LegacyPin(X, B, 1, 0, "v", 9): target("x-1-0", WHERE),
+        LegacyPin(X, B, 1, 1, "v", 2): target("x-1-1", V2),
+        LegacyPin(X, B, 10, 0, "v", 1): target("x-10-0", V1),
+        LegacyPin(X, APP, 3, 0, "v", 1): target("app-3-0", V1),
+        LegacyPin(SANITIZED_EMAIL, B, 4, 0, "d", 13): target("oneil-4-0", D13),
+        LegacyPin(CAROL, B, 20, 0, "v", 3): target("carol-20-0", V3),
+        LegacyPin(CAROL, B, 21, 0, "v", 1): target("c21a", V1),
+        LegacyPin(CAROL, B, 21, 1, "v", 1): target("c21b", V1),
+    }
+    return Imported(devices, targets)
+
+
+async def series(store: Store, device: Device, datastream: Datastream) -> list[tuple[int, Value]]:
+    """Every stored point of a series, oldest first, as (ts, value)."""
+    async with store.transaction() as tx:
+        rows = await tx.read_history(
+            device.id, [datastream.id], since=0, until=NOW * 2, limit=10_000
+        )
+    return [(row.ts, history_value(datastream.type, row.num, row.text)) for row in rows]
+
+
+EXPECTED_POINTS = 9 + 2 + 3 + 2 + 3 + 3
+"""Every point ``test_fixture_folder_imports_every_series`` expects."""
+
+
+async def test_fixture_folder_imports_every_series(store: Store, imported: Imported) -> None:
+    """The §6 history folder imports as §3.3 says: priority merge, repaired files, all folders."""
+    outcome = await import_history(store, FIXTURE, imported.targets, now_ms=NOW)
+    devices, t = imported.devices, NEW_YEAR
+    assert await series(store, devices["x-1-0"], V1) == [
+        (t - 2 * DAY, 1.0),
+        (t - DAY, 2.0),
+        (t, 10.0),
+        (t + HOUR, 11.0),
+        *[(t + 10 * HOUR + n * MINUTE, 20.0 + n) for n in range(5)],
+    ]
+    assert await series(store, devices["x-1-1"], V2) == [(t, 2), (t + 2 * MINUTE, 4)]
+    assert await series(store, devices["x-10-0"], V1) == [
+        (t, 1.0),
+        (t + MINUTE, 5.0),
+        (t + 2 * MINUTE, 6.0),
+    ]
+    assert await series(store, devices["app-3-0"], V1) == [(t, 7.0), (t + HOUR, 8.0)]
+    assert await series(store, devices["oneil-4-0"], D13) == [
+        (t, True),
+        (t + MINUTE, False),
+        (t + 2 * MINUTE, True),
+    ]
+    assert await series(store, devices["carol-20-0"], V3) == [
+        (t - DAY, "22"),
+        (t, "21.5"),
+        (t + 1000, "ON"),
+    ]
+    assert outcome.points == EXPECTED_POINTS
+    torn = "data/x@example.com/history_1-1_v2_minute.bin"
+    assert set(outcome.issues) == {
+        HistoryIssue(
+            "BIN_TRAILING_BYTES", torn, "size is not a multiple of 16: 7 trailing bytes dropped"
+        ),
+        HistoryIssue("BIN_NAN", torn, "1 NaN or infinite records dropped"),
+        HistoryIssue(
+            "BIN_DUPLICATE_TIMESTAMP",
+            torn,
+            "1 records replaced by a later one of the same timestamp",
+        ),
+        HistoryIssue(
+            "ORPHAN_HISTORY",
+            "data/x@example.com/history_1-9_v1_minute.bin",
+            "device 9 of dashboard 1 is not in the profile",
+        ),
+        HistoryIssue(
+            "ORPHAN_HISTORY",
+            "data/x@example.com/history_2-0_v5_daily.bin",
+            "dashboard 2 is not in the profile",
+        ),
+        HistoryIssue(
+            "ORPHAN_HISTORY",
+            "data/x@example.com/history_1-0_v7_minute.bin",
+            "no datastream for pin v7 of device 0",
+        ),
+        HistoryIssue(
+            "ORPHAN_HISTORY",
+            "data/ghost@example.com/history_1-0_v1_minute.bin",
+            "no imported user owns this folder",
+        ),
+        HistoryIssue(
+            "CSV_SEVERAL_DEVICES",
+            "data/carol@example.com/21_v1.csv",
+            "dashboard 21 has 2 devices; a raw log names none",
+        ),
+        HistoryIssue(
+            "CSV_BAD_LINES",
+            "data/carol@example.com/20_v3-2020-12-31.csv.gz",
+            "1 lines that are not value,timestamp dropped",
+        ),
+    }
+
+
+async def test_minute_aggregates_and_current_values(store: Store, imported: Imported) -> None:
+    """Imported points land in the minute aggregates too, and never become current values."""
+    await import_history(store, FIXTURE, imported.targets, now_ms=NOW)
+    device = imported.devices["x-1-0"]
+    start = NEW_YEAR + 10 * HOUR
+    async with store.transaction() as tx:
+        minutes = await tx.read_minutes(device.id, [V1.id], since=start, until=start + HOUR)
+        current = await tx.load_current_values()
+        daily = await tx.read_minutes(device.id, [V1.id], since=0, until=NEW_YEAR)
+    assert [(m.minute, m.count, m.total) for m in minutes] == [
+        (start + n * MINUTE, 1, 20.0 + n) for n in range(5)
+    ]
+    assert [(m.minute, m.total) for m in daily] == [
+        (NEW_YEAR - 2 * DAY, 1.0),
+        (NEW_YEAR - DAY, 2.0),
+    ]
+    assert current == []
+
+
+async def test_second_run_writes_nothing(store: Store, imported: Imported) -> None:
+    """Running the import twice stores every point once (§5.4: idempotent)."""
+    first = await import_history(store, FIXTURE, imported.targets, now_ms=NOW)
+    second = await import_history(store, FIXTURE, imported.targets, now_ms=NOW)
+    async with store.transaction() as tx:
+        stored = await tx.count_points()
+    assert (first.points, second.points, stored) == (EXPECTED_POINTS, 0, EXPECTED_POINTS)
+
+
+class Interrupted(Exception):
+    """Stands for the importer being stopped after some batches were committed."""
+
+
+async def test_interrupted_run_resumes_without_duplicates(store: Store, imported: Imported) -> None:
+    """A run stopped after a committed batch is finished by the next run, nothing twice."""
+    reported: list[int] = []
+
+    def stop_after_two_batches(count: int) -> None:
+        reported.append(count)
+        if len(reported) == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        await import_history(
+            store,
+            FIXTURE,
+            imported.targets,
+            now_ms=NOW,
+            batch_points=4,
+            progress=stop_after_two_batches,
+        )
+    resumed = await import_history(store, FIXTURE, imported.targets, now_ms=NOW, batch_points=4)
+    async with store.transaction() as tx:
+        stored = await tx.count_points()
+    assert reported == [4, 4]
+    assert (resumed.points, stored) == (EXPECTED_POINTS - 8, EXPECTED_POINTS)
+
+
+async def test_progress_reports_each_batch(store: Store, imported: Imported) -> None:
+    """``progress`` hears of every committed batch, which together make the whole import."""
+    reported: list[int] = []
+    outcome = await import_history(
+        store, FIXTURE, imported.targets, now_ms=NOW, batch_points=5, progress=reported.append
+    )
+    assert reported == [5] * (EXPECTED_POINTS // 5) + [EXPECTED_POINTS % 5]
+    assert sum(reported) == outcome.points
+
+
+async def test_since_skips_older_points(store: Store, imported: Imported) -> None:
+    """``since_ms`` (--history-since) leaves out every point before it."""
+    outcome = await import_history(
+        store, FIXTURE, imported.targets, now_ms=NOW, since_ms=NEW_YEAR + 10 * HOUR
+    )
+    assert outcome.points == 5
+    assert [ts for ts, _ in await series(store, imported.devices["x-1-0"], V1)] == [
+        NEW_YEAR + 10 * HOUR + n * MINUTE for n in range(5)
+    ]
+
+
+async def test_repaired_rejected_and_unreadable_files(
+    store: Store, imported: Imported, tmp_path: Path
+) -> None:
+    """A trimmed file is read at its offset; garbage and unreadable files are reported."""
+    folder = tmp_path / "legacy"
+    x = "data/x@example.com"
+    good = pack(*[(float(n), NEW_YEAR + n * MINUTE) for n in range(3)])
+    write(folder, f"{x}/history_1-0_v1_minute.bin", b"\x01" * 5 + good)
+    write(folder, f"{x}/history_1-1_v2_minute.bin", pack((1.0, 12345)))
+    (folder / x / "history_10-0_v1_minute.bin").mkdir()
+    write(folder, "data/carol@example.com/20_v3-2020-12-30.csv.gz", b"not gzip")
+    write(folder, f"{x}/history_1-0_v9_minute.bin", pack((1.0, NEW_YEAR)))
+    write(folder, "data/not-a-user-folder", b"")
+    outcome = await import_history(store, folder, imported.targets, now_ms=NOW)
+    codes = sorted((issue.code, issue.path) for issue in outcome.issues)
+    assert codes == [
+        ("BIN_REJECTED", f"{x}/history_1-1_v2_minute.bin"),
+        ("BIN_SHIFTED", f"{x}/history_1-0_v1_minute.bin"),
+        ("HISTORY_UNREADABLE", "data/carol@example.com/20_v3-2020-12-30.csv.gz"),
+        ("HISTORY_UNREADABLE", f"{x}/history_10-0_v1_minute.bin"),
+        ("HISTORY_VALUE_SKIPPED", f"{x}/history_1-0_v9_minute.bin"),
+    ]
+    assert outcome.points == 3
+
+
+async def test_folder_without_history_imports_nothing(
+    store: Store, imported: Imported, tmp_path: Path
+) -> None:
+    """A folder with no ``data/`` (history was never kept) imports nothing and reports nothing."""
+    outcome = await import_history(store, tmp_path, imported.targets, now_ms=NOW)
+    assert (outcome.points, outcome.issues) == (0, ())
+
+
+def test_committed_fixture_is_what_the_builder_writes(tmp_path: Path) -> None:
+    """tests/fixtures/legacy/history holds exactly the bytes ``build_history_folder`` writes."""
+    build_history_folder(tmp_path)
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {
+            path.relative_to(root).as_posix(): path.read_bytes()
+            for path in sorted(root.rglob("*"))
+            if path.is_file()
+        }
+
+    assert files(tmp_path) == files(FIXTURE)
+    rolled = FIXTURE / "data/carol@example.com/20_v3-2020-12-31.csv.gz"
+    assert gzip.decompress(rolled.read_bytes()).startswith(b"22,")
