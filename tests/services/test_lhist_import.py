@@ -3,8 +3,10 @@
 import gzip
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 from lhist_folder import (
     APP,
@@ -36,7 +38,8 @@ from pinbase.services.legacy_history import (
 from pinbase.settings import Settings
 from pinbase.storage.base import Store
 from pinbase.storage.codec import history_value
-from postgres import BACKENDS, empty_database
+from pinbase.storage.legacy_reporting import connect_arguments
+from postgres import BACKENDS, create_database, drop_database, empty_database
 
 V1 = Datastream(
     id=DatastreamId(1), label="Level", pin=Pin(PinType.VIRTUAL, 1), type=DataType.DOUBLE
@@ -339,3 +342,145 @@ def test_committed_fixture_is_what_the_builder_writes(tmp_path: Path) -> None:
     assert files(tmp_path) == files(FIXTURE)
     rolled = FIXTURE / "data/carol@example.com/20_v3-2020-12-31.csv.gz"
     assert gzip.decompress(rolled.read_bytes()).startswith(b"22,")
+
+
+REPORTING_SCHEMA = FIXTURE.parent / "reporting_schema.sql"
+"""The legacy reporting tables (§3.2), created in a database of the test PostgreSQL server."""
+
+RAW_INSERT = "INSERT INTO reporting_raw_data VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+
+
+AVERAGE_INSERT = "INSERT INTO reporting_average_{} VALUES ($1, $2, $3, $4, $5, $6, $7)"
+
+
+def average_insert(granularity: str) -> str:
+    """The insert of one row of ``reporting_average_<granularity>``."""
+    return AVERAGE_INSERT.format(granularity)
+
+
+def naive(ms: int) -> datetime:
+    """A ``timestamp`` column's value: UTC without a zone, as the legacy server wrote it."""
+    return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+
+
+def aware(ms: int) -> datetime:
+    """A ``timestamptz`` column's value."""
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+@pytest.fixture
+async def reporting(postgres_url: str) -> AsyncIterator[tuple[str, asyncpg.Connection]]:
+    """A legacy reporting database (its DSN, and a connection to fill it), dropped afterwards."""
+    url = await create_database(postgres_url)
+    connection = await asyncpg.connect(connect_arguments(url))
+    try:
+        await connection.execute(REPORTING_SCHEMA.read_text())
+        yield url, connection
+    finally:
+        await connection.close()
+        await drop_database(url)
+
+
+@pytest.mark.postgres
+async def test_reporting_database_rows_join_the_files(
+    store: Store, imported: Imported, reporting: tuple[str, asyncpg.Connection]
+) -> None:
+    """PG raw rows beat buckets, PG buckets fill what files lack, ordinals and naive stamps read."""
+    dsn, db = reporting
+    t = NEW_YEAR
+    await db.executemany(
+        RAW_INSERT,
+        [
+            (X, 1, 0, 1, "v", naive(t + 10 * HOUR + 30_000), None, 30.5),
+            (X, 1, 0, 1, "v", naive(t + 10 * HOUR + 90_000), None, 31.5),
+            (X, 1, 0, 1, "v", naive(t + 10 * HOUR + 120_000), "ON", None),
+            (CAROL, 20, 0, 3, "v", naive(t + 5000), "hello", None),
+            (X, 77, 0, 1, "v", naive(t), None, 1.0),
+            ("X@Example.com", 3, 0, 1, "v", naive(t + 2 * HOUR), None, 9.0),
+        ],
+    )
+    await db.executemany(
+        average_insert("minute"),
+        [
+            (X, 1, 0, 1, 1, aware(t + 10 * HOUR), 99.0),
+            (X, 1, 0, 1, 1, aware(t + 599 * MINUTE), 19.0),
+        ],
+    )
+    await db.executemany(
+        average_insert("hourly"),
+        [(SANITIZED_EMAIL, 4, 0, 13, 0, aware(t - HOUR), 1.0), (X, 1, 0, 0, 2, aware(t), 5.0)],
+    )
+    await db.execute(average_insert("daily"), X, 1, 0, 1, 1, aware(t - 3 * DAY), 0.5)
+    outcome = await import_history(store, FIXTURE, imported.targets, now_ms=NOW, pg_reporting=dsn)
+    devices = imported.devices
+    assert await series(store, devices["x-1-0"], V1) == [
+        (t - 3 * DAY, 0.5),
+        (t - 2 * DAY, 1.0),
+        (t - DAY, 2.0),
+        (t, 10.0),
+        (t + HOUR, 11.0),
+        (t + 599 * MINUTE, 19.0),
+        (t + 10 * HOUR, 20.0),
+        (t + 10 * HOUR + 30_000, 30.5),
+        (t + 10 * HOUR + 90_000, 31.5),
+    ]
+    assert await series(store, devices["carol-20-0"], V3) == [
+        (t - DAY, "22"),
+        (t, "21.5"),
+        (t + 1000, "ON"),
+        (t + 5000, "hello"),
+    ]
+    assert await series(store, devices["app-3-0"], V1) == [
+        (t, 7.0),
+        (t + HOUR, 8.0),
+        (t + 2 * HOUR, 9.0),
+    ]
+    assert (await series(store, devices["oneil-4-0"], D13))[0] == (t - HOUR, True)
+    pg_issues = {issue for issue in outcome.issues if issue.path.startswith("pg:")}
+    assert pg_issues == {
+        HistoryIssue(
+            "PG_UNKNOWN_PROJECT",
+            "pg:reporting_raw_data",
+            "1 rows of project 77 of x@example.com: no imported profile owns it",
+        ),
+        HistoryIssue(
+            "ORPHAN_HISTORY",
+            "pg:reporting_average_hourly",
+            "1 rows: no datastream for pin a0 of device 0",
+        ),
+        HistoryIssue(
+            "HISTORY_VALUE_SKIPPED",
+            "pg:reporting_raw_data",
+            "1 values do not fit DOUBLE datastream 'Level'",
+        ),
+    }
+    again = await import_history(store, FIXTURE, imported.targets, now_ms=NOW, pg_reporting=dsn)
+    assert again.points == 0
+
+
+@pytest.mark.postgres
+async def test_reporting_rows_owned_twice_or_without_value_are_skipped(
+    store: Store, imported: Imported, reporting: tuple[str, asyncpg.Connection], tmp_path: Path
+) -> None:
+    """Rows of a project two profiles of one email own, and NaN rows, are skipped, reported."""
+    dsn, db = reporting
+    targets = {
+        **imported.targets,
+        LegacyPin(X, APP, 10, 0, "v", 1): HistoryTarget(imported.devices["app-3-0"].id, V1),
+    }
+    await db.execute(RAW_INSERT, X, 10, 0, 1, "v", naive(NEW_YEAR + DAY), None, 1.0)
+    await db.execute(average_insert("daily"), X, 1, 0, 1, 1, aware(NEW_YEAR), float("nan"))
+    outcome = await import_history(store, tmp_path, targets, now_ms=NOW, pg_reporting=dsn)
+    assert set(outcome.issues) == {
+        HistoryIssue(
+            "PG_AMBIGUOUS_PROJECT",
+            "pg:reporting_raw_data",
+            "1 rows of project 10 of x@example.com: several profiles of that email own it",
+        ),
+        HistoryIssue(
+            "PG_BAD_ROWS",
+            "pg:reporting_average_daily",
+            "1 rows without a finite value or a plausible timestamp",
+        ),
+    }
+    assert outcome.points == 0

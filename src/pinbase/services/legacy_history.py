@@ -115,10 +115,11 @@ class HistoryOutcome:
 
 @dataclass(slots=True)
 class _Candidates:
-    """The candidate series of one Pinbase series, one stamp → value map per source."""
+    """The candidate series of one Pinbase series, one stamp → value map per source, and the
+    first file (or table) each source was read from, for the report."""
 
     target: HistoryTarget
-    path: str
+    paths: dict[Source, str] = field(default_factory=dict)
     by_source: dict[Source, dict[int, float | str]] = field(
         default_factory=lambda: {source: {} for source in Source}
     )
@@ -140,13 +141,15 @@ class _Plan:
     def report(self, code: str, path: str, detail: str) -> None:
         self.issues.append(HistoryIssue(code, path, detail))
 
-    def candidates(self, pin: LegacyPin, path: str) -> _Candidates:
+    def series_of(self, pin: LegacyPin, source: Source, path: str) -> dict[int, float | str]:
+        """The stamp → value map of ``source`` for the series ``pin`` maps to."""
         target = self.targets[pin]
         key = (target.device_id, int(target.datastream.id))
         found = self.series.get(key)
         if found is None:
-            found = self.series[key] = _Candidates(target, path)
-        return found
+            found = self.series[key] = _Candidates(target)
+        found.paths.setdefault(source, path)
+        return found.by_source[source]
 
     def find_pin(
         self, users: Iterable[tuple[str, str]], dash_id: int, device_id: int, letter: str, pin: int
@@ -271,8 +274,7 @@ def _gather_bin(
             path,
             f"{records.duplicates} records replaced by a later one of the same timestamp",
         )
-    series = plan.candidates(found, path).by_source[_GRANULARITY_SOURCE[name.granularity]]
-    series.update(records.points)
+    plan.series_of(found, _GRANULARITY_SOURCE[name.granularity], path).update(records.points)
 
 
 def _gather_csv(
@@ -301,7 +303,7 @@ def _gather_csv(
     except (OSError, EOFError, gzip.BadGzipFile) as error:
         plan.report("HISTORY_UNREADABLE", path, str(error))
         return
-    series = plan.candidates(found, path).by_source[Source.RAW]
+    series = plan.series_of(found, Source.RAW, path)
     bad = 0
     for line in text.splitlines():
         if not line.strip():
@@ -353,7 +355,7 @@ async def _gather_reporting(plan: _Plan, rows: AsyncIterable[ReportingRow]) -> N
             dropped[table] += 1
             continue
         # Files were gathered first: where a file and a row share a stamp, the file wins (§3.3).
-        plan.candidates(found, table).by_source[row.source].setdefault(row.ts, value)
+        plan.series_of(found, row.source, table).setdefault(row.ts, value)
     for (table, email, project), count in sorted(unknown.items()):
         plan.report(
             "PG_UNKNOWN_PROJECT",
@@ -400,21 +402,21 @@ async def _write(
         merged = merge_by_priority(
             (source, sorted(points.items())) for source, points in candidates.by_source.items()
         )
-        skipped = 0
+        skipped: Counter[Source] = Counter()
         values: list[tuple[int, Value]] = []
-        for ts, raw, _source in merged:
+        for ts, raw, source in merged:
             if since_ms is not None and ts < since_ms:
                 continue
             value = convert(target.datastream.type, raw)
             if value is None:
-                skipped += 1
+                skipped[source] += 1
                 continue
             values.append((ts, value))
-        if skipped:
+        for source, count in sorted(skipped.items(), key=lambda item: item[0].value):
             plan.report(
                 "HISTORY_VALUE_SKIPPED",
-                candidates.path,
-                f"{skipped} values do not fit {target.datastream.type.value} datastream "
+                candidates.paths[source],
+                f"{count} values do not fit {target.datastream.type.value} datastream "
                 f"{target.datastream.label!r}",
             )
         if not values:
