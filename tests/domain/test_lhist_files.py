@@ -26,7 +26,6 @@ from pinbase.domain.legacy_history_files import (
     read_records,
     resolve_folder,
     sanitize_folder_name,
-    union_series,
     user_folder_names,
 )
 
@@ -278,15 +277,6 @@ def test_priority_merge_keeps_one_point_per_stamp_from_the_best_source(
     for ts, value, source in merged:
         assert series[sources.index(source)][ts] == value
     assert set(series[0]) <= set(stamps)
-
-
-def test_union_prefers_the_first_series() -> None:
-    """Where both series hold a stamp, the first one's value stays (disk over PG)."""
-    assert union_series([(1, 1.0), (3, 3.0)], [(1, 9.0), (2, 2.0)]) == [
-        (1, 1.0),
-        (2, 2.0),
-        (3, 3.0),
-    ]
 
 
 @pytest.mark.parametrize(

@@ -308,16 +308,39 @@ async def test_repaired_rejected_and_unreadable_files(
     write(folder, "data/carol@example.com/20_v3-2020-12-30.csv.gz", b"not gzip")
     write(folder, f"{x}/history_1-0_v9_minute.bin", pack((1.0, NEW_YEAR)))
     write(folder, "data/not-a-user-folder", b"")
+    stray = pack(*[(1.0, NEW_YEAR + n * HOUR) for n in range(150)], (2.0, NEW_YEAR + 1))
+    write(folder, "data/o_neil_iot@example.com/history_4-0_d13_hourly.bin", stray)
+    carol = "data/carol@example.com"
+    write(folder, f"{carol}/99_v3.csv", f"1,{NEW_YEAR}\n".encode())
+    write(folder, f"{carol}/20_v8.csv", f"1,{NEW_YEAR}\n".encode())
+    write(folder, f"{carol}/20_v3.csv", f"\n1,{NEW_YEAR}\n2,12345\n".encode())
     outcome = await import_history(store, folder, imported.targets, now_ms=NOW)
     codes = sorted((issue.code, issue.path) for issue in outcome.issues)
     assert codes == [
+        ("BIN_BAD_TIMESTAMP", "data/o_neil_iot@example.com/history_4-0_d13_hourly.bin"),
         ("BIN_REJECTED", f"{x}/history_1-1_v2_minute.bin"),
         ("BIN_SHIFTED", f"{x}/history_1-0_v1_minute.bin"),
-        ("HISTORY_UNREADABLE", "data/carol@example.com/20_v3-2020-12-30.csv.gz"),
+        ("CSV_BAD_LINES", f"{carol}/20_v3.csv"),
+        ("HISTORY_UNREADABLE", f"{carol}/20_v3-2020-12-30.csv.gz"),
         ("HISTORY_UNREADABLE", f"{x}/history_10-0_v1_minute.bin"),
         ("HISTORY_VALUE_SKIPPED", f"{x}/history_1-0_v9_minute.bin"),
+        ("ORPHAN_HISTORY", f"{carol}/20_v8.csv"),
+        ("ORPHAN_HISTORY", f"{carol}/99_v3.csv"),
     ]
-    assert outcome.points == 3
+    assert outcome.points == 3 + 150 + 1
+
+
+async def test_full_minute_file_imports_once(
+    store: Store, imported: Imported, tmp_path: Path
+) -> None:
+    """A minute file of ten days (14,400 records, §3.1's retention) imports once, reruns clean."""
+    records = [(float(n % 100), NEW_YEAR + n * MINUTE) for n in range(14_400)]
+    write(tmp_path, "data/x@example.com/history_1-0_v1_minute.bin", pack(*records))
+    first = await import_history(store, tmp_path, imported.targets, now_ms=NOW)
+    second = await import_history(store, tmp_path, imported.targets, now_ms=NOW)
+    async with store.transaction() as tx:
+        stored = await tx.count_points()
+    assert (first.points, second.points, stored) == (14_400, 0, 14_400)
 
 
 async def test_folder_without_history_imports_nothing(
@@ -456,6 +479,26 @@ async def test_reporting_database_rows_join_the_files(
     }
     again = await import_history(store, FIXTURE, imported.targets, now_ms=NOW, pg_reporting=dsn)
     assert again.points == 0
+
+
+def test_reporting_dsn_may_name_the_driver() -> None:
+    """A SQLAlchemy URL and a plain libpq URL both reach asyncpg as a plain URL."""
+    plain = "postgresql://legacy@db.example/blynk_reporting"
+    assert connect_arguments("postgresql+asyncpg://legacy@db.example/blynk_reporting") == plain
+    assert connect_arguments(plain) == plain
+
+
+@pytest.mark.postgres
+async def test_reporting_database_without_tables_gives_nothing(
+    store: Store, imported: Imported, postgres_url: str, tmp_path: Path
+) -> None:
+    """A reporting database without the tables (raw storage was off) adds no point, no issue."""
+    url = await create_database(postgres_url)
+    try:
+        outcome = await import_history(store, tmp_path, imported.targets, pg_reporting=url)
+    finally:
+        await drop_database(url)
+    assert (outcome.points, outcome.issues) == (0, ())
 
 
 @pytest.mark.postgres

@@ -201,16 +201,6 @@ def _too_many_bad(records: Sequence[tuple[int, float]], granularity: Granularity
     return bad * 100 > len(records) * BAD_STAMPS_PERCENT
 
 
-def union_series(
-    first: Iterable[tuple[int, float | str]], second: Iterable[tuple[int, float | str]]
-) -> list[tuple[int, float | str]]:
-    """Both series in one, sorted; where both hold a stamp, ``first``'s value (§3.3: the disk
-    minute file wins over the PG minute table; a newer file name over the old one)."""
-    merged = dict(second)
-    merged.update(first)
-    return sorted(merged.items())
-
-
 def merge_by_priority(
     series: Iterable[tuple[Source, Sequence[tuple[int, float | str]]]],
 ) -> list[tuple[int, float | str, Source]]:

@@ -210,6 +210,12 @@ async def import_history(
     if pg_reporting is not None:
         await _gather_reporting(plan, read_reporting(pg_reporting))
     written = await _write(store, plan, since_ms=since_ms, progress=progress, batch=batch_points)
+    logger.info(
+        "legacy_history.imported series=%d points=%d issues=%d",
+        len(plan.series),
+        written,
+        len(plan.issues),
+    )
     return HistoryOutcome(points=written, issues=tuple(plan.issues))
 
 
