@@ -431,7 +431,11 @@ async def test_reporting_database_rows_join_the_files(
     )
     await db.executemany(
         average_insert("hourly"),
-        [(SANITIZED_EMAIL, 4, 0, 13, 0, aware(t - HOUR), 1.0), (X, 1, 0, 0, 2, aware(t), 5.0)],
+        [
+            (SANITIZED_EMAIL, 4, 0, 13, 0, aware(t - HOUR), 1.0),
+            (X, 1, 0, 0, 2, aware(t), 5.0),
+            (X, 1, 0, 1, 7, aware(t), 5.0),
+        ],
     )
     await db.execute(average_insert("daily"), X, 1, 0, 1, 1, aware(t - 3 * DAY), 0.5)
     outcome = await import_history(store, FIXTURE, imported.targets, now_ms=NOW, pg_reporting=dsn)
@@ -470,6 +474,9 @@ async def test_reporting_database_rows_join_the_files(
             "ORPHAN_HISTORY",
             "pg:reporting_average_hourly",
             "1 rows: no datastream for pin a0 of device 0",
+        ),
+        HistoryIssue(
+            "ORPHAN_HISTORY", "pg:reporting_average_hourly", "1 rows: pin type 7 is none of d, v, a"
         ),
         HistoryIssue(
             "HISTORY_VALUE_SKIPPED",

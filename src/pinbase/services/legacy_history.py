@@ -6,13 +6,17 @@ reporting database become history points of the devices and datastreams the prof
 created; the importer names them in ``targets``. Files and rows nobody maps are orphans,
 reported and skipped.
 
-Theory of operation. ``import_history`` first gathers, per Pinbase series (device,
-datastream), one candidate series per source: raw (PG raw rows and CSV lines), minute, hourly
-and daily (disk files, then PG rows for the stamps the files lack). Each series is then built
-by ``merge_by_priority`` (§3.3), converted to the datastream's type and written through
-``Store.append_points``: the bulk path for back-dated points, which writes the raw rows and the
-minute aggregates in one committed group and no current value (§3.3: history never changes the
-current value). No quota applies and nothing reaches the bus, automations or devices.
+Theory of operation. ``import_history`` first indexes what there is: the history file names
+under ``FOLDER/data`` and the series of the reporting tables, each resolved to the Pinbase
+series (device, datastream) its legacy pin maps to, without reading any value. Then it takes
+one Pinbase series at a time: reads its files and its reporting rows into one candidate series
+per source (raw: PG raw rows and CSV lines; minute, hourly, daily: the files, then PG rows for
+the stamps the files lack), builds the series with ``merge_by_priority`` (§3.3), converts it
+to the datastream's type and writes it through ``Store.append_points``: the bulk path for
+back-dated points, which writes the raw rows and the minute aggregates in one committed group
+and no current value (§3.3: history never changes the current value). No quota applies and
+nothing reaches the bus, automations or devices. Memory holds one series at a time, however
+large the folder or the database.
 
 Reruns. Before a series is written, the stamps it already holds in the imported span are read
 back and skipped, so a second run writes nothing and a run cut short resumes where its last
@@ -24,7 +28,8 @@ import logging
 import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +54,7 @@ from pinbase.domain.legacy_history_files import (
 from pinbase.domain.points import Point
 from pinbase.domain.value_types import Value
 from pinbase.storage.base import Store
-from pinbase.storage.legacy_reporting import TABLES, ReportingRow, read_reporting
+from pinbase.storage.legacy_reporting import ReportingDatabase, ReportingKey, open_reporting
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +72,9 @@ _GRANULARITY_SOURCE = {
     Granularity.HOURLY: Source.HOURLY,
     Granularity.DAILY: Source.DAILY,
 }
+
+SeriesKey = tuple[DeviceId, int]
+"""A Pinbase series: device id and datastream id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,43 +121,70 @@ class HistoryOutcome:
     issues: tuple[HistoryIssue, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _BinFile:
+    name: HistoryFileName
+    file: Path
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class _CsvFile:
+    file: Path
+    path: str
+    compressed: bool
+
+
 @dataclass(slots=True)
-class _Candidates:
-    """The candidate series of one Pinbase series, one stamp → value map per source, and the
-    first file (or table) each source was read from, for the report."""
+class _Series:
+    """What one Pinbase series is built from: its files and reporting series, not yet read."""
 
     target: HistoryTarget
-    paths: dict[Source, str] = field(default_factory=dict)
+    bins: list[_BinFile] = field(default_factory=list)
+    csvs: list[_CsvFile] = field(default_factory=list)
+    reporting: list[ReportingKey] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Values:
+    """One series' candidate values, one stamp → value map per source, and the first file (or
+    table) each source was read from, for the report."""
+
     by_source: dict[Source, dict[int, float | str]] = field(
         default_factory=lambda: {source: {} for source in Source}
     )
+    paths: dict[Source, str] = field(default_factory=dict)
+
+    def of(self, source: Source, path: str) -> dict[int, float | str]:
+        self.paths.setdefault(source, path)
+        return self.by_source[source]
 
 
 class _Plan:
-    """The candidates of every series, and the issues met while gathering them."""
+    """The sources of every series, and the issues met while indexing and reading them."""
 
     def __init__(self, targets: Mapping[LegacyPin, HistoryTarget], now_ms: int) -> None:
         self.targets = targets
         self.now_ms = now_ms
         self.issues: list[HistoryIssue] = []
-        self.series: dict[tuple[DeviceId, int], _Candidates] = {}
+        self.series: dict[SeriesKey, _Series] = {}
         self.users = sorted({(pin.email, pin.app_name) for pin in targets})
         self.dashboards: dict[tuple[str, str, int], set[int]] = defaultdict(set)
         for pin in targets:
             self.dashboards[(pin.email, pin.app_name, pin.dash_id)].add(pin.device_id)
+        self.bad_rows: Counter[str] = Counter()
 
     def report(self, code: str, path: str, detail: str) -> None:
         self.issues.append(HistoryIssue(code, path, detail))
 
-    def series_of(self, pin: LegacyPin, source: Source, path: str) -> dict[int, float | str]:
-        """The stamp → value map of ``source`` for the series ``pin`` maps to."""
+    def series_of(self, pin: LegacyPin) -> _Series:
+        """The sources of the series ``pin`` maps to."""
         target = self.targets[pin]
         key = (target.device_id, int(target.datastream.id))
         found = self.series.get(key)
         if found is None:
-            found = self.series[key] = _Candidates(target)
-        found.paths.setdefault(source, path)
-        return found.by_source[source]
+            found = self.series[key] = _Series(target)
+        return found
 
     def find_pin(
         self, users: Iterable[tuple[str, str]], dash_id: int, device_id: int, letter: str, pin: int
@@ -206,10 +241,19 @@ async def import_history(
     if root.is_dir():
         for user_folder in sorted(root.iterdir()):
             if user_folder.is_dir():
-                _gather_folder(plan, folder, user_folder)
-    if pg_reporting is not None:
-        await _gather_reporting(plan, read_reporting(pg_reporting))
-    written = await _write(store, plan, since_ms=since_ms, progress=progress, batch=batch_points)
+                _index_folder(plan, folder, user_folder)
+    async with AsyncExitStack() as stack:
+        database = None
+        if pg_reporting is not None:
+            database = await stack.enter_async_context(open_reporting(pg_reporting))
+            _index_reporting(plan, await database.keys())
+        written = await _write(
+            store, plan, database, since_ms=since_ms, progress=progress, batch=batch_points
+        )
+    for table, count in sorted(plan.bad_rows.items()):
+        plan.report(
+            "PG_BAD_ROWS", table, f"{count} rows without a finite value or a plausible timestamp"
+        )
     logger.info(
         "legacy_history.imported series=%d points=%d issues=%d",
         len(plan.series),
@@ -219,43 +263,130 @@ async def import_history(
     return HistoryOutcome(points=written, issues=tuple(plan.issues))
 
 
-def _gather_folder(plan: _Plan, folder: Path, user_folder: Path) -> None:
+def _index_folder(plan: _Plan, folder: Path, user_folder: Path) -> None:
     users = resolve_folder(user_folder.name, plan.users)
-    bins: list[tuple[HistoryFileName, Path]] = []
-    csvs: list[tuple[CsvFileName, Path]] = []
-    for file in user_folder.iterdir():
+    for file in sorted(user_folder.iterdir()):
+        path = file.relative_to(folder).as_posix()
         name = parse_file_name(file.name)
         if name is not None:
-            bins.append((name, file))
+            found = plan.find_pin(users, name.dash_id, name.device_id, name.pin_type, name.pin)
+            if isinstance(found, str):
+                plan.report("ORPHAN_HISTORY", path, found)
+            else:
+                plan.series_of(found).bins.append(_BinFile(name, file, path))
             continue
         csv_name = parse_csv_name(file.name)
         if csv_name is not None:
-            csvs.append((csv_name, file))
-    # Old names first: where an old and a new name of one series share a stamp, the new wins.
-    bins.sort(key=lambda item: (item[0].has_device, item[1].name))
-    for name, file in bins:
-        _gather_bin(plan, users, name, file, file.relative_to(folder).as_posix())
-    for csv_name, file in sorted(csvs, key=lambda item: item[1].name):
-        _gather_csv(plan, users, csv_name, file, file.relative_to(folder).as_posix())
+            _index_csv(plan, users, csv_name, file, path)
 
 
-def _gather_bin(
-    plan: _Plan, users: Iterable[tuple[str, str]], name: HistoryFileName, file: Path, path: str
+def _index_csv(
+    plan: _Plan, users: Iterable[tuple[str, str]], name: CsvFileName, file: Path, path: str
 ) -> None:
-    found = plan.find_pin(users, name.dash_id, name.device_id, name.pin_type, name.pin)
+    """A raw CSV log names no device: it is the dashboard's one device, or it is reported."""
+    owners = [user for user in users if (*user, name.dash_id) in plan.dashboards]
+    if not owners:
+        plan.report("ORPHAN_HISTORY", path, f"dashboard {name.dash_id} is not in the profile")
+        return
+    devices = plan.dashboards[(*owners[0], name.dash_id)]
+    if len(devices) != 1:
+        plan.report(
+            "CSV_SEVERAL_DEVICES",
+            path,
+            f"dashboard {name.dash_id} has {len(devices)} devices; a raw log names none",
+        )
+        return
+    found = plan.find_pin(owners[:1], name.dash_id, min(devices), name.pin_type, name.pin)
     if isinstance(found, str):
         plan.report("ORPHAN_HISTORY", path, found)
         return
+    plan.series_of(found).csvs.append(_CsvFile(file, path, name.compressed))
+
+
+def _index_reporting(plan: _Plan, keys: Iterable[ReportingKey]) -> None:
+    """Series of the reporting database, resolved to a profile by (email, project) (§3.2)."""
+    unknown: Counter[tuple[str, str, int]] = Counter()
+    ambiguous: Counter[tuple[str, str, int]] = Counter()
+    orphans: Counter[tuple[str, str]] = Counter()
+    for key in keys:
+        table = f"pg:{key.table}"
+        apps = [
+            app
+            for email, app in plan.users
+            if email == key.email and (email, app, key.project_id) in plan.dashboards
+        ]
+        if not apps:
+            unknown[(table, key.email, key.project_id)] += key.rows
+            continue
+        if len(apps) > 1:
+            ambiguous[(table, key.email, key.project_id)] += key.rows
+            continue
+        if key.pin_type is None:
+            orphans[(table, f"pin type {key.stored_pin_type} is none of d, v, a")] += key.rows
+            continue
+        found = plan.find_pin(
+            [(key.email, apps[0])], key.project_id, key.device_id, key.pin_type, key.pin
+        )
+        if isinstance(found, str):
+            orphans[(table, found)] += key.rows
+            continue
+        plan.series_of(found).reporting.append(key)
+    for (table, email, project), count in sorted(unknown.items()):
+        plan.report(
+            "PG_UNKNOWN_PROJECT",
+            table,
+            f"{count} rows of project {project} of {email}: no imported profile owns it",
+        )
+    for (table, email, project), count in sorted(ambiguous.items()):
+        plan.report(
+            "PG_AMBIGUOUS_PROJECT",
+            table,
+            f"{count} rows of project {project} of {email}: several profiles of that email own it",
+        )
+    for (table, reason), count in sorted(orphans.items()):
+        plan.report("ORPHAN_HISTORY", table, f"{count} rows: {reason}")
+
+
+async def _read_series(plan: _Plan, series: _Series, database: ReportingDatabase | None) -> _Values:
+    """Every candidate value of one series: files first, so a file wins a stamp over a PG row
+    (§3.3: the disk minute file over the minute table), and of the files, the old names first,
+    so the renamed file wins a stamp both hold."""
+    values = _Values()
+    for binary in sorted(series.bins, key=lambda item: (item.name.has_device, item.path)):
+        records = _read_bin(plan, binary)
+        if records:
+            source = _GRANULARITY_SOURCE[binary.name.granularity]
+            values.of(source, binary.path).update(records)
+    for csv in sorted(series.csvs, key=lambda item: item.path):
+        _read_csv(plan, csv, values.of(Source.RAW, csv.path))
+    if database is not None:
+        for key in series.reporting:
+            table = f"pg:{key.table}"
+            taken = values.of(key.source, table)
+            async for ts, value in database.points(key):
+                if (
+                    value is None
+                    or (isinstance(value, float) and not math.isfinite(value))
+                    or not _plausible_raw(ts, plan.now_ms)
+                ):
+                    plan.bad_rows[table] += 1
+                    continue
+                taken.setdefault(ts, value)
+    return values
+
+
+def _read_bin(plan: _Plan, binary: _BinFile) -> tuple[tuple[int, float], ...]:
+    path = binary.path
     try:
-        data = file.read_bytes()
+        data = binary.file.read_bytes()
     except OSError as error:
         plan.report("HISTORY_UNREADABLE", path, error.strerror or str(error))
-        return
+        return ()
     try:
-        records = read_records(data, name.granularity, now_ms=plan.now_ms)
+        records = read_records(data, binary.name.granularity, now_ms=plan.now_ms)
     except UnreadableFile as error:
         plan.report("BIN_REJECTED", path, str(error))
-        return
+        return ()
     if records.shifted:
         plan.report(
             "BIN_SHIFTED", path, f"read from offset {records.skipped_bytes}: leading bytes dropped"
@@ -280,36 +411,16 @@ def _gather_bin(
             path,
             f"{records.duplicates} records replaced by a later one of the same timestamp",
         )
-    plan.series_of(found, _GRANULARITY_SOURCE[name.granularity], path).update(records.points)
+    return records.points
 
 
-def _gather_csv(
-    plan: _Plan, users: Iterable[tuple[str, str]], name: CsvFileName, file: Path, path: str
-) -> None:
-    """A raw CSV log names no device: it is the dashboard's one device, or it is reported."""
-    owners = [user for user in users if (*user, name.dash_id) in plan.dashboards]
-    if not owners:
-        plan.report("ORPHAN_HISTORY", path, f"dashboard {name.dash_id} is not in the profile")
-        return
-    devices = plan.dashboards[(*owners[0], name.dash_id)]
-    if len(devices) != 1:
-        plan.report(
-            "CSV_SEVERAL_DEVICES",
-            path,
-            f"dashboard {name.dash_id} has {len(devices)} devices; a raw log names none",
-        )
-        return
-    found = plan.find_pin(owners[:1], name.dash_id, min(devices), name.pin_type, name.pin)
-    if isinstance(found, str):
-        plan.report("ORPHAN_HISTORY", path, found)
-        return
+def _read_csv(plan: _Plan, csv: _CsvFile, series: dict[int, float | str]) -> None:
     try:
-        data = file.read_bytes()
-        text = (gzip.decompress(data) if name.compressed else data).decode("utf-8", "replace")
+        data = csv.file.read_bytes()
+        text = (gzip.decompress(data) if csv.compressed else data).decode("utf-8", "replace")
     except (OSError, EOFError, gzip.BadGzipFile) as error:
-        plan.report("HISTORY_UNREADABLE", path, str(error))
+        plan.report("HISTORY_UNREADABLE", csv.path, str(error))
         return
-    series = plan.series_of(found, Source.RAW, path)
     bad = 0
     for line in text.splitlines():
         if not line.strip():
@@ -320,71 +431,17 @@ def _gather_csv(
             continue
         series.setdefault(*parsed)
     if bad:
-        plan.report("CSV_BAD_LINES", path, f"{bad} lines that are not value,timestamp dropped")
+        plan.report("CSV_BAD_LINES", csv.path, f"{bad} lines that are not value,timestamp dropped")
 
 
 def _plausible_raw(ts: int, now_ms: int) -> bool:
     return EARLIEST_TS <= ts <= now_ms + FUTURE_SLACK_MS
 
 
-async def _gather_reporting(plan: _Plan, rows: AsyncIterable[ReportingRow]) -> None:
-    """Rows of the reporting database, resolved to a profile by (email, project) (§3.2)."""
-    unknown: Counter[tuple[str, str, int]] = Counter()
-    ambiguous: Counter[tuple[str, str, int]] = Counter()
-    orphans: Counter[tuple[str, str]] = Counter()
-    dropped: Counter[str] = Counter()
-    async for row in rows:
-        table = f"pg:{TABLES[row.source]}"
-        apps = [
-            app
-            for email, app in plan.users
-            if email == row.email and (email, app, row.project_id) in plan.dashboards
-        ]
-        if not apps:
-            unknown[(table, row.email, row.project_id)] += 1
-            continue
-        if len(apps) > 1:
-            ambiguous[(table, row.email, row.project_id)] += 1
-            continue
-        found = plan.find_pin(
-            [(row.email, apps[0])], row.project_id, row.device_id, row.pin_type, row.pin
-        )
-        if isinstance(found, str):
-            orphans[(table, found)] += 1
-            continue
-        value = row.value
-        if (
-            value is None
-            or (isinstance(value, float) and not math.isfinite(value))
-            or not _plausible_raw(row.ts, plan.now_ms)
-        ):
-            dropped[table] += 1
-            continue
-        # Files were gathered first: where a file and a row share a stamp, the file wins (§3.3).
-        plan.series_of(found, row.source, table).setdefault(row.ts, value)
-    for (table, email, project), count in sorted(unknown.items()):
-        plan.report(
-            "PG_UNKNOWN_PROJECT",
-            table,
-            f"{count} rows of project {project} of {email}: no imported profile owns it",
-        )
-    for (table, email, project), count in sorted(ambiguous.items()):
-        plan.report(
-            "PG_AMBIGUOUS_PROJECT",
-            table,
-            f"{count} rows of project {project} of {email}: several profiles of that email own it",
-        )
-    for (table, reason), count in sorted(orphans.items()):
-        plan.report("ORPHAN_HISTORY", table, f"{count} rows: {reason}")
-    for table, count in sorted(dropped.items()):
-        plan.report(
-            "PG_BAD_ROWS", table, f"{count} rows without a finite value or a plausible timestamp"
-        )
-
-
 async def _write(
     store: Store,
     plan: _Plan,
+    database: ReportingDatabase | None,
     *,
     since_ms: int | None,
     progress: Callable[[int], None] | None,
@@ -403,28 +460,10 @@ async def _write(
             pending.clear()
 
     for key in sorted(plan.series):
-        candidates = plan.series[key]
-        target = candidates.target
-        merged = merge_by_priority(
-            (source, sorted(points.items())) for source, points in candidates.by_source.items()
-        )
-        skipped: Counter[Source] = Counter()
-        values: list[tuple[int, Value]] = []
-        for ts, raw, source in merged:
-            if since_ms is not None and ts < since_ms:
-                continue
-            value = convert(target.datastream.type, raw)
-            if value is None:
-                skipped[source] += 1
-                continue
-            values.append((ts, value))
-        for source, count in sorted(skipped.items(), key=lambda item: item[0].value):
-            plan.report(
-                "HISTORY_VALUE_SKIPPED",
-                candidates.paths[source],
-                f"{count} values do not fit {target.datastream.type.value} datastream "
-                f"{target.datastream.label!r}",
-            )
+        series = plan.series[key]
+        target = series.target
+        candidates = await _read_series(plan, series, database)
+        values = _converted(plan, target, candidates, since_ms=since_ms)
         if not values:
             continue
         stored = await _stored_stamps(store, target, since=values[0][0], until=values[-1][0] + 1)
@@ -435,6 +474,34 @@ async def _write(
                     await flush()
     await flush()
     return written
+
+
+def _converted(
+    plan: _Plan, target: HistoryTarget, candidates: _Values, *, since_ms: int | None
+) -> list[tuple[int, Value]]:
+    """The series built by priority (§3.3) in the datastream's type, from ``since_ms`` on;
+    values that do not fit are counted per source and reported."""
+    merged = merge_by_priority(
+        (source, sorted(points.items())) for source, points in candidates.by_source.items()
+    )
+    skipped: Counter[Source] = Counter()
+    values: list[tuple[int, Value]] = []
+    for ts, raw, source in merged:
+        if since_ms is not None and ts < since_ms:
+            continue
+        value = convert(target.datastream.type, raw)
+        if value is None:
+            skipped[source] += 1
+            continue
+        values.append((ts, value))
+    for source, count in sorted(skipped.items(), key=lambda item: item[0].value):
+        plan.report(
+            "HISTORY_VALUE_SKIPPED",
+            candidates.paths[source],
+            f"{count} values do not fit {target.datastream.type.value} datastream "
+            f"{target.datastream.label!r}",
+        )
+    return values
 
 
 async def _stored_stamps(
