@@ -211,3 +211,33 @@ def test_history_files_name_their_pins() -> None:
     """§3.1: ``history_10_v1_minute.bin`` (no device part) is device 0's V1."""
     found = scan_folder(FIXTURES / "v0.30")
     assert found.history == {("dave@example.com", "Blynk", 10, 0, "v", 1)}
+
+
+async def test_history_files_are_imported_once(store: SqlStore) -> None:
+    """§5.4 step 4 through helper lhist's ``import_history``: the v0.30 minute file's two
+    records land on the imported device's V1; a rerun adds none."""
+    folder = FIXTURES / "v0.30"
+    options = ImportOptions()
+    scan = scan_folder(folder)
+    plan = plan_folder(scan, options, now=NOW)
+    first = await run_import(store, folder, scan, plan, options=options, clock=clock)
+    again = await run_import(store, folder, scan, plan, options=options, clock=clock)
+    assert (first.history_points, again.history_points) == (2, 0)
+    async with store.transaction() as tx:
+        device = await tx.find_device("d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0")  # type: ignore[arg-type]
+        assert device is not None
+        rows = await tx.read_history(device.id, [1], since=0, until=2**62, limit=10)  # type: ignore[list-item]
+    assert [(r.ts, r.num) for r in rows] == [(1609459200000, 23.5), (1609459260000, -1.25)]
+
+
+async def test_unreadable_reporting_database_is_reported(store: SqlStore) -> None:
+    """A ``--pg-reporting`` server that refuses the connection: users imported, HISTORY_FAILED
+    reported, exit code 2."""
+    folder = FIXTURES / "v0.30"
+    options = ImportOptions(pg_reporting="postgresql://nobody@127.0.0.1:1/none")
+    scan = scan_folder(folder)
+    plan = plan_folder(scan, options, now=NOW)
+    report = await run_import(store, folder, scan, plan, options=options, clock=clock)
+    assert [i.code for i in report.issues if i.skips] == ["HISTORY_FAILED"]
+    assert report.exit_code == EXIT_SKIPPED
+    assert report.counts["devices"] == 1

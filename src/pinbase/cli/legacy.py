@@ -62,6 +62,13 @@ def import_legacy_command(
         str | None,
         typer.Option("--history-since", help="Import history from this date (YYYY-MM-DD, UTC)."),
     ] = None,
+    pg_reporting: Annotated[
+        str | None,
+        typer.Option(
+            "--pg-reporting",
+            help="The legacy PostgreSQL reporting database (postgresql://…), read only.",
+        ),
+    ] = None,
     include_deleted: Annotated[
         bool, typer.Option("--include-deleted", help="Import deleted/ accounts too.")
     ] = False,
@@ -100,6 +107,7 @@ def import_legacy_command(
         dry_run=dry_run,
         history=not no_history,
         history_since_ms=since_ms,
+        pg_reporting=pg_reporting,
     )
     try:
         scan = scan_folder(folder, include_deleted=include_deleted)

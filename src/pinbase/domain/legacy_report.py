@@ -15,6 +15,7 @@ SKIPPING = frozenset(
         "PIN_OUT_OF_RANGE",
         "VALUE_DROPPED",
         "USER_FAILED",
+        "HISTORY_FAILED",
     }
 )
 """Codes meaning something of the legacy folder was left out: the run exits 2 (§5.4)."""

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DeviceId, OrgId, Token
 from pinbase.domain.legacy_plan import (
@@ -57,6 +59,8 @@ class ImportOptions:
     dry_run: bool = False
     history: bool = True
     history_since_ms: int | None = None
+    pg_reporting: str | None = None
+    """The legacy PostgreSQL reporting database (``--pg-reporting DSN``), read only."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -131,19 +135,38 @@ async def run_import(
         if progress is not None:
             progress("users", 1)
     if options.history:
-        targets = await _history_targets(store)
+        await _import_history(store, folder, options, report, progress)
+    return report
+
+
+async def _import_history(
+    store: Store,
+    folder: Path,
+    options: ImportOptions,
+    report: ImportReport,
+    progress: Callable[[str, int], None] | None,
+) -> None:
+    """§5.4 step 4 for every traced device; a reporting database that cannot be read is
+    reported (``HISTORY_FAILED``): the users are imported already, a rerun resumes."""
+    targets = await _history_targets(store)
+    try:
         outcome = await import_history(
             store,
             folder,
             targets,
             since_ms=options.history_since_ms,
             progress=None if progress is None else (lambda n: progress("history", n)),
+            pg_reporting=options.pg_reporting,
         )
-        report.history_points = outcome.points
-        report.issues.extend(
-            Issue(code=i.code, subject=i.path, reason=i.detail) for i in outcome.issues
+    except (OSError, asyncpg.PostgresError) as error:
+        report.issues.append(
+            Issue(code="HISTORY_FAILED", subject=str(folder), reason=f"history not read: {error}")
         )
-    return report
+        return
+    report.history_points = outcome.points
+    report.issues.extend(
+        Issue(code=i.code, subject=i.path, reason=i.detail) for i in outcome.issues
+    )
 
 
 def _count_plan(report: ImportReport, user: UserPlan) -> None:
