@@ -204,6 +204,7 @@ def test_plan_edge_cases_are_reported() -> None:
     user = next(u for u in plan.users if u.email == "p@x.io")
     assert [t.name for t in user.templates] == ["Same", "Same 2"]
     assert user.templates[0].offline_ignore_period == 0
+    assert user.templates[0].events == ()
     assert user.templates[0].key == "p@x.io|Blynk|1"
 
 

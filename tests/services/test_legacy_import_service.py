@@ -98,6 +98,9 @@ async def test_modern_folder_imports_with_tokens_password_and_values(store: SqlS
         template = await tx.load_template(living.template_id)
         assert template is not None
         assert template.name == "Home"
+        (offline,) = template.events
+        assert offline.code == "sys_offline"
+        assert offline.notifications.enabled
         values = {
             (p.datastream_id, p.value)
             for p in await tx.load_current_values()

@@ -17,7 +17,7 @@ from typing import Any
 
 from pinbase.domain.devices import MAX_DEVICE_NAME_CHARS, HardwareInfo, new_token
 from pinbase.domain.errors import PinbaseError
-from pinbase.domain.ids import DatastreamId
+from pinbase.domain.ids import DatastreamId, EventId
 from pinbase.domain.legacy_datastreams import DerivedDatastream, derive_datastreams
 from pinbase.domain.legacy_profiles import (
     STOCK_APP,
@@ -36,8 +36,14 @@ from pinbase.domain.legacy_widgets import (
     resolve_targets,
     scan_dashboard,
 )
+from pinbase.domain.notifications import (
+    DEVICE_OWNER,
+    SYSTEM_OFFLINE,
+    EventNotifications,
+    Recipient,
+)
 from pinbase.domain.pins import MAX_PIN
-from pinbase.domain.templates import MAX_OFFLINE_IGNORE_PERIOD
+from pinbase.domain.templates import MAX_OFFLINE_IGNORE_PERIOD, TemplateEvent
 from pinbase.domain.users import NAME
 from pinbase.domain.value_types import Value
 from pinbase.domain.values import parse_text
@@ -50,6 +56,15 @@ UNREACHABLE_CONNECTIONS = frozenset({"BLE", "BLUETOOTH", "USB"})
 
 MAX_TEMPLATE_NAME = 100
 _NAME = re.compile(NAME)
+
+
+OFFLINE_ALERT = TemplateEvent(
+    id=EventId(1),
+    code=SYSTEM_OFFLINE,
+    name="Offline",
+    notifications=EventNotifications(enabled=True, push=(Recipient(kind=DEVICE_OWNER),)),
+)
+"""The legacy NOTIFICATION widget's "notify when offline": a push to the device's owner."""
 
 
 class TokenConflict(PinbaseError):
@@ -116,6 +131,8 @@ class TemplatePlan:
     board_type: str | None = None
     connection_type: str | None = None
     legacy_template_ids: tuple[str, ...] = ()
+    events: tuple[TemplateEvent, ...] = ()
+    """The Offline event with a push to the owner, when the dashboard alerted (§5.3)."""
 
     @property
     def key(self) -> str:
@@ -389,8 +406,11 @@ def _plan_dashboard(
     ]
     scopes += [(t.id, _tile_name(base_name, t), t.uses) for t in scan.tile_templates]
     offline = min(scan.offline_ignore_ms // 1000, MAX_OFFLINE_IGNORE_PERIOD)
+    events: tuple[TemplateEvent, ...] = ()
     if dash.get("isNotificationsOff") is True:
         offline = 0
+    elif scan.offline_alert:
+        events = (OFFLINE_ALERT,)
     plans = []
     for tile_id, name, uses in scopes:
         members = [d for d in devices if placed.get(as_int(d.get("id"))) == tile_id]
@@ -409,6 +429,7 @@ def _plan_dashboard(
                 storage=storage,
                 tags=tags,
                 offline=offline,
+                events=events,
                 now=now,
             )
         )
@@ -474,6 +495,7 @@ def _plan_template(
     storage: Sequence[StoredPin],
     tags: Mapping[int, tuple[int, ...]],
     offline: int,
+    events: tuple[TemplateEvent, ...],
     now: int,
 ) -> TemplatePlan:
     dash_id = as_int(dash.get("id"))
@@ -553,6 +575,7 @@ def _plan_template(
         board_type=board,
         connection_type=connection,
         legacy_template_ids=legacy_ids,
+        events=events,
     )
 
 

@@ -184,6 +184,8 @@ class DashboardScan:
     selectors: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     issues: tuple[Issue, ...] = ()
     tz_names: tuple[str, ...] = ()
+    offline_alert: bool = False
+    """A NOTIFICATION widget with ``notifyWhenOffline`` (§5.3)."""
     offline_ignore_ms: int = 0
 
 
@@ -461,7 +463,7 @@ def scan_dashboard(dashboard: Mapping[str, Any], *, subject: str) -> DashboardSc
     selectors: dict[int, tuple[int, ...]] = {}
     issues: list[Issue] = []
     tz_names: list[str] = []
-    offline_ignore_ms = 0
+    offline_alert, offline_ignore_ms = False, 0
     for widget in (as_dict(w) for w in as_list(dashboard.get("widgets"))):
         kind_type = str(widget.get("type", "")).upper()
         if kind_type == "DEVICE_SELECTOR":
@@ -470,6 +472,7 @@ def scan_dashboard(dashboard: Mapping[str, Any], *, subject: str) -> DashboardSc
         if kind_type == "RTC" and as_text(widget.get("tzName")):
             tz_names.append(str(widget["tzName"]))
         if kind_type == "NOTIFICATION" and widget.get("notifyWhenOffline") is True:
+            offline_alert = True
             offline_ignore_ms = as_int(widget.get("notifyWhenOfflineIgnorePeriod"))
         if kind_type in NOT_MIGRATED:
             code = NOT_MIGRATED[kind_type]
@@ -498,6 +501,7 @@ def scan_dashboard(dashboard: Mapping[str, Any], *, subject: str) -> DashboardSc
         selectors=selectors,
         issues=tuple(issues),
         tz_names=tuple(tz_names),
+        offline_alert=offline_alert,
         offline_ignore_ms=offline_ignore_ms,
     )
 

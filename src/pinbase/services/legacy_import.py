@@ -312,7 +312,7 @@ async def _write_template(
         name=plan.name,
         description=plan.description,
         datastreams=[d.datastream for d in plan.datastreams],
-        events=[],
+        events=list(plan.events),
         metafields=[],
         created_at=now,
         offline_ignore_period=plan.offline_ignore_period,
