@@ -198,10 +198,15 @@ def test_server_side_features_and_phone_widgets_are_reported() -> None:
         "PULL_PIN",
         "PHONE_WIDGET",
         "DEVICE_UNREACHABLE",
-        "TAG_NOT_IMPORTED",
         "TYPE_GUESS",
     ):
         assert code in found
+
+
+def test_tags_become_organization_tags_on_their_devices() -> None:
+    """§5.1: a dashboard tag is an organization tag put on its existing devices."""
+    (bob,) = plan_of("matrix").users
+    assert bob.tags == (("Kitchen", ("bob@example.com|Blynk|7|1",)),)
 
 
 def test_eventor_pins_follow_conditions_and_setpin_values() -> None:

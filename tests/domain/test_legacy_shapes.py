@@ -208,6 +208,24 @@ def test_plan_edge_cases_are_reported() -> None:
     assert user.templates[0].key == "p@x.io|Blynk|1"
 
 
+def test_tags_over_plan_limits_are_reported() -> None:
+    """§5.1: more than 20 tags in an organization or 5 on a device are imported and reported;
+    a tag without a name is named by its id; unknown devices are left out."""
+    tags = [{"id": 100000 + n, "name": f"T{n}", "deviceIds": [0, 9]} for n in range(21)]
+    tags.append({"id": 100100, "deviceIds": [0]})
+    dash = {"id": 1, "tags": tags, "devices": [{"id": 0, "token": "v" * 32}]}
+    plan = plan_import(
+        [_profile({"email": "p@x.io", "profile": {"dashBoards": [dash]}})],
+        options=PlanOptions(),
+        now=NOW,
+    )
+    limits = [i.subject for i in plan.issues if i.code == "TAG_LIMIT"]
+    assert limits == ["p@x.io", "p@x.io|Blynk|1|0"]
+    named = dict(plan.users[0].tags)
+    assert named["Tag 100100"] == ("p@x.io|Blynk|1|0",)
+    assert named["T0"] == ("p@x.io|Blynk|1|0",)
+
+
 def test_tile_templates_key_their_trace_entry() -> None:
     """A tile template's trace key adds ``tile<id>`` to its dashboard's."""
     dash = {

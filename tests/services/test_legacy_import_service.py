@@ -121,6 +121,16 @@ async def test_second_import_changes_nothing(store: SqlStore) -> None:
     assert await dump(store) == before
 
 
+async def test_tags_are_put_on_their_devices(store: SqlStore) -> None:
+    """§5.1: the matrix dashboard's tag "Kitchen" is an organization tag on device "Second"."""
+    await run(store, "matrix")
+    async with store.transaction() as tx:
+        second = await tx.find_device("00000000000000000000000000000002")  # type: ignore[arg-type]
+        assert second is not None
+        tags = await tx.list_device_tags(second.id)
+    assert [t.name for t in tags] == ["Kitchen"]
+
+
 async def test_token_of_another_device_is_never_taken(store: SqlStore) -> None:
     """§5.4 step 3: a token a Pinbase device already holds skips that legacy device only."""
     spec = {

@@ -55,6 +55,10 @@ UNREACHABLE_CONNECTIONS = frozenset({"BLE", "BLUETOOTH", "USB"})
 """Devices that reached the legacy server through the phone app (§5.3)."""
 
 MAX_TEMPLATE_NAME = 100
+MAX_TAG_NAME = 40
+"""A legacy tag name had at most 40 characters (BS: M/device/Tag.java); Pinbase stores 50."""
+MAX_ORG_TAGS, MAX_DEVICE_TAGS = 20, 5
+"""Plan limits the import reports but does not enforce (legacy-import.md §5.1, §5.4)."""
 _NAME = re.compile(NAME)
 
 
@@ -160,6 +164,8 @@ class UserPlan:
     """With ``--nest-app-export``: the App Export publisher whose organization holds this one."""
     templates: tuple[TemplatePlan, ...] = ()
     last_modified: int = 0
+    tags: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Organization tags by name, each with the trace keys of its devices (§5.1)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -217,6 +223,7 @@ class _UserContext:
     history: Collection[HistoryPin]
     issues: list[Issue]
     template_names: set[str] = field(default_factory=set)
+    tags: dict[str, list[str]] = field(default_factory=dict)
 
 
 def plan_import(
@@ -321,6 +328,7 @@ def _plan_user(
             templates.extend(planned)
             tz_names.extend(tz)
         _report_share_tokens(profile, issues)
+    _report_tag_limits(context)
     return UserPlan(
         email=email,
         name=user_name(as_text(data.get("name")), email),
@@ -333,6 +341,29 @@ def _plan_user(
         parent_email=parent,
         templates=tuple(templates),
         last_modified=max(p.last_modified for p in profiles),
+        tags=tuple((name, tuple(keys)) for name, keys in sorted(context.tags.items())),
+    )
+
+
+def _report_tag_limits(context: _UserContext) -> None:
+    """§5.1: tags beyond the plan limits are imported anyway, and reported."""
+    if len(context.tags) > MAX_ORG_TAGS:
+        context.issues.append(
+            Issue(
+                code="TAG_LIMIT",
+                subject=context.email,
+                reason=f"{len(context.tags)} tags: more than the {MAX_ORG_TAGS} of a plan",
+            )
+        )
+    per_device = Counter(key for keys in context.tags.values() for key in keys)
+    context.issues.extend(
+        Issue(
+            code="TAG_LIMIT",
+            subject=key,
+            reason=f"{n} tags on one device: more than the {MAX_DEVICE_TAGS} of a plan",
+        )
+        for key, n in sorted(per_device.items())
+        if n > MAX_DEVICE_TAGS
     )
 
 
@@ -381,14 +412,14 @@ def _plan_dashboard(
         as_int(t.get("id")): tuple(as_int(d) for d in as_list(t.get("deviceIds")))
         for t in (as_dict(x) for x in as_list(dash.get("tags")))
     }
-    if tags:
-        context.issues.append(
-            Issue(
-                code="TAG_NOT_IMPORTED",
-                subject=subject,
-                reason=f"{len(tags)} device tag(s) are used to resolve widget targets only",
-            )
-        )
+    known = {as_int(d.get("id")) for d in devices}
+    for tag in (as_dict(x) for x in as_list(dash.get("tags"))):
+        name = reduce_name(as_text(tag.get("name")) or "", " .-'_", limit=MAX_TAG_NAME)
+        tagged = context.tags.setdefault(name or f"Tag {as_int(tag.get('id'))}", [])
+        for device_id in tags[as_int(tag.get("id"))]:
+            key = f"{profile.email}|{profile.app_name}|{dash_id}|{device_id}"
+            if device_id in known and key not in tagged:
+                tagged.append(key)
     storage = _storage(context, profile, dash, subject)
     placed: dict[int, int | None] = {}
     for tile in scan.tile_templates:

@@ -173,6 +173,7 @@ def _count_plan(report: ImportReport, user: UserPlan) -> None:
     report.count("organizations")
     report.count("users")
     report.count("templates", len(user.templates))
+    report.count("tags", len(user.tags))
     for template in user.templates:
         report.count("datastreams", len(template.datastreams))
         report.count("devices", len(template.devices))
@@ -293,6 +294,10 @@ async def _write_user(
     )
     for template in user.templates:
         await _write_template(tx, template, org.id, member.id, written, skipped, now=now)
+    devices = {e.legacy_key: DeviceId(e.pinbase_id) for e in written if e.kind == DEVICE}
+    for name, keys in user.tags:
+        tag_id = await tx.add_tag(org.id, name, owner_user_id=member.id, created_at=now)
+        await tx.tag_devices(tag_id, [devices[k] for k in keys if k in devices])
     return {"orgId": org.id, "userId": member.id}
 
 
@@ -394,6 +399,7 @@ def _describe(user: UserPlan, ids: dict[str, int] | None, *, status: str) -> dic
         "appNames": list(user.app_names),
         "nestedUnder": user.parent_email,
         "hasPassword": user.client_hash is not None,
+        "tags": [name for name, _ in user.tags],
         "templates": [
             {
                 "name": t.name,

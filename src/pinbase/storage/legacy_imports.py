@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
-from pinbase.domain.ids import OrgId
+from pinbase.domain.ids import DeviceId, OrgId
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +30,16 @@ class LegacyImportRepository(Protocol):
 
     async def add_legacy_trace(self, entries: Collection[TraceEntry], *, ts: int) -> None:
         """Record what legacy things became."""
+        ...
+
+    async def add_tag(
+        self, org_id: OrgId, name: str, *, owner_user_id: int, created_at: int
+    ) -> int:
+        """Create an organization tag (data-model.md §1.4); returns its id."""
+        ...
+
+    async def tag_devices(self, tag_id: int, device_ids: Collection[DeviceId]) -> None:
+        """Put a tag on devices."""
         ...
 
     async def set_last_logged_at(self, user_id: int, ts: int) -> None:
