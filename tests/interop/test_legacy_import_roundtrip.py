@@ -132,6 +132,19 @@ def test_a_folder_it_does_not_understand_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "d").exists()
 
 
+def test_dry_run_creates_no_data_folder(tmp_path: Path) -> None:
+    """``--dry-run`` prints and writes the report, and touches no Pinbase data folder."""
+    data, report = tmp_path / "d", tmp_path / "r.json"
+    done = run_cli(
+        "import-legacy", str(FIXTURES / "modern"), "--data", str(data), "--dry-run",
+        "--report", str(report), check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "planned (dry run)" in done.stdout
+    assert json.loads(report.read_text())["counts"]["devices"] == 3
+    assert not data.exists()
+
+
 def test_token_conflict_fail_stops_before_writing(tmp_path: Path) -> None:
     """``--on-token-conflict fail`` with a shared token: exit 1 and nothing created;
     ``skip`` imports with exit 2 (something was left out)."""

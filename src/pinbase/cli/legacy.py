@@ -27,6 +27,7 @@ from pinbase.services.legacy_import import (
     EXIT_FATAL,
     ImportOptions,
     ImportReport,
+    describe_plan,
     plan_folder,
     run_import,
 )
@@ -114,8 +115,11 @@ def import_legacy_command(
         plan = plan_folder(scan, options, now=system_clock())
     except (LegacyFolderError, TokenConflict) as error:
         _refuse(f"import-legacy: {error}")
-    settings = load_settings(config, data_dir=data, database_url=database_url)
-    done = asyncio.run(_import(settings, folder, scan, plan, options))
+    if dry_run:
+        done = describe_plan(folder, scan, plan)
+    else:
+        settings = load_settings(config, data_dir=data, database_url=database_url)
+        done = asyncio.run(_import(settings, folder, scan, plan, options))
     target = report or Path(DEFAULT_REPORT)
     target.write_text(json.dumps(done.as_json(), indent=2, ensure_ascii=False) + "\n")
     _summary(done, target)

@@ -105,6 +105,19 @@ def plan_folder(scan: FolderScan, options: ImportOptions, *, now: int) -> Import
     return plan_import(scan.profiles, options=options.plan, now=now, history=scan.history)
 
 
+def describe_plan(folder: Path, scan: FolderScan, plan: ImportPlan) -> ImportReport:
+    """The report of ``--dry-run``: what would be created, without opening the database (so
+    tokens and e-mails Pinbase already has are found only by a real run)."""
+    report = ImportReport(folder=str(folder), dry_run=True)
+    report.issues.extend(scan.issues)
+    report.issues.extend(plan.issues)
+    report.count("profiles", len(scan.profiles))
+    for user in plan.users:
+        report.users.append(_describe(user, None, status="planned"))
+        _count_plan(report, user)
+    return report
+
+
 async def run_import(
     store: Store,
     folder: Path,
@@ -119,15 +132,12 @@ async def run_import(
 
     ``progress`` is called with a step (``users``, ``history``) and how much was just done.
     """
-    report = ImportReport(folder=str(folder), dry_run=options.dry_run)
+    if options.dry_run:
+        return describe_plan(folder, scan, plan)
+    report = ImportReport(folder=str(folder), dry_run=False)
     report.issues.extend(scan.issues)
     report.issues.extend(plan.issues)
     report.count("profiles", len(scan.profiles))
-    if options.dry_run:
-        for user in plan.users:
-            report.users.append(_describe(user, None, status="planned"))
-            _count_plan(report, user)
-        return report
     trace = {(e.kind, e.legacy_key): e for e in await _load_trace(store, (USER, TEMPLATE, DEVICE))}
     for user in plan.users:
         status, ids = await _import_user(store, user, trace, report, now=clock())
