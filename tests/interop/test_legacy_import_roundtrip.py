@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from interop_driver import BLYNKLIB, DeviceClient
+from interop_driver import BLYNKLIB, DeviceClient, eventually
 
 from pinbase.testing import ServerProcess, free_port, run_cli
 
@@ -67,6 +67,7 @@ def test_report_lists_what_was_mapped(imported: dict[str, Any]) -> None:
     assert report["counts"]["users"] == 2
     assert report["counts"]["devices"] == 7
     assert "Report:" in imported["stdout"]
+    assert "Restart `pinbase serve`" in imported["stdout"]
     text = json.dumps(report)
     assert LIVING_ROOM not in text
     assert "fD9jqz1303HXurfKkTf29V9zN5mC0lFgpyS4ovvGck4=" not in text
@@ -162,3 +163,21 @@ def test_token_conflict_fail_stops_before_writing(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "TOKEN_DUP" in done.stdout
+
+
+def test_import_beside_a_running_server_needs_a_restart_for_values(tmp_path: Path) -> None:
+    """Imported beside a running ``pinbase serve``: the server finds the new device by its token
+    on first use, but serves its imported values only after a restart (it loaded current values
+    at start), which the guide tells users (docs/decisions.md, "Running server")."""
+    data = tmp_path / "d"
+    token_url = "/d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0/get/V1"
+    with ServerProcess(data) as process, httpx.Client(base_url=process.base_url) as http:
+        assert http.get(token_url).status_code != 200
+        done = run_cli(
+            "import-legacy", str(FIXTURES / "v0.30"), "--data", str(data),
+            "--report", str(tmp_path / "r.json"), check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert eventually(lambda: http.get(token_url).status_code == 200, within=30)
+    with ServerProcess(data) as process, httpx.Client(base_url=process.base_url) as http:
+        assert http.get(token_url).json() == ["21.5"]

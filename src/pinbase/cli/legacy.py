@@ -36,6 +36,10 @@ from pinbase.settings import Settings, load_settings
 err = Console(stderr=True)
 
 DEFAULT_REPORT = "legacy-import-report.json"
+RESTART_REMINDER = (
+    "Restart `pinbase serve` if it runs on this database: it loaded current values at start "
+    "(docs/legacy-migration.md)."
+)
 PROGRESS_FROM_USERS = 20
 """Fewer users than this import in a blink: no progress bar."""
 
@@ -179,6 +183,8 @@ def _summary(done: ImportReport, target: Path) -> None:
             first = next(i for i in done.issues if i.code == code)
             typer.echo(f"  {code}: {n}  e.g. {first.subject}: {first.reason}")
     typer.echo(f"Report: {target}")
+    if not done.dry_run:
+        typer.echo(RESTART_REMINDER)
 
 
 def _refuse(line: str) -> NoReturn:
