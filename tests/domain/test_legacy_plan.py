@@ -89,6 +89,9 @@ def test_modern_profile_maps_to_one_organization_with_tokens_kept() -> None:
     assert home.offline_ignore_period == 60
     assert [event.code for event in home.events] == ["sys_offline"]
     assert template(plan, "Garage").events == ()
+    (zone,) = home.metafields
+    assert (zone.name, zone.default_value) == ("Device Timezone", "Europe/Paris")
+    assert "RTC_IN_UTC" in codes(plan)
     assert home.legacy_template_ids == ("TMPL0001",)
     assert values(home, 0) == {"v1": 1, "v2": 42, "v5": 23.5, "v7": "hello"}
     assert values(home, 1) == {"v8": "ready"}

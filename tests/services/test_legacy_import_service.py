@@ -99,6 +99,7 @@ async def test_modern_folder_imports_with_tokens_password_and_values(store: SqlS
         assert template is not None
         assert template.name == "Home"
         (offline,) = template.events
+        assert living.metafield_values == ((1, "Europe/Paris"),)
         assert offline.code == "sys_offline"
         assert offline.notifications.enabled
         values = {

@@ -17,7 +17,7 @@ from typing import Any
 
 from pinbase.domain.devices import MAX_DEVICE_NAME_CHARS, HardwareInfo, new_token
 from pinbase.domain.errors import PinbaseError
-from pinbase.domain.ids import DatastreamId, EventId
+from pinbase.domain.ids import DatastreamId, EventId, MetafieldId
 from pinbase.domain.legacy_datastreams import DerivedDatastream, derive_datastreams
 from pinbase.domain.legacy_profiles import (
     STOCK_APP,
@@ -43,8 +43,8 @@ from pinbase.domain.notifications import (
     Recipient,
 )
 from pinbase.domain.pins import MAX_PIN
-from pinbase.domain.templates import MAX_OFFLINE_IGNORE_PERIOD, TemplateEvent
-from pinbase.domain.users import NAME
+from pinbase.domain.templates import MAX_OFFLINE_IGNORE_PERIOD, Metafield, TemplateEvent
+from pinbase.domain.users import MAX_TZ, NAME
 from pinbase.domain.value_types import Value
 from pinbase.domain.values import parse_text
 
@@ -55,6 +55,8 @@ UNREACHABLE_CONNECTIONS = frozenset({"BLE", "BLUETOOTH", "USB"})
 """Devices that reached the legacy server through the phone app (§5.3)."""
 
 MAX_TEMPLATE_NAME = 100
+DEVICE_TIMEZONE = "Device Timezone"
+"""The built-in metafield of data-model.md §1.6 the RTC widget's zone goes to (§5.2)."""
 MAX_TAG_NAME = 40
 """A legacy tag name had at most 40 characters (BS: M/device/Tag.java); Pinbase stores 50."""
 MAX_ORG_TAGS, MAX_DEVICE_TAGS = 20, 5
@@ -137,6 +139,8 @@ class TemplatePlan:
     legacy_template_ids: tuple[str, ...] = ()
     events: tuple[TemplateEvent, ...] = ()
     """The Offline event with a push to the owner, when the dashboard alerted (§5.3)."""
+    metafields: tuple[Metafield, ...] = ()
+    """``Device Timezone`` from the dashboard's RTC widget (§5.2), copied to every device."""
 
     @property
     def key(self) -> str:
@@ -442,6 +446,18 @@ def _plan_dashboard(
         offline = 0
     elif scan.offline_alert:
         events = (OFFLINE_ALERT,)
+    metafields: tuple[Metafield, ...] = ()
+    if scan.tz_names:
+        tz = scan.tz_names[0][:MAX_TZ]
+        metafields = (Metafield(id=MetafieldId(1), name=DEVICE_TIMEZONE, default_value=tz),)
+        context.issues.append(
+            Issue(
+                code="RTC_IN_UTC",
+                subject=subject,
+                reason=f"the RTC widget's time zone {tz} is kept in the {DEVICE_TIMEZONE!r} "
+                "metafield, but Pinbase answers a device's rtc request in UTC",
+            )
+        )
     plans = []
     for tile_id, name, uses in scopes:
         members = [d for d in devices if placed.get(as_int(d.get("id"))) == tile_id]
@@ -461,6 +477,7 @@ def _plan_dashboard(
                 tags=tags,
                 offline=offline,
                 events=events,
+                metafields=metafields,
                 now=now,
             )
         )
@@ -527,6 +544,7 @@ def _plan_template(
     tags: Mapping[int, tuple[int, ...]],
     offline: int,
     events: tuple[TemplateEvent, ...],
+    metafields: tuple[Metafield, ...],
     now: int,
 ) -> TemplatePlan:
     dash_id = as_int(dash.get("id"))
@@ -607,6 +625,7 @@ def _plan_template(
         connection_type=connection,
         legacy_template_ids=legacy_ids,
         events=events,
+        metafields=metafields,
     )
 
 

@@ -328,7 +328,7 @@ async def _write_template(
         description=plan.description,
         datastreams=[d.datastream for d in plan.datastreams],
         events=list(plan.events),
-        metafields=[],
+        metafields=list(plan.metafields),
         created_at=now,
         offline_ignore_period=plan.offline_ignore_period,
     )
