@@ -2,6 +2,7 @@
 tokens kept, the legacy password usable as is, the import trace making a rerun change nothing,
 and tokens or e-mails Pinbase already has left alone."""
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -255,3 +256,82 @@ async def test_unreadable_reporting_database_is_reported(store: SqlStore) -> Non
     assert [i.code for i in report.issues if i.skips] == ["HISTORY_FAILED"]
     assert report.exit_code == EXIT_SKIPPED
     assert report.counts["devices"] == 1
+
+
+def write_profile(folder: Path, name: str, data: dict[str, object] | str) -> None:
+    """A profile file in ``folder`` (JSON of ``data``, or ``data`` as is)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(data if isinstance(data, str) else json.dumps(data))
+
+
+def test_unreadable_profile_without_usable_backup_is_reported(tmp_path: Path) -> None:
+    """A broken profile whose backups are broken too (or absent) is PROFILE_UNREADABLE."""
+    write_profile(tmp_path / "a", "a@x.io.Blynk.user", "{")
+    write_profile(tmp_path / "a", "ok@x.io.Blynk.user", {"email": "ok@x.io"})
+    write_profile(tmp_path / "a" / "backup", "a@x.io.Blynk.user.2021-01-01", "[")
+    write_profile(tmp_path / "b", "a@x.io.Blynk.user", "{")
+    for folder in ("a", "b"):
+        found = scan_folder(tmp_path / folder)
+        assert [i.code for i in found.issues] == ["PROFILE_UNREADABLE"]
+
+
+def test_history_pins_of_unknown_folders_and_files_are_ignored(tmp_path: Path) -> None:
+    """Only ``data/<email>`` and ``data/<email>_<app>`` folders of imported users, and only
+    ``history_*.bin`` names, give history pins."""
+    write_profile(tmp_path, "a@x.io.Blynk.user", {"email": "a@x.io"})
+    write_profile(tmp_path, "a@x.io.blynkApp1.user", {"email": "a@x.io", "appName": "blynkApp1"})
+    write_profile(tmp_path / "data" / "a@x.io", "history_1-2_d3_hourly.bin", "")
+    write_profile(tmp_path / "data" / "a@x.io", "notes.txt", "")
+    write_profile(tmp_path / "data" / "A@x.io_blynkApp1", "history_4_a5_daily.bin", "")
+    write_profile(tmp_path / "data" / "ghost@x.io", "history_1-0_v1_minute.bin", "")
+    write_profile(tmp_path / "data", "a@x.io_file", "")
+    found = scan_folder(tmp_path)
+    assert found.history == {
+        ("a@x.io", "Blynk", 1, 2, "d", 3),
+        ("a@x.io", "blynkApp1", 4, 0, "a", 5),
+    }
+
+
+async def test_nesting_without_the_publisher_stays_top_level(store: SqlStore) -> None:
+    """``--only`` an end user with ``--nest-app-export``: its publisher is not imported, so
+    its organization is top level (NEST_IMPOSSIBLE)."""
+    report = await run(
+        store,
+        "identities",
+        nest_app_export=True,
+        only=frozenset({"enduser@example.com"}),
+    )
+    assert [i.code for i in report.issues if i.code == "NEST_IMPOSSIBLE"] == ["NEST_IMPOSSIBLE"]
+    async with store.transaction() as tx:
+        end = await tx.find_user_by_email("enduser@example.com")
+        assert end is not None
+        (profile,) = await tx.load_organization_profiles([end.org_id])
+    assert profile.parent_id is None
+
+
+async def test_a_malformed_password_hash_is_not_kept(store: SqlStore, tmp_path: Path) -> None:
+    """A ``pass`` that is not Base64 of 32 bytes: the user has no password (NO_PASSWORD)."""
+    write_profile(tmp_path, "a@x.io.Blynk.user", {"email": "a@x.io", "pass": "plain"})
+    report = await run(store, tmp_path)
+    assert [i.code for i in report.issues] == ["NO_PASSWORD"]
+    async with store.transaction() as tx:
+        user = await tx.find_user_by_email("a@x.io")
+    assert user is not None
+    assert user.password_hash is None
+
+
+async def test_history_skips_devices_deleted_since_their_import(store: SqlStore) -> None:
+    """A device deleted in Pinbase after its import gets no history on a rerun (and is not
+    recreated)."""
+    await run(store, "v0.30")
+    async with store.transaction() as tx:
+        device = await tx.find_device("d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0")  # type: ignore[arg-type]
+        assert device is not None
+        await tx.delete_device(device.id)
+    folder = FIXTURES / "v0.30"
+    options = ImportOptions()
+    scan = scan_folder(folder)
+    plan = plan_folder(scan, options, now=NOW)
+    report = await run_import(store, folder, scan, plan, options=options, clock=clock)
+    assert report.history_points == 0
+    assert "ORPHAN_HISTORY" in [i.code for i in report.issues]
