@@ -6,19 +6,16 @@ from pathlib import Path
 import pytest
 
 from pinbase.domain.datastreams import DataType
+from pinbase.domain.legacy_names import device_name, organization_name, user_name
 from pinbase.domain.legacy_plan import (
-    FAIL,
     ImportPlan,
     PlanOptions,
     TemplatePlan,
-    TokenConflict,
     UserPlan,
-    device_name,
-    organization_name,
     plan_import,
-    user_name,
 )
 from pinbase.domain.legacy_profiles import choose_profiles, decode_profile, is_profile_name
+from pinbase.domain.legacy_tokens import FAIL, TokenConflict
 from pinbase.domain.pins import Pin, PinType
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "legacy"

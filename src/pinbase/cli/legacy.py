@@ -20,7 +20,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeE
 
 from pinbase import runtime
 from pinbase.cli.options import ConfigOption, DatabaseOption, DataOption
-from pinbase.domain.legacy_plan import FAIL, SKIP, ImportPlan, PlanOptions, TokenConflict
+from pinbase.domain.legacy_plan import ImportPlan, PlanOptions
+from pinbase.domain.legacy_tokens import FAIL, SKIP, TokenConflict
 from pinbase.services.clock import system_clock
 from pinbase.services.legacy_folder import FolderScan, LegacyFolderError, scan_folder
 from pinbase.services.legacy_import import (

@@ -18,8 +18,9 @@ from pinbase.domain.datastreams import (
     EnumOption,
 )
 from pinbase.domain.ids import DatastreamId
+from pinbase.domain.legacy_catalogue import DOUBLE, ENUM, INT, STRING
 from pinbase.domain.legacy_values import value_class
-from pinbase.domain.legacy_widgets import DOUBLE, ENUM, INT, STRING, PinUse
+from pinbase.domain.legacy_widgets import PinUse
 from pinbase.domain.pins import MAX_PIN, Pin, PinType
 
 _ORDER = {ENUM: 0, INT: 1, DOUBLE: 2, STRING: 3}

@@ -8,17 +8,21 @@ token. Token clashes across users are settled here, by ``--on-token-conflict``. 
 then writes one user's plan per transaction.
 """
 
-import json
-import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pinbase.domain.devices import MAX_DEVICE_NAME_CHARS, HardwareInfo, new_token
-from pinbase.domain.errors import PinbaseError
-from pinbase.domain.ids import DatastreamId, EventId, MetafieldId
+from pinbase.domain.devices import new_token
+from pinbase.domain.ids import EventId, MetafieldId
 from pinbase.domain.legacy_datastreams import DerivedDatastream, derive_datastreams
+from pinbase.domain.legacy_devices import (
+    DevicePlan,
+    legacy_devices,
+    plan_device,
+    widget_values,
+)
+from pinbase.domain.legacy_names import organization_name, reduce_name, unique_name, user_name
 from pinbase.domain.legacy_profiles import (
     STOCK_APP,
     ProfileFile,
@@ -28,12 +32,12 @@ from pinbase.domain.legacy_profiles import (
     as_text,
 )
 from pinbase.domain.legacy_report import Issue
+from pinbase.domain.legacy_tokens import SKIP, settle_tokens
 from pinbase.domain.legacy_values import StoredPin, read_storage
 from pinbase.domain.legacy_widgets import (
     DashboardScan,
     PinUse,
     TileTemplateScan,
-    resolve_targets,
     scan_dashboard,
 )
 from pinbase.domain.notifications import (
@@ -44,15 +48,7 @@ from pinbase.domain.notifications import (
 )
 from pinbase.domain.pins import MAX_PIN
 from pinbase.domain.templates import MAX_OFFLINE_IGNORE_PERIOD, Metafield, TemplateEvent
-from pinbase.domain.users import MAX_TZ, NAME
-from pinbase.domain.value_types import Value
-from pinbase.domain.values import parse_text
-
-SKIP, FAIL = "skip", "fail"
-"""``--on-token-conflict`` policies (§1.5)."""
-
-UNREACHABLE_CONNECTIONS = frozenset({"BLE", "BLUETOOTH", "USB"})
-"""Devices that reached the legacy server through the phone app (§5.3)."""
+from pinbase.domain.users import MAX_TZ
 
 MAX_TEMPLATE_NAME = 100
 DEVICE_TIMEZONE = "Device Timezone"
@@ -61,7 +57,6 @@ MAX_TAG_NAME = 40
 """A legacy tag name had at most 40 characters (BS: M/device/Tag.java); Pinbase stores 50."""
 MAX_ORG_TAGS, MAX_DEVICE_TAGS = 20, 5
 """Plan limits the import reports but does not enforce (legacy-import.md §5.1, §5.4)."""
-_NAME = re.compile(NAME)
 
 
 OFFLINE_ALERT = TemplateEvent(
@@ -72,13 +67,6 @@ OFFLINE_ALERT = TemplateEvent(
 )
 """The legacy NOTIFICATION widget's "notify when offline": a push to the device's owner."""
 
-
-class TokenConflict(PinbaseError):
-    """Two legacy devices hold the same token and the policy is ``fail`` (exit code 1)."""
-
-
-LegacyDevice = tuple[str, str, int, int]
-"""(e-mail, appName, dashId, deviceId): a legacy device's identity (§1.5)."""
 
 HistoryPin = tuple[str, str, int, int, str, int]
 """A ``LegacyDevice`` and (kind letter, pin number) with history files."""
@@ -91,34 +79,6 @@ class PlanOptions:
     only: frozenset[str] = frozenset()
     nest_app_export: bool = False
     on_token_conflict: str = SKIP
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValuePlan:
-    """A current value (already typed for its datastream) or a property (JSON text)."""
-
-    datastream_id: DatastreamId
-    ts: int
-    value: Value | None = None
-    property: str | None = None
-    property_json: str | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DevicePlan:
-    """One legacy device as a Pinbase device."""
-
-    legacy: LegacyDevice
-    name: str
-    token: str
-    token_kept: bool
-    hardware: HardwareInfo
-    values: tuple[ValuePlan, ...] = ()
-
-    @property
-    def key(self) -> str:
-        """The device's entry in the import trace."""
-        return "|".join(str(part) for part in self.legacy)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,39 +140,6 @@ class ImportPlan:
     issues: tuple[Issue, ...] = field(default=())
 
 
-def reduce_name(text: str, allowed: str, *, limit: int) -> str:
-    """``text`` with every character outside letters, digits and ``allowed`` made a space,
-    spaces collapsed, cut to ``limit``."""
-    kept = "".join(c if c.isalnum() or c in allowed else " " for c in text)
-    return " ".join(kept.split())[:limit].strip()
-
-
-def organization_name(legacy_name: str | None, email: str) -> str:
-    """§5.1: the user's ``name``, else the e-mail with ``@`` as `` at ``, reduced to letters,
-    digits, spaces, ``.``, ``-``, ``'``; 3-100 characters."""
-    for source in (legacy_name, email.replace("@", " at ")):
-        if source and "@" not in source:
-            name = reduce_name(source, " .-'", limit=100)
-            if len(name) >= 3:
-                return name
-    return "Legacy user"
-
-
-def user_name(legacy_name: str | None, email: str) -> str:
-    """§5.1: the legacy ``name`` if it passes DM rules, else the e-mail's local part reduced to
-    letters."""
-    if legacy_name and _NAME.fullmatch(legacy_name):
-        return legacy_name
-    local = "".join(c if c.isalpha() else " " for c in email.split("@")[0])
-    return " ".join(local.split())[:50].strip() or "User"
-
-
-def device_name(legacy_name: str | None) -> str:
-    """§5.2: ``name`` or "New Device", reduced to DM §1.10 characters, ≤ 50."""
-    name = reduce_name(legacy_name or "", " '-_", limit=MAX_DEVICE_NAME_CHARS)
-    return name or "New Device"
-
-
 def _most_common(items: Iterable[str | None]) -> str | None:
     counted = Counter(item for item in items if item)
     return counted.most_common(1)[0][0] if counted else None
@@ -259,7 +186,7 @@ def plan_import(
             email=email, profiles=by_email[email], history=history, issues=issues
         )
         users.append(_plan_user(context, publishers, options=options, now=now))
-    users = _settle_tokens(users, issues, policy=options.on_token_conflict)
+    users = _settle(users, issues, policy=options.on_token_conflict)
     # Publishers first, so their organization exists when a nested one is written.
     users.sort(key=lambda u: (u.parent_email is not None, u.email))
     return ImportPlan(users=tuple(users), issues=tuple(issues))
@@ -390,20 +317,6 @@ def _report_share_tokens(profile: ProfileFile, issues: list[Issue]) -> None:
         )
 
 
-def _legacy_devices(profile: ProfileFile, dash: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The dashboard's devices; before 0.20.0 one device 0 with the project token (§4)."""
-    devices = [as_dict(d) for d in as_list(dash.get("devices"))]
-    if devices:
-        return devices
-    dash_id = as_int(dash.get("id"))
-    token = as_text(as_dict(profile.data.get("dashTokens")).get(str(dash_id)))
-    if token is None:
-        return []
-    return [
-        {"id": 0, "name": "My Device", "token": token, "boardType": as_text(dash.get("boardType"))}
-    ]
-
-
 def _plan_dashboard(
     context: _UserContext, profile: ProfileFile, dash: Mapping[str, Any], *, now: int
 ) -> tuple[list[TemplatePlan], tuple[str, ...]]:
@@ -411,7 +324,7 @@ def _plan_dashboard(
     subject = f"{profile.email} ({profile.app_name}) project {dash_id}"
     scan = scan_dashboard(dash, subject=subject)
     context.issues.extend(scan.issues)
-    devices = _legacy_devices(profile, dash)
+    devices = legacy_devices(profile, dash)
     tags = {
         as_int(t.get("id")): tuple(as_int(d) for d in as_list(t.get("deviceIds")))
         for t in (as_dict(x) for x in as_list(dash.get("tags")))
@@ -470,7 +383,9 @@ def _plan_dashboard(
                 dash,
                 scan,
                 tile_id=tile_id,
-                name=_unique_name(name or "Project", context.template_names),
+                name=unique_name(
+                    name or "Project", context.template_names, limit=MAX_TEMPLATE_NAME
+                ),
                 uses=uses,
                 members=members,
                 storage=storage,
@@ -487,16 +402,6 @@ def _plan_dashboard(
 def _tile_name(base: str, tile: TileTemplateScan) -> str:
     tile_name = reduce_name(tile.name, " ", limit=MAX_TEMPLATE_NAME)
     return f"{base} / {tile_name or 'Tile'}"[:MAX_TEMPLATE_NAME]
-
-
-def _unique_name(name: str, taken: set[str]) -> str:
-    candidate, n = name, 2
-    while candidate in taken:
-        suffix = f" {n}"
-        candidate = name[: MAX_TEMPLATE_NAME - len(suffix)] + suffix
-        n += 1
-    taken.add(candidate)
-    return candidate
 
 
 def _storage(
@@ -550,7 +455,7 @@ def _plan_template(
     dash_id = as_int(dash.get("id"))
     member_ids = {as_int(d.get("id")) for d in members}
     subject = f"{profile.email} ({profile.app_name}) project {dash_id}"
-    values = _widget_values(uses, scan, tags=tags)
+    values = widget_values(uses, scan, tags=tags)
     pins: set[tuple[str, int]] = set()
     known: dict[tuple[str, int], list[str]] = {}
     for entry in storage:
@@ -601,7 +506,7 @@ def _plan_template(
                 )
             )
     plans = [
-        _plan_device(context, profile, dash, device, derived, storage, values, scan, now=now)
+        plan_device(context.issues, profile, dash, device, derived, storage, values, scan, now=now)
         for device in members
     ]
     board = _most_common(as_text(d.get("boardType")) for d in members)
@@ -629,142 +534,15 @@ def _plan_template(
     )
 
 
-def _widget_values(
-    uses: Sequence[PinUse], scan: DashboardScan, *, tags: Mapping[int, tuple[int, ...]]
-) -> dict[tuple[int, str, int], str]:
-    """(device, kind, pin) → the first widget value bound to that device (§2.5 step 1)."""
-    values: dict[tuple[int, str, int], str] = {}
-    for use in uses:
-        if use.value is None:
-            continue
-        for device_id in resolve_targets(use.targets, tags=tags, selectors=scan.selectors):
-            values.setdefault((device_id, use.kind, use.number), use.value)
-    return values
-
-
-def _plan_device(
-    context: _UserContext,
-    profile: ProfileFile,
-    dash: Mapping[str, Any],
-    device: Mapping[str, Any],
-    derived: Sequence[DerivedDatastream],
-    storage: Sequence[StoredPin],
-    values: Mapping[tuple[int, str, int], str],
-    scan: DashboardScan,
-    *,
-    now: int,
-) -> DevicePlan:
-    dash_id, device_id = as_int(dash.get("id")), as_int(device.get("id"))
-    legacy = (profile.email, profile.app_name, dash_id, device_id)
-    subject = f"{profile.email} ({profile.app_name}) project {dash_id} device {device_id}"
-    token = as_text(device.get("token"))
-    if token is None:
-        context.issues.append(
-            Issue(
-                code="TOKEN_MISSING",
-                subject=subject,
-                reason="the legacy device had no token: a new one was made, reflash the device",
-            )
-        )
-    connection = (as_text(device.get("connectionType")) or "").upper()
-    if connection in UNREACHABLE_CONNECTIONS:
-        context.issues.append(
-            Issue(
-                code="DEVICE_UNREACHABLE",
-                subject=subject,
-                reason=f"connected over {connection} through the phone app; it cannot reach "
-                "Pinbase directly",
-            )
-        )
-    info = as_dict(device.get("hardwareInfo"))
-    hardware = HardwareInfo(
-        version=as_text(info.get("version")),
-        blynk_version=as_text(info.get("blynkVersion")),
-        board_type=as_text(info.get("boardType")) or as_text(device.get("boardType")),
-        build=as_text(info.get("build")),
-        template_code=as_text(info.get("templateId")),
-    )
-    ts = next(
-        (
-            t
-            for t in (
-                as_int(device.get("dataReceivedAt")),
-                as_int(dash.get("updatedAt")),
-                profile.last_modified,
-            )
-            if t > 0
-        ),
-        now,
-    )
-    planned: list[ValuePlan] = []
-    for item in derived:
-        ds = item.datastream
-        key = (ds.pin.type.letter, ds.pin.number)
-        text = values.get((device_id, *key)) or scan.tile_values.get((device_id, *key))
-        stored = [s for s in storage if s.device_id == device_id and (s.kind, s.number) == key]
-        if text is None:
-            text = next((s.value for s in stored if s.property is None), None)
-        if text is not None:
-            try:
-                value = parse_text(ds, [text])
-            except PinbaseError as error:
-                context.issues.append(
-                    Issue(
-                        code="VALUE_DROPPED",
-                        subject=f"{subject} {ds.pin.name}",
-                        reason=f"{text[:20]!r} does not fit {ds.type.value}: {error}",
-                    )
-                )
-            else:
-                planned.append(ValuePlan(datastream_id=ds.id, ts=ts, value=value))
-        for prop in dict((s.property, s) for s in reversed(stored) if s.property).values():
-            planned.append(
-                ValuePlan(
-                    datastream_id=ds.id,
-                    ts=ts,
-                    property=prop.property,
-                    property_json=json.dumps(prop.value),
-                )
-            )
-    return DevicePlan(
-        legacy=legacy,
-        name=device_name(as_text(device.get("name"))),
-        token=token or new_token(),
-        token_kept=token is not None,
-        hardware=hardware,
-        values=tuple(planned),
-    )
-
-
-def _settle_tokens(users: list[UserPlan], issues: list[Issue], *, policy: str) -> list[UserPlan]:
-    """Apply ``--on-token-conflict`` (§1.5): ``skip`` keeps the token on the device whose user
-    has the newer ``lastModifiedTs`` and gives the others a new token; ``fail`` raises."""
-    holders: dict[str, list[tuple[int, str, DevicePlan]]] = {}
-    for user in users:
-        for template in user.templates:
-            for device in template.devices:
-                if device.token_kept:
-                    holders.setdefault(device.token, []).append(
-                        (-user.last_modified, device.key, device)
-                    )
-    losers: set[str] = set()
-    for held in holders.values():
-        if len(held) < 2:
-            continue
-        held.sort(key=lambda h: (h[0], h[1]))
-        if policy == FAIL:
-            names = ", ".join(h[1] for h in held)
-            raise TokenConflict(f"one token is held by several legacy devices: {names}")
-        for _, key, _device in held[1:]:
-            losers.add(key)
-            issues.append(
-                Issue(
-                    code="TOKEN_DUP",
-                    subject=key,
-                    reason=f"its token also belongs to {held[0][1]} (newer user): this device "
-                    "gets a new token",
-                )
-            )
+def _settle(users: list[UserPlan], issues: list[Issue], *, policy: str) -> list[UserPlan]:
+    """Users with the devices that lost a shared token given a new one (``legacy_tokens``)."""
+    holders = [
+        (user.last_modified, device)
+        for user in users
+        for template in user.templates
+        for device in template.devices
+    ]
+    losers = settle_tokens(holders, issues, policy=policy)
     if not losers:
         return users
     return [_retoken(user, losers) for user in users]

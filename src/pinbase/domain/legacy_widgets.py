@@ -13,6 +13,21 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pinbase.domain.legacy_catalogue import (
+    DOUBLE,
+    ENUM,
+    INT,
+    MULTI_PIN_WIDGETS,
+    NO_PIN_WIDGETS,
+    NOT_MIGRATED,
+    NUMERIC_CONDITIONS,
+    ONE_PIN,
+    PHONE_WIDGETS,
+    STRING,
+    TEXT_CONDITIONS,
+    WHY_NOT,
+    is_known_type,
+)
 from pinbase.domain.legacy_profiles import as_dict, as_int, as_list, as_text
 from pinbase.domain.legacy_report import Issue
 
@@ -21,109 +36,6 @@ KINDS = {"VIRTUAL": "v", "DIGITAL": "d", "ANALOG": "a"}
 
 TAG_IDS = range(100_000, 200_000)
 """Target ids of tags; below is a device id, above a DEVICE_SELECTOR widget (§2.3)."""
-
-INT, DOUBLE, STRING, ENUM = "INT", "DOUBLE", "STRING", "ENUM"
-
-# type -> (recommended type or None for "evidence", sends on the pin)
-_ONE_PIN: dict[str, tuple[str | None, bool]] = {
-    "BUTTON": (INT, True),
-    "SWITCH": (INT, True),
-    "STYLED_BUTTON": (INT, True),
-    "SLIDER": (INT, True),
-    "VERTICAL_SLIDER": (INT, True),
-    "STEP": (INT, True),
-    "VERTICAL_STEP": (INT, True),
-    "NUMBER_INPUT": (INT, True),
-    "MENU": (ENUM, True),
-    "SEGMENTED_CONTROL": (ENUM, True),
-    "TEXT_INPUT": (STRING, True),
-    "QR": (STRING, True),
-    "TERMINAL": (STRING, False),
-    "TIME_INPUT": (STRING, True),
-    "TIMER": (INT, True),
-    "LED": (INT, False),
-    "DIGIT4_DISPLAY": (None, False),
-    "LABELED_VALUE_DISPLAY": (None, False),
-    "GAUGE": (DOUBLE, False),
-    "LEVEL_DISPLAY": (DOUBLE, False),
-    "VERTICAL_LEVEL_DISPLAY": (DOUBLE, False),
-    "MAP": (STRING, False),
-    "VIDEO": (STRING, False),
-    "IMAGE": (INT, False),
-    "PLAYER": (STRING, True),
-    "TABLE": (STRING, True),
-    "WEBHOOK": (None, False),
-    "GPS_STREAMING": (STRING, True),
-    "ACCELEROMETER": (STRING, True),
-    "GRAVITY": (STRING, True),
-    "LIGHT": (DOUBLE, True),
-    "TEMPERATURE": (DOUBLE, True),
-    "HUMIDITY": (DOUBLE, True),
-    "BAROMETER": (DOUBLE, True),
-    "PROXIMITY": (INT, True),
-    "GPS_TRIGGER": (INT, True),
-    "GRAPH": (DOUBLE, False),
-    "FIELD_INPUT": (STRING, True),
-    "ONE_AXIS_JOYSTICK": (INT, True),
-}
-
-PHONE_WIDGETS = frozenset(
-    {
-        "GPS_STREAMING",
-        "ACCELEROMETER",
-        "GRAVITY",
-        "LIGHT",
-        "TEMPERATURE",
-        "HUMIDITY",
-        "BAROMETER",
-        "PROXIMITY",
-        "GPS_TRIGGER",
-    }
-)
-"""Phone sensors: their values came from the legacy app, which will not talk to Pinbase."""
-
-NO_PIN_WIDGETS = frozenset(
-    {
-        "NOTIFICATION",
-        "EMAIL",
-        "SMS",
-        "TWITTER",
-        "TABS",
-        "TEXT",
-        "LINK_BUTTON",
-        "BRIDGE",
-        "BLUETOOTH",
-        "BLUETOOTH_SERIAL",
-        "RTC",
-        "DEVICE_SELECTOR",
-    }
-)
-"""Widgets without a datastream (§2.4, §5.3)."""
-
-MULTI_PIN_WIDGETS = frozenset({"RGB", "ZERGBA", "TWO_AXIS_JOYSTICK", "LCD", "LOGGER"})
-
-NUMERIC_CONDITIONS = frozenset({"GT", "GTE", "LT", "LTE", "EQ", "NEQ", "BETWEEN", "NOT_BETWEEN"})
-TEXT_CONDITIONS = frozenset({"STR_EQUAL", "STR_NOT_EQUAL"})
-
-NOT_MIGRATED = {
-    "TIMER": "TIMER_NOT_MIGRATED",
-    "EVENTOR": "EVENTOR_NOT_MIGRATED",
-    "WEBHOOK": "WEBHOOK_NOT_MIGRATED",
-    "REPORT": "REPORT_NOT_MIGRATED",
-    "SMS": "SMS_NOT_MIGRATED",
-    "TWITTER": "TWITTER_NOT_MIGRATED",
-}
-"""Server-side features the import reports instead of migrating (§5.3)."""
-
-_WHY_NOT = {
-    "TIMER_NOT_MIGRATED": "the legacy server wrote the Timer's start/stop values itself; "
-    "recreate it as a Pinbase automation (Schedule -> Control Device)",
-    "EVENTOR_NOT_MIGRATED": "Eventor rules ran on the legacy server; recreate them as automations",
-    "WEBHOOK_NOT_MIGRATED": "the pin is kept; recreate the HTTP call as a Pinbase webhook",
-    "REPORT_NOT_MIGRATED": "scheduled CSV e-mails are not migrated; the pins and history are",
-    "SMS_NOT_MIGRATED": "Pinbase sends no SMS",
-    "TWITTER_NOT_MIGRATED": "Pinbase does not tweet; the OAuth secrets are never imported",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -231,7 +143,7 @@ def _one(
     pin = pin_of(widget)
     if pin is None:
         return None
-    hint, out = _ONE_PIN.get(kind_type, (None, False))
+    hint, out = ONE_PIN.get(kind_type, (None, False))
     digits = _fraction_digits(widget)
     units = as_text(widget.get("suffix"))
     if kind_type in ("DIGIT4_DISPLAY", "LABELED_VALUE_DISPLAY"):
@@ -431,28 +343,18 @@ def widget_uses(widget: Mapping[str, Any], *, default_target: int = 0) -> Iterat
     targets = (as_int(widget.get("deviceId"), default_target),)
     if kind_type in NO_PIN_WIDGETS:
         return
-    if kind_type == "ENHANCED_GRAPH" or (kind_type not in _ONE_PIN and "dataStreams" in widget):
+    if kind_type == "ENHANCED_GRAPH" or (kind_type not in ONE_PIN and "dataStreams" in widget):
         yield from _chart(widget)
     elif kind_type == "REPORT":
         yield from _report(widget)
     elif kind_type == "EVENTOR":
         yield from _eventor(widget, targets)
-    elif kind_type in MULTI_PIN_WIDGETS or (kind_type not in _ONE_PIN and "pins" in widget):
+    elif kind_type in MULTI_PIN_WIDGETS or (kind_type not in ONE_PIN and "pins" in widget):
         yield from _multi(widget, kind_type, targets)
     else:
         use = _one(widget, kind_type, targets)
         if use is not None:
             yield use
-
-
-def is_known_type(kind_type: str) -> bool:
-    """Whether §2.4 lists the widget type (else it is read generically and reported)."""
-    return (
-        kind_type in _ONE_PIN
-        or kind_type in NO_PIN_WIDGETS
-        or kind_type in MULTI_PIN_WIDGETS
-        or kind_type in ("ENHANCED_GRAPH", "REPORT", "EVENTOR", "DEVICE_TILES")
-    )
 
 
 def scan_dashboard(dashboard: Mapping[str, Any], *, subject: str) -> DashboardScan:
@@ -476,7 +378,7 @@ def scan_dashboard(dashboard: Mapping[str, Any], *, subject: str) -> DashboardSc
             offline_ignore_ms = as_int(widget.get("notifyWhenOfflineIgnorePeriod"))
         if kind_type in NOT_MIGRATED:
             code = NOT_MIGRATED[kind_type]
-            issues.append(Issue(code=code, subject=subject, reason=_WHY_NOT[code]))
+            issues.append(Issue(code=code, subject=subject, reason=WHY_NOT[code]))
         if not is_known_type(kind_type):
             issues.append(
                 Issue(
