@@ -198,11 +198,9 @@ class _Plan:
                 return legacy
             devices = self.dashboards.get((email, app_name, dash_id))
             if devices is None:
-                reasons.append((1, f"dashboard {dash_id} is not in the profile"))
+                reasons.append((1, f"dashboard {dash_id} was not imported"))
             elif device_id not in devices:
-                reasons.append(
-                    (2, f"device {device_id} of dashboard {dash_id} is not in the profile")
-                )
+                reasons.append((2, f"device {device_id} of dashboard {dash_id} was not imported"))
             else:
                 reasons.append((3, f"no datastream for pin {letter}{pin} of device {device_id}"))
         return max(reasons, key=lambda reason: reason[0])[1]
@@ -265,9 +263,19 @@ async def import_history(
 
 def _index_folder(plan: _Plan, folder: Path, user_folder: Path) -> None:
     users = resolve_folder(user_folder.name, plan.users)
-    for file in sorted(user_folder.iterdir()):
+    try:
+        files = sorted(user_folder.iterdir())
+    except OSError as error:
+        path = user_folder.relative_to(folder).as_posix()
+        plan.report("HISTORY_UNREADABLE", path, error.strerror or str(error))
+        return
+    for file in files:
         path = file.relative_to(folder).as_posix()
         name = parse_file_name(file.name)
+        if (name is not None or parse_csv_name(file.name) is not None) and not file.is_file():
+            # A directory or a FIFO under a history name: reading a FIFO would block for good.
+            plan.report("HISTORY_UNREADABLE", path, "not a regular file")
+            continue
         if name is not None:
             found = plan.find_pin(users, name.dash_id, name.device_id, name.pin_type, name.pin)
             if isinstance(found, str):
@@ -286,7 +294,7 @@ def _index_csv(
     """A raw CSV log names no device: it is the dashboard's one device, or it is reported."""
     owners = [user for user in users if (*user, name.dash_id) in plan.dashboards]
     if not owners:
-        plan.report("ORPHAN_HISTORY", path, f"dashboard {name.dash_id} is not in the profile")
+        plan.report("ORPHAN_HISTORY", path, f"dashboard {name.dash_id} was not imported")
         return
     devices = plan.dashboards[(*owners[0], name.dash_id)]
     if len(devices) != 1:
