@@ -164,6 +164,7 @@ def test_csv_names_parse(name: str, expected: CsvFileName | None) -> None:
         ("nan,1462060800000", (1_462_060_800_000, "nan")),
         ("21.5", None),
         ("21.5,soon", None),
+        ("21.5,\u00b2", None),
     ],
 )
 def test_csv_lines_parse(line: str, expected: tuple[int, float | str] | None) -> None:
@@ -344,3 +345,22 @@ def test_folder_resolution_finds_sanitized_names() -> None:
     """An AM-sanitized folder name resolves to the user whose email it came from."""
     users = [("o'neil+iot@example.com", "Blynk")]
     assert resolve_folder("o_neil_iot@example.com", users) == tuple(users)
+
+
+@given(st.binary(max_size=400), st.sampled_from(list(Granularity)))
+def test_any_bytes_read_or_are_rejected(data: bytes, granularity: Granularity) -> None:
+    """Random bytes give a clean series or ``UnreadableFile``, never another error."""
+    try:
+        records = read_records(data, granularity, now_ms=NOW)
+    except UnreadableFile:
+        return
+    stamps = [ts for ts, _ in records.points]
+    assert stamps == sorted(set(stamps))
+    assert all(math.isfinite(value) for _, value in records.points)
+
+
+@given(st.text(max_size=60))
+def test_any_csv_line_parses_or_is_refused(line: str) -> None:
+    """Any text line is a (ts, value) pair or None, never an error."""
+    parsed = parse_csv_line(line)
+    assert parsed is None or parsed[0] >= 0

@@ -1,6 +1,7 @@
 """The history part of the legacy import, on SQLite and PostgreSQL (legacy-import.md §3, §6)."""
 
 import gzip
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -187,12 +188,12 @@ async def test_fixture_folder_imports_every_series(store: Store, imported: Impor
         HistoryIssue(
             "ORPHAN_HISTORY",
             "data/x@example.com/history_1-9_v1_minute.bin",
-            "device 9 of dashboard 1 is not in the profile",
+            "device 9 of dashboard 1 was not imported",
         ),
         HistoryIssue(
             "ORPHAN_HISTORY",
             "data/x@example.com/history_2-0_v5_daily.bin",
-            "dashboard 2 is not in the profile",
+            "dashboard 2 was not imported",
         ),
         HistoryIssue(
             "ORPHAN_HISTORY",
@@ -298,13 +299,14 @@ async def test_since_skips_older_points(store: Store, imported: Imported) -> Non
 async def test_repaired_rejected_and_unreadable_files(
     store: Store, imported: Imported, tmp_path: Path
 ) -> None:
-    """A trimmed file is read at its offset; garbage and unreadable files are reported."""
+    """A trimmed file is read at its offset; garbage, a directory and a FIFO are reported."""
     folder = tmp_path / "legacy"
     x = "data/x@example.com"
     good = pack(*[(float(n), NEW_YEAR + n * MINUTE) for n in range(3)])
     write(folder, f"{x}/history_1-0_v1_minute.bin", b"\x01" * 5 + good)
     write(folder, f"{x}/history_1-1_v2_minute.bin", pack((1.0, 12345)))
     (folder / x / "history_10-0_v1_minute.bin").mkdir()
+    os.mkfifo(folder / x / "history_10-0_v1_hourly.bin")  # read, it would block for good
     write(folder, "data/carol@example.com/20_v3-2020-12-30.csv.gz", b"not gzip")
     write(folder, f"{x}/history_1-0_v9_minute.bin", pack((1.0, NEW_YEAR)))
     write(folder, "data/not-a-user-folder", b"")
@@ -322,6 +324,7 @@ async def test_repaired_rejected_and_unreadable_files(
         ("BIN_SHIFTED", f"{x}/history_1-0_v1_minute.bin"),
         ("CSV_BAD_LINES", f"{carol}/20_v3.csv"),
         ("HISTORY_UNREADABLE", f"{carol}/20_v3-2020-12-30.csv.gz"),
+        ("HISTORY_UNREADABLE", f"{x}/history_10-0_v1_hourly.bin"),
         ("HISTORY_UNREADABLE", f"{x}/history_10-0_v1_minute.bin"),
         ("HISTORY_VALUE_SKIPPED", f"{x}/history_1-0_v9_minute.bin"),
         ("ORPHAN_HISTORY", f"{carol}/20_v8.csv"),

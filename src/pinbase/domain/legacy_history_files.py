@@ -43,6 +43,9 @@ _FILE_NAME = re.compile(r"history_(\d+)(?:-(\d+))?_([dva])(\d{1,3})_(minute|hour
 _CSV_NAME = re.compile(r"(\d+)_([dva])(\d{1,3})(?:-\d{4}-\d{2}-\d{2})?\.csv(\.gz)?")
 """A raw CSV log of a server up to 0.21.x (§3.4), rolled daily to ``…-YYYY-MM-DD.csv.gz``."""
 
+_CSV_STAMP = re.compile(r"[0-9]{1,19}")
+"""A raw log line's timestamp: ASCII digits that fit an int64 of milliseconds."""
+
 _UNSAFE_FOLDER_CHARS = re.compile(r"[^A-Za-z0-9@._-]")
 """Fork AM replaces every other character of a reporting folder name with ``_`` (§3.1)."""
 
@@ -263,7 +266,7 @@ def parse_csv_line(line: str) -> tuple[int, float | str] | None:
     A value that reads as a finite number is a number, as the legacy server stored it.
     """
     text, comma, stamp = line.strip().rpartition(",")
-    if not comma or not stamp.isdigit():
+    if not comma or not _CSV_STAMP.fullmatch(stamp):  # str.isdigit() takes "²", int() not
         return None
     try:
         number = float(text)
