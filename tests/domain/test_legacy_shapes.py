@@ -247,3 +247,58 @@ def test_issues_say_whether_they_skip_something() -> None:
     assert issue.skips
     assert not Issue(code="TYPE_GUESS", subject="s", reason="r").skips
     assert issue.as_json() == {"code": "TOKEN_DUP", "subject": "s", "reason": "r"}
+
+
+def test_tokens_pinbase_cannot_store_are_replaced() -> None:
+    """A token outside 8..64 characters or holding NUL gets a new token (TOKEN_INVALID); a
+    property name longer than the column is left out; absurd timestamps are ignored."""
+    dash = {
+        "id": 1,
+        "updatedAt": 10**30,
+        "devices": [
+            {"id": 0, "token": "x" * 65, "dataReceivedAt": -5},
+            {"id": 1, "token": "abc\u0000defgh"},
+            {"id": 2, "token": "short"},
+        ],
+    }
+    storage = {"1-0-v1": "5", "1-0-v1-" + "p" * 65: "x"}
+    plan = plan_import(
+        [
+            _profile(
+                {
+                    "email": "p@x.io",
+                    "lastModifiedTs": 7,
+                    "profile": {"dashBoards": [dash], "pinsStorage": storage},
+                }
+            )
+        ],
+        options=PlanOptions(),
+        now=NOW,
+    )
+    assert [i.code for i in plan.issues].count("TOKEN_INVALID") == 3
+    device = plan.users[0].templates[0].devices[0]
+    assert not device.token_kept
+    assert len(device.token) == 32
+    assert [(v.property, v.ts) for v in device.values] == [(None, 7)]
+
+
+def test_nul_in_display_texts_is_dropped() -> None:
+    """NUL cannot be stored in names, units, enum labels or a time zone: it is dropped."""
+    dash = {
+        "id": 1,
+        "widgets": [
+            {"type": "RTC", "tzName": "Europe/\u0000Paris"},
+            {"type": "MENU", "pinType": "VIRTUAL", "pin": 1, "labels": ["a\u0000b"]},
+            {"type": "NUMBER_INPUT", "pinType": "VIRTUAL", "pin": 2, "suffix": "\u0000"},
+        ],
+    }
+    plan = plan_import(
+        [_profile({"email": "p@x.io", "profile": {"dashBoards": [dash]}})],
+        options=PlanOptions(),
+        now=NOW,
+    )
+    (user,) = plan.users
+    assert user.tz == "Europe/Paris"
+    menu, number = (d.datastream for d in user.templates[0].datastreams)
+    assert [o.label for o in menu.enum_options] == ["ab"]
+    assert number.units is None

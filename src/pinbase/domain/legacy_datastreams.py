@@ -172,10 +172,10 @@ def derive_datastreams(
             min=low,
             max=high,
             decimals=_decimals(pin_uses) if literal == DOUBLE else None,
-            units=units[:MAX_UNITS_CHARS] if units else None,
+            units=units.replace("\0", "")[:MAX_UNITS_CHARS] or None if units else None,
             sync_with_latest=True,
             enum_options=tuple(
-                EnumOption(value=i, label=text[:MAX_LABEL_CHARS] or str(i))
+                EnumOption(value=i, label=text.replace("\0", "")[:MAX_LABEL_CHARS] or str(i))
                 for i, text in enumerate(labels, start=1)
             )
             if literal == ENUM

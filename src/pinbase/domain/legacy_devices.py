@@ -11,12 +11,25 @@ from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DatastreamId
 from pinbase.domain.legacy_datastreams import DerivedDatastream
 from pinbase.domain.legacy_names import device_name
-from pinbase.domain.legacy_profiles import ProfileFile, as_dict, as_int, as_list, as_text
+from pinbase.domain.legacy_profiles import (
+    ProfileFile,
+    as_dict,
+    as_int,
+    as_list,
+    as_text,
+    moment,
+)
 from pinbase.domain.legacy_report import Issue
 from pinbase.domain.legacy_values import StoredPin
 from pinbase.domain.legacy_widgets import DashboardScan, PinUse, resolve_targets
 from pinbase.domain.value_types import Value
 from pinbase.domain.values import parse_text
+
+MIN_TOKEN_CHARS, MAX_TOKEN_CHARS = 8, 64
+"""Tokens Pinbase stores (the provisioning file's bounds, the ``devices.token`` column);
+legacy tokens have 32 characters."""
+MAX_PROPERTY_CHARS = 64
+"""The ``properties.name`` column; legacy property names are at most 21 characters."""
 
 UNREACHABLE_CONNECTIONS = frozenset({"BLE", "BLUETOOTH", "USB"})
 """Devices that reached the legacy server through the phone app (§5.3)."""
@@ -106,6 +119,16 @@ def plan_device(
                 reason="the legacy device had no token: a new one was made, reflash the device",
             )
         )
+    elif not MIN_TOKEN_CHARS <= len(token) <= MAX_TOKEN_CHARS or "\0" in token:
+        token = None
+        issues.append(
+            Issue(
+                code="TOKEN_INVALID",
+                subject=subject,
+                reason=f"the legacy token is not {MIN_TOKEN_CHARS}..{MAX_TOKEN_CHARS} characters "
+                "without NUL: a new one was made, reflash the device",
+            )
+        )
     connection = (as_text(device.get("connectionType")) or "").upper()
     if connection in UNREACHABLE_CONNECTIONS:
         issues.append(
@@ -128,8 +151,8 @@ def plan_device(
         (
             t
             for t in (
-                as_int(device.get("dataReceivedAt")),
-                as_int(dash.get("updatedAt")),
+                moment(device.get("dataReceivedAt")),
+                moment(dash.get("updatedAt")),
                 profile.last_modified,
             )
             if t > 0
@@ -157,7 +180,10 @@ def plan_device(
                 )
             else:
                 planned.append(ValuePlan(datastream_id=ds.id, ts=ts, value=value))
-        for prop in dict((s.property, s) for s in reversed(stored) if s.property).values():
+        props = (
+            s for s in reversed(stored) if s.property and len(s.property) <= MAX_PROPERTY_CHARS
+        )
+        for prop in dict((s.property, s) for s in props).values():
             planned.append(
                 ValuePlan(
                     datastream_id=ds.id,

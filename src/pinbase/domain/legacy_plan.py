@@ -30,6 +30,7 @@ from pinbase.domain.legacy_profiles import (
     as_int,
     as_list,
     as_text,
+    moment,
 )
 from pinbase.domain.legacy_report import Issue
 from pinbase.domain.legacy_tokens import SKIP, settle_tokens
@@ -48,7 +49,6 @@ from pinbase.domain.notifications import (
 )
 from pinbase.domain.pins import MAX_PIN
 from pinbase.domain.templates import MAX_OFFLINE_IGNORE_PERIOD, Metafield, TemplateEvent
-from pinbase.domain.users import MAX_TZ
 
 MAX_TEMPLATE_NAME = 100
 DEVICE_TIMEZONE = "Device Timezone"
@@ -264,10 +264,10 @@ def _plan_user(
         email=email,
         name=user_name(as_text(data.get("name")), email),
         client_hash=client_hash,
-        last_logged_at=max(as_int(p.data.get("lastLoggedAt")) for p in profiles),
+        last_logged_at=max(moment(p.data.get("lastLoggedAt")) for p in profiles),
         org_name=organization_name(as_text(data.get("name")), email),
         org_type="BUSINESS" if has_apps else "PERSONAL",
-        tz=_most_common(tz_names) or "UTC",
+        tz=_most_common(tz_names) or "UTC",  # already cut and NUL-free (legacy_widgets)
         app_names=apps,
         parent_email=parent,
         templates=tuple(templates),
@@ -353,7 +353,7 @@ def _plan_dashboard(
         (None, base_name or "Project", scan.uses)
     ]
     scopes += [(t.id, _tile_name(base_name, t), t.uses) for t in scan.tile_templates]
-    offline = min(scan.offline_ignore_ms // 1000, MAX_OFFLINE_IGNORE_PERIOD)
+    offline = min(max(0, scan.offline_ignore_ms // 1000), MAX_OFFLINE_IGNORE_PERIOD)
     events: tuple[TemplateEvent, ...] = ()
     if dash.get("isNotificationsOff") is True:
         offline = 0
@@ -361,7 +361,7 @@ def _plan_dashboard(
         events = (OFFLINE_ALERT,)
     metafields: tuple[Metafield, ...] = ()
     if scan.tz_names:
-        tz = scan.tz_names[0][:MAX_TZ]
+        tz = scan.tz_names[0]
         metafields = (Metafield(id=MetafieldId(1), name=DEVICE_TIMEZONE, default_value=tz),)
         context.issues.append(
             Issue(
@@ -472,7 +472,7 @@ def _plan_template(
         if h[:3] == (profile.email, profile.app_name, dash_id) and h[3] in member_ids
     }
     for kind, number in sorted(pins | history | {(u.kind, u.number) for u in uses}):
-        if number > MAX_PIN:
+        if not 0 <= number <= MAX_PIN:
             context.issues.append(
                 Issue(
                     code="PIN_OUT_OF_RANGE",
@@ -481,7 +481,7 @@ def _plan_template(
                 )
             )
     derived = derive_datastreams(
-        pins | history, [u for u in uses if u.number <= MAX_PIN], values=known, history=history
+        pins | history, [u for u in uses if 0 <= u.number <= MAX_PIN], values=known, history=history
     )
     for item in derived:
         ds = item.datastream

@@ -45,7 +45,7 @@ class ProfileFile:
     @property
     def last_modified(self) -> int:
         """The user's ``lastModifiedTs`` (0 when absent)."""
-        return as_int(self.data.get("lastModifiedTs"))
+        return moment(self.data.get("lastModifiedTs"))
 
     @property
     def key(self) -> tuple[str, str]:
@@ -60,6 +60,16 @@ def as_int(value: object, default: int = 0) -> int:
     if isinstance(value, float) and not value.is_integer():
         return default
     return int(value)
+
+
+MAX_MOMENT = 2**53
+"""Milliseconds past this are no date (year 287,396): read as absent, never stored."""
+
+
+def moment(value: object) -> int:
+    """A JSON timestamp in ms, or 0 when absent, negative or absurd."""
+    ms = as_int(value)
+    return ms if 0 < ms < MAX_MOMENT else 0
 
 
 def as_text(value: object) -> str | None:

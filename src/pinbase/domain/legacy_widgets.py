@@ -30,6 +30,7 @@ from pinbase.domain.legacy_catalogue import (
 )
 from pinbase.domain.legacy_profiles import as_dict, as_int, as_list, as_text
 from pinbase.domain.legacy_report import Issue
+from pinbase.domain.users import MAX_TZ
 
 KINDS = {"VIRTUAL": "v", "DIGITAL": "d", "ANALOG": "a"}
 """Legacy ``pinType`` literals and the letter of each (§2.3 "Valid pin")."""
@@ -371,8 +372,9 @@ def scan_dashboard(dashboard: Mapping[str, Any], *, subject: str) -> DashboardSc
         if kind_type == "DEVICE_SELECTOR":
             ids = tuple(as_int(d) for d in as_list(widget.get("deviceIds")))
             selectors[as_int(widget.get("id"))] = ids
-        if kind_type == "RTC" and as_text(widget.get("tzName")):
-            tz_names.append(str(widget["tzName"]))
+        zone = (as_text(widget.get("tzName")) or "").replace("\0", "")[:MAX_TZ]
+        if kind_type == "RTC" and zone:
+            tz_names.append(zone)
         if kind_type == "NOTIFICATION" and widget.get("notifyWhenOffline") is True:
             offline_alert = True
             offline_ignore_ms = as_int(widget.get("notifyWhenOfflineIgnorePeriod"))
