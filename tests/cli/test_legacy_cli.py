@@ -62,3 +62,14 @@ def test_bad_options_are_refused_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "is not a directory" in done.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    """A ``--database-url`` nobody answers: ``pinbase: …`` in one line, exit 1."""
+    done = run_cli(
+        "import-legacy", str(FIXTURES / "modern"), "--report", str(tmp_path / "r.json"),
+        "--database-url", "postgresql+asyncpg://nobody@127.0.0.1:1/none", check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("pinbase: ")
+    assert done.stderr.strip().count("\n") == 0

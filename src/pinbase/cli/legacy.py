@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeE
 
 from pinbase import runtime
 from pinbase.cli.options import ConfigOption, DatabaseOption, DataOption
+from pinbase.cli.startup import KNOWN_FAILURES, explain
 from pinbase.domain.legacy_plan import ImportPlan, PlanOptions
 from pinbase.domain.legacy_tokens import FAIL, SKIP, TokenConflict
 from pinbase.services.clock import system_clock
@@ -123,8 +124,12 @@ def import_legacy_command(
     if dry_run:
         done = describe_plan(folder, scan, plan)
     else:
-        settings = load_settings(config, data_dir=data, database_url=database_url)
-        done = asyncio.run(_import(settings, folder, scan, plan, options))
+        try:
+            settings = load_settings(config, data_dir=data, database_url=database_url)
+            done = asyncio.run(_import(settings, folder, scan, plan, options))
+        except KNOWN_FAILURES as error:
+            # Exit 1 even for a settings error (2 elsewhere): 2 means "done, items skipped" here.
+            _refuse(f"pinbase: {explain(error, None)[0]}")
     target = report or Path(DEFAULT_REPORT)
     target.write_text(json.dumps(done.as_json(), indent=2, ensure_ascii=False) + "\n")
     _summary(done, target)
