@@ -7,14 +7,9 @@ import pytest
 
 from pinbase.domain.datastreams import DataType
 from pinbase.domain.legacy_names import device_name, organization_name, user_name
-from pinbase.domain.legacy_plan import (
-    ImportPlan,
-    PlanOptions,
-    TemplatePlan,
-    UserPlan,
-    plan_import,
-)
+from pinbase.domain.legacy_plan import ImportPlan, PlanOptions, UserPlan, plan_import
 from pinbase.domain.legacy_profiles import choose_profiles, decode_profile, is_profile_name
+from pinbase.domain.legacy_templates import TemplatePlan
 from pinbase.domain.legacy_tokens import FAIL, TokenConflict
 from pinbase.domain.pins import Pin, PinType
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pinbase.domain.errors import PinbaseError
-from pinbase.domain.legacy_plan import HistoryPin
 from pinbase.domain.legacy_profiles import (
     STOCK_APP,
     LegacyFormatError,
@@ -20,6 +19,7 @@ from pinbase.domain.legacy_profiles import (
     is_profile_name,
 )
 from pinbase.domain.legacy_report import Issue
+from pinbase.domain.legacy_templates import HistoryPin
 
 HISTORY_FILE = re.compile(r"^history_(\d+)(?:-(\d+))?_([dva])(\d{1,3})_(minute|hourly|daily)\.bin$")
 """§3.1's file name; no device part means device 0."""

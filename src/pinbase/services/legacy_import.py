@@ -24,14 +24,9 @@ import asyncpg
 
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DeviceId, OrgId, Token
-from pinbase.domain.legacy_plan import (
-    ImportPlan,
-    PlanOptions,
-    TemplatePlan,
-    UserPlan,
-    plan_import,
-)
+from pinbase.domain.legacy_plan import ImportPlan, PlanOptions, UserPlan, plan_import
 from pinbase.domain.legacy_report import Issue
+from pinbase.domain.legacy_templates import TemplatePlan
 from pinbase.domain.points import Point
 from pinbase.domain.templates import new_template_code
 from pinbase.domain.users import ACTIVE, ADMIN, is_password_hash
