@@ -21,7 +21,16 @@ LIVING_ROOM = "2a5f1c0e8d7b4a6f9e3c1b0a7d6e5f4c"
 """The modern fixture's hex token (a legacy server up to 0.41.6 generated these)."""
 BEDROOM = "Ab-_cdEFghIJklMNopQRstUVwxYZ0123"
 """Its Base64 token with ``-`` and ``_`` (0.41.7 and later)."""
-TABLES = ("organizations", "users", "templates", "datastreams", "devices", "current_values")
+TABLES = (
+    "organizations",
+    "users",
+    "templates",
+    "datastreams",
+    "devices",
+    "current_values",
+    "history",
+    "legacy_imports",
+)
 
 
 def dump(data: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -32,11 +41,14 @@ def dump(data: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The ``modern`` and ``matrix`` fixtures imported into a fresh data folder by the CLI."""
+    """The ``modern``, ``matrix`` and ``v0.30`` fixtures (the last with a history file)
+    imported into a fresh data folder by the CLI."""
     root = tmp_path_factory.mktemp("legacy")
     folder = root / "legacy-data"
     shutil.copytree(FIXTURES / "modern", folder)
     shutil.copy(FIXTURES / "matrix" / "bob@example.com.Blynk.user", folder)
+    shutil.copy(FIXTURES / "v0.30" / "dave@example.com.Blynk.user", folder)
+    shutil.copytree(FIXTURES / "v0.30" / "data", folder / "data")
     data = root / "pinbase"
     report = root / "report.json"
     done = run_cli(
@@ -61,11 +73,13 @@ def server(imported: dict[str, Any]) -> Iterator[tuple[ServerProcess, int]]:
 
 
 def test_report_lists_what_was_mapped(imported: dict[str, Any]) -> None:
-    """The printed summary and the JSON report agree: two users, their devices, no secrets."""
+    """The printed summary and the JSON report agree: three users, their devices, the history
+    file's two points, no secrets."""
     report = imported["report"]
     assert report["exitCode"] == 0
-    assert report["counts"]["users"] == 2
-    assert report["counts"]["devices"] == 7
+    assert report["counts"]["users"] == 3
+    assert report["counts"]["devices"] == 8
+    assert report["historyPoints"] == 2
     assert "Report:" in imported["stdout"]
     assert "Restart `pinbase serve`" in imported["stdout"]
     text = json.dumps(report)
@@ -120,7 +134,9 @@ def test_second_import_changes_nothing(imported: dict[str, Any]) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(report.read_text())["counts"]["alreadyImported"] == 2
+    again = json.loads(report.read_text())
+    assert again["counts"]["alreadyImported"] == 3
+    assert again["historyPoints"] == 0
     assert dump(data) == before
 
 
