@@ -159,12 +159,16 @@ def plan_device(
         ),
         now,
     )
+    own: dict[tuple[str, int], list[StoredPin]] = {}
+    for entry in storage:
+        if entry.device_id == device_id:
+            own.setdefault((entry.kind, entry.number), []).append(entry)
     planned: list[ValuePlan] = []
     for item in derived:
         ds = item.datastream
         key = (ds.pin.type.letter, ds.pin.number)
         text = values.get((device_id, *key)) or scan.tile_values.get((device_id, *key))
-        stored = [s for s in storage if s.device_id == device_id and (s.kind, s.number) == key]
+        stored = own.get(key, [])
         if text is None:
             text = next((s.value for s in stored if s.property is None), None)
         if text is not None:
