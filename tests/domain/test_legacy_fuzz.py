@@ -43,7 +43,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8))
 def test_any_profile_json_plans_or_is_refused(data: dict[str, Any]) -> None:
     """A decoded profile of any shape plans; only a file with no e-mail is refused."""
@@ -57,7 +57,7 @@ def test_any_profile_json_plans_or_is_refused(data: dict[str, Any]) -> None:
 objects = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=8)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     widgets=st.lists(objects, max_size=4),
     devices=st.lists(objects, max_size=3),

@@ -299,9 +299,10 @@ def test_shared_token_under_fail_stops_the_plan() -> None:
 
 
 def test_only_limits_the_plan_to_the_named_users() -> None:
-    """``--only``: other users are left out."""
-    plan = plan_of("tokens", only=frozenset({"older@example.com"}))
+    """``--only``: other users are left out; an e-mail of no user is reported."""
+    plan = plan_of("tokens", only=frozenset({"older@example.com", "nobody@example.com"}))
     assert [u.email for u in plan.users] == ["older@example.com"]
+    assert [i.subject for i in plan.issues if i.code == "ONLY_NOT_FOUND"] == ["nobody@example.com"]
 
 
 def test_noise_names_are_cleaned_to_pinbase_rules() -> None:

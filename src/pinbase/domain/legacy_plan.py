@@ -147,6 +147,10 @@ def plan_import(
             email=email, profiles=by_email[email], history=history, issues=issues
         )
         users.append(_plan_user(context, publishers, options=options, now=now))
+    issues.extend(
+        Issue(code="ONLY_NOT_FOUND", subject=email, reason="--only names no user of the folder")
+        for email in sorted(options.only - set(by_email))
+    )
     users = _settle(users, issues, policy=options.on_token_conflict)
     # Publishers first, so their organization exists when a nested one is written.
     users.sort(key=lambda u: (u.parent_email is not None, u.email))
