@@ -68,7 +68,10 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def server(imported: dict[str, Any]) -> Iterator[tuple[ServerProcess, int]]:
     """``pinbase serve`` on the imported data folder, with its binary device port."""
     port = free_port()
-    with ServerProcess(imported["data"], f"--hardware-port={port}") as process:
+    # Retention off: the server would otherwise prune the 2021 history at once (93 days by
+    # default), and the second import would put it back (docs/legacy-migration.md).
+    keep = {"PINBASE_HISTORY_RETENTION_DAYS": "0", "PINBASE_AGGREGATE_RETENTION_DAYS": "0"}
+    with ServerProcess(imported["data"], f"--hardware-port={port}", env=keep) as process:
         yield process, port
 
 
