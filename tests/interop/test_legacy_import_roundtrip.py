@@ -85,6 +85,7 @@ def test_report_lists_what_was_mapped(imported: dict[str, Any]) -> None:
     assert report["historyPoints"] == 2
     assert "Report:" in imported["stdout"]
     assert "Restart `pinbase serve`" in imported["stdout"]
+    assert "History older than 93 days will be pruned" in imported["stdout"]
     text = json.dumps(report)
     assert LIVING_ROOM not in text
     assert "fD9jqz1303HXurfKkTf29V9zN5mC0lFgpyS4ovvGck4=" not in text

@@ -121,18 +121,26 @@ def import_legacy_command(
         plan = plan_folder(scan, options, now=system_clock())
     except (LegacyFolderError, TokenConflict) as error:
         _refuse(f"import-legacy: {error}")
+    retention_days = 0.0
     if dry_run:
         done = describe_plan(folder, scan, plan)
     else:
         try:
             settings = load_settings(config, data_dir=data, database_url=database_url)
             done = asyncio.run(_import(settings, folder, scan, plan, options))
+            retention_days = settings.history_retention_days
         except KNOWN_FAILURES as error:
             # Exit 1 even for a settings error (2 elsewhere): 2 means "done, items skipped" here.
             _refuse(f"pinbase: {explain(error, None)[0]}")
     target = report or Path(DEFAULT_REPORT)
     target.write_text(json.dumps(done.as_json(), indent=2, ensure_ascii=False) + "\n")
     _summary(done, target)
+    if done.history_points and retention_days:
+        typer.echo(
+            f"History older than {retention_days:g} days will be pruned by `pinbase serve`: "
+            "set PINBASE_HISTORY_RETENTION_DAYS=0 (and PINBASE_AGGREGATE_RETENTION_DAYS) to "
+            "keep it."
+        )
     raise typer.Exit(done.exit_code)
 
 
