@@ -186,7 +186,7 @@ def test_server_side_features_and_phone_widgets_are_reported() -> None:
     device and tags are reported with their codes."""
     found = codes(plan_of("matrix"))
     for code in (
-        "TIMER_NOT_MIGRATED",
+        "TIMER_AS_AUTOMATION",
         "EVENTOR_NOT_MIGRATED",
         "WEBHOOK_NOT_MIGRATED",
         "REPORT_NOT_MIGRATED",
@@ -196,6 +196,25 @@ def test_server_side_features_and_phone_widgets_are_reported() -> None:
         "TYPE_GUESS",
     ):
         assert code in found
+
+
+def test_timer_becomes_two_daily_automations() -> None:
+    """§5.3 TIMER: the start and stop values are written every day at the UTC times."""
+    (bob,) = plan_of("matrix").users
+    on, off = bob.timers
+    assert (on.kind, on.number, on.hour, on.minute, on.value) == ("d", 4, 1, 0, "1")
+    assert (off.hour, off.minute, off.value) == (2, 0, "0")
+    assert on.device_keys == ("bob@example.com|Blynk|7|0",)
+    automation = on.automation_json([(3, 9)])
+    assert automation["condition"] == {
+        "kind": "SCHEDULE",
+        "time": "01:00",
+        "tz": "UTC",
+        "repeat": {"type": "DAILY"},
+    }
+    assert automation["actions"] == [
+        {"kind": "CONTROL_DEVICE", "deviceId": 3, "dataStreamId": 9, "value": "1"}
+    ]
 
 
 def test_tags_become_organization_tags_on_their_devices() -> None:

@@ -302,3 +302,27 @@ def test_nul_in_display_texts_is_dropped() -> None:
     menu, number = (d.datastream for d in user.templates[0].datastreams)
     assert [o.label for o in menu.enum_options] == ["ab"]
     assert number.units is None
+
+
+def test_timers_without_something_to_schedule_are_reported() -> None:
+    """A Timer without a pin, without an existing device, or without a valid time and value
+    is TIMER_NOT_MIGRATED; seconds are dropped from the time (reported)."""
+    timers = [
+        {"type": "TIMER", "startTime": 60, "startValue": "1"},
+        {"type": "TIMER", "pinType": "VIRTUAL", "pin": 1, "deviceId": 5, "startTime": 60,
+         "startValue": "1"},
+        {"type": "TIMER", "pinType": "VIRTUAL", "pin": 2, "startTime": 90000, "startValue": "1",
+         "stopTime": 30, "stopValue": "a\u0000b"},
+        {"type": "TIMER", "pinType": "VIRTUAL", "pin": 3, "startTime": 3661, "startValue": "1"},
+    ]  # fmt: skip
+    dash = {"id": 1, "widgets": timers, "devices": [{"id": 0, "token": "y" * 32}]}
+    plan = plan_import(
+        [_profile({"email": "p@x.io", "profile": {"dashBoards": [dash]}})],
+        options=PlanOptions(),
+        now=NOW,
+    )
+    codes = [i.code for i in plan.issues if i.code.startswith("TIMER")]
+    assert codes == ["TIMER_NOT_MIGRATED"] * 3 + ["TIMER_AS_AUTOMATION"]
+    (switch,) = plan.users[0].timers
+    assert (switch.hour, switch.minute, switch.rounded) == (1, 1, True)
+    assert any("seconds dropped" in i.reason for i in plan.issues)

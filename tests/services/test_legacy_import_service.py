@@ -133,6 +133,19 @@ async def test_tags_are_put_on_their_devices(store: SqlStore) -> None:
     assert [t.name for t in tags] == ["Kitchen"]
 
 
+async def test_timer_becomes_automations_on_its_device(store: SqlStore) -> None:
+    """§5.3: the matrix Timer on D4 is two daily UTC automations controlling device "Main"."""
+    await run(store, "matrix")
+    async with store.transaction() as tx:
+        main = await tx.find_device("00000000000000000000000000000001")  # type: ignore[arg-type]
+        assert main is not None
+        automations = await tx.list_automations([main.org_id])
+    assert sorted(a.name for a in automations) == [
+        "Timer D4 off (legacy Timer)",
+        "Timer D4 on (legacy Timer)",
+    ]
+
+
 async def test_token_of_another_device_is_never_taken(store: SqlStore) -> None:
     """§5.4 step 3: a token a Pinbase device already holds skips that legacy device only."""
     spec = {

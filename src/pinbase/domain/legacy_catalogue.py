@@ -86,7 +86,6 @@ NUMERIC_CONDITIONS = frozenset({"GT", "GTE", "LT", "LTE", "EQ", "NEQ", "BETWEEN"
 TEXT_CONDITIONS = frozenset({"STR_EQUAL", "STR_NOT_EQUAL"})
 
 NOT_MIGRATED = {
-    "TIMER": "TIMER_NOT_MIGRATED",
     "EVENTOR": "EVENTOR_NOT_MIGRATED",
     "WEBHOOK": "WEBHOOK_NOT_MIGRATED",
     "REPORT": "REPORT_NOT_MIGRATED",
@@ -96,8 +95,6 @@ NOT_MIGRATED = {
 """Server-side features the import reports instead of migrating (§5.3)."""
 
 WHY_NOT = {
-    "TIMER_NOT_MIGRATED": "the legacy server wrote the Timer's start/stop values itself; "
-    "recreate it as a Pinbase automation (Schedule -> Control Device)",
     "EVENTOR_NOT_MIGRATED": "Eventor rules ran on the legacy server; recreate them as automations",
     "WEBHOOK_NOT_MIGRATED": "the pin is kept; recreate the HTTP call as a Pinbase webhook",
     "REPORT_NOT_MIGRATED": "scheduled CSV e-mails are not migrated; the pins and history are",

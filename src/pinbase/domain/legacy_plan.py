@@ -30,11 +30,14 @@ from pinbase.domain.legacy_profiles import (
 )
 from pinbase.domain.legacy_report import Issue
 from pinbase.domain.legacy_templates import HistoryPin, TemplatePlan, plan_template
+from pinbase.domain.legacy_timers import TimerSwitch, timer_switches
 from pinbase.domain.legacy_tokens import SKIP, settle_tokens
 from pinbase.domain.legacy_values import StoredPin, read_storage
 from pinbase.domain.legacy_widgets import (
+    DashboardScan,
     PinUse,
     TileTemplateScan,
+    resolve_targets,
     scan_dashboard,
 )
 from pinbase.domain.notifications import (
@@ -91,6 +94,8 @@ class UserPlan:
     last_modified: int = 0
     tags: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Organization tags by name, each with the trace keys of its devices (§5.1)."""
+    timers: tuple[TimerSwitch, ...] = ()
+    """Legacy Timer widgets as daily automations (§5.3)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,6 +121,7 @@ class _UserContext:
     issues: list[Issue]
     template_names: set[str] = field(default_factory=set)
     tags: dict[str, list[str]] = field(default_factory=dict)
+    timers: list[TimerSwitch] = field(default_factory=list)
 
 
 def plan_import(
@@ -238,6 +244,7 @@ def _plan_user(
         templates=tuple(templates),
         last_modified=max(p.last_modified for p in profiles),
         tags=tuple((name, tuple(keys)) for name, keys in sorted(context.tags.items())),
+        timers=tuple(context.timers),
     )
 
 
@@ -302,6 +309,7 @@ def _plan_dashboard(
             key = f"{profile.email}|{profile.app_name}|{dash_id}|{device_id}"
             if device_id in known and key not in tagged:
                 tagged.append(key)
+    _plan_timers(context, profile, dash, scan, tags=tags, known=known)
     storage = _storage(context, profile, dash, subject)
     placed: dict[int, int | None] = {}
     for tile in scan.tile_templates:
@@ -363,6 +371,49 @@ def _plan_dashboard(
             )
         )
     return plans, scan.tz_names
+
+
+def _plan_timers(
+    context: _UserContext,
+    profile: ProfileFile,
+    dash: Mapping[str, Any],
+    scan: DashboardScan,
+    *,
+    tags: Mapping[int, tuple[int, ...]],
+    known: set[int],
+) -> None:
+    """Each TIMER widget's switches as automations, else TIMER_NOT_MIGRATED (§5.3)."""
+    dash_id = as_int(dash.get("id"))
+    subject = f"{profile.email} ({profile.app_name}) project {dash_id}"
+    for widget in (as_dict(w) for w in as_list(dash.get("widgets"))):
+        if str(widget.get("type", "")).upper() != "TIMER":
+            continue
+        targets = resolve_targets(
+            (as_int(widget.get("deviceId")),), tags=tags, selectors=scan.selectors
+        )
+        keys = tuple(
+            f"{profile.email}|{profile.app_name}|{dash_id}|{d}" for d in targets if d in known
+        )
+        switches = list(timer_switches(widget, device_keys=keys))
+        if not switches:
+            context.issues.append(
+                Issue(
+                    code="TIMER_NOT_MIGRATED",
+                    subject=subject,
+                    reason="a Timer without a pin, a device, or a time and value: nothing to "
+                    "schedule",
+                )
+            )
+            continue
+        context.timers.extend(switches)
+        rounded = " (seconds dropped)" if any(s.rounded for s in switches) else ""
+        context.issues.append(
+            Issue(
+                code="TIMER_AS_AUTOMATION",
+                subject=f"{subject} {switches[0].kind}{switches[0].number}",
+                reason=f"{len(switches)} daily UTC automation(s) replace the Timer{rounded}",
+            )
+        )
 
 
 def _tile_name(base: str, tile: TileTemplateScan) -> str:

@@ -22,13 +22,16 @@ from typing import Any
 
 import asyncpg
 
+from pinbase.domain.automations import parse_automation, spec_json
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DeviceId, OrgId, Token
 from pinbase.domain.legacy_plan import ImportPlan, PlanOptions, UserPlan, plan_import
 from pinbase.domain.legacy_report import Issue
 from pinbase.domain.legacy_templates import TemplatePlan
+from pinbase.domain.legacy_timers import TimerSwitch
+from pinbase.domain.pins import Pin, PinType
 from pinbase.domain.points import Point
-from pinbase.domain.templates import new_template_code
+from pinbase.domain.templates import Template, new_template_code
 from pinbase.domain.users import ACTIVE, ADMIN, is_password_hash
 from pinbase.services.clock import Clock
 from pinbase.services.legacy_folder import FolderScan
@@ -41,6 +44,7 @@ from pinbase.storage.legacy_imports import TraceEntry
 logger = logging.getLogger(__name__)
 
 USER, TEMPLATE, DEVICE = "user", "template", "device"
+PIN_KINDS = {"v": PinType.VIRTUAL, "d": PinType.DIGITAL, "a": PinType.ANALOG}
 
 EXIT_DONE, EXIT_FATAL, EXIT_SKIPPED = 0, 1, 2
 """§5.4 step 5: done; fatal; done with skipped items."""
@@ -297,13 +301,46 @@ async def _write_user(
     written.append(
         TraceEntry(kind=USER, legacy_key=user.email, pinbase_id=member.id, org_id=org.id)
     )
+    placed: dict[str, tuple[DeviceId, Template]] = {}
     for template in user.templates:
-        await _write_template(tx, template, org.id, member.id, written, skipped, now=now)
-    devices = {e.legacy_key: DeviceId(e.pinbase_id) for e in written if e.kind == DEVICE}
+        await _write_template(tx, template, org.id, member.id, written, skipped, placed, now=now)
     for name, keys in user.tags:
         tag_id = await tx.add_tag(org.id, name, owner_user_id=member.id, created_at=now)
-        await tx.tag_devices(tag_id, [devices[k] for k in keys if k in devices])
+        await tx.tag_devices(tag_id, [placed[k][0] for k in keys if k in placed])
+    for switch in user.timers:
+        await _write_timer(tx, switch, org.id, member.id, placed, now=now)
     return {"orgId": org.id, "userId": member.id}
+
+
+async def _write_timer(
+    tx: Transaction,
+    switch: TimerSwitch,
+    org_id: OrgId,
+    owner_id: int,
+    placed: dict[str, tuple[DeviceId, Template]],
+    *,
+    now: int,
+) -> None:
+    """One Timer half as a daily automation over the imported devices that have its pin."""
+    pin = Pin(PIN_KINDS[switch.kind], switch.number)
+    targets = [
+        (device_id, template.datastream_at(pin).id)
+        for key in switch.device_keys
+        if key in placed
+        for device_id, template in [placed[key]]
+        if any(ds.pin == pin for ds in template.datastreams)
+    ]
+    if not targets:
+        return
+    spec = parse_automation(switch.automation_json(targets), max_actions=len(targets))
+    await tx.add_automation(
+        org_id=org_id,
+        owner_id=owner_id,
+        name=spec.name,
+        is_active=True,
+        spec=spec_json(spec),
+        created_at=now,
+    )
 
 
 async def _write_template(
@@ -313,6 +350,7 @@ async def _write_template(
     owner_id: int,
     written: list[TraceEntry],
     skipped: list[Issue],
+    placed: dict[str, tuple[DeviceId, Template]],
     *,
     now: int,
 ) -> None:
@@ -366,6 +404,7 @@ async def _write_template(
         written.append(
             TraceEntry(kind=DEVICE, legacy_key=device_plan.key, pinbase_id=device.id, org_id=org_id)
         )
+        placed[device_plan.key] = (device.id, template)
 
 
 async def _history_targets(store: Store) -> dict[LegacyPin, HistoryTarget]:
