@@ -14,14 +14,8 @@ from sqlalchemy import text
 from pinbase.domain.legacy_plan import PlanOptions
 from pinbase.runtime import open_store
 from pinbase.services.legacy_folder import LegacyFolderError, scan_folder
-from pinbase.services.legacy_import import (
-    EXIT_DONE,
-    EXIT_SKIPPED,
-    ImportOptions,
-    ImportReport,
-    plan_folder,
-    run_import,
-)
+from pinbase.services.legacy_import import ImportOptions, plan_folder, run_import
+from pinbase.services.legacy_import_report import EXIT_DONE, EXIT_SKIPPED, ImportReport
 from pinbase.services.passwords import verify_password
 from pinbase.services.provisioning import parse_spec, provision
 from pinbase.storage.sql import SqlStore

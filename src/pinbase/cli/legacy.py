@@ -25,14 +25,8 @@ from pinbase.domain.legacy_plan import ImportPlan, PlanOptions
 from pinbase.domain.legacy_tokens import FAIL, SKIP, TokenConflict
 from pinbase.services.clock import system_clock
 from pinbase.services.legacy_folder import FolderScan, LegacyFolderError, scan_folder
-from pinbase.services.legacy_import import (
-    EXIT_FATAL,
-    ImportOptions,
-    ImportReport,
-    describe_plan,
-    plan_folder,
-    run_import,
-)
+from pinbase.services.legacy_import import ImportOptions, plan_folder, run_import
+from pinbase.services.legacy_import_report import EXIT_FATAL, ImportReport, describe_plan
 from pinbase.settings import Settings, load_settings
 
 err = Console(stderr=True)
