@@ -11,6 +11,7 @@ from rich.console import Console
 from pinbase import __version__, runtime
 from pinbase.cli.backup import backup_app
 from pinbase.cli.edgent import edgent_app
+from pinbase.cli.legacy import import_legacy_command
 from pinbase.cli.oauth import oauth_app
 from pinbase.cli.serving import configure_logging, run_server
 from pinbase.cli.startup import failures_reported
@@ -25,6 +26,7 @@ app = typer.Typer(help="Pinbase: a self-hosted IoT cloud compatible with Blynk's
 app.add_typer(oauth_app, name="oauth")
 app.add_typer(backup_app)  # backup, restore
 app.add_typer(edgent_app, name="edgent")
+app.command("import-legacy")(import_legacy_command)
 err = Console(stderr=True)
 
 DataOption = Annotated[Path, typer.Option("--data", help="Data folder (SQLite file, uploads).")]

@@ -23,6 +23,7 @@ from pinbase.storage.device_admin import DeviceAdminRepository
 from pinbase.storage.device_logs import DeviceLogsRepository
 from pinbase.storage.device_records import DeviceRecordsRepository
 from pinbase.storage.firmware import FirmwareRepository
+from pinbase.storage.legacy_imports import LegacyImportRepository
 from pinbase.storage.notifications import NotificationRepository
 from pinbase.storage.oauth import OAuthRepository
 from pinbase.storage.organizations import OrganizationRepository
@@ -203,6 +204,7 @@ class Transaction(
     OutboxRepository,
     NotificationRepository,
     FirmwareRepository,
+    LegacyImportRepository,
     Protocol,
 ):
     """Reads and writes inside one database transaction."""

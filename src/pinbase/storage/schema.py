@@ -682,3 +682,16 @@ shipment_devices = Table(
     Column("from_version", NulFreeString(64), nullable=True),
     Column("from_build", NulFreeString(64), nullable=True),
 )
+
+legacy_imports = Table(
+    "legacy_imports",
+    metadata,
+    # The import trace of `pinbase import-legacy` (migration 0017, legacy-import.md §5.2): what
+    # each legacy user, dashboard and device became. No foreign keys: the trace outlives a
+    # device deleted later, so a rerun does not recreate it.
+    Column("kind", NulFreeString(16), primary_key=True),
+    Column("legacy_key", NulFreeString(400), primary_key=True),
+    Column("pinbase_id", Integer, nullable=False),
+    Column("org_id", Integer, nullable=False),
+    Column("imported_at", BigInteger, nullable=False),
+)

@@ -5,7 +5,7 @@ current values, properties, metafield values) live here beside ``_upsert``; ever
 portable Core SQL in a mixin module, one concept each: ``sql_catalog``, ``sql_organizations``,
 ``sql_oauth``, ``sql_device_logs``, ``sql_device_admin``, ``sql_device_records``, ``sql_history``,
 ``sql_retention``, ``sql_users``, ``sql_console_sessions``, ``sql_outbox``,
-``sql_notifications`` and ``sql_webhooks``.
+``sql_notifications``, ``sql_webhooks`` and ``sql_legacy_imports``.
 """
 
 from collections.abc import AsyncIterator, Sequence
@@ -40,6 +40,7 @@ from pinbase.storage.sql_device_logs import SqlDeviceLogs
 from pinbase.storage.sql_device_records import SqlDeviceRecords
 from pinbase.storage.sql_firmware import SqlFirmware
 from pinbase.storage.sql_history import SqlHistoryQueries
+from pinbase.storage.sql_legacy_imports import SqlLegacyImports
 from pinbase.storage.sql_notifications import SqlNotificationQueries
 from pinbase.storage.sql_oauth import SqlOAuthQueries
 from pinbase.storage.sql_organizations import SqlOrganizationQueries
@@ -147,6 +148,7 @@ class SqlTransaction(
     SqlOutbox,
     SqlNotificationQueries,
     SqlFirmware,
+    SqlLegacyImports,
 ):
     """A ``Transaction`` bound to one connection inside ``SqlStore.transaction``."""
 
