@@ -18,7 +18,6 @@ failure* when the transfer broke off.
 """
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, replace
@@ -50,6 +49,7 @@ from pinbase.services.directory import BoundDevice, Directory
 from pinbase.services.events import EventLog, EventRejected
 from pinbase.services.firmware import FirmwareNotFound, FirmwareStore
 from pinbase.services.presence import Presence
+from pinbase.services.queued_work import QueuedWork
 from pinbase.services.scope import Scoped, device_in_scope, template_in_scope
 from pinbase.storage.base import Store, Transaction
 
@@ -144,46 +144,27 @@ class Shipments:
         self.firmware = firmware
         self._base = download_base.rstrip("/")
         self._lock = asyncio.Lock()
-        self._queue: asyncio.Queue[DeviceInfoReported] = asyncio.Queue(MAX_QUEUED)
-        self._task: asyncio.Task[None] | None = None
+        self._work = QueuedWork(
+            self.handle_report, name="shipments", limit=MAX_QUEUED, describe=_describe
+        )
         self._unsubscribe: Unsubscribe | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
         """Evaluate firmware reports of devices connected to this node from now on."""
-        self._unsubscribe = self._bus.subscribe(DeviceInfoReported, self._enqueue)
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="shipments")
+        self._unsubscribe = self._bus.subscribe(DeviceInfoReported, self._work.put)
+        self._work.start()
 
     async def stop(self) -> None:
         """Evaluate what is queued, then end the task."""
         if self._unsubscribe is not None:
             self._unsubscribe()
-        if self._task is not None:
-            await self._queue.join()
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._work.stop()
 
     async def drain(self) -> None:
         """Wait until every queued report is evaluated (tests)."""
-        await self._queue.join()
-
-    def _enqueue(self, report: DeviceInfoReported) -> None:
-        try:
-            self._queue.put_nowait(report)
-        except asyncio.QueueFull:
-            logger.warning("shipments.queue_full device_id=%d", report.device_id)
-
-    async def _run(self) -> None:
-        while True:
-            report = await self._queue.get()
-            try:
-                await self.handle_report(report)
-            except Exception:
-                logger.exception("shipments.failed device_id=%d", report.device_id)
-            finally:
-                self._queue.task_done()
+        await self._work.drain()
 
     # -- use cases -------------------------------------------------------------------------
 
@@ -648,3 +629,7 @@ def _reported(bound: BoundDevice) -> ReportedFirmware:
         fw_type=info.fw_type,
         library_version=info.blynk_version,
     )
+
+
+def _describe(report: DeviceInfoReported) -> str:
+    return f"device_id={report.device_id}"

@@ -11,18 +11,13 @@ silently. With several nodes, every node sees every presence change, and only th
 caused one (``PresenceChanged.local``) handles it: one notification per installation.
 """
 
-import asyncio
-import contextlib
-import logging
-
 from pinbase.domain.deliveries import DeliveryKind
 from pinbase.services.bus import Bus, DeviceFirstConnected, PresenceChanged, Unsubscribe
 from pinbase.services.directory import Directory
+from pinbase.services.queued_work import QueuedWork
 from pinbase.services.reactions.notifications import Notifications, status_ref
 from pinbase.services.reactions.outbox import Wake
 from pinbase.storage.base import Store
-
-logger = logging.getLogger(__name__)
 
 OFFLINE_DELAY_MS = 60_000
 """Default wait before an Offline notification: Blynk's default Online→Offline wait of 1 min
@@ -51,46 +46,27 @@ class Lifecycle:
         self._notifications = notifications
         self._wake = wake
         self._delay = offline_delay_ms
-        self._queue: asyncio.Queue[PresenceChanged] = asyncio.Queue(MAX_QUEUED)
-        self._task: asyncio.Task[None] | None = None
+        self._work = QueuedWork(self.handle, name="lifecycle", limit=MAX_QUEUED, describe=_describe)
         self._unsubscribe: Unsubscribe | None = None
 
     def start(self) -> None:
         """Subscribe to presence changes and start the task that handles them."""
         self._unsubscribe = self._bus.subscribe(PresenceChanged, self._enqueue)
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="lifecycle")
+        self._work.start()
 
     async def stop(self) -> None:
         """Handle what is queued, then end the task."""
         if self._unsubscribe is not None:
             self._unsubscribe()
-        if self._task is not None:
-            await self._queue.join()
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._work.stop()
 
     async def drain(self) -> None:
         """Wait until every queued change is handled (tests)."""
-        await self._queue.join()
+        await self._work.drain()
 
     def _enqueue(self, change: PresenceChanged) -> None:
-        if not change.local:  # another node caused it, and acts on it (issue #11)
-            return
-        try:
-            self._queue.put_nowait(change)
-        except asyncio.QueueFull:
-            logger.warning("lifecycle.queue_full device_id=%d", change.device_id)
-
-    async def _run(self) -> None:
-        while True:
-            change = await self._queue.get()
-            try:
-                await self.handle(change)
-            except Exception:
-                logger.exception("lifecycle.failed device_id=%d", change.device_id)
-            finally:
-                self._queue.task_done()
+        if change.local:  # a change another node caused is that node's to act on (issue #11)
+            self._work.put(change)
 
     async def handle(self, change: PresenceChanged) -> None:
         """Store the presence, cancel or plan notifications, announce a first connection."""
@@ -126,3 +102,7 @@ class Lifecycle:
             self._bus.publish(
                 DeviceFirstConnected(device_id=device.id, org_id=device.org_id, ts=change.ts)
             )
+
+
+def _describe(change: PresenceChanged) -> str:
+    return f"device_id={change.device_id}"
