@@ -3,7 +3,6 @@
 server: the HTTP write, the bus, the engine's own task, the value pipeline, the TCP listener."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,32 +11,11 @@ import pytest
 from console_live_stack import LiveStack, live_stack
 from interop_driver import BLYNKLIB, DeviceClient
 
+from editors import Editor
 from pinbase.domain.automations import Automation
-from pinbase.domain.devices import Device
 from pinbase.domain.ids import OrgId
 from pinbase.testing import provision
 from testspec import load_spec
-
-
-@dataclass(frozen=True)
-class Editor:
-    """A user of the organization who sees and controls its devices."""
-
-    org_id: OrgId
-    scope: frozenset[OrgId]
-    user_id: int | None = None
-
-    def can_see(self, org_id: OrgId) -> bool:
-        """Whether ``org_id`` is in scope."""
-        return org_id in self.scope
-
-    def can_view_device(self, device: Device) -> bool:
-        """Every device of the scope."""
-        return self.can_see(device.org_id)
-
-    def can_control_device(self, device: Device) -> bool:
-        """Every device of the scope."""
-        return self.can_see(device.org_id)
 
 
 @pytest.fixture(scope="module")

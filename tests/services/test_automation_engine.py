@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from hand_clock import HandClock
 
+from editors import Editor
 from pinbase.domain.automations import InvalidAutomation
 from pinbase.domain.datastream_automation import AutomationSetting, AutomationType
 from pinbase.domain.datastreams import DataType
-from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.domain.pins import Pin, PinType
 from pinbase.domain.users import ADMIN
@@ -52,27 +52,6 @@ SPEC = {
 MINUTE = 60_000
 
 
-@dataclass(frozen=True)
-class Editor:
-    """A console-like caller: a user of ``org_id`` who sees and controls its devices."""
-
-    org_id: OrgId
-    scope: frozenset[OrgId]
-    user_id: int | None = 7
-
-    def can_see(self, org_id: OrgId) -> bool:
-        """Whether ``org_id`` is in scope."""
-        return org_id in self.scope
-
-    def can_view_device(self, device: Device) -> bool:
-        """Every device of the scope."""
-        return self.can_see(device.org_id)
-
-    def can_control_device(self, device: Device) -> bool:
-        """Every device of the scope."""
-        return self.can_see(device.org_id)
-
-
 @pytest.fixture(params=BACKENDS)
 async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
     """Settings naming an empty database on each engine."""
@@ -95,7 +74,7 @@ async def setup(services: Services) -> World:
         services.store, parse_spec(SPEC), clock=services.clock, bus=services.bus
     )
     org = OrgId(created["organization"]["id"])
-    editor = Editor(org_id=org, scope=services.directory.subtree(org))
+    editor = Editor(user_id=7, org_id=org, scope=services.directory.subtree(org))
     return World(
         editor=editor, cellar=created["devices"][0]["id"], attic=created["devices"][1]["id"]
     )
@@ -320,7 +299,7 @@ async def test_scope_limits_and_validation(settings: Settings) -> None:
     """Another organization sees nothing; limits and type checks refuse bad automations."""
     async with running_services(replace_limits(settings), clock=HandClock()) as services:
         world = await setup(services)
-        stranger = Editor(org_id=OrgId(9999), scope=frozenset({OrgId(9999)}))
+        stranger = Editor(user_id=7, org_id=OrgId(9999), scope=frozenset({OrgId(9999)}))
         with pytest.raises(InvalidAutomation, match=r"device \d+ is not found"):
             await services.automations.create(stranger, when(world, "GT", "40"), org_id=None)
         with pytest.raises(InvalidAutomation, match="operand must be a number"):
@@ -418,7 +397,7 @@ async def test_the_provisioning_file_creates_working_automations(settings: Setti
         await write(services, cellar, {1: 45.0})
         assert relay(services, attic) == 1
         org = OrgId(created["organization"]["id"])
-        editor = Editor(org_id=org, scope=frozenset({org}))
+        editor = Editor(user_id=7, org_id=org, scope=frozenset({org}))
         [listed] = await services.automations.list_automations(editor)
         assert (listed.id, listed.owner_id) == (made["id"], None)
 
@@ -530,7 +509,7 @@ async def test_a_deleted_organization_takes_its_schedules_along(settings: Settin
             unit_system=None,
             phone_number=None,
         )
-        branch = Editor(org_id=child.id, scope=frozenset({child.id}))
+        branch = Editor(user_id=7, org_id=child.id, scope=frozenset({child.id}))
         daily = {"kind": "SCHEDULE", "time": "08:00", "tz": "UTC", "repeat": {"type": "DAILY"}}
         body = {"name": "Morning", "condition": daily, "actions": [{"kind": "WAIT", "seconds": 5}]}
         await services.automations.create(branch, body)
@@ -560,7 +539,7 @@ async def test_the_datastream_automation_setting_is_kept_and_enforced(settings: 
         )
         org = OrgId(created["organization"]["id"])
         world = World(
-            editor=Editor(org_id=org, scope=frozenset({org})),
+            editor=Editor(user_id=7, org_id=org, scope=frozenset({org})),
             cellar=created["devices"][0]["id"],
             attic=created["devices"][1]["id"],
         )

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from hand_clock import HandClock
 
+from editors import Editor
 from pinbase.domain.automations import InvalidAutomation
-from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.runtime import running_services
 from pinbase.services.console_devices import StatusFilter
@@ -51,27 +51,6 @@ OTHER: dict[str, Any] = {
     "templates": [{"name": "Pump", "datastreams": [RELAY]}],
     "devices": [{"name": "Their pump", "template": "Pump"}],
 }
-
-
-@dataclass(frozen=True)
-class Editor:
-    """A console-like caller of ``org_id`` who sees and controls its scope's devices."""
-
-    org_id: OrgId
-    scope: frozenset[OrgId]
-    user_id: int | None = None
-
-    def can_see(self, org_id: OrgId) -> bool:
-        """Whether ``org_id`` is in scope."""
-        return org_id in self.scope
-
-    def can_view_device(self, device: Device) -> bool:
-        """Every device of the scope."""
-        return self.can_see(device.org_id)
-
-    def can_control_device(self, device: Device) -> bool:
-        """Every device of the scope."""
-        return self.can_see(device.org_id)
 
 
 @pytest.fixture(params=BACKENDS)

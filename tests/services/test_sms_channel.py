@@ -13,8 +13,8 @@ import pytest
 from hand_clock import HandClock
 from outbound_receiver import Receiver, Reply, receiver
 
+from editors import Editor
 from pinbase.domain.deliveries import DeliveryKind, new_delivery
-from pinbase.domain.devices import Device
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.runtime import running_services
 from pinbase.services.bus import PresenceChanged
@@ -50,27 +50,6 @@ SPEC: dict[str, Any] = {
     "devices": [{"name": "Well", "template": "Pump"}],
 }
 PHONE = "+49 170 1234567"
-
-
-@dataclass(frozen=True)
-class Editor:
-    """A console-like caller of ``org_id`` who sees and controls its devices."""
-
-    org_id: OrgId
-    scope: frozenset[OrgId]
-    user_id: int | None = None
-
-    def can_see(self, org_id: OrgId) -> bool:
-        """Whether ``org_id`` is in scope."""
-        return org_id in self.scope
-
-    def can_view_device(self, device: Device) -> bool:
-        """Every device of the scope."""
-        return self.can_see(device.org_id)
-
-    def can_control_device(self, device: Device) -> bool:
-        """Every device of the scope."""
-        return self.can_see(device.org_id)
 
 
 @dataclass
