@@ -40,9 +40,14 @@ contracts: $(STAMP)
 # Branch coverage, servers started by the tests included (coverage's subprocess patch):
 # 100% for the domain and the protocol core (STYLE.md), a fixed gate for the whole package.
 COVERAGE_GATE := 95
+# Two pytest-xdist workers, whole modules each (module-scoped servers start once): the tests wait
+# on subprocesses, sockets and servers more than they use a core. Each worker starts its own
+# PostgreSQL, Redis and `pinbase serve` (tests/postgres.py, tests/redis_server.py). `make pytest
+# PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
 	rm -f .coverage .coverage.*
-	$(VENV)/bin/pytest --cov --cov-report=
+	$(VENV)/bin/pytest --cov --cov-report= -n $(PYTEST_WORKERS) --dist loadfile
 	$(VENV)/bin/coverage combine -q || true
 	rm -f .coverage.*  # left by servers the tests killed with SIGKILL
 	$(VENV)/bin/coverage report --fail-under=$(COVERAGE_GATE) > /dev/null || \

@@ -20,7 +20,9 @@ from typing import Any, Self
 
 from pinbase.storage.data_folder import make_private_folder, private_opener
 
-READY_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 60.0
+"""A start takes about a second; the test run's workers start servers at once on a loaded
+machine, and a session server that misses this fails every test of its worker."""
 
 
 def free_port() -> int:

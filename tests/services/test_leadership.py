@@ -45,17 +45,25 @@ async def settle() -> None:
 
 
 @pytest.fixture
-async def nodes(postgres_url: str, tmp_path: Path) -> AsyncIterator[list[SqlStore]]:
-    """Two stores (two nodes) on one new PostgreSQL database."""
+async def database_url(postgres_url: str) -> AsyncIterator[str]:
+    """A new PostgreSQL database, dropped afterwards."""
     url = await create_database(postgres_url)
-    settings = Settings(data_dir=tmp_path, database_url=url)
+    try:
+        yield url
+    finally:
+        await drop_database(url)
+
+
+@pytest.fixture
+async def nodes(database_url: str, tmp_path: Path) -> AsyncIterator[list[SqlStore]]:
+    """Two stores (two nodes) on one new PostgreSQL database."""
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
     opened = [await open_store(settings), await open_store(settings)]
     try:
         yield opened
     finally:
         for store in opened:
             await store.close()
-        await drop_database(url)
 
 
 @pytest.mark.postgres
@@ -85,7 +93,7 @@ async def test_the_jobs_run_on_one_node_and_move_when_it_stops(nodes: list[SqlSt
 
 @pytest.mark.postgres
 async def test_a_leader_that_loses_its_connection_stops_its_jobs(
-    nodes: list[SqlStore], postgres_url: str
+    nodes: list[SqlStore], database_url: str
 ) -> None:
     """When the leader's database session ends, its next round stops the jobs, and the other
     node takes over."""
@@ -96,13 +104,16 @@ async def test_a_leader_that_loses_its_connection_stops_its_jobs(
         await leader.start()
     await settle()
     assert recorders[0].is_running()
-    admin = create_async_engine(postgres_url, poolclass=NullPool)
+    admin = create_async_engine(database_url, poolclass=NullPool)
     try:
         async with admin.connect() as connection:
             await connection.execute(
                 text(
                     "SELECT pg_terminate_backend(pid, 5000) FROM pg_locks"
                     " WHERE locktype = 'advisory' AND granted"
+                    # This test's database only: other servers may share the cluster.
+                    " AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
                 )
             )
     finally:

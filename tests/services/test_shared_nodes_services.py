@@ -3,20 +3,17 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 from fake_link import FakeLink
 from hand_clock import HandClock
+from nodes import two_nodes
 
 from pinbase.domain.ids import DeviceId
-from pinbase.runtime import running_services
 from pinbase.services.container import Services
 from pinbase.services.device_sessions import DeviceSessions
 from pinbase.services.rate_limit import SharedRateLimiter
-from pinbase.settings import Settings
-from postgres import create_database, drop_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 
@@ -25,29 +22,15 @@ DEVICE = DeviceId(41)
 QUOTA = 5
 
 
-@pytest.fixture
-async def two_nodes(
+@pytest.fixture(name="two_nodes")
+async def two_nodes_fixture(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> AsyncIterator[tuple[Services, Services]]:
     """Nodes A and B of one installation, on a fresh database, on one hand clock."""
-    database = await create_database(postgres_url)
-    clock = HandClock()
-    try:
-        async with AsyncExitStack() as stack:
-            nodes = []
-            for name in ("a", "b"):
-                settings = Settings(
-                    data_dir=tmp_path / name,
-                    database_url=database,
-                    broker_url=redis_url,
-                    updates_per_day=QUOTA,
-                )
-                nodes.append(
-                    await stack.enter_async_context(running_services(settings, clock=clock))
-                )
-            yield nodes[0], nodes[1]
-    finally:
-        await drop_database(database)
+    async with two_nodes(
+        tmp_path, postgres_url, clock=HandClock(), broker_url=redis_url, updates_per_day=QUOTA
+    ) as nodes:
+        yield nodes
 
 
 async def arrives(check: Callable[[], bool]) -> bool:

@@ -5,15 +5,14 @@ reaches node A's caches, so A serves or refuses what B changed (issue #11, point
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nodes import two_nodes
 
 from pinbase.domain.ids import OrgId
-from pinbase.runtime import running_services
 from pinbase.services.broker import LocalBroker, LocalNetwork
 from pinbase.services.container import Services
 from pinbase.services.demo import DEMO_SPEC
@@ -21,8 +20,6 @@ from pinbase.services.oauth import Caller
 from pinbase.services.provisioning import parse_spec, provision
 from pinbase.services.scope import TemplateNotFound
 from pinbase.services.users import OrganizationNotFound, Profile
-from pinbase.settings import Settings
-from postgres import create_database, drop_database
 
 pytestmark = pytest.mark.postgres
 
@@ -58,33 +55,21 @@ async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
 @pytest.fixture
 async def nodes(tmp_path: Path, postgres_url: str) -> AsyncIterator[Nodes]:
     """Both nodes' services on a fresh database with the demo organization, linked in process."""
-    database = await create_database(postgres_url)
     network = LocalNetwork()
-    try:
-        async with AsyncExitStack() as stack:
-            started = []
-            for name in ("a", "b"):
-                settings = Settings(
-                    data_dir=tmp_path / name,
-                    database_url=database,
-                    access_token_recheck_s=RECHECK_S,
-                )
-                started.append(
-                    await stack.enter_async_context(
-                        running_services(settings, broker=LocalBroker(network))
-                    )
-                )
-            a, b = started
-            created: dict[str, Any] = await provision(
-                b.store, parse_spec(DEMO_SPEC), clock=b.clock, bus=b.bus
-            )
-            bound = await b.directory.by_token(created["devices"][0]["token"])
-            assert bound is not None
-            org_id = bound.device.org_id
-            await eventually(lambda: _true(a.directory.organization(org_id) is not None))
-            yield Nodes(a=a, b=b, org_id=org_id)
-    finally:
-        await drop_database(database)
+    async with two_nodes(
+        tmp_path,
+        postgres_url,
+        broker=lambda: LocalBroker(network),
+        access_token_recheck_s=RECHECK_S,
+    ) as (a, b):
+        created: dict[str, Any] = await provision(
+            b.store, parse_spec(DEMO_SPEC), clock=b.clock, bus=b.bus
+        )
+        bound = await b.directory.by_token(created["devices"][0]["token"])
+        assert bound is not None
+        org_id = bound.device.org_id
+        await eventually(lambda: _true(a.directory.organization(org_id) is not None))
+        yield Nodes(a=a, b=b, org_id=org_id)
 
 
 async def _true(value: bool) -> bool:

@@ -7,16 +7,15 @@ events is asked of Redis at once."""
 import contextlib
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hand_clock import HandClock
+from nodes import two_nodes
 
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.domain.points import Point
-from pinbase.runtime import running_services
 from pinbase.services.clock import DAY_MS
 from pinbase.services.container import Services
 from pinbase.services.demo import DEMO_SPEC
@@ -25,8 +24,6 @@ from pinbase.services.provisioning import parse_spec, provision
 from pinbase.services.rate_limit import SharedRateLimiter
 from pinbase.services.reports import ReportQuotaReached
 from pinbase.services.telemetry import ImportQuotaExceeded
-from pinbase.settings import Settings
-from postgres import create_database, drop_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 
@@ -42,32 +39,23 @@ def fresh_key() -> int:
     return secrets.randbelow(2**31 - 2) + 1
 
 
-@pytest.fixture
-async def two_nodes(
+@pytest.fixture(name="two_nodes")
+async def two_nodes_fixture(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> AsyncIterator[tuple[Services, Services, HandClock]]:
     """Nodes A and B of one installation, on a fresh database, on one hand clock."""
-    database = await create_database(postgres_url)
     clock = HandClock()
-    try:
-        async with AsyncExitStack() as stack:
-            nodes = []
-            for name in ("a", "b"):
-                settings = Settings(
-                    data_dir=tmp_path / name,
-                    database_url=database,
-                    broker_url=redis_url,
-                    device_requests_per_second=PER_SECOND,
-                    platform_requests_per_minute=PER_MINUTE,
-                    reports_per_day=REPORTS_PER_DAY,
-                    import_points_per_day=IMPORTS_PER_DAY,
-                )
-                nodes.append(
-                    await stack.enter_async_context(running_services(settings, clock=clock))
-                )
-            yield nodes[0], nodes[1], clock
-    finally:
-        await drop_database(database)
+    async with two_nodes(
+        tmp_path,
+        postgres_url,
+        clock=clock,
+        broker_url=redis_url,
+        device_requests_per_second=PER_SECOND,
+        platform_requests_per_minute=PER_MINUTE,
+        reports_per_day=REPORTS_PER_DAY,
+        import_points_per_day=IMPORTS_PER_DAY,
+    ) as (a, b):
+        yield a, b, clock
 
 
 async def test_the_per_second_device_limit_counts_on_both_nodes(
