@@ -474,6 +474,7 @@ def test_platform_value_write_is_logged_as_stored(
         "property": None,
         "client": "HTTPS API",
         "triggerName": None,
+        "command": None,
     }
 
 

@@ -71,6 +71,39 @@ async def fill(store: SqlStore, device: Device) -> None:
                 )
             ]
         )  # fmt: skip
+        # Segments (migration 0019) and Blynk.Air shipments (migration 0018).
+        segment = await tx._db.scalar(
+            insert(schema.segments)
+            .values(org_id=device.org_id, name=f"s{device.id}", created_at=T0)
+            .returning(schema.segments.c.id)
+        )
+        await tx._db.execute(
+            insert(schema.segment_devices).values(segment_id=segment, device_id=device.id)
+        )
+        firmware = await tx._db.scalar(
+            insert(schema.firmware_files)
+            .values(
+                org_id=device.org_id, filename="f.bin", size=1, md5="0" * 32, sha256="0" * 44,
+                uploaded_at=T0,
+            )
+            .returning(schema.firmware_files.c.id)
+        )  # fmt: skip
+        shipment = await tx._db.scalar(
+            insert(schema.shipments)
+            .values(
+                org_id=device.org_id, name=f"s{device.id}", template_id=device.template_id,
+                firmware_id=firmware, state="LIVE", target="TEMPLATE", device_ids="[]",
+                condition="ANY", preferred_time="ANY", attempts_limit=3, attempts_reset_s=86400,
+                created_at=T0,
+            )
+            .returning(schema.shipments.c.id)
+        )  # fmt: skip
+        await tx._db.execute(
+            insert(schema.shipment_devices).values(
+                shipment_id=shipment, device_id=device.id, status="STARTED", attempts=0,
+                updated_at=T0,
+            )
+        )  # fmt: skip
 
 
 async def rows(store: SqlStore, device_id: DeviceId) -> dict[str, int]:
