@@ -14,6 +14,7 @@ from pinbase.domain.automations import (
     parse_automation,
     referenced_datastreams,
     referenced_devices,
+    referenced_segments,
     spec_json,
 )
 
@@ -147,6 +148,24 @@ def test_forward_and_legacy_round_trip() -> None:
     assert referenced_devices(spec) == {1, 9}
 
 
+def test_control_segment_round_trips_and_names_its_segment() -> None:
+    """A Control Segment action reads back as written (numbers as text) and its segment is
+    among the ones the automation references."""
+    body = segment([{"dataStream": "Power", "value": 1}, {"dataStream": "Mode", "value": "eco"}])
+    spec = parse_automation(body, max_actions=5)
+    assert spec_json(spec)["actions"] == [
+        {
+            "kind": "CONTROL_SEGMENT",
+            "segmentId": 1,
+            "properties": [
+                {"dataStream": "Power", "value": "1"},
+                {"dataStream": "Mode", "value": "eco"},
+            ],
+        }
+    ]
+    assert referenced_segments(spec) == frozenset({1})
+
+
 def test_numbers_are_accepted_as_values_and_operands() -> None:
     """A numeric CONTROL_DEVICE value or operand is kept as its text."""
     body = {
@@ -178,6 +197,14 @@ def bad(**changes: Any) -> dict[str, Any]:
         else:
             body[key] = value
     return body
+
+
+def segment(properties: object) -> dict[str, Any]:
+    """A valid Scene automation whose one action is Control Segment with ``properties``."""
+    action: dict[str, Any] = {"kind": "CONTROL_SEGMENT", "segmentId": 1}
+    if properties is not None:
+        action["properties"] = properties
+    return bad(actions=[action])
 
 
 def state(**fields: Any) -> dict[str, Any]:
@@ -379,6 +406,19 @@ def state(**fields: Any) -> dict[str, Any]:
         (bad(condition=state(operator="BETWEEN", operand="1")), "needs operand2"),
         (bad(condition=state(operand=[1])), "operand must be a string or a number"),
         (bad(condition=state(operand="x" * 256)), "operand is too long"),
+        (segment(None), "properties must be a non-empty list"),
+        (segment([]), "properties must be a non-empty list"),
+        (segment([{"dataStream": f"d{n}", "value": 1} for n in range(21)]), "at most 20"),
+        (segment(["Power"]), "property"),
+        (segment([{"dataStream": "  ", "value": 1}]), "dataStream must name a datastream"),
+        (segment([{"dataStream": "Power", "value": True}]), "value must be a string"),
+        (segment([{"dataStream": "Power", "value": [1]}]), "value must be a string"),
+        (segment([{"dataStream": "Power", "value": "a\0b"}]), "holds NUL"),
+        (segment([{"dataStream": "Power", "value": "x" * 5000}]), "too long"),
+        (
+            segment([{"dataStream": "Power", "value": 1}, {"dataStream": "POWER", "value": 0}]),
+            "named twice",
+        ),
     ],
 )
 def test_invalid_automations_are_refused_with_the_field_named(body: object, message: str) -> None:
