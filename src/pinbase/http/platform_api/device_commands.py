@@ -15,10 +15,9 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
-from pinbase.http.platform_api import messages
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
-from pinbase.http.platform_api.errors import PlatformError
+from pinbase.http.platform_api.errors import DEVICE_OFFLINE_STATUS
 from pinbase.http.platform_api.params import ERRORS, DeviceIdQuery
 from pinbase.http.platform_api.schemas import ErrorBody
 from pinbase.http.responses import json_response
@@ -26,10 +25,6 @@ from pinbase.services.container import Services
 from pinbase.services.device_commands import (
     MAX_HOST_CHARS,
     MAX_URI_CHARS,
-    BadRedirect,
-    CommandNotSupported,
-    DeviceCommandError,
-    DeviceOffline,
 )
 from pinbase.services.oauth import Caller
 
@@ -41,7 +36,6 @@ TAG_DESCRIPTION = (
 )
 EXTENSION = {"x-pinbase-extension": True}
 NO_CONTENT = 204
-OFFLINE = 409
 
 
 class RedirectBody(BaseModel):
@@ -70,14 +64,6 @@ class PingAnswer(BaseModel):
     ms: float | None = Field(description="milliseconds from sending to the device's answer")
 
 
-def _refused(error: DeviceCommandError) -> PlatformError:
-    if isinstance(error, DeviceOffline):
-        return PlatformError(messages.DEVICE_OFFLINE, OFFLINE)
-    if isinstance(error, BadRedirect | CommandNotSupported):
-        return PlatformError(str(error))
-    return PlatformError(messages.INCORRECT_PARAMETERS)  # pragma: no cover - no other kind
-
-
 def device_command_router(services: Services, auth: BearerAuth) -> APIRouter:
     """The device-command endpoints."""
     router = APIRouter(
@@ -85,7 +71,10 @@ def device_command_router(services: Services, auth: BearerAuth) -> APIRouter:
         tags=[TAG],
         responses={
             **ERRORS,
-            OFFLINE: {"model": ErrorBody, "description": "Device is offline (not connected)"},
+            DEVICE_OFFLINE_STATUS: {
+                "model": ErrorBody,
+                "description": "Device is offline (not connected)",
+            },
         },
     )
     commands = services.device_commands
@@ -101,10 +90,7 @@ def device_command_router(services: Services, auth: BearerAuth) -> APIRouter:
         "expected: the device reconnects once restarted.",
     )
     async def reboot(caller: Authorized, device_id: DeviceIdQuery) -> Response:
-        try:
-            await commands.reboot(caller, device_id)
-        except DeviceCommandError as refused:
-            raise _refused(refused) from None
+        await commands.reboot(caller, device_id)
         return Response(status_code=NO_CONTENT)
 
     @router.post(
@@ -117,10 +103,7 @@ def device_command_router(services: Services, auth: BearerAuth) -> APIRouter:
         "be pinged. Answers within 10 s.",
     )
     async def ping(caller: Authorized, device_id: DeviceIdQuery) -> Response:
-        try:
-            ms = await commands.ping(caller, device_id)
-        except DeviceCommandError as refused:
-            raise _refused(refused) from None
+        ms = await commands.ping(caller, device_id)
         return json_response({"answered": ms is not None, "ms": ms})
 
     @router.post(
@@ -137,10 +120,7 @@ def device_command_router(services: Services, auth: BearerAuth) -> APIRouter:
         device_id: DeviceIdQuery,
         body: Annotated[RedirectBody, Depends(redirecting)],
     ) -> Response:
-        try:
-            await commands.redirect(caller, device_id, body.host, body.port, uri=body.uri)
-        except DeviceCommandError as refused:
-            raise _refused(refused) from None
+        await commands.redirect(caller, device_id, body.host, body.port, uri=body.uri)
         return Response(status_code=NO_CONTENT)
 
     @router.post(
@@ -153,10 +133,7 @@ def device_command_router(services: Services, auth: BearerAuth) -> APIRouter:
         "no binary form.",
     )
     async def reconfigure(caller: Authorized, device_id: DeviceIdQuery) -> Response:
-        try:
-            await commands.reconfigure(caller, device_id)
-        except DeviceCommandError as refused:
-            raise _refused(refused) from None
+        await commands.reconfigure(caller, device_id)
         return Response(status_code=NO_CONTENT)
 
     return router

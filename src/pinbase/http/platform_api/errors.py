@@ -24,6 +24,7 @@ from pinbase.http.methods import allowed_methods
 from pinbase.http.platform_api import messages
 from pinbase.http.responses import error_response, server_error
 from pinbase.services.datastream_values import BatchTooLarge, OutsideImportWindow
+from pinbase.services.device_commands import BadRedirect, CommandNotSupported, DeviceOffline
 from pinbase.services.history_writer import StorageUnavailable
 from pinbase.services.scope import (
     DatastreamNotFound,
@@ -87,6 +88,10 @@ def template_not_found() -> PlatformError:
     return PlatformError(messages.TEMPLATE_NOT_FOUND, 404)
 
 
+DEVICE_OFFLINE_STATUS = 409
+"""A device command for a device with no live connection (Pinbase extension)."""
+
+
 def refusal(error: PinbaseError) -> PlatformError:
     """The answer to a use case's refusal that reads the same on every endpoint; endpoints
     whose documented message differs catch the refusal themselves."""
@@ -115,6 +120,10 @@ def refusal(error: PinbaseError) -> PlatformError:
             return PlatformError(messages.BATCH_TOO_LARGE.format(limit=limit))
         case ImportQuotaExceeded(limit=limit):
             return PlatformError(messages.IMPORT_QUOTA.format(limit=limit))
+        case DeviceOffline():
+            return PlatformError(messages.DEVICE_OFFLINE, DEVICE_OFFLINE_STATUS)
+        case BadRedirect() | CommandNotSupported():
+            return PlatformError(str(error))
     return incorrect_parameters()
 
 
@@ -132,6 +141,9 @@ REFUSALS: tuple[type[PinbaseError], ...] = (
     BatchTooLarge,
     OutsideImportWindow,
     ImportQuotaExceeded,
+    DeviceOffline,
+    BadRedirect,
+    CommandNotSupported,
 )
 """The refusals ``refusal`` answers, handled for every endpoint."""
 
