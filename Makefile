@@ -40,12 +40,10 @@ contracts: $(STAMP)
 # Branch coverage, servers started by the tests included (coverage's subprocess patch):
 # 100% for the domain and the protocol core (STYLE.md), a fixed gate for the whole package.
 COVERAGE_GATE := 95
-# One process by default. `make pytest PYTEST_WORKERS=2` runs two pytest-xdist workers, whole
-# modules each, and takes about 21 min instead of about 33, but the workers can race for a port:
-# `free_port()` releases the port it found before the server binds it, and the other worker may
-# take it in between (seen once in three runs). Two workers become the default once servers are
-# started again on a fresh port when theirs was taken.
-PYTEST_WORKERS ?= 0
+# Two pytest-xdist workers, whole modules each: about 21 min instead of about 38 in one process
+# (`make pytest PYTEST_WORKERS=0`). Each worker hands out ports from a slice of its own below the
+# kernel's ephemeral range (pinbase.testing.free_port), so they never race for one.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP)
 	rm -f .coverage .coverage.*
 	$(VENV)/bin/pytest --cov --cov-report= -n $(PYTEST_WORKERS) --dist loadfile

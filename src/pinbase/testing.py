@@ -6,6 +6,7 @@ benchmarks exercise the same code path as production.
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -25,11 +27,63 @@ READY_TIMEOUT_S = 60.0
 machine, and a session server that misses this fails every test of its worker."""
 
 
+PORT_FLOOR = 10000
+"""The lowest port ``free_port`` hands out: above the well-known and common service ports."""
+
+PORT_SLICES = 4
+"""How many disjoint port slices the range below the ephemeral range is cut into: one per
+pytest-xdist worker (``gw0``, ``gw1``…), or per process id outside pytest-xdist."""
+
+
+PORT_TRIES = 10000
+"""More than one slice holds: a full slice gives up instead of looping for ever."""
+
+
+def _ephemeral_floor() -> int:
+    """Where the kernel's ephemeral range starts (Linux's default is 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _own_ports() -> Iterator[int]:
+    """This process's ports, in turn, from a random place in its slice, round and round.
+
+    A port the kernel picks (``bind(("", 0))``) comes from the ephemeral range, and so does the
+    local port of every outgoing connection, of any process: a port released by a probe can be
+    taken by somebody's ``connect()`` before the server binds it, and was, in one CI run in
+    three with two workers. Ports below the ephemeral range are never picked by the kernel, and
+    a slice of its own per worker means two workers never hand out the same port either.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) if worker[2:].isdigit() else os.getpid()
+    size = (max(_ephemeral_floor(), PORT_FLOOR + PORT_SLICES) - PORT_FLOOR) // PORT_SLICES
+    first = PORT_FLOOR + (index % PORT_SLICES) * size
+    offset = random.SystemRandom().randrange(size)  # not the seeded one hypothesis replays
+    while True:
+        for step in range(size):
+            yield first + (offset + step) % size
+
+
+_ports = _own_ports()
+
+
 def free_port() -> int:
-    """A TCP port on loopback that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A TCP port on loopback that is free now and that no other test worker hands out.
+
+    Raises:
+        RuntimeError: every port of this process's slice is in use.
+    """
+    for _ in range(PORT_TRIES):
+        port = next(_ports)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port on loopback")
 
 
 def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

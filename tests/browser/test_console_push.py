@@ -9,7 +9,8 @@ which plays the browser. Here the push is delivered to the worker through the De
 """
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -32,6 +33,23 @@ SHOWN = """async () => {
     requireInteraction: n.requireInteraction,
   }));
 }"""
+
+
+def shown_when(
+    page: Page, ready: Callable[[list[dict[str, Any]]], bool], timeout_s: float = 10.0
+) -> list[dict[str, Any]]:
+    """The notifications on screen once ``ready`` holds of them, read in the same poll.
+
+    Not ``page.wait_for_function``: it takes the promise an async predicate returns for a truthy
+    answer without awaiting it, and a second read can miss a notification Chromium has already
+    closed by itself (one that does not require interaction goes after a few seconds).
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        shown: list[dict[str, Any]] = page.evaluate(SHOWN)
+        if ready(shown) or time.monotonic() > deadline:
+            return shown
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +119,7 @@ def test_a_push_shows_a_notification_that_opens_its_link(
         )
 
     deliver(PUSH_MESSAGE)
-    page.wait_for_function(f"({SHOWN})().then((shown) => shown.length > 0)")
-    assert page.evaluate(SHOWN) == [
+    assert shown_when(page, lambda shown: len(shown) > 0) == [
         {
             "title": "Freezer",
             "body": "Too warm: 12 °C",
@@ -113,10 +130,10 @@ def test_a_push_shows_a_notification_that_opens_its_link(
     ]
     # Another site's link is never opened: the notification links to the Notifications page.
     deliver({**PUSH_MESSAGE, "tag": "elsewhere", "alert": False, "url": "https://example.com/x"})
-    page.wait_for_function(f"({SHOWN})().then((shown) => shown.some((n) => n.tag === 'elsewhere'))")
-    shown = {n["tag"]: n for n in page.evaluate(SHOWN)}
-    assert shown["elsewhere"]["url"] == f"{server.base_url}/dashboard/notifications"
-    assert shown["elsewhere"]["requireInteraction"] is False
+    shown = shown_when(page, lambda shown: any(n["tag"] == "elsewhere" for n in shown))
+    [elsewhere] = [n for n in shown if n["tag"] == "elsewhere"]
+    assert elsewhere["url"] == f"{server.base_url}/dashboard/notifications"
+    assert elsewhere["requireInteraction"] is False
 
 
 def test_the_page_fits_a_phone(browser: Browser, server: ServerProcess) -> None:
