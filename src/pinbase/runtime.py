@@ -666,10 +666,7 @@ async def running_services(
             await webhooks.stop()
             await webhook_triggers.stop()
             await outbound.close()
-            for task in upkeep:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await _cancel_all(upkeep)
             await automations.stop()
             if device_commands is not None:
                 device_commands.close()
@@ -682,6 +679,19 @@ async def running_services(
         if redis is not None:
             await redis.aclose()
         await store.close()
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait for them together: the shared limiters' last flushes (up to
+    ``FINAL_FLUSH_TIMEOUT_S`` each with Redis away) overlap instead of adding up. A task that
+    failed instead of ending on the cancellation raises its error here, as it would alone."""
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)
+    for task in tasks:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            raise error
 
 
 def _register_channels(

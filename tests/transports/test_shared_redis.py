@@ -1,12 +1,14 @@
 """Rate limits and node heartbeats shared through a real Redis (issue #11)."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
 
 from pinbase.services.login_throttle import SharedLoginThrottle
-from pinbase.services.rate_limit import MINUTE_MS, SharedRateLimiter
+from pinbase.services.rate_limit import FINAL_FLUSH_TIMEOUT_S, MINUTE_MS, SharedRateLimiter
 from pinbase.testing import free_port
 from pinbase.transports.heartbeat import NODE_KEY, NODES_KEY, NodeHeartbeat
 from pinbase.transports.redis_counters import RedisCounters
@@ -91,6 +93,40 @@ async def test_a_new_window_starts_the_count_over(
     assert b.hit(1) > 0
     clock.now += MINUTE_MS
     assert b.hit(1) == 0
+
+
+async def test_a_stopping_node_hands_over_its_last_hits(
+    clients: tuple[aioredis.Redis, aioredis.Redis],
+) -> None:
+    """Hits counted since the last flush reach Redis when the flush task is cancelled (a node
+    stopping), so the other node's limit sees them instead of losing one interval's worth."""
+    clock = HandClock()
+    a = limiter(clients[0], clock)
+    flushing = asyncio.create_task(a.run())
+    await asyncio.sleep(0)  # the task waits for its first interval
+    for _ in range(LIMIT):
+        a.hit(1)
+    flushing.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await flushing
+    key = f"pinbase:rate:platform:{T0 // MINUTE_MS}"
+    assert await clients[1].hget(key, "1") == str(LIMIT).encode()
+
+
+async def test_a_stopping_node_does_not_wait_for_an_unreachable_redis() -> None:
+    """With Redis away the last flush gives up within ``FINAL_FLUSH_TIMEOUT_S`` (connecting to a
+    closed port fails at once; a vanished host would time out)."""
+    client = aioredis.from_url(f"redis://127.0.0.1:{free_port()}")
+    a = limiter(client, HandClock())
+    a.hit(1)
+    flushing = asyncio.create_task(a.run())
+    await asyncio.sleep(0)
+    flushing.cancel()
+    try:
+        await asyncio.wait_for(asyncio.wait([flushing]), FINAL_FLUSH_TIMEOUT_S + 1)
+        assert flushing.cancelled()
+    finally:
+        await client.aclose()
 
 
 async def test_redis_away_keeps_the_local_count() -> None:

@@ -19,14 +19,13 @@ node, and every ``FLUSH_INTERVAL_S`` they are added to shared counters (Redis) t
 window after the installation's last failure of their key, the same rule as here.
 """
 
-import asyncio
 import hashlib
 import ipaddress
 import logging
 from collections import OrderedDict
 
 from pinbase.services.clock import Clock
-from pinbase.services.rate_limit import FLUSH_INTERVAL_S, SharedCounters
+from pinbase.services.rate_limit import SharedCounters, flush_every
 
 logger = logging.getLogger(__name__)
 
@@ -210,10 +209,8 @@ class SharedLoginThrottle(LoginThrottle):
             learned.popitem(last=False)
 
     async def run(self) -> None:
-        """Flush every ``FLUSH_INTERVAL_S`` until cancelled."""
-        while True:
-            await asyncio.sleep(FLUSH_INTERVAL_S)
-            await self.flush()
+        """Flush every ``FLUSH_INTERVAL_S`` until cancelled, and once more then."""
+        await flush_every(self.flush)
 
 
 def _shared_key(key: str | bytes) -> str:

@@ -18,8 +18,9 @@ hot path never waits for the network; other nodes' hits of the last interval are
 """
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from pinbase.services.clock import Clock
@@ -35,6 +36,11 @@ FLUSH_INTERVAL_S = 0.1
 """How often a shared limiter sends its counts: a node sees the others' hits at most this late,
 and one round trip per limiter per interval costs Redis a few thousand commands a second at
 most, whatever the request rate."""
+
+
+FINAL_FLUSH_TIMEOUT_S = 1.0
+"""How long a stopping node waits to hand over its last counts: an unreachable Redis must not
+hold a shutdown, and the counts of one interval are all that can be lost."""
 
 
 class SharedCounters(Protocol):
@@ -182,10 +188,21 @@ class SharedRateLimiter(RateLimiter[K]):
                 learned[key] = max(learned.get(key, 0), total)
 
     async def run(self) -> None:
-        """Flush every ``FLUSH_INTERVAL_S`` until cancelled."""
+        """Flush every ``FLUSH_INTERVAL_S`` until cancelled, and once more then."""
+        await flush_every(self.flush)
+
+
+async def flush_every(flush: Callable[[], Awaitable[None]]) -> None:
+    """Call ``flush`` every ``FLUSH_INTERVAL_S`` until cancelled, then once more (at most
+    ``FINAL_FLUSH_TIMEOUT_S``): a node that stops hands the installation the hits of its last
+    interval, which the next node's limit must see, instead of dropping them."""
+    try:
         while True:
             await asyncio.sleep(FLUSH_INTERVAL_S)
-            await self.flush()
+            await flush()
+    finally:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(flush(), FINAL_FLUSH_TIMEOUT_S)
 
 
 class SharedGate:
