@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pinbase.services.history_writer import StorageUnavailable
+from pinbase.storage.availability import is_outage
 
 Handler = Callable[[Request], Awaitable[Response]]
 Answer = Callable[[str, int], Response]
@@ -34,7 +35,8 @@ def answering(
     """Wrap ``handler`` so its ``errors`` become ``answer(message, status)``.
 
     A failed group commit (``StorageUnavailable``) answers 503 with ``storage_message``: nothing
-    was stored and the client should retry.
+    was stored and the client should retry; so does a database that cannot be reached
+    (``storage.availability.is_outage``), met by a read or a catalog write.
     """
 
     async def endpoint(request: Request) -> Response:
@@ -46,6 +48,10 @@ def answering(
                 response.headers.update(error.headers)
             return response
         except StorageUnavailable:
+            return answer(storage_message, 503)
+        except Exception as error:
+            if not is_outage(error):
+                raise
             return answer(storage_message, 503)
 
     endpoint.__name__ = handler.__name__

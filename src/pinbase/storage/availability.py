@@ -8,6 +8,13 @@ import os
 import tempfile
 from pathlib import Path
 
+from asyncpg.exceptions import (
+    AdminShutdownError,
+    CannotConnectNowError,
+    CrashShutdownError,
+    InternalClientError,
+    PostgresConnectionError,
+)
 from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -65,6 +72,48 @@ async def ensure_reachable(engine: AsyncEngine) -> None:
     except (OSError, DBAPIError, InterfaceError) as error:
         embedded = engine.dialect.name == "sqlite"
         raise DatabaseUnavailable(_shown(engine), _reason(error), embedded=embedded) from error
+
+
+REFUSED_BEFORE_SENDING = "cannot switch to state"
+"""How asyncpg's ``InternalClientError`` begins when its protocol refused to start a statement
+(nothing was sent); its other internal errors may come after the statement ran."""
+
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable, timed out
+    PostgresConnectionError,  # SQLSTATE class 08: the connection does not exist, failed
+    AdminShutdownError,  # 57P01: the server is stopping, or the session was terminated
+    CrashShutdownError,  # 57P02
+    CannotConnectNowError,  # 57P03: the server is starting up or shutting down
+)
+"""What a driver raises when the database cannot be reached, not when it refuses a statement."""
+
+CHAIN_DEPTH = 8
+"""How many causes ``is_outage`` follows: SQLAlchemy wraps the adapter's error, which wraps the
+driver's; a longer chain is no outage."""
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached now (stopped, restarting, the
+    connection lost), rather than that a statement was wrong: a request that meets it is
+    answered 503, to be tried again, not 500 (a bug).
+
+    SQLAlchemy raises the driver's error wrapped (``DBAPIError.orig``, whose ``__cause__`` is
+    asyncpg's own), or a connection refused as it is; a pooled connection the server closed
+    (``connection_invalidated``) is an outage too, as is asyncpg refusing to use a connection
+    whose server said goodbye (``REFUSED_BEFORE_SENDING``).
+    """
+    cause: BaseException | None = error
+    for _ in range(CHAIN_DEPTH):
+        if cause is None:
+            return False
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, OUTAGE_ERRORS):
+            return True
+        if isinstance(cause, InternalClientError) and str(cause).startswith(REFUSED_BEFORE_SENDING):
+            return True
+        cause = cause.orig if isinstance(cause, DBAPIError) else cause.__cause__
+    return False
 
 
 def _shown(engine: AsyncEngine) -> str:

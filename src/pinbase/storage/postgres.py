@@ -23,16 +23,13 @@ from asyncpg.exceptions import InternalClientError
 
 from pinbase.domain.deliveries import Delivery
 from pinbase.domain.points import Point
+from pinbase.storage.availability import REFUSED_BEFORE_SENDING
 from pinbase.storage.point_writes import POSTGRES_APPEND, postgres_append_arguments
 from pinbase.storage.sql import SqlStore
 
 MAX_STALE_CONNECTIONS = 20
 """How many closed connections a group skips before it fails: more than the pool holds (5, plus
 10 overflow), so after a restart of the server one group clears them all."""
-
-REFUSED_BEFORE_SENDING = "cannot switch to state"
-"""How asyncpg's ``InternalClientError`` begins when its protocol refused to start a statement
-(nothing was sent); its other internal errors may come after the statement ran."""
 
 
 class PostgresStore(SqlStore):

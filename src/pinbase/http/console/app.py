@@ -46,15 +46,17 @@ from pinbase.http.console.templates_pages import template_routes
 from pinbase.http.console.users_pages import user_routes
 from pinbase.http.console.webhook_pages import webhook_routes
 from pinbase.http.paths import Family, family_of
-from pinbase.http.responses import error_response
+from pinbase.http.responses import error_response, server_error, storage_unavailable
 from pinbase.services.container import Services
 from pinbase.settings import Settings
+from pinbase.storage.availability import is_outage
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 """A file asked for with its content hash (``pages.static_url``) never changes under that URL."""
 
 NOT_FOUND = "There is nothing here."
 NOT_ALLOWED = "This page does not accept that request."
+STORAGE_UNAVAILABLE = "The database cannot be reached just now. Nothing was saved; try again."
 
 
 class ConsoleFiles(StaticFiles):
@@ -88,6 +90,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if status == 405:
         return refusal(request.url.path, NOT_ALLOWED, 405)
     return refusal(request.url.path, NOT_FOUND, 404)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """A database that cannot be reached: 503 in the console's format, for the person to try
+    again. Anything else is a bug, answered as ``server_error`` answers every other family
+    (logged with its traceback), not as Starlette's bare text."""
+    if is_outage(exc):
+        return storage_unavailable(
+            request, exc, lambda: refusal(request.url.path, STORAGE_UNAVAILABLE, 503)
+        )
+    return await server_error(request, exc)
 
 
 def create_console_app(services: Services, settings: Settings) -> Starlette:
@@ -131,7 +144,7 @@ def create_console_app(services: Services, settings: Settings) -> Starlette:
                 opening=(LOGIN_PATH, f"{INVITE_PATH}/"),
             )
         ],
-        exception_handlers={404: _http_error, 405: _http_error},
+        exception_handlers={404: _http_error, 405: _http_error, Exception: _server_error},
     )
     app.state.console_sessions = services.console_sessions
     return app
