@@ -25,6 +25,7 @@ from pinbase.http.platform_api import messages
 from pinbase.http.responses import error_response, server_error
 from pinbase.services.datastream_values import BatchTooLarge, OutsideImportWindow
 from pinbase.services.device_commands import BadRedirect, CommandNotSupported, DeviceOffline
+from pinbase.services.firmware import FirmwareNotFound, FirmwareRefused
 from pinbase.services.history_writer import StorageUnavailable
 from pinbase.services.scope import (
     DatastreamNotFound,
@@ -32,6 +33,7 @@ from pinbase.services.scope import (
     OrganizationOutOfScope,
     TemplateNotFound,
 )
+from pinbase.services.shipments import ShipmentNotFound, ShipmentRefused
 from pinbase.services.telemetry import ImportQuotaExceeded
 from pinbase.services.templates import (
     DatastreamNotInTemplate,
@@ -124,6 +126,12 @@ def refusal(error: PinbaseError) -> PlatformError:
             return PlatformError(messages.DEVICE_OFFLINE, DEVICE_OFFLINE_STATUS)
         case BadRedirect() | CommandNotSupported():
             return PlatformError(str(error))
+        case FirmwareNotFound(args=(firmware_id, *_)):
+            return PlatformError(f"Firmware with id {firmware_id} is not found.", 404)
+        case ShipmentNotFound(args=(shipment_id, *_)):
+            return PlatformError(f"Shipment with id {shipment_id} is not found.", 404)
+        case FirmwareRefused() | ShipmentRefused():
+            return PlatformError(str(error.args[0]))
     return incorrect_parameters()
 
 
@@ -143,6 +151,10 @@ REFUSALS: tuple[type[PinbaseError], ...] = (
     ImportQuotaExceeded,
     DeviceOffline,
     BadRedirect,
+    FirmwareNotFound,
+    FirmwareRefused,
+    ShipmentNotFound,
+    ShipmentRefused,
     CommandNotSupported,
 )
 """The refusals ``refusal`` answers, handled for every endpoint."""

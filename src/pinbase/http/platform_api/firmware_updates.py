@@ -29,17 +29,14 @@ from pinbase.domain.shipments import (
 )
 from pinbase.http.platform_api.auth import BearerAuth
 from pinbase.http.platform_api.body import documented_body, json_body
-from pinbase.http.platform_api.errors import PlatformError, incorrect_parameters
+from pinbase.http.platform_api.errors import incorrect_parameters
 from pinbase.http.platform_api.params import ERRORS, Int32, OrgIdQuery, PlainDecimal
 from pinbase.http.platform_api.schemas import Id
 from pinbase.http.responses import json_response
 from pinbase.services.container import Services
-from pinbase.services.firmware import FirmwareNotFound, FirmwareRefused
 from pinbase.services.oauth import Caller
 from pinbase.services.shipments import (
     DeviceProgress,
-    ShipmentNotFound,
-    ShipmentRefused,
     ShipmentRequest,
 )
 
@@ -160,17 +157,6 @@ def progress_json(line: DeviceProgress) -> dict[str, Any]:
     }
 
 
-def _refusal(error: Exception) -> PlatformError:
-    if isinstance(error, FirmwareNotFound):
-        return PlatformError(f"Firmware with id {error.args[0]} is not found.", 404)
-    if isinstance(error, ShipmentNotFound):
-        return PlatformError(f"Shipment with id {error.args[0]} is not found.", 404)
-    return PlatformError(str(error.args[0]))
-
-
-_REFUSED = (FirmwareNotFound, FirmwareRefused, ShipmentNotFound, ShipmentRefused)
-
-
 def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
     """The firmware and shipment endpoints."""
     router = APIRouter(tags=[TAG], responses=ERRORS)
@@ -214,10 +200,7 @@ def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
         except HTTPException:
             # Starlette's answer to a malformed multipart body.
             raise incorrect_parameters() from None
-        try:
-            stored = await firmware.upload(caller, filename=name, data=data, org_id=org_id)
-        except _REFUSED as error:
-            raise _refusal(error) from None
+        stored = await firmware.upload(caller, filename=name, data=data, org_id=org_id)
         return json_response(firmware_json(stored), status=201)
 
     @router.get(f"{FIRMWARE_PREFIX}/list", summary="List firmware files", openapi_extra=EXTENSION)
@@ -228,10 +211,7 @@ def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
         FIRMWARE_PREFIX, summary="Get a firmware file's information", openapi_extra=EXTENSION
     )
     async def get_firmware(caller: Authorized, firmware_id: FirmwareIdQuery) -> Response:
-        try:
-            return json_response(firmware_json(await firmware.get(caller, firmware_id)))
-        except _REFUSED as error:
-            raise _refusal(error) from None
+        return json_response(firmware_json(await firmware.get(caller, firmware_id)))
 
     @router.post(
         "/api/v1/organization/shipment/create",
@@ -248,10 +228,7 @@ def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
         caller: Authorized,
         body: Annotated[ShipmentCreate, Depends(json_body(ShipmentCreate, ids=()))],
     ) -> Response:
-        try:
-            created = await shipments.create(caller, body.request())
-        except _REFUSED as error:
-            raise _refusal(error) from None
+        created = await shipments.create(caller, body.request())
         return json_response(shipment_json(created), status=201)
 
     @router.get(
@@ -262,10 +239,7 @@ def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
 
     @router.get("/api/v1/organization/shipment", summary="Get a shipment", openapi_extra=EXTENSION)
     async def get_shipment(caller: Authorized, shipment_id: ShipmentIdQuery) -> Response:
-        try:
-            return json_response(shipment_json(await shipments.get(caller, shipment_id)))
-        except _REFUSED as error:
-            raise _refusal(error) from None
+        return json_response(shipment_json(await shipments.get(caller, shipment_id)))
 
     @router.post(
         "/api/v1/organization/shipment/start",
@@ -274,19 +248,13 @@ def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
         description="Its online devices are evaluated at once; the others when they connect.",
     )
     async def start_shipment(caller: Authorized, shipment_id: ShipmentIdQuery) -> Response:
-        try:
-            return json_response(shipment_json(await shipments.start_shipment(caller, shipment_id)))
-        except _REFUSED as error:
-            raise _refusal(error) from None
+        return json_response(shipment_json(await shipments.start_shipment(caller, shipment_id)))
 
     @router.post(
         "/api/v1/organization/shipment/pause", summary="Pause a shipment", openapi_extra=EXTENSION
     )
     async def pause_shipment(caller: Authorized, shipment_id: ShipmentIdQuery) -> Response:
-        try:
-            return json_response(shipment_json(await shipments.pause(caller, shipment_id)))
-        except _REFUSED as error:
-            raise _refusal(error) from None
+        return json_response(shipment_json(await shipments.pause(caller, shipment_id)))
 
     @router.post(
         "/api/v1/organization/shipment/cancel",
@@ -295,10 +263,7 @@ def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
         description="For good: its download links stop working.",
     )
     async def cancel_shipment(caller: Authorized, shipment_id: ShipmentIdQuery) -> Response:
-        try:
-            return json_response(shipment_json(await shipments.cancel(caller, shipment_id)))
-        except _REFUSED as error:
-            raise _refusal(error) from None
+        return json_response(shipment_json(await shipments.cancel(caller, shipment_id)))
 
     @router.delete(
         "/api/v1/organization/shipment",
@@ -308,10 +273,7 @@ def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
         description="Refused (400) while it is live.",
     )
     async def delete_shipment(caller: Authorized, shipment_id: ShipmentIdQuery) -> Response:
-        try:
-            await shipments.delete(caller, shipment_id)
-        except _REFUSED as error:
-            raise _refusal(error) from None
+        await shipments.delete(caller, shipment_id)
         return Response(status_code=NO_CONTENT)
 
     @router.get(
@@ -324,10 +286,7 @@ def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
         "mismatch happened.",
     )
     async def shipment_devices(caller: Authorized, shipment_id: ShipmentIdQuery) -> Response:
-        try:
-            lines = await shipments.progress(caller, shipment_id)
-        except _REFUSED as error:
-            raise _refusal(error) from None
+        lines = await shipments.progress(caller, shipment_id)
         return json_response([progress_json(line) for line in lines])
 
     @router.post(
@@ -341,10 +300,7 @@ def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
     async def update_device(
         caller: Authorized, shipment_id: ShipmentIdQuery, device_id: DeviceIdQuery
     ) -> Response:
-        try:
-            await shipments.update_device(caller, shipment_id, device_id)
-        except _REFUSED as error:
-            raise _refusal(error) from None
+        await shipments.update_device(caller, shipment_id, device_id)
         return Response(status_code=NO_CONTENT)
 
     return router
