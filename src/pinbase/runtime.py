@@ -567,7 +567,7 @@ async def running_services(
                     node_id=bus.broker.node_id,
                     ttl_s=settings.node_heartbeat_ttl_s,
                     on_dead=presence.reap,
-                    on_rejoined=presence.sync,
+                    on_rejoined=presence.rejoin,
                 )
                 await heartbeat.start()
             if not isinstance(bus.broker, RedisBroker):  # Redis's on_reconnect syncs at start

@@ -259,3 +259,46 @@ async def test_a_node_reaped_while_alive_tells_the_others_it_holds_its_devices()
         assert node.presence.is_online(DEVICE)
         assert node.presence.node_of(DEVICE) == a.node_id
     assert [online for online, _, _ in seen(b)] == [True, False, True]
+    # B's offline was B's change, the installation's; the online again is A's own, so the
+    # stored status turns online again and an Online notification is due once.
+    assert [(online, local) for online, _, local in seen(b)] == [
+        (True, False),
+        (False, True),
+        (True, False),
+    ]
+    assert seen(a)[-1] == (True, clock.now, True)
+
+
+async def test_a_node_cut_off_longer_than_the_ttl_reports_its_devices_online_again() -> None:
+    """A loses the broker, B reaps it meanwhile (A's devices offline, as B's change); when A
+    rejoins having been reaped, its devices are online everywhere, as A's own change."""
+    clock = HandClock()
+    a, b = await nodes(2, clock)
+    a.sessions.attach(DEVICE, FakeLink())
+    await settle()
+    await a.bus.stop()  # cut off from Redis
+    clock.now += 15_000
+    b.presence.reap(a.node_id)
+    await settle()
+    assert not b.presence.is_online(DEVICE)
+    await a.bus.start()
+    clock.now += 1_000
+    a.presence.rejoin(reaped=True)
+    await settle()
+    assert b.presence.is_online(DEVICE)
+    assert seen(a)[-1] == (True, clock.now, True)
+    assert [local for online, _, local in seen(b) if online] == [False, False]
+
+
+async def test_a_node_back_from_a_short_cut_announces_nothing_as_its_own() -> None:
+    """Not reaped (back within the TTL): A tells the others what it holds, and no presence
+    change of its own is made, so no notification is planned."""
+    clock = HandClock()
+    a, b = await nodes(2, clock)
+    a.sessions.attach(DEVICE, FakeLink())
+    await settle()
+    before = list(a.changes)
+    a.presence.rejoin(reaped=False)
+    await settle()
+    assert a.changes == before
+    assert b.presence.is_online(DEVICE)

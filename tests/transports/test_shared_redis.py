@@ -163,6 +163,29 @@ async def test_a_dead_node_is_reaped_by_one_survivor_only(
     assert await clients[0].smembers(NODES_KEY) == {b"b", b"c"}
 
 
+async def test_a_reaped_node_that_beats_again_rejoins_as_reaped(
+    clients: tuple[aioredis.Redis, aioredis.Redis],
+) -> None:
+    """A live node that another node reaped (its key lapsed: a long pause, or a Redis cut past
+    the TTL) finds itself unlisted at its next beat and rejoins saying it was reaped; a node
+    that was never reaped does not."""
+    rejoined: list[bool] = []
+    a = NodeHeartbeat(
+        clients[0], node_id="a", ttl_s=0.3, on_dead=lambda n: None, on_rejoined=rejoined.append
+    )
+    b = NodeHeartbeat(clients[1], node_id="b", ttl_s=10, on_dead=lambda n: None)
+    await a.start()
+    await b.beat()
+    await asyncio.sleep(0.25)  # a few beats of A: listed all along
+    assert rejoined == []
+    await clients[1].delete(NODE_KEY.format("a"))
+    await b.beat()  # reaps A
+    assert await clients[1].smembers(NODES_KEY) == {b"b"}
+    await asyncio.sleep(0.25)
+    await a.stop()
+    assert rejoined == [True]
+
+
 async def test_a_stopped_node_leaves_the_list(
     clients: tuple[aioredis.Redis, aioredis.Redis],
 ) -> None:

@@ -169,6 +169,13 @@ class Presence:
         self._bus.publish(self._held())
         self._bus.publish(PresenceWanted(node_id=self.node_id))
 
+    def rejoin(self, reaped: bool) -> None:
+        """Back in the installation after its heartbeat failed: ``sync``, and if another node
+        reaped this one meanwhile, report its devices online again (``_reclaim``)."""
+        self.sync()
+        if reaped:
+            self._reclaim()
+
     # --- reads ------------------------------------------------------------------------------
 
     def is_online(self, device_id: DeviceId) -> bool:
@@ -217,6 +224,7 @@ class Presence:
             # Reaped while alive (its heartbeat lapsed, its bus did not): it still holds its
             # devices, and tells the others so.
             self._bus.publish(self._held())
+            self._reclaim()
             return
         local = gone.by == self.node_id
         for device_id in [d for d, holder in self._holders.items() if holder[1] == gone.node_id]:
@@ -269,6 +277,19 @@ class Presence:
         del self._holders[device_id]
         self._replaced.pop(device_id, None)
         self._announce(device_id, online=False, ts=ts, local=local)
+
+    def _reclaim(self) -> None:
+        """Announce every device this node holds online, as a change of this node.
+
+        The node that reaped this one announced them offline as its own changes, so the stored
+        status and the Offline notifications were handled there; the other nodes learn the
+        sessions again from ``PresenceHeld`` as changes of another node, which act on nothing.
+        This node's announcement is the one the installation acts on: the stored status turns
+        online and an Online notification is sent where one is due (a device whose status was
+        never stored offline, after Redis lost its data, changes nothing)."""
+        now = self._clock()
+        for device_id in [d for d, holder in self._holders.items() if holder[1] == self.node_id]:
+            self._announce(device_id, online=True, ts=now, local=True)
 
     def _announce(self, device_id: DeviceId, *, online: bool, ts: int, local: bool) -> None:
         self._changed_at[device_id] = ts

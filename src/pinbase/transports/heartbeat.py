@@ -8,7 +8,9 @@ set is the one that noticed first, and only it calls ``on_dead``: the dead node'
 offline once per installation (``Presence.reap``). A node stopping cleanly removes itself.
 
 A node cut off from Redis keeps serving its devices (docs/scaling.md); when it reconnects it
-lists itself again, and ``on_rejoined`` tells the others which sessions it holds.
+lists itself again, and ``on_rejoined`` tells the others which sessions it holds. Whether it had
+been reaped meanwhile (it was no longer listed) is passed on: its devices were then reported
+offline, and must be reported online again (``Presence.rejoin``).
 """
 
 import asyncio
@@ -34,7 +36,7 @@ class NodeHeartbeat:
         node_id: str,
         ttl_s: float,
         on_dead: Callable[[str], None],
-        on_rejoined: Callable[[], None] = lambda: None,
+        on_rejoined: Callable[[bool], None] = lambda reaped: None,
     ) -> None:
         self._client = client
         self._node_id = node_id
@@ -64,14 +66,18 @@ class NodeHeartbeat:
                 pipe.srem(NODES_KEY, self._node_id)
                 await pipe.execute()
 
-    async def beat(self) -> None:
-        """Refresh this node's key, then reap the nodes whose key expired."""
+    async def beat(self) -> bool:
+        """Refresh this node's key, then reap the nodes whose key expired; whether this node
+        had to list itself again (another node reaped it, or Redis lost the list)."""
         async with self._client.pipeline(transaction=False) as pipe:
             pipe.set(NODE_KEY.format(self._node_id), b"1", px=self._ttl_ms)
             pipe.sadd(NODES_KEY, self._node_id)
             pipe.smembers(NODES_KEY)
-            _, _, members = await pipe.execute()
-        others = sorted(m.decode() for m in members if m.decode() != self._node_id)
+            _, added, members = await pipe.execute()
+        await self._reap(sorted(m.decode() for m in members if m.decode() != self._node_id))
+        return bool(added)
+
+    async def _reap(self, others: list[str]) -> None:
         if not others:
             return
         async with self._client.pipeline(transaction=False) as pipe:
@@ -87,14 +93,16 @@ class NodeHeartbeat:
         while True:
             await asyncio.sleep(self._ttl_ms / 3000)
             try:
-                await self.beat()
+                listed_again = await self.beat()
             except Exception as error:
                 self._went_away(error)
                 continue
-            if self._outage:
+            if self._outage or listed_again:
                 self._outage = False
-                logger.info("node.heartbeat_restored node_id=%s", self._node_id)
-                self._on_rejoined()
+                logger.info(
+                    "node.heartbeat_restored node_id=%s reaped=%s", self._node_id, listed_again
+                )
+                self._on_rejoined(listed_again)
 
     def _went_away(self, error: Exception) -> None:
         if not self._outage:
