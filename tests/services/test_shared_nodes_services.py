@@ -2,8 +2,10 @@
 (issue #11): presence, the one session of a device and the daily quota are the installation's."""
 
 import asyncio
+import io
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fake_link import FakeLink
@@ -12,7 +14,9 @@ from nodes import two_nodes
 
 from pinbase.domain.ids import DeviceId
 from pinbase.services.container import Services
+from pinbase.services.demo import DEMO_SPEC
 from pinbase.services.device_sessions import DeviceSessions
+from pinbase.services.provisioning import parse_spec, provision
 from pinbase.services.rate_limit import SharedRateLimiter
 
 pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
@@ -79,3 +83,26 @@ async def test_the_daily_quota_counts_on_both_nodes(two_nodes: tuple[Services, S
     assert [b.update_quota.hit(DEVICE) for _ in range(2)] == [0, 0]
     await b.update_quota.flush()
     assert b.update_quota.hit(DEVICE) > 0
+
+
+async def test_uploads_of_one_device_on_two_nodes_keep_the_daily_quota(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """With one upload a day left, the same device uploading through A and B at once stores
+    one file: the other is refused with the quota's error and leaves no file behind."""
+    async with two_nodes(tmp_path, postgres_url, uploads_per_day=1) as (a, b):
+        created: dict[str, Any] = await provision(
+            a.store, parse_spec(DEMO_SPEC), clock=a.clock, bus=a.bus
+        )
+        bound = await a.directory.by_token(created["devices"][0]["token"])
+        assert bound is not None
+        device_id = bound.device.id
+        outcomes = await asyncio.gather(
+            a.uploads.save(device_id, "a.txt", io.BytesIO(b"from A"), size=6),
+            b.uploads.save(device_id, "b.txt", io.BytesIO(b"from B"), size=6),
+            return_exceptions=True,
+        )
+        assert sorted(type(o).__name__ for o in outcomes) == ["UploadLimitReached", "str"]
+        [stored] = [o for o in outcomes if isinstance(o, str)]
+        kept = await asyncio.to_thread(lambda: list(tmp_path.glob(f"*/uploads/{device_id}/*")))
+        assert [path.name for path in kept] == [stored]

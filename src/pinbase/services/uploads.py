@@ -11,7 +11,8 @@ keeps counting toward the daily quota. Rules (blynk.cloud/device-https-api/uploa
 * at most ``per_day`` uploads per device per UTC day (http-api.md OP-28).
 
 Uploads of one device run one at a time (a per-device lock), so the quota check, the new row and
-the evictions cannot interleave with another upload of the same device.
+the evictions cannot interleave with another upload of the same device; across the nodes of an
+installation the recording transaction locks the device's row and counts again.
 """
 
 import asyncio
@@ -168,6 +169,12 @@ class Uploads:
         """Add the row, evict replaced and surplus files; return the evicted stored names."""
         now = self._clock()
         async with self._store.transaction() as tx:
+            # Counted again under the device's lock: another node may have recorded an upload of
+            # the device since ``check_quota`` (this node's own uploads wait for ``_device_lock``).
+            await tx.lock_device_files(device_id)
+            used = await tx.count_device_files(device_id, since=start_of_day(now))
+            if used >= self._per_day:
+                raise UploadLimitReached(f"{used} uploads today")
             added = await tx.add_device_file(
                 device_id, original_name=original_name, stored_name=stored_name, created_at=now
             )

@@ -48,6 +48,11 @@ class DeviceLogsRepository(Protocol):
         """Events the device logged at or after ``since``, oldest first."""
         ...
 
+    async def lock_device_files(self, device_id: DeviceId) -> None:
+        """Hold the device's uploads until this transaction ends: uploads of one device on
+        several nodes take turns to count, record and evict (issue #11)."""
+        ...
+
     async def add_device_file(
         self, device_id: DeviceId, *, original_name: str, stored_name: str, created_at: int
     ) -> StoredFile:

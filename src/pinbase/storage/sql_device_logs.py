@@ -99,6 +99,13 @@ class SqlDeviceLogs:
         )
         return [StoredEvent(**row._asdict()) for row in rows]
 
+    async def lock_device_files(self, device_id: DeviceId) -> None:
+        """Hold the device's uploads until this transaction ends: on PostgreSQL a lock of the
+        device's row (``FOR UPDATE``), which another node's upload of the device waits for;
+        SQLite has one writer, and SQLAlchemy leaves ``FOR UPDATE`` out there."""
+        table = schema.devices
+        await self._db.execute(select(table.c.id).where(table.c.id == device_id).with_for_update())
+
     async def add_device_file(
         self, device_id: DeviceId, *, original_name: str, stored_name: str, created_at: int
     ) -> StoredFile:
