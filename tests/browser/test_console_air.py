@@ -14,7 +14,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Dialog, FilePayload, Page, expect
 
 from pinbase.testing import ServerProcess, free_port, provision
 
@@ -135,3 +135,36 @@ def test_admin_uploads_firmware_and_ships_it_to_a_device(
     page.get_by_role("link", name="All shipments").click()
     shipments = page.get_by_role("table", name="Shipments")
     expect(shipments.get_by_role("row").filter(has_text="Freezer 2.0.0")).to_contain_text("Live")
+
+
+def test_admin_deletes_a_firmware_file_no_shipment_ships(browsing: BrowserContext) -> None:
+    """A file with no shipment goes after the confirmation, with a notice; one a shipment ships
+    stays, and the page says which shipment to delete first."""
+    page = signed_in(browsing)
+    page.goto("/dashboard/air")
+    unused: FilePayload = {
+        "name": "spare.ino.bin",
+        "mimeType": "application/octet-stream",
+        "buffer": b"\x00" * 4096 + TAG + b"\xee" * 1024,
+    }
+    page.get_by_label("File to upload").set_input_files(files=unused)
+    page.get_by_role("button", name="Upload firmware").click()
+    expect(page.get_by_role("status")).to_have_text("The firmware file was uploaded.")
+    files = page.get_by_role("table", name="Firmware files")
+    prompts: list[str] = []
+
+    def accept(dialog: Dialog) -> None:
+        prompts.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    spare = files.get_by_role("row").filter(has_text="spare.ino.bin")
+    spare.get_by_role("button", name="Delete spare.ino.bin", exact=False).click()
+    expect(page.get_by_role("status")).to_have_text("The firmware file was deleted.")
+    assert prompts == ["Delete the firmware file spare.ino.bin?"]
+    expect(files.get_by_role("row").filter(has_text="spare.ino.bin")).to_have_count(0)
+
+    shipped = files.get_by_role("row").filter(has_text="freezer.ino.bin").first
+    shipped.get_by_role("button", name="Delete freezer.ino.bin", exact=False).click()
+    expect(page.get_by_role("alert")).to_contain_text("delete the shipments first")
+    expect(files.get_by_role("row").filter(has_text="freezer.ino.bin")).not_to_have_count(0)

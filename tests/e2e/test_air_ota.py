@@ -370,6 +370,8 @@ def test_another_organization_sees_none_of_it(air: dict[str, Any]) -> None:
             assert answer.json() == error(f"Shipment with id {shipment_id} is not found.")
         answer = http.post(f"/api/v1/organization/shipment/cancel?shipmentId={shipment_id}")
         assert answer.status_code == 404
+        answer = http.delete(f"/api/v1/organization/firmware?firmwareId={firmware_id}")
+        assert answer.json() == error(f"Firmware with id {firmware_id} is not found.")
         assert http.get("/api/v1/organization/firmware/list").json() == []
         assert http.get("/api/v1/organization/shipment/list").json() == []
         bad = http.post("/api/v1/organization/shipment/create", json={"name": 5})
@@ -404,3 +406,34 @@ def test_shipment_life_over_the_platform_api(air: dict[str, Any]) -> None:
     assert http.get("/api/v1/organization/shipment/list").status_code == 200
     empty = http.post("/api/v1/organization/firmware/upload", files={"other": ("x.bin", b"1")})
     assert empty.status_code == 400
+
+
+def test_a_firmware_file_is_deleted_once_no_shipment_ships_it(air: dict[str, Any]) -> None:
+    """Deleting a shipped file is refused naming the shipment; once the shipment is cancelled
+    and deleted, the file goes: 204, then 404 by id, out of the list, its bytes and its download
+    URL gone."""
+    http: httpx.Client = air["http"]
+    device = next(air["devices"])
+    shipment_id = ship(air, device, firmware("7.0.0"), "Doomed rollout")
+    firmware_id = http.get(f"/api/v1/organization/shipment?shipmentId={shipment_id}")
+    firmware_id = firmware_id.json()["firmwareId"]
+    path = f"/api/v1/organization/firmware?firmwareId={firmware_id}"
+    refused = http.delete(path)
+    assert refused.status_code == 400
+    assert refused.json() == error(
+        "The firmware file is shipped by 'Doomed rollout': delete the shipments first."
+    )
+    binary = BinaryDevice(air["ports"]["hardware"], device["token"], "6.5.0")
+    url = binary.expect_ota()
+    binary.close()
+    for step in ("cancel", "delete"):
+        method = http.post if step == "cancel" else http.delete
+        suffix = "/cancel" if step == "cancel" else ""
+        answer = method(f"/api/v1/organization/shipment{suffix}?shipmentId={shipment_id}")
+        assert answer.status_code in (200, 204), answer.text
+    assert http.delete(path).status_code == 204
+    assert http.get(path).status_code == 404
+    assert firmware_id not in [item["id"] for item in http.get(f"{path.split('?')[0]}/list").json()]
+    assert not (air["server"].data_dir / "firmware" / str(firmware_id)).exists()
+    assert httpx.get(url).status_code == 404
+    assert http.delete(path).status_code == 404

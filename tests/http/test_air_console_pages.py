@@ -126,13 +126,20 @@ def test_bad_forms_answer_400_and_other_tenants_see_nothing(
         )
         assert made.status_code == 303
         location = made.headers["location"].partition("?")[0]
+        firmware_id = re.findall(r"#(\d+)", http.get("/dashboard/air").text)[0]
+        deleting = f"/dashboard/air/firmware/{firmware_id}/delete"
     with server.client() as other:
-        sign_in(other, OTHER)
+        other_csrf = sign_in(other, OTHER)
         assert "No firmware files yet." in other.get("/dashboard/air").text
         assert other.get(location).status_code == 404
+        assert other.post(deleting, data={"csrf_token": other_csrf}).status_code == 404
     with server.client() as user:
-        sign_in(user, USER)
+        user_csrf = sign_in(user, USER)
         assert user.get("/dashboard/air").status_code == 404
+        assert user.post(deleting, data={"csrf_token": user_csrf}).status_code == 404
+    with server.client() as http:
+        csrf = sign_in(http, ADMIN)
+        assert f"#{firmware_id}</span>" in http.get("/dashboard/air").text
 
 
 def test_dev12_announces_the_reported_firmware(

@@ -107,6 +107,30 @@ class FirmwareStore:
         async with self._store.transaction() as tx:
             return await tx.get_firmware(firmware_id)
 
+    async def delete(self, caller: Scoped, firmware_id: int) -> None:
+        """Delete a firmware file no shipment ships, its bytes with it.
+
+        A shipment keeps its file for as long as it exists (its report and its devices'
+        statuses name it), so the shipments go first, as in Blynk.Air; a download already under
+        way finishes from the open file.
+
+        Raises:
+            FirmwareNotFound: missing or outside the caller's scope.
+            FirmwareRefused: a shipment ships it.
+        """
+        firmware = await self.get(caller, firmware_id)
+        async with self._store.transaction() as tx:
+            shipments = await tx.shipments_of_firmware(firmware.id)
+            if shipments:
+                others = f" and {len(shipments) - 1} more" if len(shipments) > 1 else ""
+                raise FirmwareRefused(
+                    f"The firmware file is shipped by {shipments[0]!r}{others}: "
+                    "delete the shipments first."
+                )
+            await tx.delete_firmware(firmware.id)
+        await asyncio.to_thread(self.path(firmware.id).unlink, missing_ok=True)
+        logger.info("firmware.deleted firmware_id=%d org_id=%d", firmware.id, firmware.org_id)
+
     def path(self, firmware_id: int) -> Path:
         """Where the bytes of a firmware file are."""
         return self.root / str(firmware_id)

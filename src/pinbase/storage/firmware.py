@@ -34,6 +34,14 @@ class FirmwareRepository(Protocol):
         """The organization's firmware files, newest first."""
         ...
 
+    async def shipments_of_firmware(self, firmware_id: int) -> list[str]:
+        """The names of the shipments that ship this firmware file, oldest first."""
+        ...
+
+    async def delete_firmware(self, firmware_id: int) -> bool:
+        """Delete a firmware file's row that no shipment refers to; whether there was one."""
+        ...
+
     async def add_shipment(self, shipment: Shipment) -> Shipment:
         """Store a new shipment (its ``id`` is ignored) and return it with its id."""
         ...

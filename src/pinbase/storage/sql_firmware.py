@@ -78,6 +78,25 @@ class SqlFirmware:
         query = select(_FILES).where(_FILES.c.org_id == org_id).order_by(_FILES.c.id.desc())
         return [_firmware(row) for row in await self._db.execute(query)]
 
+    async def shipments_of_firmware(self, firmware_id: int) -> list[str]:
+        """The names of the shipments that ship this firmware file, oldest first. On PostgreSQL
+        the file's row is locked first: a shipment created meanwhile waits for this transaction
+        and is then refused by its foreign key, instead of shipping a file being deleted."""
+        await self._db.execute(
+            select(_FILES.c.id).where(_FILES.c.id == firmware_id).with_for_update()
+        )
+        query = (
+            select(_SHIPMENTS.c.name)
+            .where(_SHIPMENTS.c.firmware_id == firmware_id)
+            .order_by(_SHIPMENTS.c.id)
+        )
+        return [str(name) for name in (await self._db.scalars(query))]
+
+    async def delete_firmware(self, firmware_id: int) -> bool:
+        """Delete a firmware file's row that no shipment refers to; whether there was one."""
+        result = await self._db.execute(delete(_FILES).where(_FILES.c.id == firmware_id))
+        return bool(result.rowcount)
+
     async def add_shipment(self, shipment: Shipment) -> Shipment:
         """Store a new shipment and return it with its id."""
         inserted = await self._db.scalar(

@@ -52,6 +52,7 @@ TARGETS = (
 )
 NOTICES = {
     "uploaded": "The firmware file was uploaded.",
+    "deleted": "The firmware file was deleted.",
     "created": "The shipment was created.",
     "start": "The shipment is live: online devices are updated now, the others when they connect.",
     "pause": "The shipment is paused.",
@@ -152,6 +153,15 @@ def air_routes(services: Services) -> list[BaseRoute]:
             return await overview(request, session, error=refusal_text(refused), status=400)
         return done(AIR_PATH, "uploaded")
 
+    async def delete_file(request: Request, session: ConsoleSession) -> Response:
+        try:
+            await firmware.delete(session.caller, in_range(request.path_params["firmware_id"]))
+        except FirmwareNotFound:
+            return error_page(NOT_FOUND, 404)
+        except FirmwareRefused as refused:
+            return await overview(request, session, error=refusal_text(refused), status=400)
+        return done(AIR_PATH, "deleted")
+
     async def create(request: Request, session: ConsoleSession) -> Response:
         form = await request.form()
         try:
@@ -247,6 +257,11 @@ def air_routes(services: Services) -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         Route(AIR_PATH, gated(page, view), methods=["GET"]),
         Route(f"{AIR_PATH}/firmware", gated(upload, edit), methods=["POST"]),
+        Route(
+            f"{AIR_PATH}/firmware/{{firmware_id:int}}/delete",
+            gated(delete_file, edit),
+            methods=["POST"],
+        ),
         Route(f"{AIR_PATH}/shipments", gated(create, edit), methods=["POST"]),
         Route(one, gated(shipment_page, view), methods=["GET"]),
         Route(

@@ -213,6 +213,17 @@ def firmware_router(services: Services, auth: BearerAuth) -> APIRouter:
     async def get_firmware(caller: Authorized, firmware_id: FirmwareIdQuery) -> Response:
         return json_response(firmware_json(await firmware.get(caller, firmware_id)))
 
+    @router.delete(
+        FIRMWARE_PREFIX,
+        summary="Delete a firmware file",
+        status_code=NO_CONTENT,
+        openapi_extra=EXTENSION,
+        description="Refused (400) while a shipment ships it: delete the shipments first.",
+    )
+    async def delete_firmware(caller: Authorized, firmware_id: FirmwareIdQuery) -> Response:
+        await firmware.delete(caller, firmware_id)
+        return Response(status_code=NO_CONTENT)
+
     @router.post(
         "/api/v1/organization/shipment/create",
         summary="Create a shipment",
