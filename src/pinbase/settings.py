@@ -162,6 +162,11 @@ class Settings(BaseSettings):
     """PEM certificate chain of the TLS device listeners (binary and MQTT)."""
     tls_key: Path | None = None
     """PEM private key of the TLS device listeners (binary and MQTT)."""
+    proxy_protocol: bool = False
+    """The device ports (binary and MQTT, plain and TLS) read a PROXY protocol header (v1 or v2,
+    HAProxy's ``send-proxy-v2``) before each connection's own bytes, and count and log its
+    logins under the address it names (docs/scaling.md). A connection without one is closed:
+    only for ports that nothing but the balancer reaches."""
     heartbeat_factor: float = Field(default=2.3, gt=0, le=100)
     """A silent device is dropped after ceil(factor x its h-beat) seconds (§1.9)."""
     login_failures_limit: int = Field(default=5, ge=0)

@@ -45,7 +45,7 @@ TEST_MAXCONN = "maxconn 2000"
 NODE_ADDRESS = re.compile(r"^(\s*server (node\d) )10\.0\.0\.\d+:(\d+)$", re.MULTILINE)
 BIND = re.compile(r"^(\s*bind ):(\d+)\b", re.MULTILINE)
 READY_TIMEOUT_S = 15.0
-KEPT_AS_SHIPPED = {"PINBASE_LOG_LEVEL"}
+KEPT_AS_SHIPPED = {"PINBASE_LOG_LEVEL", "PINBASE_PROXY_PROTOCOL"}
 """The variables of deploy/pinbase.env a test node takes as they are."""
 
 

@@ -9,6 +9,7 @@ was sent), wait a bounded time for the events in hand to be handled, then drop w
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,8 @@ from pinbase.services.device_gateway import DeviceGateway
 from pinbase.settings import Settings
 from pinbase.transports.hub import SessionHub
 from pinbase.transports.ports import unavailable
+from pinbase.transports.proxied import ProxiedServer
+from pinbase.transports.stream_session import StreamSession
 
 logger = logging.getLogger(__name__)
 
@@ -79,16 +82,40 @@ def device_gateway(services: Services, settings: Settings) -> DeviceGateway:
     )
 
 
+def _listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    """A non-blocking TCP socket listening on ``host:port``, as ``create_server`` makes one (one
+    address: the first ``getaddrinfo`` gives).
+
+    Raises:
+        OSError: the address cannot be resolved or bound.
+    """
+    family, kind, protocol, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listener = socket.socket(family, kind, protocol)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.bind(address)
+        listener.listen(BACKLOG)
+        listener.setblocking(False)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
+
+
 class Listeners:
     """The servers of one protocol in one process, and their connections (``hub``)."""
 
     KIND: ClassVar[str]
     """The first word of the log events: ``tcp`` or ``mqtt``."""
 
-    def __init__(self, hub: SessionHub, session: Callable[[], asyncio.Protocol]) -> None:
+    def __init__(self, hub: SessionHub, session: Callable[[], StreamSession]) -> None:
         self._hub = hub
         self._session = session
-        self._servers: list[asyncio.Server] = []
+        self._servers: list[asyncio.Server | ProxiedServer] = []
 
     async def open_ports(self, settings: Settings, *, port: int, tls_port: int) -> None:
         """Open ``port`` plain and ``tls_port`` over TLS when a certificate and key are set;
@@ -98,13 +125,15 @@ class Listeners:
             PortUnavailable: a port is taken (or not this host's, or privileged).
             TlsUnusable: the certificate or key cannot be loaded.
         """
-        shared = settings.reuse_port
+        shared, proxied = settings.reuse_port, settings.proxy_protocol
         try:
             if port:
-                await self.open(settings.host, port, reuse_port=shared)
+                await self.open(settings.host, port, reuse_port=shared, proxied=proxied)
             if tls_port and settings.tls_cert and settings.tls_key:
                 context = tls_context(settings.tls_cert, settings.tls_key)
-                await self.open(settings.host, tls_port, tls=context, reuse_port=shared)
+                await self.open(
+                    settings.host, tls_port, tls=context, reuse_port=shared, proxied=proxied
+                )
         except BaseException:
             await self.stop()
             raise
@@ -116,29 +145,49 @@ class Listeners:
         *,
         tls: ssl.SSLContext | None = None,
         reuse_port: bool = False,
+        proxied: bool = False,
     ) -> int:
         """Listen on ``host:port`` (0: any free port) and return the port bound; with
-        ``reuse_port``, together with other processes (SO_REUSEPORT: ``serve --workers``).
+        ``reuse_port``, together with other processes (SO_REUSEPORT: ``serve --workers``);
+        ``proxied``, reading a PROXY header first on every connection (``transports.proxied``).
 
         Raises:
             PortUnavailable: the port cannot be bound.
         """
+        server: asyncio.Server | ProxiedServer
         try:
-            server = await asyncio.get_running_loop().create_server(
-                self._session,
-                host,
-                port,
-                backlog=BACKLOG,
-                reuse_port=reuse_port or None,
-                ssl=tls,
-                ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if tls else None,
-                ssl_shutdown_timeout=TLS_SHUTDOWN_SECONDS if tls else None,
-            )
+            if proxied:
+                server = ProxiedServer(
+                    _listening_socket(host, port, reuse_port=reuse_port),
+                    self._session,
+                    tls=tls,
+                    handshake_timeout_s=TLS_HANDSHAKE_SECONDS,
+                    shutdown_timeout_s=TLS_SHUTDOWN_SECONDS,
+                )
+                bound = server.port
+            else:
+                server = await asyncio.get_running_loop().create_server(
+                    self._session,
+                    host,
+                    port,
+                    backlog=BACKLOG,
+                    reuse_port=reuse_port or None,
+                    ssl=tls,
+                    ssl_handshake_timeout=TLS_HANDSHAKE_SECONDS if tls else None,
+                    ssl_shutdown_timeout=TLS_SHUTDOWN_SECONDS if tls else None,
+                )
+                bound = int(server.sockets[0].getsockname()[1])
         except OSError as error:
             raise unavailable(host, port, error) from error
         self._servers.append(server)
-        bound = int(server.sockets[0].getsockname()[1])
-        logger.info("%s.listening host=%s port=%d tls=%s", self.KIND, host, bound, tls is not None)
+        logger.info(
+            "%s.listening host=%s port=%d tls=%s proxy_protocol=%s",
+            self.KIND,
+            host,
+            bound,
+            tls is not None,
+            proxied,
+        )
         return bound
 
     async def stop(self) -> None:

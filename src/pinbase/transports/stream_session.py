@@ -75,6 +75,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         "_outbox",
         "_paused",
         "_pings",
+        "_proxied_address",
         "_sink",
         "_tls",
         "_transport",
@@ -88,6 +89,7 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
         self._transport: asyncio.Transport | None = None
         self._outbox: Outbox | None = None
         self._address = "?"
+        self._proxied_address: str | None = None
         self._tls = False
         self._bound: BoundDevice | None = None
         self._attached = False
@@ -224,13 +226,19 @@ class StreamSession(asyncio.Protocol, metaclass=abc.ABCMeta):
             request_id, ms = answer
             self._hub.sessions.ping_answered(self._bound.device.id, request_id, ms=ms)
 
+    def proxied_for(self, address: str) -> None:
+        """The device's own address, named by the balancer's PROXY header before the
+        connection starts (``transports.proxied``): its logins are counted and logged under it,
+        not under the balancer's."""
+        self._proxied_address = address
+
     # --- asyncio.Protocol ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream server's transport; uvloop's classes do not subclass asyncio.Transport.
         self._transport = transport = cast("asyncio.Transport", transport)
         peer = transport.get_extra_info("peername")
-        self._address = str(peer[0]) if peer else "?"
+        self._address = self._proxied_address or (str(peer[0]) if peer else "?")
         self._tls = transport.get_extra_info("sslcontext") is not None
         self._outbox = self._new_outbox(transport)
         self._hub.live.add(self)
