@@ -16,6 +16,7 @@ from pinbase.domain.automations import (
     referenced_devices,
     referenced_segments,
     spec_json,
+    stored_segments,
 )
 
 SPEC_EXAMPLE: dict[str, Any] = {
@@ -164,6 +165,8 @@ def test_control_segment_round_trips_and_names_its_segment() -> None:
         }
     ]
     assert referenced_segments(spec) == frozenset({1})
+    assert stored_segments(spec_json(spec)) == frozenset({1})
+    assert stored_segments({"name": "no actions"}) == frozenset()
 
 
 def test_numbers_are_accepted_as_values_and_operands() -> None:

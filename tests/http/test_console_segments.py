@@ -156,7 +156,8 @@ def test_a_control_segment_scene_from_the_editor_switches_the_segment(
     site: InProcessServer,
 ) -> None:
     """The editor offers Control Segment with the organization's segments; a scene saved with
-    "Relay = 1" switches every device of the segment when executed, and its log lists them."""
+    "Relay = 1" switches every device of the segment when executed, and its log lists them; the
+    segment cannot be deleted while the scene acts on it."""
     http = site.client()
     csrf = sign_in(http, ADMIN)
     ids = device_ids(site)
@@ -210,6 +211,16 @@ def test_a_control_segment_scene_from_the_editor_switches_the_segment(
     logged = http.get(f"/dashboard/automations/{automation}")
     assert "2 of 2 devices" in logged.text
     assert logged.text.count('<td data-label="Type">Device Action</td>') == 3
+    # The segment cannot go while the scene acts on it; once the scene is deleted, it can.
+    deleting = f"/dashboard/segments/{segment}/delete"
+    kept = http.post(deleting, data={"csrf_token": csrf})
+    assert kept.status_code == 400
+    assert "The automation &#39;All on&#39; acts on this segment" in kept.text
+    assert "Houses (2)" in http.get("/dashboard/devices").text
+    gone = http.post(f"/dashboard/automations/{automation}/delete", data={"csrf_token": csrf})
+    assert gone.status_code == 303
+    assert http.post(deleting, data={"csrf_token": csrf}).status_code == 303
+    assert "Houses (2)" not in http.get("/dashboard/devices").text
 
 
 def test_save_as_segment_keeps_the_search(site: InProcessServer) -> None:

@@ -571,6 +571,16 @@ def referenced_segments(spec: AutomationSpec) -> frozenset[int]:
     return frozenset(a.segment_id for a in spec.actions if isinstance(a, ControlSegment))
 
 
+def stored_segments(spec: Mapping[str, Any]) -> frozenset[int]:
+    """Every segment id the actions of a stored automation name, read from its stored form
+    (``spec_json``, which only Pinbase writes) without parsing the automation again."""
+    return frozenset(
+        int(action["segmentId"])
+        for action in spec.get("actions", ())
+        if action.get("kind") == "CONTROL_SEGMENT"
+    )
+
+
 def _recipient(item: object, *, email: bool) -> Recipient:
     body = _object(item, "recipient")
     if "userId" in body:

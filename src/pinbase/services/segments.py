@@ -13,6 +13,7 @@ when a page or a run needs them, so there is no state to keep in step.
 import logging
 from collections.abc import Collection, Sequence
 
+from pinbase.domain.automations import stored_segments
 from pinbase.domain.errors import PinbaseError
 from pinbase.domain.ids import DeviceId, OrgId
 from pinbase.domain.segments import MAX_DEVICES, MAX_PER_ORG, InvalidSegment, segment_name
@@ -26,13 +27,17 @@ from pinbase.storage.segments import SegmentNameTaken, StoredSegment
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["InvalidSegment", "SegmentNotFound", "Segments"]
+__all__ = ["InvalidSegment", "SegmentInUse", "SegmentNotFound", "Segments"]
 
 DYNAMIC = "A dynamic segment's devices come from its saved filters: they cannot be picked"
 
 
 class SegmentNotFound(PinbaseError):
     """No such segment in the caller's scope; ``args[0]`` is the id asked for."""
+
+
+class SegmentInUse(PinbaseError):
+    """An automation acts on the segment; ``args[0]`` says which, for a person."""
 
 
 class Segments:
@@ -154,14 +159,27 @@ class Segments:
         return renamed
 
     async def delete(self, caller: Scoped, segment_id: int) -> None:
-        """Delete a segment (its devices stay). A Control Segment action naming it then fails
-        ``SEGMENT_NOT_FOUND`` when it runs.
+        """Delete a segment (its devices stay), unless an automation's Control Segment action
+        names it: that automation would fail ``SEGMENT_NOT_FOUND`` at every run afterwards,
+        so it is changed or deleted first, as a firmware file outlives no shipment of it.
 
         Raises:
             SegmentNotFound.
+            SegmentInUse: an automation, of any organization, acts on it.
         """
         await self.get(caller, segment_id)
         async with self._store.transaction() as tx:
+            users = [
+                automation.name
+                for automation in await tx.list_automations(None)
+                if segment_id in stored_segments(automation.spec)
+            ]
+            if users:
+                others = f" and {len(users) - 1} more" if len(users) > 1 else ""
+                raise SegmentInUse(
+                    f"The automation {users[0]!r}{others} acts on this segment: "
+                    "change or delete it first."
+                )
             await tx.delete_segment(segment_id)
 
     async def add_devices(

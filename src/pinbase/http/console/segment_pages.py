@@ -19,7 +19,7 @@ from pinbase.http.paths import CONSOLE_PATH
 from pinbase.services.console_caller import Permission
 from pinbase.services.console_devices import StatusFilter
 from pinbase.services.container import Services
-from pinbase.services.segments import SegmentNotFound
+from pinbase.services.segments import SegmentInUse, SegmentNotFound
 
 SEGMENTS_PATH = f"{CONSOLE_PATH}/segments"
 DEVICES_PATH = f"{CONSOLE_PATH}/devices"
@@ -94,7 +94,7 @@ def segment_routes(services: Services) -> list[BaseRoute]:
                 await segments.remove_devices(session.caller, segment_id, picked_devices(form))
             else:
                 return error_page(NOT_FOUND, 404)
-        except InvalidSegment as error:
+        except (InvalidSegment, SegmentInUse) as error:
             return refused(str(error))
         except SegmentNotFound:
             return error_page(NOT_FOUND, 404)
