@@ -205,6 +205,29 @@ def test_paho_device_through_haproxy(recipe: Recipe, tls: bool, tmp_path: Path) 
             client.expect("message", topic="downlink/ds/Counter", payload=str(n))
 
 
+def test_paho_over_secure_websocket_through_haproxy_https(recipe: Recipe, tmp_path: Path) -> None:
+    """MQTT over WebSocket needs no port of its own behind HAProxy: a paho-mqtt device connects
+    to ``wss://…:443/mqtt`` (HAProxy ends TLS, the node serves ``/mqtt`` on its HTTP port), its
+    publish is stored and HTTP updates reach it."""
+    device = recipe.take()
+    with DeviceClient(
+        PAHO,
+        device["token"],
+        server="localhost",
+        port=recipe.balancer.port(443),
+        log_dir=tmp_path,
+        heartbeat=45,
+        extra=("--ca-cert", str(recipe.cert), "--websocket", "/mqtt"),
+    ).started("subscribed", codes=[0]) as client:
+        client.command("publish", topic="ds/Temperature", payload="18.5", qos=1)
+        assert eventually(lambda: history(recipe, device["id"], 3) == [18.5])
+        for n in range(2):
+            with httpx.Client(base_url=recipe.balancer.base_url, timeout=10) as http:
+                answer = http.get(f"/external/api/update?token={device['token']}&v1={n}")
+            assert answer.status_code == 200
+            client.expect("message", topic="downlink/ds/Counter", payload=str(n))
+
+
 @pytest.mark.parametrize("unit", ["pinbase.service", "pinbase@.service"])
 def test_systemd_unit_verifies(unit: str, tmp_path: Path) -> None:
     """``systemd-analyze verify`` finds nothing to say about the shipped unit, its program
