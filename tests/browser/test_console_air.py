@@ -95,6 +95,18 @@ def shoot(page: Page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
+def upload(page: Page, name: str, content: bytes) -> None:
+    """Upload a firmware file from the Blynk.Air page and wait for the notice."""
+    payload: FilePayload = {
+        "name": name,
+        "mimeType": "application/octet-stream",
+        "buffer": content,
+    }
+    page.get_by_label("File to upload").set_input_files(files=payload)
+    page.get_by_role("button", name="Upload firmware").click()
+    expect(page.get_by_role("status")).to_have_text("The firmware file was uploaded.")
+
+
 def test_admin_uploads_firmware_and_ships_it_to_a_device(
     browsing: BrowserContext, site: tuple[ServerProcess, str, int]
 ) -> None:
@@ -104,14 +116,7 @@ def test_admin_uploads_firmware_and_ships_it_to_a_device(
     page = signed_in(browsing)
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Blynk.Air").click()
     expect(page.get_by_role("heading", name="Blynk.Air")).to_be_visible()
-    upload: FilePayload = {
-        "name": "freezer.ino.bin",
-        "mimeType": "application/octet-stream",
-        "buffer": b"\x00" * 4096 + TAG + b"\xff" * 4096,
-    }
-    page.get_by_label("File to upload").set_input_files(files=upload)
-    page.get_by_role("button", name="Upload firmware").click()
-    expect(page.get_by_role("status")).to_have_text("The firmware file was uploaded.")
+    upload(page, "freezer.ino.bin", b"\x00" * 4096 + TAG + b"\xff" * 4096)
     files = page.get_by_role("table", name="Firmware files")
     expect(files.get_by_role("row").filter(has_text="freezer.ino.bin")).to_contain_text("2.0.0")
     expect(files).to_contain_text("TMPLfreezer")
@@ -142,14 +147,7 @@ def test_admin_deletes_a_firmware_file_no_shipment_ships(browsing: BrowserContex
     stays, and the page says which shipment to delete first."""
     page = signed_in(browsing)
     page.goto("/dashboard/air")
-    unused: FilePayload = {
-        "name": "spare.ino.bin",
-        "mimeType": "application/octet-stream",
-        "buffer": b"\x00" * 4096 + TAG + b"\xee" * 1024,
-    }
-    page.get_by_label("File to upload").set_input_files(files=unused)
-    page.get_by_role("button", name="Upload firmware").click()
-    expect(page.get_by_role("status")).to_have_text("The firmware file was uploaded.")
+    upload(page, "spare.ino.bin", b"\x00" * 4096 + TAG + b"\xee" * 1024)
     files = page.get_by_role("table", name="Firmware files")
     prompts: list[str] = []
 
