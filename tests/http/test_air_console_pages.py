@@ -12,7 +12,11 @@ import pytest
 from console_site import ADMIN, OTHER, USER, acme_spec, other_spec, sign_in
 
 from inprocess import InProcessServer, in_process_server
+from pinbase.domain.ids import DeviceId
+from pinbase.domain.shipments import DeviceShipment, DeviceStatus
+from pinbase.http.console.air_pages import shipment_report
 from pinbase.services.bus import DeviceInfoReported
+from pinbase.services.shipments import DeviceProgress
 
 TAG = b"blnkinf\x00mcu\x001.2.3\x00fw-type\x00TMPLgreen\x00build\x00Dec  5 2026 10:00:00\x00\x00"
 FIRMWARE = b"\x00" * 1000 + TAG + b"\xff" * 1000
@@ -80,6 +84,14 @@ def test_upload_shows_the_firmware_info_and_a_shipment_runs_its_life(
         assert again.status_code == 400
         assert "exists already" in again.text
         base = made.headers["location"].partition("?")[0]
+        assert f'href="{base}/report.csv" download' in shipment.text
+        report = http.get(f"{base}/report.csv")
+        assert report.headers["content-type"] == "text/csv; charset=utf-8"
+        assert report.headers["content-disposition"].startswith("attachment; filename=")
+        assert report.text.splitlines() == [
+            "Device ID,Device,Status,Reason,Attempts,Previous version,Updated (UTC)",
+            f"{device_id},Greenhouse North,Pending,,0,,",
+        ]
         paused = http.post(f"{base}/pause", data={"csrf_token": csrf})
         assert paused.status_code == 303, paused.text
         assert '<dd id="shipment-state">Paused</dd>' in http.get(paused.headers["location"]).text
@@ -132,6 +144,7 @@ def test_bad_forms_answer_400_and_other_tenants_see_nothing(
         other_csrf = sign_in(other, OTHER)
         assert "No firmware files yet." in other.get("/dashboard/air").text
         assert other.get(location).status_code == 404
+        assert other.get(f"{location}/report.csv").status_code == 404
         assert other.post(deleting, data={"csrf_token": other_csrf}).status_code == 404
     with server.client() as user:
         user_csrf = sign_in(user, USER)
@@ -174,3 +187,20 @@ def test_edgent_sys_ota_event_is_accepted_without_a_template_definition(
             f"/external/api/logEvent?token={token}&code=sys_ota&description=OTA+started"
         )
         assert answer.status_code == 200, answer.text
+
+
+def test_the_report_defuses_cells_a_spreadsheet_would_run() -> None:
+    """A device named like a formula gets a leading apostrophe in the CSV; times are ISO UTC."""
+    row = DeviceShipment(
+        shipment_id=1,
+        device_id=DeviceId(4),
+        status=DeviceStatus.UPLOAD_FAILURE,
+        reason="the download broke off",
+        attempts=2,
+        updated_at=1_764_930_000_000,
+        from_version="1.0.0",
+    )
+    lines = [DeviceProgress(device_id=DeviceId(4), name="=HYPERLINK(1)", row=row, online=False)]
+    assert shipment_report(lines).splitlines()[1] == (
+        "4,'=HYPERLINK(1),Upload failure,the download broke off,2,1.0.0,2025-12-05T10:20:00+00:00"
+    )

@@ -8,7 +8,9 @@ API extension calls too. Viewing needs ``Permission.TEMPLATES_VIEW``, changes
 the use case's message, answered ``400``.
 """
 
-from collections.abc import Awaitable, Callable
+import csv
+import io
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
@@ -18,14 +20,19 @@ from starlette.routing import BaseRoute, Route
 
 from pinbase.domain.shipments import Condition, PreferredTime, TargetKind
 from pinbase.http.console.access import done, form_text, in_range, notice_of, session_with
-from pinbase.http.console.pages import error_page, signed_in_page
+from pinbase.http.console.pages import error_page, iso_moment, signed_in_page
 from pinbase.http.paths import CONSOLE_PATH
 from pinbase.services.console_caller import Permission
 from pinbase.services.console_sessions import ConsoleSession
 from pinbase.services.container import Services
 from pinbase.services.firmware import FirmwareNotFound, FirmwareRefused
 from pinbase.services.scope import DeviceNotFound, TemplateNotFound
-from pinbase.services.shipments import ShipmentNotFound, ShipmentRefused, ShipmentRequest
+from pinbase.services.shipments import (
+    DeviceProgress,
+    ShipmentNotFound,
+    ShipmentRefused,
+    ShipmentRequest,
+)
 
 AIR_PATH = f"{CONSOLE_PATH}/air"
 SECTION = "air"
@@ -84,6 +91,47 @@ def refusal_text(error: Exception) -> str:
         return NOT_FOUND
     text = str(error.args[0]) if error.args else "The request was refused."
     return text[0].upper() + text[1:]
+
+
+REPORT_COLUMNS = (
+    "Device ID",
+    "Device",
+    "Status",
+    "Reason",
+    "Attempts",
+    "Previous version",
+    "Updated (UTC)",
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet would run as a formula at the start of a cell (a device name is anybody's
+text): such a cell gets a leading apostrophe, as OWASP's CSV injection advice says."""
+
+
+def shipment_report(lines: Sequence[DeviceProgress]) -> str:
+    """The "Download report" CSV of a shipment (device-lifecycle.md §1.6): one row per device
+    with its status as the page shows it."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(REPORT_COLUMNS)
+    for line in lines:
+        row = line.row
+        updated = iso_moment(row.updated_at) if row.updated_at else ""
+        cells = (
+            line.device_id,
+            line.name,
+            row.status.label,
+            row.reason or "",
+            row.attempts,
+            row.from_version or "",
+            updated,
+        )
+        writer.writerow([_cell(cell) for cell in cells])
+    return out.getvalue()
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def _number(form: FormData, name: str, default: int) -> int:
@@ -219,6 +267,22 @@ def air_routes(services: Services) -> list[BaseRoute]:
         }
         return signed_in_page(session, "air_shipment.html", context, section=SECTION)
 
+    async def report(request: Request, session: ConsoleSession) -> Response:
+        shipment_id = in_range(request.path_params["shipment_id"])
+        try:
+            shipment = await shipments.get(session.caller, shipment_id)
+            lines = await shipments.progress(session.caller, shipment_id)
+        except ShipmentNotFound:
+            return error_page(NOT_FOUND, 404)
+        return Response(
+            shipment_report(lines),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="shipment-{shipment.id}.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
+
     def action(name: str) -> Handler:
         async def run(request: Request, session: ConsoleSession) -> Response:
             shipment_id = in_range(request.path_params["shipment_id"])
@@ -264,6 +328,7 @@ def air_routes(services: Services) -> list[BaseRoute]:
         ),
         Route(f"{AIR_PATH}/shipments", gated(create, edit), methods=["POST"]),
         Route(one, gated(shipment_page, view), methods=["GET"]),
+        Route(f"{one}/report.csv", gated(report, view), methods=["GET"]),
         Route(
             f"{one}/devices/{{device_id:int}}/update",
             gated(update_device, edit),
