@@ -32,7 +32,9 @@ Theory of operation.
   the other nodes read it again. Time rules run on the installation's leader only
   (``services.leadership`` runs ``lead``): taking the lead plans each slot again from the stored
   ``last_slot_at``, and each slot is claimed in the database before it runs, so a slot never
-  runs twice, even while two nodes think they lead.
+  runs twice, even while two nodes think they lead. The arming and last firing a node commits
+  are announced too (``AutomationStates``): a rule disarmed or fired on one node is so on every
+  node a moment later (two writes at the same moment on two nodes may still both fire).
 
 The scheduler task wakes at the next due time (at most every ``POLL_S``), when told to, and when
 a run stores a continuation due before it would look (``AutomationRunner.on_pause``); tests with a
@@ -116,6 +118,19 @@ class AutomationsChanged:
     other nodes' engines read them again (issue #11). A shared bus message of plain ids."""
 
     automation_ids: tuple[int, ...]
+
+
+@wire.message
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutomationStates:
+    """Device State rules' arming and last firing as one node just committed them (issue #11):
+    the other nodes take them, so that a write arriving at another node (an HTTP device behind a
+    balancer) finds the rule disarmed, or within its Limit Period, rather than firing it again.
+
+    ``states`` is flat, ``automation id, armed (1 or 0), last fired at (0: never)`` for each in
+    turn: plain numbers, like ``PresenceHeld``'s sessions."""
+
+    states: tuple[int, ...]
 
 
 @dataclass(slots=True)
@@ -206,6 +221,7 @@ class AutomationEngine:
             self._bus.subscribe(
                 AutomationsChanged, self._queue.put_nowait, remote=True, local=False
             ),
+            self._bus.subscribe(AutomationStates, self._queue.put_nowait, remote=True, local=False),
             self._bus.subscribe(OrganizationRemoved, self._queue.put_nowait),
         ]
         loop = asyncio.get_running_loop()
@@ -467,6 +483,8 @@ class AutomationEngine:
             await self._load(message.automation_ids)
         elif isinstance(message, AutomationsChanged):
             await self._reload(message.automation_ids)
+        elif isinstance(message, AutomationStates):
+            self._take_states(message.states)
         elif isinstance(message, DatastreamErased):
             pairs = {(int(d), int(message.datastream_id)) for d in message.device_ids}
             await self._referenced_gone(pairs=pairs, reason="DATASTREAM_DELETED")
@@ -489,6 +507,16 @@ class AutomationEngine:
                 )
             except Exception:
                 logger.exception("automation.evaluation_failed")
+            else:
+                self._bus.publish(
+                    AutomationStates(
+                        states=tuple(
+                            number
+                            for automation_id, (armed, fired_at) in saved.items()
+                            for number in (automation_id, int(armed), fired_at or 0)
+                        )
+                    )
+                )
         for firing in firings:
             if firing.trigger is not None:
                 self._dispatch(firing)
@@ -535,6 +563,18 @@ class AutomationEngine:
                 await run()
             except Exception:
                 logger.exception("automation.evaluation_failed")
+
+    def _take_states(self, states: tuple[int, ...]) -> None:
+        """Take the arming and last firing another node committed, for the rules this node
+        watches too; a later firing is never taken back by an earlier one."""
+        for index in range(0, len(states) - 2, 3):
+            automation_id, armed, fired_at = states[index : index + 3]
+            state = self._states.get(automation_id)
+            if state is None:
+                continue
+            state.armed = bool(armed)
+            if fired_at and (state.last_fired_at is None or fired_at > state.last_fired_at):
+                state.last_fired_at = fired_at
 
     async def _reload(self, automation_ids: tuple[int, ...]) -> None:
         """Take automations as another node saved them: their stored arming and last firing,
