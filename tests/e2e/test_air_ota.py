@@ -64,7 +64,7 @@ def eventually(check: Callable[[], Any], wait: float = WAIT_S) -> Any:
 def air(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A server with device listeners, its devices, and a Platform API client."""
     data_dir = tmp_path_factory.mktemp("air")
-    created = provision(load_spec(8), data_dir=data_dir)
+    created = provision(load_spec(10), data_dir=data_dir)
     ports = {"hardware": free_port(), "mqtt": free_port()}
     options = [f"--{name}-port={port}" for name, port in ports.items()]
     with ServerProcess(data_dir, *options, env=UNTHROTTLED) as server:
@@ -437,3 +437,28 @@ def test_a_firmware_file_is_deleted_once_no_shipment_ships_it(air: dict[str, Any
     assert not (air["server"].data_dir / "firmware" / str(firmware_id)).exists()
     assert httpx.get(url).status_code == 404
     assert http.delete(path).status_code == 404
+
+
+def test_a_download_resumed_with_ranges_completes(air: dict[str, Any]) -> None:
+    """A device that fetches the file in two ``Range`` parts gets ``206`` with each
+    ``Content-Range``: the first part leaves it *New Firmware Requested*, the part that reaches
+    the end makes it *Firmware Downloaded*; a range past the end is ``416``."""
+    device = next(air["devices"])
+    data = firmware("8.0.0", size=150_000)
+    shipment_id = ship(air, device, data, "Resumed rollout")
+    binary = BinaryDevice(air["ports"]["hardware"], device["token"], "7.5.0")
+    url = binary.expect_ota()
+    binary.close()
+    first = httpx.get(url, headers={"Range": "bytes=0-99999"})
+    assert first.status_code == 206
+    assert first.headers["content-range"] == f"bytes 0-99999/{len(data)}"
+    assert first.content == data[:100_000]
+    assert status(air, shipment_id, device["id"])["status"] == "firmware_requested"
+    rest = httpx.get(url, headers={"Range": "bytes=100000-"})
+    assert rest.status_code == 206
+    assert rest.headers["content-range"] == f"bytes 100000-{len(data) - 1}/{len(data)}"
+    assert first.content + rest.content == data
+    reaches(air, shipment_id, device["id"], "firmware_downloaded")
+    past = httpx.get(url, headers={"Range": f"bytes={len(data)}-"})
+    assert past.status_code == 416
+    assert past.headers["content-range"] == f"bytes */{len(data)}"

@@ -592,9 +592,15 @@ class Shipments:
         logger.info("shipment.download shipment_id=%d device_id=%d", row.shipment_id, row.device_id)
         return Download(firmware=firmware, row=row)
 
-    async def end_download(self, download: Download, *, sent: int) -> None:
+    async def end_download(
+        self, download: Download, *, sent: int, start: int = 0, end: int | None = None
+    ) -> None:
         """Record how a download ended: the whole file written (*Firmware Downloaded*) or not
-        (*Upload failure*, one failed attempt more)."""
+        (*Upload failure*, one failed attempt more).
+
+        A ``Range`` request (bytes ``start`` to ``end`` exclusive, ``sent`` of them written) that
+        ends at the file's end completes it when written whole; one that ends before is a part
+        the device asks for on purpose, and changes nothing unless it broke off."""
         firmware, key = download.firmware, download.row
         outcome = _Outcome(commands=[], events=[])
         async with self._lock, self._store.transaction() as tx:
@@ -603,13 +609,16 @@ class Shipments:
             if row is None or shipment is None or row.status is not DeviceStatus.FIRMWARE_REQUESTED:
                 return
             now = self._clock()
-            if sent >= firmware.size:
+            end = firmware.size if end is None else end
+            if start + sent >= firmware.size:
                 changed = replace(row, status=DeviceStatus.FIRMWARE_DOWNLOADED, updated_at=now)
+            elif start + sent >= end:
+                return  # a whole part that stops short of the end: the device asks for more
             else:
                 changed = replace(
                     row,
                     status=DeviceStatus.UPLOAD_FAILURE,
-                    reason=f"the download broke off after {sent} of {firmware.size} bytes",
+                    reason=f"the download broke off after {start + sent} of {firmware.size} bytes",
                     attempts=row.attempts + 1,
                     attempts_since=row.attempts_since if row.attempts_since is not None else now,
                     updated_at=now,

@@ -398,7 +398,8 @@ def _files() -> Paths:
                 description="The firmware file a shipment sent to one device (device-lifecycle.md "
                 "§1.7): `name` is `<firmwareId>.<ext>`, `token` the download token of that device "
                 "in that shipment (not its auth token). Exact `Content-Length`, `x-md5`, "
-                "`x-sha256`, `x-fw-type`, `x-fw-ver`, `x-fw-build`; 404 for anything else.",
+                "`x-sha256`, `x-fw-type`, `x-fw-ver`, `x-fw-build`; 404 for anything else. One "
+                "`Range: bytes=…` is answered 206 with `Content-Range` (416 past the end).",
                 parameters=[
                     path(
                         "name",
@@ -414,7 +415,9 @@ def _files() -> Paths:
                 ],
                 responses={
                     200: answer("The firmware file", {"application/octet-stream": BINARY}),
+                    206: answer("The part a Range asked for", {"application/octet-stream": BINARY}),
                     404: NOT_FOUND,
+                    416: answer("The range starts past the end of the file", {JSON: ERROR_BODY}),
                 },
             )
         },
