@@ -134,3 +134,35 @@ async def test_a_lost_session_frees_the_lease_and_its_holder_notices(
         await second.release()
         for node in stores:
             await node.close()
+
+
+async def test_a_firmware_file_being_deleted_is_not_held_for_a_new_shipment(
+    store: SqlStore, settings: Settings
+) -> None:
+    """Node A deletes a firmware file (its row locked, no shipment found) while node B creates a
+    shipment of it: B's hold waits for A's commit and then finds the file gone, instead of
+    inserting a shipment the foreign key refuses. (SQLite: one process, one store, whose
+    transactions take turns.)"""
+    if store.dialect != "postgresql":
+        pytest.skip("row locks between nodes are PostgreSQL's")
+    org = await add_org(store, "Acme")
+    async with store.transaction() as tx:
+        firmware = await tx.add_firmware(
+            org, filename="fw.bin", size=1, md5="0" * 32, sha256="0" * 44, tag=None, uploaded_at=T0
+        )
+    other = await open_store(settings)
+
+    async def hold() -> bool:
+        async with other.transaction() as tx:
+            return await tx.hold_firmware(firmware.id)
+
+    try:
+        async with store.transaction() as tx:
+            assert await tx.shipments_of_firmware(firmware.id) == []
+            holding = asyncio.create_task(hold())
+            await asyncio.sleep(0.2)
+            assert not holding.done()
+            assert await tx.delete_firmware(firmware.id)
+        assert await holding is False
+    finally:
+        await other.close()

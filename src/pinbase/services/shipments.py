@@ -205,6 +205,8 @@ class Shipments:
                 raise ShipmentRefused(f"Tag {request.tag_id} is not found.")
             if await tx.shipment_named(template.org_id, request.name) is not None:
                 raise ShipmentRefused(f"A shipment named '{request.name}' exists already.")
+            if not await tx.hold_firmware(firmware.id):  # deleted since it was read
+                raise FirmwareNotFound(firmware.id)
             try:
                 shipment = Shipment(
                     id=0,

@@ -34,6 +34,11 @@ class FirmwareRepository(Protocol):
         """The organization's firmware files, newest first."""
         ...
 
+    async def hold_firmware(self, firmware_id: int) -> bool:
+        """Keep a firmware file's row from being deleted until this transaction ends; whether
+        it still exists."""
+        ...
+
     async def shipments_of_firmware(self, firmware_id: int) -> list[str]:
         """The names of the shipments that ship this firmware file, oldest first."""
         ...

@@ -78,10 +78,18 @@ class SqlFirmware:
         query = select(_FILES).where(_FILES.c.org_id == org_id).order_by(_FILES.c.id.desc())
         return [_firmware(row) for row in await self._db.execute(query)]
 
+    async def hold_firmware(self, firmware_id: int) -> bool:
+        """Keep a firmware file's row from being deleted until this transaction ends; whether
+        it still exists. On PostgreSQL a ``FOR KEY SHARE`` lock: a deletion under way
+        (``shipments_of_firmware``'s lock) is waited for, and then the row is found gone."""
+        query = select(_FILES.c.id).where(_FILES.c.id == firmware_id)
+        found = await self._db.execute(query.with_for_update(read=True, key_share=True))
+        return found.first() is not None
+
     async def shipments_of_firmware(self, firmware_id: int) -> list[str]:
         """The names of the shipments that ship this firmware file, oldest first. On PostgreSQL
-        the file's row is locked first: a shipment created meanwhile waits for this transaction
-        and is then refused by its foreign key, instead of shipping a file being deleted."""
+        the file's row is locked first: a shipment created meanwhile (``hold_firmware``) waits for
+        this transaction, then finds the file gone."""
         await self._db.execute(
             select(_FILES.c.id).where(_FILES.c.id == firmware_id).with_for_update()
         )
