@@ -19,7 +19,7 @@ from pinbase.services.console_devices import StatusFilter
 from pinbase.services.container import Services
 from pinbase.services.oauth import Caller
 from pinbase.services.provisioning import ProvisioningError, parse_spec, provision
-from pinbase.services.segments import InvalidSegment, SegmentNotFound
+from pinbase.services.segments import InvalidSegment, SegmentInUse, SegmentNotFound
 from pinbase.settings import Settings
 from pinbase.storage.users import NewUser
 from postgres import BACKENDS, empty_database
@@ -208,8 +208,9 @@ async def test_control_segment_writes_every_device_of_the_segment_at_run_time(
 
 async def test_control_segment_is_checked_on_save_and_isolated(settings: Settings) -> None:
     """Saving refuses another organization's segment, a property no device has and a value that
-    is not a number; a deleted segment fails the run SEGMENT_NOT_FOUND; another organization's
-    devices are never written."""
+    is not a number; the segment cannot be deleted while the automation acts on it, and one gone
+    all the same fails the run SEGMENT_NOT_FOUND; another organization's devices are never
+    written."""
     async with running_services(settings, clock=HandClock()) as services:
         world = await setup(services)
         acme, other, devices = world.acme, world.other, world.devices
@@ -224,7 +225,10 @@ async def test_control_segment_is_checked_on_save_and_isolated(settings: Setting
         with pytest.raises(InvalidAutomation, match="property 'Relay'"):
             await services.automations.create(acme, scene(mine.id, value="on"))
         automation = await services.automations.create(acme, scene(mine.id))
-        await services.segments.delete(acme, mine.id)
+        with pytest.raises(SegmentInUse, match="'All on' acts on this segment"):
+            await services.segments.delete(acme, mine.id)
+        async with services.store.transaction() as tx:  # gone another way (its organization's)
+            await tx.delete_segment(mine.id)
         await services.automations.execute(acme, automation.id)
         [log] = await services.automations.runs(acme, automation.id)
         assert [(a.status, a.reason) for a in log.actions] == [("FAILED", "SEGMENT_NOT_FOUND")]
