@@ -47,10 +47,8 @@ def answering(
             if error.headers:
                 response.headers.update(error.headers)
             return response
-        except StorageUnavailable:
-            return answer(storage_message, 503)
         except Exception as error:
-            if not is_outage(error):
+            if not (isinstance(error, StorageUnavailable) or is_outage(error)):
                 raise
             return answer(storage_message, 503)
 

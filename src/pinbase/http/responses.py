@@ -1,22 +1,19 @@
 """Response builders with the content types of http-api.md OP-20."""
 
 import logging
-from collections.abc import Callable
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from pinbase.domain.values import NumberText
+from pinbase.http.device_api.messages import STORAGE_UNAVAILABLE
 from pinbase.http.handlers import HandlerError
 from pinbase.storage.availability import is_outage
 
 JSON = "application/json;charset=utf-8"
 TEXT = "text/plain;charset=utf-8"
 INTERNAL_ERROR = "Internal server error"
-STORAGE_UNAVAILABLE = "Storage is unavailable; nothing was stored. Try again."
-"""The 503 of every JSON API family while the database cannot be reached (as a failed group
-commit answers)."""
 
 logger = logging.getLogger(__name__)
 
@@ -53,24 +50,22 @@ async def server_error(request: Request, exc: Exception) -> Response:
     Blynk's error shape rather than as bare text. A database that cannot be reached is no bug:
     503, try again (``storage_unavailable``)."""
     if is_outage(exc):
-        return storage_unavailable(request, exc, lambda: error_response(STORAGE_UNAVAILABLE, 503))
+        log_outage(request, exc)
+        return error_response(STORAGE_UNAVAILABLE, 503)
     logger.error("http.unhandled method=%s path=%s", request.method, request.url.path, exc_info=exc)
     return error_response(INTERNAL_ERROR, 500)
 
 
-def storage_unavailable(
-    request: Request, exc: BaseException, answer: Callable[[], Response]
-) -> Response:
-    """``answer()``, the 503 of the request's API family, logged once per request without a
-    traceback: PostgreSQL stopped or restarting is an operator's matter, and every read of the
-    outage would otherwise log the same page of driver frames."""
+def log_outage(request: Request, exc: BaseException) -> None:
+    """Log a request that met a database it cannot reach, once and without a traceback:
+    PostgreSQL stopped or restarting is an operator's matter, and every read of the outage would
+    otherwise log the same page of driver frames."""
     logger.warning(
         "http.storage_unavailable method=%s path=%s error=%s",
         request.method,
         request.url.path,
         type(exc).__name__,
     )
-    return answer()
 
 
 class ApiError(HandlerError):

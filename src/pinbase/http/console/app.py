@@ -46,7 +46,7 @@ from pinbase.http.console.templates_pages import template_routes
 from pinbase.http.console.users_pages import user_routes
 from pinbase.http.console.webhook_pages import webhook_routes
 from pinbase.http.paths import Family, family_of
-from pinbase.http.responses import error_response, server_error, storage_unavailable
+from pinbase.http.responses import error_response, log_outage, server_error
 from pinbase.services.container import Services
 from pinbase.settings import Settings
 from pinbase.storage.availability import is_outage
@@ -97,9 +97,8 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     again. Anything else is a bug, answered as ``server_error`` answers every other family
     (logged with its traceback), not as Starlette's bare text."""
     if is_outage(exc):
-        return storage_unavailable(
-            request, exc, lambda: refusal(request.url.path, STORAGE_UNAVAILABLE, 503)
-        )
+        log_outage(request, exc)
+        return refusal(request.url.path, STORAGE_UNAVAILABLE, 503)
     return await server_error(request, exc)
 
 

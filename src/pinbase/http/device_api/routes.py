@@ -4,6 +4,7 @@ from starlette.routing import Route
 
 from pinbase.http.device_api.events import EventEndpoints
 from pinbase.http.device_api.firmware_download import FirmwareDownloads
+from pinbase.http.device_api.messages import STORAGE_UNAVAILABLE
 from pinbase.http.device_api.metadata import MetadataEndpoints
 from pinbase.http.device_api.properties import PropertyEndpoints
 from pinbase.http.device_api.report import ReportEndpoints
@@ -14,8 +15,6 @@ from pinbase.http.handlers import Handler, answering
 from pinbase.http.responses import ApiError, error_response
 from pinbase.services.container import Services
 from pinbase.settings import Settings
-
-STORAGE_UNAVAILABLE = "Storage is unavailable; nothing was stored. Try again."
 
 
 def answering_errors(handler: Handler) -> Handler:

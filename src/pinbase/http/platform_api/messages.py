@@ -54,4 +54,4 @@ BATCH_TOO_LARGE = device_messages.BATCH_TOO_LARGE
 IMPORT_QUOTA = device_messages.IMPORT_QUOTA
 NOT_FOUND = device_messages.NOT_FOUND
 METHOD_NOT_ALLOWED = device_messages.METHOD_NOT_ALLOWED
-STORAGE_UNAVAILABLE = "Storage is unavailable; nothing was stored. Try again."
+STORAGE_UNAVAILABLE = device_messages.STORAGE_UNAVAILABLE
