@@ -19,6 +19,7 @@ from pinbase.services.broker import Broker, LocalBroker, LocalNetwork
 from pinbase.services.bus import Bus, PresenceChanged, ValuesChanged, WrittenValue
 from pinbase.services.changes import DeviceRemoved, DeviceSaved, TemplateSaved
 from pinbase.transports.redis_broker import RedisBroker
+from polling import eventually as poll
 
 WAIT_S = 10.0
 """How long a test waits for a message before failing: generous, never a timing assert."""
@@ -62,11 +63,7 @@ async def new_node(request: pytest.FixtureRequest) -> AsyncIterator[NodeFactory]
 
 async def eventually(check: Callable[[], bool]) -> None:
     """Wait until ``check()`` holds (fails after ``WAIT_S``)."""
-    for _ in range(round(WAIT_S / 0.005)):
-        if check():
-            return
-        await asyncio.sleep(0.005)
-    pytest.fail(f"not true after {WAIT_S} s")
+    await poll(check, within_s=WAIT_S, every_s=0.005)
 
 
 async def quiet() -> None:

@@ -25,6 +25,7 @@ from pinbase.services.oauth import Caller
 from pinbase.services.provisioning import parse_spec, provision
 from pinbase.settings import Settings
 from pinbase.transports.redis_broker import RedisBroker
+from polling import eventually as poll
 from postgres import create_database, drop_database
 
 pytestmark = pytest.mark.postgres
@@ -49,11 +50,7 @@ class Nodes:
 
 async def eventually(check: Callable[[], bool]) -> None:
     """Wait until ``check()`` holds (fails after ``WAIT_S``)."""
-    for _ in range(round(WAIT_S / 0.01)):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail(f"not true after {WAIT_S} s")
+    await poll(check, within_s=WAIT_S)
 
 
 async def started_nodes(

@@ -3,7 +3,6 @@ through either node, and a rule fired on one node is disarmed on the other too, 
 per edge for the installation, not once per node. Two nodes' services in one process on one
 PostgreSQL database, linked by an in-process broker that encodes every message as Redis would."""
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from test_automation_engine import setup, statuses, when, write
 from pinbase.domain.ids import DeviceId
 from pinbase.services.broker import LocalBroker, LocalNetwork
 from pinbase.services.container import Services
+from polling import eventually as poll
 
 pytestmark = pytest.mark.postgres
 
@@ -22,13 +22,8 @@ WAIT_S = 10.0
 
 
 async def eventually(check: Callable[[], bool]) -> None:
-    """Wait until ``check()`` holds while the in-process network delivers (fails after
-    ``WAIT_S``)."""
-    for _ in range(round(WAIT_S / 0.01)):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail(f"not true after {WAIT_S} s")
+    """Wait until ``check()`` holds (fails after ``WAIT_S``)."""
+    await poll(check, within_s=WAIT_S)
 
 
 @pytest.fixture

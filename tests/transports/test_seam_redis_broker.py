@@ -15,6 +15,7 @@ from pinbase.services import wire
 from pinbase.services.bus import Bus
 from pinbase.testing import free_port
 from pinbase.transports.redis_broker import BrokerUnavailable, RedisBroker, masked
+from polling import eventually as poll
 from redis_server import RedisServer, require_binary
 
 pytestmark = pytest.mark.subprocess
@@ -31,11 +32,7 @@ class RedisPing:
 
 async def eventually(check: Callable[[], bool]) -> None:
     """Wait until ``check()`` holds (fails after ``WAIT_S``)."""
-    for _ in range(round(WAIT_S / 0.01)):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail(f"not true after {WAIT_S} s")
+    await poll(check, within_s=WAIT_S)
 
 
 @pytest.fixture
